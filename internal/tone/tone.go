@@ -1,0 +1,234 @@
+// Package tone holds small audio helpers for tests and measurements on
+// 16-bit linear PCM: a phase-continuous sine generator, level measurement
+// (RMS, dBFS), a single-frequency Goertzel detector and little-endian
+// conversions between samples and bytes.
+//
+// All levels are fractions of full scale, where full scale is 32768 (the
+// magnitude of math.MinInt16). A sample value of 16384 is therefore 0.5. The
+// helpers work at any sample rate; nothing here allocates per sample, so they
+// are cheap enough to run on every 20 ms frame of a call.
+package tone
+
+import (
+	"math"
+)
+
+// FullScale is the sample magnitude that corresponds to a level of 1.0.
+const FullScale = 32768.0
+
+// Generator produces a sine wave as 16-bit samples. It remembers its phase,
+// so successive calls to Fill or Next continue the same wave without a
+// discontinuity. The zero value produces silence. A Generator is not safe for
+// concurrent use.
+type Generator struct {
+	phase float64 // current phase in cycles, in [0, 1)
+	step  float64 // phase increment per sample, in cycles
+	peak  float64 // peak sample value
+}
+
+// Sine returns a Generator for a sine of freqHz sampled at sampleRate. The
+// amplitude is a fraction of full scale and is clamped to [0, 1]; an
+// amplitude of 1 peaks at 32767. The first sample is at phase zero (value 0).
+func Sine(freqHz, sampleRate, amplitude float64) *Generator {
+	g := &Generator{}
+	if sampleRate > 0 {
+		g.step = freqHz / sampleRate
+		g.step -= math.Floor(g.step)
+	}
+	g.peak = math.Max(0, math.Min(1, amplitude)) * math.MaxInt16
+	return g
+}
+
+// Next returns the next sample of the wave.
+func (g *Generator) Next() int16 {
+	v := g.peak * math.Sin(2*math.Pi*g.phase)
+	g.phase += g.step
+	if g.phase >= 1 {
+		g.phase--
+	}
+	return int16(math.Round(v))
+}
+
+// Fill overwrites buf with the next len(buf) samples of the wave.
+func (g *Generator) Fill(buf []int16) {
+	for i := range buf {
+		buf[i] = g.Next()
+	}
+}
+
+// Add mixes the next len(buf) samples of the wave into buf, saturating at
+// the int16 limits instead of wrapping around.
+func (g *Generator) Add(buf []int16) {
+	for i := range buf {
+		buf[i] = saturate(float64(buf[i]) + float64(g.Next()))
+	}
+}
+
+func saturate(v float64) int16 {
+	switch {
+	case v > math.MaxInt16:
+		return math.MaxInt16
+	case v < math.MinInt16:
+		return math.MinInt16
+	}
+	return int16(math.Round(v))
+}
+
+// RMS returns the root-mean-square level of samples as a fraction of full
+// scale: 0 for silence, about 0.707 for a full-scale sine and 1 for a
+// full-scale square wave. It returns 0 for an empty slice.
+func RMS(samples []int16) float64 {
+	if len(samples) == 0 {
+		return 0
+	}
+	var sum float64
+	for _, s := range samples {
+		v := float64(s)
+		sum += v * v
+	}
+	return math.Sqrt(sum/float64(len(samples))) / FullScale
+}
+
+// Peak returns the largest absolute sample value of samples as a fraction of
+// full scale, or 0 for an empty slice.
+func Peak(samples []int16) float64 {
+	var m int
+	for _, s := range samples {
+		v := int(s)
+		if v < 0 {
+			v = -v
+		}
+		m = max(m, v)
+	}
+	return float64(m) / FullScale
+}
+
+// DBFS converts a level given as a fraction of full scale (such as the
+// result of RMS, Peak or Goertzel) to decibels relative to full scale:
+// 20·log10(level). A full-scale square wave is 0 dBFS and a full-scale sine
+// measured with RMS is about −3.01 dBFS (no AES17 +3 dB correction is
+// applied). A level of zero or less gives negative infinity.
+func DBFS(level float64) float64 {
+	if level <= 0 {
+		return math.Inf(-1)
+	}
+	return 20 * math.Log10(level)
+}
+
+// Goertzel returns the amplitude of the freqHz component of samples, taken
+// at sampleRate, as a fraction of full scale.
+//
+// The samples are weighted with a Hann window and run through the Goertzel
+// recurrence at exactly freqHz (the frequency need not fall on a DFT bin).
+// The magnitude is normalised by half the sum of the window weights, so a
+// sine of amplitude A at freqHz reads A: a full-scale sine reads about 1.0
+// and a sine with samples peaking at 8192 reads about 0.25. Squaring the
+// result and halving it gives the power of the component in the units of
+// RMS squared. The Hann window keeps leakage from other frequencies low
+// (sidelobes −31 dB and falling) at the cost of a main lobe two bins wide on
+// each side; with 160 samples at 8000 Hz a bin is 50 Hz, so tones 100 Hz or
+// more apart are well separated.
+//
+// The frequency should lie strictly between 0 and sampleRate/2; frames
+// shorter than a few periods of the tone give rough answers. Goertzel
+// returns 0 for fewer than two samples or a non-positive sample rate.
+func Goertzel(samples []int16, freqHz, sampleRate float64) float64 {
+	n := len(samples)
+	if n < 2 || sampleRate <= 0 {
+		return 0
+	}
+	w := 2 * math.Pi * freqHz / sampleRate
+	coeff := 2 * math.Cos(w)
+	// Hann weights h[i] = 0.5 - 0.5·cos(2πi/(n-1)), generated by rotating a
+	// unit phasor rather than calling math.Cos for every sample.
+	dc, ds := math.Cos(2*math.Pi/float64(n-1)), math.Sin(2*math.Pi/float64(n-1))
+	hc, hs := 1.0, 0.0
+	var s1, s2, wsum float64
+	for _, x := range samples {
+		h := 0.5 - 0.5*hc
+		hc, hs = hc*dc-hs*ds, hc*ds+hs*dc
+		wsum += h
+		s0 := h*float64(x) + coeff*s1 - s2
+		s2, s1 = s1, s0
+	}
+	power := s1*s1 + s2*s2 - coeff*s1*s2
+	if power <= 0 || wsum == 0 {
+		return 0
+	}
+	return 2 * math.Sqrt(power) / wsum / FullScale
+}
+
+// DetectFloor is the RMS level (a fraction of full scale, about −60 dBFS)
+// below which Detect treats a frame as silence and never reports a tone.
+const DetectFloor = 0.001
+
+// DetectShare is the share of a frame's energy that the tone must carry for
+// Detect to call it dominant.
+const DetectShare = 0.5
+
+// Share returns the fraction of the energy of samples that the freqHz
+// component carries, between 0 and about 1: the component's power
+// (Goertzel amplitude squared over two) divided by the mean square of the
+// frame. A pure sine at freqHz gives about 1, a sine with an equally strong
+// unrelated sine gives about 0.5, and noise or other tones give about 0. The
+// result is clamped to [0, 1] and is 0 for silence.
+func Share(samples []int16, freqHz, sampleRate float64) float64 {
+	rms := RMS(samples)
+	if rms == 0 {
+		return 0
+	}
+	a := Goertzel(samples, freqHz, sampleRate)
+	return math.Min(1, a*a/2/(rms*rms))
+}
+
+// Detect reports the amplitude of the freqHz component of samples (as
+// Goertzel does, a fraction of full scale) and whether that tone dominates
+// the frame.
+//
+// The rule is: the frame's RMS level is at least DetectFloor (about −60
+// dBFS), and the tone carries at least DetectShare (half) of the frame's
+// energy as measured by Share. Because it compares the tone with the frame's
+// own energy, the rule does not depend on the absolute level: a quiet tone
+// still counts, a loud frame of speech, music or noise does not, and a
+// different tone does not. A tone survives G.711 coding (quantisation noise
+// is about 35 dB down) and added noise a few dB below it (at 6 dB SNR the
+// share is about 0.8); a tone at equal power with noise is a coin toss.
+// Use frames of at least 20 ms so that the Hann window resolves the tone.
+func Detect(samples []int16, freqHz, sampleRate float64) (level float64, dominant bool) {
+	level = Goertzel(samples, freqHz, sampleRate)
+	rms := RMS(samples)
+	if rms < DetectFloor {
+		return level, false
+	}
+	return level, level*level/2 >= DetectShare*rms*rms
+}
+
+// PCMBytes returns samples as little-endian 16-bit PCM bytes, two bytes per
+// sample.
+func PCMBytes(samples []int16) []byte {
+	return AppendPCMBytes(make([]byte, 0, 2*len(samples)), samples)
+}
+
+// AppendPCMBytes appends samples to dst as little-endian 16-bit PCM bytes
+// and returns the extended slice.
+func AppendPCMBytes(dst []byte, samples []int16) []byte {
+	for _, s := range samples {
+		dst = append(dst, byte(s), byte(uint16(s)>>8))
+	}
+	return dst
+}
+
+// Samples decodes little-endian 16-bit PCM bytes into samples. A trailing
+// odd byte is ignored.
+func Samples(b []byte) []int16 {
+	return AppendSamples(make([]int16, 0, len(b)/2), b)
+}
+
+// AppendSamples decodes little-endian 16-bit PCM bytes, appends the samples
+// to dst and returns the extended slice. A trailing odd byte is ignored.
+func AppendSamples(dst []int16, b []byte) []int16 {
+	for i := 0; i+1 < len(b); i += 2 {
+		dst = append(dst, int16(uint16(b[i])|uint16(b[i+1])<<8))
+	}
+	return dst
+}
