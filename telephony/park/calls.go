@@ -1,0 +1,730 @@
+package park
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+// callState is where a parked call is in its life.
+type callState uint8
+
+const (
+	stateParking    callState = iota // orbit reserved, waiting for the caller's ACK
+	stateParked                      // on its orbit with music
+	stateRinging                     // on its orbit with music, ringing someone back
+	stateRetrieving                  // claimed by a retrieve, waiting for its ACK
+	stateDone                        // left the orbit: bridged, or gone
+)
+
+// parkedCall is a caller held by the service on an orbit.
+type parkedCall struct {
+	orbit      int
+	token      string
+	parker     string // URI to ring back, may be empty
+	callerName string
+	callerURI  string
+	parkedAt   time.Time
+	leg        *sipLeg
+
+	// guarded by Service.mu
+	state     callState
+	timer     *time.Timer
+	stopRing  context.CancelFunc
+	ringbacks int
+	fellBack  bool
+}
+
+// visible says whether the orbit shows the call (lamp lit).
+func (c *parkedCall) visible() bool {
+	return c.state == stateParked || c.state == stateRinging || c.state == stateRetrieving
+}
+
+func (c *parkedCall) callerString() string {
+	if c.callerName != "" {
+		return fmt.Sprintf("%q <%s>", c.callerName, c.callerURI)
+	}
+	return c.callerURI
+}
+
+// sipLeg is one SIP dialog of the service with its RTP leg.
+type sipLeg struct {
+	s     *Service
+	id    string
+	uas   *sipgo.DialogServerSession
+	uac   *sipgo.DialogClientSession
+	media *leg
+	sess  uint64
+	ver   uint64
+
+	mu      sync.Mutex
+	call    *parkedCall // set on a caller's leg while it is parked
+	partner *sipLeg     // set while bridged
+	ended   bool
+}
+
+func (l *sipLeg) context() context.Context {
+	if l.uas != nil {
+		return l.uas.Context()
+	}
+	return l.uac.Context()
+}
+
+// hangup sends BYE (once) and forgets the leg.
+func (l *sipLeg) hangup(ctx context.Context, why string) {
+	if !l.finish() {
+		return
+	}
+	var err error
+	if l.uas != nil {
+		err = l.uas.Bye(ctx)
+	} else {
+		err = l.uac.Bye(ctx)
+	}
+	if err != nil {
+		l.s.log.Debug("bye failed", "dialog", l.id, "reason", why, "error", err)
+	}
+}
+
+// finish marks the leg ended and unregisters it; false if it already was.
+func (l *sipLeg) finish() bool {
+	l.mu.Lock()
+	if l.ended {
+		l.mu.Unlock()
+		return false
+	}
+	l.ended = true
+	l.mu.Unlock()
+	s := l.s
+	s.media.remove(l.media)
+	s.mu.Lock()
+	delete(s.dialogs, l.id)
+	delete(s.legs, l)
+	s.notifyChangedLocked()
+	s.mu.Unlock()
+	return true
+}
+
+func (s *Service) newLeg(o offer) *sipLeg {
+	return &sipLeg{s: s, media: newLeg(o), sess: rand.Uint64() >> 2, ver: 1}
+}
+
+// register makes a leg reachable by in-dialog requests and by Close.
+func (s *Service) register(l *sipLeg) {
+	s.media.add(l.media)
+	s.mu.Lock()
+	s.dialogs[l.id] = l
+	s.legs[l] = struct{}{}
+	s.notifyChangedLocked()
+	s.mu.Unlock()
+}
+
+func (s *Service) answerSDP(l *sipLeg, o offer) []byte {
+	codecs := []uint8{l.media.codec}
+	return buildSDP(sdpParams{
+		sessionID: l.sess, version: l.ver, addr: s.media.local, codecs: codecs,
+		eventPT: o.eventPT, direction: answerDirection(o.direction), lines: o.lines, audioIdx: o.audioIndex,
+	})
+}
+
+// target is what the Request-URI of an INVITE asks for.
+type target struct {
+	park  bool
+	orbit int // 0: any
+	token string
+}
+
+func (s *Service) parseTarget(u sip.Uri) (target, error) {
+	user := u.User
+	var t target
+	switch {
+	case user == "park":
+		t.park = true
+	case strings.HasPrefix(user, "park-"):
+		t.park = true
+		n, err := strconv.Atoi(user[len("park-"):])
+		if err != nil {
+			return t, ErrOutsideLot
+		}
+		t.orbit = n
+	default:
+		n, err := strconv.Atoi(user)
+		if err != nil || user == "" {
+			return t, ErrOutsideLot
+		}
+		t.orbit = n
+	}
+	if t.orbit != 0 && !s.opts.Orbits.Contains(t.orbit) {
+		return t, ErrOutsideLot
+	}
+	if u.UriParams != nil {
+		t.token, _ = u.UriParams.Get("token")
+	}
+	return t, nil
+}
+
+func (s *Service) onInvite(req *sip.Request, tx sip.ServerTransaction) {
+	if to := req.To(); to != nil {
+		if _, ok := to.Params.Get("tag"); ok {
+			s.onReinvite(req, tx)
+			return
+		}
+	}
+	if !s.admit(req, tx) {
+		return
+	}
+	t, err := s.parseTarget(req.Recipient)
+	if err != nil {
+		s.event("refused", nil, "reason", "no such orbit", "uri", req.Recipient.String())
+		s.reply(req, tx, sip.StatusNotFound, "Not Found")
+		return
+	}
+	o, err := parseOffer(req.Body())
+	if err != nil {
+		s.event("refused", nil, "reason", err.Error(), "uri", req.Recipient.String())
+		s.reply(req, tx, sip.StatusNotAcceptableHere, "Not Acceptable Here", sip.NewHeader("Warning", `399 park "`+err.Error()+`"`))
+		return
+	}
+	if t.park {
+		s.park(req, tx, t, o)
+	} else {
+		s.retrieve(req, tx, t, o)
+	}
+}
+
+// parkerOf finds who parked: Referred-By, else the parker URI parameter,
+// else X-Park-Parker (PARK-PROTOCOL.md: baresip drops Referred-By).
+func parkerOf(req *sip.Request) string {
+	if h := req.GetHeader("Referred-By"); h != nil {
+		if v := uriFromHeader(h.Value()); v != "" {
+			return v
+		}
+	}
+	if req.Recipient.UriParams != nil {
+		if p, ok := req.Recipient.UriParams.Get("parker"); ok && p != "" {
+			if v, err := url.PathUnescape(p); err == nil {
+				p = v
+			}
+			if !strings.Contains(p, ":") {
+				p = "sip:" + p
+			}
+			return p
+		}
+	}
+	if h := req.GetHeader("X-Park-Parker"); h != nil {
+		return uriFromHeader(h.Value())
+	}
+	return ""
+}
+
+// uriFromHeader takes the URI out of `"Name" <sip:x@y>;param` or a bare URI.
+func uriFromHeader(v string) string {
+	v = strings.TrimSpace(v)
+	if i := strings.IndexByte(v, '<'); i >= 0 {
+		if j := strings.IndexByte(v[i:], '>'); j > 0 {
+			return v[i+1 : i+j]
+		}
+	}
+	if i := strings.IndexByte(v, ';'); i >= 0 {
+		v = v[:i]
+	}
+	return v
+}
+
+func (s *Service) park(req *sip.Request, tx sip.ServerTransaction, t target, o offer) {
+	from := req.From()
+	c := &parkedCall{
+		token:    t.token,
+		parker:   parkerOf(req),
+		parkedAt: time.Now(),
+		state:    stateParking,
+	}
+	if from != nil {
+		c.callerName = from.DisplayName
+		u := from.Address
+		u.UriParams = nil
+		u.Headers = nil
+		c.callerURI = u.String()
+	}
+	s.mu.Lock()
+	if s.draining {
+		s.mu.Unlock()
+		s.event("refused", c, "reason", "service is stopping")
+		s.reply(req, tx, sip.StatusServiceUnavailable, "Service Unavailable", sip.NewHeader("Retry-After", "30"))
+		return
+	}
+	var err error
+	if t.orbit != 0 {
+		c.orbit, err = t.orbit, s.lot.take(t.orbit)
+	} else {
+		c.orbit, err = s.lot.takeAny()
+	}
+	if err == nil {
+		s.orbits[c.orbit] = c
+	}
+	s.mu.Unlock()
+	if err != nil {
+		reason := "orbit occupied"
+		if errors.Is(err, ErrLotFull) {
+			reason = "lot full"
+		}
+		s.event("refused", c, "reason", reason, "requested", t.orbit)
+		s.reply(req, tx, sip.StatusBusyHere, "Busy Here", sip.NewHeader("Warning", `399 park "`+reason+`"`))
+		return
+	}
+
+	d, err := s.dua.ReadInvite(req, tx)
+	if err != nil {
+		s.unpark(c, "refused", "reason", err.Error())
+		s.reply(req, tx, sip.StatusBadRequest, "Bad Request")
+		return
+	}
+	l := s.newLeg(o)
+	l.uas, l.id, l.call = d, d.ID, c
+	c.leg = l
+	s.register(l)
+	s.media.playMusic(l.media)
+
+	res := sip.NewSDPResponseFromRequest(d.InviteRequest, s.answerSDP(l, o))
+	res.AppendHeader(sip.NewHeader("X-Park-Orbit", strconv.Itoa(c.orbit)))
+	if err := d.WriteResponse(res); err != nil {
+		l.finish()
+		s.unpark(c, "refused", "reason", "caller did not confirm: "+err.Error())
+		return
+	}
+	s.mu.Lock()
+	if c.state != stateParking { // the caller hung up before its ACK
+		s.mu.Unlock()
+		return
+	}
+	c.state = stateParked
+	c.parkedAt = time.Now()
+	c.timer = time.AfterFunc(s.opts.ParkTime, func() { s.startRingback(c, "timeout") })
+	s.notifyChangedLocked()
+	s.mu.Unlock()
+	s.event("parked", c, "token_set", c.token != "", "codec", codecName(l.media.codec))
+	s.lamps.changed(c.orbit)
+}
+
+// unpark frees c's orbit (if c still holds it) and logs why.
+func (s *Service) unpark(c *parkedCall, event string, kv ...any) {
+	s.mu.Lock()
+	held := s.orbits[c.orbit] == c
+	if held {
+		delete(s.orbits, c.orbit)
+		s.lot.release(c.orbit)
+	}
+	wasVisible := c.visible()
+	c.state = stateDone
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	if c.stopRing != nil {
+		c.stopRing()
+	}
+	s.notifyChangedLocked()
+	s.mu.Unlock()
+	if event != "" {
+		s.event(event, c, kv...)
+	}
+	if held && wasVisible {
+		s.lamps.changed(c.orbit)
+	}
+}
+
+func (s *Service) retrieve(req *sip.Request, tx sip.ServerTransaction, t target, o offer) {
+	s.mu.Lock()
+	c := s.orbits[t.orbit]
+	var why string
+	switch {
+	case c == nil || (c.state != stateParked && c.state != stateRinging):
+		why = "orbit is empty"
+	case t.token != "" && t.token != c.token:
+		why = "token does not match the call on the orbit"
+	default:
+		c.state = stateRetrieving
+		if c.stopRing != nil {
+			c.stopRing()
+		}
+		if c.timer != nil {
+			c.timer.Stop()
+		}
+	}
+	s.mu.Unlock()
+	if why != "" {
+		s.event("refused", nil, "reason", why, "orbit", t.orbit, "source", req.Source())
+		s.reply(req, tx, sip.StatusNotFound, "Not Found", sip.NewHeader("Warning", `399 park "`+why+`"`))
+		return
+	}
+	retriever := uriFromHeader(req.From().Value())
+	if _, err := s.answerBridge(req, tx, c, o); err != nil {
+		s.requeue(c, "retrieve failed: "+err.Error())
+		return
+	}
+	s.event("retrieved", c, "by", retriever)
+}
+
+// answerBridge answers a retrieving INVITE and bridges it to c. The
+// media is linked before the 200 so the retriever hears the caller at
+// once; the orbit is freed only when the retriever's ACK confirms.
+func (s *Service) answerBridge(req *sip.Request, tx sip.ServerTransaction, c *parkedCall, o offer) (*sipLeg, error) {
+	d, err := s.dua.ReadInvite(req, tx)
+	if err != nil {
+		s.reply(req, tx, sip.StatusBadRequest, "Bad Request")
+		return nil, err
+	}
+	// Prefer the caller's codec so the relay need not transcode.
+	if o.codec != c.leg.media.codec {
+		if alt, err := parseOfferPreferring(req.Body(), c.leg.media.codec); err == nil {
+			o = alt
+		}
+	}
+	l := s.newLeg(o)
+	l.uas, l.id = d, d.ID
+	s.register(l)
+	s.link(c, l)
+
+	res := sip.NewSDPResponseFromRequest(d.InviteRequest, s.answerSDP(l, o))
+	res.AppendHeader(sip.NewHeader("P-Asserted-Identity", identity(c.callerName, c.callerURI)))
+	res.AppendHeader(sip.NewHeader("X-Park-Caller", identity(c.callerName, c.callerURI)))
+	res.AppendHeader(sip.NewHeader("X-Park-Orbit", strconv.Itoa(c.orbit)))
+	if err := d.WriteResponse(res); err != nil {
+		l.finish()
+		return nil, err
+	}
+	s.settle(c)
+	return l, nil
+}
+
+// link relays c's caller and l to each other; c keeps its orbit until
+// settle, so a failed answer can put it back.
+func (s *Service) link(c *parkedCall, l *sipLeg) {
+	caller := c.leg
+	caller.mu.Lock()
+	caller.partner = l
+	caller.mu.Unlock()
+	l.mu.Lock()
+	l.partner = caller
+	l.mu.Unlock()
+	s.media.bridge(caller.media, l.media)
+}
+
+// settle takes a linked call off its orbit: from now on it is a plain
+// two-party call through the service.
+func (s *Service) settle(c *parkedCall) {
+	c.leg.mu.Lock()
+	c.leg.call = nil
+	c.leg.mu.Unlock()
+	s.unpark(c, "")
+}
+
+// requeue puts a claimed call back on its orbit with music (a retrieve
+// whose answer was never confirmed).
+func (s *Service) requeue(c *parkedCall, why string) {
+	c.leg.mu.Lock()
+	c.leg.partner = nil
+	c.leg.mu.Unlock()
+	s.mu.Lock()
+	if s.orbits[c.orbit] != c || c.state != stateRetrieving || c.leg.isEnded() {
+		s.mu.Unlock()
+		return
+	}
+	c.state = stateParked
+	if !s.draining {
+		c.timer = time.AfterFunc(s.opts.ParkTime, func() { s.startRingback(c, "timeout") })
+	}
+	s.notifyChangedLocked()
+	s.mu.Unlock()
+	s.media.playMusic(c.leg.media)
+	s.event("returned", c, "reason", why)
+}
+
+func identity(name, uri string) string {
+	if name == "" {
+		return "<" + uri + ">"
+	}
+	return strconv.Quote(name) + " <" + uri + ">"
+}
+
+func parseOfferPreferring(body []byte, codec uint8) (offer, error) {
+	o, err := parseOffer(body)
+	if err != nil {
+		return o, err
+	}
+	if o.codec == codec {
+		return o, nil
+	}
+	// Look for the wanted codec among the offered formats.
+	if strings.Contains(string(body), fmt.Sprintf(" %d", codec)) || strings.Contains(strings.ToLower(string(body)), strings.ToLower(codecName(codec))) {
+		o.codec = codec
+		return o, nil
+	}
+	return o, errNoCodec
+}
+
+func (s *Service) onAck(req *sip.Request, tx sip.ServerTransaction) {
+	id, err := sip.DialogIDFromRequestUAS(req)
+	if err != nil {
+		return
+	}
+	s.mu.Lock()
+	l := s.dialogs[id]
+	s.mu.Unlock()
+	if l != nil && l.uas != nil {
+		_ = l.uas.ReadAck(req, tx)
+	}
+}
+
+// lookupInDialog finds the leg of an in-dialog request, as UAS or UAC.
+func (s *Service) lookupInDialog(req *sip.Request) *sipLeg {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if id, err := sip.DialogIDFromRequestUAS(req); err == nil {
+		if l := s.dialogs[id]; l != nil {
+			return l
+		}
+	}
+	if id, err := sip.DialogIDFromRequestUAC(req); err == nil {
+		return s.dialogs[id]
+	}
+	return nil
+}
+
+func (s *Service) onBye(req *sip.Request, tx sip.ServerTransaction) {
+	l := s.lookupInDialog(req)
+	if l == nil {
+		s.reply(req, tx, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+		return
+	}
+	if l.uas != nil {
+		_ = l.uas.ReadBye(req, tx)
+	} else {
+		_ = l.uac.ReadBye(req, tx)
+	}
+	s.legGone(l, "remote hung up")
+}
+
+// legGone handles a leg the far end ended: a parked caller gave up, or
+// one side of a bridge hung up and the other is hung up too.
+func (s *Service) legGone(l *sipLeg, why string) {
+	if !l.finish() {
+		return
+	}
+	l.mu.Lock()
+	c, partner := l.call, l.partner
+	l.mu.Unlock()
+	if c != nil {
+		s.mu.Lock()
+		st := c.state
+		s.mu.Unlock()
+		if st == stateParking {
+			s.unpark(c, "refused", "reason", "caller hung up before confirming")
+		} else {
+			s.unpark(c, "gave up")
+		}
+	}
+	if partner != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		partner.hangup(ctx, why)
+		cancel()
+	}
+}
+
+// onInDialog answers in-dialog requests other than BYE/ACK/INVITE.
+func (s *Service) onInDialog(req *sip.Request, tx sip.ServerTransaction) {
+	if l := s.lookupInDialog(req); l == nil {
+		s.reply(req, tx, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+		return
+	}
+	s.reply(req, tx, sip.StatusOK, "OK")
+}
+
+// onReinvite answers a re-INVITE (hold, address change, refresh).
+func (s *Service) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
+	l := s.lookupInDialog(req)
+	if l == nil {
+		s.reply(req, tx, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+		return
+	}
+	o := offer{}
+	if len(req.Body()) > 0 {
+		var err error
+		if o, err = parseOfferPreferring(req.Body(), l.media.codec); err != nil {
+			s.reply(req, tx, sip.StatusNotAcceptableHere, "Not Acceptable Here")
+			return
+		}
+		s.media.update(l.media, o)
+	} else {
+		o = offer{codec: l.media.codec, direction: "sendrecv", audioIndex: 0, lines: []mediaLine{{kind: "audio", proto: "RTP/AVP"}}}
+	}
+	l.mu.Lock()
+	l.ver++
+	l.mu.Unlock()
+	res := sip.NewSDPResponseFromRequest(req, s.answerSDP(l, o))
+	res.AppendHeader(&s.dua.ContactHDR)
+	if err := tx.Respond(res); err != nil {
+		s.log.Debug("re-INVITE answer failed", "error", err)
+	}
+}
+
+// startRingback rings the parker of c (then the fallback); unanswered,
+// c stays on its orbit with music and rings back again a park time later.
+func (s *Service) startRingback(c *parkedCall, why string) {
+	s.mu.Lock()
+	if c.state != stateParked {
+		s.mu.Unlock()
+		return
+	}
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	targets := []string{}
+	if c.parker != "" {
+		targets = append(targets, c.parker)
+	}
+	if s.opts.Fallback != "" {
+		targets = append(targets, s.opts.Fallback)
+	}
+	if len(targets) == 0 {
+		c.timer = time.AfterFunc(s.opts.ParkTime, func() { s.startRingback(c, "timeout") })
+		s.mu.Unlock()
+		s.event("timed out", c, "outcome", "nobody to ring back; stays parked")
+		return
+	}
+	c.state = stateRinging
+	c.ringbacks++
+	ctx, cancel := context.WithCancel(context.Background())
+	c.stopRing = cancel
+	s.notifyChangedLocked()
+	s.mu.Unlock()
+	s.event("timed out", c, "reason", why)
+	s.lamps.changed(c.orbit)
+	s.bg.Go(func() {
+		defer cancel()
+		for i, uri := range targets {
+			name := "rang back"
+			if i > 0 || c.parker == "" {
+				name = "fell back"
+			}
+			answered, err := s.ring(ctx, c, uri)
+			if answered {
+				s.event(name, c, "to", uri, "answered", true)
+				return
+			}
+			s.event(name, c, "to", uri, "answered", false, "error", errString(err))
+			if ctx.Err() != nil {
+				return // retrieved or gone meanwhile
+			}
+		}
+		s.mu.Lock()
+		if c.state != stateRinging {
+			s.mu.Unlock()
+			return
+		}
+		c.state = stateParked
+		c.stopRing = nil
+		if !s.draining {
+			c.timer = time.AfterFunc(s.opts.ParkTime, func() { s.startRingback(c, "timeout") })
+		}
+		s.notifyChangedLocked()
+		s.mu.Unlock()
+		s.event("returned", c, "reason", "nobody answered the ring-back")
+		s.lamps.changed(c.orbit)
+	})
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// ring INVITEs uri on behalf of c for up to the ring-back time and, when
+// answered, bridges it to c. It reports whether c was bridged.
+func (s *Service) ring(ctx context.Context, c *parkedCall, uri string) (bool, error) {
+	var u sip.Uri
+	if err := sip.ParseUri(uri, &u); err != nil {
+		return false, fmt.Errorf("ring-back uri %q: %w", uri, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.opts.RingbackTime)
+	defer cancel()
+
+	l := &sipLeg{s: s, sess: rand.Uint64() >> 2, ver: 1}
+	offerSDP := buildSDP(sdpParams{sessionID: l.sess, version: l.ver, addr: s.media.local,
+		codecs: otherFirst(c.leg.media.codec), eventPT: 101, direction: "sendrecv"})
+	req := sip.NewRequest(sip.INVITE, u)
+	req.SetBody(offerSDP)
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	var callerURI sip.Uri
+	if err := sip.ParseUri(c.callerURI, &callerURI); err == nil {
+		from := &sip.FromHeader{DisplayName: c.callerName, Address: callerURI, Params: sip.NewParams()}
+		from.Params.Add("tag", sip.GenerateTagN(16))
+		req.AppendHeader(from)
+	}
+	req.AppendHeader(sip.NewHeader("P-Asserted-Identity", identity(c.callerName, c.callerURI)))
+	req.AppendHeader(sip.NewHeader("X-Park-Caller", identity(c.callerName, c.callerURI)))
+	req.AppendHeader(sip.NewHeader("X-Park-Orbit", strconv.Itoa(c.orbit)))
+	if t, _ := u.UriParams.Get("transport"); t != "" {
+		req.SetTransport(strings.ToUpper(t))
+	}
+	d, err := s.dua.WriteInvite(ctx, req)
+	if err != nil {
+		return false, err
+	}
+	if err := d.WaitAnswer(ctx, sipgo.AnswerOptions{}); err != nil {
+		d.Close()
+		return false, err
+	}
+	if err := d.Ack(context.Background()); err != nil {
+		return false, err
+	}
+	o, err := parseOfferPreferring(d.InviteResponse.Body(), c.leg.media.codec)
+	l.uac, l.id = d, d.ID
+	if err != nil {
+		// Answered without usable audio: hang it up, keep the caller.
+		bye, cancelBye := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancelBye()
+		_ = d.Bye(bye)
+		return false, err
+	}
+	l.media = newLeg(o)
+	s.register(l)
+	s.mu.Lock()
+	ok := c.state == stateRinging && s.orbits[c.orbit] == c && !c.leg.isEnded()
+	if ok {
+		c.state = stateRetrieving
+	}
+	s.mu.Unlock()
+	if !ok {
+		bye, cancelBye := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancelBye()
+		l.hangup(bye, "call no longer parked")
+		return false, errors.New("call left the orbit while ringing")
+	}
+	s.link(c, l)
+	s.settle(c)
+	return true, nil
+}
+
+func otherFirst(codec uint8) []uint8 {
+	if codec == ptPCMA {
+		return []uint8{ptPCMA, ptPCMU}
+	}
+	return []uint8{ptPCMU, ptPCMA}
+}
+
+func (l *sipLeg) isEnded() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.ended
+}

@@ -1,0 +1,371 @@
+package park
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/switchboard/switchboard/telephony/dialoginfo"
+)
+
+const (
+	maxSubscription     = time.Hour
+	defaultSubscription = time.Hour
+	notifyTimeout       = 10 * time.Second
+)
+
+// lampServer serves RFC 4235 busy lamps: SUBSCRIBE sip:N@H with
+// Event: dialog, a NOTIFY with the orbit's full state at once, on every
+// change and on every refresh. sipgo has no subscription layer, so this
+// keeps the subscription dialogs itself.
+type lampServer struct {
+	s      *Service
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	subs    map[string]*subscription
+	byOrbit map[int]map[*subscription]struct{}
+}
+
+// subscription is one watcher of one orbit. Its worker goroutine sends
+// the NOTIFYs in order; kicks coalesce, so a burst of changes costs one
+// NOTIFY with the latest state.
+type subscription struct {
+	id        string
+	orbit     int
+	entity    string
+	from      sip.FromHeader // ours, with our tag
+	to        sip.ToHeader   // the watcher's
+	callID    sip.CallIDHeader
+	target    sip.Uri
+	dest      string
+	transport string
+	eventHdr  string
+
+	kick chan struct{}
+	ctx  context.Context
+	stop context.CancelFunc
+
+	mu       sync.Mutex
+	expires  time.Time
+	timer    *time.Timer
+	cseq     uint32
+	version  uint32
+	final    string // Subscription-State reason once terminated
+	finished bool
+}
+
+func newLampServer(s *Service) *lampServer {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &lampServer{s: s, ctx: ctx, cancel: cancel,
+		subs: make(map[string]*subscription), byOrbit: make(map[int]map[*subscription]struct{})}
+}
+
+// changed tells every watcher of orbit n.
+func (ls *lampServer) changed(n int) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	for sub := range ls.byOrbit[n] {
+		sub.poke()
+	}
+}
+
+func (sub *subscription) poke() {
+	select {
+	case sub.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Watchers is the number of live subscriptions, for tests and metrics.
+func (s *Service) Watchers() int {
+	s.lamps.mu.Lock()
+	defer s.lamps.mu.Unlock()
+	return len(s.lamps.subs)
+}
+
+func (ls *lampServer) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
+	s := ls.s
+	// A refresh or unsubscribe carries our To tag.
+	if tag, ok := req.To().Params.Get("tag"); ok && tag != "" {
+		ls.refresh(req, tx)
+		return
+	}
+	if !s.admit(req, tx) {
+		return
+	}
+	ev := req.GetHeader("Event")
+	if ev == nil || eventType(ev.Value()) != dialoginfo.EventName {
+		s.reply(req, tx, 489, "Bad Event", sip.NewHeader("Allow-Events", "dialog"))
+		return
+	}
+	n, err := strconv.Atoi(req.Recipient.User)
+	if err != nil || !s.opts.Orbits.Contains(n) {
+		s.reply(req, tx, sip.StatusNotFound, "Not Found")
+		return
+	}
+	if req.Contact() == nil {
+		s.reply(req, tx, sip.StatusBadRequest, "Bad Request", sip.NewHeader("Warning", `399 park "no Contact"`))
+		return
+	}
+	exp := requestedExpiry(req)
+
+	sub := &subscription{
+		orbit:     n,
+		entity:    fmt.Sprintf("sip:%d@%s", n, s.HostPort()),
+		to:        req.From().AsTo(),
+		callID:    *req.CallID(),
+		target:    req.Contact().Address,
+		dest:      req.Source(),
+		transport: req.Transport(),
+		eventHdr:  ev.Value(),
+		kick:      make(chan struct{}, 1),
+	}
+	sub.from = sip.FromHeader{DisplayName: req.To().DisplayName, Address: req.To().Address, Params: sip.NewParams()}
+	sub.from.Params.Add("tag", sip.GenerateTagN(16))
+	sub.id = sip.DialogIDMake(string(sub.callID), sub.from.Params.GetOr("tag", ""), sub.to.Params.GetOr("tag", ""))
+
+	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
+	res.To().Params.Add("tag", sub.from.Params.GetOr("tag", ""))
+	res.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(int(exp/time.Second))))
+	res.AppendHeader(&s.dua.ContactHDR)
+	if err := tx.Respond(res); err != nil {
+		return
+	}
+	if exp == 0 {
+		// A fetch: one NOTIFY with the state, then terminated.
+		sub.ctx, sub.stop = context.WithCancel(ls.ctx)
+		sub.final = "timeout"
+		ls.wg.Go(func() { ls.send(sub) })
+		return
+	}
+	sub.ctx, sub.stop = context.WithCancel(ls.ctx)
+	sub.expires = time.Now().Add(exp)
+	sub.timer = time.AfterFunc(exp, func() { ls.end(sub, "timeout") })
+	ls.mu.Lock()
+	ls.subs[sub.id] = sub
+	if ls.byOrbit[n] == nil {
+		ls.byOrbit[n] = make(map[*subscription]struct{})
+	}
+	ls.byOrbit[n][sub] = struct{}{}
+	ls.mu.Unlock()
+	sub.poke()
+	ls.wg.Go(func() { ls.worker(sub) })
+}
+
+func (ls *lampServer) refresh(req *sip.Request, tx sip.ServerTransaction) {
+	id, err := sip.DialogIDFromRequestUAS(req)
+	if err != nil {
+		ls.s.reply(req, tx, sip.StatusBadRequest, "Bad Request")
+		return
+	}
+	ls.mu.Lock()
+	sub := ls.subs[id]
+	ls.mu.Unlock()
+	if sub == nil {
+		ls.s.reply(req, tx, sip.StatusCallTransactionDoesNotExists, "Subscription Does Not Exist")
+		return
+	}
+	exp := requestedExpiry(req)
+	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
+	res.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(int(exp/time.Second))))
+	res.AppendHeader(&ls.s.dua.ContactHDR)
+	if err := tx.Respond(res); err != nil {
+		return
+	}
+	if exp == 0 {
+		ls.end(sub, "timeout")
+		return
+	}
+	sub.mu.Lock()
+	sub.expires = time.Now().Add(exp)
+	sub.timer.Reset(exp)
+	if c := req.Contact(); c != nil {
+		sub.target = c.Address
+	}
+	sub.mu.Unlock()
+	sub.poke() // RFC 6665: a refresh gets the full state again
+}
+
+// end terminates a subscription: one last NOTIFY with
+// Subscription-State: terminated, then the worker stops.
+func (ls *lampServer) end(sub *subscription, reason string) {
+	ls.mu.Lock()
+	if ls.subs[sub.id] != sub {
+		ls.mu.Unlock()
+		return
+	}
+	delete(ls.subs, sub.id)
+	delete(ls.byOrbit[sub.orbit], sub)
+	ls.mu.Unlock()
+	sub.mu.Lock()
+	sub.final = reason
+	if sub.timer != nil {
+		sub.timer.Stop()
+	}
+	sub.mu.Unlock()
+	sub.poke()
+}
+
+// drop forgets a subscription whose watcher is gone, without a NOTIFY.
+func (ls *lampServer) drop(sub *subscription) {
+	ls.mu.Lock()
+	if ls.subs[sub.id] == sub {
+		delete(ls.subs, sub.id)
+		delete(ls.byOrbit[sub.orbit], sub)
+	}
+	ls.mu.Unlock()
+	sub.mu.Lock()
+	if sub.timer != nil {
+		sub.timer.Stop()
+	}
+	sub.mu.Unlock()
+	sub.stop()
+}
+
+func (ls *lampServer) worker(sub *subscription) {
+	for {
+		select {
+		case <-sub.ctx.Done():
+			return
+		case <-sub.kick:
+		}
+		if done := ls.send(sub); done {
+			return
+		}
+	}
+}
+
+// send sends one NOTIFY with the orbit's current state; it reports
+// whether the subscription is over.
+func (ls *lampServer) send(sub *subscription) bool {
+	s := ls.s
+	st, _ := s.Orbit(sub.orbit)
+	sub.mu.Lock()
+	version := sub.version
+	sub.version++
+	sub.cseq++
+	cseq := sub.cseq
+	final := sub.final
+	remaining := time.Until(sub.expires)
+	target := sub.target
+	sub.mu.Unlock()
+
+	body, err := dialoginfo.Marshal(orbitDocument(sub.entity, version, st))
+	if err != nil {
+		s.log.Error("lamp document", "orbit", sub.orbit, "error", err)
+		return false
+	}
+	state := "active;expires=" + strconv.Itoa(max(int(remaining/time.Second), 1))
+	if final != "" {
+		state = "terminated;reason=" + final
+	}
+	req := sip.NewRequest(sip.NOTIFY, target)
+	from, to, callID := sub.from, sub.to, sub.callID
+	req.AppendHeader(&from)
+	req.AppendHeader(&to)
+	req.AppendHeader(&callID)
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: cseq, MethodName: sip.NOTIFY})
+	maxFwd := sip.MaxForwardsHeader(70)
+	req.AppendHeader(&maxFwd)
+	req.AppendHeader(sip.NewHeader("Event", sub.eventHdr))
+	req.AppendHeader(sip.NewHeader("Subscription-State", state))
+	req.AppendHeader(&s.dua.ContactHDR)
+	req.AppendHeader(sip.NewHeader("Content-Type", dialoginfo.ContentType))
+	req.SetBody(body)
+	req.SetDestination(sub.dest)
+	req.SetTransport(sub.transport)
+
+	ctx, cancel := context.WithTimeout(ls.ctx, notifyTimeout)
+	defer cancel()
+	res, err := s.client.Do(ctx, req)
+	switch {
+	case err != nil:
+		s.log.Info("lamp watcher unreachable, subscription dropped", "orbit", sub.orbit, "watcher", sub.to.Address.String(), "error", err)
+		ls.drop(sub)
+		return true
+	case res.StatusCode == sip.StatusCallTransactionDoesNotExists || res.StatusCode >= 400 && res.StatusCode != sip.StatusRequestTerminated:
+		s.log.Info("lamp watcher refused NOTIFY, subscription dropped", "orbit", sub.orbit, "watcher", sub.to.Address.String(), "status", res.StatusCode)
+		ls.drop(sub)
+		return true
+	}
+	if final != "" {
+		sub.stop()
+		return true
+	}
+	return false
+}
+
+func (ls *lampServer) close() {
+	ls.mu.Lock()
+	subs := make([]*subscription, 0, len(ls.subs))
+	for _, sub := range ls.subs {
+		subs = append(subs, sub)
+	}
+	ls.mu.Unlock()
+	// Tell watchers the service is going (reason=noresource lets them
+	// re-subscribe later), then stop.
+	var wg sync.WaitGroup
+	for _, sub := range subs {
+		wg.Go(func() {
+			ls.mu.Lock()
+			delete(ls.subs, sub.id)
+			delete(ls.byOrbit[sub.orbit], sub)
+			ls.mu.Unlock()
+			sub.mu.Lock()
+			sub.final = "noresource"
+			if sub.timer != nil {
+				sub.timer.Stop()
+			}
+			sub.mu.Unlock()
+			ls.send(sub)
+		})
+	}
+	wg.Wait()
+	ls.cancel()
+	ls.wg.Wait()
+}
+
+// orbitDocument is the dialog-info of one orbit: no dialog when free,
+// one confirmed dialog with the caller as remote when occupied.
+func orbitDocument(entity string, version uint32, st OrbitState) dialoginfo.Document {
+	doc := dialoginfo.Document{Version: version, State: dialoginfo.StateFull, Entity: entity}
+	if !st.Occupied {
+		return doc
+	}
+	doc.Dialogs = []dialoginfo.Dialog{{
+		ID:        "orbit-" + strconv.Itoa(st.Orbit) + "-" + strconv.FormatInt(st.ParkedAt.UnixNano(), 36),
+		Direction: dialoginfo.DirectionRecipient,
+		State:     dialoginfo.DialogConfirmed,
+		Duration:  int(time.Since(st.ParkedAt) / time.Second),
+		Local:     &dialoginfo.Participant{Identity: entity},
+		Remote:    &dialoginfo.Participant{Identity: st.CallerURI, Display: st.CallerName},
+		Park:      &dialoginfo.ParkInfo{Orbit: st.Orbit, Parker: st.Parker, ParkedAt: st.ParkedAt},
+	}}
+	return doc
+}
+
+// eventType is the event package of an Event header value, without params.
+func eventType(v string) string {
+	for i := 0; i < len(v); i++ {
+		if v[i] == ';' || v[i] == ' ' {
+			return v[:i]
+		}
+	}
+	return v
+}
+
+func requestedExpiry(req *sip.Request) time.Duration {
+	exp := defaultSubscription
+	if h := req.GetHeader("Expires"); h != nil {
+		if n, err := strconv.Atoi(h.Value()); err == nil && n >= 0 {
+			exp = time.Duration(n) * time.Second
+		}
+	}
+	return min(exp, maxSubscription)
+}

@@ -1,0 +1,466 @@
+package park
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/zaf/g711"
+	"golang.org/x/net/ipv4"
+)
+
+const (
+	frameSamples = 160 // 20 ms at 8 kHz
+	rtpHeaderLen = 12
+	framePeriod  = 20 * time.Millisecond
+	batchSize    = 64
+)
+
+// music is the music on hold encoded once per codec; every parked call
+// reads the same frames, each at its own position.
+type music struct {
+	pcmu, pcma [][]byte
+}
+
+// newMusic cuts 8 kHz mono PCM into 20 ms frames and encodes each frame
+// in PCMU and PCMA. A partial last frame wraps around to the start so the
+// loop has no gap.
+func newMusic(pcm []int16) (*music, error) {
+	if len(pcm) < frameSamples {
+		return nil, errors.New("music on hold is shorter than one 20 ms frame")
+	}
+	n := (len(pcm) + frameSamples - 1) / frameSamples
+	m := &music{pcmu: make([][]byte, n), pcma: make([][]byte, n)}
+	ublock := make([]byte, n*frameSamples)
+	ablock := make([]byte, n*frameSamples)
+	for i := range n * frameSamples {
+		s := pcm[i%len(pcm)]
+		ublock[i] = g711.EncodeUlawFrame(s)
+		ablock[i] = g711.EncodeAlawFrame(s)
+	}
+	for i := range n {
+		m.pcmu[i] = ublock[i*frameSamples : (i+1)*frameSamples]
+		m.pcma[i] = ablock[i*frameSamples : (i+1)*frameSamples]
+	}
+	return m, nil
+}
+
+func (m *music) frame(codec uint8, i int) []byte {
+	if codec == ptPCMA {
+		return m.pcma[i]
+	}
+	return m.pcmu[i]
+}
+
+// legMode says what the engine does with a leg.
+type legMode uint8
+
+const (
+	modeIdle   legMode = iota // registered, nothing sent (inbound drained)
+	modeMusic                 // music on hold
+	modeBridge                // relayed to and from peer
+)
+
+// leg is one RTP stream between the service and a peer. Its send state is
+// touched only by the goroutine serving its current mode; mode changes
+// happen under the engine's write lock.
+type leg struct {
+	remote  netip.AddrPort
+	addr    *net.UDPAddr // reused by every batched write
+	codec   uint8
+	eventPT uint8
+	mute    bool // the peer does not want media from us (it holds)
+
+	mode  legMode
+	peer  *leg
+	ssrc  uint32
+	seq   uint16
+	ts    uint32
+	frame int
+	buf   [rtpHeaderLen + frameSamples]byte
+
+	// relay state for packets forwarded to this leg
+	relayInit bool
+	inSSRC    uint32
+	seqOff    uint16
+	tsOff     uint32
+	marker    bool
+}
+
+func newLeg(o offer) *leg {
+	return &leg{
+		remote:  o.addr,
+		addr:    net.UDPAddrFromAddrPort(o.addr),
+		codec:   o.codec,
+		eventPT: o.eventPT,
+		mute:    o.direction == "sendonly" || o.direction == "inactive",
+		ssrc:    rand.Uint32(),
+		seq:     uint16(rand.Uint32()),
+		ts:      rand.Uint32(),
+		marker:  true,
+	}
+}
+
+// engine is the service's media plane: one UDP socket for every call,
+// one pacing clock that sends music to every parked call in batches, and
+// a relay between bridged legs. Nothing is decoded.
+type engine struct {
+	conn  *net.UDPConn
+	rtcp  *net.UDPConn
+	pc    *ipv4.PacketConn
+	local netip.AddrPort
+	music *music
+	log   *slog.Logger
+
+	mu     sync.RWMutex
+	byAddr map[netip.AddrPort]*leg
+	onHold []*leg // legs in modeMusic, order irrelevant
+	stats  engineStats
+}
+
+type engineStats struct {
+	musicSent, relayed, dropped uint64
+	lateTicks                   uint64
+}
+
+// listenEngine opens the RTP socket on host with an even port (and its
+// RTCP neighbour, drained) chosen by the system, or port when non-zero.
+func listenEngine(host netip.Addr, port int, m *music, log *slog.Logger) (*engine, error) {
+	var conn, rtcp *net.UDPConn
+	var err error
+	for try := 0; try < 50; try++ {
+		p := port
+		if p == 0 {
+			p = 20000 + 2*rand.IntN(10000)
+		}
+		conn, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(host, uint16(p))))
+		if err != nil {
+			if port != 0 {
+				break
+			}
+			continue
+		}
+		rtcp, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(host, uint16(p+1))))
+		if err != nil {
+			conn.Close()
+			if port != 0 {
+				break
+			}
+			continue
+		}
+		break
+	}
+	if err != nil {
+		return nil, fmt.Errorf("rtp listen on %s: %w", host, err)
+	}
+	_ = conn.SetReadBuffer(8 << 20)
+	_ = conn.SetWriteBuffer(8 << 20)
+	local := conn.LocalAddr().(*net.UDPAddr).AddrPort()
+	return &engine{
+		conn:   conn,
+		rtcp:   rtcp,
+		pc:     ipv4.NewPacketConn(conn),
+		local:  netip.AddrPortFrom(local.Addr().Unmap(), local.Port()),
+		music:  m,
+		log:    log,
+		byAddr: make(map[netip.AddrPort]*leg),
+	}, nil
+}
+
+// run serves the engine until ctx ends: the music clock, the relay reader
+// and the RTCP drain.
+func (e *engine) run(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Go(func() { e.clock(ctx) })
+	wg.Go(func() { e.relay() })
+	wg.Go(func() {
+		buf := make([]byte, 1500)
+		for {
+			if _, _, err := e.rtcp.ReadFromUDPAddrPort(buf); err != nil && errors.Is(err, net.ErrClosed) {
+				return
+			}
+		}
+	})
+	<-ctx.Done()
+	e.conn.Close()
+	e.rtcp.Close()
+	wg.Wait()
+}
+
+// add registers a leg; its packets are drained until it gets a mode.
+func (e *engine) add(l *leg) {
+	e.mu.Lock()
+	if old, ok := e.byAddr[l.remote]; ok && old != l {
+		e.log.Warn("rtp address reused by a new call", "remote", l.remote)
+		e.setModeLocked(old, modeIdle, nil)
+	}
+	e.byAddr[l.remote] = l
+	e.mu.Unlock()
+}
+
+// remove forgets a leg, unbridging its peer (which then idles).
+func (e *engine) remove(l *leg) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if p := l.peer; p != nil && p.peer == l {
+		e.setModeLocked(p, modeIdle, nil)
+	}
+	e.setModeLocked(l, modeIdle, nil)
+	if e.byAddr[l.remote] == l {
+		delete(e.byAddr, l.remote)
+	}
+}
+
+// playMusic puts a leg on music on hold from the start of the loop.
+func (e *engine) playMusic(l *leg) {
+	e.mu.Lock()
+	l.frame = 0
+	e.setModeLocked(l, modeMusic, nil)
+	e.mu.Unlock()
+}
+
+// bridge relays a and b to each other, stopping any music first.
+func (e *engine) bridge(a, b *leg) {
+	e.mu.Lock()
+	e.setModeLocked(a, modeBridge, b)
+	e.setModeLocked(b, modeBridge, a)
+	e.mu.Unlock()
+}
+
+// update changes a leg's remote (re-INVITE); the caller holds no lock.
+func (e *engine) update(l *leg, o offer) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if o.addr != l.remote {
+		if e.byAddr[l.remote] == l {
+			delete(e.byAddr, l.remote)
+		}
+		l.remote = o.addr
+		l.addr = net.UDPAddrFromAddrPort(o.addr)
+		e.byAddr[l.remote] = l
+	}
+	l.codec, l.eventPT = o.codec, o.eventPT
+	l.mute = o.direction == "sendonly" || o.direction == "inactive"
+}
+
+func (e *engine) setModeLocked(l *leg, m legMode, peer *leg) {
+	if l.mode == modeMusic && m != modeMusic {
+		for i, x := range e.onHold {
+			if x == l {
+				last := len(e.onHold) - 1
+				e.onHold[i] = e.onHold[last]
+				e.onHold[last] = nil
+				e.onHold = e.onHold[:last]
+				break
+			}
+		}
+	}
+	if m == modeMusic && l.mode != modeMusic {
+		e.onHold = append(e.onHold, l)
+	}
+	if m == modeBridge {
+		l.relayInit = false
+		l.marker = true
+	}
+	l.mode, l.peer = m, peer
+}
+
+// clock sends one music frame to every parked leg every 20 ms, all from
+// one goroutine and in sendmmsg batches, on an absolute schedule so that
+// the spacing does not drift with the work done per tick.
+func (e *engine) clock(ctx context.Context) {
+	msgs := make([]ipv4.Message, batchSize)
+	for i := range msgs {
+		msgs[i].Buffers = make([][]byte, 1)
+	}
+	next := time.Now()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		}
+		e.mu.RLock()
+		n := 0
+		for _, l := range e.onHold {
+			if l.mute {
+				continue
+			}
+			writeRTPHeader(l.buf[:], l.codec, l.marker, l.seq, l.ts, l.ssrc)
+			copy(l.buf[rtpHeaderLen:], e.music.frame(l.codec, l.frame))
+			l.marker = false
+			l.seq++
+			l.ts += frameSamples
+			if l.frame++; l.frame == len(e.music.pcmu) {
+				l.frame = 0
+			}
+			msgs[n].Buffers[0] = l.buf[:]
+			msgs[n].Addr = l.addr
+			n++
+			if n == batchSize {
+				e.send(msgs[:n])
+				n = 0
+			}
+		}
+		if n > 0 {
+			e.send(msgs[:n])
+		}
+		e.stats.musicSent += uint64(len(e.onHold))
+		e.mu.RUnlock()
+		for i := range msgs {
+			msgs[i].Addr = nil
+			msgs[i].Buffers[0] = nil
+		}
+
+		next = next.Add(framePeriod)
+		now := time.Now()
+		if d := now.Sub(next); d > framePeriod {
+			// Far behind (a stall): skip ticks rather than burst.
+			e.stats.lateTicks++
+			next = now
+		}
+		timer.Reset(next.Sub(now))
+	}
+}
+
+// send writes a batch, retrying the tail when the kernel takes only part.
+func (e *engine) send(msgs []ipv4.Message) {
+	for len(msgs) > 0 {
+		n, err := e.pc.WriteBatch(msgs, 0)
+		if err != nil {
+			// One bad destination (e.g. ICMP unreachable reported as an
+			// error) must not stop the others: skip it and go on.
+			if n <= 0 {
+				n = 1
+			}
+			if !errors.Is(err, net.ErrClosed) {
+				e.stats.dropped++
+			} else {
+				return
+			}
+		}
+		msgs = msgs[n:]
+	}
+}
+
+// relay reads every RTP packet arriving on the shared socket. Packets of
+// parked or idle legs are dropped unread; packets of bridged legs are
+// rewritten into the peer's stream (SSRC, sequence, timestamp, payload
+// type, G.711 law) and sent on.
+func (e *engine) relay() {
+	in := make([]ipv4.Message, batchSize)
+	out := make([]ipv4.Message, 0, batchSize)
+	for i := range in {
+		in[i].Buffers = [][]byte{make([]byte, 1500)}
+	}
+	for {
+		n, err := e.pc.ReadBatch(in, 0)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		out = out[:0]
+		e.mu.RLock()
+		for i := range n {
+			m := &in[i]
+			ua, ok := m.Addr.(*net.UDPAddr)
+			if !ok {
+				continue
+			}
+			ap := ua.AddrPort()
+			src := e.byAddr[netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())]
+			if src == nil || src.mode != modeBridge || src.peer == nil {
+				continue
+			}
+			if dst := src.peer; forward(src, dst, m.Buffers[0][:m.N]) {
+				out = append(out, ipv4.Message{Buffers: [][]byte{m.Buffers[0][:m.N]}, Addr: dst.addr})
+			}
+		}
+		if len(out) > 0 {
+			e.send(out)
+			e.stats.relayed += uint64(len(out))
+		}
+		e.mu.RUnlock()
+	}
+}
+
+// forward rewrites pkt from src in place for dst and says whether to send it.
+func forward(src, dst *leg, pkt []byte) bool {
+	if len(pkt) < rtpHeaderLen || pkt[0]>>6 != 2 || dst.mute {
+		return false
+	}
+	cc := int(pkt[0] & 0x0f)
+	hlen := rtpHeaderLen + 4*cc
+	if pkt[0]&0x10 != 0 { // header extension
+		if len(pkt) < hlen+4 {
+			return false
+		}
+		hlen += 4 + 4*int(binary.BigEndian.Uint16(pkt[hlen+2:]))
+	}
+	if len(pkt) < hlen {
+		return false
+	}
+	pt := pkt[1] & 0x7f
+	switch {
+	case pt == src.codec:
+		payload := pkt[hlen:]
+		switch {
+		case src.codec == ptPCMU && dst.codec == ptPCMA:
+			for i, b := range payload {
+				payload[i] = g711.Ulaw2AlawFrame(b)
+			}
+		case src.codec == ptPCMA && dst.codec == ptPCMU:
+			for i, b := range payload {
+				payload[i] = g711.Alaw2UlawFrame(b)
+			}
+		}
+		pt = dst.codec
+	case pt == src.eventPT && src.eventPT != 0 && dst.eventPT != 0:
+		pt = dst.eventPT
+	default:
+		return false // comfort noise, unknown payloads: not relayed
+	}
+	inSeq := binary.BigEndian.Uint16(pkt[2:])
+	inTS := binary.BigEndian.Uint32(pkt[4:])
+	inSSRC := binary.BigEndian.Uint32(pkt[8:])
+	if !dst.relayInit || inSSRC != dst.inSSRC {
+		dst.relayInit, dst.inSSRC = true, inSSRC
+		dst.seqOff = dst.seq - inSeq
+		dst.tsOff = dst.ts - inTS
+		dst.marker = true
+	}
+	seq, ts := inSeq+dst.seqOff, inTS+dst.tsOff
+	if int16(seq-dst.seq) >= 0 {
+		dst.seq, dst.ts = seq+1, ts+frameSamples
+	}
+	mark := pkt[1]&0x80 != 0 || dst.marker
+	dst.marker = false
+	writeRTPHeaderFields(pkt, pt, mark, seq, ts, dst.ssrc)
+	return true
+}
+
+func writeRTPHeader(b []byte, pt uint8, marker bool, seq uint16, ts, ssrc uint32) {
+	b[0] = 0x80
+	writeRTPHeaderFields(b, pt, marker, seq, ts, ssrc)
+}
+
+func writeRTPHeaderFields(b []byte, pt uint8, marker bool, seq uint16, ts, ssrc uint32) {
+	b[1] = pt & 0x7f
+	if marker {
+		b[1] |= 0x80
+	}
+	binary.BigEndian.PutUint16(b[2:], seq)
+	binary.BigEndian.PutUint32(b[4:], ts)
+	binary.BigEndian.PutUint32(b[8:], ssrc)
+}

@@ -1,0 +1,505 @@
+// Package park is Switchboard's call-park service: a SIP server that holds
+// callers on numbered orbits with music on hold, tells every console what
+// each orbit holds (RFC 4235 busy lamps), bridges a caller to whoever
+// retrieves the orbit, and rings the parker back when nobody does. The
+// contract is PARK-PROTOCOL.md; cmd/parkd runs it alone and the console
+// embeds it.
+package park
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+// Defaults of Options.
+const (
+	DefaultListen       = "127.0.0.1:5070"
+	DefaultParkTime     = 120 * time.Second
+	DefaultRingbackTime = 30 * time.Second
+	DefaultDrain        = 60 * time.Second
+)
+
+// DefaultOrbits is the lot 701-720.
+var DefaultOrbits = Range{First: 701, Last: 720}
+
+// Options configures a Service. The zero value of a field means its default.
+type Options struct {
+	// Listen is the host:port of SIP over UDP and TCP (DefaultListen).
+	// Port 0 picks a free port; read it back with Addr.
+	Listen string
+	// Advertise is the host put in Contact and SDP when Listen's host is
+	// unspecified (0.0.0.0); by default the first non-loopback IPv4.
+	Advertise string
+	// Orbits is the lot (DefaultOrbits).
+	Orbits Range
+	// ParkTime is how long a call stays parked before it rings back its
+	// parker (DefaultParkTime).
+	ParkTime time.Duration
+	// RingbackTime is how long the parker (and then the fallback) rings
+	// before the call returns to its orbit (DefaultRingbackTime).
+	RingbackTime time.Duration
+	// Fallback, when set, is the URI a call goes to when its parker does
+	// not answer the ring-back.
+	Fallback string
+	// Music is the music on hold, 8 kHz 16-bit mono PCM, looped. Required.
+	Music []int16
+	// Allow lists the sources that may use the service (DefaultAllow).
+	Allow []netip.Prefix
+	// Username and Password, when Password is set, require digest
+	// authentication of INVITE and SUBSCRIBE.
+	Username, Password string
+	// Realm is the digest realm ("switchboard-park").
+	Realm string
+	// RTPPort fixes the even media port (RTCP is the next); 0 picks one.
+	RTPPort int
+	// Logger receives the park events and diagnostics (slog.Default()).
+	Logger *slog.Logger
+}
+
+func (o *Options) withDefaults() (Options, error) {
+	out := *o
+	if out.Listen == "" {
+		out.Listen = DefaultListen
+	}
+	if out.Orbits == (Range{}) {
+		out.Orbits = DefaultOrbits
+	}
+	if err := out.Orbits.Validate(); err != nil {
+		return out, err
+	}
+	if out.ParkTime == 0 {
+		out.ParkTime = DefaultParkTime
+	}
+	if out.RingbackTime == 0 {
+		out.RingbackTime = DefaultRingbackTime
+	}
+	if out.ParkTime < 0 || out.RingbackTime < 0 {
+		return out, errors.New("park time and ring-back time must be positive")
+	}
+	if out.Fallback != "" {
+		var u sip.Uri
+		if err := sip.ParseUri(out.Fallback, &u); err != nil || u.Host == "" {
+			return out, fmt.Errorf("fallback %q is not a SIP URI", out.Fallback)
+		}
+	}
+	if len(out.Allow) == 0 {
+		out.Allow = DefaultAllow()
+	}
+	if out.Password != "" && out.Username == "" {
+		return out, errors.New("a password needs a username")
+	}
+	if out.Realm == "" {
+		out.Realm = "switchboard-park"
+	}
+	if out.Logger == nil {
+		out.Logger = slog.Default()
+	}
+	if len(out.Music) < frameSamples {
+		return out, errors.New("music on hold is missing or shorter than 20 ms")
+	}
+	return out, nil
+}
+
+// OrbitState is what one orbit holds at one moment.
+type OrbitState struct {
+	Orbit       int
+	Occupied    bool
+	CallerName  string
+	CallerURI   string
+	Parker      string
+	ParkedAt    time.Time
+	RingingBack bool
+}
+
+// Service is a running call-park service.
+type Service struct {
+	opts   Options
+	log    *slog.Logger
+	guard  *guard
+	ua     *sipgo.UserAgent
+	server *sipgo.Server
+	client *sipgo.Client
+	dua    *sipgo.DialogUA
+	media  *engine
+	lamps  *lampServer
+
+	addr    netip.AddrPort // SIP, as listened
+	host    string         // advertised host
+	cancel  context.CancelFunc
+	bg      sync.WaitGroup
+	closing chan struct{}
+
+	mu       sync.Mutex
+	lot      *lot
+	orbits   map[int]*parkedCall
+	dialogs  map[string]*sipLeg
+	legs     map[*sipLeg]struct{}
+	draining bool
+	changed  chan struct{} // closed and replaced on every call change (drain waits on it)
+}
+
+// New validates opts and prepares a service; Start makes it listen.
+func New(opts Options) (*Service, error) {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("park: %w", err)
+	}
+	m, err := newMusic(o.Music)
+	if err != nil {
+		return nil, fmt.Errorf("park: %w", err)
+	}
+	s := &Service{
+		opts:    o,
+		log:     o.Logger,
+		guard:   newGuard(o.Allow, o.Username, o.Password, o.Realm),
+		lot:     newLot(o.Orbits),
+		orbits:  make(map[int]*parkedCall),
+		dialogs: make(map[string]*sipLeg),
+		legs:    make(map[*sipLeg]struct{}),
+		changed: make(chan struct{}),
+		closing: make(chan struct{}),
+	}
+	s.media = &engine{music: m}
+	return s, nil
+}
+
+// Start binds SIP (UDP and TCP on one port) and RTP and serves until
+// Shutdown or Close. It returns once the service is listening.
+func (s *Service) Start(ctx context.Context) error {
+	host, portStr, err := net.SplitHostPort(s.opts.Listen)
+	if err != nil {
+		return fmt.Errorf("park: listen %q: %w", s.opts.Listen, err)
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return fmt.Errorf("park: listen %q: host must be an IP address", s.opts.Listen)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil || port < 0 || port > 65535 {
+		return fmt.Errorf("park: listen %q: bad port", s.opts.Listen)
+	}
+	adv, err := advertiseAddr(ip, s.opts.Advertise)
+	if err != nil {
+		return fmt.Errorf("park: %w", err)
+	}
+	s.host = adv.String()
+	if adv.Is6() {
+		s.host = "[" + s.host + "]"
+	}
+
+	udp, tcp, err := listenPair(ip, port)
+	if err != nil {
+		return fmt.Errorf("park: listen %s: %w", s.opts.Listen, err)
+	}
+	s.addr = udp.LocalAddr().(*net.UDPAddr).AddrPort()
+
+	mediaHost := ip
+	if ip.IsUnspecified() {
+		mediaHost = adv
+	}
+	eng, err := listenEngine(mediaHost, s.opts.RTPPort, s.media.music, s.log)
+	if err != nil {
+		udp.Close()
+		tcp.Close()
+		return fmt.Errorf("park: %w", err)
+	}
+	s.media = eng
+
+	s.ua, err = sipgo.NewUA(sipgo.WithUserAgent("park"), sipgo.WithUserAgentHostname(s.host))
+	if err != nil {
+		return fmt.Errorf("park: %w", err)
+	}
+	s.server, err = sipgo.NewServer(s.ua, sipgo.WithServerLogger(s.log))
+	if err != nil {
+		return fmt.Errorf("park: %w", err)
+	}
+	s.client, err = sipgo.NewClient(s.ua,
+		sipgo.WithClientHostname(s.host),
+		sipgo.WithClientConnectionAddr(s.addr.String()),
+		sipgo.WithClientLogger(s.log))
+	if err != nil {
+		return fmt.Errorf("park: %w", err)
+	}
+	s.dua = &sipgo.DialogUA{
+		Client:         s.client,
+		ContactHDR:     sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "park", Host: s.hostOnly(), Port: int(s.addr.Port())}},
+		RewriteContact: true,
+	}
+	s.lamps = newLampServer(s)
+
+	s.server.OnInvite(s.onInvite)
+	s.server.OnAck(s.onAck)
+	s.server.OnBye(s.onBye)
+	s.server.OnCancel(func(req *sip.Request, tx sip.ServerTransaction) {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil))
+	})
+	s.server.OnOptions(s.onOptions)
+	s.server.OnSubscribe(s.lamps.onSubscribe)
+	s.server.OnNotify(s.onInDialog)
+	s.server.OnInfo(s.onInDialog)
+	s.server.OnUpdate(s.onInDialog)
+	s.server.OnRefer(func(req *sip.Request, tx sip.ServerTransaction) {
+		s.reply(req, tx, sip.StatusNotImplemented, "Not Implemented")
+	})
+
+	runCtx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.bg.Go(func() { s.media.run(runCtx) })
+	s.bg.Go(func() { _ = s.server.ServeUDP(udp) })
+	s.bg.Go(func() { _ = s.server.ServeTCP(tcp) })
+	s.bg.Go(func() {
+		<-runCtx.Done()
+		udp.Close()
+		tcp.Close()
+	})
+	s.log.Info("park service listening", "sip", s.addr.String(), "transports", "udp,tcp",
+		"rtp", s.media.local.String(), "orbits", s.opts.Orbits.String(),
+		"park_time", s.opts.ParkTime, "ringback", s.opts.RingbackTime, "fallback", s.opts.Fallback)
+	return nil
+}
+
+// Addr is the SIP address the service listens on (UDP and TCP).
+func (s *Service) Addr() netip.AddrPort { return s.addr }
+
+// HostPort is the advertised host:port, the H of PARK-PROTOCOL.md.
+func (s *Service) HostPort() string {
+	return s.host + ":" + strconv.Itoa(int(s.addr.Port()))
+}
+
+// Orbits is the lot the service serves.
+func (s *Service) Orbits() Range { return s.opts.Orbits }
+
+func (s *Service) hostOnly() string { return strings.Trim(s.host, "[]") }
+
+// State returns every orbit's state, in orbit order.
+func (s *Service) State() []OrbitState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]OrbitState, 0, s.opts.Orbits.Size())
+	for n := s.opts.Orbits.First; n <= s.opts.Orbits.Last; n++ {
+		out = append(out, s.orbitStateLocked(n))
+	}
+	return out
+}
+
+// Orbit returns one orbit's state; false when n is outside the lot.
+func (s *Service) Orbit(n int) (OrbitState, bool) {
+	if !s.opts.Orbits.Contains(n) {
+		return OrbitState{}, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.orbitStateLocked(n), true
+}
+
+func (s *Service) orbitStateLocked(n int) OrbitState {
+	st := OrbitState{Orbit: n}
+	if c := s.orbits[n]; c != nil && c.visible() {
+		st.Occupied = true
+		st.CallerName, st.CallerURI = c.callerName, c.callerURI
+		st.Parker, st.ParkedAt = c.parker, c.parkedAt
+		st.RingingBack = c.state == stateRinging
+	}
+	return st
+}
+
+// Parked is the number of calls on orbits now.
+func (s *Service) Parked() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.orbits)
+}
+
+// Shutdown stops the service gracefully: new parks are refused, the
+// parkers of calls still parked are rung back, and it waits until no
+// call is parked or bridged through it, or ctx ends; then it closes,
+// hanging up what is left.
+func (s *Service) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.draining = true
+	var parked []*parkedCall
+	for _, c := range s.orbits {
+		parked = append(parked, c)
+	}
+	s.mu.Unlock()
+	s.log.Info("park service draining", "parked", len(parked))
+	for _, c := range parked {
+		s.startRingback(c, "shutdown")
+	}
+	var err error
+	for {
+		s.mu.Lock()
+		n, ch := len(s.legs), s.changed
+		s.mu.Unlock()
+		if n == 0 {
+			break
+		}
+		select {
+		case <-ch:
+			continue
+		case <-ctx.Done():
+			err = fmt.Errorf("park: drain ended with %d call legs up: %w", n, ctx.Err())
+		}
+		break
+	}
+	s.Close()
+	return err
+}
+
+// Close stops the service at once, hanging up every leg it still has.
+func (s *Service) Close() {
+	select {
+	case <-s.closing:
+		return
+	default:
+		close(s.closing)
+	}
+	s.mu.Lock()
+	s.draining = true
+	legs := make([]*sipLeg, 0, len(s.legs))
+	for l := range s.legs {
+		legs = append(legs, l)
+	}
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, l := range legs {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			l.hangup(ctx, "service stopped")
+		})
+	}
+	wg.Wait()
+	if s.lamps != nil {
+		s.lamps.close()
+	}
+	if s.cancel != nil {
+		s.cancel()
+	}
+	s.bg.Wait()
+	if s.ua != nil {
+		s.ua.Close()
+	}
+}
+
+// notifyChangedLocked wakes whoever waits for calls to change.
+func (s *Service) notifyChangedLocked() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+func (s *Service) reply(req *sip.Request, tx sip.ServerTransaction, code int, reason string, hdrs ...sip.Header) {
+	res := sip.NewResponseFromRequest(req, code, reason, nil)
+	for _, h := range hdrs {
+		res.AppendHeader(h)
+	}
+	if err := tx.Respond(res); err != nil {
+		s.log.Debug("respond failed", "code", code, "error", err)
+	}
+}
+
+// admit applies the allowlist and digest auth; false means answered.
+func (s *Service) admit(req *sip.Request, tx sip.ServerTransaction) bool {
+	code, hdr := s.guard.check(req)
+	if code == 0 {
+		return true
+	}
+	if code == sip.StatusForbidden {
+		s.event("refused", nil, "reason", "source not allowed", "source", req.Source(), "method", string(req.Method))
+		s.reply(req, tx, code, "Forbidden")
+		return false
+	}
+	s.reply(req, tx, code, "Unauthorized", hdr)
+	return false
+}
+
+func (s *Service) onOptions(req *sip.Request, tx sip.ServerTransaction) {
+	if !s.guard.allowed(req.Source()) {
+		s.reply(req, tx, sip.StatusForbidden, "Forbidden")
+		return
+	}
+	s.mu.Lock()
+	draining := s.draining
+	s.mu.Unlock()
+	allow := sip.NewHeader("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, SUBSCRIBE, NOTIFY")
+	accept := sip.NewHeader("Accept", "application/sdp, application/dialog-info+xml")
+	if draining {
+		s.reply(req, tx, sip.StatusServiceUnavailable, "Service Unavailable", allow, sip.NewHeader("Retry-After", "30"))
+		return
+	}
+	s.reply(req, tx, sip.StatusOK, "OK", allow, accept, sip.NewHeader("Supported", ""))
+}
+
+// event logs one park event as a single structured line.
+func (s *Service) event(name string, c *parkedCall, kv ...any) {
+	args := []any{"event", name}
+	if c != nil {
+		args = append(args, "orbit", c.orbit, "caller", c.callerString(), "parker", c.parker,
+			"duration", time.Since(c.parkedAt).Round(time.Millisecond).String())
+	}
+	args = append(args, kv...)
+	s.log.Info("park", args...)
+}
+
+// listenPair binds UDP and TCP on the same port; with port 0 it retries
+// until a port free for both is found.
+func listenPair(ip netip.Addr, port int) (*net.UDPConn, *net.TCPListener, error) {
+	var lastErr error
+	for try := 0; try < 20; try++ {
+		udp, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(port))))
+		if err != nil {
+			return nil, nil, err
+		}
+		got := udp.LocalAddr().(*net.UDPAddr).AddrPort()
+		tcp, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(got))
+		if err == nil {
+			return udp, tcp, nil
+		}
+		udp.Close()
+		lastErr = err
+		if port != 0 {
+			break
+		}
+	}
+	return nil, nil, lastErr
+}
+
+func advertiseAddr(listen netip.Addr, advertise string) (netip.Addr, error) {
+	if advertise != "" {
+		a, err := netip.ParseAddr(advertise)
+		if err != nil {
+			return a, fmt.Errorf("advertise %q: not an IP address", advertise)
+		}
+		return a, nil
+	}
+	if !listen.IsUnspecified() {
+		return listen, nil
+	}
+	addrs, err := net.InterfaceAddrs()
+	if err == nil {
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok {
+				if ip, ok := netip.AddrFromSlice(n.IP); ok && ip.Unmap().Is4() && !ip.IsLoopback() {
+					return ip.Unmap(), nil
+				}
+			}
+		}
+	}
+	return netip.MustParseAddr("127.0.0.1"), nil
+}
+
+func newToken() string {
+	return strconv.FormatUint(rand.Uint64(), 36) + strconv.FormatUint(rand.Uint64(), 36)
+}
