@@ -35,13 +35,13 @@ type parkedCall struct {
 	callerURI  string
 	parkedAt   time.Time
 	leg        *sipLeg
+	confirmed  chan struct{} // closed when the parking INVITE is settled
 
 	// guarded by Service.mu
 	state     callState
 	timer     *time.Timer
 	stopRing  context.CancelFunc
 	ringbacks int
-	fellBack  bool
 }
 
 // visible says whether the orbit shows the call (lamp lit).
@@ -214,7 +214,7 @@ func parkerOf(req *sip.Request) string {
 			if v, err := url.PathUnescape(p); err == nil {
 				p = v
 			}
-			if !strings.Contains(p, ":") {
+			if !strings.HasPrefix(p, "sip:") && !strings.HasPrefix(p, "sips:") && !strings.HasPrefix(p, "tel:") {
 				p = "sip:" + p
 			}
 			return p
@@ -243,10 +243,11 @@ func uriFromHeader(v string) string {
 func (s *Service) park(req *sip.Request, tx sip.ServerTransaction, t target, o offer) {
 	from := req.From()
 	c := &parkedCall{
-		token:    t.token,
-		parker:   parkerOf(req),
-		parkedAt: time.Now(),
-		state:    stateParking,
+		token:     t.token,
+		parker:    parkerOf(req),
+		parkedAt:  time.Now(),
+		state:     stateParking,
+		confirmed: make(chan struct{}),
 	}
 	if from != nil {
 		c.callerName = from.DisplayName
@@ -297,8 +298,9 @@ func (s *Service) park(req *sip.Request, tx sip.ServerTransaction, t target, o o
 	res := sip.NewSDPResponseFromRequest(d.InviteRequest, s.answerSDP(l, o))
 	res.AppendHeader(sip.NewHeader("X-Park-Orbit", strconv.Itoa(c.orbit)))
 	if err := d.WriteResponse(res); err != nil {
-		l.finish()
-		s.unpark(c, "refused", "reason", "caller did not confirm: "+err.Error())
+		if l.finish() { // else the caller's BYE already settled it
+			s.unpark(c, "refused", "reason", "caller did not confirm: "+err.Error())
+		}
 		return
 	}
 	s.mu.Lock()
@@ -308,6 +310,7 @@ func (s *Service) park(req *sip.Request, tx sip.ServerTransaction, t target, o o
 	}
 	c.state = stateParked
 	c.parkedAt = time.Now()
+	close(c.confirmed)
 	c.timer = time.AfterFunc(s.opts.ParkTime, func() { s.startRingback(c, "timeout") })
 	s.notifyChangedLocked()
 	s.mu.Unlock()
@@ -324,6 +327,9 @@ func (s *Service) unpark(c *parkedCall, event string, kv ...any) {
 		s.lot.release(c.orbit)
 	}
 	wasVisible := c.visible()
+	if c.state == stateParking {
+		close(c.confirmed)
+	}
 	c.state = stateDone
 	if c.timer != nil {
 		c.timer.Stop()
@@ -344,6 +350,17 @@ func (s *Service) unpark(c *parkedCall, event string, kv ...any) {
 func (s *Service) retrieve(req *sip.Request, tx sip.ServerTransaction, t target, o offer) {
 	s.mu.Lock()
 	c := s.orbits[t.orbit]
+	if c != nil && c.state == stateParking {
+		// The caller's ACK is on its way: a retrieve right behind a park
+		// waits for it rather than calling the orbit empty.
+		s.mu.Unlock()
+		select {
+		case <-c.confirmed:
+		case <-time.After(2 * time.Second):
+		}
+		s.mu.Lock()
+		c = s.orbits[t.orbit]
+	}
 	var why string
 	switch {
 	case c == nil || (c.state != stateParked && c.state != stateRinging):
@@ -523,14 +540,9 @@ func (s *Service) legGone(l *sipLeg, why string) {
 	c, partner := l.call, l.partner
 	l.mu.Unlock()
 	if c != nil {
-		s.mu.Lock()
-		st := c.state
-		s.mu.Unlock()
-		if st == stateParking {
-			s.unpark(c, "refused", "reason", "caller hung up before confirming")
-		} else {
-			s.unpark(c, "gave up")
-		}
+		// Answered (even if its ACK raced with its BYE), the caller was
+		// parked from its point of view: it gave up.
+		s.unpark(c, "gave up")
 	}
 	if partner != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
