@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -693,7 +694,7 @@ func (s *Service) ring(ctx context.Context, c *parkedCall, uri string) (bool, er
 	if err != nil {
 		return false, err
 	}
-	if err := d.WaitAnswer(ctx, sipgo.AnswerOptions{}); err != nil {
+	if err := waitAnswer(ctx, d); err != nil {
 		d.Close()
 		return false, err
 	}
@@ -726,6 +727,34 @@ func (s *Service) ring(ctx context.Context, c *parkedCall, uri string) (bool, er
 	s.link(c, l)
 	s.settle(c)
 	return true, nil
+}
+
+// waitAnswer waits for d's final answer until ctx ends. A ring that got
+// a provisional answer is CANCELled; one that got nothing at all (the
+// parker is unreachable) is abandoned at once rather than waiting out
+// the transaction timer, so the caller is back on music without delay.
+func waitAnswer(ctx context.Context, d *sipgo.DialogClientSession) error {
+	var provisional atomic.Bool
+	waitCtx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	stop := context.AfterFunc(ctx, func() {
+		if provisional.Load() {
+			cancel(context.Canceled)
+		} else {
+			cancel(sipgo.WaitAnswerForceCancelErr)
+		}
+	})
+	defer stop()
+	err := d.WaitAnswer(waitCtx, sipgo.AnswerOptions{OnResponse: func(r *sip.Response) error {
+		if r.IsProvisional() {
+			provisional.Store(true)
+		}
+		return nil
+	}})
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("no answer: %w", ctx.Err())
+	}
+	return err
 }
 
 func otherFirst(codec uint8) []uint8 {
