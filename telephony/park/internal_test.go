@@ -1,0 +1,320 @@
+package park
+
+import (
+	"encoding/binary"
+	"errors"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/icholy/digest"
+	"github.com/zaf/g711"
+)
+
+func TestParseRange(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want Range
+		err  string
+	}{
+		{"701-720", Range{701, 720}, ""},
+		{" 701 - 705 ", Range{701, 705}, ""},
+		{"800", Range{800, 800}, ""},
+		{"720-701", Range{}, "reversed"},
+		{"0-5", Range{}, "positive"},
+		{"a-b", Range{}, "not a number"},
+		{"701-x", Range{}, "not a number"},
+		{"1-20000", Range{}, "more than"},
+	} {
+		got, err := ParseRange(tc.in)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("ParseRange(%q) error = %v, want %q", tc.in, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("ParseRange(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+func TestLotLeastRecentlyFreed(t *testing.T) {
+	l := newLot(Range{1, 3})
+	for want := 1; want <= 3; want++ {
+		if n, err := l.takeAny(); err != nil || n != want {
+			t.Fatalf("takeAny = %d, %v; want %d", n, err, want)
+		}
+	}
+	if _, err := l.takeAny(); !errors.Is(err, ErrLotFull) {
+		t.Fatalf("full lot: %v", err)
+	}
+	l.release(2)
+	l.release(1)
+	if n, _ := l.takeAny(); n != 2 {
+		t.Fatalf("takeAny after freeing 2 then 1 = %d, want 2", n)
+	}
+	if err := l.take(1); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.take(1); !errors.Is(err, ErrOrbitBusy) {
+		t.Fatalf("take busy: %v", err)
+	}
+	if err := l.take(9); !errors.Is(err, ErrOutsideLot) {
+		t.Fatalf("take outside: %v", err)
+	}
+}
+
+func TestParseOffer(t *testing.T) {
+	const head = "v=0\r\no=- 1 1 IN IP4 10.1.1.1\r\ns=-\r\nc=IN IP4 10.1.1.1\r\nt=0 0\r\n"
+	for _, tc := range []struct {
+		name, body string
+		addr       string
+		codec      uint8
+		event      uint8
+		dir        string
+		lines      int
+		err        string
+	}{
+		{"pcmu", head + "m=audio 4000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n", "10.1.1.1:4000", 0, 101, "sendrecv", 1, ""},
+		{"pcma first", head + "m=audio 4000 RTP/AVP 8 0\r\n", "10.1.1.1:4000", 8, 0, "sendrecv", 1, ""},
+		{"dynamic names", head + "m=audio 4000 RTP/AVP 96 97\r\na=rtpmap:96 opus/48000/2\r\na=rtpmap:97 PCMA/8000\r\n", "10.1.1.1:4000", 8, 0, "sendrecv", 1, ""},
+		{"media-level c= and hold", "v=0\r\ns=-\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\nc=IN IP4 10.2.2.2\r\na=sendonly\r\n", "10.2.2.2:5000", 0, 0, "sendonly", 1, ""},
+		{"video first", head + "m=video 4004 RTP/AVP 96\r\na=sendonly\r\nm=audio 4000 RTP/AVP 0\r\n", "10.1.1.1:4000", 0, 0, "sendrecv", 2, ""},
+		{"g729 only", head + "m=audio 4000 RTP/AVP 18\r\n", "", 0, 0, "", 0, "no common audio codec"},
+		{"no audio", head + "m=video 4000 RTP/AVP 96\r\n", "", 0, 0, "", 0, "no audio"},
+		{"no c=", "v=0\r\nm=audio 4000 RTP/AVP 0\r\n", "", 0, 0, "", 0, "no connection address"},
+		{"bad port", head + "m=audio x RTP/AVP 0\r\n", "", 0, 0, "", 0, "bad audio port"},
+		{"bad address", "v=0\r\nc=IN IP4 host.example\r\nm=audio 4000 RTP/AVP 0\r\n", "", 0, 0, "", 0, "bad connection address"},
+		{"empty", "", "", 0, 0, "", 0, "no audio"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o, err := parseOffer([]byte(tc.body))
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.addr.String() != tc.addr || o.codec != tc.codec || o.eventPT != tc.event || o.direction != tc.dir || len(o.lines) != tc.lines {
+				t.Fatalf("offer = %+v", o)
+			}
+		})
+	}
+}
+
+func TestBuildSDPAnswerMirrorsLines(t *testing.T) {
+	o, err := parseOffer([]byte("v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio 4000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\nm=video 4002 RTP/AVP 96\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ans := string(buildSDP(sdpParams{sessionID: 1, version: 1, addr: netip.MustParseAddrPort("127.0.0.1:20000"),
+		codecs: []uint8{0}, eventPT: o.eventPT, direction: "sendrecv", lines: o.lines, audioIdx: o.audioIndex}))
+	for _, want := range []string{"m=audio 20000 RTP/AVP 0 101\r\n", "a=rtpmap:0 PCMU/8000", "a=rtpmap:101 telephone-event/8000", "m=video 0 RTP/AVP 96\r\n", "c=IN IP4 127.0.0.1"} {
+		if !strings.Contains(ans, want) {
+			t.Errorf("answer lacks %q:\n%s", want, ans)
+		}
+	}
+	if strings.Index(ans, "m=audio") > strings.Index(ans, "m=video") {
+		t.Error("answer changed the order of media lines")
+	}
+	// Our answer parses back.
+	back, err := parseOffer([]byte(ans))
+	if err != nil || back.addr.Port() != 20000 || back.codec != 0 {
+		t.Fatalf("answer does not parse back: %+v %v", back, err)
+	}
+}
+
+func rtpPacket(pt uint8, seq uint16, ts, ssrc uint32, payload []byte) []byte {
+	b := make([]byte, rtpHeaderLen+len(payload))
+	writeRTPHeader(b, pt, false, seq, ts, ssrc)
+	copy(b[rtpHeaderLen:], payload)
+	return b
+}
+
+func TestForwardRewritesIntoPeerStream(t *testing.T) {
+	src := &leg{codec: ptPCMU, eventPT: 101}
+	dst := &leg{codec: ptPCMA, eventPT: 96, ssrc: 0xabcdef, seq: 1000, ts: 50000}
+	payload := []byte{g711.EncodeUlawFrame(1000), g711.EncodeUlawFrame(-2000)}
+	pkt := rtpPacket(ptPCMU, 7, 700, 42, payload)
+	if !forward(src, dst, pkt) {
+		t.Fatal("audio not forwarded")
+	}
+	if pt := pkt[1] & 0x7f; pt != ptPCMA {
+		t.Fatalf("payload type %d, want PCMA", pt)
+	}
+	if pkt[1]&0x80 == 0 {
+		t.Error("first relayed packet lacks the marker bit")
+	}
+	if seq := binary.BigEndian.Uint16(pkt[2:]); seq != 1000 {
+		t.Errorf("seq %d, want 1000 (continuing our stream)", seq)
+	}
+	if ts := binary.BigEndian.Uint32(pkt[4:]); ts != 50000 {
+		t.Errorf("ts %d, want 50000", ts)
+	}
+	if ssrc := binary.BigEndian.Uint32(pkt[8:]); ssrc != 0xabcdef {
+		t.Errorf("ssrc %x, want ours", ssrc)
+	}
+	if got := g711.DecodeAlawFrame(pkt[rtpHeaderLen]); got < 900 || got > 1100 {
+		t.Errorf("transcoded sample %d, want about 1000", got)
+	}
+	// A reordered older packet keeps its relative place.
+	next := rtpPacket(ptPCMU, 9, 1020, 42, payload)
+	forward(src, dst, next)
+	old := rtpPacket(ptPCMU, 8, 860, 42, payload)
+	forward(src, dst, old)
+	if seq := binary.BigEndian.Uint16(old[2:]); seq != 1001 {
+		t.Errorf("reordered seq %d, want 1001", seq)
+	}
+	if dst.seq != 1003 {
+		t.Errorf("stream next seq %d, want 1003", dst.seq)
+	}
+	// DTMF maps to the peer's telephone-event type.
+	ev := rtpPacket(101, 10, 1180, 42, []byte{1, 0x8a, 0, 160})
+	if !forward(src, dst, ev) || ev[1]&0x7f != 96 {
+		t.Errorf("telephone-event not mapped: pt %d", ev[1]&0x7f)
+	}
+	// Comfort noise and junk are dropped.
+	if forward(src, dst, rtpPacket(13, 11, 1200, 42, []byte{1})) {
+		t.Error("comfort noise forwarded")
+	}
+	if forward(src, dst, []byte{0x80, 0}) {
+		t.Error("short packet forwarded")
+	}
+	// A new source SSRC (the caller's re-INVITE) continues our stream too.
+	re := rtpPacket(ptPCMU, 30000, 9, 77, payload)
+	forward(src, dst, re)
+	if seq := binary.BigEndian.Uint16(re[2:]); seq != 1004 {
+		t.Errorf("after SSRC change seq %d, want 1004", seq)
+	}
+	// A muted (holding) peer gets nothing.
+	dst.mute = true
+	if forward(src, dst, rtpPacket(ptPCMU, 12, 1220, 42, payload)) {
+		t.Error("forwarded to a peer that holds")
+	}
+}
+
+func TestMusicFramesWrapAround(t *testing.T) {
+	pcm := make([]int16, 250) // 1.56 frames
+	for i := range pcm {
+		pcm[i] = int16(i * 10)
+	}
+	m, err := newMusic(pcm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.pcmu) != 2 || len(m.pcmu[1]) != frameSamples {
+		t.Fatalf("frames %d", len(m.pcmu))
+	}
+	// Sample 250 of the loop is sample 0 again.
+	if m.pcmu[1][250-frameSamples] != g711.EncodeUlawFrame(0) {
+		t.Error("loop does not wrap to the start")
+	}
+	if _, err := newMusic(make([]int16, 10)); err == nil {
+		t.Error("music shorter than a frame accepted")
+	}
+}
+
+func TestGuard(t *testing.T) {
+	allow, err := ParseAllow("10.0.0.0/8, 192.168.1.7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := newGuard(allow, "", "", "r")
+	for src, want := range map[string]bool{"10.2.3.4:5060": true, "192.168.1.7:1": true, "192.168.1.8:1": false, "127.0.0.1:5060": false, "junk": false} {
+		if got := g.allowed(src); got != want {
+			t.Errorf("allowed(%s) = %v", src, got)
+		}
+	}
+	for _, bad := range []string{"", "10.0.0.0/33", "nonsense"} {
+		if _, err := ParseAllow(bad); err == nil {
+			t.Errorf("ParseAllow(%q) accepted", bad)
+		}
+	}
+
+	g = newGuard(DefaultAllow(), "park", "pw", "realm")
+	req := sip.NewRequest(sip.INVITE, sip.Uri{Scheme: "sip", User: "park", Host: "h"})
+	req.SetSource("127.0.0.1:5000")
+	code, hdr := g.check(req)
+	if code != 401 || hdr == nil {
+		t.Fatalf("no credentials: %d", code)
+	}
+	chal, err := digest.ParseChallenge(hdr.Value())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sign := func(pw string) {
+		cred, _ := digest.Digest(chal, digest.Options{Method: "INVITE", URI: "sip:park@h", Username: "park", Password: pw})
+		req.RemoveHeader("Authorization")
+		req.AppendHeader(sip.NewHeader("Authorization", cred.String()))
+	}
+	sign("pw")
+	if code, _ := g.check(req); code != 0 {
+		t.Fatalf("good credentials: %d", code)
+	}
+	sign("bad")
+	if code, _ := g.check(req); code != 403 {
+		t.Fatalf("bad password: %d", code)
+	}
+	// A stale nonce is challenged again, not refused.
+	chal.Nonce = g.nonce(time.Now().Add(-time.Hour))
+	sign("pw")
+	if code, _ := g.check(req); code != 401 {
+		t.Fatalf("stale nonce: %d", code)
+	}
+	// A forged nonce is refused.
+	chal.Nonce = "1234.abcd"
+	sign("pw")
+	if code, _ := g.check(req); code != 401 {
+		t.Fatalf("forged nonce: %d", code)
+	}
+}
+
+func TestOptionsValidation(t *testing.T) {
+	music := make([]int16, 1600)
+	for _, tc := range []struct {
+		o   Options
+		err string
+	}{
+		{Options{Music: music, Orbits: Range{720, 701}}, "reversed"},
+		{Options{Music: music, Password: "x"}, "needs a username"},
+		{Options{Music: music, Fallback: "not a uri"}, "fallback"},
+		{Options{}, "music"},
+		{Options{Music: music, ParkTime: -time.Second}, "positive"},
+	} {
+		if _, err := New(tc.o); err == nil || !strings.Contains(err.Error(), tc.err) {
+			t.Errorf("New(%+v) = %v, want %q", tc.o.Orbits, err, tc.err)
+		}
+	}
+}
+
+func TestParkerOf(t *testing.T) {
+	for _, tc := range []struct {
+		uri  string
+		hdrs map[string]string
+		want string
+	}{
+		{"sip:park@h;parker=a%40b", nil, "sip:a@b"},
+		{"sip:park@h;parker=sip%3Aa%40b%3A5060", nil, "sip:a@b:5060"},
+		{"sip:park@h", map[string]string{"X-Park-Parker": "<sip:x@y>"}, "sip:x@y"},
+		{"sip:park@h;parker=a%40b", map[string]string{"Referred-By": `"Desk" <sip:d@e>;cid=1`}, "sip:d@e"},
+		{"sip:park@h", nil, ""},
+	} {
+		var u sip.Uri
+		if err := sip.ParseUri(tc.uri, &u); err != nil {
+			t.Fatal(err)
+		}
+		req := sip.NewRequest(sip.INVITE, u)
+		for k, v := range tc.hdrs {
+			req.AppendHeader(sip.NewHeader(k, v))
+		}
+		if got := parkerOf(req); got != tc.want {
+			t.Errorf("parkerOf(%s %v) = %q, want %q", tc.uri, tc.hdrs, got, tc.want)
+		}
+	}
+}
