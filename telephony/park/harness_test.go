@@ -31,8 +31,8 @@ type eventLog struct {
 func newEventLog(t testing.TB) *eventLog { return &eventLog{wake: make(chan struct{}), t: t} }
 
 func (l *eventLog) Enabled(context.Context, slog.Level) bool { return true }
-func (l *eventLog) WithAttrs([]slog.Attr) slog.Handler        { return l }
-func (l *eventLog) WithGroup(string) slog.Handler             { return l }
+func (l *eventLog) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *eventLog) WithGroup(string) slog.Handler            { return l }
 func (l *eventLog) Handle(_ context.Context, r slog.Record) error {
 	if r.Message != "park" {
 		return nil
@@ -187,7 +187,24 @@ func newAgent(t testing.TB, name string, answer func(d *diago.DialogServerSessio
 		cancel()
 		ua.Close()
 	})
+	waitListening(t, ua, fmt.Sprintf("127.0.0.1:%d", a.port))
 	return a
+}
+
+// waitListening waits until ua's transport layer holds the UDP listener
+// at addr. diago and sipgo report "ready" just before registering it;
+// a request sent in between binds a second socket and fails.
+func waitListening(t testing.TB, ua *sipgo.UserAgent, addr string) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		if c, _ := ua.TransportLayer().GetConnection("udp", addr); c != nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("listener %s never registered", addr)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 func (a *agent) aor() string { return fmt.Sprintf("sip:%s@127.0.0.1:%d", a.name, a.port) }
@@ -349,4 +366,17 @@ func (m *media) waitTone(t testing.TB, freq float64) {
 		mark += 1600
 	}
 	t.Fatalf("tone %.0f Hz never dominated the audio", freq)
+}
+
+type parkOptions = park.Options
+
+func hangup(t testing.TB, d interface {
+	Hangup(context.Context) error
+}) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := d.Hangup(ctx); err != nil {
+		t.Fatalf("hangup: %v", err)
+	}
 }

@@ -1,0 +1,179 @@
+package park_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/switchboard/switchboard/telephony/dialoginfo"
+)
+
+func TestLampFullStateAtOnceAndOnEveryChange(t *testing.T) {
+	f := startPark(t, nil)
+	w := newWatcher(t, f, 705)
+	first := w.waitOccupied(t, false)
+	if first.Version != 0 || first.Entity != "sip:705@"+f.h {
+		t.Fatalf("first document %+v, want version 0 for sip:705@%s", first, f.h)
+	}
+
+	caller := newAgent(t, "alice", nil)
+	dc, err := caller.call(t, f.uri("park-705"), sip.NewHeader("Referred-By", "<sip:consoleA@127.0.0.1:5991>"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lit := w.waitOccupied(t, true)
+	d, _ := lit.Occupied()
+	if d.State != dialoginfo.DialogConfirmed || d.Remote == nil || d.Remote.Display != "Alice" || d.Remote.Identity != caller.aor() {
+		t.Fatalf("lit lamp dialog %+v remote %+v, want Alice", d, d.Remote)
+	}
+	if d.Park == nil || d.Park.Orbit != 705 || d.Park.Parker != "sip:consoleA@127.0.0.1:5991" || d.Park.ParkedAt.IsZero() {
+		t.Fatalf("park extension %+v", d.Park)
+	}
+
+	// A second watcher subscribing now gets the lit state at once.
+	w2 := newWatcher(t, f, 705)
+	w2.waitOccupied(t, true)
+
+	r := newAgent(t, "bob", nil)
+	if _, err := r.call(t, f.uri("705")); err != nil {
+		t.Fatal(err)
+	}
+	w.waitOccupied(t, false)
+	w2.waitOccupied(t, false)
+	_ = dc
+
+	// Other orbits' watchers hear nothing of 705.
+	w3 := newWatcher(t, f, 706)
+	w3.waitOccupied(t, false)
+	if n := len(w3.documents()); n != 1 {
+		t.Fatalf("watcher of 706 got %d documents, want 1", n)
+	}
+}
+
+func TestLampGoesDarkWhenCallerGivesUp(t *testing.T) {
+	f := startPark(t, nil)
+	w := newWatcher(t, f, 703)
+	caller := newAgent(t, "alice", nil)
+	dc, err := caller.call(t, f.uri("park-703"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.waitOccupied(t, true)
+	hangup(t, dc)
+	w.waitOccupied(t, false)
+}
+
+func TestLampRefreshAndUnsubscribe(t *testing.T) {
+	f := startPark(t, nil)
+	w := newWatcher(t, f, 710)
+	w.waitOccupied(t, false)
+	if f.svc.Watchers() != 1 {
+		t.Fatalf("%d watchers, want 1", f.svc.Watchers())
+	}
+	res, err := w.subscribe(time.Minute)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("refresh: %v %v", res, err)
+	}
+	if h := res.GetHeader("Expires"); h == nil || h.Value() != "60" {
+		t.Fatalf("refresh Expires = %v, want 60", h)
+	}
+	// A refresh gets the full state again, with the next version.
+	deadline := time.Now().Add(5 * time.Second)
+	for len(w.documents()) < 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	docs := w.documents()
+	if len(docs) < 2 || docs[1].Version != 1 || docs[1].State != dialoginfo.StateFull {
+		t.Fatalf("after refresh documents %+v", docs)
+	}
+	res, err = w.subscribe(0)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("unsubscribe: %v %v", res, err)
+	}
+	deadline = time.Now().Add(5 * time.Second)
+	for f.svc.Watchers() != 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if f.svc.Watchers() != 0 {
+		t.Fatal("subscription still alive after Expires: 0")
+	}
+	w.waitTerminated(t)
+	// A refresh of the ended subscription is unknown.
+	if res, _ := w.subscribe(time.Minute); res == nil || res.StatusCode != 481 {
+		t.Fatalf("refresh after unsubscribe: %v, want 481", res)
+	}
+}
+
+func TestLampExpires(t *testing.T) {
+	f := startPark(t, nil)
+	w := newWatcher(t, f, 711)
+	w.waitOccupied(t, false)
+	if res, err := w.subscribe(1 * time.Second); err != nil || res.StatusCode != 200 {
+		t.Fatalf("short refresh: %v %v", res, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for f.svc.Watchers() != 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if f.svc.Watchers() != 0 {
+		t.Fatal("subscription outlived its Expires")
+	}
+}
+
+func TestLampRefusals(t *testing.T) {
+	f := startPark(t, nil)
+	for _, tc := range []struct {
+		name, head string
+		want       string
+	}{
+		{"outside the lot", "SUBSCRIBE sip:799@" + f.h + " SIP/2.0\r\nEvent: dialog\r\nContact: <sip:w@127.0.0.1:9>\r\n", "SIP/2.0 404"},
+		{"other event package", "SUBSCRIBE sip:705@" + f.h + " SIP/2.0\r\nEvent: presence\r\nContact: <sip:w@127.0.0.1:9>\r\n", "SIP/2.0 489"},
+		{"no event", "SUBSCRIBE sip:705@" + f.h + " SIP/2.0\r\nContact: <sip:w@127.0.0.1:9>\r\n", "SIP/2.0 489"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if res := rawRequest(t, f, tc.head); !strings.HasPrefix(res, tc.want) {
+				t.Fatalf("answered %q, want %q", firstLine(res), tc.want)
+			}
+		})
+	}
+}
+
+// TestLampAfterServiceRestart: a watcher that re-subscribes to a restarted
+// service (same address) gets the full state again.
+func TestLampAfterServiceRestart(t *testing.T) {
+	f := startPark(t, nil)
+	addr := f.svc.Addr().String()
+	caller := newAgent(t, "alice", nil)
+	if _, err := caller.call(t, f.uri("park-702")); err != nil {
+		t.Fatal(err)
+	}
+	w := newWatcher(t, f, 702)
+	w.waitOccupied(t, true)
+	f.svc.Close()
+	w.waitTerminated(t)
+	f2 := startPark(t, func(o *parkOptions) { o.Listen = addr })
+	w2 := newWatcher(t, f2, 702)
+	if doc := w2.waitOccupied(t, false); doc.Version != 0 {
+		t.Fatalf("after restart: %+v", doc)
+	}
+}
+
+// waitTerminated waits for a NOTIFY with Subscription-State: terminated.
+func (w *watcher) waitTerminated(t testing.TB) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		w.mu.Lock()
+		term, wake := w.terminated, w.wake
+		w.mu.Unlock()
+		if term {
+			return
+		}
+		select {
+		case <-wake:
+		case <-deadline:
+			t.Fatal("no terminating NOTIFY")
+		}
+	}
+}

@@ -1,0 +1,195 @@
+package park_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"github.com/switchboard/switchboard/telephony/dialoginfo"
+)
+
+// watcher is a minimal busy-lamp client of one orbit, as a console would
+// be: a sipgo UA on its own loopback UDP port that SUBSCRIBEs to
+// sip:N@H with Event: dialog, answers every NOTIFY with 200 and keeps the
+// dialog-info documents in arrival order.
+type watcher struct {
+	orbit  int
+	addr   string // our host:port
+	ua     *sipgo.UserAgent
+	client *sipgo.Client
+	callID sip.CallIDHeader
+	from   sip.FromHeader
+	to     sip.ToHeader // with the service's tag once subscribed
+	target sip.Uri      // the service's Contact
+	cseq   uint32
+
+	mu         sync.Mutex
+	docs       []dialoginfo.Document
+	terminated bool // a NOTIFY said Subscription-State: terminated
+	errs       []string
+	wake       chan struct{}
+}
+
+// newWatcher subscribes to orbit n of f's service and waits for the 200;
+// the cleanup unsubscribes (Expires: 0) and closes the UA.
+func newWatcher(t testing.TB, f *fixture, orbit int) *watcher {
+	t.Helper()
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &watcher{orbit: orbit, addr: conn.LocalAddr().String(), wake: make(chan struct{})}
+	name := fmt.Sprintf("lamp%d", orbit)
+	w.ua, err = sipgo.NewUA(sipgo.WithUserAgent(name), sipgo.WithUserAgentHostname("127.0.0.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := sipgo.NewServer(w.ua)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.client, err = sipgo.NewClient(w.ua, sipgo.WithClientHostname("127.0.0.1"), sipgo.WithClientConnectionAddr(w.addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.OnNotify(w.onNotify)
+	go func() { _ = srv.ServeUDP(conn) }()
+	waitListening(t, w.ua, w.addr)
+
+	port := conn.LocalAddr().(*net.UDPAddr).Port
+	w.callID = sip.CallIDHeader(fmt.Sprintf("lamp-%d-%s", orbit, sip.GenerateTagN(12)))
+	w.from = sip.FromHeader{DisplayName: "Lamp", Address: sip.Uri{Scheme: "sip", User: name, Host: "127.0.0.1", Port: port}, Params: sip.NewParams()}
+	w.from.Params.Add("tag", sip.GenerateTagN(16))
+	w.to = sip.ToHeader{Address: f.uri(fmt.Sprint(orbit)), Params: sip.NewParams()}
+	w.target = f.uri(fmt.Sprint(orbit))
+
+	res, err := w.subscribe(time.Hour)
+	if err != nil {
+		w.ua.Close()
+		t.Fatalf("lamp SUBSCRIBE to orbit %d: %v", orbit, err)
+	}
+	if res.StatusCode != sip.StatusOK {
+		w.ua.Close()
+		t.Fatalf("lamp SUBSCRIBE to orbit %d: %d %s", orbit, res.StatusCode, res.Reason)
+	}
+	if tag, ok := res.To().Params.Get("tag"); ok {
+		w.to.Params.Add("tag", tag)
+	}
+	if c := res.Contact(); c != nil {
+		w.target = c.Address
+	}
+	t.Cleanup(func() {
+		if res, err := w.subscribe(0); err == nil && res.StatusCode == sip.StatusOK {
+			// Wait for the final NOTIFY, so the service does not keep
+			// retransmitting it to a closed socket.
+			deadline := time.Now().Add(2 * time.Second)
+			for time.Now().Before(deadline) {
+				w.mu.Lock()
+				done := w.terminated
+				w.mu.Unlock()
+				if done {
+					break
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
+		w.ua.Close()
+	})
+	return w
+}
+
+// subscribe sends SUBSCRIBE (initial or in-dialog) with Expires exp.
+func (w *watcher) subscribe(exp time.Duration) (*sip.Response, error) {
+	w.mu.Lock()
+	w.cseq++
+	req := sip.NewRequest(sip.SUBSCRIBE, w.target)
+	from, to, callID := w.from, w.to, w.callID
+	req.AppendHeader(&from)
+	req.AppendHeader(&to)
+	req.AppendHeader(&callID)
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: w.cseq, MethodName: sip.SUBSCRIBE})
+	w.mu.Unlock()
+	req.AppendHeader(&sip.ContactHeader{Address: w.from.Address})
+	req.AppendHeader(sip.NewHeader("Event", dialoginfo.EventName))
+	req.AppendHeader(sip.NewHeader("Accept", dialoginfo.ContentType))
+	req.AppendHeader(sip.NewHeader("Expires", fmt.Sprint(int(exp/time.Second))))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return w.client.Do(ctx, req)
+}
+
+func (w *watcher) onNotify(req *sip.Request, tx sip.ServerTransaction) {
+	if id := req.CallID(); id == nil || *id != w.callID {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Subscription Does Not Exist", nil))
+		return
+	}
+	_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if ev := req.GetHeader("Event"); ev == nil || !strings.HasPrefix(ev.Value(), dialoginfo.EventName) {
+		w.errs = append(w.errs, fmt.Sprintf("NOTIFY with Event %v", ev))
+	}
+	if st := req.GetHeader("Subscription-State"); st != nil && strings.HasPrefix(st.Value(), "terminated") {
+		w.terminated = true
+	}
+	if len(req.Body()) > 0 {
+		doc, err := dialoginfo.Unmarshal(req.Body())
+		switch {
+		case err != nil:
+			w.errs = append(w.errs, fmt.Sprintf("NOTIFY body: %v", err))
+		case doc.State != dialoginfo.StateFull:
+			w.errs = append(w.errs, fmt.Sprintf("document state %q, want full", doc.State))
+		case len(w.docs) == 0 && doc.Version != 0:
+			w.errs = append(w.errs, fmt.Sprintf("first document has version %d, want 0", doc.Version))
+		case len(w.docs) > 0 && doc.Version <= w.docs[len(w.docs)-1].Version:
+			w.errs = append(w.errs, fmt.Sprintf("document version %d after %d", doc.Version, w.docs[len(w.docs)-1].Version))
+		}
+		if err == nil {
+			w.docs = append(w.docs, doc)
+		}
+	}
+	close(w.wake)
+	w.wake = make(chan struct{})
+}
+
+// documents returns every document received so far.
+func (w *watcher) documents() []dialoginfo.Document {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]dialoginfo.Document(nil), w.docs...)
+}
+
+// waitOccupied waits until the latest document shows the orbit occupied
+// (want true) or free (want false), and returns that document.
+func (w *watcher) waitOccupied(t testing.TB, want bool) dialoginfo.Document {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		w.mu.Lock()
+		if len(w.errs) > 0 {
+			errs := w.errs
+			w.mu.Unlock()
+			t.Fatalf("lamp of orbit %d: %v", w.orbit, errs)
+		}
+		if n := len(w.docs); n > 0 {
+			doc := w.docs[n-1]
+			if _, occ := doc.Occupied(); occ == want {
+				w.mu.Unlock()
+				return doc
+			}
+		}
+		wake := w.wake
+		w.mu.Unlock()
+		select {
+		case <-wake:
+		case <-deadline:
+			t.Fatalf("lamp of orbit %d never showed occupied=%v; documents: %+v", w.orbit, want, w.documents())
+		}
+	}
+}
