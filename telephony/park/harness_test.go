@@ -164,12 +164,18 @@ func freePort(t testing.TB) int {
 // are queued on incoming and the handler holds them until hung up).
 func newAgent(t testing.TB, name string, answer func(d *diago.DialogServerSession)) *agent {
 	t.Helper()
+	return newAgentOn(t, "udp", name, answer)
+}
+
+// newAgentOn is newAgent on a chosen transport (udp or tcp).
+func newAgentOn(t testing.TB, transport, name string, answer func(d *diago.DialogServerSession)) *agent {
+	t.Helper()
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent(name), sipgo.WithUserAgentHostname("127.0.0.1"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	a := &agent{name: name, port: freePort(t), incoming: make(chan *diago.DialogServerSession, 4), answer: answer}
-	a.dg = diago.NewDiago(ua, diago.WithTransport(diago.Transport{Transport: "udp", BindHost: "127.0.0.1", BindPort: a.port}),
+	a.dg = diago.NewDiago(ua, diago.WithTransport(diago.Transport{Transport: transport, BindHost: "127.0.0.1", BindPort: a.port}),
 		diago.WithLogger(slog.New(slog.DiscardHandler)))
 	ctx, cancel := context.WithCancel(context.Background())
 	err = a.dg.ServeBackground(ctx, func(d *diago.DialogServerSession) {
@@ -187,7 +193,9 @@ func newAgent(t testing.TB, name string, answer func(d *diago.DialogServerSessio
 		cancel()
 		ua.Close()
 	})
-	waitListening(t, ua, fmt.Sprintf("127.0.0.1:%d", a.port))
+	if transport == "udp" {
+		waitListening(t, ua, fmt.Sprintf("127.0.0.1:%d", a.port))
+	}
 	return a
 }
 

@@ -343,3 +343,32 @@ func TestSafeRetrieveStory(t *testing.T) {
 		t.Fatalf("plain retrieve got %v, want caller 2", h)
 	}
 }
+
+// TestParkAndRetrieveOverTCP: SIP over TCP works for parking and
+// retrieving alike (RTP stays UDP).
+func TestParkAndRetrieveOverTCP(t *testing.T) {
+	f := startPark(t, nil)
+	caller := newAgentOn(t, "tcp", "alice", nil)
+	dc, err := caller.call(t, f.uri("park-719", "transport=tcp"))
+	if err != nil {
+		t.Fatalf("park over TCP: %v", err)
+	}
+	if h := dc.InviteResponse.GetHeader("X-Park-Orbit"); h == nil || h.Value() != "719" {
+		t.Fatalf("X-Park-Orbit = %v", h)
+	}
+	mc := startMedia(t, dc, 440)
+	r := newAgentOn(t, "tcp", "bob", nil)
+	dr, err := r.call(t, f.uri("719", "transport=tcp"))
+	if err != nil {
+		t.Fatalf("retrieve over TCP: %v", err)
+	}
+	mr := startMedia(t, dr, 1000)
+	mr.waitTone(t, 440)
+	mc.waitTone(t, 1000)
+	hangup(t, dr)
+	select {
+	case <-dc.Context().Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("TCP caller not hung up after the retriever left")
+	}
+}
