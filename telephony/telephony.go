@@ -1,0 +1,210 @@
+// Package telephony holds the console's telephony domain: calls, orbits,
+// the events that report every change, and the interfaces the window
+// drives (Phone) and the sound device implements (AudioDevice). It knows
+// nothing of Fyne; telephony/sip implements Phone on diago and
+// telephony/audio implements AudioDevice on malgo.
+package telephony
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// CallID identifies a call within one console for its whole life.
+type CallID string
+
+// Direction says who placed a call.
+type Direction uint8
+
+// Directions of a call.
+const (
+	Inbound Direction = iota
+	Outbound
+)
+
+// String returns "inbound" or "outbound".
+func (d Direction) String() string {
+	if d == Outbound {
+		return "outbound"
+	}
+	return "inbound"
+}
+
+// CallState is where a call is in its life, as the receptionist sees it.
+type CallState uint8
+
+// Call states.
+const (
+	StateRinging    CallState = iota // inbound, not answered yet
+	StateDialing                     // outbound, not answered yet
+	StateActive                      // the live line: audio to and from the headset
+	StateHeld                        // on hold, by us or (RemoteHold) by the far end
+	StateParking                     // park requested; our leg is up and held until confirmed
+	StateParkedAway                  // parked on an orbit (or relayed: see Call.Relayed)
+	StateEnded                       // over; Call.Reason says why
+)
+
+var stateNames = [...]string{"ringing", "dialing", "active", "held", "parking", "parked", "ended"}
+
+// String returns the state's lower-case name.
+func (s CallState) String() string {
+	if int(s) < len(stateNames) {
+		return stateNames[s]
+	}
+	return fmt.Sprintf("state(%d)", s)
+}
+
+// Call is a snapshot of one call. Events carry copies; a Call is never
+// shared mutably.
+type Call struct {
+	ID         CallID
+	Direction  Direction
+	RemoteName string // display name, may be empty
+	RemoteURI  string
+	State      CallState
+	// Reason says why the call is in its state when that is news: the
+	// end of a call ("caller hung up"), a failed park ("orbit 705 is
+	// busy"), a failed retrieve.
+	Reason     string
+	RemoteHold bool // the far end put us on hold
+	Started    time.Time
+	Answered   time.Time // zero until answered
+	// Orbit and Token are set while the call is parked by this console
+	// (StateParking, StateParkedAway) and kept after, for safe retrieve.
+	Orbit int
+	Token string
+	// Relayed is true when the caller could not be transferred and the
+	// console parks it by holding two legs itself ("parked (relayed)").
+	Relayed bool
+	// BackFrom is the orbit a ring-back comes from ("back from 705").
+	BackFrom int
+	// RetrievedFrom is the orbit this call was retrieved from.
+	RetrievedFrom int
+}
+
+// Orbit is a snapshot of one park orbit, as the busy lamps report it.
+type Orbit struct {
+	Number     int
+	Occupied   bool
+	CallerName string
+	CallerURI  string
+	Parker     string
+	ParkedAt   time.Time // zero when unknown
+	// ParkedByMe is true when this console parked the call on it.
+	ParkedByMe bool
+}
+
+// RegistrationState is the state of the console's PBX registration.
+type RegistrationState uint8
+
+// Registration states.
+const (
+	RegistrationNone        RegistrationState = iota // no account configured
+	RegistrationRegistering                          // in progress or retrying
+	RegistrationRegistered
+	RegistrationFailed
+)
+
+var regNames = [...]string{"none", "registering", "registered", "failed"}
+
+// String returns the state's lower-case name.
+func (s RegistrationState) String() string {
+	if int(s) < len(regNames) {
+		return regNames[s]
+	}
+	return fmt.Sprintf("registration(%d)", s)
+}
+
+// Event is a change the console reports; the app applies it to the view.
+type Event interface{ event() }
+
+// CallChanged reports a new call or any change of one.
+type CallChanged struct{ Call Call }
+
+// OrbitChanged reports an orbit's new state (lamp on, off, caller changed).
+type OrbitChanged struct{ Orbit Orbit }
+
+// ParkServiceChanged reports whether the park service answers.
+type ParkServiceChanged struct {
+	Available bool
+	Reason    string
+}
+
+// RegistrationChanged reports the registration state.
+type RegistrationChanged struct {
+	State  RegistrationState
+	Reason string
+}
+
+// EventsLost reports that events were dropped because nobody read them
+// in time; the app should resynchronise from Phone.Calls and Phone.Orbits.
+type EventsLost struct{ Count int }
+
+func (CallChanged) event()         {}
+func (OrbitChanged) event()        {}
+func (ParkServiceChanged) event()  {}
+func (RegistrationChanged) event() {}
+func (EventsLost) event()          {}
+
+// Phone is the receptionist's telephone as the window drives it. Every
+// method acts on the live SIP stack and returns when the action is under
+// way or refused; outcomes arrive as Events.
+type Phone interface {
+	// Events delivers every change, in order. It never blocks the SIP
+	// goroutines: when it is full, events are counted and reported as
+	// one EventsLost.
+	Events() <-chan Event
+	// Calls and Orbits are the current state, for a fresh view.
+	Calls() []Call
+	Orbits() []Orbit
+
+	Answer(ctx context.Context, id CallID) error
+	Reject(ctx context.Context, id CallID) error
+	Hangup(ctx context.Context, id CallID) error
+	Hold(ctx context.Context, id CallID) error
+	Resume(ctx context.Context, id CallID) error
+	// Dial calls a number or SIP URI.
+	Dial(ctx context.Context, target string) (CallID, error)
+	// Park parks a call on orbit (0: the next free one).
+	Park(ctx context.Context, id CallID, orbit int) error
+	// Retrieve picks up the call parked on orbit as a new call.
+	Retrieve(ctx context.Context, orbit int) (CallID, error)
+	BlindTransfer(ctx context.Context, id CallID, target string) error
+	// AttendedTransfer connects the far ends of id and consult (the
+	// consultation call) and drops both of ours.
+	AttendedTransfer(ctx context.Context, id, consult CallID) error
+	SendDTMF(ctx context.Context, id CallID, digits string) error
+}
+
+// FrameDuration is the length of every audio frame between a call and
+// the sound device.
+const FrameDuration = 20 * time.Millisecond
+
+// Frame is one frame of decoded mono 16-bit PCM from a call, with the RTP
+// sequence number and timestamp a jitter buffer orders it by.
+type Frame struct {
+	Seq       uint16
+	Timestamp uint32
+	PCM       []int16
+}
+
+// AudioPort carries one live call's audio to and from a sound device (or
+// a generator and detector in tests).
+type AudioPort interface {
+	// Play hands over a frame received from the call. It does not block
+	// and does not keep f.PCM.
+	Play(f Frame)
+	// Capture fills pcm with the next 20 ms of microphone audio, blocking
+	// until it is due; it returns an error once the port is closed.
+	Capture(pcm []int16) error
+	// Close releases the port.
+	Close() error
+}
+
+// AudioDevice opens ports for calls.
+type AudioDevice interface {
+	// OpenPort opens a port at sampleRate (8000 for G.711, 48000 for
+	// Opus); frames are sampleRate/50 samples long.
+	OpenPort(sampleRate int) (AudioPort, error)
+}
