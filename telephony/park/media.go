@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/zaf/g711"
@@ -125,9 +126,21 @@ type engine struct {
 	stats  engineStats
 }
 
+// engineStats counts what the engine did; read with Service.MediaStats.
 type engineStats struct {
-	musicSent, relayed, dropped uint64
-	lateTicks                   uint64
+	musicSent, relayed, sendErrors, lateTicks atomic.Uint64
+}
+
+// MediaStats are counters of the service's media plane since it started.
+type MediaStats struct {
+	// MusicPackets is the number of music-on-hold packets sent.
+	MusicPackets uint64
+	// RelayedPackets is the number of packets relayed between bridged legs.
+	RelayedPackets uint64
+	// SendErrors counts packets the kernel refused to send.
+	SendErrors uint64
+	// LateTicks counts music ticks that fell more than a frame behind.
+	LateTicks uint64
 }
 
 // listenEngine opens the RTP socket on host with an even port (and its
@@ -314,7 +327,7 @@ func (e *engine) clock(ctx context.Context) {
 		if n > 0 {
 			e.send(msgs[:n])
 		}
-		e.stats.musicSent += uint64(len(e.onHold))
+		e.stats.musicSent.Add(uint64(len(e.onHold)))
 		e.mu.RUnlock()
 		for i := range msgs {
 			msgs[i].Addr = nil
@@ -325,7 +338,7 @@ func (e *engine) clock(ctx context.Context) {
 		now := time.Now()
 		if d := now.Sub(next); d > framePeriod {
 			// Far behind (a stall): skip ticks rather than burst.
-			e.stats.lateTicks++
+			e.stats.lateTicks.Add(1)
 			next = now
 		}
 		timer.Reset(next.Sub(now))
@@ -343,7 +356,7 @@ func (e *engine) send(msgs []ipv4.Message) {
 				n = 1
 			}
 			if !errors.Is(err, net.ErrClosed) {
-				e.stats.dropped++
+				e.stats.sendErrors.Add(1)
 			} else {
 				return
 			}
@@ -389,7 +402,7 @@ func (e *engine) relay() {
 		}
 		if len(out) > 0 {
 			e.send(out)
-			e.stats.relayed += uint64(len(out))
+			e.stats.relayed.Add(uint64(len(out)))
 		}
 		e.mu.RUnlock()
 	}

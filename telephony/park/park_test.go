@@ -212,6 +212,9 @@ func TestRetrieveBridgesBothWays(t *testing.T) {
 		t.Fatalf("orbit 707 still occupied after retrieve: %+v", st)
 	}
 	f.log.wait(t, "retrieved", "orbit", "707")
+	if st := f.svc.MediaStats(); st.MusicPackets == 0 || st.RelayedPackets == 0 || st.SendErrors != 0 {
+		t.Fatalf("media stats %+v: want music and relayed packets, no send errors", st)
+	}
 
 	// The retriever hangs up: the caller gets BYE (a normal call end).
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
