@@ -1,0 +1,146 @@
+// Command parkd runs Switchboard's call-park service alone, headless, for a
+// site's attendant consoles and desk phones.
+//
+// It listens for SIP over UDP and TCP (127.0.0.1:5070 by default), holds
+// parked callers on a lot of numbered orbits (701-720) with music on hold,
+// serves busy lamps (RFC 4235) and rings a call back to whoever parked it
+// when nobody retrieves it in time. The SIP contract is PARK-PROTOCOL.md.
+//
+// Usage:
+//
+//	parkd [flags]
+//
+// Run "parkd -help" for the flags. On start parkd prints one line to
+// standard output saying where it listens and what lot it serves; its logs,
+// one structured line per park event, go to standard error. SIGINT or
+// SIGTERM stops it gracefully: new parks are refused, the parkers of calls
+// still parked are rung back, and it waits up to the drain time for the
+// calls to leave before it exits with status 0. A second signal stops the
+// wait at once.
+//
+// A bad flag makes parkd exit with status 2 and one line on standard error
+// naming the flag and the reason; a failure to start (a busy port, say)
+// exits with status 1.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/switchboard/switchboard/telephony/park"
+)
+
+// Exit statuses.
+const (
+	exitOK      = 0
+	exitRuntime = 1 // the service could not start
+	exitUsage   = 2 // a bad flag or argument
+)
+
+func main() {
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, signals))
+}
+
+// run is parkd from its arguments to its exit status: it parses the flags,
+// starts the service, waits for a signal and drains.
+func run(args []string, stdout, stderr io.Writer, signals <-chan os.Signal) int {
+	cfg, err := parseConfig(args)
+	if errors.Is(err, flag.ErrHelp) {
+		printUsage(stdout)
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "parkd: %s\n", oneLine(err.Error()))
+		return exitUsage
+	}
+
+	logger := cfg.logger(stderr)
+	slog.SetDefault(logger)
+	cfg.opts.Logger = logger
+
+	svc, err := park.New(cfg.opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "parkd: %s\n", oneLine(strings.TrimPrefix(err.Error(), "park: ")))
+		return exitUsage
+	}
+	if err := svc.Start(context.Background()); err != nil {
+		fmt.Fprintf(stderr, "parkd: cannot start: %s\n", oneLine(strings.TrimPrefix(err.Error(), "park: ")))
+		return exitRuntime
+	}
+	fmt.Fprintln(stdout, listeningLine(svc, cfg))
+
+	sig := <-signals
+	fmt.Fprintf(stdout, "parkd: %v: refusing new parks, ringing back %s, waiting up to %v for calls to leave\n",
+		sig, plural(svc.Parked(), "parked call"), cfg.drain)
+
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.drain)
+	again := make(chan os.Signal, 1)
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		select {
+		case s := <-signals:
+			again <- s
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	start := time.Now()
+	err = svc.Shutdown(ctx)
+	took := time.Since(start).Round(time.Millisecond)
+	cancel()
+	<-watched
+
+	select {
+	case s := <-again:
+		fmt.Fprintf(stdout, "parkd: %v again: stopped waiting\n", s)
+	default:
+	}
+	if err != nil {
+		fmt.Fprintf(stdout, "parkd: stopped after %v; %s; those calls were hung up\n",
+			took, oneLine(strings.TrimPrefix(err.Error(), "park: ")))
+	} else {
+		fmt.Fprintf(stdout, "parkd: stopped after %v; no call was left\n", took)
+	}
+	return exitOK
+}
+
+// listeningLine is the line printed on start.
+func listeningLine(svc *park.Service, cfg config) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "parkd: listening on %s (udp, tcp)", svc.Addr())
+	if hp := svc.HostPort(); hp != svc.Addr().String() {
+		fmt.Fprintf(&b, " as %s", hp)
+	}
+	fmt.Fprintf(&b, ", orbits %s, park time %v, ring-back %v", svc.Orbits(), cfg.opts.ParkTime, cfg.opts.RingbackTime)
+	if cfg.opts.Fallback != "" {
+		fmt.Fprintf(&b, ", fallback %s", cfg.opts.Fallback)
+	}
+	if cfg.mohFile != "" {
+		fmt.Fprintf(&b, ", music %s", cfg.mohFile)
+	}
+	return b.String()
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
+
+// oneLine keeps a message on one line whatever it quotes.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}

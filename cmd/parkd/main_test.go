@@ -1,0 +1,475 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/emiago/diago"
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+// Generous limits that only stop a hung test; nothing is measured by them.
+const (
+	hung     = 60 * time.Second
+	hungExit = 2 * time.Minute
+)
+
+var (
+	buildOnce sync.Once
+	binDir    string
+	parkdPath string
+	buildErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// parkdBinary builds the real parkd once per test run (with the race
+// detector when the tests have it) and returns its path.
+func parkdBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		goTool, err := exec.LookPath("go")
+		if err != nil {
+			buildErr = fmt.Errorf("the go command is not on PATH: %w", err)
+			return
+		}
+		if binDir, buildErr = os.MkdirTemp("", "parkd-test-"); buildErr != nil {
+			return
+		}
+		parkdPath = filepath.Join(binDir, "parkd")
+		args := []string{"build", "-o", parkdPath}
+		if raceEnabled {
+			args = append(args, "-race")
+		}
+		cmd := exec.Command(goTool, append(args, ".")...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return parkdPath
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer goroutine and a reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// proc is a running parkd.
+type proc struct {
+	cmd    *exec.Cmd
+	lines  chan string // stdout, line by line; closed at EOF
+	stdout syncBuffer  // all of stdout
+	stderr syncBuffer
+	exited chan struct{}
+	err    error // of Wait, once exited is closed
+}
+
+// startParkd runs the real binary with args.
+func startParkd(t *testing.T, args ...string) *proc {
+	t.Helper()
+	p := &proc{cmd: exec.Command(parkdBinary(t), args...), lines: make(chan string, 100), exited: make(chan struct{})}
+	p.cmd.Env = append(os.Environ(), "GORACE=halt_on_error=1")
+	p.cmd.Stderr = &p.stderr
+	out, err := p.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	scanned := make(chan struct{})
+	go func() {
+		defer close(scanned)
+		defer close(p.lines)
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			p.stdout.Write([]byte(sc.Text() + "\n"))
+			p.lines <- sc.Text()
+		}
+		_, _ = io.Copy(io.Discard, out)
+	}()
+	go func() {
+		<-scanned // Wait closes the pipe: read it to the end first
+		p.err = p.cmd.Wait()
+		close(p.exited)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-p.exited:
+		default:
+			_ = p.cmd.Process.Kill()
+			<-p.exited
+		}
+		if t.Failed() {
+			t.Logf("parkd stdout:\n%s\nparkd stderr:\n%s", p.stdout.String(), p.stderr.String())
+		}
+	})
+	return p
+}
+
+// line waits for the next stdout line and checks it against re.
+func (p *proc) line(t *testing.T, re string) []string {
+	t.Helper()
+	select {
+	case l, ok := <-p.lines:
+		if !ok {
+			t.Fatalf("parkd closed stdout, want a line matching %s", re)
+		}
+		m := regexp.MustCompile(re).FindStringSubmatch(l)
+		if m == nil {
+			t.Fatalf("parkd said %q, want a line matching %s", l, re)
+		}
+		return m
+	case <-time.After(hung):
+		t.Fatalf("parkd said nothing, want a line matching %s", re)
+	}
+	return nil
+}
+
+// waitLog waits until parkd's logs on stderr contain s.
+func (p *proc) waitLog(t *testing.T, s string) {
+	t.Helper()
+	deadline := time.Now().Add(hung)
+	for !strings.Contains(p.stderr.String(), s) {
+		if time.Now().After(deadline) {
+			t.Fatalf("parkd never logged %s", s)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// wait waits for parkd to exit and returns its exit code.
+func (p *proc) wait(t *testing.T) int {
+	t.Helper()
+	select {
+	case <-p.exited:
+	case <-time.After(hungExit):
+		t.Fatal("parkd did not exit")
+	}
+	var ee *exec.ExitError
+	switch {
+	case p.err == nil:
+		return 0
+	case errors.As(p.err, &ee):
+		return ee.ExitCode()
+	}
+	t.Fatalf("parkd: %v", p.err)
+	return -1
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// options sends one SIP OPTIONS for sip:park@addr over network ("udp" or
+// "tcp") from a plain socket and returns the response's status line.
+func options(t *testing.T, network, addr string) string {
+	t.Helper()
+	conn, err := net.Dial(network, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	local := conn.LocalAddr().String()
+	req := strings.Join([]string{
+		"OPTIONS sip:park@" + addr + " SIP/2.0",
+		"Via: SIP/2.0/" + strings.ToUpper(network) + " " + local + ";branch=z9hG4bK" + randomHex(8) + ";rport",
+		"Max-Forwards: 70",
+		"From: <sip:probe@" + local + ">;tag=" + randomHex(4),
+		"To: <sip:park@" + addr + ">",
+		"Call-ID: " + randomHex(8) + "@probe",
+		"CSeq: 1 OPTIONS",
+		"Contact: <sip:probe@" + local + ";transport=" + network + ">",
+		"Accept: application/sdp",
+		"Content-Length: 0",
+		"", "",
+	}, "\r\n")
+	deadline := time.Now().Add(hung)
+	buf := make([]byte, 65535)
+	for time.Now().Before(deadline) {
+		// UDP may lose a datagram: send again, as SIP does, until answered.
+		if _, err := conn.Write([]byte(req)); err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(time.Second))
+		n, err := conn.Read(buf)
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() && network == "udp" {
+			continue
+		}
+		if err != nil {
+			t.Fatalf("OPTIONS over %s: %v", network, err)
+		}
+		status, _, _ := strings.Cut(string(buf[:n]), "\r\n")
+		if strings.HasPrefix(status, "SIP/2.0 1") { // provisional
+			continue
+		}
+		return status
+	}
+	t.Fatalf("no answer to OPTIONS over %s", network)
+	return ""
+}
+
+var listeningRE = `^parkd: listening on (127\.0\.0\.1:\d+) \(udp, tcp\), orbits %s, park time %s, ring-back %s$`
+
+// TestParkdAnswersOptionsAndStopsOnSIGTERM runs the real binary on a free
+// port, checks SIP OPTIONS over UDP and TCP and stops it with SIGTERM.
+func TestParkdAnswersOptionsAndStopsOnSIGTERM(t *testing.T) {
+	p := startParkd(t, "-listen", "127.0.0.1:0", "-drain", "45s")
+	addr := p.line(t, fmt.Sprintf(listeningRE, "701-720", "2m0s", "30s"))[1]
+	if got := options(t, "udp", addr); got != "SIP/2.0 200 OK" {
+		t.Fatalf("OPTIONS over UDP: %q, want SIP/2.0 200 OK", got)
+	}
+	if got := options(t, "tcp", addr); got != "SIP/2.0 200 OK" {
+		t.Fatalf("OPTIONS over TCP: %q, want SIP/2.0 200 OK", got)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	p.line(t, `^parkd: terminated: refusing new parks, ringing back 0 parked calls, waiting up to 45s for calls to leave$`)
+	p.line(t, `^parkd: stopped after \S+; no call was left$`)
+	if code := p.wait(t); code != 0 {
+		t.Fatalf("parkd exited %d after SIGTERM, want 0", code)
+	}
+	if errs := p.stderr.String(); !strings.Contains(errs, `msg="park service listening"`) || strings.Contains(errs, "level=ERROR") {
+		t.Fatalf("parkd's logs:\n%s", errs)
+	}
+}
+
+// agent is a diago user agent on loopback for the drain story.
+func newAgent(t *testing.T, name string, handler func(d *diago.DialogServerSession)) (*diago.Diago, string) {
+	t.Helper()
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(name), sipgo.WithUserAgentHostname("127.0.0.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Take a free port for the agent (diago reads it back only after serving).
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := c.LocalAddr().(*net.UDPAddr).Port
+	c.Close()
+	dg := diago.NewDiago(ua, diago.WithTransport(diago.Transport{Transport: "udp", BindHost: "127.0.0.1", BindPort: port}),
+		diago.WithLogger(slog.New(slog.DiscardHandler)))
+	ctx, cancel := context.WithCancel(context.Background())
+	if handler == nil {
+		handler = func(d *diago.DialogServerSession) { _ = d.Respond(486, "Busy Here", nil) }
+	}
+	if err := dg.ServeBackground(ctx, handler); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		ua.Close()
+	})
+	return dg, fmt.Sprintf("sip:%s@127.0.0.1:%d", name, port)
+}
+
+// call INVITEs uri from dg with extra headers; the call is hung up at
+// the end of the test if it is still up.
+func call(t *testing.T, dg *diago.Diago, uri string, hdrs ...sip.Header) (*diago.DialogClientSession, error) {
+	t.Helper()
+	var u sip.Uri
+	if err := sip.ParseUri(uri, &u); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), hung)
+	defer cancel()
+	d, err := dg.NewDialog(u, diago.NewDialogOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Invite(ctx, diago.InviteClientOptions{Headers: hdrs}); err != nil {
+		d.Close()
+		return nil, err
+	}
+	if err := d.Ack(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = d.Hangup(ctx)
+		d.Close()
+	})
+	return d, nil
+}
+
+// TestParkdDrainRingsBackTheParker is the graceful stop with a call
+// parked: SIGTERM makes parkd refuse new parks and ring the parker back;
+// the parker answers and takes the caller, hangs up, and parkd exits 0.
+func TestParkdDrainRingsBackTheParker(t *testing.T) {
+	p := startParkd(t, "-listen", "127.0.0.1:0", "-orbits", "701-710", "-park-time", "1h", "-drain", "1m")
+	addr := p.line(t, fmt.Sprintf(listeningRE, "701-710", "1h0m0s", "30s"))[1]
+
+	rung := make(chan *sip.Request, 1)
+	answer, hangup := make(chan struct{}), make(chan struct{})
+	_, parker := newAgent(t, "desk", func(d *diago.DialogServerSession) {
+		rung <- d.InviteRequest
+		select {
+		case <-answer:
+		case <-d.Context().Done():
+			return
+		}
+		if err := d.Answer(); err != nil {
+			t.Errorf("parker answering the ring-back: %v", err)
+			return
+		}
+		select {
+		case <-hangup:
+		case <-d.Context().Done():
+		}
+	})
+	callerUA, _ := newAgent(t, "alice", nil)
+	dc, err := call(t, callerUA, "sip:park-705@"+addr, sip.NewHeader("X-Park-Parker", "<"+parker+">"))
+	if err != nil {
+		t.Fatalf("park on 705: %v", err)
+	}
+	if h := dc.InviteResponse.GetHeader("X-Park-Orbit"); h == nil || h.Value() != "705" {
+		t.Fatalf("X-Park-Orbit = %v, want 705", h)
+	}
+	// The park is settled once the service has the caller's ACK.
+	p.waitLog(t, "event=parked orbit=705")
+
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	p.line(t, `^parkd: terminated: refusing new parks, ringing back 1 parked call, waiting up to 1m0s for calls to leave$`)
+	var inv *sip.Request
+	select {
+	case inv = <-rung:
+	case <-time.After(hung):
+		t.Fatal("the parker was not rung back")
+	}
+	if h := inv.GetHeader("X-Park-Orbit"); h == nil || h.Value() != "705" {
+		t.Fatalf("ring-back INVITE has X-Park-Orbit %v, want 705", h)
+	}
+
+	// While it drains: no new parks, and the health check says so.
+	if got := options(t, "udp", addr); !strings.HasPrefix(got, "SIP/2.0 503") {
+		t.Fatalf("OPTIONS while draining: %q, want 503", got)
+	}
+	latecomerUA, _ := newAgent(t, "bob", nil)
+	if _, err := call(t, latecomerUA, "sip:park@"+addr); err == nil {
+		t.Fatal("a new park was accepted while draining")
+	} else if e, ok := err.(*sipgo.ErrDialogResponse); !ok || e.Res.StatusCode != 503 {
+		t.Fatalf("a new park while draining: %v, want 503", err)
+	}
+
+	// The parker takes the call back, then hangs up: the caller is
+	// hung up with it and nothing is left to wait for.
+	close(answer)
+	close(hangup)
+	select {
+	case <-dc.Context().Done():
+	case <-time.After(hung):
+		t.Fatal("the caller's call did not end after the parker hung up")
+	}
+	p.line(t, `^parkd: stopped after \S+; no call was left$`)
+	if code := p.wait(t); code != 0 {
+		t.Fatalf("parkd exited %d after SIGTERM, want 0", code)
+	}
+	logs := p.stderr.String()
+	for _, want := range []string{`event=parked orbit=705`, `event="timed out" orbit=705`, `event="rang back" orbit=705`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("parkd's logs lack %s", want)
+		}
+	}
+}
+
+// TestParkdBadFlagExits2 runs the binary with a bad flag: exit status 2,
+// exactly one line on stderr, nothing on stdout.
+func TestParkdBadFlagExits2(t *testing.T) {
+	p := startParkd(t, "-orbits", "720-701")
+	if code := p.wait(t); code != 2 {
+		t.Fatalf("exit status %d, want 2", code)
+	}
+	if got, want := p.stderr.String(), "parkd: -orbits 720-701: reversed range\n"; got != want {
+		t.Fatalf("stderr %q, want %q", got, want)
+	}
+	if out := p.stdout.String(); out != "" {
+		t.Fatalf("stdout %q, want nothing", out)
+	}
+}
+
+// TestParkdBusyPortExits1: a port already taken is a failure at start.
+func TestParkdBusyPortExits1(t *testing.T) {
+	busy, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	p := startParkd(t, "-listen", busy.LocalAddr().String())
+	if code := p.wait(t); code != 1 {
+		t.Fatalf("exit status %d, want 1", code)
+	}
+	errs := p.stderr.String()
+	if strings.Count(errs, "\n") != 1 || !strings.HasPrefix(errs, "parkd: cannot start: listen "+busy.LocalAddr().String()+": ") ||
+		!strings.Contains(errs, "address already in use") {
+		t.Fatalf("stderr %q, want one line saying the address is in use", errs)
+	}
+	if out := p.stdout.String(); out != "" {
+		t.Fatalf("stdout %q, want nothing", out)
+	}
+}
+
+// TestParkdHelp prints the flags on stdout and exits 0.
+func TestParkdHelp(t *testing.T) {
+	p := startParkd(t, "-help")
+	if code := p.wait(t); code != 0 {
+		t.Fatalf("exit status %d, want 0", code)
+	}
+	out := p.stdout.String()
+	for _, f := range []string{"-listen", "-advertise", "-orbits", "-park-time", "-ringback", "-fallback", "-moh", "-allow",
+		"-user", "-password", "-drain", "-rtp-port", "-log-level", "-log-format"} {
+		if !strings.Contains(out, "  "+f+" ") {
+			t.Errorf("help lacks %s:\n%s", f, out)
+		}
+	}
+	if errs := p.stderr.String(); errs != "" {
+		t.Fatalf("stderr %q, want nothing", errs)
+	}
+}

@@ -1,0 +1,6 @@
+//go:build race
+
+package main
+
+// raceEnabled tells the tests to build parkd with the race detector too.
+const raceEnabled = true
