@@ -85,6 +85,13 @@ func newWatcher(t testing.TB, f *fixture, orbit int) *watcher {
 		w.target = c.Address
 	}
 	t.Cleanup(func() {
+		w.mu.Lock()
+		ended := w.terminated
+		w.mu.Unlock()
+		if ended { // the service ended the subscription itself
+			w.ua.Close()
+			return
+		}
 		if res, err := w.subscribe(0); err == nil && res.StatusCode == sip.StatusOK {
 			// Wait for the final NOTIFY, so the service does not keep
 			// retransmitting it to a closed socket.

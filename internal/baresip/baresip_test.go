@@ -1,0 +1,52 @@
+package baresip_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard/switchboard/internal/baresip"
+)
+
+func need(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("baresip"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("baresip is required in CI: %v", err)
+		}
+		t.Skip("baresip is not installed")
+	}
+}
+
+func TestStartCommandStop(t *testing.T) {
+	need(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	b, err := baresip.Start(ctx, baresip.Options{Dir: t.TempDir(), Display: "Bare Sip"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Stop() })
+	if !strings.HasPrefix(b.AOR, "sip:baresip@127.0.0.1:") {
+		t.Fatalf("AOR = %q", b.AOR)
+	}
+	help, err := b.Command(ctx, "help", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(help, "/dial") {
+		t.Fatalf("help does not list /dial: %q", help)
+	}
+	if err := b.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if !b.Exited() {
+		t.Fatal("baresip still runs after Stop")
+	}
+	if _, err := b.Command(ctx, "help", ""); err == nil {
+		t.Fatal("command after Stop succeeded")
+	}
+}

@@ -1,0 +1,7 @@
+//go:build !linux
+
+package baresip
+
+import "syscall"
+
+func sysProcAttr() *syscall.SysProcAttr { return nil }

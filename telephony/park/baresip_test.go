@@ -1,0 +1,276 @@
+package park_test
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emiago/diago"
+	"github.com/emiago/sipgo/sip"
+	"github.com/switchboard/switchboard/internal/baresip"
+	"github.com/switchboard/switchboard/telephony/dialoginfo"
+)
+
+// needBaresip skips when baresip is not installed, except in CI, where
+// the real-peer tests must run.
+func needBaresip(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("baresip"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("baresip is required in CI (.ci/run installs baresip-core): %v", err)
+		}
+		t.Skip("baresip is not installed")
+	}
+}
+
+// startBaresip runs baresip as a caller; its log and events are printed
+// when the test fails, and it is stopped (and reaped) at cleanup.
+func startBaresip(t *testing.T, opts baresip.Options) *baresip.Baresip {
+	t.Helper()
+	needBaresip(t)
+	if opts.Dir == "" {
+		opts.Dir = t.TempDir()
+	}
+	opts.SIPTrace = true // only shown when the test fails
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	b, err := baresip.Start(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := b.Stop(); err != nil {
+			t.Error(err)
+		}
+		if t.Failed() {
+			var evs []string
+			for _, e := range b.Events() {
+				evs = append(evs, e.Raw)
+			}
+			t.Logf("baresip events:\n%s\nbaresip log:\n%s", strings.Join(evs, "\n"), b.Log())
+		}
+	})
+	return b
+}
+
+// referOutcome is what the console saw of its REFER.
+type referOutcome struct {
+	codes []int // sipfrag codes of the NOTIFYs, in order
+	err   error
+}
+
+// TestBaresipFollowsReferOntoOrbit parks a real peer: Debian's baresip
+// calls a console, the console REFERs it to sip:park-706@H;token=T;
+// parker=P and drops its own leg on the 200 NOTIFY; baresip INVITEs the
+// service, the lamp of 706 lights with baresip's identity, a retriever
+// gets baresip and hears its 440 Hz ausine tone, and the lamp goes dark.
+func TestBaresipFollowsReferOntoOrbit(t *testing.T) {
+	needBaresip(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+
+	f := startPark(t, nil)
+	lamp := newWatcher(t, f, 706)
+	lamp.waitOccupied(t, false)
+
+	// The console answers baresip, REFERs it to the orbit and hangs up
+	// its own leg once the NOTIFY says 200 (diago leaves that to us when
+	// OnNotify is set).
+	token := "bs" + sip.GenerateTagN(20) // > 96 bits
+	type referPlan struct {
+		to sip.Uri
+		by string // Referred-By
+	}
+	plans := make(chan referPlan, 1)
+	outcome := make(chan referOutcome, 1)
+	console := newAgent(t, "console", func(d *diago.DialogServerSession) {
+		var out referOutcome
+		defer func() {
+			select {
+			case outcome <- out:
+			default: // a second call from baresip: only the first counts
+			}
+		}()
+		if err := d.Answer(); err != nil {
+			out.err = fmt.Errorf("answer: %w", err)
+			return
+		}
+		var plan referPlan
+		select {
+		case plan = <-plans:
+		case <-d.Context().Done():
+			out.err = fmt.Errorf("call ended before the REFER")
+			return
+		}
+		notified := make(chan int, 16)
+		rctx, rcancel := context.WithTimeout(d.Context(), 5*time.Second)
+		err := d.ReferOptions(rctx, plan.to, diago.ReferServerOptions{
+			Headers: []sip.Header{sip.NewHeader("Referred-By", "<"+plan.by+">")},
+			OnNotify: func(code int) {
+				select {
+				case notified <- code:
+				default:
+				}
+			},
+		})
+		rcancel()
+		if err != nil {
+			out.err = fmt.Errorf("REFER: %w", err)
+			return
+		}
+		timeout := time.After(15 * time.Second)
+		for {
+			select {
+			case code := <-notified:
+				out.codes = append(out.codes, code)
+				if code < 200 {
+					continue
+				}
+				if code >= 300 {
+					out.err = fmt.Errorf("park failed: NOTIFY sipfrag %d", code)
+					<-d.Context().Done() // a failed park keeps the call
+					return
+				}
+				hctx, hcancel := context.WithTimeout(context.Background(), 5*time.Second)
+				if err := d.Hangup(hctx); err != nil && d.Context().Err() == nil {
+					out.err = fmt.Errorf("hang up after the park: %w", err)
+				}
+				hcancel()
+				return
+			case <-timeout:
+				out.err = fmt.Errorf("no final NOTIFY for the REFER")
+				return
+			case <-d.Context().Done():
+				out.err = fmt.Errorf("call ended before a final NOTIFY (codes %v)", out.codes)
+				return
+			}
+		}
+	})
+	parker := console.aor()
+	escaped := strings.NewReplacer("@", "%40", ":", "%3A").Replace(strings.TrimPrefix(parker, "sip:"))
+	plans <- referPlan{to: f.uri("park-706", "token="+token, "parker="+escaped), by: parker}
+
+	b := startBaresip(t, baresip.Options{Display: "Bare Sip", ToneHz: 440})
+	if err := b.Dial(ctx, console.aor()); err != nil {
+		t.Fatal(err)
+	}
+
+	// The console's REFER went through: NOTIFYs ending in 200, its leg is down.
+	var out referOutcome
+	select {
+	case out = <-outcome:
+	case <-ctx.Done():
+		t.Fatal("the console never finished its call with baresip")
+	}
+	if out.err != nil {
+		t.Fatalf("console: %v (NOTIFY codes %v)", out.err, out.codes)
+	}
+	if last := out.codes[len(out.codes)-1]; last != 200 {
+		t.Fatalf("NOTIFY codes %v, want a final 200", out.codes)
+	}
+	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer wcancel()
+	est, err := b.WaitType(wctx, "CALL_ESTABLISHED", "park-706")
+	if err != nil {
+		t.Fatalf("baresip did not follow the REFER: %v", err)
+	}
+	if _, err := b.WaitType(wctx, "CALL_CLOSED", "console@"); err != nil {
+		t.Fatalf("baresip's call with the console did not end: %v", err)
+	}
+
+	// The service parked baresip on 706 with its identity and the token
+	// (URI parameters survive the transfer).
+	ev := f.log.wait(t, "parked", "orbit", "706")
+	if !strings.Contains(ev["caller"], b.AOR) || !strings.Contains(ev["caller"], "Bare Sip") {
+		t.Errorf("parked event caller = %q, want baresip (%s)", ev["caller"], b.AOR)
+	}
+	if ev["token_set"] != "true" {
+		t.Errorf("parked event token_set = %q: the token did not survive the transfer", ev["token_set"])
+	}
+	st, _ := f.svc.Orbit(706)
+	if !st.Occupied || st.CallerURI != b.AOR || st.CallerName != "Bare Sip" {
+		t.Fatalf("orbit 706 = %+v, want occupied by %q <%s>", st, "Bare Sip", b.AOR)
+	}
+	// The parker comes from the parker parameter (baresip drops
+	// Referred-By). baresip 1.0.0 passes the Refer-To URI through
+	// printf (ua_event(..., str) in src/ua.c), which eats percent-escapes:
+	// parker=console%40127.0.0.1%3A5999 arrives as parker=console%3A5999.
+	// So the service is held to what baresip actually sent.
+	wantParker := parkerParam(t, est.PeerURI)
+	if wantParker != parker {
+		t.Logf("baresip mangled the parker parameter of the Refer-To: dialled %s (console is %s)", est.PeerURI, parker)
+	}
+	if ev["parker"] != wantParker || st.Parker != wantParker {
+		t.Errorf("parker: event %q, orbit %q; want %q (the INVITE's parker parameter)", ev["parker"], st.Parker, wantParker)
+	}
+
+	// The lamp lights with baresip as the remote party.
+	doc := lamp.waitOccupied(t, true)
+	dl, _ := doc.Occupied()
+	if dl.State != dialoginfo.DialogConfirmed || dl.Remote == nil || dl.Remote.Identity != b.AOR || dl.Remote.Display != "Bare Sip" {
+		t.Fatalf("lamp of 706 = %+v (remote %+v), want confirmed with %q <%s>", dl, dl.Remote, "Bare Sip", b.AOR)
+	}
+	if dl.Park == nil || dl.Park.Orbit != 706 || dl.Park.Parker != wantParker {
+		t.Errorf("lamp park info = %+v, want orbit 706 parked by %s", dl.Park, wantParker)
+	}
+
+	// A retriever gets baresip, is told who it is, and hears its tone.
+	retriever := newAgent(t, "retriever", nil)
+	d, err := retriever.call(t, f.uri("706"))
+	if err != nil {
+		t.Fatalf("retrieve 706: %v (status %d)", err, statusOf(err))
+	}
+	pai, xpc := d.InviteResponse.GetHeader("P-Asserted-Identity"), d.InviteResponse.GetHeader("X-Park-Caller")
+	if (pai == nil || !strings.Contains(pai.Value(), b.AOR)) && (xpc == nil || !strings.Contains(xpc.Value(), b.AOR)) {
+		t.Errorf("retrieve 200 OK names P-Asserted-Identity %v, X-Park-Caller %v; want baresip %s", pai, xpc, b.AOR)
+	}
+	m := startMedia(t, d, 1000)
+	m.waitTone(t, 440)
+	f.log.wait(t, "retrieved", "orbit", "706")
+	lamp.waitOccupied(t, false)
+	if st, _ := f.svc.Orbit(706); st.Occupied {
+		t.Errorf("orbit 706 still occupied after the retrieve: %+v", st)
+	}
+
+	// The retriever hangs up; the service hangs up baresip.
+	hctx, hcancel := context.WithTimeout(ctx, 5*time.Second)
+	defer hcancel()
+	if err := d.Hangup(hctx); err != nil {
+		t.Fatalf("retriever hang-up: %v", err)
+	}
+	if _, err := b.WaitType(wctx, "CALL_CLOSED", "park-706"); err != nil {
+		t.Fatalf("baresip's parked call was not hung up after the retriever left: %v", err)
+	}
+	if err := b.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if !b.Exited() {
+		t.Fatal("baresip still runs")
+	}
+}
+
+// parkerParam is the parker a service should take from a park URI's
+// parker parameter: unescaped, with "sip:" when it has no scheme.
+func parkerParam(t *testing.T, uri string) string {
+	t.Helper()
+	var u sip.Uri
+	if err := sip.ParseUri(uri, &u); err != nil {
+		t.Fatalf("baresip dialled %q: %v", uri, err)
+	}
+	p, ok := u.UriParams.Get("parker")
+	if !ok {
+		t.Fatalf("baresip dialled %q: no parker parameter", uri)
+	}
+	if v, err := url.PathUnescape(p); err == nil {
+		p = v
+	}
+	if !strings.HasPrefix(p, "sip:") && !strings.HasPrefix(p, "sips:") && !strings.HasPrefix(p, "tel:") {
+		p = "sip:" + p
+	}
+	return p
+}
