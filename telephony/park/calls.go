@@ -73,13 +73,6 @@ type sipLeg struct {
 	ended   bool
 }
 
-func (l *sipLeg) context() context.Context {
-	if l.uas != nil {
-		return l.uas.Context()
-	}
-	return l.uac.Context()
-}
-
 // hangup sends BYE (once) and forgets the leg.
 func (l *sipLeg) hangup(ctx context.Context, why string) {
 	if !l.finish() {
@@ -202,12 +195,22 @@ func (s *Service) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 }
 
-// parkerOf finds who parked: Referred-By, else the parker URI parameter,
-// else X-Park-Parker (PARK-PROTOCOL.md: baresip drops Referred-By).
+// parkerOf finds who parked: Referred-By, else the parker-user and
+// parker-host URI parameters, else the percent-escaped parker parameter,
+// else X-Park-Parker. baresip drops Referred-By, and baresip 1.0.0 runs
+// the Refer-To through printf, which eats percent escapes: the
+// escape-free parker-user/parker-host pair survives it.
 func parkerOf(req *sip.Request) string {
 	if h := req.GetHeader("Referred-By"); h != nil {
 		if v := uriFromHeader(h.Value()); v != "" {
 			return v
+		}
+	}
+	if req.Recipient.UriParams != nil {
+		user, _ := req.Recipient.UriParams.Get("parker-user")
+		host, _ := req.Recipient.UriParams.Get("parker-host")
+		if user != "" && host != "" {
+			return "sip:" + user + "@" + host
 		}
 	}
 	if req.Recipient.UriParams != nil {
@@ -312,11 +315,19 @@ func (s *Service) park(req *sip.Request, tx sip.ServerTransaction, t target, o o
 	c.state = stateParked
 	c.parkedAt = time.Now()
 	close(c.confirmed)
-	c.timer = time.AfterFunc(s.opts.ParkTime, func() { s.startRingback(c, "timeout") })
+	draining := s.draining
+	if !draining {
+		c.timer = time.AfterFunc(s.opts.ParkTime, func() { s.startRingback(c, "timeout") })
+	}
 	s.notifyChangedLocked()
 	s.mu.Unlock()
 	s.event("parked", c, "token_set", c.token != "", "codec", codecName(l.media.codec))
 	s.lamps.changed(c.orbit)
+	if draining {
+		// Parked while the service began to stop: ring back now like
+		// every other parked call.
+		s.startRingback(c, "shutdown")
+	}
 }
 
 // unpark frees c's orbit (if c still holds it) and logs why.
@@ -698,20 +709,23 @@ func (s *Service) ring(ctx context.Context, c *parkedCall, uri string) (bool, er
 		d.Close()
 		return false, err
 	}
-	if err := d.Ack(context.Background()); err != nil {
-		return false, err
-	}
 	o, err := parseOfferPreferring(d.InviteResponse.Body(), c.leg.media.codec)
 	l.uac, l.id = d, d.ID
 	if err != nil {
 		// Answered without usable audio: hang it up, keep the caller.
+		_ = d.Ack(context.Background())
 		bye, cancelBye := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancelBye()
 		_ = d.Bye(bye)
 		return false, err
 	}
 	l.media = newLeg(o)
+	// Registered before the ACK: the far end may hang up right after it.
 	s.register(l)
+	if err := d.Ack(context.Background()); err != nil {
+		l.finish()
+		return false, err
+	}
 	s.mu.Lock()
 	ok := c.state == stateRinging && s.orbits[c.orbit] == c && !c.leg.isEnded()
 	if ok {
@@ -726,6 +740,13 @@ func (s *Service) ring(ctx context.Context, c *parkedCall, uri string) (bool, er
 	}
 	s.link(c, l)
 	s.settle(c)
+	if l.isEnded() {
+		// The answerer hung up before the bridge stood: end the call
+		// as any bridged call ends.
+		bye, cancelBye := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancelBye()
+		c.leg.hangup(bye, "answerer hung up")
+	}
 	return true, nil
 }
 

@@ -304,6 +304,9 @@ func TestParkerOf(t *testing.T) {
 		{"sip:park@h", map[string]string{"X-Park-Parker": "<sip:x@y>"}, "sip:x@y"},
 		{"sip:park@h;parker=a%40b", map[string]string{"Referred-By": `"Desk" <sip:d@e>;cid=1`}, "sip:d@e"},
 		{"sip:park@h", nil, ""},
+		{"sip:park-705@h;token=t;parker-user=console;parker-host=10.0.0.5:5060", nil, "sip:console@10.0.0.5:5060"},
+		{"sip:park@h;parker=mangled%3A1;parker-user=c;parker-host=h:1", nil, "sip:c@h:1"},
+		{"sip:park@h;parker-user=c", nil, ""},
 	} {
 		var u sip.Uri
 		if err := sip.ParseUri(tc.uri, &u); err != nil {

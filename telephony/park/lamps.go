@@ -51,13 +51,12 @@ type subscription struct {
 	ctx  context.Context
 	stop context.CancelFunc
 
-	mu       sync.Mutex
-	expires  time.Time
-	timer    *time.Timer
-	cseq     uint32
-	version  uint32
-	final    string // Subscription-State reason once terminated
-	finished bool
+	mu      sync.Mutex
+	expires time.Time
+	timer   *time.Timer
+	cseq    uint32
+	version uint32
+	final   string // Subscription-State reason once terminated
 }
 
 func newLampServer(s *Service) *lampServer {
