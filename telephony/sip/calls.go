@@ -1,0 +1,656 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emiago/diago"
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"github.com/switchboard/switchboard/telephony"
+)
+
+// call is one call of the console: one SIP dialog (inbound or outbound)
+// and, while relay-parked, a second one to the park service.
+type call struct {
+	p   *Phone
+	id  telephony.CallID
+	seq uint64
+
+	srv *diago.DialogServerSession // inbound
+	cli *diago.DialogClientSession // outbound, once sent
+
+	// guarded by p.mu
+	info       telephony.Call
+	leg        *leg
+	sipCallID  string
+	endReason  string
+	cancelDial context.CancelFunc
+	park       *parkAttempt
+	relay      *relayPark
+	orbitLit   bool // the lamp of the orbit it is parked on has shown it
+	transfer   *transferAttempt
+	retrieve   int  // orbit of a retrieve call
+	safe       bool // the retrieve used our token
+}
+
+// session is what both dialog kinds offer.
+type session interface {
+	Context() context.Context
+	Hold(ctx context.Context) error
+	Unhold(ctx context.Context) error
+	Hangup(ctx context.Context) error
+	Media() *diago.DialogMedia
+	DialogSIP() *sipgo.Dialog
+}
+
+// sess returns the call's dialog, or nil before an outbound one exists.
+// p.mu must not be held.
+func (c *call) sess() session {
+	if c.srv != nil {
+		return c.srv
+	}
+	c.p.mu.Lock()
+	defer c.p.mu.Unlock()
+	if c.cli != nil {
+		return c.cli
+	}
+	return nil
+}
+
+// refer sends REFER on the call's dialog; it returns at the 202.
+func (c *call) refer(ctx context.Context, to sip.Uri, hdrs []sip.Header, onNotify func(int)) error {
+	switch d := c.sess().(type) {
+	case *diago.DialogServerSession:
+		return d.ReferOptions(ctx, to, diago.ReferServerOptions{Headers: hdrs, OnNotify: onNotify})
+	case *diago.DialogClientSession:
+		return d.ReferOptions(ctx, to, diago.ReferClientOptions{Headers: hdrs, OnNotify: onNotify})
+	}
+	return fmt.Errorf("call %s has no dialog: %w", c.id, ErrWrongState)
+}
+
+// snapshot returns the call's state; p.mu must not be held.
+func (c *call) snapshot() telephony.Call {
+	c.p.mu.Lock()
+	defer c.p.mu.Unlock()
+	return c.info
+}
+
+// changed publishes the call's current state.
+func (p *Phone) changed(c *call) {
+	p.emit(telephony.CallChanged{Call: c.snapshot()})
+}
+
+// newCall registers a call and publishes it.
+func (p *Phone) newCall(dir telephony.Direction, name, uri, sipCallID string, srv *diago.DialogServerSession) *call {
+	p.mu.Lock()
+	p.seq++
+	c := &call{p: p, seq: p.seq, sipCallID: sipCallID, srv: srv}
+	c.id = telephony.CallID("c" + strconv.FormatUint(p.seq, 10))
+	c.info = telephony.Call{ID: c.id, Direction: dir, RemoteName: name, RemoteURI: uri, Started: time.Now()}
+	if dir == telephony.Inbound {
+		c.info.State = telephony.StateRinging
+	} else {
+		c.info.State = telephony.StateDialing
+	}
+	p.calls[c.id] = c
+	if sipCallID != "" {
+		p.byCallID[sipCallID] = c
+	}
+	p.mu.Unlock()
+	return c
+}
+
+// serve is diago's handler of a new inbound call; it blocks for the
+// call's life, as diago requires.
+func (p *Phone) serve(d *diago.DialogServerSession) {
+	req := d.InviteRequest
+	name, uri := identityOf(req.From())
+	if h := req.GetHeader("P-Asserted-Identity"); h != nil {
+		if n, u, ok := parseIdentity(h.Value()); ok {
+			name, uri = n, u
+		}
+	}
+	c := p.newCall(telephony.Inbound, name, uri, string(*req.CallID()), d)
+	p.mu.Lock()
+	if h := req.GetHeader("X-Park-Orbit"); h != nil {
+		if n, err := strconv.Atoi(strings.TrimSpace(h.Value())); err == nil {
+			c.info.BackFrom = n
+		}
+	}
+	if c.info.BackFrom == 0 {
+		// Another PBX marks nothing: match the caller to a park of ours.
+		for n, rec := range p.parks {
+			if sameParty(rec.callerURI, uri) {
+				c.info.BackFrom = n
+			}
+		}
+	}
+	closed := p.closed
+	p.mu.Unlock()
+	if closed {
+		_ = d.Respond(sip.StatusServiceUnavailable, "Service Unavailable", nil)
+		p.finish(c, "console closed")
+		return
+	}
+	p.log.Info("incoming call", "call", c.id, "from", uri, "name", name, "back_from", c.info.BackFrom)
+	p.changed(c)
+	if err := d.Ringing(); err != nil {
+		p.log.Debug("180 failed", "call", c.id, "error", err)
+	}
+	select {
+	case <-d.Context().Done():
+	case <-p.ctx.Done():
+	}
+	p.relayDone(c)
+	p.finish(c, "")
+}
+
+// finish ends the call's own leg: a call parked away lives on on its
+// orbit, anything else has ended.
+func (p *Phone) finish(c *call, why string) {
+	p.mu.Lock()
+	l := c.leg
+	c.leg = nil
+	if c.sipCallID != "" && p.byCallID[c.sipCallID] == c {
+		delete(p.byCallID, c.sipCallID)
+	}
+	if c.info.State == telephony.StateParkedAway && !c.info.Relayed {
+		p.mu.Unlock()
+		if l != nil {
+			l.close()
+		}
+		return
+	}
+	reason := c.endReason
+	if reason == "" {
+		reason = why
+	}
+	if reason == "" {
+		switch {
+		case c.park != nil:
+			reason = "caller hung up while parking"
+		case c.info.State == telephony.StateRinging:
+			reason = "caller hung up"
+		case c.info.Direction == telephony.Inbound:
+			reason = "caller hung up"
+		default:
+			reason = "far end hung up"
+		}
+	}
+	c.park = nil
+	c.info.State = telephony.StateEnded
+	c.info.Reason = reason
+	delete(p.calls, c.id)
+	p.mu.Unlock()
+	if l != nil {
+		l.close()
+	}
+	p.log.Info("call ended", "call", c.id, "reason", reason)
+	p.changed(c)
+}
+
+// Answer answers a ringing call; the live call, if any, is held first.
+func (p *Phone) Answer(ctx context.Context, id telephony.CallID) error {
+	c, err := p.lookup(id)
+	if err != nil {
+		return err
+	}
+	p.lineMu.Lock()
+	defer p.lineMu.Unlock()
+	p.mu.Lock()
+	ok := c.info.State == telephony.StateRinging && c.srv != nil
+	p.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("sip: answer %s: %w", id, ErrWrongState)
+	}
+	if live := p.live(c); live != nil {
+		p.holdLocked(ctx, live)
+	}
+	if err := c.srv.AnswerOptions(diago.AnswerOptions{}); err != nil {
+		return fmt.Errorf("sip: answer %s: %w", id, err)
+	}
+	return p.goLive(c, c.srv.Media())
+}
+
+// goLive makes an answered call the live one with the sound device.
+// p.lineMu is held.
+func (p *Phone) goLive(c *call, m *diago.DialogMedia) error {
+	l, err := newLeg(m, p.log.With("call", c.id))
+	if err != nil {
+		p.mu.Lock()
+		c.endReason = "no usable audio: " + err.Error()
+		p.mu.Unlock()
+		_ = c.sess().Hangup(context.Background())
+		return fmt.Errorf("sip: call %s: %w", c.id, err)
+	}
+	p.mu.Lock()
+	if c.info.State == telephony.StateEnded {
+		p.mu.Unlock()
+		l.close()
+		return fmt.Errorf("sip: call %s: %w", c.id, ErrWrongState)
+	}
+	c.leg = l
+	c.info.State = telephony.StateActive
+	c.info.Answered = time.Now()
+	c.info.Reason = ""
+	p.mu.Unlock()
+	if err := p.attachAudio(c); err != nil {
+		p.log.Error("sound device", "call", c.id, "error", err)
+	}
+	p.changed(c)
+	return nil
+}
+
+func (p *Phone) attachAudio(c *call) error {
+	p.mu.Lock()
+	l := c.leg
+	p.mu.Unlock()
+	if l == nil {
+		return errors.New("call has no media")
+	}
+	port, err := p.cfg.Audio.OpenPort(sampleRate)
+	if err != nil {
+		return fmt.Errorf("open audio port: %w", err)
+	}
+	return l.attach(port)
+}
+
+// holdLocked puts the live call c on hold; p.lineMu is held. A hold the
+// far end does not confirm still takes the call off the sound device.
+func (p *Phone) holdLocked(ctx context.Context, c *call) {
+	p.mu.Lock()
+	if c.info.State != telephony.StateActive {
+		p.mu.Unlock()
+		return
+	}
+	l := c.leg
+	c.info.State = telephony.StateHeld
+	c.info.Reason = ""
+	p.mu.Unlock()
+	if l != nil {
+		l.detach()
+	}
+	if err := c.sess().Hold(ctx); err != nil {
+		p.log.Warn("hold not confirmed", "call", c.id, "error", err)
+		p.mu.Lock()
+		c.info.Reason = "hold not confirmed by the far end"
+		p.mu.Unlock()
+	}
+	p.changed(c)
+}
+
+// Reject refuses a ringing call with 486 Busy Here.
+func (p *Phone) Reject(ctx context.Context, id telephony.CallID) error {
+	c, err := p.lookup(id)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	if c.info.State != telephony.StateRinging || c.srv == nil {
+		p.mu.Unlock()
+		return fmt.Errorf("sip: reject %s: %w", id, ErrWrongState)
+	}
+	c.endReason = "rejected"
+	p.mu.Unlock()
+	if err := c.srv.Respond(sip.StatusBusyHere, "Busy Here", nil); err != nil {
+		return fmt.Errorf("sip: reject %s: %w", id, err)
+	}
+	return nil
+}
+
+// Hangup ends a call in any state: a ringing call is rejected, a dialing
+// one cancelled, a relayed park hung up on both legs; a call parked on
+// an orbit (no leg of ours) is just forgotten.
+func (p *Phone) Hangup(ctx context.Context, id telephony.CallID) error {
+	c, err := p.lookup(id)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	st, relayed := c.info.State, c.info.Relayed
+	p.mu.Unlock()
+	switch {
+	case st == telephony.StateRinging:
+		return p.Reject(ctx, id)
+	case st == telephony.StateEnded:
+		return fmt.Errorf("sip: hang up %s: %w", id, ErrWrongState)
+	case st == telephony.StateParkedAway && !relayed:
+		p.mu.Lock()
+		c.endReason = "removed from the lines"
+		c.info.State = telephony.StateEnded
+		c.info.Reason = c.endReason
+		delete(p.calls, c.id)
+		p.mu.Unlock()
+		p.changed(c)
+		return nil
+	}
+	c.terminate(ctx, "hung up")
+	return nil
+}
+
+// terminate ends the call's legs, whatever its state.
+func (c *call) terminate(ctx context.Context, why string) {
+	p := c.p
+	p.mu.Lock()
+	if c.endReason == "" {
+		c.endReason = why
+	}
+	cancel := c.cancelDial
+	st := c.info.State
+	rp := c.relay
+	p.mu.Unlock()
+	if rp != nil {
+		_ = rp.d.Hangup(ctx)
+	}
+	switch {
+	case st == telephony.StateDialing && cancel != nil:
+		cancel()
+	case st == telephony.StateRinging && c.srv != nil:
+		_ = c.srv.Respond(sip.StatusTemporarilyUnavailable, "Temporarily Unavailable", nil)
+	case c.sess() != nil && st != telephony.StateEnded:
+		if err := c.sess().Hangup(ctx); err != nil {
+			p.log.Debug("hangup", "call", c.id, "error", err)
+		}
+		if cancel != nil {
+			cancel()
+		}
+	case cancel != nil:
+		cancel()
+	}
+}
+
+// Hold puts a call on hold (sendonly re-INVITE) and off the sound device.
+func (p *Phone) Hold(ctx context.Context, id telephony.CallID) error {
+	c, err := p.lookup(id)
+	if err != nil {
+		return err
+	}
+	p.lineMu.Lock()
+	defer p.lineMu.Unlock()
+	p.mu.Lock()
+	st := c.info.State
+	p.mu.Unlock()
+	switch st {
+	case telephony.StateHeld:
+		return nil
+	case telephony.StateActive:
+		p.holdLocked(ctx, c)
+		return nil
+	}
+	return fmt.Errorf("sip: hold %s (%s): %w", id, st, ErrWrongState)
+}
+
+// Resume takes a held call off hold and makes it the live line, holding
+// the live one first.
+func (p *Phone) Resume(ctx context.Context, id telephony.CallID) error {
+	c, err := p.lookup(id)
+	if err != nil {
+		return err
+	}
+	p.lineMu.Lock()
+	defer p.lineMu.Unlock()
+	p.mu.Lock()
+	st := c.info.State
+	p.mu.Unlock()
+	if st == telephony.StateActive {
+		return nil
+	}
+	if st != telephony.StateHeld {
+		return fmt.Errorf("sip: resume %s (%s): %w", id, st, ErrWrongState)
+	}
+	if live := p.live(c); live != nil {
+		p.holdLocked(ctx, live)
+	}
+	if err := c.sess().Unhold(ctx); err != nil {
+		return fmt.Errorf("sip: resume %s: %w", id, err)
+	}
+	p.mu.Lock()
+	if c.info.State != telephony.StateHeld {
+		p.mu.Unlock()
+		return fmt.Errorf("sip: resume %s: %w", id, ErrWrongState)
+	}
+	c.info.State = telephony.StateActive
+	c.info.Reason = ""
+	p.mu.Unlock()
+	if err := p.attachAudio(c); err != nil {
+		p.log.Error("sound device", "call", c.id, "error", err)
+	}
+	p.changed(c)
+	return nil
+}
+
+// outbound describes a call the console places.
+type outbound struct {
+	uri      sip.Uri
+	headers  []sip.Header
+	retrieve int  // orbit, for a retrieve
+	safe     bool // retrieve with our token
+}
+
+// Dial calls a number or SIP URI; the call shows dialing, then active.
+func (p *Phone) Dial(ctx context.Context, target string) (telephony.CallID, error) {
+	if err := p.ready(); err != nil {
+		return "", err
+	}
+	u, err := p.parseTarget(target)
+	if err != nil {
+		return "", err
+	}
+	c := p.newCall(telephony.Outbound, "", uriString(u), "", nil)
+	p.startOutbound(c, outbound{uri: u})
+	return c.id, nil
+}
+
+func (p *Phone) startOutbound(c *call, o outbound) {
+	ctx, cancel := context.WithCancel(p.ctx)
+	p.mu.Lock()
+	c.cancelDial = cancel
+	c.retrieve, c.safe = o.retrieve, o.safe
+	if o.retrieve != 0 {
+		c.info.RetrievedFrom = o.retrieve
+	}
+	p.mu.Unlock()
+	p.changed(c)
+	p.wg.Go(func() {
+		defer cancel()
+		p.runOutbound(ctx, c, o)
+	})
+}
+
+// runOutbound places the call and owns it for its life.
+func (p *Phone) runOutbound(ctx context.Context, c *call, o outbound) {
+	// One live line: the call being placed takes the headset.
+	p.lineMu.Lock()
+	if live := p.live(c); live != nil {
+		p.holdLocked(ctx, live)
+	}
+	p.lineMu.Unlock()
+
+	d, err := p.dg.NewDialog(o.uri, diago.NewDialogOptions{Transport: p.transportFor(o.uri)})
+	if err != nil {
+		p.finish(c, "cannot place the call: "+err.Error())
+		return
+	}
+	defer d.Close()
+	p.mu.Lock()
+	c.cli = d
+	c.sipCallID = string(*d.InviteRequest.CallID())
+	p.byCallID[c.sipCallID] = c
+	p.mu.Unlock()
+
+	hdrs := append([]sip.Header{p.fromHeader("", "")}, o.headers...)
+	if p.route != nil {
+		hdrs = append(hdrs, sip.HeaderClone(p.route))
+	}
+	err = d.Invite(ctx, diago.InviteClientOptions{
+		Headers:  hdrs,
+		Username: p.cfg.Account.Username,
+		Password: p.cfg.Account.Password,
+		OnResponse: func(res *sip.Response) error {
+			if res.StatusCode == sip.StatusRinging || res.StatusCode == sip.StatusSessionInProgress {
+				p.mu.Lock()
+				c.info.Reason = strings.ToLower(res.Reason)
+				p.mu.Unlock()
+				p.changed(c)
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		p.finish(c, p.dialFailure(c, err))
+		return
+	}
+	if err := d.Ack(ctx); err != nil {
+		p.finish(c, "call not confirmed: "+err.Error())
+		return
+	}
+	if o.retrieve != 0 {
+		p.mu.Lock()
+		for _, name := range []string{"P-Asserted-Identity", "X-Park-Caller"} {
+			if h := d.InviteResponse.GetHeader(name); h != nil {
+				if n, u, ok := parseIdentity(h.Value()); ok {
+					c.info.RemoteName, c.info.RemoteURI = n, u
+					break
+				}
+			}
+		}
+		p.mu.Unlock()
+	}
+	p.lineMu.Lock()
+	if live := p.live(c); live != nil {
+		p.holdLocked(ctx, live)
+	}
+	err = p.goLive(c, d.Media())
+	p.lineMu.Unlock()
+	if err == nil {
+		select {
+		case <-d.Context().Done():
+		case <-p.ctx.Done():
+		}
+	}
+	p.finish(c, "")
+}
+
+// dialFailure words why a call we placed did not connect.
+func (p *Phone) dialFailure(c *call, err error) string {
+	p.mu.Lock()
+	why, orbit, safe := c.endReason, c.retrieve, c.safe
+	p.mu.Unlock()
+	if why != "" {
+		return why
+	}
+	if res := responseOf(err); res != nil {
+		code := res.StatusCode
+		if orbit != 0 && code == sip.StatusNotFound {
+			if safe {
+				return fmt.Sprintf("the call you parked on %d is gone", orbit)
+			}
+			return fmt.Sprintf("orbit %d is empty", orbit)
+		}
+		switch code {
+		case sip.StatusBusyHere, sip.StatusGlobalBusyEverywhere:
+			return "busy"
+		case sip.StatusNotFound:
+			return "no such number"
+		case sip.StatusTemporarilyUnavailable:
+			return "unavailable"
+		case sip.StatusGlobalDecline, sip.StatusForbidden:
+			return "declined"
+		case sip.StatusRequestTimeout:
+			return "no answer"
+		}
+		return "call failed: " + strings.TrimPrefix(res.StartLine(), "SIP/2.0 ")
+	}
+	if errors.Is(err, context.Canceled) {
+		return "cancelled"
+	}
+	if orbit != 0 {
+		return "park service unreachable: " + err.Error()
+	}
+	return "call failed: " + err.Error()
+}
+
+// fromHeader is our From: the console's AOR and display name, or the
+// given identity (a relay park speaks for its caller).
+func (p *Phone) fromHeader(name, uri string) *sip.FromHeader {
+	from := &sip.FromHeader{DisplayName: p.cfg.DisplayName, Address: *p.aor.Clone(), Params: sip.NewParams()}
+	if uri != "" {
+		var u sip.Uri
+		if err := sip.ParseUri(uri, &u); err == nil {
+			from.DisplayName, from.Address = name, u
+		}
+	}
+	from.Params.Add("tag", sip.GenerateTagN(16))
+	return from
+}
+
+// SendDTMF sends digits on the live call as RFC 4733 events.
+func (p *Phone) SendDTMF(ctx context.Context, id telephony.CallID, digits string) error {
+	c, err := p.lookup(id)
+	if err != nil {
+		return err
+	}
+	if err := validDTMF(digits); err != nil {
+		return fmt.Errorf("sip: dtmf on %s: %w", id, err)
+	}
+	p.mu.Lock()
+	l, st := c.leg, c.info.State
+	p.mu.Unlock()
+	if l == nil || (st != telephony.StateActive && st != telephony.StateHeld) {
+		return fmt.Errorf("sip: dtmf on %s: %w", id, ErrWrongState)
+	}
+	done := make(chan error, 1)
+	go func() { done <- l.sendDTMF(digits) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// identityOf returns the display name and URI (without parameters) of a
+// From or To header.
+func identityOf(h interface{ Value() string }) (string, string) {
+	if h == nil {
+		return "", ""
+	}
+	n, u, _ := parseIdentity(h.Value())
+	return n, u
+}
+
+// parseIdentity parses `"Name" <sip:x@y>;params` or a bare URI.
+func parseIdentity(v string) (name, uri string, ok bool) {
+	var u sip.Uri
+	params := sip.NewParams()
+	name, err := sip.ParseAddressValue(strings.TrimSpace(v), &u, &params)
+	if err != nil || u.Host == "" {
+		return "", "", false
+	}
+	return name, uriString(u), true
+}
+
+// uriString prints a URI without its parameters and headers.
+func uriString(u sip.Uri) string {
+	u.UriParams = nil
+	u.Headers = nil
+	return u.String()
+}
+
+// sameParty compares two URIs by user and host, ignoring port, scheme
+// and parameters.
+func sameParty(a, b string) bool {
+	if a == "" || b == "" {
+		return false
+	}
+	var ua, ub sip.Uri
+	if sip.ParseUri(a, &ua) != nil || sip.ParseUri(b, &ub) != nil {
+		return false
+	}
+	return ua.User == ub.User && strings.EqualFold(ua.Host, ub.Host)
+}

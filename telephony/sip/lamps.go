@@ -1,0 +1,490 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"github.com/switchboard/switchboard/telephony"
+	"github.com/switchboard/switchboard/telephony/dialoginfo"
+)
+
+// lamps keeps one RFC 4235 subscription per orbit and probes the park
+// service with OPTIONS. sipgo has no subscription layer, so each lamp
+// keeps its dialog itself; NOTIFYs arrive through the phone's middleware.
+type lamps struct {
+	p    *Phone
+	subs map[int]*lamp // by orbit, fixed at creation
+
+	mu       sync.Mutex
+	byCallID map[string]*lamp
+}
+
+// lamp is the subscription to one orbit's dialog state.
+type lamp struct {
+	orbit int
+	uri   sip.Uri
+	kick  chan struct{} // re-subscribe now (terminated, service back)
+
+	mu      sync.Mutex
+	callID  string
+	from    sip.FromHeader
+	to      sip.ToHeader // with the service's tag once known
+	target  sip.Uri
+	cseq    uint32
+	version int64 // last document version; -1 before the first
+	active  bool
+}
+
+func newLamps(p *Phone) *lamps {
+	ls := &lamps{p: p, subs: make(map[int]*lamp), byCallID: make(map[string]*lamp)}
+	pc := p.cfg.Park
+	for n := pc.First; n <= pc.Last; n++ {
+		u, _ := expand(pc.Lamp, n, "")
+		ls.subs[n] = &lamp{orbit: n, uri: u, kick: make(chan struct{}, 1), version: -1}
+	}
+	return ls
+}
+
+// run keeps every lamp subscribed and the health probe going until ctx
+// ends; then it unsubscribes.
+func (ls *lamps) run(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Go(func() { ls.health(ctx) })
+	for _, l := range ls.subs {
+		wg.Go(func() { ls.keep(ctx, l) })
+	}
+	wg.Wait()
+}
+
+// kickAll makes every lamp subscribe afresh (the service came back and
+// may have forgotten us).
+func (ls *lamps) kickAll() {
+	for _, l := range ls.subs {
+		l.mu.Lock()
+		l.active = false
+		l.mu.Unlock()
+		select {
+		case l.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// keep subscribes to one lamp, refreshes it before it expires and
+// subscribes again after a failure or a termination, with back-off.
+func (ls *lamps) keep(ctx context.Context, l *lamp) {
+	pc := ls.p.cfg.Park
+	backoff := time.Second
+	for {
+		l.mu.Lock()
+		refresh := l.active
+		l.mu.Unlock()
+		exp, err := ls.subscribe(ctx, l, refresh, pc.LampExpiry)
+		var wait time.Duration
+		switch {
+		case ctx.Err() != nil:
+			ls.unsubscribe(l)
+			return
+		case err != nil:
+			ls.p.log.Debug("lamp subscription failed", "orbit", l.orbit, "error", err, "retry", backoff)
+			wait = backoff + rand.N(backoff/4+1)
+			backoff = min(backoff*2, pc.LampRetryMax)
+		default:
+			backoff = time.Second
+			// Refresh with a margin: at 80 % of the granted time.
+			wait = max(exp*4/5, minimumRefreshInterval)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			ls.unsubscribe(l)
+			return
+		case <-l.kick:
+			t.Stop()
+			// A kick after a failure or termination retries soon but not
+			// in a tight loop.
+			select {
+			case <-ctx.Done():
+				ls.unsubscribe(l)
+				return
+			case <-time.After(time.Duration(rand.N(200)) * time.Millisecond):
+			}
+		case <-t.C:
+		}
+	}
+}
+
+// subscribe sends SUBSCRIBE: a refresh within the dialog when refresh is
+// set, else a new subscription. It returns the granted expiry.
+func (ls *lamps) subscribe(ctx context.Context, l *lamp, refresh bool, expiry time.Duration) (time.Duration, error) {
+	p := ls.p
+	l.mu.Lock()
+	if !refresh {
+		ls.mu.Lock()
+		delete(ls.byCallID, l.callID)
+		l.callID = "lamp-" + strconv.Itoa(l.orbit) + "-" + sip.GenerateTagN(16)
+		ls.byCallID[l.callID] = l
+		ls.mu.Unlock()
+		l.from = sip.FromHeader{Address: *p.aor.Clone(), Params: sip.NewParams()}
+		l.from.Params.Add("tag", sip.GenerateTagN(16))
+		l.to = sip.ToHeader{Address: l.uri, Params: sip.NewParams()}
+		l.target = l.uri
+		l.version = -1
+	}
+	l.cseq++
+	req := ls.request(l, sip.SUBSCRIBE)
+	target := l.target
+	l.mu.Unlock()
+	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(int(expiry/time.Second))))
+	req.AppendHeader(sip.NewHeader("Accept", dialoginfo.ContentType))
+	if !refresh && p.route != nil {
+		req.AppendHeader(sip.HeaderClone(p.route))
+	}
+	client, _ := p.clientFor(target)
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	res, err := p.do(rctx, client, req)
+	if err != nil {
+		l.mu.Lock()
+		l.active = false
+		l.mu.Unlock()
+		return 0, fmt.Errorf("SUBSCRIBE %s: %w", target.String(), err)
+	}
+	if !res.IsSuccess() {
+		l.mu.Lock()
+		l.active = false
+		l.mu.Unlock()
+		return 0, fmt.Errorf("SUBSCRIBE %s: %s", target.String(), res.StartLine())
+	}
+	granted := expiry
+	if h := res.GetHeader("Expires"); h != nil {
+		if n, err := strconv.Atoi(strings.TrimSpace(h.Value())); err == nil && n > 0 {
+			granted = time.Duration(n) * time.Second
+		}
+	}
+	l.mu.Lock()
+	if tag, ok := res.To().Params.Get("tag"); ok && tag != "" {
+		l.to.Params.Remove("tag")
+		l.to.Params.Add("tag", tag)
+	}
+	if c := res.Contact(); c != nil {
+		l.target = c.Address
+	}
+	l.active = true
+	l.mu.Unlock()
+	return granted, nil
+}
+
+// request builds an in-dialog (or initial) request of the lamp's
+// subscription; l.mu is held.
+func (ls *lamps) request(l *lamp, method sip.RequestMethod) *sip.Request {
+	req := sip.NewRequest(method, l.target)
+	from, to := l.from, l.to
+	from.Params = l.from.Params.Clone()
+	to.Params = l.to.Params.Clone()
+	callID := sip.CallIDHeader(l.callID)
+	req.AppendHeader(&from)
+	req.AppendHeader(&to)
+	req.AppendHeader(&callID)
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: l.cseq, MethodName: method})
+	maxFwd := sip.MaxForwardsHeader(70)
+	req.AppendHeader(&maxFwd)
+	t := ls.p.transportFor(l.target)
+	ct := ls.p.contact[t]
+	req.AppendHeader(&ct)
+	req.AppendHeader(sip.NewHeader("Event", dialoginfo.EventName))
+	req.SetTransport(strings.ToUpper(t))
+	return req
+}
+
+// unsubscribe ends a lamp's subscription (Expires: 0), briefly.
+func (ls *lamps) unsubscribe(l *lamp) {
+	l.mu.Lock()
+	if !l.active {
+		l.mu.Unlock()
+		return
+	}
+	l.active = false
+	l.cseq++
+	req := ls.request(l, sip.SUBSCRIBE)
+	target := l.target
+	l.mu.Unlock()
+	req.AppendHeader(sip.NewHeader("Expires", "0"))
+	client, _ := ls.p.clientFor(target)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_, _ = ls.p.do(ctx, client, req)
+}
+
+// do sends a request outside a dialog, answering a digest challenge with
+// the account's credentials.
+func (p *Phone) do(ctx context.Context, client *sipgo.Client, req *sip.Request) (*sip.Response, error) {
+	res, err := client.Do(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if (res.StatusCode == sip.StatusUnauthorized || res.StatusCode == sip.StatusProxyAuthRequired) && p.cfg.Account.Password != "" {
+		return client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: p.cfg.Account.Username, Password: p.cfg.Account.Password})
+	}
+	return res, nil
+}
+
+// onNotify handles a NOTIFY of a lamp subscription; false means it is not
+// one of ours.
+func (ls *lamps) onNotify(req *sip.Request, tx sip.ServerTransaction) bool {
+	ev := req.GetHeader("Event")
+	if ev == nil || eventType(ev.Value()) != dialoginfo.EventName {
+		return false
+	}
+	id := req.CallID()
+	if id == nil {
+		return false
+	}
+	ls.mu.Lock()
+	l := ls.byCallID[string(*id)]
+	ls.mu.Unlock()
+	if l == nil {
+		// An old subscription the service still sends on: end it.
+		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Subscription Does Not Exist", nil))
+		return true
+	}
+	_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
+
+	terminated := false
+	if st := req.GetHeader("Subscription-State"); st != nil && strings.HasPrefix(strings.ToLower(strings.TrimSpace(st.Value())), "terminated") {
+		terminated = true
+	}
+	l.mu.Lock()
+	if tag, ok := req.From().Params.Get("tag"); ok && tag != "" {
+		if cur, _ := l.to.Params.Get("tag"); cur == "" {
+			l.to.Params.Add("tag", tag)
+		}
+	}
+	if c := req.Contact(); c != nil {
+		l.target = c.Address
+	}
+	var doc dialoginfo.Document
+	var docErr error
+	fresh := false
+	if len(req.Body()) > 0 {
+		doc, docErr = dialoginfo.Unmarshal(req.Body())
+		if docErr == nil && (int64(doc.Version) > l.version || doc.State == dialoginfo.StateFull && int64(doc.Version) == 0) {
+			l.version = int64(doc.Version)
+			fresh = true
+		}
+	}
+	if terminated {
+		l.active = false
+	}
+	l.mu.Unlock()
+	if docErr != nil {
+		ls.p.log.Warn("lamp document", "orbit", l.orbit, "error", docErr)
+	}
+	if fresh {
+		ls.p.applyLamp(l.orbit, doc)
+	}
+	if terminated {
+		ls.p.log.Info("lamp subscription terminated", "orbit", l.orbit, "state", req.GetHeader("Subscription-State").Value())
+		select {
+		case l.kick <- struct{}{}:
+		default:
+		}
+	}
+	return true
+}
+
+// health probes the park service with OPTIONS every HealthInterval.
+func (ls *lamps) health(ctx context.Context) {
+	p := ls.p
+	pc := p.cfg.Park
+	u, err := expand(pc.Health, 0, "")
+	if err != nil {
+		p.log.Error("park health URI", "error", err)
+		return
+	}
+	t := time.NewTicker(pc.HealthInterval)
+	defer t.Stop()
+	for {
+		up, reason := ls.probe(ctx, u)
+		if ctx.Err() != nil {
+			return
+		}
+		p.mu.Lock()
+		was, seen := p.parkUp, p.parkSeen
+		p.parkUp, p.parkSeen = up, true
+		p.mu.Unlock()
+		if !seen || was != up {
+			p.log.Info("park service", "available", up, "reason", reason)
+			p.emit(telephony.ParkServiceChanged{Available: up, Reason: reason})
+			if up && seen {
+				ls.kickAll()
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// probe sends one OPTIONS. The service answers when it replies with
+// anything but a server failure or a timeout.
+func (ls *lamps) probe(ctx context.Context, u sip.Uri) (bool, string) {
+	p := ls.p
+	req := sip.NewRequest(sip.OPTIONS, u)
+	req.AppendHeader(p.fromHeader("", ""))
+	req.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
+	if p.route != nil {
+		req.AppendHeader(sip.HeaderClone(p.route))
+	}
+	client, t := p.clientFor(u)
+	req.SetTransport(strings.ToUpper(t))
+	pctx, cancel := context.WithTimeout(ctx, min(p.cfg.Park.HealthInterval, 4*time.Second))
+	defer cancel()
+	res, err := client.Do(pctx, req)
+	switch {
+	case err != nil:
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(pctx.Err(), context.DeadlineExceeded) {
+			return false, "park service does not answer"
+		}
+		return false, "park service unreachable: " + err.Error()
+	case res.StatusCode == sip.StatusServiceUnavailable:
+		return false, "park service is stopping"
+	case res.StatusCode == sip.StatusRequestTimeout || res.StatusCode >= 500:
+		return false, "park service failing: " + res.StartLine()
+	}
+	return true, ""
+}
+
+// applyLamp turns a dialog-info document into the orbit's state, and
+// matches it to the parks of this console.
+func (p *Phone) applyLamp(n int, doc dialoginfo.Document) {
+	next := telephony.Orbit{Number: n}
+	if dl, ok := doc.Occupied(); ok {
+		next.Occupied = true
+		if dl.Remote != nil {
+			next.CallerName, next.CallerURI = dl.Remote.Display, dl.Remote.Identity
+		}
+		if dl.Park != nil {
+			next.Parker, next.ParkedAt = dl.Park.Parker, dl.Park.ParkedAt
+		}
+	} else if doc.State == dialoginfo.StatePartial && len(doc.Dialogs) == 0 {
+		return // a partial document without dialogs changes nothing
+	}
+	p.setOrbit(next)
+}
+
+// refreshOrbit re-applies an orbit's last known state (after a park of
+// ours changed what it means).
+func (p *Phone) refreshOrbit(n int) {
+	p.mu.Lock()
+	o := p.orbits[n]
+	var cur telephony.Orbit
+	if o != nil {
+		cur = *o
+	}
+	p.mu.Unlock()
+	if o != nil {
+		p.setOrbit(cur)
+	}
+}
+
+// setOrbit records an orbit's new state, confirms a park of ours that
+// the lamp shows, ends a parked call whose orbit went dark, and
+// publishes what changed.
+func (p *Phone) setOrbit(next telephony.Orbit) {
+	n := next.Number
+	me := p.aor.String()
+	var touched []*call
+	var confirm *parkAttempt
+	p.mu.Lock()
+	o := p.orbits[n]
+	if o == nil {
+		p.mu.Unlock()
+		return
+	}
+	prev := *o
+	byUs := next.Parker == "" || sameParty(next.Parker, me)
+	fresh := next.Occupied && (!prev.Occupied || prev.CallerURI != next.CallerURI || !prev.ParkedAt.Equal(next.ParkedAt))
+
+	// A park of ours waiting for its orbit: pending REFERs, and park-any
+	// calls confirmed by NOTIFY whose orbit is not known yet.
+	if fresh && byUs {
+		var cands []*call
+		for _, c := range p.calls {
+			waiting := c.park != nil && (c.park.orbit == 0 || c.park.orbit == n)
+			unnamed := c.info.State == telephony.StateParkedAway && c.info.Orbit == 0 && !c.info.Relayed
+			if !waiting && !unnamed {
+				continue
+			}
+			if c.park != nil && !next.ParkedAt.IsZero() && next.ParkedAt.Before(c.park.started.Add(-2*time.Second)) {
+				continue // parked before our REFER: not ours
+			}
+			cands = append(cands, c)
+		}
+		var match *call
+		for _, c := range cands {
+			if next.CallerURI != "" && sameParty(c.info.RemoteURI, next.CallerURI) {
+				match = c
+			}
+		}
+		if match == nil && len(cands) == 1 && (next.CallerURI == "" || next.Parker != "") {
+			match = cands[0]
+		}
+		if match != nil {
+			if match.park != nil {
+				confirm = match.park
+				select {
+				case confirm.lamp <- n:
+				default:
+				}
+			} else {
+				match.info.Orbit = n
+				match.orbitLit = true
+				p.parks[n] = parkRecord{token: match.info.Token, call: match.id, callerName: match.info.RemoteName, callerURI: match.info.RemoteURI, at: time.Now()}
+				touched = append(touched, match)
+			}
+		}
+	}
+	// A call of ours parked on n: lit, then dark means it left.
+	for _, c := range p.calls {
+		if c.info.State != telephony.StateParkedAway || c.info.Orbit != n || c.info.Relayed {
+			continue
+		}
+		if next.Occupied && byUs {
+			c.orbitLit = true
+		} else if !next.Occupied && c.orbitLit {
+			c.info.State = telephony.StateEnded
+			c.info.Reason = fmt.Sprintf("left orbit %d", n)
+			delete(p.calls, c.id)
+			touched = append(touched, c)
+		}
+	}
+	if rec, ok := p.parks[n]; ok && next.Occupied && byUs {
+		if next.CallerURI == "" || sameParty(next.CallerURI, rec.callerURI) || next.Parker != "" {
+			next.ParkedByMe = true
+			if next.CallerURI == "" {
+				next.CallerName, next.CallerURI = rec.callerName, rec.callerURI
+			}
+		}
+	}
+	changed := next != prev
+	*o = next
+	p.mu.Unlock()
+	if changed {
+		p.emit(telephony.OrbitChanged{Orbit: next})
+	}
+	for _, c := range touched {
+		p.changed(c)
+	}
+}

@@ -1,0 +1,486 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/diago"
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"github.com/switchboard/switchboard/telephony"
+)
+
+// parkAttempt is one park in progress.
+type parkAttempt struct {
+	orbit      int // requested; 0: any
+	token      string
+	uri        sip.Uri
+	started    time.Time
+	callerName string
+	callerURI  string
+	notify     chan int // REFER NOTIFY sipfrag codes
+	lamp       chan int // an orbit whose lamp shows our caller
+	fragOrbit  atomic.Int64
+}
+
+// parkRecord is what the console remembers of a call it parked, by
+// orbit, for safe retrieve and to name its lamp.
+type parkRecord struct {
+	token      string
+	call       telephony.CallID
+	callerName string
+	callerURI  string
+	at         time.Time
+}
+
+// relayPark is the console's own leg to the park service of a call it
+// parks by relay.
+type relayPark struct {
+	d    *diago.DialogClientSession
+	leg  *leg
+	done chan struct{} // closed when the relay is torn down
+}
+
+// Park parks a call on orbit (0: the next free one); see the package
+// documentation for the protocol. It returns once the park is under way;
+// the outcome arrives as CallChanged events.
+func (p *Phone) Park(ctx context.Context, id telephony.CallID, orbit int) error {
+	pc := p.cfg.Park
+	if !pc.Enabled() {
+		return fmt.Errorf("sip: park: %w", ErrNoParkService)
+	}
+	if orbit != 0 && !pc.Contains(orbit) {
+		return fmt.Errorf("sip: park on %d: %w (%d-%d)", orbit, ErrBadOrbit, pc.First, pc.Last)
+	}
+	if orbit != 0 && pc.ParkOrbit == "" {
+		return fmt.Errorf("sip: park on %d: this park service takes no directed parks", orbit)
+	}
+	c, err := p.lookup(id)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	down := p.parkSeen && !p.parkUp
+	p.mu.Unlock()
+	if down {
+		return fmt.Errorf("sip: park %s: %w", id, ErrParkUnavailable)
+	}
+	a := &parkAttempt{orbit: orbit, token: newToken(), started: time.Now(),
+		notify: make(chan int, 8), lamp: make(chan int, 1)}
+	tmpl := pc.ParkAny
+	if orbit != 0 {
+		tmpl = pc.ParkOrbit
+	}
+	a.uri, err = expand(tmpl, orbit, a.token)
+	if err != nil {
+		return fmt.Errorf("sip: park: %w", err)
+	}
+	if a.uri.UriParams == nil {
+		a.uri.UriParams = sip.NewParams()
+	}
+	a.uri.UriParams.Add("token", a.token)
+	a.uri.UriParams.Add("parker", parkerParam(p.aor))
+
+	p.lineMu.Lock()
+	p.mu.Lock()
+	st := c.info.State
+	if (st != telephony.StateActive && st != telephony.StateHeld) || c.park != nil || c.transfer != nil {
+		p.mu.Unlock()
+		p.lineMu.Unlock()
+		return fmt.Errorf("sip: park %s (%s): %w", id, st, ErrWrongState)
+	}
+	a.callerName, a.callerURI = c.info.RemoteName, c.info.RemoteURI
+	p.mu.Unlock()
+	// Our leg stays up, on hold, until the park is confirmed.
+	p.holdLocked(ctx, c)
+	p.mu.Lock()
+	c.park = a
+	c.info.State = telephony.StateParking
+	c.info.Orbit, c.info.Token, c.info.Reason = orbit, a.token, ""
+	p.mu.Unlock()
+	p.lineMu.Unlock()
+	p.log.Info("parking", "call", c.id, "orbit", orbit, "uri", a.uri.String())
+	p.changed(c)
+	p.wg.Go(func() { p.runPark(c, a) })
+	return nil
+}
+
+// parkerParam is the parker URI parameter: the AOR without its scheme,
+// percent-escaped (console%40host%3A5060).
+func parkerParam(aor sip.Uri) string {
+	s := strings.TrimPrefix(strings.TrimPrefix(uriString(aor), "sips:"), "sip:")
+	return strings.NewReplacer("@", "%40", ":", "%3A", ";", "%3B", "=", "%3D", "?", "%3F", "&", "%26").Replace(url.PathEscape(s))
+}
+
+// runPark sends the REFER and waits for the park's outcome.
+func (p *Phone) runPark(c *call, a *parkAttempt) {
+	timeout := p.cfg.Park.Timeout
+	ctx, cancel := context.WithTimeout(p.ctx, timeout)
+	defer cancel()
+	referredBy := sip.NewHeader("Referred-By", "<"+p.aor.String()+">")
+	err := c.refer(ctx, a.uri, []sip.Header{referredBy}, func(code int) {
+		select {
+		case a.notify <- code:
+		default:
+		}
+	})
+	if err != nil {
+		if res := responseOf(err); res != nil {
+			switch res.StatusCode {
+			case sip.StatusMethodNotAllowed, sip.StatusNotAcceptable, sip.StatusNotImplemented:
+				p.log.Info("caller refuses REFER: parking by relay", "call", c.id, "status", res.StatusCode)
+				p.relayPark(ctx, c, a)
+				return
+			}
+			p.parkFailed(c, a, fmt.Sprintf("caller cannot be transferred (%s)", strings.TrimPrefix(res.StartLine(), "SIP/2.0 ")))
+			return
+		}
+		if ctx.Err() != nil {
+			p.parkFailed(c, a, "caller cannot be transferred (no answer to REFER)")
+			return
+		}
+		p.parkFailed(c, a, "caller cannot be transferred: "+err.Error())
+		return
+	}
+	ended := c.sess().Context().Done()
+	for {
+		select {
+		case code := <-a.notify:
+			switch {
+			case code < 200:
+				continue
+			case code < 300:
+				orbit := a.orbit
+				if n := int(a.fragOrbit.Load()); n != 0 {
+					orbit = n
+				}
+				p.parkConfirmed(c, a, orbit, "NOTIFY "+strconv.Itoa(code))
+			default:
+				p.parkFailed(c, a, p.parkReason(code, a.orbit))
+			}
+			return
+		case n := <-a.lamp:
+			p.parkConfirmed(c, a, n, "lamp")
+			return
+		case <-ctx.Done():
+			if p.ctx.Err() != nil {
+				return
+			}
+			p.parkFailed(c, a, fmt.Sprintf("park service unreachable (no outcome in %s)", timeout))
+			return
+		case <-ended:
+			return // the caller hung up: finish tells
+		}
+	}
+}
+
+// responseOf returns the SIP response an error carries, if any.
+func responseOf(err error) *sip.Response {
+	var ptr *sipgo.ErrDialogResponse
+	if errors.As(err, &ptr) {
+		return ptr.Res
+	}
+	var val sipgo.ErrDialogResponse
+	if errors.As(err, &val) {
+		return val.Res
+	}
+	return nil
+}
+
+// parkReason words a failed park's final status.
+func (p *Phone) parkReason(code, orbit int) string {
+	switch code {
+	case sip.StatusBusyHere, sip.StatusGlobalBusyEverywhere:
+		if orbit != 0 {
+			return fmt.Sprintf("orbit %d is busy", orbit)
+		}
+		return "parking lot is full"
+	case sip.StatusNotFound:
+		if orbit != 0 {
+			return fmt.Sprintf("orbit %d does not exist", orbit)
+		}
+		return "park service does not know the park address"
+	case sip.StatusForbidden, sip.StatusUnauthorized, sip.StatusProxyAuthRequired:
+		return fmt.Sprintf("park service refused the call (%d)", code)
+	case sip.StatusRequestTimeout, sip.StatusServiceUnavailable, sip.StatusTemporarilyUnavailable, 504:
+		return fmt.Sprintf("park service unreachable (%d)", code)
+	}
+	return fmt.Sprintf("park failed (%d)", code)
+}
+
+// parkConfirmed ends our leg: the call is on its orbit (0 while unknown:
+// a park-any learns it from the lamp).
+func (p *Phone) parkConfirmed(c *call, a *parkAttempt, orbit int, by string) {
+	p.mu.Lock()
+	if c.park != a {
+		p.mu.Unlock()
+		return
+	}
+	c.park = nil
+	c.info.State = telephony.StateParkedAway
+	c.info.Orbit = orbit
+	c.info.Reason = ""
+	c.endReason = "parked"
+	if orbit != 0 {
+		p.parks[orbit] = parkRecord{token: a.token, call: c.id, callerName: a.callerName, callerURI: a.callerURI, at: a.started}
+		if o := p.orbits[orbit]; o != nil && o.Occupied && (o.Parker == "" || sameParty(o.Parker, p.aor.String())) {
+			c.orbitLit = true
+		}
+	}
+	p.mu.Unlock()
+	p.log.Info("parked", "call", c.id, "orbit", orbit, "confirmed_by", by)
+	p.changed(c)
+	if orbit != 0 {
+		p.refreshOrbit(orbit)
+	}
+	ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
+	defer cancel()
+	if err := c.sess().Hangup(ctx); err != nil {
+		p.log.Debug("ending our leg after park", "call", c.id, "error", err)
+	}
+}
+
+// parkFailed takes the call back, on hold, with the reason.
+func (p *Phone) parkFailed(c *call, a *parkAttempt, reason string) {
+	p.mu.Lock()
+	if c.park != a {
+		p.mu.Unlock()
+		return
+	}
+	c.park = nil
+	if c.info.State != telephony.StateEnded {
+		c.info.State = telephony.StateHeld
+		c.info.Reason = reason
+		c.info.Orbit, c.info.Token, c.info.Relayed = 0, "", false
+	}
+	p.mu.Unlock()
+	p.log.Info("park failed", "call", c.id, "orbit", a.orbit, "reason", reason)
+	p.changed(c)
+}
+
+// peekReferNotify reads an X-Park-Orbit header from a REFER NOTIFY's
+// sipfrag, where the referee copied more than the status line.
+func (p *Phone) peekReferNotify(req *sip.Request) {
+	c := p.byDialogCallID(req)
+	if c == nil {
+		return
+	}
+	p.mu.Lock()
+	a := c.park
+	p.mu.Unlock()
+	if a == nil {
+		return
+	}
+	for _, line := range strings.Split(string(req.Body()), "\n") {
+		name, value, ok := strings.Cut(line, ":")
+		if ok && strings.EqualFold(strings.TrimSpace(name), "X-Park-Orbit") {
+			if n, err := strconv.Atoi(strings.TrimSpace(value)); err == nil && p.cfg.Park.Contains(n) {
+				a.fragOrbit.Store(int64(n))
+			}
+		}
+	}
+}
+
+// relayPark parks a caller that cannot be transferred: the console calls
+// the park URI itself, speaking for the caller, and bridges the legs.
+func (p *Phone) relayPark(ctx context.Context, c *call, a *parkAttempt) {
+	d, err := p.dg.NewDialog(a.uri, diago.NewDialogOptions{Transport: p.transportFor(a.uri)})
+	if err != nil {
+		p.parkFailed(c, a, "relay park: "+err.Error())
+		return
+	}
+	hdrs := []sip.Header{
+		p.fromHeader(a.callerName, a.callerURI),
+		sip.NewHeader("Referred-By", "<"+p.aor.String()+">"),
+		sip.NewHeader("X-Park-Parker", "<"+p.aor.String()+">"),
+	}
+	if p.route != nil {
+		hdrs = append(hdrs, sip.HeaderClone(p.route))
+	}
+	err = d.Invite(ctx, diago.InviteClientOptions{Headers: hdrs, Username: p.cfg.Account.Username, Password: p.cfg.Account.Password})
+	if err != nil {
+		d.Close()
+		if res := responseOf(err); res != nil {
+			p.parkFailed(c, a, p.parkReason(res.StatusCode, a.orbit))
+		} else {
+			p.parkFailed(c, a, "park service unreachable (relay park: "+err.Error()+")")
+		}
+		return
+	}
+	if err := d.Ack(ctx); err != nil {
+		d.Close()
+		p.parkFailed(c, a, "relay park not confirmed: "+err.Error())
+		return
+	}
+	orbit := a.orbit
+	if h := d.InviteResponse.GetHeader("X-Park-Orbit"); h != nil {
+		if n, err := strconv.Atoi(strings.TrimSpace(h.Value())); err == nil {
+			orbit = n
+		}
+	}
+	relayLeg, err := newLeg(d.Media(), p.log.With("call", c.id, "leg", "relay"))
+	if err != nil {
+		_ = d.Hangup(ctx)
+		d.Close()
+		p.parkFailed(c, a, "relay park: "+err.Error())
+		return
+	}
+	// The caller must hear the park service's music: off hold.
+	p.lineMu.Lock()
+	err = c.sess().Unhold(ctx)
+	p.lineMu.Unlock()
+	if err != nil {
+		p.log.Warn("relay park: caller not taken off hold", "call", c.id, "error", err)
+	}
+	rp := &relayPark{d: d, leg: relayLeg, done: make(chan struct{})}
+	p.mu.Lock()
+	callerLeg := c.leg
+	if c.park != a || callerLeg == nil {
+		p.mu.Unlock()
+		relayLeg.close()
+		_ = d.Hangup(ctx)
+		d.Close()
+		return
+	}
+	c.park = nil
+	c.relay = rp
+	c.info.State = telephony.StateParkedAway
+	c.info.Relayed = true
+	c.info.Orbit = orbit
+	c.info.Reason = ""
+	if orbit != 0 {
+		p.parks[orbit] = parkRecord{token: a.token, call: c.id, callerName: a.callerName, callerURI: a.callerURI, at: a.started}
+	}
+	p.mu.Unlock()
+	callerLeg.relayTo(relayLeg)
+	relayLeg.relayTo(callerLeg)
+	p.log.Info("parked by relay", "call", c.id, "orbit", orbit)
+	p.changed(c)
+	if orbit != 0 {
+		p.refreshOrbit(orbit)
+	}
+	p.wg.Go(func() {
+		defer close(rp.done)
+		defer d.Close()
+		defer relayLeg.close()
+		select {
+		case <-d.Context().Done():
+			// The park service ended the relayed call (retriever hung
+			// up, service stopped): the caller goes too.
+			p.mu.Lock()
+			still := c.relay == rp
+			if still && c.endReason == "" {
+				c.endReason = "relayed call ended"
+			}
+			p.mu.Unlock()
+			if still {
+				bye, cancel := context.WithTimeout(p.ctx, 5*time.Second)
+				_ = c.sess().Hangup(bye)
+				cancel()
+			}
+		case <-c.sess().Context().Done():
+			bye, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = d.Hangup(bye)
+			cancel()
+		case <-p.ctx.Done():
+		}
+	})
+}
+
+// relayDone waits for a relay park's teardown once the caller's leg is
+// over.
+func (p *Phone) relayDone(c *call) {
+	p.mu.Lock()
+	rp := c.relay
+	p.mu.Unlock()
+	if rp != nil {
+		<-rp.done
+	}
+}
+
+// Retrieve picks up the call parked on orbit as a new call; when this
+// console parked a call there, it asks for that call only (safe
+// retrieve with its token). A call this console relay-parked comes back
+// without the service.
+func (p *Phone) Retrieve(ctx context.Context, orbit int) (telephony.CallID, error) {
+	pc := p.cfg.Park
+	if err := p.ready(); err != nil {
+		return "", err
+	}
+	if !pc.Enabled() {
+		return "", fmt.Errorf("sip: retrieve: %w", ErrNoParkService)
+	}
+	if !pc.Contains(orbit) {
+		return "", fmt.Errorf("sip: retrieve %d: %w (%d-%d)", orbit, ErrBadOrbit, pc.First, pc.Last)
+	}
+	p.mu.Lock()
+	rec, mine := p.parks[orbit]
+	var relayed *call
+	for _, c := range p.calls {
+		if c.info.Relayed && c.info.State == telephony.StateParkedAway && c.info.Orbit == orbit && c.relay != nil {
+			relayed = c
+		}
+	}
+	delete(p.parks, orbit)
+	p.mu.Unlock()
+	if relayed != nil {
+		return relayed.id, p.unrelay(ctx, relayed, orbit)
+	}
+	tmpl, token := pc.Retrieve, ""
+	if mine && pc.SafeRetrieve != "" {
+		tmpl, token = pc.SafeRetrieve, rec.token
+	}
+	u, err := expand(tmpl, orbit, token)
+	if err != nil {
+		return "", fmt.Errorf("sip: retrieve %d: %w", orbit, err)
+	}
+	c := p.newCall(telephony.Outbound, fmt.Sprintf("orbit %d", orbit), uriString(u), "", nil)
+	p.log.Info("retrieving", "call", c.id, "orbit", orbit, "safe", token != "")
+	p.startOutbound(c, outbound{uri: u, retrieve: orbit, safe: token != ""})
+	return c.id, nil
+}
+
+// unrelay takes back a call this console relay-parked: the park leg is
+// hung up and the caller is the live line again.
+func (p *Phone) unrelay(ctx context.Context, c *call, orbit int) error {
+	p.mu.Lock()
+	rp := c.relay
+	c.relay = nil
+	l := c.leg
+	p.mu.Unlock()
+	if rp == nil || l == nil {
+		return fmt.Errorf("sip: retrieve %d: %w", orbit, ErrWrongState)
+	}
+	l.unrelay()
+	rp.leg.unrelay()
+	if err := rp.d.Hangup(ctx); err != nil {
+		p.log.Debug("relay leg hangup", "call", c.id, "error", err)
+	}
+	<-rp.done
+	p.lineMu.Lock()
+	defer p.lineMu.Unlock()
+	if live := p.live(c); live != nil {
+		p.holdLocked(ctx, live)
+	}
+	p.mu.Lock()
+	if c.info.State != telephony.StateParkedAway {
+		p.mu.Unlock()
+		return fmt.Errorf("sip: retrieve %d: %w", orbit, ErrWrongState)
+	}
+	c.info.State = telephony.StateActive
+	c.info.Relayed = false
+	c.info.Orbit, c.info.Token = 0, ""
+	c.info.RetrievedFrom = orbit
+	p.mu.Unlock()
+	if err := p.attachAudio(c); err != nil {
+		p.log.Error("sound device", "call", c.id, "error", err)
+	}
+	p.changed(c)
+	return nil
+}

@@ -1,0 +1,605 @@
+// Package sip is the receptionist's SIP user agent on diago: it listens
+// for calls, answers, places, holds and transfers them, keeps one live
+// line on the sound device, parks and retrieves calls on a call-park
+// service (PARK-PROTOCOL.md), lights the orbit lamps from RFC 4235
+// subscriptions and registers to a PBX. Phone implements telephony.Phone.
+//
+// Park: the console REFERs the caller to the park URI with a fresh token
+// and its own AOR as the parker, keeps its leg up on hold, and ends it
+// once the park is confirmed: by the REFER's NOTIFY with a 200 sipfrag,
+// or by the orbit's lamp showing the caller. The orbit comes from the
+// directed park, else from an X-Park-Orbit header in the sipfrag when the
+// referee copies one, else from the lamp that lights for the caller (so a
+// park-any shows "parked" at once and its orbit a moment later). A caller
+// that refuses REFER (405, 406, 501) is parked by relay: the console
+// INVITEs the park URI itself with the caller's identity and bridges the
+// two legs. A park that fails (final NOTIFY ≥ 300, REFER refused, no
+// outcome within ParkConfig.Timeout) takes the call back on hold, with
+// the reason.
+package sip
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/diago"
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"github.com/switchboard/switchboard/telephony"
+)
+
+// Errors returned by Phone methods; they are wrapped with details.
+var (
+	ErrNoSuchCall      = errors.New("no such call")
+	ErrWrongState      = errors.New("call is not in a state for this")
+	ErrNoParkService   = errors.New("no park service is configured")
+	ErrParkUnavailable = errors.New("park service is unavailable")
+	ErrBadOrbit        = errors.New("orbit is outside the lot")
+	ErrBadTarget       = errors.New("not a number or SIP URI")
+	ErrClosed          = errors.New("phone is closed")
+	ErrNotStarted      = errors.New("phone is not started")
+)
+
+var _ telephony.Phone = (*Phone)(nil)
+
+// Phone is the console's SIP user agent. Create it with New, start it
+// with Start, end it with Close.
+type Phone struct {
+	cfg Config
+	log *slog.Logger
+
+	ua      *sipgo.UserAgent
+	dg      *diago.Diago
+	clients map[string]*sipgo.Client // by transport, for requests outside dialogs
+	contact map[string]sip.ContactHeader
+	aor     sip.Uri
+	route   *sip.RouteHeader
+	addrs   map[string]netip.AddrPort
+
+	events chan telephony.Event
+	evMu   sync.Mutex
+	lost   int
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	lineMu sync.Mutex // serialises changes of the live line
+
+	mu       sync.Mutex
+	started  bool
+	running  bool
+	closed   bool
+	seq      uint64
+	calls    map[telephony.CallID]*call
+	byCallID map[string]*call
+	orbits   map[int]*telephony.Orbit
+	parks    map[int]parkRecord // what this console parked, by orbit
+	parkUp   bool
+	parkSeen bool
+	lamps    *lamps
+}
+
+// New validates cfg and prepares a Phone; Start makes it listen.
+func New(cfg Config) (*Phone, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	p := &Phone{
+		cfg:      cfg,
+		log:      cfg.Logger,
+		events:   make(chan telephony.Event, cfg.EventBuffer),
+		calls:    make(map[telephony.CallID]*call),
+		byCallID: make(map[string]*call),
+		orbits:   make(map[int]*telephony.Orbit),
+		parks:    make(map[int]parkRecord),
+		clients:  make(map[string]*sipgo.Client),
+		contact:  make(map[string]sip.ContactHeader),
+		addrs:    make(map[string]netip.AddrPort),
+	}
+	if cfg.Park.Enabled() {
+		for n := cfg.Park.First; n <= cfg.Park.Last; n++ {
+			p.orbits[n] = &telephony.Orbit{Number: n}
+		}
+	}
+	if cfg.Account.OutboundProxy != "" {
+		p.route, _ = proxyRoute(cfg.Account.OutboundProxy)
+	}
+	return p, nil
+}
+
+// Start binds the listeners and starts registration, lamps and the park
+// service health check. The phone runs until Close; ctx only bounds the
+// start.
+func (p *Phone) Start(ctx context.Context) error {
+	p.mu.Lock()
+	if p.started || p.closed {
+		p.mu.Unlock()
+		return errors.New("sip: phone already started or closed")
+	}
+	p.started = true
+	p.mu.Unlock()
+
+	listeners, err := resolvePorts(p.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("sip: %w", err)
+	}
+	first := listeners[0]
+	host := advertised(first)
+	p.ua, err = sipgo.NewUA(sipgo.WithUserAgent(p.cfg.User), sipgo.WithUserAgentHostname(host))
+	if err != nil {
+		return fmt.Errorf("sip: user agent: %w", err)
+	}
+	opts := []diago.DiagoOption{
+		diago.WithLogger(p.log),
+		diago.WithServerRequestMiddleware(p.middleware),
+	}
+	for _, l := range listeners {
+		ap, _ := parseHostPort(l.Addr)
+		p.addrs[l.Transport] = ap
+		t := diago.Transport{
+			ID:        l.Transport,
+			Transport: l.Transport,
+			BindHost:  ap.Addr().String(),
+			BindPort:  int(ap.Port()),
+			TLSConf:   l.TLS,
+		}
+		if l.Advertise != "" {
+			t.ExternalHost = l.Advertise
+			t.ExternalPort = int(ap.Port())
+		}
+		if l.Transport == "tls" {
+			t.TLSURINoSIPS = true
+		}
+		opts = append(opts, diago.WithTransport(t))
+		p.clients[l.Transport], err = newClient(p.ua, l, ap, p.log)
+		if err != nil {
+			return fmt.Errorf("sip: %s client: %w", l.Transport, err)
+		}
+		ch := sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: p.cfg.User, Host: advertised(l), Port: int(ap.Port()),
+			UriParams: sip.NewParams(), Headers: sip.NewParams()}}
+		ch.Address.UriParams.Add("transport", l.Transport)
+		p.contact[l.Transport] = ch
+	}
+	if p.cfg.Account.AOR != "" {
+		_ = sip.ParseUri(p.cfg.Account.AOR, &p.aor)
+	} else {
+		ap := p.addrs[first.Transport]
+		p.aor = sip.Uri{Scheme: "sip", User: p.cfg.User, Host: host, Port: int(ap.Port())}
+	}
+	p.dg = diago.NewDiago(p.ua, opts...)
+	if p.cfg.Park.Enabled() {
+		p.lamps = newLamps(p)
+	}
+
+	p.ctx, p.cancel = context.WithCancel(context.Background())
+	if err := p.dg.ServeBackground(p.ctx, p.serve); err != nil {
+		p.cancel()
+		p.ua.Close()
+		return fmt.Errorf("sip: listen: %w", err)
+	}
+	for _, l := range listeners {
+		if l.Transport != "udp" {
+			continue
+		}
+		if err := waitListening(ctx, p.ua, p.addrs["udp"].String()); err != nil {
+			p.cancel()
+			p.ua.Close()
+			return fmt.Errorf("sip: listen udp %s: %w", p.addrs["udp"], err)
+		}
+	}
+	p.log.Info("console listening", "aor", p.aor.String(), "listen", listeners)
+
+	if p.cfg.Account.AOR != "" {
+		r := newRegistrar(p)
+		p.wg.Go(func() { r.run(p.ctx) })
+	} else {
+		p.emit(telephony.RegistrationChanged{State: telephony.RegistrationNone})
+	}
+	if p.lamps != nil {
+		p.wg.Go(func() { p.lamps.run(p.ctx) })
+	}
+	p.mu.Lock()
+	p.running = true
+	p.mu.Unlock()
+	return nil
+}
+
+// Close hangs up every call, unregisters, ends the lamp subscriptions
+// and stops listening. It waits for every goroutine of the phone.
+func (p *Phone) Close() error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	started := p.running
+	calls := make([]*call, 0, len(p.calls))
+	for _, c := range p.calls {
+		calls = append(calls, c)
+	}
+	p.mu.Unlock()
+	if !started {
+		return nil
+	}
+	var wg sync.WaitGroup
+	for _, c := range calls {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			defer cancel()
+			c.terminate(ctx, "console closed")
+		})
+	}
+	wg.Wait()
+	p.cancel()
+	p.wg.Wait()
+	p.ua.Close()
+	return nil
+}
+
+// Addr returns the address the phone listens on for transport ("udp",
+// "tcp" or "tls"), once started.
+func (p *Phone) Addr(transport string) netip.AddrPort { return p.addrs[transport] }
+
+// AOR returns the console's address of record: the account's, or its own
+// address when it has none.
+func (p *Phone) AOR() string { return p.aor.String() }
+
+// Events delivers every change in order; see telephony.Phone.
+func (p *Phone) Events() <-chan telephony.Event { return p.events }
+
+// emit queues ev without blocking. When the channel is full the event
+// is counted, logged, and reported as one EventsLost once there is room.
+func (p *Phone) emit(ev telephony.Event) {
+	p.evMu.Lock()
+	defer p.evMu.Unlock()
+	if p.lost > 0 {
+		select {
+		case p.events <- telephony.EventsLost{Count: p.lost}:
+			p.lost = 0
+		default:
+			p.lost++
+			return
+		}
+	}
+	select {
+	case p.events <- ev:
+	default:
+		if p.lost == 0 {
+			p.log.Error("events channel full: events are being dropped", "capacity", cap(p.events))
+		}
+		p.lost++
+	}
+}
+
+// Calls returns every call the phone knows, oldest first.
+func (p *Phone) Calls() []telephony.Call {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	cs := make([]*call, 0, len(p.calls))
+	for _, c := range p.calls {
+		cs = append(cs, c)
+	}
+	slices.SortFunc(cs, func(a, b *call) int { return int(a.seq) - int(b.seq) })
+	out := make([]telephony.Call, len(cs))
+	for i, c := range cs {
+		out[i] = c.info
+	}
+	return out
+}
+
+// Orbits returns every orbit of the lot as the lamps show it.
+func (p *Phone) Orbits() []telephony.Orbit {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]telephony.Orbit, 0, len(p.orbits))
+	for n := p.cfg.Park.First; n <= p.cfg.Park.Last && len(p.orbits) > 0; n++ {
+		out = append(out, *p.orbits[n])
+	}
+	return out
+}
+
+// Call returns one call's current state.
+func (p *Phone) Call(id telephony.CallID) (telephony.Call, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c := p.calls[id]
+	if c == nil {
+		return telephony.Call{}, false
+	}
+	return c.info, true
+}
+
+// ParkAvailable reports whether the park service answered its last
+// health check.
+func (p *Phone) ParkAvailable() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.parkUp
+}
+
+// ready reports whether the phone takes actions.
+func (p *Phone) ready() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.readyLocked()
+}
+
+func (p *Phone) readyLocked() error {
+	if p.closed {
+		return ErrClosed
+	}
+	if !p.running {
+		return ErrNotStarted
+	}
+	return nil
+}
+
+func (p *Phone) lookup(id telephony.CallID) (*call, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.readyLocked(); err != nil {
+		return nil, err
+	}
+	c := p.calls[id]
+	if c == nil {
+		return nil, fmt.Errorf("sip: call %s: %w", id, ErrNoSuchCall)
+	}
+	return c, nil
+}
+
+// live returns the live (active) call other than except, or nil.
+func (p *Phone) live(except *call) *call {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.calls {
+		if c != except && c.info.State == telephony.StateActive {
+			return c
+		}
+	}
+	return nil
+}
+
+// middleware sees every request before diago: lamp NOTIFYs are ours,
+// REFER NOTIFYs and re-INVITEs are looked at on their way.
+func (p *Phone) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
+	return func(req *sip.Request, tx sip.ServerTransaction) {
+		switch req.Method {
+		case sip.NOTIFY:
+			if p.lamps != nil && p.lamps.onNotify(req, tx) {
+				return
+			}
+			if ev := req.GetHeader("Event"); ev != nil && eventType(ev.Value()) == "refer" {
+				p.peekReferNotify(req)
+			}
+		case sip.INVITE:
+			if tag, ok := req.To().Params.Get("tag"); ok && tag != "" {
+				next(req, tx)
+				p.onReinvite(req)
+				return
+			}
+		}
+		next(req, tx)
+	}
+}
+
+// onReinvite shows a remote hold or resume from a re-INVITE's SDP.
+func (p *Phone) onReinvite(req *sip.Request) {
+	if len(req.Body()) == 0 {
+		return
+	}
+	c := p.byDialogCallID(req)
+	if c == nil {
+		return
+	}
+	held := sdpHolds(req.Body())
+	p.mu.Lock()
+	if c.info.RemoteHold == held || c.info.State == telephony.StateEnded {
+		p.mu.Unlock()
+		return
+	}
+	c.info.RemoteHold = held
+	p.mu.Unlock()
+	p.changed(c)
+}
+
+func (p *Phone) byDialogCallID(req *sip.Request) *call {
+	id := req.CallID()
+	if id == nil {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.byCallID[string(*id)]
+}
+
+// sdpHolds reports whether an SDP offer puts us on hold: sendonly or
+// inactive audio, or the old c=0.0.0.0.
+func sdpHolds(body []byte) bool {
+	for _, line := range strings.Split(string(body), "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case line == "a=sendonly", line == "a=inactive":
+			return true
+		case strings.HasPrefix(line, "c=") && strings.HasSuffix(line, " 0.0.0.0"):
+			return true
+		}
+	}
+	return false
+}
+
+func eventType(v string) string {
+	if i := strings.IndexAny(v, "; "); i >= 0 {
+		v = v[:i]
+	}
+	return strings.ToLower(strings.TrimSpace(v))
+}
+
+// newToken returns a fresh 120-bit park token.
+func newToken() string {
+	var b [15]byte
+	_, _ = rand.Read(b[:])
+	return strings.ToLower(base32.StdEncoding.EncodeToString(b[:]))
+}
+
+// resolvePorts gives listeners with port 0 a free port: one port free
+// for UDP and TCP where both ask for it on one host, so the console has
+// a single address.
+func resolvePorts(ls []Listener) ([]Listener, error) {
+	out := slices.Clone(ls)
+	chosen := map[string]int{} // host -> port for udp/tcp
+	for i := range out {
+		ap, _ := parseHostPort(out[i].Addr)
+		if ap.Port() != 0 {
+			continue
+		}
+		host := ap.Addr().String()
+		if out[i].Transport != "tls" {
+			if port, ok := chosen[host]; ok {
+				out[i].Addr = net.JoinHostPort(host, strconv.Itoa(port))
+				continue
+			}
+		}
+		port, err := freePort(ap.Addr())
+		if err != nil {
+			return nil, fmt.Errorf("no free port on %s: %w", host, err)
+		}
+		if out[i].Transport != "tls" {
+			chosen[host] = port
+		}
+		out[i].Addr = net.JoinHostPort(host, strconv.Itoa(port))
+	}
+	return out, nil
+}
+
+// freePort finds a port free for both UDP and TCP on ip.
+func freePort(ip netip.Addr) (int, error) {
+	var lastErr error
+	for range 20 {
+		u, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, 0)))
+		if err != nil {
+			return 0, err
+		}
+		port := u.LocalAddr().(*net.UDPAddr).Port
+		t, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(port))))
+		u.Close()
+		if err == nil {
+			t.Close()
+			return port, nil
+		}
+		lastErr = err
+	}
+	return 0, lastErr
+}
+
+// advertised is the host a listener puts in Contact.
+func advertised(l Listener) string {
+	if l.Advertise != "" {
+		return l.Advertise
+	}
+	ap, _ := parseHostPort(l.Addr)
+	if ap.Addr().IsUnspecified() {
+		if ip, _, err := sip.ResolveInterfacesIP("ip4", nil); err == nil {
+			return ip.String()
+		}
+	}
+	return ap.Addr().String()
+}
+
+// newClient makes a sipgo client that sends from the listener's socket
+// (UDP) so that answers and NOTIFYs come back to it.
+func newClient(ua *sipgo.UserAgent, l Listener, ap netip.AddrPort, log *slog.Logger) (*sipgo.Client, error) {
+	opts := []sipgo.ClientOption{sipgo.WithClientNAT(), sipgo.WithClientLogger(log), sipgo.WithClientHostname(advertised(l))}
+	if l.Transport == "udp" && !ap.Addr().IsUnspecified() {
+		opts = append(opts, sipgo.WithClientConnectionAddr(ap.String()))
+	}
+	if l.Advertise != "" {
+		opts = append(opts, sipgo.WithClientPort(int(ap.Port())))
+	}
+	return sipgo.NewClient(ua, opts...)
+}
+
+// waitListening waits until ua's transport layer holds the UDP listener
+// at addr: diago reports ready just before registering it, and a request
+// sent in between would bind a second socket.
+func waitListening(ctx context.Context, ua *sipgo.UserAgent, addr string) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	for {
+		if c, _ := ua.TransportLayer().GetConnection("udp", addr); c != nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("listener never registered: %w", ctx.Err())
+		case <-time.After(time.Millisecond):
+		}
+	}
+}
+
+// clientFor returns the client for a request to u.
+func (p *Phone) clientFor(u sip.Uri) (*sipgo.Client, string) {
+	t := p.transportFor(u)
+	return p.clients[t], t
+}
+
+// transportFor picks the transport of a request to u: its transport
+// parameter when we listen on it, else UDP (or whatever we have).
+func (p *Phone) transportFor(u sip.Uri) string {
+	want := "udp"
+	if u.Scheme == "sips" {
+		want = "tls"
+	}
+	if u.UriParams != nil {
+		if t, ok := u.UriParams.Get("transport"); ok && t != "" {
+			want = strings.ToLower(t)
+		}
+	}
+	if _, ok := p.clients[want]; ok {
+		return want
+	}
+	for _, l := range p.cfg.Listen {
+		return l.Transport
+	}
+	return "udp"
+}
+
+// parseTarget turns a number, user@host or SIP URI into a SIP URI; a bare
+// number goes to the account's domain.
+func (p *Phone) parseTarget(target string) (sip.Uri, error) {
+	t := strings.TrimSpace(target)
+	var u sip.Uri
+	switch {
+	case t == "":
+		return u, fmt.Errorf("sip: dial %q: %w", target, ErrBadTarget)
+	case strings.HasPrefix(t, "sip:") || strings.HasPrefix(t, "sips:"):
+	case strings.Contains(t, "@"):
+		t = "sip:" + t
+	default:
+		for _, r := range t {
+			if !strings.ContainsRune("0123456789*#+", r) {
+				return u, fmt.Errorf("sip: dial %q: %w", target, ErrBadTarget)
+			}
+		}
+		if p.cfg.Account.AOR == "" {
+			return u, fmt.Errorf("sip: dial %q: a number needs an account's domain: %w", target, ErrBadTarget)
+		}
+		t = "sip:" + t + "@" + p.aor.HostPort()
+	}
+	if err := sip.ParseUri(t, &u); err != nil || u.Host == "" {
+		return u, fmt.Errorf("sip: dial %q: %w", target, ErrBadTarget)
+	}
+	return u, nil
+}

@@ -1,0 +1,176 @@
+package sip
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/switchboard/switchboard/telephony"
+)
+
+// transferAttempt is a REFER in progress.
+type transferAttempt struct {
+	target string
+	notify chan int
+}
+
+// BlindTransfer REFERs the far end of a call to target (a number or SIP
+// URI). The call is held meanwhile; when the far end reports the new
+// call answered (NOTIFY 200) our leg ends, otherwise the call stays held
+// with the reason.
+func (p *Phone) BlindTransfer(ctx context.Context, id telephony.CallID, target string) error {
+	u, err := p.parseTarget(target)
+	if err != nil {
+		return err
+	}
+	return p.transfer(ctx, id, nil, u, uriString(u))
+}
+
+// AttendedTransfer connects the far ends of id and consult (a call this
+// console placed or answered to consult the target): the far end of id
+// is REFERred to consult's far end with Replaces (RFC 3891), and both of
+// our legs end.
+func (p *Phone) AttendedTransfer(ctx context.Context, id, consult telephony.CallID) error {
+	cc, err := p.lookup(consult)
+	if err != nil {
+		return err
+	}
+	if id == consult {
+		return fmt.Errorf("sip: attended transfer of %s to itself: %w", id, ErrWrongState)
+	}
+	s := cc.sess()
+	p.mu.Lock()
+	st := cc.info.State
+	p.mu.Unlock()
+	if s == nil || (st != telephony.StateActive && st != telephony.StateHeld) {
+		return fmt.Errorf("sip: attended transfer: consult call %s (%s): %w", consult, st, ErrWrongState)
+	}
+	dlg := s.DialogSIP()
+	callID := string(*dlg.InviteRequest.CallID())
+	var local, remote string
+	var target sip.Uri
+	if cc.srv != nil {
+		local, _ = dlg.InviteResponse.To().Params.Get("tag")
+		remote, _ = dlg.InviteRequest.From().Params.Get("tag")
+		target = cc.srv.RemoteContact().Address
+	} else {
+		local, _ = dlg.InviteRequest.From().Params.Get("tag")
+		remote, _ = dlg.InviteResponse.To().Params.Get("tag")
+		target = cc.cli.RemoteContact().Address
+	}
+	// Replaces names the dialog as its recipient (the consulted party)
+	// sees it: to-tag is its tag, from-tag ours.
+	replaces := callID + ";to-tag=" + remote + ";from-tag=" + local
+	target = *target.Clone()
+	target.UriParams = sip.NewParams()
+	target.Headers = sip.NewParams()
+	target.Headers.Add("Replaces", url.QueryEscape(replaces))
+	return p.transfer(ctx, id, cc, target, uriString(target))
+}
+
+// transfer REFERs call id to target and owns the outcome; consult, when
+// set, is the consultation call that the transfer replaces.
+func (p *Phone) transfer(ctx context.Context, id telephony.CallID, consult *call, target sip.Uri, label string) error {
+	c, err := p.lookup(id)
+	if err != nil {
+		return err
+	}
+	p.lineMu.Lock()
+	p.mu.Lock()
+	st := c.info.State
+	if (st != telephony.StateActive && st != telephony.StateHeld) || c.park != nil || c.transfer != nil {
+		p.mu.Unlock()
+		p.lineMu.Unlock()
+		return fmt.Errorf("sip: transfer %s (%s): %w", id, st, ErrWrongState)
+	}
+	t := &transferAttempt{target: label, notify: make(chan int, 8)}
+	c.transfer = t
+	p.mu.Unlock()
+	p.holdLocked(ctx, c)
+	if consult != nil {
+		p.holdLocked(ctx, consult)
+	}
+	p.lineMu.Unlock()
+
+	rctx, cancel := context.WithTimeout(ctx, p.cfg.Park.Timeout+DefaultParkTimeout)
+	defer cancel()
+	err = c.refer(rctx, target, []sip.Header{sip.NewHeader("Referred-By", "<"+p.aor.String()+">")}, func(code int) {
+		select {
+		case t.notify <- code:
+		default:
+		}
+	})
+	if err != nil {
+		p.transferDone(c, t, fmt.Sprintf("transfer to %s refused: %v", label, err))
+		return fmt.Errorf("sip: transfer %s: %w", id, err)
+	}
+	p.wg.Go(func() { p.awaitTransfer(c, consult, t) })
+	return nil
+}
+
+func (p *Phone) awaitTransfer(c *call, consult *call, t *transferAttempt) {
+	timeout := time.NewTimer(30 * time.Second)
+	defer timeout.Stop()
+	ended := c.sess().Context().Done()
+	for {
+		select {
+		case code := <-t.notify:
+			if code < 200 {
+				continue
+			}
+			if code >= 300 {
+				p.transferDone(c, t, fmt.Sprintf("transfer to %s failed (%d)", t.target, code))
+				return
+			}
+			p.mu.Lock()
+			c.transfer = nil
+			c.endReason = "transferred to " + t.target
+			if consult != nil && consult.endReason == "" {
+				consult.endReason = "transferred"
+			}
+			p.mu.Unlock()
+			ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
+			_ = c.sess().Hangup(ctx)
+			cancel()
+			if consult != nil {
+				// The consulted party ends the replaced dialog itself;
+				// give it a moment, then end it from our side.
+				select {
+				case <-consult.sess().Context().Done():
+				case <-time.After(2 * time.Second):
+					ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
+					_ = consult.sess().Hangup(ctx)
+					cancel()
+				case <-p.ctx.Done():
+				}
+			}
+			return
+		case <-timeout.C:
+			p.transferDone(c, t, fmt.Sprintf("transfer to %s: no outcome", t.target))
+			return
+		case <-ended:
+			return
+		case <-p.ctx.Done():
+			return
+		}
+	}
+}
+
+// transferDone ends a failed transfer: the call stays held, with why.
+func (p *Phone) transferDone(c *call, t *transferAttempt, reason string) {
+	p.mu.Lock()
+	if c.transfer != t {
+		p.mu.Unlock()
+		return
+	}
+	c.transfer = nil
+	if c.info.State != telephony.StateEnded {
+		c.info.Reason = strings.TrimSpace(reason)
+	}
+	p.mu.Unlock()
+	p.log.Info("transfer failed", "call", c.id, "reason", reason)
+	p.changed(c)
+}
