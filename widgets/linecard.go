@@ -1,0 +1,385 @@
+package widgets
+
+import (
+	"strconv"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+)
+
+// LineState is what a line is doing, as its card shows it.
+type LineState string
+
+// The states a line card shows.
+const (
+	LineRinging LineState = "ringing" // an incoming call, not answered yet
+	LineDialing LineState = "dialing" // an outgoing call, not answered yet
+	LineActive  LineState = "active"  // the live line: the headset is on it
+	LineHeld    LineState = "held"    // on hold
+	LineParking LineState = "parking" // park on Orbit requested, not confirmed yet
+	LineParked  LineState = "parked"  // parked on Orbit; the card is about to leave
+	LineBack    LineState = "back"    // nobody picked it up: rings back from Orbit
+	LineEnded   LineState = "ended"   // over
+)
+
+// LineCard shows one call on one of the receptionist's lines: who is
+// calling, what the line is doing and for how long, and the buttons that
+// fit. A card in a parkable state (active or held) can be dragged onto
+// its DropTargets, typically an OrbitGrid, to park the call.
+//
+// Change the exported fields and call Refresh, or use the setters; only
+// on Fyne's goroutine.
+type LineCard struct {
+	widget.BaseWidget
+
+	// ID names the call for the app; an OrbitGrid passes it to OnPark.
+	ID string
+	// Name is the caller's display name; Number their number or address.
+	Name, Number string
+	// State is what the line is doing.
+	State LineState
+	// Orbit is the orbit a parking, parked or ringing-back call belongs to.
+	Orbit int
+	// Detail is a short note under the number ("held by caller", "orbit
+	// 705 is busy"); empty for none.
+	Detail string
+	// Since is when the timer started (the call rang, was answered, was
+	// put on hold...); the zero time shows no timer.
+	Since time.Time
+	// DropTargets are told where the card is dragged and where it is
+	// dropped.
+	DropTargets []DropTarget
+
+	// OnAnswer is called when the receptionist answers a ringing line.
+	OnAnswer func() `json:"-"`
+	// OnHold puts the live line on hold; OnResume takes a held line back.
+	OnHold   func() `json:"-"`
+	OnResume func() `json:"-"`
+	// OnHangUp hangs up, or declines a ringing line.
+	OnHangUp func() `json:"-"`
+	// OnTransfer asks to transfer the call (the app asks where to).
+	OnTransfer func() `json:"-"`
+
+	now  time.Time
+	drag cardDrag
+}
+
+// NewLineCard returns a card for the call id from name at number, in
+// state since the given time.
+func NewLineCard(id, name, number string, state LineState, since time.Time) *LineCard {
+	c := &LineCard{ID: id, Name: name, Number: number, State: state, Since: since}
+	c.ExtendBaseWidget(c)
+	return c
+}
+
+// SetState changes the line's state, its orbit (for parking, parked and
+// back) and when its timer started, and redraws the card.
+func (c *LineCard) SetState(state LineState, orbit int, since time.Time) {
+	c.State, c.Orbit, c.Since = state, orbit, since
+	c.Refresh()
+}
+
+// Tick moves the card's timer to now. The app calls it once a second;
+// the card redraws only when the time shown changes.
+func (c *LineCard) Tick(now time.Time) {
+	before := elapsed(c.Since, c.now)
+	c.now = now
+	if elapsed(c.Since, now) != before {
+		c.Refresh()
+	}
+}
+
+// Timer is the time the card shows ("0:42"), empty when Since is zero.
+func (c *LineCard) Timer() string { return elapsed(c.Since, c.now) }
+
+// Parkable reports whether the call can be parked now: it is active or
+// held. Drop targets refuse other cards.
+func (c *LineCard) Parkable() bool { return c.State == LineActive || c.State == LineHeld }
+
+// StateLabel is the words the card shows for its state ("Parked on 705").
+func (c *LineCard) StateLabel() string {
+	orbit := ""
+	if c.Orbit > 0 {
+		orbit = strconv.Itoa(c.Orbit)
+	}
+	switch c.State {
+	case LineRinging:
+		return "Ringing"
+	case LineDialing:
+		return "Calling…"
+	case LineActive:
+		return "Active"
+	case LineHeld:
+		return "On hold"
+	case LineParking:
+		if orbit == "" {
+			return "Parking…"
+		}
+		return "Parking on " + orbit + "…"
+	case LineParked:
+		return "Parked on " + orbit
+	case LineBack:
+		return "Back from " + orbit
+	case LineEnded:
+		return "Ended"
+	}
+	return string(c.State)
+}
+
+// Cursor shows a hand over a card that can be dragged to a slot.
+func (c *LineCard) Cursor() desktop.Cursor {
+	if c.Parkable() {
+		return desktop.PointerCursor
+	}
+	return desktop.DefaultCursor
+}
+
+// MinSize returns the smallest size the card can be shown at.
+func (c *LineCard) MinSize() fyne.Size {
+	c.ExtendBaseWidget(c)
+	return c.BaseWidget.MinSize()
+}
+
+// CreateRenderer is a private method to Fyne which links this widget to
+// its renderer.
+func (c *LineCard) CreateRenderer() fyne.WidgetRenderer {
+	c.ExtendBaseWidget(c)
+	r := &lineCardRenderer{card: c}
+	r.name.TextStyle = fyne.TextStyle{Bold: true}
+	r.timer.TextStyle = fyne.TextStyle{Monospace: true}
+	r.timer.Alignment = fyne.TextAlignTrailing
+	r.detail.TextStyle = fyne.TextStyle{Italic: true}
+	r.stateText.TextStyle = fyne.TextStyle{Bold: true}
+	r.stateText.Alignment = fyne.TextAlignCenter
+	call := func(f *func()) func() {
+		return func() {
+			if *f != nil {
+				(*f)()
+			}
+		}
+	}
+	r.answer = widget.NewButtonWithIcon("Answer", PhoneIcon(), call(&c.OnAnswer))
+	r.answer.Importance = widget.SuccessImportance
+	r.hold = widget.NewButtonWithIcon("Hold", theme.MediaPauseIcon(), call(&c.OnHold))
+	r.resume = widget.NewButtonWithIcon("Resume", theme.MediaPlayIcon(), call(&c.OnResume))
+	r.resume.Importance = widget.HighImportance
+	r.transfer = widget.NewButtonWithIcon("Transfer", theme.MailForwardIcon(), call(&c.OnTransfer))
+	r.hangUp = widget.NewButtonWithIcon("Hang up", HangUpIcon(), call(&c.OnHangUp))
+	r.hangUp.Importance = widget.DangerImportance
+	r.buttons = container.NewHBox(r.answer, r.hold, r.resume, r.transfer, r.hangUp)
+	r.objects = []fyne.CanvasObject{&r.bg, &r.accent, &r.name, &r.timer, &r.number,
+		&r.pill, &r.stateText, &r.detail, r.buttons}
+	r.Refresh()
+	return r
+}
+
+// lineCardRenderer draws a LineCard:
+//
+//	▌ Name                      0:42
+//	▌ Number                 [Active]
+//	▌ detail
+//	▌ [Hold] [Transfer] [Hang up]
+type lineCardRenderer struct {
+	card *LineCard
+
+	bg, accent, pill               canvas.Rectangle
+	name, timer, number, stateText canvas.Text
+	detail                         canvas.Text
+
+	answer, hold, resume, transfer, hangUp *widget.Button
+	buttons                                *fyne.Container
+
+	objects []fyne.CanvasObject
+}
+
+func (r *lineCardRenderer) Destroy() {}
+
+func (r *lineCardRenderer) Objects() []fyne.CanvasObject { return r.objects }
+
+// metrics are the theme sizes the card is laid out with.
+type cardMetrics struct {
+	pad, inner, accentW, nameH, textH, detailH, pillW, pillH, timerW float32
+}
+
+func (r *lineCardRenderer) metrics() cardMetrics {
+	th := r.card.Theme()
+	m := cardMetrics{
+		pad:   th.Size(theme.SizeNamePadding),
+		inner: th.Size(theme.SizeNameInnerPadding),
+	}
+	m.accentW = m.pad * 1.5
+	m.nameH = fyne.MeasureText("Mg", r.name.TextSize, r.name.TextStyle).Height
+	m.textH = fyne.MeasureText("Mg", r.number.TextSize, r.number.TextStyle).Height
+	if r.card.Detail != "" {
+		m.detailH = fyne.MeasureText("Mg", r.detail.TextSize, r.detail.TextStyle).Height
+	}
+	st := fyne.MeasureText(r.stateText.Text, r.stateText.TextSize, r.stateText.TextStyle)
+	m.pillW, m.pillH = st.Width+2*m.inner, st.Height+m.pad
+	m.timerW = fyne.MeasureText(r.timer.Text, r.timer.TextSize, r.timer.TextStyle).Width
+	return m
+}
+
+func (r *lineCardRenderer) Layout(size fyne.Size) {
+	m := r.metrics()
+	r.bg.Resize(size)
+	r.bg.Move(fyne.NewPos(0, 0))
+	r.accent.Move(fyne.NewPos(m.inner, m.inner))
+	r.accent.Resize(fyne.NewSize(m.accentW, size.Height-2*m.inner))
+
+	x := m.inner + m.accentW + m.inner
+	w := size.Width - x - m.inner
+	y := m.inner
+
+	r.timer.Move(fyne.NewPos(x+w-m.timerW, y))
+	r.timer.Resize(fyne.NewSize(m.timerW, m.nameH))
+	nameW := w - m.timerW - m.inner
+	r.name.Text = fitText(r.card.Name, r.name.TextSize, r.name.TextStyle, nameW)
+	if r.name.Text == "" && r.card.Name == "" {
+		r.name.Text = fitText(r.card.Number, r.name.TextSize, r.name.TextStyle, nameW)
+	}
+	r.name.Move(fyne.NewPos(x, y))
+	r.name.Resize(fyne.NewSize(nameW, m.nameH))
+	y += m.nameH + m.pad/2
+
+	row := fyne.Max(m.textH, m.pillH)
+	r.pill.Move(fyne.NewPos(x+w-m.pillW, y+(row-m.pillH)/2))
+	r.pill.Resize(fyne.NewSize(m.pillW, m.pillH))
+	r.stateText.Move(r.pill.Position())
+	r.stateText.Resize(r.pill.Size())
+	numW := w - m.pillW - m.inner
+	number := r.card.Number
+	if r.card.Name == "" {
+		number = "" // the number is the headline already
+	}
+	r.number.Text = fitText(number, r.number.TextSize, r.number.TextStyle, numW)
+	r.number.Move(fyne.NewPos(x, y+(row-m.textH)/2))
+	r.number.Resize(fyne.NewSize(numW, m.textH))
+	y += row
+
+	r.detail.Text = fitText(r.card.Detail, r.detail.TextSize, r.detail.TextStyle, w)
+	r.detail.Move(fyne.NewPos(x, y+m.pad/2))
+	r.detail.Resize(fyne.NewSize(w, m.detailH))
+	if m.detailH > 0 {
+		y += m.detailH + m.pad/2
+	}
+
+	bh := r.buttons.MinSize().Height
+	r.buttons.Move(fyne.NewPos(x, y+m.pad*2))
+	r.buttons.Resize(fyne.NewSize(w, bh))
+}
+
+func (r *lineCardRenderer) MinSize() fyne.Size {
+	m := r.metrics()
+	// As wide as the widest row of buttons any state shows, so that cards
+	// in a list keep their width as their calls change.
+	widest := float32(0)
+	for _, set := range [][]*widget.Button{
+		{r.answer, r.hangUp}, {r.hold, r.transfer, r.hangUp}, {r.resume, r.transfer, r.hangUp},
+	} {
+		w := float32(0)
+		for i, b := range set {
+			if i > 0 {
+				w += m.pad
+			}
+			w += b.MinSize().Width
+		}
+		widest = fyne.Max(widest, w)
+	}
+	w := m.inner + m.accentW + m.inner + widest + m.inner
+	h := m.inner + m.nameH + m.pad/2 + fyne.Max(m.textH, m.pillH)
+	if m.detailH > 0 {
+		h += m.detailH + m.pad/2
+	}
+	h += m.pad*2 + r.answer.MinSize().Height + m.inner
+	return fyne.NewSize(w, h)
+}
+
+// stateColor is the colour name for the card's state lamp.
+func (r *lineCardRenderer) stateColor() fyne.ThemeColorName {
+	switch r.card.State {
+	case LineRinging, LineBack, LineDialing:
+		return ColorNameLineRinging
+	case LineActive:
+		return ColorNameLineActive
+	case LineHeld:
+		return ColorNameLineHeld
+	}
+	return ColorNameLineIdle
+}
+
+func (r *lineCardRenderer) Refresh() {
+	c := r.card
+	th := c.Theme()
+	v := fyne.CurrentApp().Settings().ThemeVariant()
+
+	r.name.TextSize = th.Size(theme.SizeNameSubHeadingText)
+	r.timer.TextSize = th.Size(theme.SizeNameSubHeadingText)
+	r.number.TextSize = th.Size(theme.SizeNameText)
+	r.stateText.TextSize = th.Size(theme.SizeNameText)
+	r.detail.TextSize = th.Size(theme.SizeNameCaptionText)
+
+	lamp := r.stateColor()
+	lampColor := colorOf(th, lamp)
+	base := th.Color(theme.ColorNameInputBackground, v)
+	r.bg.CornerRadius = th.Size(theme.SizeNameInputRadius)
+	r.bg.StrokeWidth = 0
+	switch {
+	case c.drag.active:
+		// The card is being dragged: leave a faint outline where it was.
+		r.bg.FillColor = fade(base, 0.4)
+		r.bg.StrokeColor = th.Color(theme.ColorNamePrimary, v)
+		r.bg.StrokeWidth = th.Size(theme.SizeNameInputBorder)
+	case c.State == LineRinging || c.State == LineBack:
+		// Calls waiting for the receptionist stand out.
+		r.bg.FillColor = mix(base, lampColor, 0.18)
+		r.bg.StrokeColor = lampColor
+		r.bg.StrokeWidth = th.Size(theme.SizeNameInputBorder)
+	default:
+		r.bg.FillColor = base
+	}
+	r.accent.FillColor = lampColor
+	r.accent.CornerRadius = r.bg.CornerRadius / 2
+	r.pill.FillColor = lampColor
+	r.pill.CornerRadius = r.bg.CornerRadius
+	r.stateText.Color = onColorOf(th, lamp)
+	r.stateText.Text = c.StateLabel()
+
+	fg := th.Color(theme.ColorNameForeground, v)
+	muted := th.Color(theme.ColorNamePlaceHolder, v)
+	r.name.Color = fg
+	r.timer.Color = fg
+	r.timer.Text = c.Timer()
+	r.number.Color = muted
+	r.detail.Color = muted
+
+	show := func(b *widget.Button, on bool) {
+		if on {
+			b.Show()
+		} else {
+			b.Hide()
+		}
+	}
+	ringing := c.State == LineRinging || c.State == LineBack
+	talking := c.State == LineActive || c.State == LineHeld
+	show(r.answer, ringing)
+	show(r.hold, c.State == LineActive)
+	show(r.resume, c.State == LineHeld)
+	show(r.transfer, talking)
+	show(r.hangUp, ringing || talking || c.State == LineDialing)
+	if ringing {
+		r.hangUp.SetText("Decline")
+	} else {
+		r.hangUp.SetText("Hang up")
+	}
+	r.buttons.Refresh()
+
+	r.Layout(c.Size())
+	for _, o := range r.objects[:len(r.objects)-1] {
+		o.Refresh()
+	}
+}
