@@ -115,6 +115,8 @@ func (p *Phone) serve(d *diago.DialogServerSession) {
 			name, uri = n, u
 		}
 	}
+	// 180 first: once the call is published, Answer may write to d.
+	ringErr := d.Ringing()
 	c := p.newCall(telephony.Inbound, name, uri, string(*req.CallID()), d)
 	p.mu.Lock()
 	if h := req.GetHeader("X-Park-Orbit"); h != nil {
@@ -138,10 +140,10 @@ func (p *Phone) serve(d *diago.DialogServerSession) {
 		return
 	}
 	p.log.Info("incoming call", "call", c.id, "from", uri, "name", name, "back_from", c.info.BackFrom)
-	p.changed(c)
-	if err := d.Ringing(); err != nil {
-		p.log.Debug("180 failed", "call", c.id, "error", err)
+	if ringErr != nil {
+		p.log.Debug("180 failed", "call", c.id, "error", ringErr)
 	}
+	p.changed(c)
 	select {
 	case <-d.Context().Done():
 	case <-p.ctx.Done():
@@ -477,13 +479,14 @@ func (p *Phone) runOutbound(ctx context.Context, c *call, o outbound) {
 		return
 	}
 	defer d.Close()
+	callID := sip.CallIDHeader(sip.GenerateTagN(24))
 	p.mu.Lock()
 	c.cli = d
-	c.sipCallID = string(*d.InviteRequest.CallID())
+	c.sipCallID = string(callID)
 	p.byCallID[c.sipCallID] = c
 	p.mu.Unlock()
 
-	hdrs := append([]sip.Header{p.fromHeader("", "")}, o.headers...)
+	hdrs := append([]sip.Header{p.fromHeader("", ""), &callID}, o.headers...)
 	if p.route != nil {
 		hdrs = append(hdrs, sip.HeaderClone(p.route))
 	}

@@ -1,0 +1,366 @@
+package sip_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emiago/diago"
+	"github.com/emiago/sipgo/sip"
+	"github.com/switchboard/switchboard/telephony"
+)
+
+// TestInboundAnswerAudioAndRemoteBye: a call rings with the caller's
+// name, is answered, carries audio both ways, and ends when the caller
+// hangs up.
+func TestInboundAnswerAudioAndRemoteBye(t *testing.T) {
+	a := newConsole(t, "desk", 1000, nil)
+	alice := newPeer(t, "alice", nil)
+	got := alice.dial(t, a.uri(), false)
+	ring := a.waitRinging(t)
+	if ring.RemoteName != "Alice" || ring.RemoteURI != alice.aor() || ring.Direction != telephony.Inbound {
+		t.Fatalf("ringing call = %+v", ring)
+	}
+	if err := a.Answer(ctxT(t), ring.ID); err != nil {
+		t.Fatal(err)
+	}
+	active := a.waitState(t, ring.ID, telephony.StateActive)
+	if active.Answered.IsZero() {
+		t.Fatal("answered time not set")
+	}
+	d := recv(t, "alice's call answered", got)
+	m := startClientMedia(t, d, 440)
+	m.waitTone(t, "alice hears the console", 1000)
+	a.dev.waitTone(t, 440)
+
+	ctx := ctxT(t)
+	if err := d.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ended := a.waitState(t, ring.ID, telephony.StateEnded)
+	if ended.Reason != "caller hung up" {
+		t.Fatalf("reason = %q", ended.Reason)
+	}
+	if len(a.Calls()) != 0 {
+		t.Fatalf("calls left: %+v", a.Calls())
+	}
+}
+
+// TestRejectAndCancel: a rejected call gets 486; a caller that gives up
+// while it rings (CANCEL) is shown as such.
+func TestRejectAndCancel(t *testing.T) {
+	a := newConsole(t, "desk", 1000, nil)
+	bob := newPeer(t, "bob", nil)
+
+	d, err := bob.dg.NewDialog(a.uri(), diago.NewDialogOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	res := make(chan error, 1)
+	go func() { res <- d.Invite(ctxT(t), diago.InviteClientOptions{Headers: []sip.Header{bob.from()}}) }()
+	ring := a.waitRinging(t)
+	if err := a.Reject(ctxT(t), ring.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := recv(t, "invite outcome", res); statusOf(err) != 486 {
+		t.Fatalf("rejected INVITE: %v, want 486", err)
+	}
+	if got := a.waitState(t, ring.ID, telephony.StateEnded); got.Reason != "rejected" {
+		t.Fatalf("reason = %q", got.Reason)
+	}
+
+	d2, err := bob.dg.NewDialog(a.uri(), diago.NewDialogOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d2.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { res <- d2.Invite(ctx, diago.InviteClientOptions{Headers: []sip.Header{bob.from()}}) }()
+	ring2 := a.waitCall(t, "second ringing call", func(c telephony.Call) bool {
+		return c.State == telephony.StateRinging && c.ID != ring.ID
+	})
+	cancel() // CANCEL
+	<-res
+	if got := a.waitState(t, ring2.ID, telephony.StateEnded); got.Reason != "caller hung up" {
+		t.Fatalf("reason = %q", got.Reason)
+	}
+}
+
+// TestOneLiveLine: answering a second call holds the first (sendonly
+// re-INVITE seen by its caller); resuming the first holds the second.
+func TestOneLiveLine(t *testing.T) {
+	a := newConsole(t, "desk", 1000, nil)
+	alice := newPeer(t, "alice", nil)
+	bob := newPeer(t, "bob", nil)
+
+	da := alice.dial(t, a.uri(), false)
+	r1 := a.waitRinging(t)
+	if err := a.Answer(ctxT(t), r1.ID); err != nil {
+		t.Fatal(err)
+	}
+	ma := startClientMedia(t, recv(t, "alice answered", da), 440)
+
+	db := bob.dial(t, a.uri(), false)
+	r2 := a.waitCall(t, "bob rings", func(c telephony.Call) bool { return c.State == telephony.StateRinging && c.ID != r1.ID })
+	if err := a.Answer(ctxT(t), r2.ID); err != nil {
+		t.Fatal(err)
+	}
+	a.waitState(t, r1.ID, telephony.StateHeld)
+	a.waitState(t, r2.ID, telephony.StateActive)
+	mb := startClientMedia(t, recv(t, "bob answered", db), 600)
+	mb.waitTone(t, "bob hears the console", 1000)
+	a.dev.waitTone(t, 600)
+	live := 0
+	for _, c := range a.Calls() {
+		if c.State == telephony.StateActive {
+			live++
+		}
+	}
+	if live != 1 {
+		t.Fatalf("%d live calls: %+v", live, a.Calls())
+	}
+
+	if err := a.Resume(ctxT(t), r1.ID); err != nil {
+		t.Fatal(err)
+	}
+	a.waitState(t, r2.ID, telephony.StateHeld)
+	a.waitState(t, r1.ID, telephony.StateActive)
+	ma.waitTone(t, "alice hears the console again", 1000)
+	a.dev.waitTone(t, 440)
+
+	// Hold the live call: no live line at all.
+	if err := a.Hold(ctxT(t), r1.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range a.Calls() {
+		if c.State != telephony.StateHeld {
+			t.Fatalf("after hold: %+v", c)
+		}
+	}
+}
+
+// TestRemoteHoldShown: the far end's sendonly re-INVITE shows as
+// RemoteHold, its resume clears it.
+func TestRemoteHoldShown(t *testing.T) {
+	a := newConsole(t, "desk", 1000, nil)
+	alice := newPeer(t, "alice", nil)
+	da := alice.dial(t, a.uri(), false)
+	r := a.waitRinging(t)
+	if err := a.Answer(ctxT(t), r.ID); err != nil {
+		t.Fatal(err)
+	}
+	d := recv(t, "answered", da)
+	a.waitState(t, r.ID, telephony.StateActive)
+	if err := d.Hold(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	a.waitCall(t, "remote hold", func(c telephony.Call) bool { return c.ID == r.ID && c.RemoteHold })
+	if err := d.Unhold(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	a.waitCall(t, "remote resume", func(c telephony.Call) bool { return c.ID == r.ID && !c.RemoteHold && c.State == telephony.StateActive })
+}
+
+// TestDialProgressAudioAndDTMF: an outgoing call shows dialing and
+// ringing, connects, carries audio both ways and sends RFC 4733 digits.
+func TestDialProgressAudioAndDTMF(t *testing.T) {
+	a := newConsole(t, "desk", 1000, nil)
+	srv := make(chan *diago.DialogServerSession, 1)
+	carol := newPeer(t, "carol", func(d *diago.DialogServerSession) {
+		_ = d.Ringing()
+		time.Sleep(200 * time.Millisecond)
+		if d.Answer() != nil {
+			return
+		}
+		srv <- d
+		<-d.Context().Done()
+	})
+	id, err := a.Dial(ctxT(t), carol.aor())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.waitState(t, id, telephony.StateDialing)
+	a.waitCall(t, "ringing progress", func(c telephony.Call) bool {
+		return c.ID == id && c.State == telephony.StateDialing && c.Reason == "ringing"
+	})
+	a.waitState(t, id, telephony.StateActive)
+	d := recv(t, "carol answered", srv)
+	m := startServerMedia(t, d, 440)
+	m.waitTone(t, "carol hears the console", 1000)
+	a.dev.waitTone(t, 440)
+
+	if err := a.SendDTMF(ctxT(t), id, "12#"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(waitFor)
+	for m.digits() != "12#" {
+		if time.Now().After(deadline) {
+			t.Fatalf("carol got digits %q, want 12#", m.digits())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := a.SendDTMF(ctxT(t), id, "x"); err == nil {
+		t.Fatal("bad digit accepted")
+	}
+	if err := a.Hangup(ctxT(t), id); err != nil {
+		t.Fatal(err)
+	}
+	if got := a.waitState(t, id, telephony.StateEnded); got.Reason != "hung up" {
+		t.Fatalf("reason = %q", got.Reason)
+	}
+	select {
+	case <-d.Context().Done():
+	case <-time.After(waitFor):
+		t.Fatal("carol's leg still up")
+	}
+}
+
+// TestDialFailuresAndCancel: a busy callee, and a call cancelled while
+// it rings.
+func TestDialFailuresAndCancel(t *testing.T) {
+	a := newConsole(t, "desk", 1000, nil)
+	busy := newPeer(t, "busy", func(d *diago.DialogServerSession) { _ = d.Respond(486, "Busy Here", nil) })
+	id, err := a.Dial(ctxT(t), busy.aor())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := a.waitState(t, id, telephony.StateEnded); got.Reason != "busy" {
+		t.Fatalf("reason = %q", got.Reason)
+	}
+	cancelled := make(chan struct{})
+	slow := newPeer(t, "slow", func(d *diago.DialogServerSession) {
+		_ = d.Ringing()
+		<-d.Context().Done()
+		close(cancelled)
+	})
+	id, err = a.Dial(ctxT(t), slow.aor())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.waitCall(t, "ringing", func(c telephony.Call) bool { return c.ID == id && c.Reason == "ringing" })
+	if err := a.Hangup(ctxT(t), id); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-cancelled:
+	case <-time.After(waitFor):
+		t.Fatal("callee never saw the CANCEL")
+	}
+	if got := a.waitState(t, id, telephony.StateEnded); got.Reason != "hung up" {
+		t.Fatalf("reason = %q", got.Reason)
+	}
+	if _, err := a.Dial(ctxT(t), "12 34"); err == nil {
+		t.Fatal("bad target accepted")
+	}
+}
+
+// TestBlindTransfer: the caller is REFERred to a colleague; our leg ends
+// when the caller's new call is answered.
+func TestBlindTransfer(t *testing.T) {
+	a := newConsole(t, "desk", 1000, nil)
+	alice := newPeer(t, "alice", nil)
+	bob := newPeer(t, "bob", nil)
+	da := alice.dial(t, a.uri(), true)
+	r := a.waitRinging(t)
+	if err := a.Answer(ctxT(t), r.ID); err != nil {
+		t.Fatal(err)
+	}
+	recv(t, "answered", da)
+	if err := a.BlindTransfer(ctxT(t), r.ID, bob.aor()); err != nil {
+		t.Fatal(err)
+	}
+	got := a.waitState(t, r.ID, telephony.StateEnded)
+	if !strings.HasPrefix(got.Reason, "transferred to") {
+		t.Fatalf("reason = %q", got.Reason)
+	}
+	nd := recv(t, "alice's new call", alice.referred)
+	bd := recv(t, "bob's call", bob.incoming)
+	ma := startClientMedia(t, nd, 440)
+	mb := startServerMedia(t, bd, 600)
+	ma.waitTone(t, "alice hears bob", 600)
+	mb.waitTone(t, "bob hears alice", 440)
+}
+
+// TestAttendedTransfer: the console consults bob, then connects alice to
+// bob with REFER/Replaces; both of the console's legs end.
+func TestAttendedTransfer(t *testing.T) {
+	a := newConsole(t, "desk", 1000, nil)
+	alice := newPeer(t, "alice", nil)
+	// Bob answers the consult call, then accepts alice's INVITE with
+	// Replaces for it and ends the replaced dialog.
+	bobCalls := make(chan *diago.DialogServerSession, 2)
+	var mu sync.Mutex
+	var consultLeg *diago.DialogServerSession
+	bob := newPeer(t, "bob", func(d *diago.DialogServerSession) {
+		if h := d.InviteRequest.GetHeader("Replaces"); h != nil {
+			parts := strings.Split(h.Value(), ";")
+			var toTag, fromTag string
+			for _, p := range parts[1:] {
+				k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+				switch k {
+				case "to-tag":
+					toTag = v
+				case "from-tag":
+					fromTag = v
+				}
+			}
+			mu.Lock()
+			cd := consultLeg
+			mu.Unlock()
+			if cd == nil {
+				_ = d.Respond(481, "Call/Transaction Does Not Exist", nil)
+				return
+			}
+			ourTag, _ := cd.InviteResponse.To().Params.Get("tag")
+			theirTag, _ := cd.InviteRequest.From().Params.Get("tag")
+			if parts[0] != string(*cd.InviteRequest.CallID()) || toTag != ourTag || fromTag != theirTag {
+				_ = d.Respond(481, "Call/Transaction Does Not Exist", nil)
+				return
+			}
+			if d.Answer() != nil {
+				return
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = cd.Hangup(ctx)
+			cancel()
+			bobCalls <- d
+			<-d.Context().Done()
+			return
+		}
+		if d.Answer() != nil {
+			return
+		}
+		mu.Lock()
+		consultLeg = d
+		mu.Unlock()
+		bobCalls <- d
+		<-d.Context().Done()
+	})
+	da := alice.dial(t, a.uri(), true)
+	r := a.waitRinging(t)
+	if err := a.Answer(ctxT(t), r.ID); err != nil {
+		t.Fatal(err)
+	}
+	recv(t, "alice answered", da)
+	consult, err := a.Dial(ctxT(t), bob.aor())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.waitState(t, r.ID, telephony.StateHeld)
+	a.waitState(t, consult, telephony.StateActive)
+	recv(t, "bob's consult leg", bobCalls)
+	if err := a.AttendedTransfer(ctxT(t), r.ID, consult); err != nil {
+		t.Fatal(err)
+	}
+	a.waitState(t, r.ID, telephony.StateEnded)
+	a.waitState(t, consult, telephony.StateEnded)
+	nd := recv(t, "alice's new call", alice.referred)
+	bd := recv(t, "bob's replacing call", bobCalls)
+	ma := startClientMedia(t, nd, 440)
+	mb := startServerMedia(t, bd, 600)
+	ma.waitTone(t, "alice hears bob", 600)
+	mb.waitTone(t, "bob hears alice", 440)
+}
