@@ -6,6 +6,7 @@ require (
 	fyne.io/fyne/v2 v2.8.1
 	github.com/emiago/diago v0.31.0
 	github.com/emiago/sipgo v1.4.3
+	github.com/gen2brain/malgo v0.11.24
 	github.com/icholy/digest v1.1.0
 	github.com/zaf/g711 v1.4.0
 	golang.org/x/net v0.62.0
