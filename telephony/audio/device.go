@@ -475,14 +475,14 @@ func (d *Device) Preview(ctx context.Context) error {
 	return err
 }
 
-// OpenPort opens a call's port at sampleRate (8000, 16000, 24000 or
-// 48000) and starts the headset stream if needed. If the sound device
+// OpenPort opens a call's port at sampleRate (8000, 12000, 16000, 24000
+// or 48000) and starts the headset stream if needed. If the sound device
 // cannot be started the port still works, silently (Capture returns
 // silence at the right pace), so the call can go on; the failure is
 // reported on Events and the device is retried.
 func (d *Device) OpenPort(sampleRate int) (telephony.AudioPort, error) {
-	if sampleRate < 8000 || streamRate%sampleRate != 0 || sampleRate%50 != 0 {
-		return nil, fmt.Errorf("audio: unsupported port rate %d (want 8000, 16000, 24000 or 48000)", sampleRate)
+	if sampleRate < 8000 || streamRate%sampleRate != 0 || sampleRate%50 != 0 || firTaps%(streamRate/sampleRate) != 0 {
+		return nil, fmt.Errorf("audio: unsupported port rate %d (want 8000, 12000, 16000, 24000 or 48000)", sampleRate)
 	}
 	p := newPort(d, sampleRate)
 	d.mu.Lock()

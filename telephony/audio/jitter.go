@@ -116,6 +116,25 @@ type jitterBuffer struct {
 
 	plc   concealer
 	stats *jitterCounters
+
+	// trace, when set (tests), hears every decision at a frame boundary.
+	trace func(what jbDecision, seq uint16)
+}
+
+// jbDecision is what the jitter buffer did at a frame boundary.
+type jbDecision uint8
+
+const (
+	jbPlayed    jbDecision = iota // played frame seq
+	jbConcealed                   // played a concealment frame
+	jbSilent                      // idle: silence until audio comes
+	jbSkipped                     // dropped frame seq (crossfaded into the next)
+)
+
+func (j *jitterBuffer) note(what jbDecision, seq uint16) {
+	if j.trace != nil {
+		j.trace(what, seq)
+	}
 }
 
 func newJitterBuffer(rate int, stats *jitterCounters) *jitterBuffer {
@@ -188,6 +207,7 @@ func (j *jitterBuffer) push(seq uint16, pcm []int16) {
 func (j *jitterBuffer) read(out []int16) {
 	for len(out) > 0 {
 		if j.pos >= j.n && !j.boundary() {
+			j.note(jbSilent, 0)
 			clear(out)
 			j.publish()
 			return
@@ -254,6 +274,8 @@ func (j *jitterBuffer) boundary() bool {
 			if s1 := j.slot(j.next + 1); s1.valid && s1.seq == j.next+1 {
 				j.skip--
 				j.stats.dropped.Add(1)
+				j.note(jbSkipped, s.seq)
+				j.note(jbPlayed, s1.seq)
 				j.take(s)
 				j.take(s1)
 				crossfade(j.cur, s.pcm, s1.pcm, len(j.cur)/4)
@@ -261,6 +283,7 @@ func (j *jitterBuffer) boundary() bool {
 				return true
 			}
 		}
+		j.note(jbPlayed, s.seq)
 		j.take(s)
 		j.played()
 		return true
@@ -269,6 +292,11 @@ func (j *jitterBuffer) boundary() bool {
 		// Nothing here: late or lost, we cannot tell yet. Conceal and
 		// keep the turn.
 		if j.plc.run >= jbMaxConceal {
+			// The stream stopped (hold, silence suppression): that is
+			// not lateness, take back the growth and rebuffer.
+			if j.grew {
+				j.target--
+			}
 			j.playing = false
 			j.stretched, j.grew = false, false
 			j.pos = j.n
@@ -302,6 +330,7 @@ func (j *jitterBuffer) boundary() bool {
 }
 
 func (j *jitterBuffer) conceal() {
+	j.note(jbConcealed, j.next)
 	j.plc.generate(j.cur)
 	j.stats.concealed.Add(1)
 }

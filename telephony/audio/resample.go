@@ -7,15 +7,15 @@ import "math"
 // differ. Ports at 8, 16, 24 or 48 kHz convert to it by a whole factor.
 const streamRate = 48000
 
-// tapsPerPhase sets the FIR length: tapsPerPhase × factor taps at 48 kHz,
-// a group delay of about 1 ms each way.
-const tapsPerPhase = 16
+// firTaps is the FIR length at 48 kHz: a group delay of about 1 ms each
+// way; each of the factor polyphase branches has firTaps/factor taps.
+const firTaps = 96
 
-// lowpass returns a windowed-sinc (Blackman) low-pass FIR of length
-// factor×tapsPerPhase for 48 kHz with its edge just below the port's
-// Nyquist frequency, scaled to a DC gain of gain.
+// lowpass returns a windowed-sinc (Blackman) low-pass FIR of firTaps
+// taps for 48 kHz with its edge just below the port's Nyquist
+// frequency, scaled to a DC gain of gain.
 func lowpass(factor int, gain float64) []float32 {
-	l := factor * tapsPerPhase
+	l := firTaps
 	fc := 0.45 / float64(factor) // cycles per sample at 48 kHz
 	h := make([]float64, l)
 	var sum float64
@@ -42,17 +42,21 @@ func lowpass(factor int, gain float64) []float32 {
 type upsampler struct {
 	m      int
 	phases [][]float32 // phases[p][j] = h[p + m·j]
-	hist   []float32   // the last tapsPerPhase inputs, twice over (see push)
+	hist   []float32   // the last taps inputs, twice over (see add)
+	taps   int         // per phase
 	at     int
 	phase  int // phase of the next output sample
+
+	consumed int // input samples taken so far (tests)
 }
 
 func newUpsampler(m int) *upsampler {
-	u := &upsampler{m: m, hist: make([]float32, 2*tapsPerPhase)}
+	t := firTaps / m
+	u := &upsampler{m: m, taps: t, hist: make([]float32, 2*t)}
 	h := lowpass(m, float64(m))
 	u.phases = make([][]float32, m)
 	for p := range u.phases {
-		u.phases[p] = make([]float32, tapsPerPhase)
+		u.phases[p] = make([]float32, t)
 		for j := range u.phases[p] {
 			u.phases[p][j] = h[p+m*j]
 		}
@@ -71,6 +75,7 @@ func (u *upsampler) need(n int) int {
 // add produces len(out) samples from in (exactly need(len(out)) of them)
 // and adds them to out.
 func (u *upsampler) add(out []int32, in []int16) {
+	u.consumed += len(in)
 	if u.m == 1 {
 		for i, v := range in {
 			out[i] += int32(v)
@@ -84,14 +89,14 @@ func (u *upsampler) add(out []int32, in []int16) {
 			// always the newest-first window without wrapping.
 			u.at--
 			if u.at < 0 {
-				u.at = tapsPerPhase - 1
+				u.at = u.taps - 1
 			}
 			v := float32(in[k])
 			k++
 			u.hist[u.at] = v
-			u.hist[u.at+tapsPerPhase] = v
+			u.hist[u.at+u.taps] = v
 		}
-		w := u.hist[u.at : u.at+tapsPerPhase]
+		w := u.hist[u.at : u.at+u.taps]
 		c := u.phases[u.phase]
 		var acc float32
 		for j := range c {

@@ -140,6 +140,3 @@ func (q *frameQueue) peek() *queuedFrame {
 
 // pop releases the frame returned by peek. Consumer only.
 func (q *frameQueue) pop() { q.tail.Add(1) }
-
-// len returns how many frames are queued.
-func (q *frameQueue) len() int { return int(q.head.Load() - q.tail.Load()) }

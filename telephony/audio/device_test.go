@@ -1,0 +1,431 @@
+package audio
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/switchboard/switchboard/internal/tone"
+	"github.com/switchboard/switchboard/telephony"
+)
+
+// These tests run on miniaudio's null backend: a device that keeps real
+// time but makes no sound. The engine's test hooks feed its input (a
+// 600 Hz "microphone") and copy its output (what the headset would
+// play), so frequency and level can be checked with Goertzel. Pace is
+// checked against the device's own sample clock, never the wall clock.
+
+const (
+	micHz   = 600.0
+	micAmp  = 0.3
+	callHz  = 440.0
+	callAmp = 0.5
+)
+
+func openNull(t *testing.T, opts Options) *Device {
+	t.Helper()
+	opts.Backends = []Backend{BackendNull}
+	if opts.Logf == nil {
+		opts.Logf = func(string, ...any) {}
+	}
+	d, err := Open(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	return d
+}
+
+// mic fills the device's input with a 600 Hz tone for the given time.
+func mic(d *Device, seconds float64) {
+	n := int(seconds * streamRate)
+	r := newSampleRing(n)
+	buf := make([]int16, n)
+	tone.Sine(micHz, streamRate, micAmp).Fill(buf)
+	r.write(buf)
+	d.eng.inject.Store(r)
+}
+
+// speaker records what the device plays, up to the given time.
+func speaker(d *Device, seconds float64) *sampleRing {
+	r := newSampleRing(int(seconds * streamRate))
+	d.eng.tap.Store(r)
+	return r
+}
+
+func drain(r *sampleRing) []int16 {
+	out := make([]int16, r.len())
+	r.read(out)
+	return out
+}
+
+// call is a call's two loops in one: each Capture (paced by the device)
+// sends a frame, and one frame of the far end's 440 Hz tone is played.
+type call struct {
+	t     *testing.T
+	port  *Port
+	rate  int
+	gen   *tone.Generator
+	seq   uint16
+	frame []int16
+	out   []int16
+	sent  [][]int16 // captured frames, as they would be encoded
+}
+
+func newCall(t *testing.T, d *Device, rate int) *call {
+	t.Helper()
+	p, err := d.OpenPort(rate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	return &call{t: t, port: p.(*Port), rate: rate, gen: tone.Sine(callHz, float64(rate), callAmp),
+		frame: make([]int16, rate/50), out: make([]int16, rate/50)}
+}
+
+func (c *call) run(frames int) {
+	c.t.Helper()
+	for range frames {
+		if err := c.port.Capture(c.out); err != nil {
+			c.t.Fatal(err)
+		}
+		c.sent = append(c.sent, append([]int16(nil), c.out...))
+		c.gen.Fill(c.frame)
+		c.port.Play(telephony.Frame{Seq: c.seq, Timestamp: uint32(c.seq) * uint32(c.rate/50), PCM: c.frame})
+		c.seq++
+	}
+}
+
+func checkTone(t *testing.T, what string, pcm []int16, hz, rate, amp float64) {
+	t.Helper()
+	lvl, ok := tone.Detect(pcm, hz, rate)
+	if !ok || lvl < amp*0.85 || lvl > amp*1.15 {
+		t.Errorf("%s: %.0f Hz at level %.3f (dominant %v), want %.2f", what, hz, lvl, ok, amp)
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second) // a failure bound, not a measurement
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestNullDeviceListing(t *testing.T) {
+	d := openNull(t, Options{})
+	play, capt, err := d.Devices()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(play) != 1 || len(capt) != 1 || !play[0].Default || !capt[0].Default {
+		t.Fatalf("devices %+v %+v, want one default of each", play, capt)
+	}
+	if play[0].Name != "NULL Playback Device" || capt[0].Name != "NULL Capture Device" || play[0].ID == "" {
+		t.Fatalf("devices %+v %+v", play, capt)
+	}
+}
+
+func TestCallAudioFlowsBothWays(t *testing.T) {
+	for _, rate := range []int{8000, 16000, 48000} {
+		t.Run(fmt.Sprintf("%dHz", rate), func(t *testing.T) {
+			d := openNull(t, Options{})
+			mic(d, 4)
+			spk := speaker(d, 4)
+			c := newCall(t, d, rate)
+			c.run(10) // warm up: stream start, jitter buffer fill
+			f0 := d.eng.frames.Load()
+			c.run(100)
+			f1 := d.eng.frames.Load()
+
+			// Pace: 100 frames of 20 ms took 100·960 samples of the
+			// device's clock, give or take the device's two periods.
+			if got, want := int(f1-f0), 100*streamRate/50; got < want-2*480 || got > want+2*480 {
+				t.Errorf("device ran %d samples while the call sent 100 frames, want %d ± 960", got, want)
+			}
+			// Capture → what the call sends: the microphone's tone.
+			var sent []int16
+			for _, f := range c.sent[20:] {
+				sent = append(sent, f...)
+			}
+			checkTone(t, "sent", sent, micHz, float64(rate), micAmp)
+			// Play → what the headset plays: the caller's tone.
+			out := drain(spk)
+			checkTone(t, "played", out[len(out)-streamRate:], callHz, streamRate, callAmp)
+
+			s := c.port.Stats()
+			if s.Played < 100 || s.Lost != 0 || s.Late != 0 || s.Overflows != 0 {
+				t.Errorf("jitter stats %+v: want ≥ 100 played and nothing lost, late or overflowing", s)
+			}
+			if in, out := d.Levels(); in.Peak < micAmp*0.95 || out.Peak < callAmp*0.9 {
+				t.Errorf("levels in %+v out %+v", in, out)
+			}
+		})
+	}
+}
+
+func TestMute(t *testing.T) {
+	d := openNull(t, Options{})
+	mic(d, 4)
+	c := newCall(t, d, 8000)
+	c.run(10)
+	d.SetMuted(true)
+	if !d.Muted() {
+		t.Fatal("Muted() false after SetMuted(true)")
+	}
+	c.run(5) // what was captured before muting drains
+	c.sent = nil
+	c.run(20)
+	for i, f := range c.sent {
+		if tone.RMS(f) != 0 {
+			t.Fatalf("frame %d while muted has level %.4f, want silence", i, tone.RMS(f))
+		}
+	}
+	if in, _ := d.Levels(); in.Peak < micAmp*0.95 {
+		t.Errorf("input meter %.3f while muted, want the microphone's %.2f", in.Peak, micAmp)
+	}
+	d.SetMuted(false)
+	c.run(5)
+	c.sent = nil
+	c.run(20)
+	var sent []int16
+	for _, f := range c.sent {
+		sent = append(sent, f...)
+	}
+	checkTone(t, "unmuted", sent, micHz, 8000, micAmp)
+}
+
+func TestVolume(t *testing.T) {
+	d := openNull(t, Options{})
+	spk := speaker(d, 4)
+	c := newCall(t, d, 8000)
+	c.run(30)
+	full := drain(spk)
+	d.SetVolume(0.5)
+	if d.Volume() != 0.5 {
+		t.Fatalf("Volume %v", d.Volume())
+	}
+	c.run(5)
+	drain(spk)
+	c.run(30)
+	half := drain(spk)
+	checkTone(t, "full volume", full[len(full)-streamRate/2:], callHz, streamRate, callAmp)
+	checkTone(t, "half volume", half[len(half)-streamRate/2:], callHz, streamRate, callAmp/2)
+}
+
+func TestBeep(t *testing.T) {
+	d := openNull(t, Options{})
+	if d.Beep() {
+		t.Fatal("Beep played with no stream running")
+	}
+	spk := speaker(d, 4)
+	p, err := d.OpenPort(8000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if !d.Beep() {
+		t.Fatal("Beep did not play during a call")
+	}
+	waitFor(t, "the beep to play", func() bool { return spk.len() >= streamRate/2 })
+	first := drain(spk)
+	// The first beep: 120 ms of 880 Hz somewhere in the first 0.5 s.
+	found := false
+	for i := 0; i+streamRate/20 <= len(first) && i < streamRate/2; i += streamRate / 100 {
+		if lvl, ok := tone.Detect(first[i:i+streamRate/20], BeepHz, streamRate); ok && lvl > 0.15 {
+			found = true
+			break
+		}
+	}
+	if !found {
+		t.Fatal("no 880 Hz beep in the headset output")
+	}
+}
+
+func TestRingtoneStartStop(t *testing.T) {
+	d := openNull(t, Options{})
+	tap := newSampleRing(4 * streamRate)
+	d.ringTap.Store(tap)
+	stop, err := d.Ring(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d.Ringing() {
+		t.Fatal("not ringing")
+	}
+	waitFor(t, "0.4 s of ringtone", func() bool { return tap.len() >= streamRate*4/10 })
+	out := drain(tap)
+	lvl, ok := tone.Detect(out[streamRate/100:streamRate*11/100], RingHz, streamRate)
+	if !ok || lvl < 0.1 {
+		t.Errorf("ringtone's first note: %.0f Hz level %.3f dominant %v", RingHz, lvl, ok)
+	}
+	stop()
+	if d.Ringing() {
+		t.Fatal("still ringing after stop")
+	}
+	r := d.ring
+	if r != nil {
+		t.Fatal("ringer kept after stop")
+	}
+	n := tap.len()
+	time.Sleep(50 * time.Millisecond) // give a stray callback the chance to show itself
+	if tap.len() != n {
+		t.Fatalf("ringtone went on after stop: %d more samples", tap.len()-n)
+	}
+	stop() // idempotent
+
+	// Two calls ringing: the tone goes on until both stop; a context
+	// ending stops its ringing.
+	ctx, cancel := context.WithCancel(context.Background())
+	stop1, err := d.Ring(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop2, err := d.Ring(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop2()
+	if !d.Ringing() {
+		t.Fatal("ringing stopped while another call still rings")
+	}
+	cancel()
+	waitFor(t, "ringing to end with its context", func() bool { return !d.Ringing() })
+	stop1()
+}
+
+func TestSwitchDevicesDuringCall(t *testing.T) {
+	d := openNull(t, Options{})
+	play, capt, _ := d.Devices()
+	spk := speaker(d, 8)
+	c := newCall(t, d, 8000)
+	c.run(20)
+	if err := d.SetDevices(play[0].ID, capt[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if p, cp, running := d.CurrentDevices(); p != play[0].ID || cp != capt[0].ID || !running {
+		t.Fatalf("current devices %q %q running %v", p, cp, running)
+	}
+	drain(spk)
+	c.run(50)
+	out := drain(spk)
+	checkTone(t, "after the switch", out[len(out)-streamRate/2:], callHz, streamRate, callAmp)
+	if err := d.SetDevices("no-such-device", ""); err == nil {
+		t.Fatal("switching to an unknown device succeeded")
+	}
+	if p, _, _ := d.CurrentDevices(); p != play[0].ID {
+		t.Fatalf("a failed switch changed the device to %q", p)
+	}
+}
+
+func TestDeviceStopRecovers(t *testing.T) {
+	d := openNull(t, Options{Watch: 20 * time.Millisecond})
+	spk := speaker(d, 8)
+	c := newCall(t, d, 8000)
+	c.run(10)
+	d.simulateStop() // as miniaudio reports a device that stopped by itself
+	var ev Event
+	waitFor(t, "a restart event", func() bool {
+		select {
+		case ev = <-d.Events():
+			return true
+		default:
+			return false
+		}
+	})
+	if ev.Kind != EventRestarted {
+		t.Fatalf("event %v, want restarted", ev)
+	}
+	drain(spk)
+	c.run(30)
+	out := drain(spk)
+	checkTone(t, "after the restart", out[len(out)-streamRate/4:], callHz, streamRate, callAmp)
+}
+
+func TestCaptureKeepsPaceWithoutDevice(t *testing.T) {
+	d := openNull(t, Options{Watch: time.Hour})
+	c := newCall(t, d, 8000)
+	c.run(5)
+	d.mu.Lock()
+	d.closeStream() // the device is gone and nothing reopens it
+	d.mu.Unlock()
+	c.run(25) // more than the 16 frames Play can queue
+	_, silent := c.port.CaptureStats()
+	if silent == 0 {
+		t.Fatal("Capture made up no silent frames while the device was gone")
+	}
+	if s := c.port.Stats(); s.Overflows == 0 {
+		t.Errorf("Play queued frames for a device that is gone: %+v", s)
+	}
+}
+
+func TestPortClose(t *testing.T) {
+	d := openNull(t, Options{Linger: 50 * time.Millisecond, Watch: 10 * time.Millisecond})
+	p, err := d.OpenPort(8000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		buf := make([]int16, 160)
+		for {
+			if err := p.Capture(buf); err != nil {
+				errc <- err
+				return
+			}
+		}
+	}()
+	time.Sleep(30 * time.Millisecond)
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errc; !errors.Is(err, ErrClosed) {
+		t.Fatalf("Capture after Close: %v, want ErrClosed", err)
+	}
+	p.Play(telephony.Frame{PCM: make([]int16, 160)}) // harmless
+	waitFor(t, "the idle stream to stop", func() bool { _, _, running := d.CurrentDevices(); return !running })
+	if _, err := d.OpenPort(44100); err == nil {
+		t.Fatal("opened a port at 44.1 kHz")
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.OpenPort(8000); !errors.Is(err, ErrClosed) {
+		t.Fatalf("OpenPort after Close: %v", err)
+	}
+}
+
+func TestNoDeviceGivesClearError(t *testing.T) {
+	// No sound system the test machine lacks can start: CoreAudio on
+	// Linux, ALSA/PulseAudio on a machine without them behave alike.
+	_, err := Open(context.Background(), Options{Backends: []Backend{BackendCoreAudio}})
+	if !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Open without a sound system: %v, want ErrUnavailable", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := NewSilent(ctx)
+	p, err := s.OpenPort(8000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := []int16{1, 2, 3}
+	if err := p.Capture(buf); !errors.Is(err, ErrShortBuffer) {
+		t.Fatalf("short buffer: %v", err)
+	}
+	buf = make([]int16, 160)
+	buf[0] = 7
+	p.Play(telephony.Frame{PCM: buf})
+	if err := p.Capture(buf); err != nil || tone.RMS(buf) != 0 {
+		t.Fatalf("silent capture: %v, level %v", err, tone.RMS(buf))
+	}
+	cancel()
+	if err := p.Capture(buf); !errors.Is(err, ErrClosed) {
+		t.Fatalf("after the context: %v", err)
+	}
+	_ = p.Close()
+}
