@@ -104,11 +104,22 @@ func (c *LineCard) showGhost() {
 }
 
 func (c *LineCard) moveGhost(pos fyne.Position) {
-	if g := c.drag.ghost; g != nil {
-		// Below and right of the pointer, so the slot under it stays visible.
-		off := c.Theme().Size(theme.SizeNameInnerPadding) * 2
-		g.Move(pos.AddXY(off, off))
+	g := c.drag.ghost
+	if g == nil {
+		return
 	}
+	// Below and right of the pointer, so the slot under it stays in
+	// sight; left of or above it near the window's edges.
+	off := c.Theme().Size(theme.SizeNameInnerPadding) * 2
+	size, area := g.Size(), c.drag.layer.Size()
+	at := pos.AddXY(off, off)
+	if at.X+size.Width > area.Width {
+		at.X = pos.X - off - size.Width
+	}
+	if at.Y+size.Height > area.Height {
+		at.Y = pos.Y - off - size.Height
+	}
+	g.Move(at)
 }
 
 func (c *LineCard) hideGhost() {
@@ -183,11 +194,7 @@ func (r *ghostRenderer) Refresh() {
 	r.text.Text = r.g.label
 	r.text.TextSize = th.Size(theme.SizeNameText)
 	r.text.Color = onColorOf(th, fill)
-	on := theme.ColorNameForegroundOnPrimary
-	if !r.g.parkable {
-		on = theme.ColorNameForeground
-	}
-	r.icon.Resource = theme.NewColoredResource(phoneRes, on)
+	r.icon.Resource = theme.NewColoredResource(phoneRes, onColorName(th, fill))
 	r.Layout(r.g.Size())
 	r.bg.Refresh()
 	r.icon.Refresh()

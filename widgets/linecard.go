@@ -327,7 +327,7 @@ func (r *lineCardRenderer) Refresh() {
 	lampColor := colorOf(th, lamp)
 	base := th.Color(theme.ColorNameInputBackground, v)
 	r.bg.CornerRadius = th.Size(theme.SizeNameInputRadius)
-	r.bg.StrokeWidth = 0
+	r.bg.StrokeWidth, r.bg.StrokeColor = 0, nil
 	switch {
 	case c.drag.active:
 		// The card is being dragged: leave a faint outline where it was.

@@ -3,6 +3,7 @@ package widgets
 import (
 	"fmt"
 	"image/color"
+	"math"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -10,8 +11,9 @@ import (
 )
 
 // Colour names the widgets ask the theme for. An app theme may define
-// them; a theme that does not (the default one) gets the standard colour
-// named in each comment.
+// them, and the colour of text drawn on each as the name followed by
+// "-on"; a theme that does not (the default one) gets the standard colour
+// named in each comment, and the standard text colour on it.
 const (
 	// ColorNameLineRinging colours a ringing or ringing-back line (primary).
 	ColorNameLineRinging fyne.ThemeColorName = "switchboard-line-ringing"
@@ -70,22 +72,82 @@ func colorOf(th fyne.Theme, name fyne.ThemeColorName) color.Color {
 	return c
 }
 
-// onColorOf is the text colour for text drawn on a fill of colour name.
+// minContrast is the contrast ratio (WCAG) below which the theme's text
+// colour for a fill is replaced by a more readable one of the theme's:
+// Fyne's default theme puts white on bright green and orange.
+const minContrast = 3.5
+
+// onColorOf is the colour of text drawn on a fill of colour name.
 func onColorOf(th fyne.Theme, name fyne.ThemeColorName) color.Color {
+	c := th.Color(onColorName(th, name), fyne.CurrentApp().Settings().ThemeVariant())
+	if c == nil {
+		return color.Transparent
+	}
+	return c
+}
+
+// onColorName names the colour for text (and icons) drawn on a fill of
+// colour name: the theme's, unless it is hard to read there, then the
+// theme's foreground or background, whichever reads better.
+func onColorName(th fyne.Theme, name fyne.ThemeColorName) fyne.ThemeColorName {
 	v := fyne.CurrentApp().Settings().ThemeVariant()
-	if c := th.Color(name, v); !isUnset(c) {
-		// The theme defines the custom colour: ask it for "name-on" too.
-		if on := th.Color(name+"-on", v); !isUnset(on) {
-			return on
+	on := themeOnColorName(th, name)
+	fill := colorOf(th, name)
+	onColor := th.Color(on, v)
+	if isUnset(fill) || isUnset(onColor) || contrast(onColor, fill) >= minContrast {
+		return on
+	}
+	best, bestC := on, contrast(onColor, fill)
+	for _, n := range []fyne.ThemeColorName{theme.ColorNameForeground, theme.ColorNameBackground} {
+		if c := th.Color(n, v); !isUnset(c) {
+			if cc := contrast(c, fill); cc > bestC {
+				best, bestC = n, cc
+			}
 		}
 	}
-	if fb, ok := fallbackColors[name]; ok {
+	return best
+}
+
+// luminance is the relative luminance of c (WCAG 2), ignoring alpha.
+func luminance(c color.Color) float64 {
+	n := color.NRGBAModel.Convert(c).(color.NRGBA)
+	lin := func(v uint8) float64 {
+		x := float64(v) / 255
+		if x <= 0.03928 {
+			return x / 12.92
+		}
+		return math.Pow((x+0.055)/1.055, 2.4)
+	}
+	return 0.2126*lin(n.R) + 0.7152*lin(n.G) + 0.0722*lin(n.B)
+}
+
+// contrast is the WCAG contrast ratio of a and b, from 1 to 21.
+func contrast(a, b color.Color) float64 {
+	la, lb := luminance(a), luminance(b)
+	if la < lb {
+		la, lb = lb, la
+	}
+	return (la + 0.05) / (lb + 0.05)
+}
+
+// themeOnColorName names the text colour the theme gives for a fill of
+// name.
+func themeOnColorName(th fyne.Theme, name fyne.ThemeColorName) fyne.ThemeColorName {
+	v := fyne.CurrentApp().Settings().ThemeVariant()
+	if fb, custom := fallbackColors[name]; custom {
+		if c := th.Color(name, v); !isUnset(c) {
+			// The theme defines the custom colour: it must define the
+			// text colour on it too, as name + "-on".
+			if on := th.Color(name+"-on", v); !isUnset(on) {
+				return name + "-on"
+			}
+		}
 		name = fb
 	}
 	if on, ok := onColors[name]; ok {
-		return th.Color(on, v)
+		return on
 	}
-	return th.Color(theme.ColorNameForeground, v)
+	return theme.ColorNameForeground
 }
 
 func isUnset(c color.Color) bool {
