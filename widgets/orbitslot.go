@@ -64,8 +64,8 @@ type OrbitSlot struct {
 
 	now      time.Time
 	hint     dropHint
-	hintText string // on the caller's line: "Park here", "Occupied"
-	hintSub  string // on the caption line: the dragged caller's name
+	hintText string       // on the caller's line: "Park here", "Occupied"
+	hintSub  string       // on the caption line: the dragged caller's name
 	hintLeft int          // ticks left for hintRefused and hintPending
 	down     bool         // the whole park service is unavailable
 	grid     *OrbitGrid   // the grid the slot is in, if any
