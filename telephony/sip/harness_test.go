@@ -191,8 +191,12 @@ func newConsole(t testing.TB, name string, freq float64, mod func(*sbsip.Config)
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
+		start := time.Now()
 		if err := p.Close(); err != nil {
 			t.Error(err)
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Logf("%s: Close took %s", name, d)
 		}
 		cancel()
 		wg.Wait()
@@ -218,6 +222,12 @@ func (c *console) waitEvent(t testing.TB, what string, match func(telephony.Even
 	t.Helper()
 	deadline := time.After(waitFor)
 	seen := 0
+	start := time.Now()
+	defer func() {
+		if d := time.Since(start); d > 2*time.Second {
+			t.Logf("%s: waited %s for %s", c.name, d, what)
+		}
+	}()
 	for {
 		c.mu.Lock()
 		for ; seen < len(c.events); seen++ {
@@ -453,7 +463,9 @@ func (pr *peer) dial(t testing.TB, uri sip.Uri, follow bool) <-chan *diago.Dialo
 			return nil
 		}
 	}
+	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 		defer cancel()
 		if err := d.Invite(ctx, opts); err != nil {
@@ -469,6 +481,7 @@ func (pr *peer) dial(t testing.TB, uri sip.Uri, follow bool) <-chan *diago.Dialo
 		out <- d
 	}()
 	t.Cleanup(func() {
+		<-done
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		_ = d.Hangup(ctx)

@@ -41,6 +41,7 @@ type lamp struct {
 	cseq    uint32
 	version int64 // last document version; -1 before the first
 	active  bool
+	final   chan struct{} // closed by the NOTIFY that ends an unsubscribe
 }
 
 func newLamps(p *Phone) *lamps {
@@ -206,7 +207,9 @@ func (ls *lamps) request(l *lamp, method sip.RequestMethod) *sip.Request {
 	return req
 }
 
-// unsubscribe ends a lamp's subscription (Expires: 0), briefly.
+// unsubscribe ends a lamp's subscription (Expires: 0) and waits, briefly,
+// for the final NOTIFY, so that the service does not send it on to a
+// closed socket.
 func (ls *lamps) unsubscribe(l *lamp) {
 	l.mu.Lock()
 	if !l.active {
@@ -215,6 +218,8 @@ func (ls *lamps) unsubscribe(l *lamp) {
 	}
 	l.active = false
 	l.cseq++
+	final := make(chan struct{})
+	l.final = final
 	req := ls.request(l, sip.SUBSCRIBE)
 	target := l.target
 	l.mu.Unlock()
@@ -222,7 +227,13 @@ func (ls *lamps) unsubscribe(l *lamp) {
 	client, _ := ls.p.clientFor(target)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	_, _ = ls.p.do(ctx, client, req)
+	if res, err := ls.p.do(ctx, client, req); err != nil || !res.IsSuccess() {
+		return
+	}
+	select {
+	case <-final:
+	case <-ctx.Done():
+	}
 }
 
 // do sends a request outside a dialog, answering a digest challenge with
@@ -284,6 +295,10 @@ func (ls *lamps) onNotify(req *sip.Request, tx sip.ServerTransaction) bool {
 	}
 	if terminated {
 		l.active = false
+		if l.final != nil {
+			close(l.final)
+			l.final = nil
+		}
 	}
 	l.mu.Unlock()
 	if docErr != nil {

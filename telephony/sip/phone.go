@@ -71,9 +71,10 @@ type Phone struct {
 	evMu   sync.Mutex
 	lost   int
 
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	ctx         context.Context // the phone's work: registration, lamps, calls
+	cancel      context.CancelFunc
+	stopServing context.CancelFunc // diago's listeners, stopped last
+	wg          sync.WaitGroup
 
 	lineMu sync.Mutex // serialises changes of the live line
 
@@ -184,8 +185,11 @@ func (p *Phone) Start(ctx context.Context) error {
 	}
 
 	p.ctx, p.cancel = context.WithCancel(context.Background())
-	if err := p.dg.ServeBackground(p.ctx, p.serve); err != nil {
+	serveCtx, stopServing := context.WithCancel(context.Background())
+	p.stopServing = stopServing
+	if err := p.dg.ServeBackground(serveCtx, p.serve); err != nil {
 		p.cancel()
+		stopServing()
 		p.ua.Close()
 		return fmt.Errorf("sip: listen: %w", err)
 	}
@@ -195,6 +199,7 @@ func (p *Phone) Start(ctx context.Context) error {
 		}
 		if err := waitListening(ctx, p.ua, p.addrs["udp"].String()); err != nil {
 			p.cancel()
+			stopServing()
 			p.ua.Close()
 			return fmt.Errorf("sip: listen udp %s: %w", p.addrs["udp"], err)
 		}
@@ -237,14 +242,16 @@ func (p *Phone) Close() error {
 	var wg sync.WaitGroup
 	for _, c := range calls {
 		wg.Go(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
 			c.terminate(ctx, "console closed")
 		})
 	}
 	wg.Wait()
+	// Unregister and unsubscribe while still listening for the answers.
 	p.cancel()
 	p.wg.Wait()
+	p.stopServing()
 	p.ua.Close()
 	return nil
 }
