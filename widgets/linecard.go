@@ -65,8 +65,9 @@ type LineCard struct {
 	// OnTransfer asks to transfer the call (the app asks where to).
 	OnTransfer func() `json:"-"`
 
-	now  time.Time
-	drag cardDrag
+	now   time.Time
+	drag  cardDrag
+	timer *canvas.Text // the renderer's timer, to redraw it alone
 }
 
 // NewLineCard returns a card for the call id from name at number, in
@@ -85,12 +86,20 @@ func (c *LineCard) SetState(state LineState, orbit int, since time.Time) {
 }
 
 // Tick moves the card's timer to now. The app calls it once a second;
-// the card redraws only when the time shown changes.
+// only the timer is redrawn, and only when the time shown changes.
 func (c *LineCard) Tick(now time.Time) {
-	before := elapsed(c.Since, c.now)
 	c.now = now
-	if elapsed(c.Since, now) != before {
-		c.Refresh()
+	if c.timer == nil {
+		return // not drawn yet: the renderer reads the time when it is
+	}
+	shown, after := c.timer.Text, c.Timer()
+	switch {
+	case after == shown:
+	case len(after) == len(shown):
+		c.timer.Text = after // same width in the monospace font
+		c.timer.Refresh()
+	default:
+		c.Refresh() // the name makes room for a wider timer
 	}
 }
 
@@ -172,6 +181,7 @@ func (c *LineCard) CreateRenderer() fyne.WidgetRenderer {
 	r.hangUp = widget.NewButtonWithIcon("Hang up", HangUpIcon(), call(&c.OnHangUp))
 	r.hangUp.Importance = widget.DangerImportance
 	r.buttons = container.NewHBox(r.answer, r.hold, r.resume, r.transfer, r.hangUp)
+	c.timer = &r.timer
 	r.objects = []fyne.CanvasObject{&r.bg, &r.accent, &r.name, &r.timer, &r.number,
 		&r.pill, &r.stateText, &r.detail, r.buttons}
 	r.Refresh()
@@ -197,7 +207,11 @@ type lineCardRenderer struct {
 	objects []fyne.CanvasObject
 }
 
-func (r *lineCardRenderer) Destroy() {}
+func (r *lineCardRenderer) Destroy() {
+	if r.card.timer == &r.timer {
+		r.card.timer = nil
+	}
+}
 
 func (r *lineCardRenderer) Objects() []fyne.CanvasObject { return r.objects }
 

@@ -115,9 +115,9 @@ func (s *OrbitSlot) Timer() string {
 }
 
 // Tick moves the slot's timer to now. A grid ticks all its slots; the
-// app calls it once a second. Only what changed is redrawn.
+// app calls it once a second. Only what changed is redrawn: usually the
+// timer's text alone.
 func (s *OrbitSlot) Tick(now time.Time) {
-	before := s.Timer()
 	s.now = now
 	if s.hintLeft > 0 {
 		s.hintLeft--
@@ -126,15 +126,21 @@ func (s *OrbitSlot) Tick(now time.Time) {
 			return // redrawn whole
 		}
 	}
-	if after := s.Timer(); after != before {
-		if s.timer != nil && s.timer.Text == before && len(after) == len(before) {
-			// Same width, same form: the text alone changes.
-			s.timer.Text = after
-			s.timer.Refresh()
-			return
-		}
-		s.Refresh()
+	if s.timer == nil {
+		return // not drawn yet: the renderer reads the time when it is
 	}
+	shown := s.timer.Text
+	after := s.Timer()
+	if after == shown {
+		return
+	}
+	if len(after) == len(shown) && !s.timer.Hidden {
+		// Same width in the monospace font, same form: the text alone.
+		s.timer.Text = after
+		s.timer.Refresh()
+		return
+	}
+	s.Refresh()
 }
 
 // Tapped retrieves the call parked on the slot, if it holds one.
