@@ -134,7 +134,9 @@ func TestNoLossPark(t *testing.T) {
 		if err := a.Park(ctxT(t), call.ID, 705); err != nil {
 			t.Fatal(err)
 		}
-		back := a.waitCall(t, "back on hold", func(c telephony.Call) bool { return c.ID == call.ID && c.State == telephony.StateHeld && c.Reason != "" })
+		back := a.waitCall(t, "back on hold", func(c telephony.Call) bool {
+			return c.ID == call.ID && c.State == telephony.StateHeld && c.Reason != ""
+		})
 		if back.Reason != "orbit 705 is busy" || back.Orbit != 0 || back.Token != "" {
 			t.Fatalf("call after a busy orbit = %+v", back)
 		}
@@ -158,7 +160,9 @@ func TestNoLossPark(t *testing.T) {
 		if err := a.Park(ctxT(t), call.ID, 0); err != nil {
 			t.Fatal(err)
 		}
-		back := a.waitCall(t, "back on hold", func(c telephony.Call) bool { return c.ID == call.ID && c.State == telephony.StateHeld && c.Reason != "" })
+		back := a.waitCall(t, "back on hold", func(c telephony.Call) bool {
+			return c.ID == call.ID && c.State == telephony.StateHeld && c.Reason != ""
+		})
 		if back.Reason != "parking lot is full" {
 			t.Fatalf("reason = %q", back.Reason)
 		}
@@ -179,7 +183,9 @@ func TestNoLossPark(t *testing.T) {
 		if err := a.Park(ctxT(t), call.ID, 703); err != nil {
 			t.Fatal(err)
 		}
-		back := a.waitCall(t, "back on hold", func(c telephony.Call) bool { return c.ID == call.ID && c.State == telephony.StateHeld && c.Reason != "" })
+		back := a.waitCall(t, "back on hold", func(c telephony.Call) bool {
+			return c.ID == call.ID && c.State == telephony.StateHeld && c.Reason != ""
+		})
 		if !strings.HasPrefix(back.Reason, "park service unreachable") {
 			t.Fatalf("reason = %q", back.Reason)
 		}

@@ -105,7 +105,9 @@ func (r *registrar) register(ctx context.Context, expiry time.Duration) (time.Du
 		req.AppendHeader(sip.HeaderClone(p.route))
 	}
 	req.SetTransport(strings.ToUpper(r.transport))
-	rctx, cancel := context.WithTimeout(ctx, 8*time.Second)
+	// A registrar that does not answer within half the expiry (8 s at
+	// most) counts as down.
+	rctx, cancel := context.WithTimeout(ctx, min(8*time.Second, max(p.cfg.Account.Expiry/2, time.Second)))
 	defer cancel()
 	res, err := p.do(rctx, p.clients[r.transport], req)
 	if cs := req.CSeq(); cs != nil && cs.SeqNo > r.cseq {
