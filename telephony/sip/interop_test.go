@@ -1,0 +1,261 @@
+package sip_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/switchboard/switchboard/internal/baresip"
+	"github.com/switchboard/switchboard/telephony"
+	sbsip "github.com/switchboard/switchboard/telephony/sip"
+)
+
+// needPeer skips when a real peer is not installed, except in CI, where
+// the interop tests must run (.ci/run installs baresip-core, kamailio).
+func needPeer(t *testing.T, bin string) string {
+	t.Helper()
+	path, err := exec.LookPath(bin)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is required in CI: %v", bin, err)
+		}
+		t.Skipf("%s is not installed", bin)
+	}
+	return path
+}
+
+func startBaresip(t *testing.T, opts baresip.Options) *baresip.Baresip {
+	t.Helper()
+	needPeer(t, "baresip")
+	opts.Dir = t.TempDir()
+	opts.SIPTrace = true
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	b, err := baresip.Start(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := b.Stop(); err != nil {
+			t.Error(err)
+		}
+		if t.Failed() {
+			t.Logf("baresip log:\n%s", b.Log())
+		}
+	})
+	return b
+}
+
+// TestBaresipParkedAndRetrieved: Debian's baresip calls console A, A
+// parks it on 702 (baresip follows the REFER), console B sees the lamp
+// and retrieves it, and hears baresip's 440 Hz tone.
+func TestBaresipParkedAndRetrieved(t *testing.T) {
+	b := startBaresip(t, baresip.Options{Display: "Bare Sip"})
+	f := startParkService(t, "", nil)
+	a := newConsole(t, "desk-a", 1000, f.templates)
+	bc := newConsole(t, "desk-b", 1200, f.templates)
+	a.waitParkService(t, true)
+	bc.waitParkService(t, true)
+	u := a.uri()
+	if err := b.Dial(ctxT(t), u.String()); err != nil {
+		t.Fatal(err)
+	}
+	call := answered(t, a)
+	if call.RemoteName != "Bare Sip" {
+		t.Fatalf("call = %+v", call)
+	}
+	a.dev.waitTone(t, 440)
+	if err := a.Park(ctxT(t), call.ID, 702); err != nil {
+		t.Fatal(err)
+	}
+	if got := a.waitState(t, call.ID, telephony.StateParkedAway); got.Orbit != 702 || got.Relayed {
+		t.Fatalf("parked = %+v", got)
+	}
+	o := bc.waitOrbit(t, 702, "lit with baresip", occupiedBy("Bare Sip"))
+	if o.Parker != a.AOR() {
+		// Known baresip 1.0 defect: it drops Referred-By and mangles
+		// percent escapes in the Refer-To (parker=desk-a%40127.0.0.1%3A5
+		// arrives as parker=desk-a%3A5), so the service records a wrong
+		// parker. The park itself is right; see the package report.
+		t.Logf("baresip mangled the parker: orbit %+v", o)
+	}
+	id, err := bc.Retrieve(ctxT(t), 702)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := bc.waitState(t, id, telephony.StateActive); got.RemoteName != "Bare Sip" {
+		t.Fatalf("retrieved = %+v", got)
+	}
+	bc.dev.waitTone(t, 440)
+	bc.waitOrbit(t, 702, "dark", free)
+}
+
+// TestBaresipRefusingReferIsRelayParked: baresip with call_transfer=no
+// answers REFER with 501; the console parks it by relay.
+func TestBaresipRefusingReferIsRelayParked(t *testing.T) {
+	b := startBaresip(t, baresip.Options{Display: "Stuck", AccountParams: ";call_transfer=no"})
+	f := startParkService(t, "", nil)
+	a := newConsole(t, "desk", 1000, f.templates)
+	a.waitParkService(t, true)
+	u := a.uri()
+	if err := b.Dial(ctxT(t), u.String()); err != nil {
+		t.Fatal(err)
+	}
+	call := answered(t, a)
+	if err := a.Park(ctxT(t), call.ID, 703); err != nil {
+		t.Fatal(err)
+	}
+	if got := a.waitState(t, call.ID, telephony.StateParkedAway); !got.Relayed || got.Orbit != 703 {
+		t.Fatalf("parked = %+v", got)
+	}
+	a.waitOrbit(t, 703, "lit with baresip", occupiedBy("Stuck"))
+	id, err := a.Retrieve(ctxT(t), 703)
+	if err != nil || id != call.ID {
+		t.Fatalf("retrieve of our own relayed park: %v, %s", err, id)
+	}
+	a.waitCall(t, "back on the line", func(c telephony.Call) bool {
+		return c.ID == call.ID && c.State == telephony.StateActive && c.RetrievedFrom == 703
+	})
+	a.dev.waitTone(t, 440)
+	a.waitOrbit(t, 703, "dark", free)
+}
+
+// kamailio runs Debian's kamailio with testdata/kamailio.cfg on a free
+// loopback port.
+type kamailio struct {
+	addr string
+	cmd  *exec.Cmd
+	out  *strings.Builder
+	mu   sync.Mutex
+}
+
+func startKamailio(t *testing.T, password string) *kamailio {
+	t.Helper()
+	bin := needPeer(t, "kamailio")
+	port := freePort(t)
+	cfg, err := os.ReadFile("testdata/kamailio.cfg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	text := strings.ReplaceAll(string(cfg), "PASSWORD", password)
+	text = strings.ReplaceAll(text, "PORT", strconv.Itoa(port))
+	path := filepath.Join(dir, "kamailio.cfg")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	k := &kamailio{addr: "127.0.0.1:" + strconv.Itoa(port), out: &strings.Builder{}}
+	k.cmd = exec.Command(bin, "-f", path, "-DD", "-E", "-m", "32", "-M", "8", "-P", filepath.Join(dir, "k.pid"), "-Y", dir)
+	w := &lockedWriter{mu: &k.mu, b: k.out}
+	k.cmd.Stdout, k.cmd.Stderr = w, w
+	k.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := k.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = k.cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		_ = syscall.Kill(-k.cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+			_ = syscall.Kill(-k.cmd.Process.Pid, syscall.SIGKILL)
+			<-exited
+		}
+		if t.Failed() {
+			k.mu.Lock()
+			t.Logf("kamailio log:\n%s", k.out.String())
+			k.mu.Unlock()
+		}
+	})
+	deadline := time.Now().Add(waitFor)
+	for {
+		k.mu.Lock()
+		ready := strings.Contains(k.out.String(), "INFO: <core> [main.c") || strings.Contains(k.out.String(), "Listening on")
+		k.mu.Unlock()
+		if ready {
+			break
+		}
+		select {
+		case <-exited:
+			t.Fatalf("kamailio exited:\n%s", k.out.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("kamailio never started")
+		}
+	}
+	time.Sleep(300 * time.Millisecond) // children bind after the banner
+	return k
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	b  *strings.Builder
+}
+
+func (w *lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+// TestKamailioRegistrarAndProxy: the console registers to kamailio with
+// digest auth; baresip calls the console's AOR through kamailio, the
+// console answers, parks the call and another console retrieves it.
+func TestKamailioRegistrarAndProxy(t *testing.T) {
+	needPeer(t, "baresip")
+	k := startKamailio(t, "s3cret")
+	f := startParkService(t, "", nil)
+	a := newConsole(t, "desk-a", 1000, func(c *sbsip.Config) {
+		f.templates(c)
+		c.Account = sbsip.Account{AOR: "sip:reception@" + k.addr, Password: "s3cret", Expiry: time.Minute}
+	})
+	bc := newConsole(t, "desk-b", 1200, f.templates)
+	a.waitRegistration(t, telephony.RegistrationRegistered)
+	a.waitParkService(t, true)
+	bc.waitParkService(t, true)
+
+	b := startBaresip(t, baresip.Options{Display: "Via Proxy"})
+	if err := b.Dial(ctxT(t), "sip:reception@"+k.addr); err != nil {
+		t.Fatal(err)
+	}
+	call := answered(t, a)
+	if call.RemoteName != "Via Proxy" {
+		t.Fatalf("call = %+v", call)
+	}
+	a.dev.waitTone(t, 440)
+	if err := a.Park(ctxT(t), call.ID, 704); err != nil {
+		t.Fatal(err)
+	}
+	if got := a.waitState(t, call.ID, telephony.StateParkedAway); got.Orbit != 704 {
+		t.Fatalf("parked = %+v", got)
+	}
+	bc.waitOrbit(t, 704, "lit", occupiedBy("Via Proxy"))
+	id, err := bc.Retrieve(ctxT(t), 704)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bc.waitState(t, id, telephony.StateActive)
+	bc.dev.waitTone(t, 440)
+	bc.waitOrbit(t, 704, "dark", free)
+}
+
+// TestKamailioWrongPassword: kamailio refuses the console's credentials.
+func TestKamailioWrongPassword(t *testing.T) {
+	k := startKamailio(t, "s3cret")
+	a := newConsole(t, "desk", 1000, func(c *sbsip.Config) {
+		c.Account = sbsip.Account{AOR: "sip:reception@" + k.addr, Password: "nope", RetryInterval: time.Hour}
+	})
+	got := a.waitRegistration(t, telephony.RegistrationFailed)
+	if !strings.Contains(got.Reason, "credentials") {
+		t.Fatalf("reason %q", got.Reason)
+	}
+}
