@@ -98,12 +98,6 @@ func (p *tonePort) Close() error {
 	return nil
 }
 
-func (d *toneDevice) samples() int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return len(d.pcm)
-}
-
 // waitTone waits until freq dominates 200 ms of newly played audio.
 func (d *toneDevice) waitTone(t testing.TB, freq float64) {
 	t.Helper()
