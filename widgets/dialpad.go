@@ -377,20 +377,26 @@ func (k *padKey) Tapped(*fyne.PointEvent) {
 	k.pad.Press(k.key)
 }
 
+// MouseIn lightens the key under the pointer.
 func (k *padKey) MouseIn(*desktop.MouseEvent) {
 	k.hovered = true
 	k.Refresh()
 }
 
+// MouseMoved is part of desktop.Hoverable.
 func (k *padKey) MouseMoved(*desktop.MouseEvent) {}
 
+// MouseOut puts the key back.
 func (k *padKey) MouseOut() {
 	k.hovered = false
 	k.Refresh()
 }
 
+// Cursor shows a hand over the key.
 func (k *padKey) Cursor() desktop.Cursor { return desktop.PointerCursor }
 
+// CreateRenderer is a private method to Fyne which links this widget to
+// its renderer.
 func (k *padKey) CreateRenderer() fyne.WidgetRenderer {
 	r := &padKeyRenderer{key: k}
 	r.digit.TextStyle = fyne.TextStyle{Bold: true}

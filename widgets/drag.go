@@ -142,6 +142,8 @@ func newDragGhost(label string, parkable bool) *dragGhost {
 	return g
 }
 
+// CreateRenderer is a private method to Fyne which links this widget to
+// its renderer.
 func (g *dragGhost) CreateRenderer() fyne.WidgetRenderer {
 	r := &ghostRenderer{g: g}
 	r.text.TextStyle = fyne.TextStyle{Bold: true}

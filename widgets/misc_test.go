@@ -166,3 +166,39 @@ func TestClock(t *testing.T) {
 		}
 	}
 }
+
+func TestAccessibilityLabels(t *testing.T) {
+	newApp(t)
+	c := NewLineCard("c1", "Alice Martin", "201", LineHeld, t0)
+	c.Detail = "held by caller"
+	test.NewTempWindow(t, c)
+	c.Tick(t0.Add(42 * time.Second))
+	if got := c.AccessibilityLabel(); got != "Alice Martin, 201, On hold, 0:42, held by caller" {
+		t.Errorf("card reads %q", got)
+	}
+	g := NewOrbitGrid(701, 3)
+	test.NewTempWindow(t, g)
+	g.SetSlot(702, SlotOccupied, "Bob Chen", "Reception 2", t0)
+	g.SetSlot(703, SlotMine, "Dan Okafor", "", t0)
+	g.Tick(t0.Add(130 * time.Second))
+	for orbit, want := range map[int]string{
+		701: "Orbit 701, free",
+		702: "Orbit 702, Bob Chen, parked by Reception 2, 2:10",
+		703: "Orbit 703, Dan Okafor, parked by you, 2:10",
+	} {
+		if got := g.Slot(orbit).AccessibilityLabel(); got != want {
+			t.Errorf("slot reads %q, want %q", got, want)
+		}
+	}
+	g.SetUnavailable(true, "")
+	if got := g.Slot(702).AccessibilityLabel(); got != "Orbit 702, unavailable" {
+		t.Errorf("slot with the service down reads %q", got)
+	}
+	if got := g.AccessibilityLabel(); got != "Park orbits, "+DefaultBanner {
+		t.Errorf("grid reads %q", got)
+	}
+	d := NewDialPad(nil)
+	if d.AccessibilityLabel() != "Number or orbit" {
+		t.Errorf("empty pad reads %q", d.AccessibilityLabel())
+	}
+}
