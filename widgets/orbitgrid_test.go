@@ -117,6 +117,9 @@ func TestOrbitGrid_Unavailable(t *testing.T) {
 	if len(c.parked) != 0 || len(c.refused) != 1 || c.refused[0] != "call-1@703: Unavailable" {
 		t.Errorf("grid down: parked %q refused %q", c.parked, c.refused)
 	}
+	if r := test.WidgetRenderer(c.grid.Slot(703)).(*slotRenderer); r.caller.Text != "Unavailable" || !r.caller.Visible() {
+		t.Errorf("grid down: the refusing slot says %q (visible %v)", r.caller.Text, r.caller.Visible())
+	}
 	test.TapCanvas(c.w.Canvas(), centre(c.grid.Slot(702)))
 	if len(c.fetched) != 0 {
 		t.Errorf("grid down: retrieved %v", c.fetched)

@@ -243,9 +243,9 @@ func (r *slotRenderer) MinSize() fyne.Size {
 	th := r.slot.Theme()
 	in := r.inset()
 	num := fyne.MeasureText("0000", th.Size(theme.SizeNameText), r.number.TextStyle)
-	cap := th.Size(theme.SizeNameCaptionText)
-	timerW := fyne.MeasureText("0:00", cap, r.timer.TextStyle).Width
-	return fyne.NewSize(2*in+fyne.Max(num.Width, timerW), 2*in+num.Height+r.lineHeight(cap))
+	small := th.Size(theme.SizeNameCaptionText)
+	timerW := fyne.MeasureText("0:00", small, r.timer.TextStyle).Width
+	return fyne.NewSize(2*in+fyne.Max(num.Width, timerW), 2*in+num.Height+r.lineHeight(small))
 }
 
 // sizes scales the slot's text with its height, between the theme's
@@ -253,10 +253,10 @@ func (r *slotRenderer) MinSize() fyne.Size {
 func (r *slotRenderer) sizes(h float32) (number, name, caption float32) {
 	th := r.slot.Theme()
 	clamp := func(v, lo, hi float32) float32 { return fyne.Min(fyne.Max(v, lo), hi) }
-	text, cap := th.Size(theme.SizeNameText), th.Size(theme.SizeNameCaptionText)
+	text, small := th.Size(theme.SizeNameText), th.Size(theme.SizeNameCaptionText)
 	number = clamp(h*0.3, text, th.Size(theme.SizeNameHeadingText)*1.25)
-	name = clamp(h*0.17, cap, th.Size(theme.SizeNameSubHeadingText))
-	return number, name, cap
+	name = clamp(h*0.17, small, th.Size(theme.SizeNameSubHeadingText))
+	return number, name, small
 }
 
 // lineHeight is the height of the caller's line at size, which may hold
@@ -297,23 +297,24 @@ func (r *slotRenderer) Layout(size fyne.Size) {
 	y := in + numH
 	avail := size.Height - in
 	callerLine := y+nameH <= avail+0.5 // rounding
-	if timer != "" && numW+in+timerW <= w {
+	besideNumber := numW+in+timerW <= w
+	if besideNumber {
 		r.timer.Move(fyne.NewPos(in+w-timerW, in+(numH-nameH)/2))
-	} else if callerLine {
+	} else {
 		r.timer.Move(fyne.NewPos(in+w-timerW, y))
 	}
 	r.timer.Resize(fyne.NewSize(timerW, nameH))
-	r.timer.Hidden = timer == "" || !callerLine && numW+in+timerW > w
+	r.timer.Hidden = timer == "" || !besideNumber && !callerLine
 
 	line := s.Caller
+	if s.down {
+		line = "" // not known while the service is down
+	}
 	if h := s.Hint(); h != "" {
 		line = h
 	}
-	if s.down {
-		line = ""
-	}
 	lineW := w
-	if r.timer.Position().Y == y && !r.timer.Hidden {
+	if !besideNumber && !r.timer.Hidden {
 		lineW -= timerW + in
 	}
 	r.caller.Text = fitText(line, nameSize, r.caller.TextStyle, lineW)
