@@ -15,6 +15,7 @@ const (
 	maxSubscription     = time.Hour
 	defaultSubscription = time.Hour
 	notifyTimeout       = 10 * time.Second
+	closeNotifyTimeout  = time.Second
 )
 
 // lampServer serves RFC 4235 busy lamps: SUBSCRIBE sip:N@H with
@@ -140,7 +141,7 @@ func (ls *lampServer) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 		// A fetch: one NOTIFY with the state, then terminated.
 		sub.ctx, sub.stop = context.WithCancel(ls.ctx)
 		sub.final = "timeout"
-		ls.wg.Go(func() { ls.send(sub) })
+		ls.wg.Go(func() { ls.send(sub, notifyTimeout) })
 		return
 	}
 	sub.ctx, sub.stop = context.WithCancel(ls.ctx)
@@ -234,7 +235,7 @@ func (ls *lampServer) worker(sub *subscription) {
 			return
 		case <-sub.kick:
 		}
-		if done := ls.send(sub); done {
+		if done := ls.send(sub, notifyTimeout); done {
 			return
 		}
 	}
@@ -242,7 +243,7 @@ func (ls *lampServer) worker(sub *subscription) {
 
 // send sends one NOTIFY with the orbit's current state; it reports
 // whether the subscription is over.
-func (ls *lampServer) send(sub *subscription) bool {
+func (ls *lampServer) send(sub *subscription, timeout time.Duration) bool {
 	s := ls.s
 	st, _ := s.Orbit(sub.orbit)
 	sub.mu.Lock()
@@ -280,7 +281,7 @@ func (ls *lampServer) send(sub *subscription) bool {
 	req.SetDestination(sub.dest)
 	req.SetTransport(sub.transport)
 
-	ctx, cancel := context.WithTimeout(ls.ctx, notifyTimeout)
+	ctx, cancel := context.WithTimeout(ls.ctx, timeout)
 	defer cancel()
 	res, err := s.client.Do(ctx, req)
 	switch {
@@ -322,7 +323,8 @@ func (ls *lampServer) close() {
 				sub.timer.Stop()
 			}
 			sub.mu.Unlock()
-			ls.send(sub)
+			// Short: a watcher already gone must not hold up the stop.
+			ls.send(sub, closeNotifyTimeout)
 		})
 	}
 	wg.Wait()

@@ -79,12 +79,10 @@ func TestBaresipParkedAndRetrieved(t *testing.T) {
 		t.Fatalf("parked = %+v", got)
 	}
 	o := bc.waitOrbit(t, 702, "lit with baresip", occupiedBy("Bare Sip"))
+	// baresip drops Referred-By and eats percent escapes; the
+	// escape-free parker-user/parker-host still name us.
 	if o.Parker != a.AOR() {
-		// Known baresip 1.0 defect: it drops Referred-By and mangles
-		// percent escapes in the Refer-To (parker=desk-a%40127.0.0.1%3A5
-		// arrives as parker=desk-a%3A5), so the service records a wrong
-		// parker. The park itself is right; see the package report.
-		t.Logf("baresip mangled the parker: orbit %+v", o)
+		t.Fatalf("parker = %q, want %q (orbit %+v)", o.Parker, a.AOR(), o)
 	}
 	id, err := bc.Retrieve(ctxT(t), 702)
 	if err != nil {

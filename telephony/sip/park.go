@@ -85,7 +85,7 @@ func (p *Phone) Park(ctx context.Context, id telephony.CallID, orbit int) error 
 		a.uri.UriParams = sip.NewParams()
 	}
 	a.uri.UriParams.Add("token", a.token)
-	a.uri.UriParams.Add("parker", parkerParam(p.aor))
+	addParker(&a.uri.UriParams, p.aor)
 
 	p.lineMu.Lock()
 	p.mu.Lock()
@@ -109,6 +109,39 @@ func (p *Phone) Park(ctx context.Context, id telephony.CallID, orbit int) error 
 	p.changed(c)
 	p.wg.Go(func() { p.runPark(c, a) })
 	return nil
+}
+
+// addParker names us as the parker in a park URI. Where the AOR's user
+// and host need no escaping it uses parker-user and parker-host: baresip
+// 1.0 runs a Refer-To through printf and eats percent escapes, and it
+// drops Referred-By, so the escaped form reached the service mangled.
+// Otherwise it falls back to the percent-escaped parker parameter of
+// PARK-PROTOCOL.md.
+func addParker(params *sip.HeaderParams, aor sip.Uri) {
+	hostport := aor.Host
+	if aor.Port != 0 {
+		hostport += ":" + strconv.Itoa(aor.Port)
+	}
+	if aor.User != "" && plainParam(aor.User) && plainParam(hostport) {
+		params.Add("parker-user", aor.User)
+		params.Add("parker-host", hostport)
+		return
+	}
+	params.Add("parker", parkerParam(aor))
+}
+
+// plainParam reports whether s may stand in a URI parameter unescaped
+// (RFC 3261 paramchar without escapes).
+func plainParam(s string) bool {
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		case strings.ContainsRune("-_.!~*'()[]/:&+$", r):
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // parkerParam is the parker URI parameter: the AOR without its scheme,
