@@ -170,8 +170,8 @@ type Level struct {
 	RMS, Peak float64
 }
 
-// Device is the console's sound device: one full-duplex stream (the
-// headset) shared by the calls' ports, a ring device, level meters, mute
+// Device is the console's sound device: the headset (a playback and a
+// capture stream) shared by the calls' ports, a ring device, level meters, mute
 // and volume. It implements telephony.AudioDevice. All methods are safe
 // for concurrent use.
 //
@@ -192,7 +192,7 @@ type Device struct {
 
 	mu          sync.Mutex // control plane only; never taken by a callback
 	closed      bool
-	stream      *malgo.Device
+	stream      *streams
 	playID      string // chosen devices ("" = default)
 	capID       string
 	ringID      string
@@ -210,6 +210,10 @@ type Device struct {
 	unexpectedStop atomic.Bool // it stopped without us
 	lastFrames     uint64      // watchdog: progress seen at the last check
 	stalls         int
+	lastCap        uint64
+	startFrames    uint64 // progress when the stream started
+	startCap       uint64
+	startedAt      time.Time
 	lastEnum       time.Time
 }
 
@@ -534,18 +538,60 @@ func (d *Device) ensureStream() error {
 	return nil
 }
 
-// openStream opens and starts the duplex stream on the chosen devices,
-// falling back to the default for a chosen device that is gone. d.mu
-// held.
+// streams is the headset: a playback and a capture stream.
+type streams struct {
+	play, capt *malgo.Device
+}
+
+// openStream opens and starts the headset streams on the chosen
+// devices, falling back to the default for a chosen device that is
+// gone. d.mu held.
 func (d *Device) openStream() error {
-	dev, err := d.initStream()
+	st, err := d.initStream()
 	if err != nil {
 		return err
 	}
-	return d.startStream(dev)
+	return d.startStream(st)
 }
 
-func (d *Device) initStream() (*malgo.Device, error) {
+// initDevice initialises one 48 kHz 16-bit mono stream on id ("" for
+// the default device).
+func (d *Device) initDevice(kind malgo.DeviceType, id string, mid malgo.DeviceID, data malgo.DataProc, name string) (*malgo.Device, error) {
+	cfg := malgo.DefaultDeviceConfig(kind)
+	cfg.SampleRate = streamRate
+	cfg.PeriodSizeInMilliseconds = uint32(d.opts.Period / time.Millisecond)
+	cfg.Periods = uint32(d.opts.Periods)
+	cfg.PerformanceProfile = malgo.LowLatency
+	cfg.Playback.Format, cfg.Playback.Channels = malgo.FormatS16, 1
+	cfg.Capture.Format, cfg.Capture.Channels = malgo.FormatS16, 1
+	cfg.Pulse.StreamNamePlayback, cfg.Pulse.StreamNameCapture = name, name
+	// miniaudio copies the ID during init; pin it for the call.
+	var pin runtime.Pinner
+	defer pin.Unpin()
+	if id != "" {
+		pin.Pin(&mid)
+		if kind == malgo.Capture {
+			cfg.Capture.DeviceID = unsafe.Pointer(&mid)
+		} else {
+			cfg.Playback.DeviceID = unsafe.Pointer(&mid)
+		}
+	}
+	dev, err := malgo.InitDevice(d.mctx.Context, cfg, malgo.DeviceCallbacks{Data: data, Stop: d.onStop})
+	if err != nil {
+		return nil, err
+	}
+	format, channels := dev.PlaybackFormat(), dev.PlaybackChannels()
+	if kind == malgo.Capture {
+		format, channels = dev.CaptureFormat(), dev.CaptureChannels()
+	}
+	if dev.SampleRate() != streamRate || format != malgo.FormatS16 || channels != 1 {
+		dev.Uninit()
+		return nil, errors.New("miniaudio did not give 48 kHz 16-bit mono")
+	}
+	return dev, nil
+}
+
+func (d *Device) initStream() (*streams, error) {
 	play, capt := d.playID, d.capID
 	pid, ok := d.lookup(malgo.Playback, play)
 	if !ok {
@@ -557,53 +603,36 @@ func (d *Device) initStream() (*malgo.Device, error) {
 		d.emit(Event{Kind: EventFallback, Device: capt})
 		d.capID, capt = "", ""
 	}
-	cfg := malgo.DefaultDeviceConfig(malgo.Duplex)
-	cfg.SampleRate = streamRate
-	cfg.PeriodSizeInMilliseconds = uint32(d.opts.Period / time.Millisecond)
-	cfg.Periods = uint32(d.opts.Periods)
-	cfg.PerformanceProfile = malgo.LowLatency
-	cfg.Playback.Format, cfg.Playback.Channels = malgo.FormatS16, 1
-	cfg.Capture.Format, cfg.Capture.Channels = malgo.FormatS16, 1
-	cfg.Pulse.StreamNamePlayback = "Switchboard call"
-	cfg.Pulse.StreamNameCapture = "Switchboard call"
-	// miniaudio copies the IDs during init; pin them for the call.
-	var pin runtime.Pinner
-	defer pin.Unpin()
-	if play != "" {
-		pin.Pin(&pid)
-		cfg.Playback.DeviceID = unsafe.Pointer(&pid)
+	var st streams
+	var err error
+	if st.play, err = d.initDevice(malgo.Playback, play, pid, d.eng.playData, "Switchboard call"); err != nil {
+		return nil, fmt.Errorf("open playback device: %w", err)
 	}
-	if capt != "" {
-		pin.Pin(&cid)
-		cfg.Capture.DeviceID = unsafe.Pointer(&cid)
-	}
-	dev, err := malgo.InitDevice(d.mctx.Context, cfg, malgo.DeviceCallbacks{
-		Data: d.eng.data,
-		Stop: d.onStop,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("open sound device: %w", err)
-	}
-	if dev.SampleRate() != streamRate || dev.PlaybackFormat() != malgo.FormatS16 || dev.CaptureFormat() != malgo.FormatS16 ||
-		dev.PlaybackChannels() != 1 || dev.CaptureChannels() != 1 {
-		dev.Uninit()
-		return nil, errors.New("open sound device: miniaudio did not give 48 kHz 16-bit mono")
+	if st.capt, err = d.initDevice(malgo.Capture, capt, cid, d.eng.capData, "Switchboard call"); err != nil {
+		st.play.Uninit()
+		return nil, fmt.Errorf("open capture device: %w", err)
 	}
 	d.inUsePlay, d.inUseCap = play, capt
-	return dev, nil
+	return &st, nil
 }
 
-func (d *Device) startStream(dev *malgo.Device) error {
+func (d *Device) startStream(st *streams) error {
 	d.stopping.Store(false)
 	d.unexpectedStop.Store(false)
-	if err := dev.Start(); err != nil {
+	err := st.capt.Start()
+	if err == nil {
+		err = st.play.Start()
+	}
+	if err != nil {
 		d.stopping.Store(true)
-		dev.Uninit()
+		st.capt.Uninit()
+		st.play.Uninit()
 		return fmt.Errorf("start sound device: %w", err)
 	}
-	d.stream = dev
+	d.stream = st
 	d.stalls = 0
-	d.lastFrames = d.eng.frames.Load()
+	d.lastFrames, d.lastCap = d.eng.frames.Load(), d.eng.capFrames.Load()
+	d.startFrames, d.startCap, d.startedAt = d.lastFrames, d.lastCap, time.Now()
 	return nil
 }
 
@@ -613,32 +642,42 @@ func (d *Device) onStop() {
 	}
 }
 
-// closeStream stops and releases the stream. d.mu held.
+// closeStream stops and releases the streams. d.mu held.
 func (d *Device) closeStream() {
 	if d.stream == nil {
 		return
 	}
 	d.stopping.Store(true)
-	d.stream.Uninit()
+	release(d.stream.play)
+	release(d.stream.capt)
 	d.stream = nil
 	d.eng.clearLevels()
 }
 
-// reopen moves the stream to the chosen devices: the new stream is set
-// up before the old one stops, so the gap is one device start. d.mu
+// release stops and frees a started device. Stop comes first: on
+// PulseAudio, Uninit alone never returns once the device's sink or
+// source has gone (miniaudio 0.11.23 no longer stops before uninit, and
+// its PulseAudio loop then waits for an event that never comes).
+func release(dev *malgo.Device) {
+	_ = dev.Stop()
+	dev.Uninit()
+}
+
+// reopen moves the streams to the chosen devices: the new ones are set
+// up before the old ones stop, so the gap is one device start. d.mu
 // held.
 func (d *Device) reopen() error {
-	dev, err := d.initStream()
+	st, err := d.initStream()
 	if err != nil {
 		// Some devices cannot be opened twice: free the old one first.
 		d.closeStream()
-		if dev, err = d.initStream(); err != nil {
+		if st, err = d.initStream(); err != nil {
 			return d.ensureStream()
 		}
 	} else {
 		d.closeStream()
 	}
-	if err := d.startStream(dev); err != nil {
+	if err := d.startStream(st); err != nil {
 		return d.ensureStream()
 	}
 	return nil
@@ -676,13 +715,17 @@ func (d *Device) check() {
 		d.closeStream()
 		return
 	}
-	frames := d.eng.frames.Load()
-	if frames == d.lastFrames {
+	frames, capFrames := d.eng.frames.Load(), d.eng.capFrames.Load()
+	switch {
+	case (frames == d.startFrames || capFrames == d.startCap) && time.Since(d.startedAt) < startGrace:
+		// Not started yet: some devices (Bluetooth headsets) take a
+		// second or two.
+	case frames == d.lastFrames || capFrames == d.lastCap:
 		d.stalls++
-	} else {
+	default:
 		d.stalls = 0
 	}
-	d.lastFrames = frames
+	d.lastFrames, d.lastCap = frames, capFrames
 	var gone string
 	if (d.playID != "" || d.capID != "") && time.Since(d.lastEnum) >= time.Second {
 		d.lastEnum = time.Now()
@@ -704,6 +747,10 @@ func (d *Device) check() {
 		d.emit(Event{Kind: EventRestarted, Device: d.inUsePlay})
 	}
 }
+
+// startGrace is how long a new stream may take to deliver its first
+// callback before the watchdog restarts it.
+const startGrace = 3 * time.Second
 
 // simulateStop makes the watchdog believe the device stopped by itself
 // (tests: a null device cannot be unplugged).

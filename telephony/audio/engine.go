@@ -6,14 +6,21 @@ import (
 	"unsafe"
 )
 
-// maxChunk is the most samples the callback handles in one pass (100 ms
+// maxChunk is the most samples a callback handles in one pass (100 ms
 // at 48 kHz); longer callbacks are processed in chunks.
 const maxChunk = streamRate / 10
 
-// engine is the state the headset stream's data callback works on. The
-// callback (data, process) owns the fields without atomics; everything
-// it shares with other goroutines is an atomic or a lock-free ring. It
-// never allocates, blocks or locks.
+// engine is the state the headset streams' data callbacks work on: the
+// playback callback (render) and the capture callback (capture), each on
+// its own device thread. Each owns its fields without atomics (render:
+// acc, beep*, the ports' jitter buffers and upsamplers; capture: inBuf
+// and the producer side of the ports' capture rings); everything shared
+// with other goroutines is an atomic or a lock-free ring. Neither ever
+// allocates, blocks or locks.
+//
+// Playback and capture are two streams rather than one miniaudio duplex
+// stream: on PulseAudio a duplex stream is clocked by its capture side
+// and glitches whenever the two devices' clocks disagree.
 type engine struct {
 	ports atomic.Pointer[[]*Port] // replaced whole on open/close
 
@@ -24,7 +31,8 @@ type engine struct {
 	inRMS, inPeak, outRMS, outPeak atomic.Uint32 // float32 bits
 
 	callbacks atomic.Uint64 // data callbacks run
-	frames    atomic.Uint64 // samples processed
+	frames    atomic.Uint64 // samples played
+	capFrames atomic.Uint64 // samples captured
 
 	// Test hooks: when set, the callback takes its input from inject
 	// instead of the device and copies its output into tap.
@@ -77,50 +85,54 @@ func samples(b []byte) []int16 {
 	return unsafe.Slice((*int16)(unsafe.Pointer(&b[0])), len(b)/2)
 }
 
-// data is the malgo data callback.
-func (e *engine) data(out, in []byte, frames uint32) {
-	o, i := samples(out), samples(in)
-	n := int(frames)
-	for off := 0; off < n; off += maxChunk {
-		end := min(n, off+maxChunk)
-		var oc, ic []int16
-		if len(o) >= end {
-			oc = o[off:end]
-		}
-		if len(i) >= end {
-			ic = i[off:end]
-		}
-		e.process(oc, ic, end-off)
+// playData is the headset playback stream's malgo data callback.
+func (e *engine) playData(out, _ []byte, frames uint32) {
+	o := samples(out)
+	for off := 0; off < len(o); off += maxChunk {
+		e.render(o[off:min(len(o), off+maxChunk)])
 	}
 	e.callbacks.Add(1)
 }
 
-// process handles n samples: in (nil: silence) to the ports' capture
-// rings, the ports' playback and the beep to out (nil: discarded).
-func (e *engine) process(out, in []int16, n int) {
+// capData is the microphone capture stream's malgo data callback.
+func (e *engine) capData(_, in []byte, frames uint32) {
+	i := samples(in)
+	for off := 0; off < len(i); off += maxChunk {
+		e.capture(i[off:min(len(i), off+maxChunk)])
+	}
+	e.callbacks.Add(1)
+}
+
+// capture hands the microphone's samples to every port (silence while
+// muted) and updates the input meter.
+func (e *engine) capture(in []int16) {
+	n := len(in)
 	if r := e.inject.Load(); r != nil {
 		in = e.inBuf[:n]
 		k := r.read(in)
 		clear(in[k:])
 	}
-	if in != nil {
-		rms, peak := measure(in)
-		e.inRMS.Store(math.Float32bits(rms))
-		e.inPeak.Store(math.Float32bits(peak))
-	}
-	ports := *e.ports.Load()
+	rms, peak := measure(in)
+	e.inRMS.Store(math.Float32bits(rms))
+	e.inPeak.Store(math.Float32bits(peak))
 	muted := e.muted.Load()
-	for _, p := range ports {
-		if in == nil || muted {
+	for _, p := range *e.ports.Load() {
+		if muted {
 			p.cap.writeZeros(n)
 		} else {
 			p.cap.write(in)
 		}
 	}
+	e.capFrames.Add(uint64(n))
+}
 
+// render mixes the ports' playback and the beep into out, applies the
+// volume and updates the output meter.
+func (e *engine) render(out []int16) {
+	n := len(out)
 	acc := e.acc[:n]
 	clear(acc)
-	for _, p := range ports {
+	for _, p := range *e.ports.Load() {
 		p.render(acc)
 	}
 	if req := e.beepReq.Load(); req != e.beepSeen {
@@ -133,17 +145,15 @@ func (e *engine) process(out, in []int16, n int) {
 		}
 		e.beepPos += len(b)
 	}
-	if out != nil {
-		g := math.Float32frombits(e.gain.Load())
-		for i, v := range acc {
-			out[i] = sat16(float32(v) * g)
-		}
-		rms, peak := measure(out)
-		e.outRMS.Store(math.Float32bits(rms))
-		e.outPeak.Store(math.Float32bits(peak))
-		if t := e.tap.Load(); t != nil {
-			t.write(out)
-		}
+	g := math.Float32frombits(e.gain.Load())
+	for i, v := range acc {
+		out[i] = sat16(float32(v) * g)
+	}
+	rms, peak := measure(out)
+	e.outRMS.Store(math.Float32bits(rms))
+	e.outPeak.Store(math.Float32bits(peak))
+	if t := e.tap.Load(); t != nil {
+		t.write(out)
 	}
 	e.frames.Add(uint64(n))
 }

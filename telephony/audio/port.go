@@ -143,7 +143,7 @@ func (p *Port) Capture(pcm []int16) error {
 			return nil
 		}
 		now := time.Now()
-		if f := p.dev.eng.frames.Load(); f != p.seen {
+		if f := p.dev.eng.capFrames.Load(); f != p.seen {
 			p.seen, p.seenAt = f, now
 		}
 		var wait time.Duration

@@ -130,7 +130,7 @@ func (d *Device) Ring(ctx context.Context) (stop func(), err error) {
 			if r.users == 0 && d.ring == r {
 				r.stop.Store(true) // silent from the next period on
 				d.ring = nil
-				r.dev.Uninit()
+				release(r.dev)
 			}
 			close(done)
 		})
