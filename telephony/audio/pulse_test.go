@@ -492,6 +492,8 @@ func TestPulseAudio(t *testing.T) {
 		})
 	})
 
+	t.Run("a real call over RTP", func(t *testing.T) { testRealCall(t, ps) })
+
 	t.Run("ringtone on the ring device, stopped at once", func(t *testing.T) {
 		d := openPulse(t, Options{Playback: "sb_sink", Capture: "mic600", Ring: "sb_ring"})
 		ring := ps.record(t, "sb_ring.monitor")

@@ -1,0 +1,248 @@
+//go:build linux
+
+package audio
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emiago/diago"
+	diagoaudio "github.com/emiago/diago/audio"
+	"github.com/emiago/diago/media"
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard/switchboard/internal/tone"
+	"github.com/switchboard/switchboard/telephony"
+)
+
+// bridgeCall connects a call's media to an audio port the way the
+// console does: decoded RTP frames (with their sequence numbers and
+// timestamps) to Play, Capture to encoded RTP. It returns when the call
+// ends; its send goroutine ends with it.
+func bridgeCall(ctx context.Context, dev telephony.AudioDevice, dm *diago.DialogMedia, ports chan<- *Port) error {
+	codec := media.CodecAudioFromSession(dm.MediaSession())
+	port, err := dev.OpenPort(int(codec.SampleRate))
+	if err != nil {
+		return err
+	}
+	if p, ok := port.(*Port); ok && ports != nil {
+		ports <- p
+	}
+	r, err := dm.AudioReader()
+	if err != nil {
+		return err
+	}
+	w, err := dm.AudioWriter()
+	if err != nil {
+		return err
+	}
+	dec, err := diagoaudio.NewPCMDecoderReader(codec.PayloadType, r)
+	if err != nil {
+		return err
+	}
+	enc, err := diagoaudio.NewPCMEncoderWriter(codec.PayloadType, w)
+	if err != nil {
+		return err
+	}
+	n := int(codec.SampleRate) / 50
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	wg.Add(2)
+	go func() { // the call ends: stop the receive loop
+		defer wg.Done()
+		select {
+		case <-ctx.Done():
+			_ = dm.Close()
+		case <-done:
+		}
+	}()
+	go func() { // the send loop, paced by the microphone
+		defer wg.Done()
+		pcm, b := make([]int16, n), make([]byte, 0, 2*n)
+		for port.Capture(pcm) == nil {
+			if _, err := enc.Write(tone.AppendPCMBytes(b[:0], pcm)); err != nil {
+				return
+			}
+		}
+	}()
+	b, pcm := make([]byte, 2*n), make([]int16, 0, n)
+	for {
+		k, err := dec.Read(b)
+		if err != nil {
+			break
+		}
+		if k == 0 {
+			continue // on hold
+		}
+		// PacketHeader belongs to the packet just read (same goroutine).
+		h := dm.RTPPacketReader.PacketHeader
+		port.Play(telephony.Frame{Seq: h.SequenceNumber, Timestamp: h.Timestamp, PCM: tone.AppendSamples(pcm[:0], b[:k])})
+	}
+	err = port.Close() // ends the send loop
+	close(done)
+	wg.Wait()
+	return err
+}
+
+type sipAgent struct {
+	dg   *diago.Diago
+	port int
+}
+
+func newAgent(t *testing.T, name string, serve diago.ServeDialogFunc) *sipAgent {
+	t.Helper()
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(name), sipgo.WithUserAgentHostname("127.0.0.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := c.LocalAddr().(*net.UDPAddr).Port
+	c.Close()
+	quiet := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	a := &sipAgent{port: port, dg: diago.NewDiago(ua,
+		diago.WithTransport(diago.Transport{Transport: "udp", BindHost: "127.0.0.1", BindPort: port}),
+		diago.WithLogger(quiet))}
+	ctx, cancel := context.WithCancel(context.Background())
+	if serve == nil {
+		serve = func(d *diago.DialogServerSession) { _ = d.Respond(sip.StatusForbidden, "Forbidden", nil) }
+	}
+	if err := a.dg.ServeBackground(ctx, serve); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		ua.Close()
+	})
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	waitFor(t, "the SIP listener", func() bool { c, _ := ua.TransportLayer().GetConnection("udp", addr); return c != nil })
+	return a
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(string(p))
+	return len(p), nil
+}
+
+// testRealCall: a caller (a diago user agent on loopback) sends a 440 Hz
+// tone over RTP to a small console user agent whose audio goes through
+// a Port on PulseAudio; the tone must come out of the sink, and the
+// microphone's 600 Hz must come back to the caller in RTP.
+func testRealCall(t *testing.T, ps *pulseServer) {
+	dev := openPulse(t, Options{Playback: "sb_sink", Capture: "mic600"})
+	ports := make(chan *Port, 1)
+	bridged := make(chan error, 1)
+	console := newAgent(t, "console", func(d *diago.DialogServerSession) {
+		if err := d.Answer(); err != nil {
+			bridged <- err
+			return
+		}
+		bridged <- bridgeCall(d.Context(), dev, &d.DialogMedia, ports) // blocks for the call
+	})
+	caller := newAgent(t, "caller", nil)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	call, err := caller.dg.Invite(ctx, sip.Uri{User: "console", Host: "127.0.0.1", Port: console.port}, diago.InviteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	codec := media.CodecAudioFromSession(call.MediaSession())
+	if codec.SampleRate != 8000 {
+		t.Fatalf("negotiated %s, want G.711", codec.String())
+	}
+	port := <-ports
+
+	// The caller speaks: a 440 Hz tone, one RTP packet every 20 ms.
+	w, err := call.AudioWriter()
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := diagoaudio.NewPCMEncoderWriter(codec.PayloadType, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		gen := tone.Sine(callHz, 8000, callAmp)
+		pcm := make([]int16, 160)
+		tick := time.NewTicker(telephony.FrameDuration)
+		defer tick.Stop()
+		for {
+			select {
+			case <-call.Context().Done():
+				return
+			case <-tick.C:
+			}
+			gen.Fill(pcm)
+			if _, err := enc.Write(tone.PCMBytes(pcm)); err != nil {
+				return
+			}
+		}
+	}()
+	// The caller listens.
+	var mu sync.Mutex
+	var heard []int16
+	r, err := call.AudioReader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, err := diagoaudio.NewPCMDecoderReader(codec.PayloadType, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		defer wg.Done()
+		b := make([]byte, 320)
+		for {
+			k, err := dec.Read(b)
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			heard = tone.AppendSamples(heard, b[:k])
+			mu.Unlock()
+		}
+	}()
+
+	checkHeard(t, "the call's tone on the sink", ps.hear(t, "sb_sink.monitor", callHz, time.Second), callHz, callAmp)
+	waitFor(t, "1.5 s of the console's audio at the caller", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(heard) >= 12000
+	})
+	mu.Lock()
+	back := heard[len(heard)-8000:]
+	mu.Unlock()
+	if lvl, ok := tone.Detect(back, micHz, 8000); !ok || lvl < 0.05 {
+		t.Errorf("caller hears %.0f Hz at %.3f (dominant %v), want the microphone's tone", micHz, lvl, ok)
+	} else {
+		t.Logf("caller hears the microphone's %.0f Hz at %.3f", micHz, lvl)
+	}
+	t.Logf("console jitter buffer: %+v", port.Stats())
+
+	if err := call.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_ = call.Close() // ends the caller's RTP loops
+	if err := <-bridged; err != nil && !errors.Is(err, ErrClosed) {
+		t.Errorf("console bridge: %v", err)
+	}
+	wg.Wait()
+	if st := port.Stats(); st.Played < 50 || st.Resyncs != 0 {
+		t.Errorf("jitter buffer after the call: %+v", st)
+	}
+}
