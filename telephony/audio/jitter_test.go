@@ -58,7 +58,7 @@ type jbRun struct {
 // runJitter plays the arrivals through a jitter buffer for ticks device
 // periods. Each frame is a constant marker (or a 440 Hz sine with
 // sine=true) so that the output shows what played.
-func runJitter(t *testing.T, arrivals []arrival, ticks, target int, sine bool) jbRun {
+func runJitter(t *testing.T, arrivals []arrival, ticks, target int, sine bool, stalls ...int) jbRun {
 	t.Helper()
 	var stats jitterCounters
 	j := newJitterBuffer(8000, &stats)
@@ -96,6 +96,9 @@ func runJitter(t *testing.T, arrivals []arrival, ticks, target int, sine bool) j
 				}
 			}
 			j.push(seq, frame)
+		}
+		if slices.Contains(stalls, tick) {
+			continue // the device lost this period: nothing was read
 		}
 		j.read(out)
 		r.out = append(r.out, out...)
@@ -248,6 +251,25 @@ func TestJitterBufferShrinksWhenCalm(t *testing.T) {
 	last := r.trace[len(r.trace)-1]
 	if last != "399" {
 		t.Errorf("last frame played %s at the end, want 399 (20 ms behind arrival)", last)
+	}
+}
+
+// When the device loses time (here 100 ms without a callback, as after
+// an underrun on a sound server), frames pile up; the buffer sheds the
+// excess within a second instead of keeping the extra delay.
+func TestJitterBufferShedsBacklog(t *testing.T) {
+	r := runJitter(t, steady(0, 99, 0), 202, 1, false, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49)
+	s := r.stats
+	if s.Dropped != 4 || s.Lost != 0 || s.Concealed != 0 {
+		t.Errorf("stats %+v: want 4 frames dropped (5 piled up, one kept as margin), none lost", s)
+	}
+	// At the end frame 99, which arrived at tick 198, is playing with
+	// one frame of margin: it started at tick 200.
+	if last := r.trace[len(r.trace)-1]; last != "99" {
+		t.Errorf("last played %s, want 99", last)
+	}
+	if s.Buffered > 20*time.Millisecond {
+		t.Errorf("still %v buffered at the end", s.Buffered)
 	}
 }
 
