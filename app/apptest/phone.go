@@ -1,0 +1,559 @@
+// Package apptest holds in-memory stand-ins for the console's
+// boundaries, for tests of the window: Phone, a telephone that keeps its
+// calls and orbits in memory and behaves like telephony/sip in the ways
+// the window sees (one live line, park, retrieve, lamps), and records
+// every action asked of it; and Sound, a sound device that only counts.
+//
+// They are for the window's tests only: the user agent itself is tested
+// against real SIP peers in telephony/sip.
+package apptest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/switchboard/switchboard/telephony"
+)
+
+// Errors returned by Phone methods.
+var (
+	ErrNoSuchCall  = errors.New("no such call")
+	ErrWrongState  = errors.New("call is not in a state for this")
+	ErrBadOrbit    = errors.New("orbit is outside the lot")
+	ErrOrbitEmpty  = errors.New("orbit is empty")
+	ErrUnavailable = errors.New("park service is unavailable")
+)
+
+var _ telephony.Phone = (*Phone)(nil)
+
+// Phone is an in-memory telephony.Phone. Its methods change its state at
+// once and publish the events telephony/sip would; the simulation
+// methods (Ring, CallerHangsUp, SetOrbit, ...) play the far ends and the
+// park service. It is safe for concurrent use.
+type Phone struct {
+	// Clock gives the times of calls and parks (time.Now when nil).
+	Clock func() time.Time
+
+	events chan telephony.Event
+
+	mu       sync.Mutex
+	seq      int
+	calls    map[telephony.CallID]*telephony.Call
+	order    []telephony.CallID
+	orbits   map[int]*telephony.Orbit
+	first    int
+	last     int
+	parkUp   bool
+	actions  []string
+	failNext map[string]error
+	wake     chan struct{}
+	losing   bool
+	lost     int
+}
+
+// NewPhone returns a phone with a park lot of orbits first..last (none
+// when last < first), with the park service available.
+func NewPhone(first, last int) *Phone {
+	p := &Phone{
+		events:   make(chan telephony.Event, 4096),
+		calls:    make(map[telephony.CallID]*telephony.Call),
+		orbits:   make(map[int]*telephony.Orbit),
+		first:    first,
+		last:     last,
+		parkUp:   true,
+		failNext: make(map[string]error),
+		wake:     make(chan struct{}),
+	}
+	for n := first; n <= last; n++ {
+		p.orbits[n] = &telephony.Orbit{Number: n}
+	}
+	return p
+}
+
+func (p *Phone) now() time.Time {
+	if p.Clock != nil {
+		return p.Clock()
+	}
+	return time.Now()
+}
+
+// emit queues ev; the channel is large enough for any test. While Lose
+// runs, events are counted instead.
+func (p *Phone) emit(ev telephony.Event) {
+	if p.losing {
+		p.lost++
+		return
+	}
+	p.events <- ev
+}
+
+// record notes an action and wakes WaitAction; p.mu is held.
+func (p *Phone) record(format string, args ...any) error {
+	a := fmt.Sprintf(format, args...)
+	p.actions = append(p.actions, a)
+	close(p.wake)
+	p.wake = make(chan struct{})
+	verb, _, _ := strings.Cut(a, " ")
+	if err, ok := p.failNext[verb]; ok {
+		delete(p.failNext, verb)
+		return err
+	}
+	return nil
+}
+
+// Actions returns what the window asked of the phone so far, one string
+// per call: "answer c1", "hold c1", "park c1 703", "retrieve 703", ...
+func (p *Phone) Actions() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.actions...)
+}
+
+// WaitAction waits until an action equal to want has been asked, and
+// reports whether it was within d.
+func (p *Phone) WaitAction(want string, d time.Duration) bool {
+	deadline := time.After(d)
+	for {
+		p.mu.Lock()
+		for _, a := range p.actions {
+			if a == want {
+				p.mu.Unlock()
+				return true
+			}
+		}
+		wake := p.wake
+		p.mu.Unlock()
+		select {
+		case <-wake:
+		case <-deadline:
+			return false
+		}
+	}
+}
+
+// FailNext makes the next action named verb ("park", "answer", ...)
+// return err instead of acting.
+func (p *Phone) FailNext(verb string, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.failNext[verb] = err
+}
+
+// Events delivers every change in order.
+func (p *Phone) Events() <-chan telephony.Event { return p.events }
+
+// Calls returns the calls, oldest first.
+func (p *Phone) Calls() []telephony.Call {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]telephony.Call, 0, len(p.order))
+	for _, id := range p.order {
+		out = append(out, *p.calls[id])
+	}
+	return out
+}
+
+// Orbits returns the lot.
+func (p *Phone) Orbits() []telephony.Orbit {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]telephony.Orbit, 0, len(p.orbits))
+	for n := p.first; n <= p.last; n++ {
+		out = append(out, *p.orbits[n])
+	}
+	return out
+}
+
+// Call returns one call's state.
+func (p *Phone) Call(id telephony.CallID) (telephony.Call, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c := p.calls[id]
+	if c == nil {
+		return telephony.Call{}, false
+	}
+	return *c, true
+}
+
+// newCallLocked adds a call and returns it; p.mu is held.
+func (p *Phone) newCallLocked(dir telephony.Direction, name, uri string, st telephony.CallState) *telephony.Call {
+	p.seq++
+	c := &telephony.Call{ID: telephony.CallID(fmt.Sprintf("c%d", p.seq)), Direction: dir,
+		RemoteName: name, RemoteURI: uri, State: st, Started: p.now()}
+	p.calls[c.ID] = c
+	p.order = append(p.order, c.ID)
+	return c
+}
+
+// changedLocked publishes c; p.mu is held.
+func (p *Phone) changedLocked(c *telephony.Call) {
+	snap := *c
+	if c.State == telephony.StateEnded {
+		delete(p.calls, c.ID)
+		for i, id := range p.order {
+			if id == c.ID {
+				p.order = append(p.order[:i], p.order[i+1:]...)
+				break
+			}
+		}
+	}
+	p.emit(telephony.CallChanged{Call: snap})
+}
+
+// holdLiveLocked puts the live call other than except on hold.
+func (p *Phone) holdLiveLocked(except telephony.CallID) {
+	for _, id := range p.order {
+		if c := p.calls[id]; id != except && c.State == telephony.StateActive {
+			c.State = telephony.StateHeld
+			c.Reason = ""
+			p.changedLocked(c)
+		}
+	}
+}
+
+// Ring simulates an incoming call from name at uri and returns its ID.
+func (p *Phone) Ring(name, uri string) telephony.CallID {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c := p.newCallLocked(telephony.Inbound, name, uri, telephony.StateRinging)
+	p.changedLocked(c)
+	return c.ID
+}
+
+// RingBack simulates the park service ringing back a call parked on
+// orbit that nobody retrieved.
+func (p *Phone) RingBack(name, uri string, orbit int) telephony.CallID {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c := p.newCallLocked(telephony.Inbound, name, uri, telephony.StateRinging)
+	c.BackFrom = orbit
+	p.changedLocked(c)
+	return c.ID
+}
+
+// CallerHangsUp simulates the far end hanging up call id.
+func (p *Phone) CallerHangsUp(id telephony.CallID) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c := p.calls[id]
+	if c == nil {
+		return
+	}
+	c.State = telephony.StateEnded
+	c.Reason = "caller hung up"
+	p.changedLocked(c)
+}
+
+// SetOrbit simulates a busy lamp: orbit o.Number now shows o.
+func (p *Phone) SetOrbit(o telephony.Orbit) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.orbits[o.Number] == nil {
+		return
+	}
+	*p.orbits[o.Number] = o
+	p.emit(telephony.OrbitChanged{Orbit: o})
+}
+
+// ClearOrbit simulates the call on orbit n leaving it (retrieved by
+// someone else, or the caller hung up).
+func (p *Phone) ClearOrbit(n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.orbits[n] == nil {
+		return
+	}
+	*p.orbits[n] = telephony.Orbit{Number: n}
+	p.emit(telephony.OrbitChanged{Orbit: *p.orbits[n]})
+	for _, id := range p.order {
+		if c := p.calls[id]; c.State == telephony.StateParkedAway && c.Orbit == n {
+			c.State = telephony.StateEnded
+			c.Reason = fmt.Sprintf("left orbit %d", n)
+			p.changedLocked(c)
+			break
+		}
+	}
+}
+
+// SetParkService simulates the park service going down or coming back.
+func (p *Phone) SetParkService(up bool, reason string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.parkUp = up
+	p.emit(telephony.ParkServiceChanged{Available: up, Reason: reason})
+}
+
+// SetRegistration simulates a registration change.
+func (p *Phone) SetRegistration(st telephony.RegistrationState, reason string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.emit(telephony.RegistrationChanged{State: st, Reason: reason})
+}
+
+// Lose runs f, which simulates changes with the other methods, as if
+// the events channel overflowed: the state changes, the events are
+// dropped and one EventsLost reports how many.
+func (p *Phone) Lose(f func()) {
+	p.mu.Lock()
+	p.losing, p.lost = true, 0
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.losing = false
+		p.events <- telephony.EventsLost{Count: p.lost}
+	}()
+	f()
+}
+
+func (p *Phone) lookupLocked(id telephony.CallID) (*telephony.Call, error) {
+	c := p.calls[id]
+	if c == nil {
+		return nil, fmt.Errorf("apptest: call %s: %w", id, ErrNoSuchCall)
+	}
+	return c, nil
+}
+
+// Answer answers a ringing call, holding the live one.
+func (p *Phone) Answer(_ context.Context, id telephony.CallID) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.record("answer %s", id); err != nil {
+		return err
+	}
+	c, err := p.lookupLocked(id)
+	if err != nil {
+		return err
+	}
+	if c.State != telephony.StateRinging {
+		return fmt.Errorf("apptest: answer %s: %w", id, ErrWrongState)
+	}
+	p.holdLiveLocked(id)
+	c.State = telephony.StateActive
+	c.Answered = p.now()
+	p.changedLocked(c)
+	return nil
+}
+
+// Reject declines a ringing call.
+func (p *Phone) Reject(_ context.Context, id telephony.CallID) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.record("reject %s", id); err != nil {
+		return err
+	}
+	c, err := p.lookupLocked(id)
+	if err != nil {
+		return err
+	}
+	if c.State != telephony.StateRinging {
+		return fmt.Errorf("apptest: reject %s: %w", id, ErrWrongState)
+	}
+	c.State, c.Reason = telephony.StateEnded, "rejected"
+	p.changedLocked(c)
+	return nil
+}
+
+// Hangup ends a call.
+func (p *Phone) Hangup(_ context.Context, id telephony.CallID) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.record("hangup %s", id); err != nil {
+		return err
+	}
+	c, err := p.lookupLocked(id)
+	if err != nil {
+		return err
+	}
+	c.State, c.Reason = telephony.StateEnded, "hung up"
+	p.changedLocked(c)
+	return nil
+}
+
+// Hold puts the live call on hold.
+func (p *Phone) Hold(_ context.Context, id telephony.CallID) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.record("hold %s", id); err != nil {
+		return err
+	}
+	c, err := p.lookupLocked(id)
+	if err != nil {
+		return err
+	}
+	if c.State != telephony.StateActive {
+		return fmt.Errorf("apptest: hold %s: %w", id, ErrWrongState)
+	}
+	c.State = telephony.StateHeld
+	p.changedLocked(c)
+	return nil
+}
+
+// Resume makes a held call live, holding the live one.
+func (p *Phone) Resume(_ context.Context, id telephony.CallID) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.record("resume %s", id); err != nil {
+		return err
+	}
+	c, err := p.lookupLocked(id)
+	if err != nil {
+		return err
+	}
+	if c.State != telephony.StateHeld {
+		return fmt.Errorf("apptest: resume %s: %w", id, ErrWrongState)
+	}
+	p.holdLiveLocked(id)
+	c.State, c.Reason = telephony.StateActive, ""
+	p.changedLocked(c)
+	return nil
+}
+
+// Dial places a call that the far end answers at once.
+func (p *Phone) Dial(_ context.Context, target string) (telephony.CallID, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.record("dial %s", target); err != nil {
+		return "", err
+	}
+	p.holdLiveLocked("")
+	c := p.newCallLocked(telephony.Outbound, "", target, telephony.StateDialing)
+	p.changedLocked(c)
+	c.State, c.Answered = telephony.StateActive, p.now()
+	p.changedLocked(c)
+	return c.ID, nil
+}
+
+// Park parks a call: on orbit, or on the next free one (0). A busy orbit
+// fails the park the way the service does (the call comes back held,
+// with the reason).
+func (p *Phone) Park(_ context.Context, id telephony.CallID, orbit int) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.record("park %s %d", id, orbit); err != nil {
+		return err
+	}
+	c, err := p.lookupLocked(id)
+	if err != nil {
+		return err
+	}
+	if !p.parkUp {
+		return fmt.Errorf("apptest: park %s: %w", id, ErrUnavailable)
+	}
+	if orbit != 0 && p.orbits[orbit] == nil {
+		return fmt.Errorf("apptest: park on %d: %w", orbit, ErrBadOrbit)
+	}
+	if c.State != telephony.StateActive && c.State != telephony.StateHeld {
+		return fmt.Errorf("apptest: park %s (%s): %w", id, c.State, ErrWrongState)
+	}
+	if orbit == 0 {
+		for n := p.first; n <= p.last; n++ {
+			if !p.orbits[n].Occupied {
+				orbit = n
+				break
+			}
+		}
+	}
+	c.State, c.Orbit, c.Reason = telephony.StateParking, orbit, ""
+	p.changedLocked(c)
+	if orbit == 0 || p.orbits[orbit].Occupied {
+		c.State, c.Orbit = telephony.StateHeld, 0
+		c.Reason = fmt.Sprintf("orbit %d is busy", orbit)
+		if orbit == 0 {
+			c.Reason = "parking lot is full"
+		}
+		p.changedLocked(c)
+		return nil
+	}
+	o := telephony.Orbit{Number: orbit, Occupied: true, CallerName: c.RemoteName, CallerURI: c.RemoteURI,
+		Parker: "sip:console@127.0.0.1", ParkedAt: p.now(), ParkedByMe: true}
+	*p.orbits[orbit] = o
+	p.emit(telephony.OrbitChanged{Orbit: o})
+	c.State = telephony.StateParkedAway
+	p.changedLocked(c)
+	return nil
+}
+
+// Retrieve picks up the call on orbit as a new active call and frees the
+// orbit.
+func (p *Phone) Retrieve(_ context.Context, orbit int) (telephony.CallID, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.record("retrieve %d", orbit); err != nil {
+		return "", err
+	}
+	o := p.orbits[orbit]
+	if o == nil {
+		return "", fmt.Errorf("apptest: retrieve %d: %w", orbit, ErrBadOrbit)
+	}
+	if !o.Occupied {
+		return "", fmt.Errorf("apptest: retrieve %d: %w", orbit, ErrOrbitEmpty)
+	}
+	name, uri := o.CallerName, o.CallerURI
+	// Our own parked call on it leaves the lines.
+	for _, id := range p.order {
+		if c := p.calls[id]; c.State == telephony.StateParkedAway && c.Orbit == orbit {
+			c.State, c.Reason = telephony.StateEnded, fmt.Sprintf("left orbit %d", orbit)
+			p.changedLocked(c)
+			break
+		}
+	}
+	p.holdLiveLocked("")
+	c := p.newCallLocked(telephony.Outbound, fmt.Sprintf("orbit %d", orbit), uri, telephony.StateDialing)
+	c.RetrievedFrom = orbit
+	p.changedLocked(c)
+	*o = telephony.Orbit{Number: orbit}
+	p.emit(telephony.OrbitChanged{Orbit: *o})
+	c.RemoteName, c.State, c.Answered = name, telephony.StateActive, p.now()
+	p.changedLocked(c)
+	return c.ID, nil
+}
+
+// BlindTransfer hands a call to target and drops it.
+func (p *Phone) BlindTransfer(_ context.Context, id telephony.CallID, target string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.record("transfer %s %s", id, target); err != nil {
+		return err
+	}
+	c, err := p.lookupLocked(id)
+	if err != nil {
+		return err
+	}
+	c.State, c.Reason = telephony.StateEnded, "transferred to "+target
+	p.changedLocked(c)
+	return nil
+}
+
+// AttendedTransfer connects id and consult and drops both.
+func (p *Phone) AttendedTransfer(_ context.Context, id, consult telephony.CallID) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.record("attended %s %s", id, consult); err != nil {
+		return err
+	}
+	for _, cid := range []telephony.CallID{id, consult} {
+		c, err := p.lookupLocked(cid)
+		if err != nil {
+			return err
+		}
+		c.State, c.Reason = telephony.StateEnded, "transferred"
+		p.changedLocked(c)
+	}
+	return nil
+}
+
+// SendDTMF records the digits.
+func (p *Phone) SendDTMF(_ context.Context, id telephony.CallID, digits string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.record("dtmf %s %s", id, digits); err != nil {
+		return err
+	}
+	_, err := p.lookupLocked(id)
+	return err
+}

@@ -1,0 +1,337 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/switchboard/switchboard/telephony"
+	"github.com/switchboard/switchboard/widgets"
+)
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// callChanged applies a call's new state to its card, and notes in the
+// history what the receptionist will want to look back on.
+func (c *Console) callChanged(call telephony.Call) {
+	now := c.now()
+	l := c.lines[call.ID]
+	if l == nil {
+		if call.State == telephony.StateEnded {
+			return // its card has left already (a parked call that left its orbit)
+		}
+		l = &line{call: call}
+		l.card = c.newCard(call)
+		c.lines[call.ID] = l
+		c.order = append(c.order, l)
+		c.linesBox.Add(l.card)
+		c.linesEmpty.Hide()
+		c.linesCol.Refresh()
+		l.since = sinceFor(call, now)
+		if call.State == telephony.StateRinging {
+			c.incoming(call)
+		}
+	} else if lineState(call) != lineState(l.call) {
+		l.since = sinceFor(call, now)
+	}
+	if call.State == telephony.StateHeld && l.call.State != telephony.StateHeld {
+		c.holdSeq++
+		l.heldSeq = c.holdSeq
+	}
+	prev := l.call
+	l.call = call
+
+	card := l.card
+	card.Name = callName(call)
+	card.Number = displayNumber(call.RemoteURI)
+	card.Detail = cardDetail(call)
+	card.SetState(lineState(call), cardOrbit(call), l.since)
+	card.Tick(now)
+
+	c.noteCall(l, prev, now)
+	switch call.State {
+	case telephony.StateEnded, telephony.StateParkedAway:
+		if l.leaveAt.IsZero() {
+			l.leaveAt = now.Add(c.opts.Linger)
+			if c.opts.Linger < 0 {
+				c.removeLine(l)
+			}
+		}
+	default:
+		l.leaveAt = time.Time{}
+	}
+	c.updateRinging()
+}
+
+// sinceFor is when a card's timer starts for the call's state: the ring
+// or dial for a call not answered yet, the answer for a live call (the
+// call's length), the change itself otherwise (time on hold...).
+func sinceFor(call telephony.Call, now time.Time) time.Time {
+	switch call.State {
+	case telephony.StateRinging, telephony.StateDialing:
+		if !call.Started.IsZero() {
+			return call.Started
+		}
+	case telephony.StateActive:
+		if !call.Answered.IsZero() {
+			return call.Answered
+		}
+	}
+	return now
+}
+
+// noteCall adds the history entries a call's change deserves.
+func (c *Console) noteCall(l *line, prev telephony.Call, now time.Time) {
+	call := l.call
+	name := who(call.RemoteName, call.RemoteURI)
+	switch call.State {
+	case telephony.StateActive:
+		if l.answered {
+			return
+		}
+		l.answered = true
+		switch {
+		case call.RetrievedFrom != 0:
+			n := call.RetrievedFrom
+			text := fmt.Sprintf("Retrieved %s from %d", name, n)
+			if at := c.retrieving[n]; !at.IsZero() {
+				text += " after " + clock(now.Sub(at))
+			}
+			delete(c.retrieving, n)
+			delete(c.parks, n)
+			c.history.add(now, text, "")
+		case call.Direction == telephony.Outbound:
+			c.history.add(now, "Called "+name, "")
+		case call.BackFrom != 0:
+			c.history.add(now, fmt.Sprintf("Answered %s, back from %d", name, call.BackFrom), "")
+		default:
+			c.history.add(now, "Answered "+name, "")
+		}
+	case telephony.StateParkedAway:
+		if l.parked || call.Orbit == 0 {
+			return
+		}
+		l.parked = true
+		c.parks[call.Orbit] = parkNote{who: name, uri: call.RemoteURI, at: now}
+		c.history.add(now, fmt.Sprintf("Parked %s on %d", name, call.Orbit), "")
+	case telephony.StateHeld:
+		if prev.State == telephony.StateParking && call.Reason != "" {
+			c.flash("Park failed: " + call.Reason)
+		}
+	case telephony.StateEnded:
+		switch {
+		case call.RetrievedFrom != 0 && !l.answered:
+			delete(c.retrieving, call.RetrievedFrom)
+			if call.Reason != "" {
+				c.flash(fmt.Sprintf("Retrieve %d: %s", call.RetrievedFrom, call.Reason))
+			}
+		case prev.State == telephony.StateRinging && call.Direction == telephony.Inbound &&
+			strings.Contains(call.Reason, "hung up"):
+			c.history.add(now, "Missed call from "+name, call.RemoteURI)
+		}
+	}
+}
+
+// incoming tells the receptionist about a new call: a desktop
+// notification, and the call-waiting beep when a call is live (the
+// ringtone itself follows updateRinging).
+func (c *Console) incoming(call telephony.Call) {
+	title := "Incoming call"
+	if call.BackFrom != 0 {
+		title = fmt.Sprintf("Back from %d", call.BackFrom)
+	}
+	text := who(call.RemoteName, call.RemoteURI)
+	if num := displayNumber(call.RemoteURI); num != "" && num != text {
+		text += " " + num
+	}
+	c.notify(title, text)
+	if c.live() != nil && c.opts.Sound != nil {
+		c.spawn(func() { c.opts.Sound.Beep() })
+	}
+}
+
+// updateRinging rings while a call waits and none is live.
+func (c *Console) updateRinging() {
+	if c.ring == nil {
+		return
+	}
+	c.ring.set(c.waiting() != nil && c.live() == nil)
+}
+
+// live returns the live line, or nil.
+func (c *Console) live() *line {
+	for _, l := range c.order {
+		if l.call.State == telephony.StateActive {
+			return l
+		}
+	}
+	return nil
+}
+
+// waiting returns the call that has waited longest to be answered, or
+// nil.
+func (c *Console) waiting() *line {
+	for _, l := range c.order {
+		if l.call.State == telephony.StateRinging && l.leaveAt.IsZero() {
+			return l
+		}
+	}
+	return nil
+}
+
+// held returns the held line most recently put on hold, or nil.
+func (c *Console) held() *line {
+	var h *line
+	for _, l := range c.order {
+		if l.call.State == telephony.StateHeld && (h == nil || l.heldSeq > h.heldSeq) {
+			h = l
+		}
+	}
+	return h
+}
+
+func (c *Console) removeLine(l *line) {
+	if c.lines[l.call.ID] != l {
+		return
+	}
+	delete(c.lines, l.call.ID)
+	for i, o := range c.order {
+		if o == l {
+			c.order = append(c.order[:i], c.order[i+1:]...)
+			break
+		}
+	}
+	c.linesBox.Remove(l.card)
+	if len(c.order) == 0 {
+		c.linesEmpty.Show()
+	}
+	c.linesCol.Refresh()
+	c.updateRinging()
+}
+
+// newCard makes the card of a call, wired to the phone and the grid.
+func (c *Console) newCard(call telephony.Call) *widgets.LineCard {
+	id := call.ID
+	card := widgets.NewLineCard(string(id), callName(call), displayNumber(call.RemoteURI), lineState(call), call.Started)
+	card.DropTargets = []widgets.DropTarget{c.grid}
+	card.OnAnswer = func() { c.answer(id) }
+	card.OnHold = func() { c.hold(id) }
+	card.OnResume = func() { c.resume(id) }
+	card.OnHangUp = func() { c.hangUp(id) }
+	card.OnTransfer = func() { c.showTransfer(id) }
+	return card
+}
+
+func (c *Console) answer(id telephony.CallID) {
+	c.act("Answer", func(ctx context.Context) error { return c.phone.Answer(ctx, id) })
+}
+
+func (c *Console) hold(id telephony.CallID) {
+	c.act("Hold", func(ctx context.Context) error { return c.phone.Hold(ctx, id) })
+}
+
+func (c *Console) resume(id telephony.CallID) {
+	c.act("Resume", func(ctx context.Context) error { return c.phone.Resume(ctx, id) })
+}
+
+// hangUp hangs up a call, or declines it while it rings.
+func (c *Console) hangUp(id telephony.CallID) {
+	if l := c.lines[id]; l != nil && l.call.State == telephony.StateRinging {
+		c.act("Decline", func(ctx context.Context) error { return c.phone.Reject(ctx, id) })
+		return
+	}
+	c.act("Hang up", func(ctx context.Context) error { return c.phone.Hangup(ctx, id) })
+}
+
+// park asks the phone to park a dropped card's call on orbit.
+func (c *Console) park(cardID string, orbit int) {
+	id := telephony.CallID(cardID)
+	c.act("Park on "+itoa(orbit), func(ctx context.Context) error { return c.phone.Park(ctx, id, orbit) })
+}
+
+// retrieve asks the phone to pick up the call on orbit.
+func (c *Console) retrieve(orbit int) {
+	if _, busy := c.retrieving[orbit]; busy {
+		return // a tap again while the first is under way
+	}
+	// Remember since when the call was parked, for the history.
+	parked := c.now()
+	if v := c.orbits[orbit]; v != nil && v.o.Occupied {
+		parked = v.since
+	}
+	c.retrieving[orbit] = parked
+	c.act("Retrieve "+itoa(orbit), func(ctx context.Context) error {
+		_, err := c.phone.Retrieve(ctx, orbit)
+		if err != nil {
+			c.do(func() { delete(c.retrieving, orbit) })
+		}
+		return err
+	})
+}
+
+// callBack dials a caller from the history.
+func (c *Console) callBack(uri string) {
+	c.act("Call back", func(ctx context.Context) error {
+		_, err := c.phone.Dial(ctx, uri)
+		return err
+	})
+}
+
+// showTransfer asks where to transfer a call, then transfers it blind.
+func (c *Console) showTransfer(id telephony.CallID) {
+	l := c.lines[id]
+	if l == nil {
+		return
+	}
+	target := widget.NewEntry()
+	target.SetPlaceHolder("number or sip:user@host")
+	items := []*widget.FormItem{widget.NewFormItem("Transfer to", target)}
+	d := dialog.NewForm("Transfer "+who(l.call.RemoteName, l.call.RemoteURI), "Transfer", "Cancel", items, func(ok bool) {
+		t := strings.TrimSpace(target.Text)
+		if !ok || t == "" {
+			return
+		}
+		c.act("Transfer", func(ctx context.Context) error { return c.phone.BlindTransfer(ctx, id, t) })
+	}, c.win)
+	d.Resize(fyne.NewSize(420, d.MinSize().Height))
+	d.Show()
+	c.win.Canvas().Focus(target)
+}
+
+// showDial asks for a number or address and calls it.
+func (c *Console) showDial() {
+	target := widget.NewEntry()
+	target.SetPlaceHolder("number or sip:user@host")
+	pad := widgets.NewDialPad(nil)
+	pad.Compact = true
+	pad.OnKey = func(r rune) { target.SetText(target.Text + string(r)) }
+	var d dialog.Dialog
+	call := func() {
+		t := strings.TrimSpace(target.Text)
+		if t == "" {
+			return
+		}
+		d.Hide()
+		c.act("Dial "+t, func(ctx context.Context) error {
+			_, err := c.phone.Dial(ctx, t)
+			return err
+		})
+	}
+	pad.OnSubmit = func(string) { call() }
+	target.OnSubmitted = func(string) { call() }
+	content := container.NewBorder(target, nil, nil, nil, pad)
+	d = dialog.NewCustomConfirm("Dial", "Call", "Cancel", content, func(ok bool) {
+		if ok {
+			call()
+		}
+	}, c.win)
+	d.Show()
+	c.win.Canvas().Focus(target)
+}

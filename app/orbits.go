@@ -1,0 +1,54 @@
+package app
+
+import (
+	"fmt"
+
+	"github.com/switchboard/switchboard/telephony"
+)
+
+// orbitChanged lights or darkens an orbit's slot. When an orbit this
+// console parked a call on goes dark and nobody here retrieved it, the
+// history says the caller left it.
+func (c *Console) orbitChanged(o telephony.Orbit) {
+	slot := c.grid.Slot(o.Number)
+	if slot == nil {
+		return
+	}
+	now := c.now()
+	v := c.orbits[o.Number]
+	if v == nil {
+		v = &orbitView{}
+		c.orbits[o.Number] = v
+	}
+	prev := v.o
+	v.o = o
+	switch {
+	case !o.Occupied:
+		v.since = now
+	case !o.ParkedAt.IsZero():
+		v.since = o.ParkedAt
+	case !prev.Occupied || prev.CallerURI != o.CallerURI:
+		v.since = now
+	}
+	state, caller, parker := slotView(o)
+	if o.Occupied {
+		slot.Set(state, caller, parker, v.since)
+	} else {
+		slot.Set(state, "", "", v.since)
+	}
+	slot.Tick(now)
+
+	n := o.Number
+	if o.Occupied && o.ParkedByMe {
+		if _, ok := c.parks[n]; !ok {
+			c.parks[n] = parkNote{who: who(o.CallerName, o.CallerURI), uri: o.CallerURI, at: v.since}
+		}
+	}
+	if prev.Occupied && !o.Occupied {
+		note, mine := c.parks[n]
+		if _, retrieving := c.retrieving[n]; !retrieving && mine {
+			delete(c.parks, n)
+			c.history.add(now, fmt.Sprintf("%s left %d after %s", note.who, n, clock(now.Sub(note.at))), "")
+		}
+	}
+}

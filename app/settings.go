@@ -1,0 +1,231 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+
+	"fyne.io/fyne/v2"
+)
+
+// Park service modes of Settings.ParkMode.
+const (
+	// ParkEmbedded runs the park service inside the console, listening
+	// on Settings.ParkService.
+	ParkEmbedded = "embedded"
+	// ParkService uses a Switchboard park service (cmd/parkd) at
+	// Settings.ParkService.
+	ParkService = "service"
+	// ParkTemplates uses another PBX's park by the URI templates.
+	ParkTemplates = "templates"
+	// ParkOff turns parking off: no grid.
+	ParkOff = "off"
+)
+
+// Defaults of Settings.
+const (
+	DefaultListen      = "127.0.0.1:5060"
+	DefaultParkService = "127.0.0.1:5070"
+	DefaultFirstOrbit  = 701
+	DefaultLastOrbit   = 720
+	// MaxOrbits is the largest lot the grid shows.
+	MaxOrbits = 200
+)
+
+// Settings is what the receptionist configures in the settings dialog;
+// it persists in Fyne's preferences. cmd/attendant merges it with its
+// flags (a flag given wins) into the user agent's configuration.
+type Settings struct {
+	// DisplayName is put in From of the calls the console places.
+	DisplayName string
+	// Listen is the SIP address, UDP and TCP on one port.
+	Listen string
+	// AccountAOR, when set, registers the console to a PBX; Username and
+	// Password answer its digest challenges; Registrar and
+	// OutboundProxy are optional.
+	AccountAOR, Username, Password, Registrar, OutboundProxy string
+	// ParkMode is ParkEmbedded, ParkService, ParkTemplates or ParkOff.
+	ParkMode string
+	// ParkService is host:port of the park service: where the embedded
+	// one listens, or where a Switchboard park service runs.
+	ParkService string
+	// The URI templates of another PBX's park ("{orbit}" is the orbit
+	// number, "{token}" the park's token), for ParkTemplates.
+	ParkAny, ParkOrbit, ParkRetrieve, ParkSafeRetrieve, ParkLamp string
+	// FirstOrbit and LastOrbit bound the lot.
+	FirstOrbit, LastOrbit int
+	// Playback and Capture are the headset's device IDs, RingDevice the
+	// ringtone's ("" for the system default).
+	Playback, Capture, RingDevice string
+}
+
+// DefaultSettings are the settings of a console nobody configured: SIP
+// on 127.0.0.1:5060 and the embedded park service on 127.0.0.1:5070 with
+// orbits 701-720 (DESIGN.md, "Defaults that make it run anywhere").
+func DefaultSettings() Settings {
+	return Settings{
+		Listen:      DefaultListen,
+		ParkMode:    ParkEmbedded,
+		ParkService: DefaultParkService,
+		FirstOrbit:  DefaultFirstOrbit,
+		LastOrbit:   DefaultLastOrbit,
+	}
+}
+
+// Preference keys.
+const (
+	keyDisplayName   = "sip.display_name"
+	keyListen        = "sip.listen"
+	keyAOR           = "account.aor"
+	keyUsername      = "account.username"
+	keyPassword      = "account.password"
+	keyRegistrar     = "account.registrar"
+	keyOutbound      = "account.outbound_proxy"
+	keyParkMode      = "park.mode"
+	keyParkService   = "park.service"
+	keyParkAny       = "park.any"
+	keyParkOrbit     = "park.orbit"
+	keyParkRetrieve  = "park.retrieve"
+	keyParkSafe      = "park.safe_retrieve"
+	keyParkLamp      = "park.lamp"
+	keyFirstOrbit    = "park.first"
+	keyLastOrbit     = "park.last"
+	keyPlayback      = "audio.playback"
+	keyCapture       = "audio.capture"
+	keyRingDevice    = "audio.ring"
+	keySettingsSaved = "settings.saved"
+)
+
+// LoadSettings reads the settings from p; what was never saved has its
+// default.
+func LoadSettings(p fyne.Preferences) Settings {
+	d := DefaultSettings()
+	return Settings{
+		DisplayName:      p.StringWithFallback(keyDisplayName, d.DisplayName),
+		Listen:           p.StringWithFallback(keyListen, d.Listen),
+		AccountAOR:       p.String(keyAOR),
+		Username:         p.String(keyUsername),
+		Password:         p.String(keyPassword),
+		Registrar:        p.String(keyRegistrar),
+		OutboundProxy:    p.String(keyOutbound),
+		ParkMode:         p.StringWithFallback(keyParkMode, d.ParkMode),
+		ParkService:      p.StringWithFallback(keyParkService, d.ParkService),
+		ParkAny:          p.String(keyParkAny),
+		ParkOrbit:        p.String(keyParkOrbit),
+		ParkRetrieve:     p.String(keyParkRetrieve),
+		ParkSafeRetrieve: p.String(keyParkSafe),
+		ParkLamp:         p.String(keyParkLamp),
+		FirstOrbit:       p.IntWithFallback(keyFirstOrbit, d.FirstOrbit),
+		LastOrbit:        p.IntWithFallback(keyLastOrbit, d.LastOrbit),
+		Playback:         p.String(keyPlayback),
+		Capture:          p.String(keyCapture),
+		RingDevice:       p.String(keyRingDevice),
+	}
+}
+
+// Saved reports whether settings were ever saved in p.
+func Saved(p fyne.Preferences) bool { return p.Bool(keySettingsSaved) }
+
+// Save writes s to p. The password is kept in the preferences file in
+// clear, like the rest: the file is the user's own.
+func (s Settings) Save(p fyne.Preferences) {
+	p.SetString(keyDisplayName, s.DisplayName)
+	p.SetString(keyListen, s.Listen)
+	p.SetString(keyAOR, s.AccountAOR)
+	p.SetString(keyUsername, s.Username)
+	p.SetString(keyPassword, s.Password)
+	p.SetString(keyRegistrar, s.Registrar)
+	p.SetString(keyOutbound, s.OutboundProxy)
+	p.SetString(keyParkMode, s.ParkMode)
+	p.SetString(keyParkService, s.ParkService)
+	p.SetString(keyParkAny, s.ParkAny)
+	p.SetString(keyParkOrbit, s.ParkOrbit)
+	p.SetString(keyParkRetrieve, s.ParkRetrieve)
+	p.SetString(keyParkSafe, s.ParkSafeRetrieve)
+	p.SetString(keyParkLamp, s.ParkLamp)
+	p.SetInt(keyFirstOrbit, s.FirstOrbit)
+	p.SetInt(keyLastOrbit, s.LastOrbit)
+	p.SetString(keyPlayback, s.Playback)
+	p.SetString(keyCapture, s.Capture)
+	p.SetString(keyRingDevice, s.RingDevice)
+	p.SetBool(keySettingsSaved, true)
+}
+
+// Validate checks what the settings dialog can check by itself; the
+// user agent checks the rest (URI syntax) when it starts. The error
+// names every field that is wrong.
+func (s Settings) Validate() error {
+	var errs []error
+	if err := checkHostPort(s.Listen); err != nil {
+		errs = append(errs, fmt.Errorf("listen address %q: %w", s.Listen, err))
+	}
+	if s.AccountAOR == "" && (s.Password != "" || s.Registrar != "") {
+		errs = append(errs, errors.New("account: a password or registrar needs an address (AOR)"))
+	}
+	if s.AccountAOR != "" && !strings.HasPrefix(s.AccountAOR, "sip:") && !strings.HasPrefix(s.AccountAOR, "sips:") {
+		errs = append(errs, fmt.Errorf("account address %q: must start with sip: (sip:reception@pbx.example)", s.AccountAOR))
+	}
+	switch s.ParkMode {
+	case ParkEmbedded, ParkService:
+		if err := checkHostPort(s.ParkService); err != nil {
+			errs = append(errs, fmt.Errorf("park service %q: %w", s.ParkService, err))
+		}
+	case ParkTemplates:
+		if s.ParkAny == "" || s.ParkRetrieve == "" || s.ParkLamp == "" {
+			errs = append(errs, errors.New("park templates: park, retrieve and lamp URIs are required"))
+		}
+		for name, t := range map[string]string{"retrieve": s.ParkRetrieve, "lamp": s.ParkLamp} {
+			if t != "" && !strings.Contains(t, "{orbit}") {
+				errs = append(errs, fmt.Errorf("park templates: the %s URI %q has no {orbit}", name, t))
+			}
+		}
+	case ParkOff:
+	default:
+		errs = append(errs, fmt.Errorf("park mode %q: must be embedded, service, templates or off", s.ParkMode))
+	}
+	if s.ParkMode != ParkOff {
+		switch {
+		case s.FirstOrbit <= 0 || s.LastOrbit <= 0:
+			errs = append(errs, fmt.Errorf("orbits %d-%d: must be positive numbers", s.FirstOrbit, s.LastOrbit))
+		case s.LastOrbit < s.FirstOrbit:
+			errs = append(errs, fmt.Errorf("orbits %d-%d: the range is reversed", s.FirstOrbit, s.LastOrbit))
+		case s.LastOrbit-s.FirstOrbit+1 > MaxOrbits:
+			errs = append(errs, fmt.Errorf("orbits %d-%d: more than %d orbits", s.FirstOrbit, s.LastOrbit, MaxOrbits))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// checkHostPort checks an IP:port address (port 0 picks a free one).
+func checkHostPort(s string) error {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return errors.New("not host:port")
+	}
+	if net.ParseIP(host) == nil {
+		return errors.New("the host must be an IP address")
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return errors.New("bad port")
+	}
+	return nil
+}
+
+// ParseOrbits parses a lot written "701-720" (or one number).
+func ParseOrbits(s string) (first, last int, err error) {
+	a, b, ok := strings.Cut(strings.TrimSpace(s), "-")
+	if !ok {
+		b = a
+	}
+	first, err1 := strconv.Atoi(strings.TrimSpace(a))
+	last, err2 := strconv.Atoi(strings.TrimSpace(b))
+	if err1 != nil || err2 != nil {
+		return 0, 0, fmt.Errorf("orbits %q: not a range like 701-720", s)
+	}
+	if first <= 0 || last < first {
+		return 0, 0, fmt.Errorf("orbits %q: not a range of positive numbers, low to high", s)
+	}
+	return first, last, nil
+}

@@ -1,0 +1,165 @@
+package app_test
+
+import (
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/switchboard/switchboard/app"
+)
+
+func TestSettingsDefaultsAndPersistence(t *testing.T) {
+	a := newApp(t)
+	p := a.Preferences()
+	if app.Saved(p) {
+		t.Fatal("fresh preferences say settings were saved")
+	}
+	s := app.LoadSettings(p)
+	if s != app.DefaultSettings() {
+		t.Fatalf("fresh settings %+v, want the defaults", s)
+	}
+	if s.Listen != "127.0.0.1:5060" || s.ParkMode != app.ParkEmbedded || s.ParkService != "127.0.0.1:5070" || s.FirstOrbit != 701 || s.LastOrbit != 720 {
+		t.Errorf("defaults %+v", s)
+	}
+	s.AccountAOR, s.Password, s.ParkMode, s.ParkService = "sip:reception@pbx.example", "secret", app.ParkService, "10.0.0.5:5070"
+	s.Playback = "usb-headset"
+	s.Save(p)
+	if got := app.LoadSettings(p); got != s || !app.Saved(p) {
+		t.Errorf("loaded %+v, saved %+v", got, s)
+	}
+}
+
+func TestSettingsValidate(t *testing.T) {
+	for _, c := range []struct {
+		mod  func(*app.Settings)
+		want string // in the error; empty: valid
+	}{
+		{func(*app.Settings) {}, ""},
+		{func(s *app.Settings) { s.Listen = "localhost:5060" }, "the host must be an IP address"},
+		{func(s *app.Settings) { s.Listen = "127.0.0.1" }, "not host:port"},
+		{func(s *app.Settings) { s.Password = "x" }, "a password or registrar needs an address"},
+		{func(s *app.Settings) { s.AccountAOR = "reception@pbx" }, "must start with sip:"},
+		{func(s *app.Settings) { s.FirstOrbit, s.LastOrbit = 720, 701 }, "reversed"},
+		{func(s *app.Settings) { s.FirstOrbit, s.LastOrbit = 1, 500 }, "more than 200 orbits"},
+		{func(s *app.Settings) { s.ParkMode = app.ParkTemplates }, "park, retrieve and lamp URIs are required"},
+		{func(s *app.Settings) {
+			s.ParkMode, s.ParkAny, s.ParkRetrieve, s.ParkLamp = app.ParkTemplates, "sip:700@pbx", "sip:{orbit}@pbx", "sip:700@pbx"
+		}, "the lamp URI \"sip:700@pbx\" has no {orbit}"},
+		{func(s *app.Settings) { s.ParkMode, s.FirstOrbit = app.ParkOff, 0 }, ""},
+		{func(s *app.Settings) { s.ParkMode = "elsewhere" }, "park mode"},
+	} {
+		s := app.DefaultSettings()
+		c.mod(&s)
+		err := s.Validate()
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%+v: %v", s, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%+v: error %v, want %q", s, err, c.want)
+		}
+	}
+	if f, l, err := app.ParseOrbits(" 701 - 720 "); err != nil || f != 701 || l != 720 {
+		t.Errorf("ParseOrbits: %d %d %v", f, l, err)
+	}
+	if f, l, err := app.ParseOrbits("705"); err != nil || f != 705 || l != 705 {
+		t.Errorf("ParseOrbits one: %d %d %v", f, l, err)
+	}
+	for _, bad := range []string{"", "a-b", "720-701", "0-3"} {
+		if _, _, err := app.ParseOrbits(bad); err == nil {
+			t.Errorf("ParseOrbits(%q) accepted", bad)
+		}
+	}
+}
+
+// entry finds the entry of the open dialog with the given placeholder.
+func (h *harness) entry(placeholder string) *widget.Entry {
+	h.t.Helper()
+	for _, o := range find(h.w.Canvas().Overlays().Top(), func(o fyne.CanvasObject) bool {
+		e, ok := o.(*widget.Entry)
+		return ok && e.PlaceHolder == placeholder
+	}) {
+		return o.(*widget.Entry)
+	}
+	h.t.Fatalf("no entry %q in the dialog", placeholder)
+	return nil
+}
+
+func (h *harness) selectWidget(has string) *widget.Select {
+	h.t.Helper()
+	for _, o := range find(h.w.Canvas().Overlays().Top(), func(o fyne.CanvasObject) bool {
+		s, ok := o.(*widget.Select)
+		return ok && strings.Contains(strings.Join(s.Options, "|"), has)
+	}) {
+		return o.(*widget.Select)
+	}
+	h.t.Fatalf("no select with %q in the dialog", has)
+	return nil
+}
+
+func (h *harness) tab(name string) {
+	h.t.Helper()
+	tabs := find(h.w.Canvas().Overlays().Top(), func(o fyne.CanvasObject) bool {
+		_, ok := o.(interface{ SelectIndex(int) })
+		return ok
+	})
+	if len(tabs) == 0 {
+		h.t.Fatal("no tabs in the dialog")
+	}
+	at := tabs[0].(interface {
+		SelectIndex(int)
+	})
+	at.SelectIndex(map[string]int{"Console": 0, "Park service": 1, "Audio": 2}[name])
+}
+
+func TestSettingsDialog(t *testing.T) {
+	var saved []app.Settings
+	h := newHarness(t, func(o *app.Options) {
+		o.OnSettingsSaved = func(s app.Settings) { saved = append(saved, s) }
+	})
+	h.c.ShowSettings()
+	test.Type(h.entry("Reception"), "Front desk")
+	h.entry("sip:reception@pbx.example (empty: no account)").SetText("sip:frontdesk@pbx.example")
+	h.tab("Park service")
+	h.selectWidget("Another PBX").SetSelected("A Switchboard park service")
+	h.entry("127.0.0.1:5070").SetText("10.0.0.5:5070")
+	orbits := h.entry("701-720")
+	orbits.SetText("720-701")
+	test.Tap(h.button("Save"))
+	// A reversed range: the dialog stays open and says why.
+	if h.w.Canvas().Overlays().Top() == nil || len(saved) != 0 {
+		t.Fatal("invalid settings were saved")
+	}
+	if errs := find(h.w.Canvas().Overlays().Top(), func(o fyne.CanvasObject) bool {
+		l, ok := o.(*widget.Label)
+		return ok && strings.Contains(l.Text, "not a range of positive numbers, low to high")
+	}); len(errs) != 1 {
+		t.Error("the dialog does not say what is wrong")
+	}
+	orbits.SetText("701-740")
+	h.tab("Audio")
+	h.selectWidget("USB Headset").SetSelected("USB Headset")
+	test.Tap(h.button("Save"))
+	if len(saved) != 1 {
+		t.Fatalf("saved %d times", len(saved))
+	}
+	want := app.DefaultSettings()
+	want.DisplayName, want.AccountAOR = "Front desk", "sip:frontdesk@pbx.example"
+	want.ParkMode, want.ParkService, want.LastOrbit = app.ParkService, "10.0.0.5:5070", 740
+	want.Playback = "usb-headset"
+	if saved[0] != want {
+		t.Errorf("saved %+v\nwant  %+v", saved[0], want)
+	}
+	if got := app.LoadSettings(h.a.Preferences()); got != want {
+		t.Errorf("preferences hold %+v", got)
+	}
+	if msg := h.c.Snapshot().Message; msg != "Settings saved: account, address and park changes apply when Switchboard starts again" {
+		t.Errorf("message %q", msg)
+	}
+	h.eventually("the headset chosen", func() bool {
+		play, _, _ := h.sound.Chosen()
+		return play == "usb-headset"
+	})
+}

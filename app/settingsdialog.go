@@ -1,0 +1,310 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+)
+
+// parkModes are the park service choices as the dialog words them.
+var parkModes = []struct{ mode, label string }{
+	{ParkEmbedded, "Built into this console"},
+	{ParkService, "A Switchboard park service"},
+	{ParkTemplates, "Another PBX (URI templates)"},
+	{ParkOff, "Off"},
+}
+
+// systemDefault is the device choice that means the system's default.
+const systemDefault = "System default"
+
+// settingsForm is the settings dialog: its fields, and what saving does.
+type settingsForm struct {
+	dlg                                          *dialog.CustomDialog
+	displayName, listen                          *widget.Entry
+	aor, username, password, registrar, outbound *widget.Entry
+	parkMode                                     *widget.Select
+	parkService, orbits                          *widget.Entry
+	parkAny, parkOrbit, parkRetrieve, parkSafe   *widget.Entry
+	parkLamp                                     *widget.Entry
+	playback, capture, ring                      *widget.Select
+	playIDs, capIDs                              map[string]string // choice -> device ID
+	errText                                      *widget.Label
+	save                                         *widget.Button
+	service, templates                           *fyne.Container
+	tabs                                         *container.AppTabs
+	onSave                                       func(Settings) error
+}
+
+// newSettingsForm builds the dialog for settings cur on win. onSave gets
+// the checked settings; an error it returns is shown and the dialog
+// stays open.
+func newSettingsForm(win fyne.Window, cur Settings, sound Sound, onSave func(Settings) error) *settingsForm {
+	f := &settingsForm{onSave: onSave, playIDs: map[string]string{}, capIDs: map[string]string{}}
+	entry := func(text, placeholder string) *widget.Entry {
+		e := widget.NewEntry()
+		e.SetText(text)
+		e.SetPlaceHolder(placeholder)
+		return e
+	}
+	f.displayName = entry(cur.DisplayName, "Reception")
+	f.listen = entry(cur.Listen, DefaultListen)
+	f.aor = entry(cur.AccountAOR, "sip:reception@pbx.example (empty: no account)")
+	f.username = entry(cur.Username, "the address's user")
+	f.password = widget.NewPasswordEntry()
+	f.password.SetText(cur.Password)
+	f.registrar = entry(cur.Registrar, "sip:pbx.example (the address's host)")
+	f.outbound = entry(cur.OutboundProxy, "none")
+	f.parkService = entry(cur.ParkService, DefaultParkService)
+	f.orbits = entry(fmt.Sprintf("%d-%d", cur.FirstOrbit, cur.LastOrbit), "701-720")
+	f.parkAny = entry(cur.ParkAny, "sip:700@pbx.example")
+	f.parkOrbit = entry(cur.ParkOrbit, "optional: sip:park-{orbit}@pbx.example")
+	f.parkRetrieve = entry(cur.ParkRetrieve, "sip:{orbit}@pbx.example")
+	f.parkSafe = entry(cur.ParkSafeRetrieve, "optional: sip:{orbit}@pbx.example;token={token}")
+	f.parkLamp = entry(cur.ParkLamp, "sip:{orbit}@pbx.example")
+
+	labels := make([]string, len(parkModes))
+	for i, m := range parkModes {
+		labels[i] = m.label
+	}
+	f.service = container.NewVBox(widget.NewForm(widget.NewFormItem("Address", f.parkService)))
+	f.templates = container.NewVBox(widget.NewForm(
+		widget.NewFormItem("Park", f.parkAny),
+		widget.NewFormItem("Park on orbit", f.parkOrbit),
+		widget.NewFormItem("Retrieve", f.parkRetrieve),
+		widget.NewFormItem("Safe retrieve", f.parkSafe),
+		widget.NewFormItem("Busy lamp", f.parkLamp),
+	))
+	f.parkMode = widget.NewSelect(labels, func(label string) { f.showMode(modeOf(label)) })
+	f.parkMode.SetSelected(labelOf(cur.ParkMode))
+
+	audio := f.audioChoices(cur, sound)
+
+	f.errText = widget.NewLabel("")
+	f.errText.Wrapping = fyne.TextWrapWord
+	f.errText.Importance = widget.DangerImportance
+	f.errText.Hide()
+
+	account := container.NewVBox(
+		widget.NewForm(
+			widget.NewFormItem("Display name", f.displayName),
+			widget.NewFormItem("SIP address", f.listen),
+		),
+		widget.NewSeparator(),
+		widget.NewLabelWithStyle("PBX account (leave the address empty to take direct calls only)", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		widget.NewForm(
+			widget.NewFormItem("Address (AOR)", f.aor),
+			widget.NewFormItem("User name", f.username),
+			widget.NewFormItem("Password", f.password),
+			widget.NewFormItem("Registrar", f.registrar),
+			widget.NewFormItem("Outbound proxy", f.outbound),
+		),
+	)
+	park := container.NewVBox(
+		widget.NewForm(
+			widget.NewFormItem("Service", f.parkMode),
+			widget.NewFormItem("Orbits", f.orbits),
+		),
+		f.service,
+		f.templates,
+	)
+	tabs := container.NewAppTabs(
+		container.NewTabItem("Console", account),
+		container.NewTabItem("Park service", park),
+		container.NewTabItem("Audio", audio),
+	)
+	f.tabs = tabs
+	note := widget.NewLabel("Account, address and park changes apply the next time Switchboard starts; audio devices at once.")
+	note.Wrapping = fyne.TextWrapWord
+	note.Importance = widget.LowImportance
+
+	f.save = widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), f.submit)
+	f.save.Importance = widget.HighImportance
+	cancel := widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), func() { f.dlg.Hide() })
+	content := container.NewBorder(nil, container.NewVBox(f.errText, note), nil, nil, tabs)
+	f.dlg = dialog.NewCustomWithoutButtons("Settings", content, win)
+	f.dlg.SetButtons([]fyne.CanvasObject{cancel, f.save})
+	f.dlg.Resize(fyne.NewSize(640, 520))
+	f.showMode(cur.ParkMode)
+	return f
+}
+
+// audioChoices makes the device selectors from the sound device's list.
+func (f *settingsForm) audioChoices(cur Settings, sound Sound) fyne.CanvasObject {
+	if sound == nil {
+		l := widget.NewLabel("No sound device: calls work, but without audio on this computer.")
+		l.Wrapping = fyne.TextWrapWord
+		return l
+	}
+	play, capt, err := sound.Devices()
+	if err != nil {
+		l := widget.NewLabel("The sound devices cannot be listed: " + err.Error())
+		l.Wrapping = fyne.TextWrapWord
+		return l
+	}
+	choices := func(list []AudioDevice, ids map[string]string) []string {
+		out := []string{systemDefault}
+		ids[systemDefault] = ""
+		for _, d := range list {
+			name := d.Name
+			if _, dup := ids[name]; dup || name == "" {
+				name = fmt.Sprintf("%s (%s)", d.Name, d.ID)
+			}
+			ids[name] = d.ID
+			out = append(out, name)
+		}
+		return out
+	}
+	selected := func(s *widget.Select, ids map[string]string, id string) {
+		for name, v := range ids {
+			if v == id {
+				s.SetSelected(name)
+				return
+			}
+		}
+		s.SetSelected(systemDefault)
+	}
+	pc := choices(play, f.playIDs)
+	f.playback = widget.NewSelect(pc, nil)
+	f.capture = widget.NewSelect(choices(capt, f.capIDs), nil)
+	f.ring = widget.NewSelect(pc, nil)
+	selected(f.playback, f.playIDs, cur.Playback)
+	selected(f.capture, f.capIDs, cur.Capture)
+	selected(f.ring, f.playIDs, cur.RingDevice)
+	return widget.NewForm(
+		widget.NewFormItem("Headset speaker", f.playback),
+		widget.NewFormItem("Headset microphone", f.capture),
+		widget.NewFormItem("Ring on", f.ring),
+	)
+}
+
+func modeOf(label string) string {
+	for _, m := range parkModes {
+		if m.label == label {
+			return m.mode
+		}
+	}
+	return ParkEmbedded
+}
+
+func labelOf(mode string) string {
+	for _, m := range parkModes {
+		if m.mode == mode {
+			return m.label
+		}
+	}
+	return parkModes[0].label
+}
+
+// showMode shows the fields the park mode needs.
+func (f *settingsForm) showMode(mode string) {
+	if f.service == nil || f.templates == nil {
+		return
+	}
+	show := func(o fyne.CanvasObject, on bool) {
+		if on {
+			o.Show()
+		} else {
+			o.Hide()
+		}
+	}
+	show(f.service, mode == ParkEmbedded || mode == ParkService)
+	show(f.templates, mode == ParkTemplates)
+	if mode == ParkOff {
+		f.orbits.Disable()
+	} else {
+		f.orbits.Enable()
+	}
+}
+
+// settings reads the fields.
+func (f *settingsForm) settings() (Settings, error) {
+	trim := func(e *widget.Entry) string { return strings.TrimSpace(e.Text) }
+	s := Settings{
+		DisplayName:      trim(f.displayName),
+		Listen:           trim(f.listen),
+		AccountAOR:       trim(f.aor),
+		Username:         trim(f.username),
+		Password:         f.password.Text,
+		Registrar:        trim(f.registrar),
+		OutboundProxy:    trim(f.outbound),
+		ParkMode:         modeOf(f.parkMode.Selected),
+		ParkService:      trim(f.parkService),
+		ParkAny:          trim(f.parkAny),
+		ParkOrbit:        trim(f.parkOrbit),
+		ParkRetrieve:     trim(f.parkRetrieve),
+		ParkSafeRetrieve: trim(f.parkSafe),
+		ParkLamp:         trim(f.parkLamp),
+	}
+	if f.playback != nil {
+		s.Playback = f.playIDs[f.playback.Selected]
+		s.Capture = f.capIDs[f.capture.Selected]
+		s.RingDevice = f.playIDs[f.ring.Selected]
+	}
+	var err error
+	s.FirstOrbit, s.LastOrbit, err = ParseOrbits(trim(f.orbits))
+	if err != nil && s.ParkMode != ParkOff {
+		return s, err
+	}
+	if s.ParkMode == ParkOff {
+		s.FirstOrbit, s.LastOrbit = DefaultFirstOrbit, DefaultLastOrbit
+	}
+	return s, s.Validate()
+}
+
+// submit checks and saves, or says what is wrong.
+func (f *settingsForm) submit() {
+	s, err := f.settings()
+	if err == nil {
+		err = f.onSave(s)
+	}
+	if err != nil {
+		f.errText.SetText(strings.ReplaceAll(err.Error(), "\n", "; "))
+		f.errText.Show()
+		return
+	}
+	f.dlg.Hide()
+}
+
+// ShowSettings opens the settings dialog.
+func (c *Console) ShowSettings() {
+	c.settingsDialog().dlg.Show()
+}
+
+// settingsDialog builds the settings dialog of the console.
+func (c *Console) settingsDialog() *settingsForm {
+	return newSettingsForm(c.win, c.settings, c.opts.Sound, func(s Settings) error {
+		old := c.settings
+		s.Save(c.prefs)
+		c.settings = s
+		if snd := c.opts.Sound; snd != nil {
+			if s.Playback != old.Playback || s.Capture != old.Capture {
+				c.act("Headset", func(context.Context) error { return snd.SetDevices(s.Playback, s.Capture) })
+			}
+			if s.RingDevice != old.RingDevice {
+				c.act("Ring device", func(context.Context) error { return snd.SetRingDevice(s.RingDevice) })
+			}
+		}
+		if c.opts.OnSettingsSaved != nil {
+			c.opts.OnSettingsSaved(s)
+		}
+		if networkChanged(old, s) {
+			c.flash("Settings saved: account, address and park changes apply when Switchboard starts again")
+		} else {
+			c.flash("Settings saved")
+		}
+		c.changed()
+		return nil
+	})
+}
+
+// networkChanged reports whether a change needs a restart.
+func networkChanged(a, b Settings) bool {
+	a.Playback, a.Capture, a.RingDevice = b.Playback, b.Capture, b.RingDevice
+	return a != b
+}

@@ -1,0 +1,151 @@
+package app
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"sync"
+	"time"
+
+	"fyne.io/fyne/v2"
+)
+
+// Snapshot is what the window shows, in words and places: for tests, and
+// for the state log a driver of the real window reads (cmd/attendant
+// --state-log) to know what happened and where to click.
+type Snapshot struct {
+	Lines         []LineSnapshot  `json:"lines"`
+	Orbits        []OrbitSnapshot `json:"orbits"`
+	ParkAvailable bool            `json:"park_available"`
+	Registration  string          `json:"registration"`
+	Park          string          `json:"park"`
+	Audio         string          `json:"audio"`
+	// Message is the status bar's passing message.
+	Message string `json:"message,omitempty"`
+	// Typed is what the keyboard has typed or is being asked.
+	Typed string `json:"typed,omitempty"`
+	// Confirm is the question waiting for an answer, if any.
+	Confirm string `json:"confirm,omitempty"`
+	// Notification is the last desktop notification sent.
+	Notification string `json:"notification,omitempty"`
+	// History is the history panel, newest first.
+	History []string `json:"history"`
+}
+
+// LineSnapshot is one line card.
+type LineSnapshot struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Number string `json:"number"`
+	State  string `json:"state"`
+	Orbit  int    `json:"orbit,omitempty"`
+	Detail string `json:"detail,omitempty"`
+	Rect   Rect   `json:"rect"`
+}
+
+// OrbitSnapshot is one orbit slot.
+type OrbitSnapshot struct {
+	Number int    `json:"number"`
+	State  string `json:"state"`
+	Caller string `json:"caller,omitempty"`
+	Parker string `json:"parker,omitempty"`
+	Hint   string `json:"hint,omitempty"`
+	Rect   Rect   `json:"rect"`
+}
+
+// Rect is where an object is on the window's canvas, in Fyne's
+// device-independent units (pixels at scale 1).
+type Rect struct {
+	X float32 `json:"x"`
+	Y float32 `json:"y"`
+	W float32 `json:"w"`
+	H float32 `json:"h"`
+}
+
+// Centre is the middle of r.
+func (r Rect) Centre() (x, y float32) { return r.X + r.W/2, r.Y + r.H/2 }
+
+func (c *Console) rectOf(o fyne.CanvasObject) Rect {
+	if c.win.Canvas() == nil || !o.Visible() {
+		return Rect{}
+	}
+	p := c.app.Driver().AbsolutePositionForObject(o)
+	s := o.Size()
+	return Rect{X: p.X, Y: p.Y, W: s.Width, H: s.Height}
+}
+
+// Snapshot returns what the window shows now.
+func (c *Console) Snapshot() Snapshot {
+	s := Snapshot{
+		ParkAvailable: c.parkUp && c.lotSize() > 0,
+		Registration:  c.status.reg.label.Text,
+		Park:          c.status.park.label.Text,
+		Audio:         c.status.audio.label.Text,
+		Message:       c.status.msg.Text,
+		Typed:         c.status.typed.Text,
+		Notification:  c.lastNote,
+		History:       c.history.texts(),
+		Lines:         []LineSnapshot{},
+		Orbits:        []OrbitSnapshot{},
+	}
+	if c.confirm != nil {
+		s.Confirm = c.confirm.question
+	}
+	for _, l := range c.order {
+		s.Lines = append(s.Lines, LineSnapshot{
+			ID: string(l.call.ID), Name: l.card.Name, Number: l.card.Number, State: string(l.card.State),
+			Orbit: l.card.Orbit, Detail: l.card.Detail, Rect: c.rectOf(l.card),
+		})
+	}
+	for _, slot := range c.grid.Slots {
+		s.Orbits = append(s.Orbits, OrbitSnapshot{
+			Number: slot.Orbit, State: string(slot.Shown()), Caller: slot.Caller, Parker: slot.Parker,
+			Hint: slot.Hint(), Rect: c.rectOf(slot),
+		})
+	}
+	return s
+}
+
+// stateLog writes the window's state as JSON lines: an "event" line for
+// moments (started, first-frame) and a "state" line each time the
+// snapshot changes.
+type stateLog struct {
+	mu   sync.Mutex
+	w    io.Writer
+	last []byte
+}
+
+type stateLine struct {
+	Time  string    `json:"time"`
+	Event string    `json:"event"`
+	State *Snapshot `json:"state,omitempty"`
+}
+
+func (l *stateLog) write(line stateLine) {
+	line.Time = time.Now().UTC().Format(time.RFC3339Nano)
+	b, err := json.Marshal(line)
+	if err != nil {
+		return
+	}
+	_, _ = l.w.Write(append(b, '\n'))
+}
+
+func (l *stateLog) event(name string, s *Snapshot) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.write(stateLine{Event: name, State: s})
+}
+
+func (l *stateLog) snapshot(s Snapshot) {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if bytes.Equal(b, l.last) {
+		return
+	}
+	l.last = b
+	l.write(stateLine{Event: "state", State: &s})
+}

@@ -1,0 +1,151 @@
+package app
+
+import (
+	"image/color"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/switchboard/switchboard/telephony"
+)
+
+// lamp colours of the status bar's items.
+const (
+	lampOK   = theme.ColorNameSuccess
+	lampWait = theme.ColorNameWarning
+	lampBad  = theme.ColorNameError
+	lampOff  = theme.ColorNameDisabled
+)
+
+// statusItem is a small lamp and a line of text.
+type statusItem struct {
+	lamp  *canvas.Circle
+	name  fyne.ThemeColorName
+	label *widget.Label
+	box   *fyne.Container
+	bar   *statusBar
+}
+
+func newStatusItem() *statusItem {
+	s := &statusItem{lamp: canvas.NewCircle(color.Transparent), label: widget.NewLabel("")}
+	return s
+}
+
+func (s *statusItem) set(lamp fyne.ThemeColorName, text string) {
+	s.name = lamp
+	s.lamp.FillColor = theme.Color(lamp)
+	s.lamp.Refresh()
+	s.label.SetText(text)
+	if s.box != nil {
+		s.box.Refresh()
+	}
+	if s.bar != nil {
+		s.bar.relayout()
+	}
+}
+
+func (s *statusItem) view() fyne.CanvasObject {
+	size := theme.CaptionTextSize()
+	dot := container.NewCenter(container.NewGridWrap(fyne.NewSquareSize(size), s.lamp))
+	s.box = container.NewHBox(dot, s.label)
+	return s.box
+}
+
+// statusBar is the bottom line: registration, park service, sound
+// device, then a message or what is being typed.
+type statusBar struct {
+	reg, park, audio *statusItem
+	msg              *widget.Label
+	typed            *widget.Label
+	msgUntil         time.Time
+	probe            fyne.CanvasObject
+	left, right, box *fyne.Container
+}
+
+func newStatusBar(probe fyne.CanvasObject) *statusBar {
+	b := &statusBar{reg: newStatusItem(), park: newStatusItem(), audio: newStatusItem(),
+		msg: widget.NewLabel(""), typed: widget.NewLabel(""), probe: probe}
+	b.reg.bar, b.park.bar, b.audio.bar = b, b, b
+	b.msg.Truncation = fyne.TextTruncateEllipsis
+	b.typed.TextStyle = fyne.TextStyle{Bold: true}
+	return b
+}
+
+func (b *statusBar) view() fyne.CanvasObject {
+	b.left = container.NewHBox(b.reg.view(), b.park.view(), b.audio.view())
+	b.right = container.NewHBox(b.typed, b.probe)
+	b.box = container.NewBorder(widget.NewSeparator(), nil, b.left, b.right, b.msg)
+	return b.box
+}
+
+func (b *statusBar) setRegistration(st telephony.RegistrationState, why string) {
+	switch st {
+	case telephony.RegistrationNone:
+		b.reg.set(lampOff, "No PBX account")
+	case telephony.RegistrationRegistering:
+		b.reg.set(lampWait, withReason("Registering…", why))
+	case telephony.RegistrationRegistered:
+		b.reg.set(lampOK, "Registered")
+	default:
+		b.reg.set(lampBad, withReason("Registration failed", why))
+	}
+}
+
+func (b *statusBar) setPark(up bool, text string) {
+	switch {
+	case text == "off":
+		b.park.set(lampOff, "Park: off")
+	case text == "checking…":
+		b.park.set(lampWait, "Park service: checking…")
+	case up:
+		b.park.set(lampOK, "Park service: "+text)
+	default:
+		b.park.set(lampBad, "Park service: "+text)
+	}
+}
+
+func (b *statusBar) setAudio(ok bool, text string) {
+	if ok {
+		b.audio.set(lampOK, "Audio: "+text)
+	} else {
+		b.audio.set(lampBad, withReason("Audio unavailable", text))
+	}
+}
+
+func withReason(s, why string) string {
+	if why == "" {
+		return s
+	}
+	return s + ": " + why
+}
+
+// flash shows msg until the given time.
+func (b *statusBar) flash(msg string, until time.Time) {
+	b.msg.SetText(msg)
+	b.msgUntil = until
+}
+
+// setTyped shows what the receptionist is typing or being asked.
+func (b *statusBar) setTyped(s string) {
+	b.typed.SetText(s)
+	b.relayout()
+}
+
+// relayout lays the bar out again after a text changed its width.
+func (b *statusBar) relayout() {
+	if b.box != nil {
+		b.left.Refresh()
+		b.right.Refresh()
+		b.box.Refresh()
+	}
+}
+
+func (b *statusBar) tick(now time.Time) {
+	if b.msg.Text != "" && !now.Before(b.msgUntil) {
+		b.msg.SetText("")
+	}
+}

@@ -1,0 +1,185 @@
+package app
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/switchboard/switchboard/telephony"
+	"github.com/switchboard/switchboard/widgets"
+)
+
+// This file turns telephony snapshots into what the widgets show. Its
+// functions are pure: no Fyne state, no clock but the one given.
+
+// lineState is the card state of a call.
+func lineState(c telephony.Call) widgets.LineState {
+	switch c.State {
+	case telephony.StateRinging:
+		if c.BackFrom != 0 {
+			return widgets.LineBack
+		}
+		return widgets.LineRinging
+	case telephony.StateDialing:
+		return widgets.LineDialing
+	case telephony.StateActive:
+		return widgets.LineActive
+	case telephony.StateHeld:
+		return widgets.LineHeld
+	case telephony.StateParking:
+		return widgets.LineParking
+	case telephony.StateParkedAway:
+		return widgets.LineParked
+	}
+	return widgets.LineEnded
+}
+
+// cardOrbit is the orbit a card names: the one it parks on, is parked
+// on, or rings back from.
+func cardOrbit(c telephony.Call) int {
+	switch c.State {
+	case telephony.StateParking, telephony.StateParkedAway:
+		return c.Orbit
+	case telephony.StateRinging:
+		return c.BackFrom
+	}
+	return 0
+}
+
+// cardDetail is the small print under a card's number.
+func cardDetail(c telephony.Call) string {
+	switch {
+	case c.State == telephony.StateDialing && c.RetrievedFrom != 0:
+		return fmt.Sprintf("retrieving from orbit %d", c.RetrievedFrom)
+	case c.Reason != "" && c.State != telephony.StateEnded:
+		return c.Reason
+	case c.State == telephony.StateEnded && c.Reason != "":
+		return c.Reason
+	case c.RemoteHold && (c.State == telephony.StateActive || c.State == telephony.StateHeld):
+		return "the caller put you on hold"
+	case c.Relayed && c.State == telephony.StateParkedAway:
+		return "parked (relayed by this console)"
+	case c.RetrievedFrom != 0 && c.State == telephony.StateActive:
+		return fmt.Sprintf("retrieved from orbit %d", c.RetrievedFrom)
+	}
+	return ""
+}
+
+// callName is the caller's name as a card headline shows it; for a
+// retrieve not answered yet, the orbit ("Orbit 705").
+func callName(c telephony.Call) string {
+	name := strings.TrimSpace(c.RemoteName)
+	if strings.HasPrefix(name, "orbit ") {
+		return "Orbit " + strings.TrimPrefix(name, "orbit ")
+	}
+	return name
+}
+
+// who names the far end of a call for the history: "Alice Martin" or
+// the number when there is no name.
+func who(name, uri string) string {
+	if n := strings.TrimSpace(name); n != "" && !strings.HasPrefix(n, "orbit ") {
+		return n
+	}
+	if num := displayNumber(uri); num != "" {
+		return num
+	}
+	return "unknown caller"
+}
+
+// displayNumber shows a SIP URI the way a receptionist reads it: the
+// number alone when the user part is one ("+442079460018"), else
+// user@host; a bare number stays as it is.
+func displayNumber(uri string) string {
+	s := strings.TrimSpace(uri)
+	for _, scheme := range []string{"sip:", "sips:", "tel:"} {
+		s = strings.TrimPrefix(s, scheme)
+	}
+	if i := strings.IndexAny(s, ";?>"); i >= 0 {
+		s = s[:i]
+	}
+	user, host, hasHost := strings.Cut(s, "@")
+	if u, err := url.PathUnescape(user); err == nil {
+		user = u
+	}
+	if isNumber(user) || !hasHost {
+		return user
+	}
+	if h, _, ok := strings.Cut(host, ":"); ok && !strings.HasPrefix(host, "[") {
+		host = h
+	}
+	if user == "" {
+		return host
+	}
+	return user + "@" + host
+}
+
+// isNumber reports whether s is a dialable number: digits, maybe a
+// leading + and the odd *, # or separator.
+func isNumber(s string) bool {
+	digits := 0
+	for i, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			digits++
+		case r == '+' && i == 0, r == '*', r == '#', r == '-', r == ' ', r == '.':
+		default:
+			return false
+		}
+	}
+	return digits > 0
+}
+
+// slotView is what a slot shows for an orbit.
+func slotView(o telephony.Orbit) (state widgets.SlotState, caller, parker string) {
+	if !o.Occupied {
+		return widgets.SlotFree, "", ""
+	}
+	caller = who(o.CallerName, o.CallerURI)
+	if o.CallerName == "" && o.CallerURI == "" {
+		caller = "" // Asterisk's lamps name nobody
+	}
+	if o.ParkedByMe {
+		return widgets.SlotMine, caller, ""
+	}
+	return widgets.SlotOccupied, caller, shortParty(o.Parker)
+}
+
+// shortParty names a console by its URI's user part ("reception2").
+func shortParty(uri string) string {
+	if uri == "" {
+		return ""
+	}
+	s := strings.Trim(strings.TrimSpace(uri), "<>")
+	for _, scheme := range []string{"sip:", "sips:"} {
+		s = strings.TrimPrefix(s, scheme)
+	}
+	user, _, _ := strings.Cut(s, "@")
+	if u, err := url.PathUnescape(user); err == nil && u != "" {
+		return u
+	}
+	return s
+}
+
+// clock formats a duration as the widgets' timers do: 0:42, 12:05, 1:02:03.
+func clock(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	s := int(d / time.Second)
+	if s >= 3600 {
+		return fmt.Sprintf("%d:%02d:%02d", s/3600, s/60%60, s%60)
+	}
+	return fmt.Sprintf("%d:%02d", s/60, s%60)
+}
+
+// orbitNumber parses typed digits as an orbit of the lot.
+func orbitNumber(digits string, first, last int) (int, bool) {
+	n, err := strconv.Atoi(digits)
+	if err != nil || n < first || n > last {
+		return 0, false
+	}
+	return n, true
+}
