@@ -53,7 +53,7 @@ type pulseServer struct {
 // startPulse starts a private PulseAudio daemon for the test and points
 // this process (and so malgo) at it with PULSE_SERVER. Without
 // pulseaudio installed the test is skipped, or fails under CI=true.
-func startPulse(t *testing.T) *pulseServer {
+func startPulse(t testing.TB) *pulseServer {
 	t.Helper()
 	for _, tool := range []string{"pulseaudio", "pactl", "parecord"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -127,7 +127,7 @@ func startPulse(t *testing.T) *pulseServer {
 // warmUp waits until fresh streams run steadily on sink (and on the
 // microphone): for about two seconds after a null sink and its loopback
 // are loaded, a new stream may get no callbacks at all.
-func (ps *pulseServer) warmUp(t *testing.T, sink string) {
+func (ps *pulseServer) warmUp(t testing.TB, sink string) {
 	t.Helper()
 	mctx, err := malgo.InitContext([]malgo.Backend{malgo.BackendPulseaudio}, malgo.ContextConfig{}, nil)
 	if err != nil {
@@ -275,7 +275,7 @@ func (r *recorder) stop() {
 	}
 }
 
-func openPulse(t *testing.T, opts Options) *Device {
+func openPulse(t testing.TB, opts Options) *Device {
 	t.Helper()
 	opts.Backends = []Backend{BackendPulseAudio}
 	if opts.Logf == nil {
