@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -436,7 +437,11 @@ func TestPortClose(t *testing.T) {
 func TestNoDeviceGivesClearError(t *testing.T) {
 	// No sound system the test machine lacks can start: CoreAudio on
 	// Linux, ALSA/PulseAudio on a machine without them behave alike.
-	_, err := Open(context.Background(), Options{Backends: []Backend{BackendCoreAudio}})
+	missing := BackendCoreAudio
+	if runtime.GOOS == "darwin" {
+		missing = BackendWASAPI
+	}
+	_, err := Open(context.Background(), Options{Backends: []Backend{missing}})
 	if !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("Open without a sound system: %v, want ErrUnavailable", err)
 	}
@@ -461,4 +466,27 @@ func TestNoDeviceGivesClearError(t *testing.T) {
 		t.Fatalf("after the context: %v", err)
 	}
 	_ = p.Close()
+}
+
+// Preview runs the headset without a call, for the settings window's
+// meters; the stream stops after the linger time once it ends.
+func TestPreviewShowsLevels(t *testing.T) {
+	d := openNull(t, Options{Linger: 20 * time.Millisecond, Watch: 10 * time.Millisecond})
+	mic(d, 4)
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := d.Preview(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the input meter to show the microphone", func() bool {
+		in, _ := d.Levels()
+		return in.Peak > micAmp*0.95 && in.RMS > micAmp*0.65
+	})
+	if !d.Beep() {
+		t.Error("no beep during a preview")
+	}
+	cancel()
+	waitFor(t, "the stream to stop after the preview", func() bool { _, _, running := d.CurrentDevices(); return !running })
+	if in, out := d.Levels(); in != (Level{}) || out != (Level{}) {
+		t.Errorf("levels %+v %+v with no stream", in, out)
+	}
 }
