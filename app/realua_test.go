@@ -1,0 +1,360 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+
+	"github.com/switchboard/switchboard/app"
+	"github.com/switchboard/switchboard/app/demo"
+	"github.com/switchboard/switchboard/assets"
+	"github.com/switchboard/switchboard/internal/tone"
+	"github.com/switchboard/switchboard/telephony"
+	"github.com/switchboard/switchboard/telephony/park"
+	"github.com/switchboard/switchboard/telephony/sip"
+	"github.com/switchboard/switchboard/widgets"
+)
+
+// This file runs the window against the real user agent (telephony/sip)
+// and the real park service (telephony/park) on loopback, with a caller
+// that is a real SIP user agent (app/demo). Only the sound device is a
+// stand-in: a generator and recorder (the sound device is a true
+// boundary; telephony/audio has its own tests).
+
+// testLogger logs to stderr when APPTEST_LOG is set.
+func testLogger(name string) *slog.Logger {
+	if os.Getenv("APPTEST_LOG") == "" {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("who", name)
+}
+
+// toneDevice is a console's sound device: its "microphone" sends a sine
+// of freq and it keeps the last seconds of what it plays.
+type toneDevice struct {
+	freq float64
+	mu   sync.Mutex
+	pcm  []int16
+}
+
+func (d *toneDevice) OpenPort(rate int) (telephony.AudioPort, error) {
+	if rate != 8000 {
+		return nil, fmt.Errorf("rate %d", rate)
+	}
+	return &tonePort{d: d, gen: tone.Sine(d.freq, 8000, 0.3), next: time.Now(), closed: make(chan struct{})}, nil
+}
+
+// heard returns the last second played.
+func (d *toneDevice) heard() []int16 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]int16(nil), d.pcm[max(0, len(d.pcm)-8000):]...)
+}
+
+type tonePort struct {
+	d      *toneDevice
+	gen    *tone.Generator
+	next   time.Time
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (p *tonePort) Play(f telephony.Frame) {
+	p.d.mu.Lock()
+	defer p.d.mu.Unlock()
+	p.d.pcm = append(p.d.pcm, f.PCM...)
+	if over := len(p.d.pcm) - 4*8000; over > 0 {
+		p.d.pcm = append(p.d.pcm[:0], p.d.pcm[over:]...)
+	}
+}
+
+func (p *tonePort) Capture(pcm []int16) error {
+	p.next = p.next.Add(telephony.FrameDuration)
+	t := time.NewTimer(time.Until(p.next))
+	defer t.Stop()
+	select {
+	case <-p.closed:
+		return io.EOF
+	case <-t.C:
+	}
+	p.gen.Fill(pcm[:160])
+	return nil
+}
+
+func (p *tonePort) Close() error {
+	p.once.Do(func() { close(p.closed) })
+	return nil
+}
+
+// dominant reports whether freq dominates 200 ms of pcm somewhere in its
+// last second.
+func dominant(pcm []int16, freq float64) bool {
+	for at := len(pcm) - 1600; at >= 0 && at >= len(pcm)-8000; at -= 400 {
+		if _, ok := tone.Detect(pcm[at:at+1600], freq, 8000); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// realPhone starts a console user agent on loopback for the park service
+// at parkAddr.
+func realPhone(t *testing.T, user string, parkAddr string, dev telephony.AudioDevice) *sip.Phone {
+	t.Helper()
+	pc := sip.ServiceTemplates(parkAddr, 701, 720)
+	pc.HealthInterval = 300 * time.Millisecond
+	p, err := sip.New(sip.Config{
+		User:        user,
+		DisplayName: strings.ToUpper(user[:1]) + user[1:],
+		Listen:      []sip.Listener{{Transport: "udp", Addr: "127.0.0.1:0"}, {Transport: "tcp", Addr: "127.0.0.1:0"}},
+		Park:        pc,
+		Audio:       dev,
+		EventBuffer: 4096,
+		Logger:      testLogger(user),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	return p
+}
+
+// pumpUntil pumps both consoles' loops until cond holds.
+func pumpUntil(t *testing.T, what string, cond func() bool, hs ...*harness) {
+	t.Helper()
+	deadline := time.Now().Add(waitFor)
+	for {
+		for _, h := range hs {
+			h.loop.pump()
+		}
+		if cond() {
+			return
+		}
+		if time.Now().After(deadline) {
+			for _, h := range hs {
+				t.Logf("%s: %+v", h.w.Title(), h.c.Snapshot())
+			}
+			t.Fatalf("never: %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func realClock(o *app.Options) { o.Clock = time.Now }
+
+// TestRealUserAgentParkAndRetrieve: a caller rings the first console, is
+// answered, dragged onto 703; both consoles' slots show the caller; the
+// second console retrieves it with a tap; both grids clear. Audio goes
+// both ways at each step (tones through the stand-in sound devices).
+func TestRealUserAgentParkAndRetrieve(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real SIP on loopback")
+	}
+	svc, err := park.New(park.Options{Listen: "127.0.0.1:0", Music: assets.MusicOnHold(), ParkTime: time.Hour,
+		Orbits: park.Range{First: 701, Last: 720}, Logger: testLogger("park")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(svc.Close)
+
+	dev1, dev2 := &toneDevice{freq: 600}, &toneDevice{freq: 900}
+	phone1 := realPhone(t, "reception1", svc.HostPort(), dev1)
+	phone2 := realPhone(t, "reception2", svc.HostPort(), dev2)
+	a := newApp(t)
+	// Fyne's test driver places every object in the window made last:
+	// console 1, whose card is dragged, is made last. Console 2 is only
+	// tapped, which needs no places.
+	h2 := openConsole(t, a, phone2, "Reception 2", realClock)
+	h1 := openConsole(t, a, phone1, "Reception 1", realClock)
+	for _, p := range []*sip.Phone{phone1, phone2} {
+		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+		err := p.Start(ctx)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	pumpUntil(t, "both consoles see the park service", func() bool {
+		return h1.c.Snapshot().Park == "Park service: available" && h2.c.Snapshot().Park == "Park service: available"
+	}, h1, h2)
+
+	callers, err := demo.New(demo.Options{
+		Console:  phone1.AOR(),
+		Interval: -1,
+		GiveUp:   -1,
+		Logger:   testLogger("caller"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := callers.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(callers.Close)
+	alice, err := callers.Dial(demo.Caller{Name: "Alice Martin", Number: "+442079460018",
+		Sound: func() []int16 { return demo.Tone(440, 2) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// It rings on the first console; Enter answers.
+	var id telephony.CallID
+	pumpUntil(t, "Alice ringing on console 1", func() bool {
+		for _, l := range h1.c.Snapshot().Lines {
+			if l.Name == "Alice Martin" && l.State == string(widgets.LineRinging) && l.Number == "+442079460018" {
+				id = telephony.CallID(l.ID)
+				return true
+			}
+		}
+		return false
+	}, h1, h2)
+	h1.key(fyne.KeyReturn)
+	pumpUntil(t, "Alice answered", func() bool { return h1.lineState(id) == string(widgets.LineActive) }, h1)
+	pumpUntil(t, "the console hears the caller, the caller the console", func() bool {
+		return dominant(dev1.heard(), 440) && dominant(alice.Heard(), 600)
+	}, h1)
+
+	// Dragged onto 703: the slot lights on both consoles.
+	h1.drag(id, 703)
+	pumpUntil(t, "703 lit on both consoles", func() bool {
+		o1, o2 := h1.orbit(703), h2.orbit(703)
+		return o1.State == string(widgets.SlotMine) && o1.Caller == "Alice Martin" &&
+			o2.State == string(widgets.SlotOccupied) && o2.Caller == "Alice Martin" && o2.Parker == "reception1"
+	}, h1, h2)
+	if st, _ := alice.State(); st != demo.CallParked {
+		pumpUntil(t, "the caller parked", func() bool { st, _ := alice.State(); return st == demo.CallParked })
+	}
+	pumpUntil(t, "console 1's card leaves", func() bool {
+		h1.c.Tick(time.Now().Add(3 * time.Second))
+		_, on := h1.line(id)
+		return !on
+	}, h1)
+	if !h1.hasHistory("Parked Alice Martin on 703") {
+		t.Errorf("console 1 history %q", h1.history())
+	}
+
+	// The second console taps 703: it gets Alice; both grids clear.
+	test.Tap(h2.c.Grid().Slot(703))
+	var got telephony.CallID
+	pumpUntil(t, "console 2 talks to Alice, both grids clear", func() bool {
+		for _, l := range h2.c.Snapshot().Lines {
+			if l.Name == "Alice Martin" && l.State == string(widgets.LineActive) {
+				got = telephony.CallID(l.ID)
+			}
+		}
+		return got != "" && h1.orbit(703).State == string(widgets.SlotFree) && h2.orbit(703).State == string(widgets.SlotFree)
+	}, h1, h2)
+	pumpUntil(t, "console 2 hears the caller, the caller console 2", func() bool {
+		return dominant(dev2.heard(), 440) && dominant(alice.Heard(), 900)
+	}, h2)
+	if !strings.HasPrefix(h2.history()[0], "Retrieved Alice Martin from 703 after ") {
+		t.Errorf("console 2 history %q", h2.history())
+	}
+	pumpUntil(t, "console 1's history", func() bool {
+		return len(h1.history()) > 0 && strings.HasPrefix(h1.history()[0], "Alice Martin left 703 after ")
+	}, h1)
+	for _, h := range []*harness{h1, h2} {
+		for _, o := range h.c.Snapshot().Orbits {
+			if o.State != string(widgets.SlotFree) {
+				t.Errorf("%s: orbit %d %s", h.w.Title(), o.Number, o.State)
+			}
+		}
+	}
+
+	// Console 2 hangs up (Esc, Enter): the caller's call ends.
+	h2.key(fyne.KeyEscape)
+	h2.key(fyne.KeyReturn)
+	select {
+	case <-alice.Done():
+	case <-time.After(waitFor):
+		t.Fatal("the caller's call did not end")
+	}
+	pumpUntil(t, "console 2's line ended", func() bool {
+		st := h2.lineState(got)
+		return st == string(widgets.LineEnded) || st == ""
+	}, h2)
+}
+
+// startStack starts a park service and one console on it.
+func startStack(t *testing.T) (*park.Service, *sip.Phone, *harness, *toneDevice) {
+	t.Helper()
+	svc, err := park.New(park.Options{Listen: "127.0.0.1:0", Music: assets.MusicOnHold(), ParkTime: time.Hour,
+		Orbits: park.Range{First: 701, Last: 720}, Logger: testLogger("park")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(svc.Close)
+	dev := &toneDevice{freq: 600}
+	phone := realPhone(t, "reception1", svc.HostPort(), dev)
+	h := openConsole(t, newApp(t), phone, "Reception 1", realClock)
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	if err := phone.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return svc, phone, h, dev
+}
+
+// TestRealUserAgentCallerGivesUpWhileParked: a demo caller parked with P
+// hangs up on its orbit; the slot clears and the history says so.
+func TestRealUserAgentCallerGivesUpWhileParked(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real SIP on loopback")
+	}
+	svc, phone, h, _ := startStack(t)
+	callers, err := demo.New(demo.Options{Console: phone.AOR(), Interval: -1, GiveUp: 1, GiveUpIn: 1500 * time.Millisecond,
+		StillParked: func(uri string) bool {
+			for _, o := range svc.State() {
+				if o.Occupied && strings.Contains(o.CallerURI, "+15550142") {
+					return true
+				}
+			}
+			return false
+		}, Logger: testLogger("caller")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := callers.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(callers.Close)
+	bob, err := callers.Dial(demo.Caller{Name: "Bob Chen", Number: "+15550142", Sound: func() []int16 { return demo.Voice(2, 118, 3) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pumpUntil(t, "Bob ringing", func() bool {
+		s := h.c.Snapshot()
+		return len(s.Lines) == 1 && s.Lines[0].State == string(widgets.LineRinging)
+	}, h)
+	h.key(fyne.KeyReturn)
+	pumpUntil(t, "Bob answered", func() bool { return h.c.Snapshot().Lines[0].State == string(widgets.LineActive) }, h)
+	h.typeText("p")
+	pumpUntil(t, "Bob on 701", func() bool { return h.orbit(701).State == string(widgets.SlotMine) }, h)
+	select {
+	case <-bob.Done():
+	case <-time.After(waitFor):
+		t.Fatal("Bob never gave up")
+	}
+	if st, why := bob.State(); st != demo.CallEnded || why != "gave up while parked" {
+		t.Errorf("Bob's call: %s (%s)", st, why)
+	}
+	pumpUntil(t, "701 clear, the history says Bob left", func() bool {
+		return h.orbit(701).State == string(widgets.SlotFree) && len(h.history()) > 0 &&
+			strings.HasPrefix(h.history()[0], "Bob Chen left 701 after 0:0")
+	}, h)
+}
