@@ -113,20 +113,27 @@ func checkTone(t *testing.T, what string, pcm []int16, hz, rate, amp float64) {
 // which a check of the whole recording would take for a wrong level.
 func checkHeard(t *testing.T, what string, pcm []int16, hz, amp float64) {
 	t.Helper()
-	const block = streamRate / 10
-	good, blocks := 0, 0
-	var levels []string
+	if good, blocks, levels := toneBlocks(pcm, hz, streamRate, amp); blocks == 0 || good*10 < blocks*6 {
+		t.Errorf("%s: %.0f Hz at %.2f in %d of %d blocks of 100 ms, want 60%%; levels %v", what, hz, amp, good, blocks, levels)
+	}
+}
+
+// toneBlocks counts the 100 ms blocks of pcm in which the tone at hz
+// dominates at amp ± 15% (amp 0: at any level above -30 dBFS).
+func toneBlocks(pcm []int16, hz float64, rate int, amp float64) (good, blocks int, levels []string) {
+	block := rate / 10
 	for i := 0; i+block <= len(pcm); i += block {
 		blocks++
-		lvl, ok := tone.Detect(pcm[i:i+block], hz, streamRate)
+		lvl, ok := tone.Detect(pcm[i:i+block], hz, float64(rate))
+		if amp == 0 && ok && lvl > 0.03 {
+			good++
+		}
 		if ok && lvl >= amp*0.85 && lvl <= amp*1.15 {
 			good++
 		}
 		levels = append(levels, fmt.Sprintf("%.2f", lvl))
 	}
-	if blocks == 0 || good*10 < blocks*6 {
-		t.Errorf("%s: %.0f Hz at %.2f in %d of %d blocks of 100 ms, want 60%%; levels %v", what, hz, amp, good, blocks, levels)
-	}
+	return good, blocks, levels
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {

@@ -227,19 +227,47 @@ func (ps *pulseServer) listen(t *testing.T, source string, d time.Duration) []in
 	return r.next(t, d)
 }
 
-// hear records source until a tone at hz starts (within 4 s of audio)
-// and returns the d that follows, for a level check.
-func (ps *pulseServer) hear(t *testing.T, source string, hz float64, d time.Duration) []int16 {
+// checkSink records source until a tone at hz starts (within 4 s of
+// audio) and then checks that it plays at amp: in one of up to eight
+// 1 s windows, 70% of the 100 ms blocks carry it at amp ± 15%. This
+// proves the audio reaches the device at the right frequency and level.
+// The windows forgive a loaded CI machine: there PulseAudio's null sinks
+// sometimes render in bursts and leave gaps in what any client plays
+// (glitch rates are the benchmark's business).
+func (ps *pulseServer) checkSink(t *testing.T, what, source string, hz, amp float64) {
 	t.Helper()
 	r := ps.record(t, source)
 	defer r.stop()
+	started := false
 	for range 80 {
 		if _, ok := tone.Detect(r.next(t, 50*time.Millisecond), hz, streamRate); ok {
-			return r.next(t, d)
+			started = true
+			break
 		}
 	}
-	t.Errorf("no %.0f Hz on %s", hz, source)
-	return nil
+	if !started {
+		t.Errorf("%s: no %.0f Hz on %s", what, hz, source)
+		return
+	}
+	inWindows(t, what, func() []int16 { return r.next(t, time.Second) }, hz, streamRate, amp)
+}
+
+// inWindows takes up to eight 1 s windows of audio from next until one
+// has the tone at hz (at amp ± 15%, or any clear level for amp 0) in 70%
+// of its 100 ms blocks.
+func inWindows(t *testing.T, what string, next func() []int16, hz float64, rate int, amp float64) {
+	t.Helper()
+	for try := 1; ; try++ {
+		good, blocks, levels := toneBlocks(next(), hz, rate, amp)
+		if blocks > 0 && good*10 >= blocks*7 {
+			return
+		}
+		if try == 8 {
+			t.Errorf("%s: %.0f Hz at %.2f in only %d of %d blocks of 100 ms; levels %v", what, hz, amp, good, blocks, levels)
+			return
+		}
+		t.Logf("%s: window %d: %d of %d blocks (levels %v); another", what, try, good, blocks, levels)
+	}
 }
 
 // addSink loads another null sink (a second headset) with its
@@ -399,23 +427,20 @@ func TestPulseAudio(t *testing.T) {
 	t.Run("call tone reaches the sink, microphone leaves in G.711", func(t *testing.T) {
 		d := openPulse(t, Options{Playback: "sb_sink", Capture: "mic600"})
 		cl := runCall(t, d, 8000)
-		checkHeard(t, "sink monitor", ps.hear(t, "sb_sink.monitor", callHz, time.Second), callHz, callAmp)
+		ps.checkSink(t, "sink monitor", "sb_sink.monitor", callHz, callAmp)
 
-		cl.take()
-		waitFor(t, "a second of captured audio", func() bool {
-			cl.mu.Lock()
-			defer cl.mu.Unlock()
-			return len(cl.sent) >= 8000
-		})
-		sent := cl.take()
 		// What leaves the console is G.711: encode as the call does,
 		// decode as the far end does.
 		for _, pt := range []uint8{0, 8} {
-			got := g711RoundTrip(t, pt, sent)
-			lvl, ok := tone.Detect(got, micHz, 8000)
-			if !ok || lvl < 0.05 {
-				t.Errorf("payload type %d: %v Hz level %.3f dominant %v", pt, micHz, lvl, ok)
-			}
+			cl.take()
+			inWindows(t, fmt.Sprintf("microphone in payload type %d", pt), func() []int16 {
+				waitFor(t, "a second of captured audio", func() bool {
+					cl.mu.Lock()
+					defer cl.mu.Unlock()
+					return len(cl.sent) >= 8000
+				})
+				return g711RoundTrip(t, pt, cl.take()[:8000])
+			}, micHz, 8000, 0)
 		}
 	})
 
@@ -423,11 +448,11 @@ func TestPulseAudio(t *testing.T) {
 		ps.addSink(t, "sb_alt")
 		d := openPulse(t, Options{Playback: "sb_sink", Capture: "mic600"})
 		cl := runCall(t, d, 8000)
-		checkHeard(t, "sb_sink before", ps.hear(t, "sb_sink.monitor", callHz, time.Second), callHz, callAmp)
+		ps.checkSink(t, "sb_sink before", "sb_sink.monitor", callHz, callAmp)
 		if err := d.SetDevices("sb_alt", "mic600"); err != nil {
 			t.Fatal(err)
 		}
-		checkHeard(t, "sb_alt after", ps.hear(t, "sb_alt.monitor", callHz, time.Second), callHz, callAmp)
+		ps.checkSink(t, "sb_alt after", "sb_alt.monitor", callHz, callAmp)
 		if lvl := tone.RMS(ps.listen(t, "sb_sink.monitor", 500*time.Millisecond)); lvl > 0.001 {
 			t.Errorf("sb_sink still plays %.3f after the switch", lvl)
 		}
@@ -443,7 +468,7 @@ func TestPulseAudio(t *testing.T) {
 		unplug := ps.addSink(t, "sb_usb")
 		d := openPulse(t, Options{Playback: "sb_usb", Capture: "mic600", Watch: 50 * time.Millisecond})
 		cl := runCall(t, d, 8000)
-		checkHeard(t, "sb_usb before", ps.hear(t, "sb_usb.monitor", callHz, time.Second), callHz, callAmp)
+		ps.checkSink(t, "sb_usb before", "sb_usb.monitor", callHz, callAmp)
 		unplug()
 		var ev Event
 		waitFor(t, "the fallback event", func() bool {
@@ -461,7 +486,7 @@ func TestPulseAudio(t *testing.T) {
 			t.Errorf("now on %q (running %v), want the default device", p, running)
 		}
 		// The default sink is sb_sink: the call goes on there.
-		checkHeard(t, "default sink after the fallback", ps.hear(t, "sb_sink.monitor", callHz, time.Second), callHz, callAmp)
+		ps.checkSink(t, "default sink after the fallback", "sb_sink.monitor", callHz, callAmp)
 		cl.take()
 		waitFor(t, "capture to go on", func() bool {
 			cl.mu.Lock()
