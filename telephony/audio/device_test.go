@@ -497,3 +497,41 @@ func TestPreviewShowsLevels(t *testing.T) {
 		t.Errorf("levels %+v %+v with no stream", in, out)
 	}
 }
+
+// The real callback path, miniaudio's device thread through malgo's cgo
+// trampoline into ours, allocates nothing: with a port playing queued
+// frames (then concealing, then idle) and the microphone flowing, a
+// second of callbacks leaves the process's allocation count unchanged.
+// (Nothing else runs meanwhile: the watchdog is parked.)
+func TestDeviceCallbacksDoNotAllocate(t *testing.T) {
+	d := openNull(t, Options{Watch: time.Hour})
+	mic(d, 4)
+	p, err := d.OpenPort(8000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	waitFor(t, "the stream to run", func() bool { return d.eng.callbacks.Load() > 10 })
+	frame := make([]int16, 160)
+	tone.Sine(440, 8000, 0.5).Fill(frame)
+	for attempt := 1; ; attempt++ {
+		for seq := range uint16(16) { // 320 ms to play, then concealment and silence
+			p.Play(telephony.Frame{Seq: seq, PCM: frame})
+		}
+		var m0, m1 runtime.MemStats
+		runtime.ReadMemStats(&m0)
+		c0 := d.eng.callbacks.Load()
+		time.Sleep(time.Second)
+		c1 := d.eng.callbacks.Load()
+		runtime.ReadMemStats(&m1)
+		if c1-c0 < 100 {
+			t.Fatalf("only %d callbacks ran", c1-c0)
+		}
+		if n := m1.Mallocs - m0.Mallocs; n == 0 {
+			t.Logf("%d callbacks, 0 allocations", c1-c0)
+			return
+		} else if attempt == 3 {
+			t.Fatalf("%d allocations during %d callbacks, want 0", n, c1-c0)
+		}
+	}
+}
