@@ -463,8 +463,8 @@ func (d *Device) Preview(ctx context.Context) error {
 	}
 	d.previews++
 	err := d.ensureStream()
+	d.wg.Add(1) // under d.mu: Close cannot be waiting yet
 	d.mu.Unlock()
-	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
 		select {
