@@ -1,0 +1,177 @@
+// Command attendant is Switchboard's attendant console: one window with
+// the receptionist's lines and the park service's orbit grid. A call is
+// answered with a click or Enter, parked by dragging its card onto a
+// free orbit and retrieved, from any console, by tapping the lit orbit.
+//
+// With no configuration it is useful at once: it takes SIP calls on
+// 127.0.0.1:5060 (from any softphone) and runs its own park service on
+// 127.0.0.1:5070 with orbits 701-720. With -demo, simulated callers ring
+// it every few seconds so that a newcomer sees the whole flow:
+//
+//	go run -tags migrated_fynedo ./cmd/attendant -demo
+//
+// Flags set the PBX account, the address, an external park service or
+// another PBX's park (URI templates); the window's settings are saved in
+// Fyne's preferences and the flags given win over them. Run
+// "attendant -help" for the flags. Logs go to standard error.
+//
+// A bad flag exits with status 2 and one line on standard error. A
+// failure to start (a busy port, a bad saved setting) is said on
+// standard error and in the window, which offers the settings; the
+// command then exits with status 1 when the window is closed.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"fyne.io/fyne/v2"
+	fyneapp "fyne.io/fyne/v2/app"
+
+	"github.com/switchboard/switchboard/app"
+	"github.com/switchboard/switchboard/assets"
+)
+
+// Identity of the application (also in FyneApp.toml).
+const (
+	appID   = "io.switchboard.attendant"
+	appName = "Switchboard"
+	version = "0.1.0"
+)
+
+// Exit statuses.
+const (
+	exitOK      = 0
+	exitRuntime = 1 // could not start
+	exitUsage   = 2 // a bad flag
+)
+
+func main() {
+	// SIGINT and SIGTERM close the window: Fyne's driver catches them.
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr, time.Now()))
+}
+
+// run is the console from its arguments to its exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, started time.Time) int {
+	// The flags alone first, over the defaults: -help, -version and bad
+	// flags need no window. Then over the saved settings: what is wrong
+	// there is shown in the window, with the settings dialog.
+	pre, err := parseConfig(args, app.DefaultSettings())
+	switch {
+	case pre.showHelp:
+		printUsage(stdout)
+		return exitOK
+	case pre.version:
+		fmt.Fprintf(stdout, "attendant %s (%s)\n", version, appID)
+		return exitOK
+	case err != nil:
+		fmt.Fprintf(stderr, "attendant: %s\n", oneLine(err.Error()))
+		return exitUsage
+	}
+
+	fyneapp.SetMetadata(fyne.AppMetadata{ID: appID, Name: appName, Version: version, Build: 1,
+		Migrations: map[string]bool{"fyneDo": true}})
+	a := fyneapp.NewWithID(appID)
+	icon := fyne.NewStaticResource(assets.IconName, assets.Icon())
+	a.SetIcon(icon)
+	prefs := a.Preferences()
+	cfg, err := parseConfig(args, app.LoadSettings(prefs))
+	if err != nil && !isSettingsErr(err) {
+		fmt.Fprintf(stderr, "attendant: %s\n", oneLine(err.Error()))
+		return exitUsage
+	}
+	logger := cfg.logger(stderr)
+	slog.SetDefault(logger)
+	if cfg.resetPrefs {
+		app.DefaultSettings().Save(prefs)
+	}
+
+	var stateLog io.Writer
+	if cfg.stateLog != "" {
+		f, ferr := os.Create(cfg.stateLog)
+		if ferr != nil {
+			fmt.Fprintf(stderr, "attendant: -state-log %s: %v\n", cfg.stateLog, ferr)
+			return exitUsage
+		}
+		defer f.Close()
+		stateLog = f
+	}
+
+	w := a.NewWindow(appName)
+	w.SetIcon(icon)
+	w.Resize(fyne.NewSize(1280, 800))
+	w.SetMaster()
+
+	var sys *system
+	if err == nil {
+		sys, err = start(ctx, cfg, logger)
+	}
+	if err == nil {
+		if err = sys.startPhone(ctx, cfg); err != nil {
+			sys.stop()
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "attendant: cannot start: %s\n", oneLine(err.Error()))
+		if stateLog != nil {
+			fmt.Fprintf(stateLog, "{\"event\":\"startup-error\",\"error\":%q}\n", oneLine(err.Error()))
+		}
+		app.StartupError(a, w, err, nil)
+		w.Resize(fyne.NewSize(760, 320))
+		w.ShowAndRun()
+		return exitRuntime
+	}
+
+	var sound app.Sound
+	if sys.sound != nil {
+		sound = soundAdapter{sys.sound}
+	}
+	console := app.New(a, w, app.Options{
+		Phone:    sys.phone,
+		Sound:    sound,
+		Audio:    sys.status,
+		Identity: sys.phone.AOR(),
+		Prefs:    prefs,
+		Settings: cfg.settings,
+		Logger:   logger,
+		StateLog: stateLog,
+		OnFirstFrame: func() {
+			logger.Info("first frame", "since_start", time.Since(started).Round(time.Millisecond))
+		},
+	})
+	w.SetTitle(appName + " — " + sys.phone.AOR())
+	cctx, cancel := context.WithCancel(ctx)
+	console.Start(cctx)
+	audioDone := make(chan struct{})
+	go func() {
+		defer close(audioDone)
+		sys.watchAudio(cctx, console)
+	}()
+	logger.Info("console ready", "aor", sys.phone.AOR(), "park", cfg.settings.ParkMode, "demo", cfg.demo)
+
+	w.ShowAndRun()
+
+	// The window is gone: hang up, stop the services, wait for both.
+	cancel()
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		sys.stop()
+	}()
+	console.Close()
+	<-stopped
+	<-audioDone
+	return exitOK
+}
+
+// isSettingsErr reports whether err is about the settings as a whole
+// (shown in the window) rather than one flag's syntax.
+func isSettingsErr(err error) bool {
+	var se settingsError
+	return errors.As(err, &se)
+}

@@ -1,0 +1,335 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/switchboard/switchboard/app"
+	"github.com/switchboard/switchboard/app/demo"
+	"github.com/switchboard/switchboard/assets"
+	"github.com/switchboard/switchboard/telephony"
+	"github.com/switchboard/switchboard/telephony/audio"
+	"github.com/switchboard/switchboard/telephony/park"
+	"github.com/switchboard/switchboard/telephony/sip"
+)
+
+// system is the console's telephony: the sound device, the embedded
+// park service (if any), the user agent and the demo callers.
+type system struct {
+	log    *slog.Logger
+	sound  *audio.Device // nil: none
+	status app.AudioStatus
+	park   *park.Service
+	phone  *sip.Phone
+	demo   *demo.Demo
+	cancel context.CancelFunc
+}
+
+// startError is a failure to start, worded for the receptionist.
+type startError struct {
+	what string // "SIP address 127.0.0.1:5060", "park service"...
+	err  error
+	hint string
+}
+
+func (e *startError) Error() string {
+	s := e.what + ": " + e.err.Error()
+	if e.hint != "" {
+		s += "\n" + e.hint
+	}
+	return s
+}
+
+func (e *startError) Unwrap() error { return e.err }
+
+// start brings the telephony up; on failure it undoes what it started.
+func start(ctx context.Context, c config, log *slog.Logger) (_ *system, err error) {
+	s := c.settings
+	ctx, cancel := context.WithCancel(ctx)
+	sys := &system{log: log, cancel: cancel}
+	defer func() {
+		if err != nil {
+			sys.stop()
+		}
+	}()
+
+	// The addresses first, so that a busy port gets a clear word.
+	if err := checkFree(s.Listen); err != nil {
+		return nil, &startError{what: "SIP address " + s.Listen, err: err,
+			hint: "Another program (perhaps another Switchboard) uses it: stop it, or choose another address with -listen or in Settings."}
+	}
+	if s.ParkMode == app.ParkEmbedded {
+		if err := checkFree(s.ParkService); err != nil {
+			return nil, &startError{what: "park service address " + s.ParkService, err: err,
+				hint: "Another program uses it; if it is a Switchboard park service (parkd), use it with -park " + s.ParkService +
+					", or move the built-in one with -park-listen."}
+		}
+	}
+
+	sys.openAudio(ctx, c)
+
+	var pc sip.ParkConfig
+	switch s.ParkMode {
+	case app.ParkEmbedded:
+		svc, err := park.New(park.Options{
+			Listen:   s.ParkService,
+			Orbits:   park.Range{First: s.FirstOrbit, Last: s.LastOrbit},
+			ParkTime: c.parkTime,
+			Music:    assets.MusicOnHold(),
+			Logger:   log.With("component", "park"),
+		})
+		if err != nil {
+			return nil, &startError{what: "park service", err: errors.New(strings.TrimPrefix(err.Error(), "park: "))}
+		}
+		if err := svc.Start(ctx); err != nil {
+			return nil, &startError{what: "park service", err: errors.New(strings.TrimPrefix(err.Error(), "park: "))}
+		}
+		sys.park = svc
+		pc = sip.ServiceTemplates(svc.HostPort(), s.FirstOrbit, s.LastOrbit)
+	case app.ParkService:
+		pc = sip.ServiceTemplates(s.ParkService, s.FirstOrbit, s.LastOrbit)
+	case app.ParkTemplates:
+		pc = sip.ParkConfig{ParkAny: s.ParkAny, ParkOrbit: s.ParkOrbit, Retrieve: s.ParkRetrieve,
+			SafeRetrieve: s.ParkSafeRetrieve, Lamp: s.ParkLamp, First: s.FirstOrbit, Last: s.LastOrbit}
+	}
+
+	var dev telephony.AudioDevice = audio.NewSilent(ctx)
+	if sys.sound != nil {
+		dev = sys.sound
+	}
+	cfg := sip.Config{
+		User:        c.user,
+		DisplayName: s.DisplayName,
+		Listen: []sip.Listener{
+			{Transport: "udp", Addr: s.Listen, Advertise: c.advertise},
+			{Transport: "tcp", Addr: s.Listen, Advertise: c.advertise},
+		},
+		Account: sip.Account{AOR: s.AccountAOR, Username: s.Username, Password: s.Password,
+			Registrar: s.Registrar, OutboundProxy: s.OutboundProxy},
+		Park:   pc,
+		Audio:  dev,
+		Logger: log.With("component", "sip"),
+	}
+	phone, err := sip.New(cfg)
+	if err != nil {
+		return nil, &startError{what: "configuration", err: errors.New(strings.TrimPrefix(err.Error(), "sip: invalid configuration: "))}
+	}
+	sys.phone = phone
+	return sys, nil
+}
+
+// startPhone makes the user agent listen and starts the demo; call it
+// once the window drains the phone's events.
+func (sys *system) startPhone(ctx context.Context, c config) error {
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := sys.phone.Start(sctx); err != nil {
+		what := "SIP address " + c.settings.Listen
+		if isAddrInUse(err) {
+			return &startError{what: what, err: errors.New("address already in use"),
+				hint: "Another program uses it: stop it, or choose another address with -listen or in Settings."}
+		}
+		return &startError{what: what, err: errors.New(strings.TrimPrefix(err.Error(), "sip: "))}
+	}
+	if !c.demo {
+		return nil
+	}
+	target := sys.phone.AOR()
+	if ap := sys.phone.Addr("udp"); ap.IsValid() {
+		host := ap.Addr()
+		if host.IsUnspecified() {
+			host = netip.MustParseAddr("127.0.0.1")
+		}
+		target = "sip:" + c.user + "@" + net.JoinHostPort(host.String(), strconv.Itoa(int(ap.Port())))
+	}
+	opts := demo.Options{
+		Console:  target,
+		Interval: c.demoInterval,
+		MaxCalls: c.demoMax,
+		GiveUp:   c.demoGiveUp,
+		Seed:     c.demoSeed,
+		Logger:   sys.log,
+	}
+	if c.demoGiveUp == 0 {
+		opts.GiveUp = -1
+	}
+	if svc := sys.park; svc != nil {
+		opts.StillParked = func(uri string) bool {
+			for _, o := range svc.State() {
+				if o.Occupied && sameUser(o.CallerURI, uri) {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	d, err := demo.New(opts)
+	if err == nil {
+		err = d.Start(ctx)
+	}
+	if err != nil {
+		return &startError{what: "demo callers", err: err}
+	}
+	sys.demo = d
+	return nil
+}
+
+// sameUser compares the user parts of two SIP URIs.
+func sameUser(a, b string) bool {
+	user := func(s string) string {
+		s = strings.TrimPrefix(strings.TrimPrefix(s, "sips:"), "sip:")
+		u, _, _ := strings.Cut(s, "@")
+		return u
+	}
+	return user(a) != "" && user(a) == user(b)
+}
+
+// openAudio opens the sound device, or notes why there is none.
+func (sys *system) openAudio(ctx context.Context, c config) {
+	if c.audio == "none" {
+		sys.status = app.AudioStatus{Available: false, Text: "turned off (-audio none)"}
+		return
+	}
+	s := c.settings
+	dev, err := audio.Open(ctx, audio.Options{
+		Playback: s.Playback, Capture: s.Capture, Ring: s.RingDevice,
+		Logf: func(format string, args ...any) { sys.log.Debug(fmt.Sprintf(format, args...), "component", "audio") },
+	})
+	if err != nil {
+		sys.log.Warn("no sound device: calls go on without local audio", "error", err)
+		sys.status = app.AudioStatus{Available: false, Text: strings.TrimPrefix(err.Error(), "audio: ")}
+		return
+	}
+	sys.sound = dev
+	// A device can be listed and still not open (ALSA's default with no
+	// card behind it): try the stream once, briefly.
+	pctx, cancel := context.WithCancel(ctx)
+	err = dev.Preview(pctx)
+	cancel()
+	if err != nil {
+		sys.log.Warn("the sound device does not open: calls go on without local audio until it does", "error", err)
+		sys.status = app.AudioStatus{Available: false, Text: strings.TrimPrefix(err.Error(), "audio: ")}
+		return
+	}
+	sys.status = app.AudioStatus{Available: true, Text: deviceName(dev, s.Playback)}
+}
+
+// deviceName names the headset for the status bar.
+func deviceName(dev *audio.Device, id string) string {
+	play, _, err := dev.Devices()
+	if err != nil {
+		return "default device"
+	}
+	for _, d := range play {
+		if (id == "" && d.Default) || (id != "" && d.ID == id) {
+			return d.Name
+		}
+	}
+	return "default device"
+}
+
+// watchAudio shows the sound device's changes in the window until ctx
+// ends.
+func (sys *system) watchAudio(ctx context.Context, console *app.Console) {
+	if sys.sound == nil {
+		return
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev := <-sys.sound.Events():
+			switch ev.Kind {
+			case audio.EventUnavailable:
+				console.SetAudioStatus(app.AudioStatus{Available: false, Text: strings.TrimPrefix(ev.String(), "audio unavailable: ")})
+			case audio.EventRestored:
+				console.SetAudioStatus(app.AudioStatus{Available: true, Text: "restored"})
+			case audio.EventFallback:
+				console.SetAudioStatus(app.AudioStatus{Available: true, Text: "default device (the chosen one went away)"})
+			}
+		}
+	}
+}
+
+// stop ends everything, the calls first.
+func (sys *system) stop() {
+	if sys.demo != nil {
+		sys.demo.Close()
+	}
+	if sys.phone != nil {
+		_ = sys.phone.Close()
+	}
+	if sys.park != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		_ = sys.park.Shutdown(ctx)
+		cancel()
+		sys.park.Close()
+	}
+	sys.cancel()
+	if sys.sound != nil {
+		_ = sys.sound.Close()
+	}
+}
+
+// checkFree reports whether the UDP and TCP port of addr can be bound
+// (port 0 always can).
+func checkFree(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "0" {
+		return nil // the user agent words a bad address itself
+	}
+	u, err := net.ListenPacket("udp", net.JoinHostPort(host, port))
+	if err != nil {
+		return listenErr(err)
+	}
+	u.Close()
+	t, err := net.Listen("tcp", net.JoinHostPort(host, port))
+	if err != nil {
+		return listenErr(err)
+	}
+	t.Close()
+	return nil
+}
+
+func listenErr(err error) error {
+	switch {
+	case isAddrInUse(err):
+		return errors.New("address already in use")
+	case errors.Is(err, syscall.EADDRNOTAVAIL):
+		return errors.New("no such address on this computer")
+	case errors.Is(err, syscall.EACCES):
+		return errors.New("permission denied (ports below 1024 need privileges)")
+	}
+	return err
+}
+
+func isAddrInUse(err error) bool {
+	return errors.Is(err, syscall.EADDRINUSE) || strings.Contains(err.Error(), "address already in use")
+}
+
+// soundAdapter is the sound device as the window uses it.
+type soundAdapter struct{ dev *audio.Device }
+
+func (s soundAdapter) Ring(ctx context.Context) (func(), error) { return s.dev.Ring(ctx) }
+func (s soundAdapter) Beep() bool                               { return s.dev.Beep() }
+func (s soundAdapter) SetDevices(p, c string) error             { return s.dev.SetDevices(p, c) }
+func (s soundAdapter) SetRingDevice(id string) error            { return s.dev.SetRingDevice(id) }
+func (s soundAdapter) Devices() (playback, capture []app.AudioDevice, err error) {
+	p, c, err := s.dev.Devices()
+	conv := func(in []audio.DeviceInfo) []app.AudioDevice {
+		out := make([]app.AudioDevice, len(in))
+		for i, d := range in {
+			out[i] = app.AudioDevice{ID: d.ID, Name: d.Name, Default: d.Default}
+		}
+		return out
+	}
+	return conv(p), conv(c), err
+}
