@@ -36,6 +36,12 @@ done
 [ "$(id -u)" -eq 0 ] || die "ci.sh installs a .deb into this machine: run it as root"
 
 t_start=$(date +%s)
+# What the checks use (build.sh installs what the builds need): a virtual X
+# server, a window finder, ImageMagick's import, dbus-launch, and
+# desktop-file-validate.
+CI_DEBS=(xvfb xdotool imagemagick dbus-x11 desktop-file-utils)
+((want_linux == 0)) || need_debs "${CI_DEBS[@]}"
+((want_windows == 0)) || need_debs msitools
 ARTIFACTS="$ROOT/artifacts"
 SHOT="$ARTIFACTS/screenshots/installed-console.png"
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/switchboard-ci.XXXXXX")"
@@ -54,10 +60,19 @@ stop_pid() { # stop_pid PID [SECONDS]: TERM, then KILL after SECONDS
 	return 1
 }
 
+# package_state: dpkg's status of the package ("install ok installed",
+# "deinstall ok config-files", ...), empty when dpkg does not know it.
+package_state() { dpkg-query -W -f='${Status}' "$DEB_NAME" 2>/dev/null || true; }
+
+# remove_package: dpkg -r, then --purge for what -r leaves (the conffile
+# /etc/default/parkd), so that the machine is as before.
 remove_package() {
-	if dpkg-query -W -f='${Status}' "$DEB_NAME" 2>/dev/null | grep -q "ok installed\|half\|unpacked"; then
-		run dpkg -r "$DEB_NAME" || die "dpkg -r $DEB_NAME failed"
-	fi
+	case "$(package_state)" in
+	"") return 0 ;;
+	*" config-files" | *" not-installed") ;;
+	*) run dpkg -r "$DEB_NAME" || die "dpkg -r $DEB_NAME failed" ;;
+	esac
+	run dpkg --purge "$DEB_NAME" || die "dpkg --purge $DEB_NAME failed"
 }
 
 cleanup() {
@@ -84,8 +99,8 @@ build_deb() {
 
 install_deb() {
 	step "install: dpkg -i $(basename "$DEB_FILE") + apt-get -f install"
-	if dpkg-query -W -f='${Status}' "$DEB_NAME" 2>/dev/null | grep -q .; then
-		say "a $DEB_NAME package is already on this machine (an earlier run?): removing it first"
+	if [ -n "$(package_state)" ]; then
+		say "$DEB_NAME is known to dpkg already ($(package_state)): an earlier run? removing it first"
 		remove_package
 	fi
 	installed_by_us=1
@@ -94,7 +109,7 @@ install_deb() {
 	run dpkg -i "$DEB_FILE" || say "dpkg -i left dependencies to apt-get -f install"
 	run env DEBIAN_FRONTEND=noninteractive apt-get -f install -y -q --no-install-recommends ||
 		die "apt-get -f install could not satisfy the package's dependencies"
-	dpkg-query -W -f='${Status}' "$DEB_NAME" | grep -q "install ok installed" ||
+	[ "$(package_state)" = "install ok installed" ] ||
 		die "$DEB_NAME is not installed after dpkg -i + apt-get -f install"
 	say "installed: $(dpkg-query -W -f='${Package} ${Version}' "$DEB_NAME")"
 }
@@ -111,6 +126,13 @@ check_installed_files() {
 		say "ok $f"
 	done
 	[ "$(command -v attendant)" = /usr/bin/attendant ] || die "attendant on PATH is $(command -v attendant), not /usr/bin/attendant"
+	# The version the console reports is FyneApp.toml's (cmd/attendant keeps
+	# its own copy of the identity).
+	local v
+	v="$(/usr/bin/attendant -version 2>&1)" || die "attendant -version failed: $v"
+	say "attendant -version: $v"
+	[[ "$v" == *" $APP_VERSION"* ]] || die "attendant -version says \"$v\", FyneApp.toml Version is $APP_VERSION"
+	[[ "$v" == *"$APP_ID"* ]] || die "attendant -version says \"$v\", FyneApp.toml ID is $APP_ID"
 	local missing
 	missing="$(ldd /usr/bin/attendant | grep 'not found' || true)"
 	[ -z "$missing" ] || die "the installed console lacks libraries: $(echo "$missing" | tr -s ' \n' ' ')"
@@ -128,16 +150,17 @@ check_installed_files() {
 	say "parkd.service installed and disabled"
 }
 
-# free_display: the first display number with neither a lock nor a socket.
+# free_display: the first display number with neither a lock nor a socket
+# (from :120, clear of the :70-:99 that the Go window tests use).
 free_display() {
 	local n
-	for ((n = 90; n < 190; n++)); do
+	for ((n = 120; n < 220; n++)); do
 		[ -e "/tmp/.X$n-lock" ] || [ -e "/tmp/.X11-unix/X$n" ] || {
 			echo "$n"
 			return
 		}
 	done
-	die "no free X display number in :90-:189"
+	die "no free X display number in :120-:219"
 }
 
 check_console_window() {
@@ -156,22 +179,34 @@ check_console_window() {
 		sleep 0.1
 	done
 	[ -e "/tmp/.X11-unix/X$n" ] || die "Xvfb :$n did not start in 10s"
-	export DISPLAY=":$n" HOME="$home" XDG_RUNTIME_DIR="$run_dir"
-	unset XDG_CONFIG_HOME XDG_DATA_HOME XDG_CACHE_HOME WAYLAND_DISPLAY
-	local bus
-	bus="$(dbus-launch --sh-syntax)" || die "dbus-launch failed"
+	# The console's world: this display, a private home and runtime
+	# directory, its own D-Bus session; X11, not Wayland. Only for the
+	# commands below (xenv), not for the rest of the script.
+	local xenv=(-u WAYLAND_DISPLAY DISPLAY=":$n" HOME="$home" XDG_RUNTIME_DIR="$run_dir"
+		XDG_CONFIG_HOME="$home/.config" XDG_DATA_HOME="$home/.local/share" XDG_CACHE_HOME="$home/.cache")
+	local bus DBUS_SESSION_BUS_ADDRESS="" DBUS_SESSION_BUS_PID=""
+	bus="$(env "${xenv[@]}" dbus-launch --sh-syntax)" || die "dbus-launch failed"
 	eval "$bus"
+	[ -n "$DBUS_SESSION_BUS_PID" ] || die "dbus-launch gave no session bus"
 	pids+=("$DBUS_SESSION_BUS_PID")
+	xenv+=(DBUS_SESSION_BUS_ADDRESS="$DBUS_SESSION_BUS_ADDRESS")
 
-	printf '+ attendant %s  (DISPLAY=%s, log %s)\n' "${SB_CONSOLE_ARGS:-}" "$DISPLAY" "${log#"$ROOT"/}"
-	# shellcheck disable=SC2086 # SB_CONSOLE_ARGS is a list of words
-	(cd "$home" && exec /usr/bin/attendant ${SB_CONSOLE_ARGS:-}) >"$log" 2>&1 &
+	# Free ports, so that nothing else on the machine (a parkd on 5070, a
+	# softphone on 5060) can stop it; the state log tells a start-up error
+	# (shown in a window of the same name) from a running console.
+	local state="$ARTIFACTS/packaging/installed-console.state.jsonl"
+	local args=(-listen 127.0.0.1:0 -park-listen 127.0.0.1:0 -state-log "$state")
+	# shellcheck disable=SC2206 # SB_CONSOLE_ARGS is a list of words
+	[ -z "${SB_CONSOLE_ARGS:-}" ] || args=($SB_CONSOLE_ARGS)
+	rm -f "$state"
+	printf '+ attendant %s  (DISPLAY=:%s, log %s)\n' "${args[*]}" "$n" "${log#"$ROOT"/}"
+	(cd "$home" && exec env "${xenv[@]}" /usr/bin/attendant "${args[@]}") >"$log" 2>&1 &
 	local console=$!
 	pids+=("$console")
 	local win="" t0
 	t0=$(date +%s)
 	while (($(date +%s) - t0 < 60)); do
-		win="$(xdotool search --onlyvisible --name "$APP_NAME" 2>/dev/null | head -n1 || true)"
+		win="$(env "${xenv[@]}" xdotool search --onlyvisible --name "$APP_NAME" 2>/dev/null | head -n1 || true)"
 		[ -n "$win" ] && break
 		if ! kill -0 "$console" 2>/dev/null; then
 			tail -n 20 "$log" | sed 's/^/      /'
@@ -183,10 +218,14 @@ check_console_window() {
 		tail -n 20 "$log" | sed 's/^/      /'
 		die "no visible window named \"$APP_NAME\" within 60s of starting /usr/bin/attendant"
 	fi
-	say "window $win \"$(xdotool getwindowname "$win")\" after $(($(date +%s) - t0))s"
-	xdotool getwindowgeometry "$win" | sed 's/^/    /'
-	sleep 2 # let it paint its first frames
-	run import -window root "$SHOT" || die "import could not take the screenshot"
+	say "window $win \"$(env "${xenv[@]}" xdotool getwindowname "$win")\" after $(($(date +%s) - t0))s"
+	sleep 2 # let it paint its first frames, and report a failed start
+	if [ -f "$state" ] && grep -q '"startup-error"' "$state"; then
+		tail -n 20 "$log" | sed 's/^/      /'
+		die "the console shows a start-up error: $(grep -m1 '"startup-error"' "$state")"
+	fi
+	env "${xenv[@]}" xdotool getwindowgeometry "$win" | sed 's/^/    /'
+	run env "${xenv[@]}" import -window root "$SHOT" || die "import could not take the screenshot"
 	local colours
 	colours="$(identify -format '%k' "$SHOT")"
 	say "screenshot ${SHOT#"$ROOT"/}: $(identify -format '%wx%h' "$SHOT"), $colours colours"
@@ -221,14 +260,16 @@ check_parkd() {
 }
 
 uninstall_deb() {
-	step "uninstall: dpkg -r $DEB_NAME"
+	step "uninstall: dpkg -r, dpkg --purge $DEB_NAME"
 	remove_package
 	installed_by_us=0
+	[ -z "$(package_state)" ] || die "dpkg still knows $DEB_NAME after --purge: $(package_state)"
 	local f
-	for f in /usr/bin/attendant /usr/bin/parkd "/usr/share/applications/$APP_ID.desktop" /usr/lib/systemd/system/parkd.service; do
-		[ ! -e "$f" ] || die "$f is still there after dpkg -r"
+	for f in /usr/bin/attendant /usr/bin/parkd "/usr/share/applications/$APP_ID.desktop" \
+		"/usr/share/icons/hicolor/512x512/apps/$APP_ID.png" /usr/lib/systemd/system/parkd.service /etc/default/parkd; do
+		[ ! -e "$f" ] || die "$f is still there after dpkg -r and --purge"
 	done
-	say "removed"
+	say "removed and purged: nothing of the package is left"
 }
 
 # --- Windows -----------------------------------------------------------------
