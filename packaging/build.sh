@@ -169,11 +169,11 @@ build_windows() {
 	# same version replaces the installed one instead of installing beside it.
 	step "windows: same-version upgrades (Upgrade table)"
 	local idt="$WORK/Upgrade.idt"
-	msiinfo export "$MSI_FILE" Upgrade >"$idt" || die "msiinfo export Upgrade failed"
+	(cd "$WORK" && msiinfo export "$MSI_FILE" Upgrade) >"$idt" || die "msiinfo export Upgrade failed"
 	sed -i 's/\t1\t\tWIX_UPGRADE_DETECTED\r$/\t513\t\tWIX_UPGRADE_DETECTED\r/' "$idt"
 	grep -q $'\t513\t\tWIX_UPGRADE_DETECTED\r$' "$idt" || die "the MSI's Upgrade table has no upgrade row to patch"
 	run msibuild "$MSI_FILE" -i "$idt" || die "msibuild -i Upgrade.idt failed"
-	msiinfo export "$MSI_FILE" Upgrade | tr -d '\r' | tail -n +4 | sed 's/^/      /'
+	(cd "$WORK" && msiinfo export "$MSI_FILE" Upgrade) | tr -d '\r' | tail -n +4 | sed 's/^/      /'
 }
 
 ((want_linux == 0)) || timed "linux tar.xz + .deb" build_linux

@@ -45,6 +45,7 @@ CI_DEBS=(xvfb xdotool imagemagick dbus-x11 desktop-file-utils)
 ARTIFACTS="$ROOT/artifacts"
 SHOT="$ARTIFACTS/screenshots/installed-console.png"
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/switchboard-ci.XXXXXX")"
+status_before="$(git_status)"
 installed_by_us=0
 pids=() # processes this script started, stopped on exit
 
@@ -281,7 +282,9 @@ build_msi() {
 }
 
 # msi_table MSI TABLE: the rows of TABLE, without the three header lines.
-msi_table() { msiinfo export "$1" "$2" | tr -d '\r' | tail -n +4; }
+# (msiinfo export writes the binary cells of a table, like the Icon's, to
+# files in TABLE/ under the current directory: run it in the temporary one.)
+msi_table() { (cd "$TMP" && msiinfo export "$1" "$2") | tr -d '\r' | tail -n +4; }
 
 check_msi() {
 	step "check: the MSI $(basename "$MSI_FILE")"
@@ -358,6 +361,13 @@ if ((want_windows)); then
 	timed ".exe+.msi build (windows)" build_msi
 	timed "MSI checks (msiinfo)" check_msi
 fi
+step "the working tree is as it was"
+if [ "$status_before" != "$(git_status)" ]; then
+	diff <(echo "$status_before") <(git_status) || true
+	die "ci.sh changed the working tree (git status differs; outputs belong in dist/ and artifacts/)"
+fi
+say "git status unchanged"
+
 TIMINGS+=("$(printf '%-28s %4ds' "ci.sh total" $(($(date +%s) - t_start)))")
 print_timings
 step "packaging checks passed"
