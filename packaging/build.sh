@@ -20,7 +20,9 @@
 # It installs what is missing: Debian packages (as root, or with sudo) and
 # the Go tools at exact versions (fyne.io/tools v1.7.4, nfpm v2.45.2) into
 # ~/.cache/switchboard/tools. Environment: SB_DIST (output directory, default
-# dist/), SB_FROM (worktree or HEAD), SB_KEEP_WORK=1 keeps the temporary copy.
+# dist/), SB_FROM (worktree or HEAD), SB_TOOLS (where the Go tools go),
+# SB_KEEP_WORK=1 keeps the temporary copy. Each failed step ends it with one
+# line, "FAIL: <reason>", and a non-zero status.
 set -euo pipefail
 
 # shellcheck source=packaging/lib.sh

@@ -8,7 +8,8 @@
 #            where, starts the installed console under Xvfb and checks that
 #            its window appears (screenshot kept in
 #            artifacts/screenshots/installed-console.png), stops it, runs the
-#            installed parkd once, then removes the package again (dpkg -r).
+#            installed parkd once, then removes the package again (dpkg -r,
+#            then --purge for its conffile /etc/default/parkd).
 #   windows  builds the GUI .exe and the .msi (packaging/build.sh windows) and
 #            checks the MSI with msiinfo/msiextract: its tables, the File
 #            table lists the exe, the exe inside is the one built,
@@ -16,9 +17,16 @@
 #            fixed one, upgrades replace same-or-older versions.
 #
 # Run as root (it installs into the machine). It is idempotent: a switchboard
-# package left installed by an interrupted run is removed first, and the
-# package it installs is removed on exit, whatever happened. Runtime
-# libraries that apt-get -f install pulled in stay installed.
+# package left by an interrupted run is purged first, and the package it
+# installs is purged on exit, whatever happened; it stops every process it
+# started. Runtime libraries that apt-get -f install pulled in stay
+# installed. It fails if it changed the working tree (outputs go to the
+# ignored dist/ and artifacts/). Each failed check ends it with one line,
+# "FAIL: <reason>", and a non-zero status.
+#
+# Environment: SB_FROM=HEAD builds the last commit instead of the working
+# tree; SB_CONSOLE_ARGS replaces the console's arguments (default: free
+# ports and a state log); SB_DIST, SB_TOOLS as for build.sh.
 set -euo pipefail
 
 # shellcheck source=packaging/lib.sh
