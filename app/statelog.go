@@ -65,11 +65,13 @@ type Rect struct {
 // Centre is the middle of r.
 func (r Rect) Centre() (x, y float32) { return r.X + r.W/2, r.Y + r.H/2 }
 
-func (c *Console) rectOf(o fyne.CanvasObject) Rect {
-	if c.win.Canvas() == nil || !o.Visible() {
+// rectOf is where o, a child of parent, is: parent's place (found once
+// per snapshot, a walk of the whole tree) plus o's position in it.
+func rectOf(parent fyne.Position, o fyne.CanvasObject) Rect {
+	if !o.Visible() {
 		return Rect{}
 	}
-	p := c.app.Driver().AbsolutePositionForObject(o)
+	p := parent.Add(o.Position())
 	s := o.Size()
 	return Rect{X: p.X, Y: p.Y, W: s.Width, H: s.Height}
 }
@@ -91,16 +93,18 @@ func (c *Console) Snapshot() Snapshot {
 	if c.confirm != nil {
 		s.Confirm = c.confirm.question
 	}
+	drv := c.app.Driver()
+	lines, grid := drv.AbsolutePositionForObject(c.linesBox), drv.AbsolutePositionForObject(c.grid)
 	for _, l := range c.order {
 		s.Lines = append(s.Lines, LineSnapshot{
 			ID: string(l.call.ID), Name: l.card.Name, Number: l.card.Number, State: string(l.card.State),
-			Orbit: l.card.Orbit, Detail: l.card.Detail, Rect: c.rectOf(l.card),
+			Orbit: l.card.Orbit, Detail: l.card.Detail, Rect: rectOf(lines, l.card),
 		})
 	}
 	for _, slot := range c.grid.Slots {
 		s.Orbits = append(s.Orbits, OrbitSnapshot{
 			Number: slot.Orbit, State: string(slot.Shown()), Caller: slot.Caller, Parker: slot.Parker,
-			Hint: slot.Hint(), Rect: c.rectOf(slot),
+			Hint: slot.Hint(), Rect: rectOf(grid, slot),
 		})
 	}
 	return s

@@ -231,7 +231,10 @@ func parseConfig(args []string, saved app.Settings) (config, error) {
 // saved settings), which the window shows with the settings dialog.
 type settingsError struct{ err error }
 
+// Error says what is wrong.
 func (e settingsError) Error() string { return "bad settings: " + e.err.Error() }
+
+// Unwrap returns the cause.
 func (e settingsError) Unwrap() error { return e.err }
 
 func flagErr(name, value string, reason error) error {

@@ -40,6 +40,7 @@ type startError struct {
 	hint string
 }
 
+// Error says what failed, why, and what to do.
 func (e *startError) Error() string {
 	s := e.what + ": " + e.err.Error()
 	if e.hint != "" {
@@ -48,6 +49,7 @@ func (e *startError) Error() string {
 	return s
 }
 
+// Unwrap returns the cause.
 func (e *startError) Unwrap() error { return e.err }
 
 // start brings the telephony up; on failure it undoes what it started.

@@ -32,10 +32,17 @@ import (
 
 // TestMain runs this test binary as the console when ATTENDANT_MAIN is
 // set, so that the real-window test needs no second build of the GLFW
-// driver.
+// driver; and as the benchmark's console on the in-memory phone when
+// ATTENDANT_BENCH is set.
 func TestMain(m *testing.M) {
-	if os.Getenv("ATTENDANT_MAIN") != "" {
-		os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr, time.Now()))
+	switch {
+	case os.Getenv("ATTENDANT_MAIN") != "":
+		stop := cpuProfile()
+		code := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr, time.Now())
+		stop()
+		os.Exit(code)
+	case os.Getenv("ATTENDANT_BENCH") != "":
+		os.Exit(benchConsole(os.Getenv("ATTENDANT_BENCH")))
 	}
 	os.Exit(m.Run())
 }
