@@ -437,3 +437,36 @@ func TestLinesPlaceholderAndManyLines(t *testing.T) {
 		t.Errorf("%d history entries, want 20 missed calls", n)
 	}
 }
+
+func TestDialPadDials(t *testing.T) {
+	h := newHarness(t)
+	test.Tap(h.button("Dial…"))
+	pads := find(h.w.Canvas().Overlays().Top(), func(o fyne.CanvasObject) bool { _, ok := o.(*widgets.DialPad); return ok })
+	if len(pads) != 1 {
+		t.Fatalf("%d dial pads in the dialog", len(pads))
+	}
+	test.Type(pads[0].(*widgets.DialPad), "+15550142")
+	test.Tap(h.button("Call"))
+	if !h.fake.WaitAction("dial +15550142", waitFor) {
+		t.Fatalf("not dialled: %q", h.fake.Actions())
+	}
+	h.eventually("the call on the lines", func() bool {
+		s := h.c.Snapshot()
+		return len(s.Lines) == 1 && s.Lines[0].State == string(widgets.LineActive) && s.Lines[0].Number == "+15550142"
+	})
+	if !h.hasHistory("Called +15550142") {
+		t.Errorf("history %q", h.history())
+	}
+}
+
+func TestTransfer(t *testing.T) {
+	h := newHarness(t)
+	id := h.answered()
+	test.Tap(h.button("Transfer"))
+	test.Type(h.entry("number or sip:user@host"), "sip:sales@10.0.0.4")
+	test.Tap(h.button("Transfer"))
+	if !h.fake.WaitAction("transfer "+string(id)+" sip:sales@10.0.0.4", waitFor) {
+		t.Fatalf("not transferred: %q", h.fake.Actions())
+	}
+	h.waitLine(id, widgets.LineEnded)
+}

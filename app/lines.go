@@ -305,16 +305,12 @@ func (c *Console) showTransfer(id telephony.CallID) {
 	c.win.Canvas().Focus(target)
 }
 
-// showDial asks for a number or address and calls it.
+// showDial asks for a number (on a dial pad) or a SIP address and calls
+// it.
 func (c *Console) showDial() {
-	target := widget.NewEntry()
-	target.SetPlaceHolder("number or sip:user@host")
-	pad := widgets.NewDialPad(nil)
-	pad.Compact = true
-	pad.OnKey = func(r rune) { target.SetText(target.Text + string(r)) }
 	var d dialog.Dialog
-	call := func() {
-		t := strings.TrimSpace(target.Text)
+	dial := func(target string) {
+		t := strings.TrimSpace(target)
 		if t == "" {
 			return
 		}
@@ -324,14 +320,13 @@ func (c *Console) showDial() {
 			return err
 		})
 	}
-	pad.OnSubmit = func(string) { call() }
-	target.OnSubmitted = func(string) { call() }
-	content := container.NewBorder(target, nil, nil, nil, pad)
-	d = dialog.NewCustomConfirm("Dial", "Call", "Cancel", content, func(ok bool) {
-		if ok {
-			call()
-		}
-	}, c.win)
+	pad := widgets.NewDialPad(dial)
+	pad.ActionText = "Call"
+	pad.Placeholder = "Number"
+	addr := widget.NewEntry()
+	addr.SetPlaceHolder("or a SIP address: sip:user@host")
+	addr.OnSubmitted = dial
+	d = dialog.NewCustom("Dial", "Close", container.NewVBox(pad, addr), c.win)
 	d.Show()
-	c.win.Canvas().Focus(target)
+	c.win.Canvas().Focus(pad)
 }
