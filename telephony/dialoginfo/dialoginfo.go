@@ -14,6 +14,10 @@
 //
 //	<sb:park xmlns:sb="urn:switchboard:park" orbit="705" parker="sip:console@host" parked-at="2026-03-01T09:00:00Z"/>
 //
+// When a call leaves its orbit the service may say how in one terminated
+// dialog: event "remote-bye" (the caller hung up) or "replaced" (someone
+// retrieved it, named by a retrieved-by attribute of the extension).
+//
 // [Unmarshal] is tolerant: it accepts any namespace prefix, a missing default
 // namespace, elements in any order, absent optional elements and attributes,
 // surrounding whitespace, ISO-8859-1 and US-ASCII documents, and it ignores
@@ -141,6 +145,9 @@ type ParkInfo struct {
 	// ParkedAt is when the call was parked; the zero time leaves it out.
 	// It is encoded in UTC to the second.
 	ParkedAt time.Time
+	// RetrievedBy is the URI of whoever retrieved the call, on the
+	// terminated dialog of a call that left its orbit that way; optional.
+	RetrievedBy string
 }
 
 // Occupied returns the first dialog of d that is not terminated, and true;

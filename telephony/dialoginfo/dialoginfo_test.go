@@ -34,6 +34,14 @@ var shapes = map[string]dialoginfo.Document{
 			State: dialoginfo.DialogTerminated, Event: "remote-bye", Code: 487,
 		}},
 	},
+	"orbit left by a retrieve": {
+		Version: 4, State: dialoginfo.StateFull, Entity: "sip:705@park.example",
+		Dialogs: []dialoginfo.Dialog{{
+			ID: "705-2", Direction: dialoginfo.DirectionRecipient, State: dialoginfo.DialogTerminated, Event: "replaced",
+			Remote: &dialoginfo.Participant{Identity: "sip:alice@example.com", Display: "Alice"},
+			Park:   &dialoginfo.ParkInfo{Orbit: 705, Parker: "sip:console1@example.com", ParkedAt: parkedAt, RetrievedBy: "sip:console2@example.com"},
+		}},
+	},
 	"occupied orbit": {
 		Version: 1, State: dialoginfo.StateFull, Entity: "sip:705@park.example",
 		Dialogs: []dialoginfo.Dialog{{

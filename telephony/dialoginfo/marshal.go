@@ -112,7 +112,7 @@ func sizeHint(d *Document) int {
 			}
 		}
 		if dl.Park != nil {
-			n += 128 + len(dl.Park.Parker)
+			n += 128 + len(dl.Park.Parker) + len(dl.Park.RetrievedBy)
 		}
 	}
 	return n
@@ -157,6 +157,7 @@ func appendDialog(b []byte, dl *Dialog) []byte {
 			b = pk.ParkedAt.UTC().AppendFormat(b, time.RFC3339)
 			b = append(b, '"')
 		}
+		b = appendAttr(b, " retrieved-by", pk.RetrievedBy)
 		b = append(b, `/>`...)
 	}
 	return append(b, `</dialog>`...)

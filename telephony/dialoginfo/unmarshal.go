@@ -313,6 +313,8 @@ func decodePark(start xml.StartElement) (*ParkInfo, error) {
 			pk.Orbit = n
 		case "parker":
 			pk.Parker = v
+		case "retrieved-by":
+			pk.RetrievedBy = v
 		case "parked-at":
 			t, err := time.Parse(time.RFC3339, v)
 			if err != nil {
