@@ -43,6 +43,7 @@ type parkedCall struct {
 	timer     *time.Timer
 	stopRing  context.CancelFunc
 	ringbacks int
+	retriever string // who claimed it (stateRetrieving), for the lamps
 }
 
 // visible says whether the orbit shows the call (lamp lit).
@@ -275,6 +276,7 @@ func (s *Service) park(req *sip.Request, tx sip.ServerTransaction, t target, o o
 	}
 	if err == nil {
 		s.orbits[c.orbit] = c
+		delete(s.exits, c.orbit)
 	}
 	s.mu.Unlock()
 	if err != nil {
@@ -337,6 +339,21 @@ func (s *Service) unpark(c *parkedCall, event string, kv ...any) {
 	if held {
 		delete(s.orbits, c.orbit)
 		s.lot.release(c.orbit)
+		// The lamps say how a visible call left: the caller gave up, or
+		// someone retrieved it (settle, with the retriever noted).
+		exit := OrbitExit{CallerName: c.callerName, CallerURI: c.callerURI, Parker: c.parker, ParkedAt: c.parkedAt, At: time.Now()}
+		switch {
+		case !c.visible():
+			delete(s.exits, c.orbit)
+		case event == "gave up":
+			exit.How = ExitGaveUp
+			s.exits[c.orbit] = exit
+		case event == "" && c.state == stateRetrieving:
+			exit.How, exit.RetrievedBy = ExitRetrieved, c.retriever
+			s.exits[c.orbit] = exit
+		default:
+			delete(s.exits, c.orbit)
+		}
 	}
 	wasVisible := c.visible()
 	if c.state == stateParking {
@@ -381,6 +398,7 @@ func (s *Service) retrieve(req *sip.Request, tx sip.ServerTransaction, t target,
 		why = "token does not match the call on the orbit"
 	default:
 		c.state = stateRetrieving
+		c.retriever = uriFromHeader(req.From().Value())
 		if c.stopRing != nil {
 			c.stopRing()
 		}

@@ -332,11 +332,28 @@ func (ls *lampServer) close() {
 	ls.wg.Wait()
 }
 
-// orbitDocument is the dialog-info of one orbit: no dialog when free,
-// one confirmed dialog with the caller as remote when occupied.
+// orbitDocument is the dialog-info of one orbit: one confirmed dialog
+// with the caller as remote when occupied; when free, no dialog, or for a
+// while after a call left, one terminated dialog saying how (event
+// remote-bye: the caller gave up; replaced: retrieved, by whom).
 func orbitDocument(entity string, version uint32, st OrbitState) dialoginfo.Document {
 	doc := dialoginfo.Document{Version: version, State: dialoginfo.StateFull, Entity: entity}
 	if !st.Occupied {
+		if e := st.Last; e != nil {
+			event := "remote-bye"
+			if e.How == ExitRetrieved {
+				event = "replaced"
+			}
+			doc.Dialogs = []dialoginfo.Dialog{{
+				ID:        "orbit-" + strconv.Itoa(st.Orbit) + "-" + strconv.FormatInt(e.ParkedAt.UnixNano(), 36),
+				Direction: dialoginfo.DirectionRecipient,
+				State:     dialoginfo.DialogTerminated,
+				Event:     event,
+				Local:     &dialoginfo.Participant{Identity: entity},
+				Remote:    &dialoginfo.Participant{Identity: e.CallerURI, Display: e.CallerName},
+				Park:      &dialoginfo.ParkInfo{Orbit: st.Orbit, Parker: e.Parker, ParkedAt: e.ParkedAt, RetrievedBy: e.RetrievedBy},
+			}}
+		}
 		return doc
 	}
 	doc.Dialogs = []dialoginfo.Dialog{{

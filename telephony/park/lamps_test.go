@@ -7,6 +7,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/switchboard/switchboard/telephony/dialoginfo"
+	"github.com/switchboard/switchboard/telephony/park"
 )
 
 func TestLampFullStateAtOnceAndOnEveryChange(t *testing.T) {
@@ -39,9 +40,17 @@ func TestLampFullStateAtOnceAndOnEveryChange(t *testing.T) {
 	if _, err := r.call(t, f.uri("705")); err != nil {
 		t.Fatal(err)
 	}
-	w.waitOccupied(t, false)
+	dark := w.waitOccupied(t, false)
 	w2.waitOccupied(t, false)
 	_ = dc
+	// The dark lamp says the call was retrieved, and by whom.
+	if len(dark.Dialogs) != 1 || dark.Dialogs[0].State != dialoginfo.DialogTerminated || dark.Dialogs[0].Event != "replaced" ||
+		dark.Dialogs[0].Park == nil || dark.Dialogs[0].Park.RetrievedBy != r.aor() || dark.Dialogs[0].Remote == nil || dark.Dialogs[0].Remote.Display != "Alice" {
+		t.Fatalf("dark lamp after a retrieve: %+v", dark.Dialogs)
+	}
+	if st, _ := f.svc.Orbit(705); st.Last == nil || st.Last.How != park.ExitRetrieved || st.Last.RetrievedBy != r.aor() {
+		t.Fatalf("orbit state after a retrieve: %+v", st.Last)
+	}
 
 	// Other orbits' watchers hear nothing of 705.
 	w3 := newWatcher(t, f, 706)
@@ -61,7 +70,19 @@ func TestLampGoesDarkWhenCallerGivesUp(t *testing.T) {
 	}
 	w.waitOccupied(t, true)
 	hangup(t, dc)
-	w.waitOccupied(t, false)
+	dark := w.waitOccupied(t, false)
+	// The dark lamp says the caller hung up.
+	if len(dark.Dialogs) != 1 || dark.Dialogs[0].Event != "remote-bye" || dark.Dialogs[0].Remote == nil ||
+		dark.Dialogs[0].Remote.Identity != caller.aor() || dark.Dialogs[0].Park.RetrievedBy != "" {
+		t.Fatalf("dark lamp after the caller gave up: %+v", dark.Dialogs)
+	}
+	// Parking again on the orbit forgets how the last call left.
+	if _, err := caller.call(t, f.uri("park-703")); err != nil {
+		t.Fatal(err)
+	}
+	if lit := w.waitOccupied(t, true); len(lit.Dialogs) != 1 {
+		t.Fatalf("lit lamp: %+v", lit.Dialogs)
+	}
 }
 
 func TestLampRefreshAndUnsubscribe(t *testing.T) {

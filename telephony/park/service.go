@@ -120,6 +120,30 @@ type OrbitState struct {
 	Parker      string
 	ParkedAt    time.Time
 	RingingBack bool
+	// Last says how the last call left a free orbit, for ExitShown after
+	// it left; nil otherwise.
+	Last *OrbitExit
+}
+
+// How a call left its orbit (OrbitExit.How).
+const (
+	ExitGaveUp    = "gave up"   // the caller hung up while parked
+	ExitRetrieved = "retrieved" // someone retrieved it
+)
+
+// ExitShown is how long the lamps keep saying how the last call left a
+// free orbit.
+const ExitShown = 30 * time.Second
+
+// OrbitExit is how a call left its orbit.
+type OrbitExit struct {
+	How         string // ExitGaveUp or ExitRetrieved
+	CallerName  string
+	CallerURI   string
+	Parker      string
+	ParkedAt    time.Time
+	RetrievedBy string // the retriever's URI, for ExitRetrieved
+	At          time.Time
 }
 
 // Service is a running call-park service.
@@ -143,6 +167,7 @@ type Service struct {
 	mu       sync.Mutex
 	lot      *lot
 	orbits   map[int]*parkedCall
+	exits    map[int]OrbitExit // how the last call left each free orbit
 	dialogs  map[string]*sipLeg
 	legs     map[*sipLeg]struct{}
 	draining bool
@@ -165,6 +190,7 @@ func New(opts Options) (*Service, error) {
 		guard:   newGuard(o.Allow, o.Username, o.Password, o.Realm),
 		lot:     newLot(o.Orbits),
 		orbits:  make(map[int]*parkedCall),
+		exits:   make(map[int]OrbitExit),
 		dialogs: make(map[string]*sipLeg),
 		legs:    make(map[*sipLeg]struct{}),
 		changed: make(chan struct{}),
@@ -310,6 +336,8 @@ func (s *Service) orbitStateLocked(n int) OrbitState {
 		st.CallerName, st.CallerURI = c.callerName, c.callerURI
 		st.Parker, st.ParkedAt = c.parker, c.parkedAt
 		st.RingingBack = c.state == stateRinging
+	} else if e, ok := s.exits[n]; ok && time.Since(e.At) < ExitShown {
+		st.Last = &e
 	}
 	return st
 }
