@@ -93,7 +93,19 @@ type Orbit struct {
 	ParkedAt   time.Time // zero when unknown
 	// ParkedByMe is true when this console parked the call on it.
 	ParkedByMe bool
+	// Left says how the last call left a free orbit, when the park
+	// service said so: LeftGaveUp or LeftRetrieved; empty otherwise.
+	// CallerName, CallerURI, Parker and ParkedAt then describe that call.
+	Left string
+	// RetrievedBy is who retrieved it (a SIP URI), for LeftRetrieved.
+	RetrievedBy string
 }
+
+// How a call left its orbit (Orbit.Left).
+const (
+	LeftGaveUp    = "gave up"   // the caller hung up while parked
+	LeftRetrieved = "retrieved" // someone retrieved it
+)
 
 // RegistrationState is the state of the console's PBX registration.
 type RegistrationState uint8

@@ -395,6 +395,25 @@ func (p *Phone) applyLamp(n int, doc dialoginfo.Document) {
 		}
 	} else if doc.State == dialoginfo.StatePartial && len(doc.Dialogs) == 0 {
 		return // a partial document without dialogs changes nothing
+	} else {
+		// Free: a terminated dialog may say how the call left.
+		for _, dl := range doc.Dialogs {
+			switch dl.Event {
+			case "remote-bye":
+				next.Left = telephony.LeftGaveUp
+			case "replaced":
+				next.Left = telephony.LeftRetrieved
+			default:
+				continue
+			}
+			if dl.Remote != nil {
+				next.CallerName, next.CallerURI = dl.Remote.Display, dl.Remote.Identity
+			}
+			if dl.Park != nil {
+				next.Parker, next.ParkedAt, next.RetrievedBy = dl.Park.Parker, dl.Park.ParkedAt, dl.Park.RetrievedBy
+			}
+			break
+		}
 	}
 	p.setOrbit(next)
 }

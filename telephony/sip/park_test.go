@@ -76,8 +76,11 @@ func TestParkStory(t *testing.T) {
 	}
 	m.waitTone(t, "alice hears B", 1200)
 	b.dev.waitTone(t, 440)
-	a.waitOrbit(t, 705, "dark", free)
+	dark := a.waitOrbit(t, 705, "dark", free)
 	b.waitOrbit(t, 705, "dark", free)
+	if dark.Left != telephony.LeftRetrieved || dark.RetrievedBy != b.AOR() || dark.CallerName != "Alice" {
+		t.Fatalf("A's dark lamp = %+v, want retrieved by %s", dark, b.AOR())
+	}
 	if ended := a.waitState(t, call.ID, telephony.StateEnded); ended.Reason != "left orbit 705" {
 		t.Fatalf("A's parked call ended with %q", ended.Reason)
 	}
@@ -279,7 +282,9 @@ func TestSafeRetrieve(t *testing.T) {
 	if err := nd.Hangup(ctxT(t)); err != nil { // alice gives up
 		t.Fatal(err)
 	}
-	a.waitOrbit(t, 703, "dark", free)
+	if dark := a.waitOrbit(t, 703, "dark", free); dark.Left != telephony.LeftGaveUp || dark.CallerURI != alice.aor() {
+		t.Fatalf("dark lamp after alice gave up = %+v", dark)
+	}
 	parkDirect(t, f, "bob", "park-703")
 	a.waitOrbit(t, 703, "lit with Bob", occupiedBy("Bob"))
 
