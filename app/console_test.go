@@ -341,15 +341,32 @@ func TestMissedCallCallBack(t *testing.T) {
 }
 
 func TestParkedCallerLeaves(t *testing.T) {
-	h := newHarness(t)
-	id := h.answered()
-	h.drag(id, 708)
-	h.waitSlot(708, widgets.SlotMine)
-	h.clock.Advance(130 * time.Second)
-	h.fake.ClearOrbit(708)
-	h.waitSlot(708, widgets.SlotFree)
-	if want := "Alice Martin left 708 after 2:10"; !h.hasHistory(want) {
-		t.Errorf("history %q, want %q", h.history(), want)
+	for _, c := range []struct {
+		left, by, want string
+	}{
+		{telephony.LeftGaveUp, "", "Alice Martin gave up on 708 after 2:10 [call back]"},
+		{telephony.LeftRetrieved, "sip:reception2@10.0.0.9:5060", "Alice Martin was retrieved from 708 by reception2 after 2:10"},
+		{telephony.LeftRetrieved, "", "Alice Martin was retrieved from 708 by another console after 2:10"},
+		{"", "", "Alice Martin left 708 after 2:10"},
+	} {
+		t.Run(c.want, func(t *testing.T) {
+			h := newHarness(t)
+			id := h.answered()
+			h.drag(id, 708)
+			h.waitSlot(708, widgets.SlotMine)
+			h.clock.Advance(130 * time.Second)
+			h.fake.LeaveOrbit(708, c.left, c.by)
+			h.waitSlot(708, widgets.SlotFree)
+			h.eventually("the history", func() bool { return h.hasHistory(c.want) })
+			if c.left != telephony.LeftGaveUp {
+				return
+			}
+			test.AssertRendersToMarkup(t, "console/gave_up.xml", h.w.Canvas())
+			test.Tap(h.button("Call back"))
+			if !h.fake.WaitAction("dial "+aliceURI, waitFor) {
+				t.Fatalf("call back did not dial: %q", h.fake.Actions())
+			}
+		})
 	}
 }
 

@@ -2,13 +2,15 @@ package app
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/switchboard/switchboard/telephony"
 )
 
 // orbitChanged lights or darkens an orbit's slot. When an orbit this
 // console parked a call on goes dark and nobody here retrieved it, the
-// history says the caller left it.
+// history says how the caller left: gave up (with a call-back button),
+// retrieved by whom, or just left when the park service does not say.
 func (c *Console) orbitChanged(o telephony.Orbit) {
 	slot := c.grid.Slot(o.Number)
 	if slot == nil {
@@ -48,7 +50,29 @@ func (c *Console) orbitChanged(o telephony.Orbit) {
 		note, mine := c.parks[n]
 		if _, retrieving := c.retrieving[n]; !retrieving && mine {
 			delete(c.parks, n)
-			c.history.add(now, fmt.Sprintf("%s left %d after %s", note.who, n, clock(now.Sub(note.at))), "")
+			c.noteLeft(now, n, note, o)
 		}
+	}
+}
+
+// noteLeft tells the history how a call this console parked left its
+// orbit, as far as the park service said.
+func (c *Console) noteLeft(now time.Time, n int, note parkNote, o telephony.Orbit) {
+	after := clock(now.Sub(note.at))
+	switch o.Left {
+	case telephony.LeftGaveUp:
+		uri := note.uri
+		if uri == "" {
+			uri = o.CallerURI
+		}
+		c.history.add(now, fmt.Sprintf("%s gave up on %d after %s", note.who, n, after), uri)
+	case telephony.LeftRetrieved:
+		by := shortParty(o.RetrievedBy)
+		if by == "" {
+			by = "another console"
+		}
+		c.history.add(now, fmt.Sprintf("%s was retrieved from %d by %s after %s", note.who, n, by, after), "")
+	default:
+		c.history.add(now, fmt.Sprintf("%s left %d after %s", note.who, n, after), "")
 	}
 }

@@ -262,8 +262,8 @@ func TestRealUserAgentParkAndRetrieve(t *testing.T) {
 	if !strings.HasPrefix(h2.history()[0], "Retrieved Alice Martin from 703 after ") {
 		t.Errorf("console 2 history %q", h2.history())
 	}
-	pumpUntil(t, "console 1's history", func() bool {
-		return len(h1.history()) > 0 && strings.HasPrefix(h1.history()[0], "Alice Martin left 703 after ")
+	pumpUntil(t, "console 1's history says who retrieved the call", func() bool {
+		return len(h1.history()) > 0 && strings.HasPrefix(h1.history()[0], "Alice Martin was retrieved from 703 by reception2 after ")
 	}, h1)
 	for _, h := range []*harness{h1, h2} {
 		for _, o := range h.c.Snapshot().Orbits {
@@ -311,7 +311,8 @@ func startStack(t *testing.T) (*park.Service, *sip.Phone, *harness, *toneDevice)
 }
 
 // TestRealUserAgentCallerGivesUpWhileParked: a demo caller parked with P
-// hangs up on its orbit; the slot clears and the history says so.
+// hangs up on its orbit; the slot clears, the history says it gave up,
+// and its call-back button calls it back.
 func TestRealUserAgentCallerGivesUpWhileParked(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real SIP on loopback")
@@ -353,8 +354,19 @@ func TestRealUserAgentCallerGivesUpWhileParked(t *testing.T) {
 	if st, why := bob.State(); st != demo.CallEnded || why != "gave up while parked" {
 		t.Errorf("Bob's call: %s (%s)", st, why)
 	}
-	pumpUntil(t, "701 clear, the history says Bob left", func() bool {
-		return h.orbit(701).State == string(widgets.SlotFree) && len(h.history()) > 0 &&
-			strings.HasPrefix(h.history()[0], "Bob Chen left 701 after 0:0")
+	pumpUntil(t, "701 clear, the history says Bob gave up", func() bool {
+		hist := h.history()
+		return h.orbit(701).State == string(widgets.SlotFree) && len(hist) > 0 &&
+			strings.HasPrefix(hist[0], "Bob Chen gave up on 701 after 0:0") && strings.HasSuffix(hist[0], "[call back]")
+	}, h)
+	// Calling back rings the demo caller, who answers.
+	test.Tap(h.button("Call back"))
+	pumpUntil(t, "the call back answered", func() bool {
+		for _, l := range h.c.Snapshot().Lines {
+			if l.State == string(widgets.LineActive) && l.Number == "+15550142" {
+				return true
+			}
+		}
+		return false
 	}, h)
 }

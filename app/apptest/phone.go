@@ -259,16 +259,26 @@ func (p *Phone) SetOrbit(o telephony.Orbit) {
 	p.emit(telephony.OrbitChanged{Orbit: o})
 }
 
-// ClearOrbit simulates the call on orbit n leaving it (retrieved by
-// someone else, or the caller hung up).
-func (p *Phone) ClearOrbit(n int) {
+// ClearOrbit simulates the call on orbit n leaving it without the park
+// service saying how.
+func (p *Phone) ClearOrbit(n int) { p.LeaveOrbit(n, "", "") }
+
+// LeaveOrbit simulates the call on orbit n leaving it the way left says
+// (telephony.LeftGaveUp, or LeftRetrieved by the URI by).
+func (p *Phone) LeaveOrbit(n int, left, by string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.orbits[n] == nil {
+	o := p.orbits[n]
+	if o == nil {
 		return
 	}
-	*p.orbits[n] = telephony.Orbit{Number: n}
-	p.emit(telephony.OrbitChanged{Orbit: *p.orbits[n]})
+	free := telephony.Orbit{Number: n}
+	if left != "" {
+		free.Left, free.RetrievedBy = left, by
+		free.CallerName, free.CallerURI, free.Parker, free.ParkedAt = o.CallerName, o.CallerURI, o.Parker, o.ParkedAt
+	}
+	*o = free
+	p.emit(telephony.OrbitChanged{Orbit: free})
 	for _, id := range p.order {
 		if c := p.calls[id]; c.State == telephony.StateParkedAway && c.Orbit == n {
 			c.State = telephony.StateEnded
