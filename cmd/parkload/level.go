@@ -428,8 +428,8 @@ func (r *result) detailRow() string {
 	if r.svcSwitches >= 0 {
 		switches = fmt.Sprintf("%.0f", r.svcSwitches)
 	}
-	return fmt.Sprintf("| %d | %s | %s | %s | %s | %s | %d / %s | %d | %d | %d | %d | %s / %s | %.3f %% | %.3f %% | %d (%d with music before the 200) | %d / %s | %d | %s | %v | %d |",
-		r.n, perPacket, switches, pct(r.svcCoresBusy), sys, other, r.parked, counts(r.parkFail), r.inviteRetrans, r.dup200, r.reinvites, r.inWindow,
+	return fmt.Sprintf("| %d | %s | %s | %s | %s | %s | %d / %s | %d | %d | %d | %d (%.0f %%) | %s / %s | %.3f %% | %.3f %% | %d (%d with music before the 200) | %d / %s | %d | %s | %v | %d |",
+		r.n, perPacket, switches, pct(r.svcCoresBusy), sys, other, r.parked, counts(r.parkFail), r.inviteRetrans, r.dup200, r.reinvites, r.inWindow, 100*float64(r.inWindow)/max(r.expected(), 1),
 		ms(r.spacing.quantile(0.999)), ms(time.Duration(r.spacing.max)), late, loss,
 		r.noMusic, r.musicEarly, r.retrieved, counts(r.retrieveFail), r.noAudio, counts(r.hangupFail),
 		r.ramp.Round(10*time.Millisecond), r.logProblems)
