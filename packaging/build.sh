@@ -54,7 +54,7 @@ load_metadata "$ROOT"
 say "app: $APP_NAME ($APP_ID) version $APP_VERSION build $APP_BUILD, metadata ${METADATA#"$ROOT"/}"
 [ -d "$ROOT/$CONSOLE_PKG" ] || die "$CONSOLE_PKG does not exist: there is no console to package yet"
 
-status_before="$(git_status)"
+tree_snapshot
 mkdir -p "$DIST"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/switchboard-pkg.XXXXXX")"
@@ -182,12 +182,7 @@ build_windows() {
 ((want_windows == 0)) || timed "windows .exe + .msi" build_windows
 
 step "the working tree is as it was"
-status_after="$(git_status)"
-if [ "$status_before" != "$status_after" ]; then
-	diff <(echo "$status_before") <(echo "$status_after") || true
-	die "the build changed the working tree (git status differs)"
-fi
-say "git status unchanged"
+tree_unchanged "the build"
 
 step "built"
 ((want_linux == 0)) || ls -l "$TARBALL" "$DEB_FILE"

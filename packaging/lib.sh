@@ -161,3 +161,30 @@ MSI_UPGRADE_CODE=538C1B9B-C05D-4845-8B2C-D7821BE3E59F
 # git_status: the working tree's status, for checking that a build left it
 # as it found it.
 git_status() { git -C "$ROOT" status --porcelain=v1 --untracked-files=all 2>/dev/null || true; }
+
+# tree_snapshot / tree_unchanged: the check that a script left the working
+# tree as it found it. A tree that was clean (CI's fresh clone) must be
+# clean at the end. A tree with work in progress may change under the script
+# by others' hands, so there only what a packaging run could touch is
+# compared: the FyneApp.toml files, and no build leftovers in cmd/attendant.
+tree_snapshot() {
+	TREE_STATUS="$(git_status)"
+	TREE_META="$(cd "$ROOT" && sha256sum FyneApp.toml "$CONSOLE_PKG"/FyneApp.toml 2>/dev/null || true)"
+}
+tree_unchanged() {
+	local what="$1" now leftovers
+	now="$(git_status)"
+	if [ -z "$TREE_STATUS" ]; then
+		if [ -n "$now" ]; then
+			echo "$now" | sed 's/^/      /'
+			die "$what changed the working tree (it was clean; git status now lists the above)"
+		fi
+		say "git status: clean before and after"
+		return
+	fi
+	[ "$TREE_META" = "$(cd "$ROOT" && sha256sum FyneApp.toml "$CONSOLE_PKG"/FyneApp.toml 2>/dev/null || true)" ] ||
+		die "$what changed FyneApp.toml"
+	leftovers="$(cd "$ROOT" && ls -d "$CONSOLE_PKG"/fyne_metadata_init.go "$CONSOLE_PKG"/*.syso "$CONSOLE_PKG"/*.exe Icon 2>/dev/null || true)"
+	[ -z "$leftovers" ] || die "$what left build files in the tree: $(echo "$leftovers" | tr '\n' ' ')"
+	say "the tree has work in progress: FyneApp.toml unchanged and no build leftovers (git status not compared)"
+}
