@@ -289,10 +289,7 @@ func (e *engine) setModeLocked(l *leg, m legMode, peer *leg) {
 // one goroutine and in sendmmsg batches, on an absolute schedule so that
 // the spacing does not drift with the work done per tick.
 func (e *engine) clock(ctx context.Context) {
-	msgs := make([]ipv4.Message, batchSize)
-	for i := range msgs {
-		msgs[i].Buffers = make([][]byte, 1)
-	}
+	var msgs []ipv4.Message
 	next := time.Now()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -302,8 +299,11 @@ func (e *engine) clock(ctx context.Context) {
 			return
 		case <-timer.C:
 		}
+		// Build the tick's packets under the read lock (microseconds),
+		// send them after it: parks, retrieves and hang-ups, which take
+		// the write lock, then never wait for a tick's syscalls.
 		e.mu.RLock()
-		n := 0
+		msgs = msgs[:0]
 		for _, l := range e.onHold {
 			if l.mute {
 				continue
@@ -316,22 +316,24 @@ func (e *engine) clock(ctx context.Context) {
 			if l.frame++; l.frame == len(e.music.pcmu) {
 				l.frame = 0
 			}
-			msgs[n].Buffers[0] = l.buf[:]
-			msgs[n].Addr = l.addr
-			n++
-			if n == batchSize {
-				e.send(msgs[:n])
-				n = 0
+			if len(msgs) < cap(msgs) {
+				msgs = msgs[:len(msgs)+1] // keeps the entry's Buffers
+			} else {
+				msgs = append(msgs, ipv4.Message{})
 			}
-		}
-		if n > 0 {
-			e.send(msgs[:n])
+			m := &msgs[len(msgs)-1]
+			if m.Buffers == nil {
+				m.Buffers = make([][]byte, 1)
+			}
+			m.Buffers[0], m.Addr = l.buf[:], l.addr
 		}
 		e.stats.musicSent.Add(uint64(len(e.onHold)))
 		e.mu.RUnlock()
+		for i := 0; i < len(msgs); i += batchSize {
+			e.send(msgs[i:min(i+batchSize, len(msgs))])
+		}
 		for i := range msgs {
 			msgs[i].Addr = nil
-			msgs[i].Buffers[0] = nil
 		}
 
 		next = next.Add(framePeriod)
