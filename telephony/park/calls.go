@@ -74,11 +74,13 @@ type sipLeg struct {
 	ended   bool
 }
 
-// hangup sends BYE (once) and forgets the leg.
+// hangup sends BYE (once) and forgets the leg. The leg stays counted
+// until its BYE is done, so a draining service does not exit under it.
 func (l *sipLeg) hangup(ctx context.Context, why string) {
-	if !l.finish() {
+	if !l.markEnded() {
 		return
 	}
+	l.s.media.remove(l.media)
 	var err error
 	if l.uas != nil {
 		err = l.uas.Bye(ctx)
@@ -88,17 +90,29 @@ func (l *sipLeg) hangup(ctx context.Context, why string) {
 	if err != nil {
 		l.s.log.Debug("bye failed", "dialog", l.id, "reason", why, "error", err)
 	}
+	l.unregister()
 }
 
 // finish marks the leg ended and unregisters it; false if it already was.
 func (l *sipLeg) finish() bool {
+	if !l.markEnded() {
+		return false
+	}
+	l.unregister()
+	return true
+}
+
+func (l *sipLeg) markEnded() bool {
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	if l.ended {
-		l.mu.Unlock()
 		return false
 	}
 	l.ended = true
-	l.mu.Unlock()
+	return true
+}
+
+func (l *sipLeg) unregister() {
 	s := l.s
 	s.media.remove(l.media)
 	s.mu.Lock()
@@ -106,7 +120,6 @@ func (l *sipLeg) finish() bool {
 	delete(s.legs, l)
 	s.notifyChangedLocked()
 	s.mu.Unlock()
-	return true
 }
 
 func (s *Service) newLeg(o offer) *sipLeg {
