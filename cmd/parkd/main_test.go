@@ -305,7 +305,19 @@ func newAgent(t *testing.T, name string, handler func(d *diago.DialogServerSessi
 		cancel()
 		ua.Close()
 	})
-	return dg, fmt.Sprintf("sip:%s@127.0.0.1:%d", name, port)
+	// diago reports ready just before sipgo registers the listener; a
+	// request sent in between binds a second socket on the port and fails.
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	for deadline := time.Now().Add(hung); ; {
+		if c, _ := ua.TransportLayer().GetConnection("udp", addr); c != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("listener %s never registered", addr)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return dg, "sip:" + name + "@" + addr
 }
 
 // call INVITEs uri from dg with extra headers; the call is hung up at
