@@ -29,6 +29,7 @@ type lampServer struct {
 	wg     sync.WaitGroup
 
 	mu      sync.Mutex
+	closed  bool
 	subs    map[string]*subscription
 	byOrbit map[int]map[*subscription]struct{}
 }
@@ -141,7 +142,7 @@ func (ls *lampServer) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 		// A fetch: one NOTIFY with the state, then terminated.
 		sub.ctx, sub.stop = context.WithCancel(ls.ctx)
 		sub.final = "timeout"
-		ls.wg.Go(func() { ls.send(sub, notifyTimeout) })
+		ls.spawn(func() { ls.send(sub, notifyTimeout) })
 		return
 	}
 	sub.ctx, sub.stop = context.WithCancel(ls.ctx)
@@ -155,7 +156,7 @@ func (ls *lampServer) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 	ls.byOrbit[n][sub] = struct{}{}
 	ls.mu.Unlock()
 	sub.poke()
-	ls.wg.Go(func() { ls.worker(sub) })
+	ls.spawn(func() { ls.worker(sub) })
 }
 
 func (ls *lampServer) refresh(req *sip.Request, tx sip.ServerTransaction) {
@@ -301,8 +302,20 @@ func (ls *lampServer) send(sub *subscription, timeout time.Duration) bool {
 	return false
 }
 
+// spawn runs f on a goroutine the lamp server waits for at close; after
+// close has begun it runs nothing (a SUBSCRIBE racing the stop).
+func (ls *lampServer) spawn(f func()) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if ls.closed {
+		return
+	}
+	ls.wg.Go(f)
+}
+
 func (ls *lampServer) close() {
 	ls.mu.Lock()
+	ls.closed = true
 	subs := make([]*subscription, 0, len(ls.subs))
 	for _, sub := range ls.subs {
 		subs = append(subs, sub)
