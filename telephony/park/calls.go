@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -523,8 +524,7 @@ func parseOfferPreferring(body []byte, codec uint8) (offer, error) {
 	if o.codec == codec {
 		return o, nil
 	}
-	// Look for the wanted codec among the offered formats.
-	if strings.Contains(string(body), fmt.Sprintf(" %d", codec)) || strings.Contains(strings.ToLower(string(body)), strings.ToLower(codecName(codec))) {
+	if slices.Contains(o.g711, codec) {
 		o.codec = codec
 		return o, nil
 	}

@@ -321,3 +321,15 @@ func TestParkerOf(t *testing.T) {
 		}
 	}
 }
+
+func TestParseOfferPreferring(t *testing.T) {
+	const head = "v=0\r\nc=IN IP4 127.0.0.1\r\n"
+	// Port 8000 must not pass for an offer of PCMA.
+	if _, err := parseOfferPreferring([]byte(head+"m=audio 8000 RTP/AVP 0\r\n"), ptPCMA); err == nil {
+		t.Error("PCMA found in an offer of PCMU only")
+	}
+	o, err := parseOfferPreferring([]byte(head+"m=audio 4000 RTP/AVP 0 8\r\n"), ptPCMA)
+	if err != nil || o.codec != ptPCMA {
+		t.Errorf("preferring PCMA from 0 8: %+v %v", o, err)
+	}
+}

@@ -9,11 +9,9 @@ import (
 
 // Lot errors, mapped to SIP responses by the service.
 var (
-	ErrOrbitBusy    = errors.New("orbit is occupied")
-	ErrLotFull      = errors.New("parking lot is full")
-	ErrOutsideLot   = errors.New("orbit is outside the lot")
-	ErrOrbitEmpty   = errors.New("orbit is empty")
-	ErrTokenInvalid = errors.New("token does not match the call on the orbit")
+	ErrOrbitBusy  = errors.New("orbit is occupied")
+	ErrLotFull    = errors.New("parking lot is full")
+	ErrOutsideLot = errors.New("orbit is outside the lot")
 )
 
 // Range is an inclusive range of orbit numbers, the lot.

@@ -28,6 +28,7 @@ type mediaLine struct {
 type offer struct {
 	addr       netip.AddrPort // where the peer wants audio
 	codec      uint8          // chosen G.711 payload type
+	g711       []uint8        // every G.711 payload type offered, in order
 	eventPT    uint8          // telephone-event payload type, 0 when absent
 	direction  string         // sendrecv, sendonly, recvonly, inactive
 	lines      []mediaLine
@@ -119,23 +120,23 @@ func parseOffer(body []byte) (offer, error) {
 		return o, errors.New("sdp: no connection address for audio")
 	}
 	o.addr = netip.AddrPortFrom(audioAddr.Unmap(), uint16(audioPort))
-	found := false
 	for _, f := range audioFormats {
 		name := rtpmap[f]
 		switch {
-		case !found && (f == "0" || strings.HasPrefix(name, "pcmu/8000")):
-			o.codec, found = ptPCMU, true
-		case !found && (f == "8" || strings.HasPrefix(name, "pcma/8000")):
-			o.codec, found = ptPCMA, true
+		case f == "0" || strings.HasPrefix(name, "pcmu/8000"):
+			o.g711 = append(o.g711, ptPCMU)
+		case f == "8" || strings.HasPrefix(name, "pcma/8000"):
+			o.g711 = append(o.g711, ptPCMA)
 		case strings.HasPrefix(name, "telephone-event/8000"):
 			if pt, err := strconv.Atoi(f); err == nil && pt > 95 && pt < 128 {
 				o.eventPT = uint8(pt)
 			}
 		}
 	}
-	if !found {
+	if len(o.g711) == 0 {
 		return o, errNoCodec
 	}
+	o.codec = o.g711[0]
 	return o, nil
 }
 
