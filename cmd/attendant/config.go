@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"strconv"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/switchboard/switchboard/app"
 	"github.com/switchboard/switchboard/app/demo"
+	"github.com/switchboard/switchboard/internal/logflag"
 )
 
 // config is what the flags decide. Settings are the console's settings
@@ -34,8 +34,7 @@ type config struct {
 	demoSeed     uint64
 
 	stateLog   string
-	logLevel   slog.Level
-	logJSON    bool
+	log        logflag.Options
 	showHelp   bool
 	version    bool
 	resetPrefs bool
@@ -53,7 +52,8 @@ type flagSet struct {
 	audio                                                *string
 	demo                                                 *bool
 	demoInterval, demoMax, demoGiveUp, demoSeed          *string
-	stateLog, logLevel, logFormat                        *string
+	stateLog                                             *string
+	log                                                  *logflag.Flags
 	version, reset                                       *bool
 }
 
@@ -88,8 +88,7 @@ func newFlagSet() *flagSet {
 		demoGiveUp:   fs.String("demo-giveup", strconv.FormatFloat(demo.DefaultGiveUp, 'g', -1, 64), "`chance` (0-1) that a parked demo caller hangs up"),
 		demoSeed:     fs.String("demo-seed", "0", "`seed` of the demo's choices (0: random)"),
 		stateLog:     fs.String("state-log", "", "write what the window shows, one JSON line per change, to `file` (for tests and tools)"),
-		logLevel:     fs.String("log-level", "info", "`level` of the logs on stderr: debug, info, warn or error"),
-		logFormat:    fs.String("log-format", "text", "`format` of the logs on stderr: text or json"),
+		log:          logflag.Declare(fs),
 		version:      fs.Bool("version", false, "print the version and exit"),
 		reset:        fs.Bool("reset-settings", false, "forget the saved settings and use the defaults and flags"),
 	}
@@ -211,15 +210,8 @@ func parseConfig(args []string, saved app.Settings) (config, error) {
 		return c, flagErr("demo-seed", *f.demoSeed, errors.New("not a number"))
 	}
 	c.stateLog = *f.stateLog
-	if err := c.logLevel.UnmarshalText([]byte(*f.logLevel)); err != nil {
-		return c, flagErr("log-level", *f.logLevel, errors.New("want debug, info, warn or error"))
-	}
-	switch *f.logFormat {
-	case "text":
-	case "json":
-		c.logJSON = true
-	default:
-		return c, flagErr("log-format", *f.logFormat, errors.New("want text or json"))
+	if c.log, err = f.log.Parse(); err != nil {
+		return c, err
 	}
 	if err := s.Validate(); err != nil {
 		return c, settingsError{err}
@@ -239,15 +231,6 @@ func (e settingsError) Unwrap() error { return e.err }
 
 func flagErr(name, value string, reason error) error {
 	return fmt.Errorf("-%s %s: %w", name, value, reason)
-}
-
-// logger makes the slog logger the flags ask for, writing to w.
-func (c config) logger(w io.Writer) *slog.Logger {
-	o := &slog.HandlerOptions{Level: c.logLevel}
-	if c.logJSON {
-		return slog.New(slog.NewJSONHandler(w, o))
-	}
-	return slog.New(slog.NewTextHandler(w, o))
 }
 
 // oneLine folds a multi-line error onto one line for stderr.

@@ -85,7 +85,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 		fmt.Fprintf(stderr, "attendant: %s\n", oneLine(err.Error()))
 		return exitUsage
 	}
-	logger := cfg.logger(stderr)
+	logger := cfg.log.Logger(stderr)
 	slog.SetDefault(logger)
 	if cfg.resetPrefs {
 		app.DefaultSettings().Save(prefs)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -17,26 +16,17 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/switchboard/switchboard/assets"
+	"github.com/switchboard/switchboard/internal/logflag"
 	"github.com/switchboard/switchboard/internal/wav"
 	"github.com/switchboard/switchboard/telephony/park"
 )
 
 // config is everything the flags decide.
 type config struct {
-	opts     park.Options // Logger is left nil: run sets it
-	drain    time.Duration
-	logLevel slog.Level
-	logJSON  bool
-	mohFile  string // "" for the bundled music
-}
-
-// logger makes the slog logger the flags ask for, writing to w.
-func (c config) logger(w io.Writer) *slog.Logger {
-	o := &slog.HandlerOptions{Level: c.logLevel}
-	if c.logJSON {
-		return slog.New(slog.NewJSONHandler(w, o))
-	}
-	return slog.New(slog.NewTextHandler(w, o))
+	opts    park.Options // Logger is left nil: run sets it
+	drain   time.Duration
+	log     logflag.Options
+	mohFile string // "" for the bundled music
 }
 
 // flagSet declares parkd's flags. Every value is taken as a string and
@@ -44,11 +34,12 @@ func (c config) logger(w io.Writer) *slog.Logger {
 type flagSet struct {
 	fs *flag.FlagSet
 
-	listen, advertise, orbits    *string
-	parkTime, ringback, drain    *string
-	fallback, moh, allow         *string
-	user, password               *string
-	rtpPort, logLevel, logFormat *string
+	listen, advertise, orbits *string
+	parkTime, ringback, drain *string
+	fallback, moh, allow      *string
+	user, password            *string
+	rtpPort                   *string
+	log                       *logflag.Flags
 }
 
 func newFlagSet() *flagSet {
@@ -68,8 +59,7 @@ func newFlagSet() *flagSet {
 		password:  fs.String("password", "", "digest `password` (with -user)"),
 		drain:     fs.String("drain", park.DefaultDrain.String(), "on SIGINT or SIGTERM, the longest `duration` to wait for parked and bridged calls to leave"),
 		rtpPort:   fs.String("rtp-port", "0", "even UDP `port` for media, RTCP on the next; 0 picks one"),
-		logLevel:  fs.String("log-level", "info", "`level` of the logs on stderr: debug, info, warn or error"),
-		logFormat: fs.String("log-format", "text", "`format` of the logs on stderr: text or json"),
+		log:       logflag.Declare(fs),
 	}
 }
 
@@ -149,15 +139,8 @@ func parseConfig(args []string) (config, error) {
 	if o.RTPPort, err = parseRTPPort(*f.rtpPort); err != nil {
 		return c, flagErr("rtp-port", *f.rtpPort, err)
 	}
-	if err := c.logLevel.UnmarshalText([]byte(*f.logLevel)); err != nil {
-		return c, flagErr("log-level", *f.logLevel, errors.New("want debug, info, warn or error"))
-	}
-	switch *f.logFormat {
-	case "text":
-	case "json":
-		c.logJSON = true
-	default:
-		return c, flagErr("log-format", *f.logFormat, errors.New("want text or json"))
+	if c.log, err = f.log.Parse(); err != nil {
+		return c, err
 	}
 	return c, nil
 }

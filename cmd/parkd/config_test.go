@@ -55,8 +55,8 @@ func TestParseConfigDefaults(t *testing.T) {
 	if len(o.Music) == 0 || len(o.Music) != len(assets.MusicOnHold()) || c.mohFile != "" {
 		t.Fatalf("default music: %d samples from %q, want the bundled music", len(o.Music), c.mohFile)
 	}
-	if c.logLevel.String() != "INFO" || c.logJSON {
-		t.Fatalf("default logs: level %v json %v, want INFO text", c.logLevel, c.logJSON)
+	if c.log.Level.String() != "INFO" || c.log.JSON {
+		t.Fatalf("default logs: level %v json %v, want INFO text", c.log.Level, c.log.JSON)
 	}
 	if o.Logger != nil {
 		t.Fatal("parseConfig set a logger; run makes it")
@@ -91,8 +91,8 @@ func TestParseConfigEveryFlag(t *testing.T) {
 	if len(o.Music) != 8000 || c.mohFile != moh {
 		t.Fatalf("music: %d samples from %q, want 8000 from %q", len(o.Music), c.mohFile, moh)
 	}
-	if c.logLevel.String() != "DEBUG" || !c.logJSON {
-		t.Fatalf("logs: level %v json %v, want DEBUG json", c.logLevel, c.logJSON)
+	if c.log.Level.String() != "DEBUG" || !c.log.JSON {
+		t.Fatalf("logs: level %v json %v, want DEBUG json", c.log.Level, c.log.JSON)
 	}
 	if _, err := park.New(o); err != nil {
 		t.Fatalf("the flags do not make a service: %v", err)

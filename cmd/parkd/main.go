@@ -65,7 +65,7 @@ func run(args []string, stdout, stderr io.Writer, signals <-chan os.Signal) int 
 		return exitUsage
 	}
 
-	logger := cfg.logger(stderr)
+	logger := cfg.log.Logger(stderr)
 	slog.SetDefault(logger)
 	cfg.opts.Logger = logger
 
