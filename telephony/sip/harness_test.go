@@ -24,7 +24,9 @@ import (
 	sbsip "github.com/switchboard/switchboard/telephony/sip"
 )
 
-const waitFor = 10 * time.Second
+// waitFor only stops a hung test: every wait ends on an event, and a
+// loaded machine (four test binaries on two cores, -race) may be slow.
+const waitFor = 30 * time.Second
 
 // testLogger logs to the test output when SIPTEST_LOG is set.
 func testLogger(t testing.TB, name string) *slog.Logger {
@@ -344,7 +346,7 @@ func startParkService(t testing.TB, listen string, mod func(*park.Options)) *par
 func (f *parkFixture) templates(c *sbsip.Config) {
 	c.Park = sbsip.ServiceTemplates(f.addr, 701, 706)
 	c.Park.HealthInterval = 300 * time.Millisecond
-	c.Park.Timeout = 4 * time.Second
+	c.Park.Timeout = waitFor // a safety net here; tests of the timeout set their own
 }
 
 // peer is a plain diago user agent: a caller, a phone, a colleague.
@@ -407,7 +409,7 @@ func newPeer(t testing.TB, name string, answer func(d *diago.DialogServerSession
 
 func waitUDP(t testing.TB, ua *sipgo.UserAgent, addr string) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); ; {
+	for deadline := time.Now().Add(waitFor); ; {
 		if c, _ := ua.TransportLayer().GetConnection("udp", addr); c != nil {
 			return
 		}
@@ -433,6 +435,9 @@ func (pr *peer) from() *sip.FromHeader {
 // dial calls uri in the background and returns the dialog once answered
 // (on the channel). When follow is set the peer follows REFERs: it
 // calls the Refer-To URI as itself and queues that dialog on referred.
+// Receive the dialog before the console sends the peer a request in the
+// dialog (a hold, a REFER): diago stores it only after sending the ACK,
+// so a re-INVITE that overtakes that is answered 481.
 func (pr *peer) dial(t testing.TB, uri sip.Uri, follow bool) <-chan *diago.DialogClientSession {
 	t.Helper()
 	out := make(chan *diago.DialogClientSession, 1)

@@ -255,6 +255,17 @@ func (p *Phone) parkConfirmed(c *call, a *parkAttempt, orbit int, by string) {
 		p.mu.Unlock()
 		return
 	}
+	if orbit == 0 {
+		// A park-any confirmed by NOTIFY: the lamp may have shown the
+		// caller first. setOrbit queues that orbit on a.lamp under p.mu
+		// while c.park is a, so it is there now or setOrbit will find
+		// the call parked with no orbit and name it itself.
+		select {
+		case n := <-a.lamp:
+			orbit = n
+		default:
+		}
+	}
 	c.park = nil
 	c.info.State = telephony.StateParkedAway
 	c.info.Orbit = orbit
@@ -501,19 +512,13 @@ func (p *Phone) unrelay(ctx context.Context, c *call, orbit int) error {
 	if live := p.live(c); live != nil {
 		p.holdLocked(ctx, live)
 	}
-	p.mu.Lock()
-	if c.info.State != telephony.StateParkedAway {
-		p.mu.Unlock()
-		return fmt.Errorf("sip: retrieve %d: %w", orbit, ErrWrongState)
-	}
-	c.info.State = telephony.StateActive
-	c.info.Relayed = false
-	c.info.Orbit, c.info.Token = 0, ""
-	c.info.RetrievedFrom = orbit
-	p.mu.Unlock()
-	if err := p.attachAudio(c); err != nil {
-		p.log.Error("sound device", "call", c.id, "error", err)
-	}
-	p.changed(c)
-	return nil
+	return p.activate(c, func(c *call) error {
+		if c.info.State != telephony.StateParkedAway {
+			return fmt.Errorf("sip: retrieve %d: %w", orbit, ErrWrongState)
+		}
+		c.info.Relayed = false
+		c.info.Orbit, c.info.Token = 0, ""
+		c.info.RetrievedFrom = orbit
+		return nil
+	})
 }

@@ -93,8 +93,9 @@ func TestParkAnyLearnsOrbitFromLamp(t *testing.T) {
 	a := newConsole(t, "desk", 1000, f.templates)
 	a.waitParkService(t, true)
 	alice := newPeer(t, "alice", nil)
-	alice.dial(t, a.uri(), true)
+	da := alice.dial(t, a.uri(), true)
 	call := answered(t, a)
+	recv(t, "alice answered", da)
 	if err := a.Park(ctxT(t), call.ID, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -158,8 +159,9 @@ func TestNoLossPark(t *testing.T) {
 		})
 		a.waitParkService(t, true)
 		alice := newPeer(t, "alice", nil)
-		alice.dial(t, a.uri(), true)
+		da := alice.dial(t, a.uri(), true)
 		call := answered(t, a)
+		recv(t, "alice answered", da)
 		if err := a.Park(ctxT(t), call.ID, 0); err != nil {
 			t.Fatal(err)
 		}
@@ -202,8 +204,9 @@ func TestNoLossPark(t *testing.T) {
 		a := newConsole(t, "desk", 1000, f.templates)
 		a.waitParkService(t, true)
 		alice := newPeer(t, "alice", nil)
-		alice.dial(t, a.uri(), true)
+		da := alice.dial(t, a.uri(), true)
 		call := answered(t, a)
+		recv(t, "alice answered", da)
 		f.svc.Close()
 		ev := a.waitParkService(t, false)
 		if ev.Reason == "" {
@@ -271,8 +274,9 @@ func TestSafeRetrieve(t *testing.T) {
 	a := newConsole(t, "desk-a", 1000, f.templates)
 	a.waitParkService(t, true)
 	alice := newPeer(t, "alice", nil)
-	alice.dial(t, a.uri(), true)
+	da := alice.dial(t, a.uri(), true)
 	call := answered(t, a)
+	recv(t, "alice answered", da)
 	if err := a.Park(ctxT(t), call.ID, 703); err != nil {
 		t.Fatal(err)
 	}
@@ -356,8 +360,9 @@ func TestRingBackIsMarked(t *testing.T) {
 	a := newConsole(t, "desk", 1000, f.templates)
 	a.waitParkService(t, true)
 	alice := newPeer(t, "alice", nil)
-	alice.dial(t, a.uri(), true)
+	da := alice.dial(t, a.uri(), true)
 	call := answered(t, a)
+	recv(t, "alice answered", da)
 	if err := a.Park(ctxT(t), call.ID, 706); err != nil {
 		t.Fatal(err)
 	}
