@@ -512,13 +512,19 @@ func (p *Phone) unrelay(ctx context.Context, c *call, orbit int) error {
 	if live := p.live(c); live != nil {
 		p.holdLocked(ctx, live)
 	}
-	return p.activate(c, func(c *call) error {
-		if c.info.State != telephony.StateParkedAway {
-			return fmt.Errorf("sip: retrieve %d: %w", orbit, ErrWrongState)
-		}
-		c.info.Relayed = false
-		c.info.Orbit, c.info.Token = 0, ""
-		c.info.RetrievedFrom = orbit
-		return nil
-	})
+	p.mu.Lock()
+	if c.info.State != telephony.StateParkedAway {
+		p.mu.Unlock()
+		return fmt.Errorf("sip: retrieve %d: %w", orbit, ErrWrongState)
+	}
+	c.info.State = telephony.StateActive
+	c.info.Relayed = false
+	c.info.Orbit, c.info.Token = 0, ""
+	c.info.RetrievedFrom = orbit
+	p.mu.Unlock()
+	if err := p.attachAudio(c); err != nil {
+		p.log.Error("sound device", "call", c.id, "error", err)
+	}
+	p.changed(c)
+	return nil
 }
