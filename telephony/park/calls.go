@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -137,10 +136,12 @@ func (s *Service) register(l *sipLeg) {
 	s.mu.Unlock()
 }
 
+// answerSDP answers the peer's offer o with the format chosen from it,
+// under the number the offer gave it (RFC 3264), and telephone-event
+// under the offer's number when offered (the bridge relays DTMF).
 func (s *Service) answerSDP(l *sipLeg, o offer) []byte {
-	codecs := []uint8{l.media.codec}
 	return buildSDP(sdpParams{
-		sessionID: l.sess, version: l.ver, addr: s.media.local, codecs: codecs,
+		sessionID: l.sess, version: l.ver, addr: s.media.local, formats: []format{{pt: o.pt, codec: o.codec}},
 		eventPT: o.eventPT, direction: answerDirection(o.direction), lines: o.lines, audioIdx: o.audioIndex,
 	})
 }
@@ -337,7 +338,7 @@ func (s *Service) park(req *sip.Request, tx sip.ServerTransaction, t target, o o
 	}
 	s.notifyChangedLocked()
 	s.mu.Unlock()
-	s.event("parked", c, "token_set", c.token != "", "codec", codecName(l.media.codec))
+	s.event("parked", c, "token_set", c.token != "", "codec", codecName(o.codec), "pt", o.pt)
 	s.lamps.changed(c.orbit)
 	if draining {
 		// Parked while the service began to stop: ring back now like
@@ -444,10 +445,8 @@ func (s *Service) answerBridge(req *sip.Request, tx sip.ServerTransaction, c *pa
 		return nil, err
 	}
 	// Prefer the caller's codec so the relay need not transcode.
-	if o.codec != c.leg.media.codec {
-		if alt, err := parseOfferPreferring(req.Body(), c.leg.media.codec); err == nil {
-			o = alt
-		}
+	if caller, _ := s.media.ours(c.leg.media); o.codec != caller.codec {
+		o.prefer(caller.codec)
 	}
 	l := s.newLeg(o)
 	l.uas, l.id = d, d.ID
@@ -516,19 +515,17 @@ func identity(name, uri string) string {
 	return strconv.Quote(name) + " <" + uri + ">"
 }
 
+// parseOfferPreferring parses an SDP and chooses the law codec in it,
+// under whatever number it is offered; errNoCodec when it is absent.
 func parseOfferPreferring(body []byte, codec uint8) (offer, error) {
 	o, err := parseOffer(body)
 	if err != nil {
 		return o, err
 	}
-	if o.codec == codec {
-		return o, nil
+	if !o.prefer(codec) {
+		return o, errNoCodec
 	}
-	if slices.Contains(o.g711, codec) {
-		o.codec = codec
-		return o, nil
-	}
-	return o, errNoCodec
+	return o, nil
 }
 
 func (s *Service) onAck(req *sip.Request, tx sip.ServerTransaction) {
@@ -610,16 +607,19 @@ func (s *Service) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.reply(req, tx, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 		return
 	}
+	ourFormat, ourEvent := s.media.ours(l.media)
 	o := offer{}
 	if len(req.Body()) > 0 {
 		var err error
-		if o, err = parseOfferPreferring(req.Body(), l.media.codec); err != nil {
+		if o, err = parseOfferPreferring(req.Body(), ourFormat.codec); err != nil {
 			s.reply(req, tx, sip.StatusNotAcceptableHere, "Not Acceptable Here")
 			return
 		}
 		s.media.update(l.media, o)
 	} else {
-		o = offer{codec: l.media.codec, direction: "sendrecv", audioIndex: 0, lines: []mediaLine{{kind: "audio", proto: "RTP/AVP"}}}
+		// No offer: the 200 is our offer, with the numbers we receive.
+		o = offer{codec: ourFormat.codec, pt: ourFormat.pt, eventPT: ourEvent, direction: "sendrecv",
+			audioIndex: 0, lines: []mediaLine{{kind: "audio", proto: "RTP/AVP"}}}
 	}
 	l.mu.Lock()
 	l.ver++
@@ -715,8 +715,9 @@ func (s *Service) ring(ctx context.Context, c *parkedCall, uri string) (bool, er
 	defer cancel()
 
 	l := &sipLeg{s: s, sess: rand.Uint64() >> 2, ver: 1}
+	caller, _ := s.media.ours(c.leg.media)
 	offerSDP := buildSDP(sdpParams{sessionID: l.sess, version: l.ver, addr: s.media.local,
-		codecs: otherFirst(c.leg.media.codec), eventPT: 101, direction: "sendrecv"})
+		formats: otherFirst(caller.codec), eventPT: ringEventPT, direction: "sendrecv"})
 	req := sip.NewRequest(sip.INVITE, u)
 	req.SetBody(offerSDP)
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
@@ -740,7 +741,12 @@ func (s *Service) ring(ctx context.Context, c *parkedCall, uri string) (bool, er
 		d.Close()
 		return false, err
 	}
-	o, err := parseOfferPreferring(d.InviteResponse.Body(), c.leg.media.codec)
+	// We offered both laws: the answer may keep either (the relay
+	// transcodes), the caller's preferred.
+	o, err := parseOffer(d.InviteResponse.Body())
+	if err == nil {
+		o.prefer(caller.codec)
+	}
 	l.uac, l.id = d, d.ID
 	if err != nil {
 		// Answered without usable audio: hang it up, keep the caller.
@@ -750,7 +756,7 @@ func (s *Service) ring(ctx context.Context, c *parkedCall, uri string) (bool, er
 		_ = d.Bye(bye)
 		return false, err
 	}
-	l.media = newLeg(o)
+	l.media = answered(o)
 	// Registered before the ACK: the far end may hang up right after it.
 	s.register(l)
 	if err := d.Ack(context.Background()); err != nil {
@@ -809,11 +815,13 @@ func waitAnswer(ctx context.Context, d *sipgo.DialogClientSession) error {
 	return err
 }
 
-func otherFirst(codec uint8) []uint8 {
+// otherFirst is our offer's formats, static numbers, codec first.
+func otherFirst(codec uint8) []format {
+	pcmu, pcma := format{pt: ptPCMU, codec: ptPCMU}, format{pt: ptPCMA, codec: ptPCMA}
 	if codec == ptPCMA {
-		return []uint8{ptPCMA, ptPCMU}
+		return []format{pcma, pcmu}
 	}
-	return []uint8{ptPCMU, ptPCMA}
+	return []format{pcmu, pcma}
 }
 
 func (l *sipLeg) isEnded() bool {

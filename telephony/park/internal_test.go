@@ -72,23 +72,27 @@ func TestParseOffer(t *testing.T) {
 	for _, tc := range []struct {
 		name, body string
 		addr       string
-		codec      uint8
+		codec, pt  uint8
 		event      uint8
 		dir        string
 		lines      int
 		err        string
 	}{
-		{"pcmu", head + "m=audio 4000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n", "10.1.1.1:4000", 0, 101, "sendrecv", 1, ""},
-		{"pcma first", head + "m=audio 4000 RTP/AVP 8 0\r\n", "10.1.1.1:4000", 8, 0, "sendrecv", 1, ""},
-		{"dynamic names", head + "m=audio 4000 RTP/AVP 96 97\r\na=rtpmap:96 opus/48000/2\r\na=rtpmap:97 PCMA/8000\r\n", "10.1.1.1:4000", 8, 0, "sendrecv", 1, ""},
-		{"media-level c= and hold", "v=0\r\ns=-\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\nc=IN IP4 10.2.2.2\r\na=sendonly\r\n", "10.2.2.2:5000", 0, 0, "sendonly", 1, ""},
-		{"video first", head + "m=video 4004 RTP/AVP 96\r\na=sendonly\r\nm=audio 4000 RTP/AVP 0\r\n", "10.1.1.1:4000", 0, 0, "sendrecv", 2, ""},
-		{"g729 only", head + "m=audio 4000 RTP/AVP 18\r\n", "", 0, 0, "", 0, "no common audio codec"},
-		{"no audio", head + "m=video 4000 RTP/AVP 96\r\n", "", 0, 0, "", 0, "no audio"},
-		{"no c=", "v=0\r\nm=audio 4000 RTP/AVP 0\r\n", "", 0, 0, "", 0, "no connection address"},
-		{"bad port", head + "m=audio x RTP/AVP 0\r\n", "", 0, 0, "", 0, "bad audio port"},
-		{"bad address", "v=0\r\nc=IN IP4 host.example\r\nm=audio 4000 RTP/AVP 0\r\n", "", 0, 0, "", 0, "bad connection address"},
-		{"empty", "", "", 0, 0, "", 0, "no audio"},
+		{"pcmu", head + "m=audio 4000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n", "10.1.1.1:4000", 0, 0, 101, "sendrecv", 1, ""},
+		{"pcma first", head + "m=audio 4000 RTP/AVP 8 0\r\n", "10.1.1.1:4000", 8, 8, 0, "sendrecv", 1, ""},
+		{"dynamic names", head + "m=audio 4000 RTP/AVP 96 97\r\na=rtpmap:96 opus/48000/2\r\na=rtpmap:97 PCMA/8000\r\n", "10.1.1.1:4000", 8, 97, 0, "sendrecv", 1, ""},
+		{"dynamic pcmu and event", head + "m=audio 4000 RTP/AVP 96 100\r\na=rtpmap:96 pcmu/8000/1\r\na=rtpmap:100 telephone-event/8000\r\n", "10.1.1.1:4000", 0, 96, 100, "sendrecv", 1, ""},
+		{"event at 48 kHz only", head + "m=audio 4000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/48000\r\n", "10.1.1.1:4000", 0, 0, 0, "sendrecv", 1, ""},
+		{"static number, other name", head + "m=audio 4000 RTP/AVP 8\r\na=rtpmap:8 PCMU/8000\r\n", "10.1.1.1:4000", 8, 8, 0, "sendrecv", 1, ""},
+		{"dynamic name at 16 kHz", head + "m=audio 4000 RTP/AVP 97\r\na=rtpmap:97 PCMA/16000\r\n", "", 0, 0, 0, "", 0, "no common audio codec"},
+		{"media-level c= and hold", "v=0\r\ns=-\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\nc=IN IP4 10.2.2.2\r\na=sendonly\r\n", "10.2.2.2:5000", 0, 0, 0, "sendonly", 1, ""},
+		{"video first", head + "m=video 4004 RTP/AVP 96\r\na=sendonly\r\nm=audio 4000 RTP/AVP 0\r\n", "10.1.1.1:4000", 0, 0, 0, "sendrecv", 2, ""},
+		{"g729 only", head + "m=audio 4000 RTP/AVP 18\r\n", "", 0, 0, 0, "", 0, "no common audio codec"},
+		{"no audio", head + "m=video 4000 RTP/AVP 96\r\n", "", 0, 0, 0, "", 0, "no audio"},
+		{"no c=", "v=0\r\nm=audio 4000 RTP/AVP 0\r\n", "", 0, 0, 0, "", 0, "no connection address"},
+		{"bad port", head + "m=audio x RTP/AVP 0\r\n", "", 0, 0, 0, "", 0, "bad audio port"},
+		{"bad address", "v=0\r\nc=IN IP4 host.example\r\nm=audio 4000 RTP/AVP 0\r\n", "", 0, 0, 0, "", 0, "bad connection address"},
+		{"empty", "", "", 0, 0, 0, "", 0, "no audio"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o, err := parseOffer([]byte(tc.body))
@@ -101,7 +105,7 @@ func TestParseOffer(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if o.addr.String() != tc.addr || o.codec != tc.codec || o.eventPT != tc.event || o.direction != tc.dir || len(o.lines) != tc.lines {
+			if o.addr.String() != tc.addr || o.codec != tc.codec || o.pt != tc.pt || o.eventPT != tc.event || o.direction != tc.dir || len(o.lines) != tc.lines {
 				t.Fatalf("offer = %+v", o)
 			}
 		})
@@ -114,7 +118,7 @@ func TestBuildSDPAnswerMirrorsLines(t *testing.T) {
 		t.Fatal(err)
 	}
 	ans := string(buildSDP(sdpParams{sessionID: 1, version: 1, addr: netip.MustParseAddrPort("127.0.0.1:20000"),
-		codecs: []uint8{0}, eventPT: o.eventPT, direction: "sendrecv", lines: o.lines, audioIdx: o.audioIndex}))
+		formats: []format{{pt: o.pt, codec: o.codec}}, eventPT: o.eventPT, direction: "sendrecv", lines: o.lines, audioIdx: o.audioIndex}))
 	for _, want := range []string{"m=audio 20000 RTP/AVP 0 101\r\n", "a=rtpmap:0 PCMU/8000", "a=rtpmap:101 telephone-event/8000", "m=video 0 RTP/AVP 96\r\n", "c=IN IP4 127.0.0.1"} {
 		if !strings.Contains(ans, want) {
 			t.Errorf("answer lacks %q:\n%s", want, ans)
@@ -138,8 +142,8 @@ func rtpPacket(pt uint8, seq uint16, ts, ssrc uint32, payload []byte) []byte {
 }
 
 func TestForwardRewritesIntoPeerStream(t *testing.T) {
-	src := &leg{codec: ptPCMU, eventPT: 101}
-	dst := &leg{codec: ptPCMA, eventPT: 96, ssrc: 0xabcdef, seq: 1000, ts: 50000}
+	src := &leg{codec: ptPCMU, sendPT: ptPCMU, recvPT: ptPCMU, sendEvent: 101, recvEvent: 101}
+	dst := &leg{codec: ptPCMA, sendPT: ptPCMA, recvPT: ptPCMA, sendEvent: 96, recvEvent: 96, ssrc: 0xabcdef, seq: 1000, ts: 50000}
 	payload := []byte{g711.EncodeUlawFrame(1000), g711.EncodeUlawFrame(-2000)}
 	pkt := rtpPacket(ptPCMU, 7, 700, 42, payload)
 	if !forward(src, dst, pkt) {
@@ -331,5 +335,96 @@ func TestParseOfferPreferring(t *testing.T) {
 	o, err := parseOfferPreferring([]byte(head+"m=audio 4000 RTP/AVP 0 8\r\n"), ptPCMA)
 	if err != nil || o.codec != ptPCMA {
 		t.Errorf("preferring PCMA from 0 8: %+v %v", o, err)
+	}
+}
+
+// A leg is recognised by its own numbers and written with its peer's:
+// 97 = PCMA from one side, 0 = PCMU to the other, DTMF 101 to 100.
+func TestForwardUsesLegNumbers(t *testing.T) {
+	a := &leg{codec: ptPCMA, sendPT: 97, recvPT: 97, sendEvent: 101, recvEvent: 101, ssrc: 1}
+	u := &leg{codec: ptPCMU, sendPT: ptPCMU, recvPT: ptPCMU, sendEvent: 100, recvEvent: 100, ssrc: 2}
+	pkt := rtpPacket(97, 1, 160, 42, []byte{g711.EncodeAlawFrame(1000)})
+	if !forward(a, u, pkt) || pkt[1]&0x7f != ptPCMU {
+		t.Fatalf("97 (PCMA) not relayed as 0: pt %d", pkt[1]&0x7f)
+	}
+	if got := g711.DecodeUlawFrame(pkt[rtpHeaderLen]); got < 900 || got > 1100 {
+		t.Errorf("A-law 97 transcoded to %d, want about 1000", got)
+	}
+	back := rtpPacket(ptPCMU, 1, 160, 43, []byte{g711.EncodeUlawFrame(-1000)})
+	if !forward(u, a, back) || back[1]&0x7f != 97 {
+		t.Fatalf("0 (PCMU) not relayed as 97: pt %d", back[1]&0x7f)
+	}
+	if got := g711.DecodeAlawFrame(back[rtpHeaderLen]); got > -900 || got < -1100 {
+		t.Errorf("μ-law 0 transcoded to %d, want about -1000", got)
+	}
+	// The static number of the same law was not negotiated: dropped.
+	if forward(a, u, rtpPacket(ptPCMA, 2, 320, 42, []byte{1})) {
+		t.Error("PT 8 relayed from a leg that offered PCMA as 97")
+	}
+	ev := rtpPacket(101, 3, 480, 42, []byte{5, 0x8a, 0, 160})
+	if !forward(a, u, ev) || ev[1]&0x7f != 100 {
+		t.Errorf("telephone-event 101 relayed as %d, want 100", ev[1]&0x7f)
+	}
+	if forward(a, u, rtpPacket(100, 4, 480, 42, []byte{5, 0x8a, 0, 160})) {
+		t.Error("the receiving leg's event number relayed from the sender")
+	}
+	// No telephone-event negotiated with the receiver: DTMF is dropped.
+	u.sendEvent = 0
+	if forward(a, u, rtpPacket(101, 5, 480, 42, []byte{5, 0x8a, 0, 160})) {
+		t.Error("DTMF relayed to a leg without telephone-event")
+	}
+}
+
+// The answer repeats the offer's numbers (RFC 3264).
+func TestAnswerNamesOfferedNumbers(t *testing.T) {
+	s := &Service{media: &engine{local: netip.MustParseAddrPort("127.0.0.1:20000")}}
+	l := &sipLeg{sess: 1, ver: 1}
+	for _, tc := range []struct {
+		offer string
+		want  []string
+	}{
+		{"m=audio 4000 RTP/AVP 97 101\r\na=rtpmap:97 PCMA/8000\r\na=rtpmap:101 telephone-event/8000\r\n",
+			[]string{"m=audio 20000 RTP/AVP 97 101\r\n", "a=rtpmap:97 PCMA/8000\r\n", "a=rtpmap:101 telephone-event/8000\r\n"}},
+		{"m=audio 4000 RTP/AVP 96 120\r\na=rtpmap:96 PCMU/8000\r\na=rtpmap:120 telephone-event/8000\r\n",
+			[]string{"m=audio 20000 RTP/AVP 96 120\r\n", "a=rtpmap:96 PCMU/8000\r\n", "a=rtpmap:120 telephone-event/8000\r\n"}},
+		{"m=audio 4000 RTP/AVP 8 0\r\n", []string{"m=audio 20000 RTP/AVP 8\r\n", "a=rtpmap:8 PCMA/8000\r\n"}},
+	} {
+		o, err := parseOffer([]byte("v=0\r\nc=IN IP4 127.0.0.1\r\n" + tc.offer))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ans := string(s.answerSDP(l, o))
+		for _, w := range tc.want {
+			if !strings.Contains(ans, w) {
+				t.Errorf("answer to %q lacks %q:\n%s", tc.offer, w, ans)
+			}
+		}
+		if n := strings.Count(ans, "a=rtpmap:"); n != len(tc.want)-1 {
+			t.Errorf("answer to %q has %d rtpmap lines, want %d:\n%s", tc.offer, n, len(tc.want)-1, ans)
+		}
+		nl := newLeg(o)
+		if nl.sendPT != o.pt || nl.recvPT != o.pt || nl.sendEvent != o.eventPT || nl.recvEvent != o.eventPT {
+			t.Errorf("leg for %q: %+v", tc.offer, nl)
+		}
+	}
+}
+
+// A ring-back answer's numbers are what we send; ours (static, and 101
+// for telephone-event) are what we receive.
+func TestAnsweredLegKeepsBothNumbers(t *testing.T) {
+	a, err := parseOffer([]byte("v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio 4000 RTP/AVP 97 102\r\na=rtpmap:97 PCMA/8000\r\na=rtpmap:102 telephone-event/8000\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := answered(a)
+	if l.codec != ptPCMA || l.sendPT != 97 || l.recvPT != ptPCMA || l.sendEvent != 102 || l.recvEvent != ringEventPT {
+		t.Errorf("answered leg %+v", l)
+	}
+	a, err = parseOffer([]byte("v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio 4000 RTP/AVP 0\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := answered(a); l.sendPT != 0 || l.recvPT != 0 || l.sendEvent != 0 || l.recvEvent != 0 {
+		t.Errorf("answered leg without telephone-event %+v", l)
 	}
 }

@@ -72,12 +72,22 @@ const (
 // leg is one RTP stream between the service and a peer. Its send state is
 // touched only by the goroutine serving its current mode; mode changes
 // happen under the engine's write lock.
+//
+// Payload types follow RFC 3264: the numbers in an SDP say what its
+// writer expects to receive. What we send carries the numbers of the
+// peer's SDP (sendPT, sendEvent); what we accept carries the numbers of
+// ours (recvPT, recvEvent). When the peer offered, our answer repeats its
+// numbers and the two are the same; when we offered (ring-back), ours
+// are the static ones and the answer's may differ.
 type leg struct {
-	remote  netip.AddrPort
-	addr    *net.UDPAddr // reused by every batched write
-	codec   uint8
-	eventPT uint8
-	mute    bool // the peer does not want media from us (it holds)
+	remote    netip.AddrPort
+	addr      *net.UDPAddr // reused by every batched write
+	codec     uint8        // the G.711 law: ptPCMU or ptPCMA
+	sendPT    uint8        // payload type of codec in RTP to the peer
+	recvPT    uint8        // payload type of codec in RTP from the peer
+	sendEvent uint8        // telephone-event type to the peer; 0: none negotiated
+	recvEvent uint8        // telephone-event type from the peer; 0: none negotiated
+	mute      bool         // the peer does not want media from us (it holds)
 
 	mode  legMode
 	peer  *leg
@@ -95,18 +105,46 @@ type leg struct {
 	marker    bool
 }
 
+// newLeg is the leg of a peer whose offer o our answer accepts: both
+// directions use the offer's numbers.
 func newLeg(o offer) *leg {
-	return &leg{
-		remote:  o.addr,
-		addr:    net.UDPAddrFromAddrPort(o.addr),
-		codec:   o.codec,
-		eventPT: o.eventPT,
-		mute:    o.direction == "sendonly" || o.direction == "inactive",
-		ssrc:    rand.Uint32(),
-		seq:     uint16(rand.Uint32()),
-		ts:      rand.Uint32(),
-		marker:  true,
+	l := &leg{
+		remote: o.addr,
+		addr:   net.UDPAddrFromAddrPort(o.addr),
+		ssrc:   rand.Uint32(),
+		seq:    uint16(rand.Uint32()),
+		ts:     rand.Uint32(),
+		marker: true,
 	}
+	l.accept(o)
+	return l
+}
+
+// accept takes the payload types and direction of a peer's offer that
+// our answer repeats.
+func (l *leg) accept(o offer) {
+	l.codec, l.sendPT, l.recvPT = o.codec, o.pt, o.pt
+	l.sendEvent, l.recvEvent = o.eventPT, o.eventPT
+	l.mute = o.direction == "sendonly" || o.direction == "inactive"
+}
+
+// answered is the leg of a peer that answered our offer: we send with
+// the answer's numbers and receive with our offer's (static G.711 and
+// ringEventPT, when the answer kept telephone-event).
+func answered(a offer) *leg {
+	l := newLeg(a)
+	l.recvPT, l.recvEvent = a.codec, 0
+	if a.eventPT != 0 {
+		l.recvEvent = ringEventPT
+	}
+	return l
+}
+
+// ours is the audio format and telephone-event type of our own SDP for l.
+func (e *engine) ours(l *leg) (format, uint8) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return format{pt: l.recvPT, codec: l.codec}, l.recvEvent
 }
 
 // engine is the service's media plane: one UDP socket for every call,
@@ -259,8 +297,7 @@ func (e *engine) update(l *leg, o offer) {
 		l.addr = net.UDPAddrFromAddrPort(o.addr)
 		e.byAddr[l.remote] = l
 	}
-	l.codec, l.eventPT = o.codec, o.eventPT
-	l.mute = o.direction == "sendonly" || o.direction == "inactive"
+	l.accept(o)
 }
 
 func (e *engine) setModeLocked(l *leg, m legMode, peer *leg) {
@@ -308,7 +345,7 @@ func (e *engine) clock(ctx context.Context) {
 			if l.mute {
 				continue
 			}
-			writeRTPHeader(l.buf[:], l.codec, l.marker, l.seq, l.ts, l.ssrc)
+			writeRTPHeader(l.buf[:], l.sendPT, l.marker, l.seq, l.ts, l.ssrc)
 			copy(l.buf[rtpHeaderLen:], e.music.frame(l.codec, l.frame))
 			l.marker = false
 			l.seq++
@@ -371,6 +408,10 @@ func (e *engine) send(msgs []ipv4.Message) {
 // parked or idle legs are dropped unread; packets of bridged legs are
 // rewritten into the peer's stream (SSRC, sequence, timestamp, payload
 // type, G.711 law) and sent on.
+//
+// DTMF (RFC 4733): a telephone-event packet is relayed only when both
+// legs negotiated telephone-event, and carries the receiving leg's
+// number; otherwise it is dropped, as are a parked caller's.
 func (e *engine) relay() {
 	in := make([]ipv4.Message, batchSize)
 	out := make([]ipv4.Message, 0, batchSize)
@@ -426,9 +467,12 @@ func forward(src, dst *leg, pkt []byte) bool {
 	if len(pkt) < hlen {
 		return false
 	}
+	// Packets are recognised by the numbers src agreed to receive, and
+	// leave with the numbers dst agreed to receive; the law is
+	// transcoded by codec, whatever the numbers.
 	pt := pkt[1] & 0x7f
 	switch {
-	case pt == src.codec:
+	case pt == src.recvPT:
 		payload := pkt[hlen:]
 		switch {
 		case src.codec == ptPCMU && dst.codec == ptPCMA:
@@ -440,11 +484,11 @@ func forward(src, dst *leg, pkt []byte) bool {
 				payload[i] = g711.Alaw2UlawFrame(b)
 			}
 		}
-		pt = dst.codec
-	case pt == src.eventPT && src.eventPT != 0 && dst.eventPT != 0:
-		pt = dst.eventPT
+		pt = dst.sendPT
+	case pt == src.recvEvent && src.recvEvent != 0 && dst.sendEvent != 0:
+		pt = dst.sendEvent
 	default:
-		return false // comfort noise, unknown payloads: not relayed
+		return false // comfort noise, other numbers, unknown payloads: not relayed
 	}
 	inSeq := binary.BigEndian.Uint16(pkt[2:])
 	inTS := binary.BigEndian.Uint32(pkt[4:])

@@ -11,11 +11,24 @@ import (
 )
 
 // RTP payload types the service speaks. G.711 only: the music is encoded once
-// per codec, and relaying between two G.711 legs needs no decoder.
+// per codec, and relaying between two G.711 legs needs no decoder. The
+// static numbers also name the law (a leg's codec); the number a peer
+// uses for it on the wire may be a dynamic one (format.pt).
 const (
 	ptPCMU uint8 = 0
 	ptPCMA uint8 = 8
 )
+
+// ringEventPT is the telephone-event payload type of our own offers.
+const ringEventPT uint8 = 101
+
+// format is one G.711 payload format of an SDP: the number it is sent
+// under and the law it names (ptPCMU or ptPCMA). RFC 3264: the answer
+// uses the offer's number, and RTP to a peer carries the peer's number.
+type format struct {
+	pt    uint8 // payload type number, static (0, 8) or dynamic (96-127)
+	codec uint8 // the law: ptPCMU or ptPCMA
+}
 
 // mediaLine is one m= line of an offer, kept so the answer can mirror it.
 type mediaLine struct {
@@ -27,9 +40,10 @@ type mediaLine struct {
 // offer is what the service needs from a peer's SDP.
 type offer struct {
 	addr       netip.AddrPort // where the peer wants audio
-	codec      uint8          // chosen G.711 payload type
-	g711       []uint8        // every G.711 payload type offered, in order
-	eventPT    uint8          // telephone-event payload type, 0 when absent
+	codec      uint8          // chosen G.711 law (ptPCMU or ptPCMA)
+	pt         uint8          // the number the SDP gives the chosen law
+	g711       []format       // every G.711 format offered, in order
+	eventPT    uint8          // telephone-event/8000 payload type, 0 when absent
 	direction  string         // sendrecv, sendonly, recvonly, inactive
 	lines      []mediaLine
 	audioIndex int
@@ -121,23 +135,38 @@ func parseOffer(body []byte) (offer, error) {
 	}
 	o.addr = netip.AddrPortFrom(audioAddr.Unmap(), uint16(audioPort))
 	for _, f := range audioFormats {
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 0 || n > 127 {
+			continue
+		}
+		pt := uint8(n)
 		name := rtpmap[f]
 		switch {
-		case f == "0" || strings.HasPrefix(name, "pcmu/8000"):
-			o.g711 = append(o.g711, ptPCMU)
-		case f == "8" || strings.HasPrefix(name, "pcma/8000"):
-			o.g711 = append(o.g711, ptPCMA)
-		case strings.HasPrefix(name, "telephone-event/8000"):
-			if pt, err := strconv.Atoi(f); err == nil && pt > 95 && pt < 128 {
-				o.eventPT = uint8(pt)
-			}
+		case pt == ptPCMU || (pt > 95 && strings.HasPrefix(name, "pcmu/8000")):
+			o.g711 = append(o.g711, format{pt: pt, codec: ptPCMU})
+		case pt == ptPCMA || (pt > 95 && strings.HasPrefix(name, "pcma/8000")):
+			o.g711 = append(o.g711, format{pt: pt, codec: ptPCMA})
+		case pt > 95 && o.eventPT == 0 && strings.HasPrefix(name, "telephone-event/8000"):
+			o.eventPT = pt
 		}
 	}
 	if len(o.g711) == 0 {
 		return o, errNoCodec
 	}
-	o.codec = o.g711[0]
+	o.codec, o.pt = o.g711[0].codec, o.g711[0].pt
 	return o, nil
+}
+
+// prefer makes codec the chosen law when the SDP offers it under any
+// number; false when it does not.
+func (o *offer) prefer(codec uint8) bool {
+	for _, f := range o.g711 {
+		if f.codec == codec {
+			o.codec, o.pt = f.codec, f.pt
+			return true
+		}
+	}
+	return false
 }
 
 // answerDirection is the direction we answer with for a peer's direction.
@@ -158,8 +187,8 @@ type sdpParams struct {
 	sessionID uint64
 	version   uint64
 	addr      netip.AddrPort
-	codecs    []uint8 // in preference order
-	eventPT   uint8   // 0: none
+	formats   []format // in preference order
+	eventPT   uint8    // 0: none
 	direction string
 	lines     []mediaLine // the offer's lines to mirror; nil for an offer of ours
 	audioIdx  int
@@ -201,15 +230,15 @@ func buildSDP(p sdpParams) []byte {
 		b.WriteString("m=audio ")
 		b.WriteString(strconv.Itoa(int(p.addr.Port())))
 		b.WriteString(" RTP/AVP")
-		for _, c := range p.codecs {
-			b.WriteString(" " + strconv.Itoa(int(c)))
+		for _, f := range p.formats {
+			b.WriteString(" " + strconv.Itoa(int(f.pt)))
 		}
 		if p.eventPT != 0 {
 			b.WriteString(" " + strconv.Itoa(int(p.eventPT)))
 		}
 		b.WriteString("\r\n")
-		for _, c := range p.codecs {
-			fmt.Fprintf(&b, "a=rtpmap:%d %s\r\n", c, codecName(c))
+		for _, f := range p.formats {
+			fmt.Fprintf(&b, "a=rtpmap:%d %s\r\n", f.pt, codecName(f.codec))
 		}
 		if p.eventPT != 0 {
 			fmt.Fprintf(&b, "a=rtpmap:%d telephone-event/8000\r\na=fmtp:%d 0-16\r\n", p.eventPT, p.eventPT)
