@@ -1,8 +1,11 @@
 package park
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
+	"log/slog"
+	"net"
 	"net/netip"
 	"strings"
 	"testing"
@@ -10,6 +13,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/icholy/digest"
+	"github.com/switchboard/switchboard/assets"
 	"github.com/zaf/g711"
 )
 
@@ -427,4 +431,157 @@ func TestAnsweredLegKeepsBothNumbers(t *testing.T) {
 	if l := answered(a); l.sendPT != 0 || l.recvPT != 0 || l.sendEvent != 0 || l.recvEvent != 0 {
 		t.Errorf("answered leg without telephone-event %+v", l)
 	}
+}
+
+// startEngine runs a media engine on loopback until the test ends, and
+// checks that its goroutines end with it.
+func startEngine(t *testing.T) *engine {
+	t.Helper()
+	m, err := newMusic(assets.MusicOnHold())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := listenEngine(netip.MustParseAddr("127.0.0.1"), 0, m, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		e.run(ctx)
+		close(done)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Error("media engine did not stop")
+		}
+	})
+	return e
+}
+
+// waitClock waits until the engine's clock state satisfies ok.
+func waitClock(t *testing.T, e *engine, what string, ok func(clockState) bool) clockState {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		st, changed := e.clockNow()
+		if ok(st) {
+			return st
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			t.Fatalf("clock never %s: %+v", what, st)
+		}
+	}
+}
+
+// rtpPeer is a UDP socket standing for a peer's RTP port.
+func rtpPeer(t *testing.T) (*net.UDPConn, netip.AddrPort) {
+	t.Helper()
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c, c.LocalAddr().(*net.UDPAddr).AddrPort()
+}
+
+func readRTP(t *testing.T, c *net.UDPConn) []byte {
+	t.Helper()
+	buf := make([]byte, 1500)
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	n, err := c.Read(buf)
+	if err != nil {
+		t.Fatalf("no RTP: %v", err)
+	}
+	return buf[:n]
+}
+
+// expectMusicStart reads c's first packets: the loop from its start,
+// in the leg's law and under its number, the first with the marker.
+func expectMusicStart(t *testing.T, e *engine, c *net.UDPConn, pt, codec uint8) {
+	t.Helper()
+	for i := range 3 {
+		p := readRTP(t, c)
+		if p[1]&0x7f != pt {
+			t.Fatalf("music packet %d has PT %d, want %d", i, p[1]&0x7f, pt)
+		}
+		if (p[1]&0x80 != 0) != (i == 0) {
+			t.Errorf("music packet %d marker %v", i, p[1]&0x80 != 0)
+		}
+		if string(p[rtpHeaderLen:]) != string(e.music.frame(codec, i)) {
+			t.Fatalf("music packet %d is not frame %d of the loop in %s", i, i, codecName(codec))
+		}
+	}
+}
+
+// The music clock ticks only while a leg needs music: not at start, not
+// when the last parked leg leaves or is bridged, not for a leg whose peer
+// holds; it starts again with the next, whose first frame is not lost.
+func TestClockRunsOnlyWhileMusicIsNeeded(t *testing.T) {
+	e := startEngine(t)
+	if st, _ := e.clockNow(); st.running || st.starts != 0 {
+		t.Fatalf("clock runs with nobody parked: %+v", st)
+	}
+	stopped := func(n uint64) func(clockState) bool {
+		return func(st clockState) bool { return !st.running && st.stops == n }
+	}
+
+	c1, a1 := rtpPeer(t)
+	l1 := newLeg(offer{addr: a1, codec: ptPCMA, pt: 97})
+	e.add(l1)
+	e.playMusic(l1)
+	if st, _ := e.clockNow(); !st.running || st.starts != 1 {
+		t.Fatalf("first park did not start the clock: %+v", st)
+	}
+	expectMusicStart(t, e, c1, 97, ptPCMA)
+
+	c2, a2 := rtpPeer(t)
+	l2 := newLeg(offer{addr: a2, codec: ptPCMU, pt: 96})
+	e.add(l2)
+	e.playMusic(l2)
+	expectMusicStart(t, e, c2, 96, ptPCMU)
+	e.remove(l1)
+	readRTP(t, c2) // still ticking for the other
+	if st, _ := e.clockNow(); !st.running || st.starts != 1 || st.stops != 0 {
+		t.Fatalf("clock stopped with a call still parked: %+v", st)
+	}
+	e.remove(l2)
+	waitClock(t, e, "stopped when the last parked call left", stopped(1))
+
+	// The next park starts it again, from the loop's start.
+	c3, a3 := rtpPeer(t)
+	l3 := newLeg(offer{addr: a3, codec: ptPCMU, pt: ptPCMU})
+	e.add(l3)
+	e.playMusic(l3)
+	if st, _ := e.clockNow(); !st.running || st.starts != 2 {
+		t.Fatalf("second park did not restart the clock: %+v", st)
+	}
+	expectMusicStart(t, e, c3, ptPCMU, ptPCMU)
+
+	// Bridged, nobody needs music.
+	_, a4 := rtpPeer(t)
+	l4 := newLeg(offer{addr: a4, codec: ptPCMU, pt: ptPCMU})
+	e.add(l4)
+	e.bridge(l3, l4)
+	waitClock(t, e, "stopped when the parked call was bridged", stopped(2))
+
+	// A parked leg whose peer holds needs no music; when it resumes
+	// (re-INVITE), the clock starts again.
+	e.remove(l4)
+	e.update(l3, offer{addr: a3, codec: ptPCMU, pt: ptPCMU, direction: "sendonly"})
+	e.playMusic(l3)
+	if st, _ := e.clockNow(); st.running || st.starts != 2 {
+		t.Fatalf("clock started for a leg whose peer holds: %+v", st)
+	}
+	e.update(l3, offer{addr: a3, codec: ptPCMU, pt: ptPCMU, direction: "sendrecv"})
+	if st, _ := e.clockNow(); !st.running || st.starts != 3 {
+		t.Fatalf("resumed leg did not start the clock: %+v", st)
+	}
+	e.remove(l3)
+	waitClock(t, e, "stopped at the end", stopped(3))
 }

@@ -162,6 +162,17 @@ type engine struct {
 	byAddr map[netip.AddrPort]*leg
 	onHold []*leg // legs in modeMusic, order irrelevant
 	stats  engineStats
+	clk    clockState    // guarded by mu
+	wake   chan struct{} // one token per start of the clock
+}
+
+// clockState says whether the music clock ticks. It ticks only while a
+// leg needs music (on hold and not muted): the first such leg starts
+// it, and it stops itself on the first tick with nothing to send.
+type clockState struct {
+	running       bool
+	starts, stops uint64
+	changed       chan struct{} // closed and replaced on every start and stop
 }
 
 // engineStats counts what the engine did; read with Service.MediaStats.
@@ -222,6 +233,8 @@ func listenEngine(host netip.Addr, port int, m *music, log *slog.Logger) (*engin
 		music:  m,
 		log:    log,
 		byAddr: make(map[netip.AddrPort]*leg),
+		clk:    clockState{changed: make(chan struct{})},
+		wake:   make(chan struct{}, 1),
 	}, nil
 }
 
@@ -298,6 +311,7 @@ func (e *engine) update(l *leg, o offer) {
 		e.byAddr[l.remote] = l
 	}
 	l.accept(o)
+	e.wantClockLocked(l)
 }
 
 func (e *engine) setModeLocked(l *leg, m legMode, peer *leg) {
@@ -320,21 +334,76 @@ func (e *engine) setModeLocked(l *leg, m legMode, peer *leg) {
 		l.marker = true
 	}
 	l.mode, l.peer = m, peer
+	e.wantClockLocked(l)
+}
+
+// wantClockLocked starts the music clock if l needs music and the clock
+// is stopped. The clock's first tick then comes at once, so the leg's
+// first frame is not delayed.
+func (e *engine) wantClockLocked(l *leg) {
+	if e.clk.running || l.mode != modeMusic || l.mute {
+		return
+	}
+	e.clk.running = true
+	e.clk.starts++
+	e.clockChangedLocked()
+	e.wake <- struct{}{} // never blocks: a token is sent only while stopped, and the stopped clock takes it
+}
+
+// stopClock stops the clock unless a leg needs music; it reports
+// whether it stopped.
+func (e *engine) stopClock() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, l := range e.onHold {
+		if !l.mute {
+			return false
+		}
+	}
+	e.clk.running = false
+	e.clk.stops++
+	e.clockChangedLocked()
+	return true
+}
+
+func (e *engine) clockChangedLocked() {
+	close(e.clk.changed)
+	e.clk.changed = make(chan struct{})
+}
+
+// clockNow returns the clock's state and a channel closed at its next change.
+func (e *engine) clockNow() (clockState, <-chan struct{}) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.clk, e.clk.changed
 }
 
 // clock sends one music frame to every parked leg every 20 ms, all from
 // one goroutine and in sendmmsg batches, on an absolute schedule so that
-// the spacing does not drift with the work done per tick.
+// the spacing does not drift with the work done per tick. While no leg
+// needs music it does not tick: it waits for wantClockLocked's token.
 func (e *engine) clock(ctx context.Context) {
 	var msgs []ipv4.Message
-	next := time.Now()
-	timer := time.NewTimer(0)
+	var next time.Time
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
 	defer timer.Stop()
+	idle := true
 	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-timer.C:
+		if idle {
+			select {
+			case <-ctx.Done():
+				return
+			case <-e.wake:
+			}
+			idle = false
+			next = time.Now() // the first tick is now
+		} else {
+			select {
+			case <-ctx.Done():
+				return
+			case <-timer.C:
+			}
 		}
 		// Build the tick's packets under the read lock (microseconds),
 		// send them after it: parks, retrieves and hang-ups, which take
@@ -364,8 +433,12 @@ func (e *engine) clock(ctx context.Context) {
 			}
 			m.Buffers[0], m.Addr = l.buf[:], l.addr
 		}
-		e.stats.musicSent.Add(uint64(len(e.onHold)))
+		e.stats.musicSent.Add(uint64(len(msgs)))
 		e.mu.RUnlock()
+		if len(msgs) == 0 && e.stopClock() {
+			idle = true
+			continue
+		}
 		for i := 0; i < len(msgs); i += batchSize {
 			e.send(msgs[i:min(i+batchSize, len(msgs))])
 		}
