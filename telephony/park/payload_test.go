@@ -1,0 +1,394 @@
+package park_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"github.com/switchboard/switchboard/assets"
+	"github.com/switchboard/switchboard/internal/tone"
+	"github.com/zaf/g711"
+)
+
+// law is a G.711 law as the test encodes and decodes it.
+type law struct {
+	name   string // as in an rtpmap: PCMU or PCMA
+	encode func(int16) byte
+	decode func(byte) int16
+}
+
+var (
+	pcmu = law{"PCMU", g711.EncodeUlawFrame, g711.DecodeUlawFrame}
+	pcma = law{"PCMA", g711.EncodeAlawFrame, g711.DecodeAlawFrame}
+)
+
+// rtpIn is one RTP packet a rawPeer received.
+type rtpIn struct {
+	pt      uint8
+	marker  bool
+	seq     uint16
+	payload []byte
+}
+
+// rawPeer is a SIP user agent (sipgo) whose SDP and RTP the test writes
+// itself: diago cannot offer G.711 under a dynamic payload type. It
+// offers one law under pt (and telephone-event under event, when not 0),
+// decodes the audio that arrives under pt into a harness media (waitTone
+// and waitAudio work on it), and keeps every packet for inspection.
+type rawPeer struct {
+	name  string
+	port  int // SIP
+	dc    *sipgo.DialogClientCache
+	rtp   *net.UDPConn
+	pt    uint8
+	law   law
+	event uint8
+
+	remote netip.AddrPort // the service's RTP address, from its answer
+	heard  *media
+
+	mu    sync.Mutex
+	pkts  []rtpIn
+	wake  chan struct{}
+	seq   uint16
+	ts    uint32
+	ssrc  uint32
+	stop  chan struct{}
+	tasks sync.WaitGroup
+}
+
+func newRawPeer(t *testing.T, name string, pt uint8, l law, event uint8) *rawPeer {
+	t.Helper()
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(name), sipgo.WithUserAgentHostname("127.0.0.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &rawPeer{name: name, port: freePort(t), pt: pt, law: l, event: event,
+		heard: &media{stop: make(chan struct{})}, wake: make(chan struct{}), stop: make(chan struct{}),
+		seq: uint16(rand.Uint32()), ts: rand.Uint32(), ssrc: rand.Uint32()}
+	addr := fmt.Sprintf("127.0.0.1:%d", p.port)
+	srv, err := sipgo.NewServer(ua)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"), sipgo.WithClientConnectionAddr(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.dc = sipgo.NewDialogClientCache(client, sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: name, Host: "127.0.0.1", Port: p.port}})
+	srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
+		if err := p.dc.ReadBye(req, tx); err != nil {
+			_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil))
+		}
+	})
+	p.rtp, err = net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p.tasks.Go(func() { _ = srv.ListenAndServe(ctx, "udp", addr) })
+	p.tasks.Go(p.read)
+	t.Cleanup(func() {
+		close(p.stop)
+		cancel()
+		p.rtp.Close()
+		ua.Close()
+		p.tasks.Wait()
+	})
+	waitListening(t, ua, addr)
+	return p
+}
+
+// read keeps every packet and decodes the audio under p.pt.
+func (p *rawPeer) read() {
+	buf := make([]byte, 1500)
+	for {
+		n, err := p.rtp.Read(buf)
+		if errors.Is(err, net.ErrClosed) {
+			return
+		}
+		if err != nil || n < 12 || buf[0]>>6 != 2 {
+			continue
+		}
+		pkt := rtpIn{pt: buf[1] & 0x7f, marker: buf[1]&0x80 != 0, seq: binary.BigEndian.Uint16(buf[2:]),
+			payload: bytes.Clone(buf[12:n])}
+		if pkt.pt == p.pt {
+			pcm := make([]int16, len(pkt.payload))
+			for i, b := range pkt.payload {
+				pcm[i] = p.law.decode(b)
+			}
+			p.heard.mu.Lock()
+			p.heard.pcm = append(p.heard.pcm, pcm...)
+			p.heard.mu.Unlock()
+		}
+		p.mu.Lock()
+		p.pkts = append(p.pkts, pkt)
+		close(p.wake)
+		p.wake = make(chan struct{})
+		p.mu.Unlock()
+	}
+}
+
+// packet waits for the i-th packet received.
+func (p *rawPeer) packet(t *testing.T, i int) rtpIn {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		p.mu.Lock()
+		if i < len(p.pkts) {
+			pkt := p.pkts[i]
+			p.mu.Unlock()
+			return pkt
+		}
+		wake := p.wake
+		p.mu.Unlock()
+		select {
+		case <-wake:
+		case <-deadline:
+			t.Fatalf("%s: packet %d never arrived", p.name, i)
+		}
+	}
+}
+
+func (p *rawPeer) received() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.pkts)
+}
+
+// payloadTypes counts the payload types of the packets received from the i-th on.
+func (p *rawPeer) payloadTypes(from int) map[uint8]int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := map[uint8]int{}
+	for _, pkt := range p.pkts[from:] {
+		out[pkt.pt]++
+	}
+	return out
+}
+
+// offer is p's SDP offer: its law under p.pt, telephone-event under p.event.
+func (p *rawPeer) offer() []byte {
+	port := p.rtp.LocalAddr().(*net.UDPAddr).Port
+	formats := strconv.Itoa(int(p.pt))
+	maps := fmt.Sprintf("a=rtpmap:%d %s/8000\r\n", p.pt, p.law.name)
+	if p.event != 0 {
+		formats += " " + strconv.Itoa(int(p.event))
+		maps += fmt.Sprintf("a=rtpmap:%d telephone-event/8000\r\na=fmtp:%d 0-16\r\n", p.event, p.event)
+	}
+	return fmt.Appendf(nil, "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio %d RTP/AVP %s\r\n%sa=ptime:20\r\na=sendrecv\r\n",
+		port, formats, maps)
+}
+
+// call INVITEs uri with p's offer and returns the answer SDP.
+func (p *rawPeer) call(t *testing.T, uri sip.Uri) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	d, err := p.dc.Invite(ctx, uri, p.offer(), sip.NewHeader("Content-Type", "application/sdp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.WaitAnswer(ctx, sipgo.AnswerOptions{}); err != nil {
+		t.Fatalf("%s: INVITE %s: %v", p.name, uri.String(), err)
+	}
+	if err := d.Ack(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = d.Bye(ctx)
+		d.Close()
+	})
+	ans := string(d.InviteResponse.Body())
+	var host string
+	var port int
+	for line := range strings.SplitSeq(ans, "\r\n") {
+		if f := strings.Fields(line); strings.HasPrefix(line, "c=") && len(f) == 3 {
+			host = f[2]
+		} else if strings.HasPrefix(line, "m=audio ") && len(f) > 1 {
+			port, _ = strconv.Atoi(f[1])
+		}
+	}
+	ap, err := netip.ParseAddrPort(net.JoinHostPort(host, strconv.Itoa(port)))
+	if err != nil {
+		t.Fatalf("%s: no RTP address in the answer: %v\n%s", p.name, err, ans)
+	}
+	p.remote = ap
+	return ans
+}
+
+// send writes one RTP packet to the service; ts advances by step.
+func (p *rawPeer) send(t *testing.T, pt uint8, marker bool, payload []byte, step uint32) {
+	p.mu.Lock()
+	b := make([]byte, 12, 12+len(payload))
+	b[0], b[1] = 0x80, pt
+	if marker {
+		b[1] |= 0x80
+	}
+	binary.BigEndian.PutUint16(b[2:], p.seq)
+	binary.BigEndian.PutUint32(b[4:], p.ts)
+	binary.BigEndian.PutUint32(b[8:], p.ssrc)
+	p.seq++
+	p.ts += step
+	p.mu.Unlock()
+	if _, err := p.rtp.WriteToUDPAddrPort(append(b, payload...), p.remote); err != nil && !errors.Is(err, net.ErrClosed) {
+		t.Errorf("%s: send: %v", p.name, err)
+	}
+}
+
+// sendTone sends a sine of freq in p's law under p.pt every 20 ms until
+// the test ends.
+func (p *rawPeer) sendTone(t *testing.T, freq float64) {
+	p.tasks.Go(func() {
+		g := tone.Sine(freq, 8000, 0.3)
+		frame := make([]int16, 160)
+		payload := make([]byte, 160)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for first := true; ; first = false {
+			select {
+			case <-p.stop:
+				return
+			case <-tick.C:
+			}
+			g.Fill(frame)
+			for i, s := range frame {
+				payload[i] = p.law.encode(s)
+			}
+			p.send(t, p.pt, first, payload, 160)
+		}
+	})
+}
+
+// waitPacket waits for a packet from the from-th on that satisfies ok.
+func (p *rawPeer) waitPacket(t *testing.T, from int, what string, ok func(rtpIn) bool) rtpIn {
+	t.Helper()
+	for i := from; ; i++ {
+		pkt := p.packet(t, i)
+		if ok(pkt) {
+			return pkt
+		}
+		if i-from > 500 {
+			t.Fatalf("%s: no %s in 500 packets", p.name, what)
+		}
+	}
+}
+
+// A caller offering G.711 under a dynamic number is answered with that
+// number and hears the music in its law, under that number, from the
+// loop's start.
+func TestDynamicG711ParkedCallerHearsMusicUnderItsNumber(t *testing.T) {
+	music := assets.MusicOnHold()
+	for _, tc := range []struct {
+		pt, event uint8
+		law       law
+	}{
+		{97, 101, pcma},
+		{96, 0, pcmu},
+	} {
+		t.Run(fmt.Sprintf("%d=%s", tc.pt, tc.law.name), func(t *testing.T) {
+			f := startPark(t, nil)
+			p := newRawPeer(t, "dyn", tc.pt, tc.law, tc.event)
+			ans := p.call(t, f.uri("park-701"))
+			want := []string{fmt.Sprintf("m=audio %d RTP/AVP %d\r\n", p.remote.Port(), tc.pt),
+				fmt.Sprintf("a=rtpmap:%d %s/8000\r\n", tc.pt, tc.law.name)}
+			if tc.event != 0 {
+				want = []string{fmt.Sprintf("m=audio %d RTP/AVP %d %d\r\n", p.remote.Port(), tc.pt, tc.event), want[1],
+					fmt.Sprintf("a=rtpmap:%d telephone-event/8000\r\n", tc.event)}
+			}
+			for _, w := range want {
+				if !strings.Contains(ans, w) {
+					t.Errorf("answer lacks %q:\n%s", w, ans)
+				}
+			}
+			if n := strings.Count(ans, "a=rtpmap:"); n != len(want)-1 {
+				t.Errorf("answer names %d formats, want %d:\n%s", n, len(want)-1, ans)
+			}
+			f.log.wait(t, "parked", "orbit", "701", "pt", strconv.Itoa(int(tc.pt)), "codec", tc.law.name+"/8000")
+
+			// 1 s of music: every packet under the offered number, the
+			// first marked, each the next frame of the loop in the law.
+			first := p.packet(t, 0)
+			if !first.marker {
+				t.Error("first music packet lacks the marker bit")
+			}
+			var pcm []int16
+			for i := range 50 {
+				pkt := p.packet(t, i)
+				if pkt.pt != tc.pt {
+					t.Fatalf("music packet %d has PT %d, want %d", i, pkt.pt, tc.pt)
+				}
+				if pkt.seq != first.seq+uint16(i) || len(pkt.payload) != 160 {
+					t.Fatalf("music packet %d: seq %d (first %d), %d bytes", i, pkt.seq, first.seq, len(pkt.payload))
+				}
+				for j, b := range pkt.payload {
+					s := music[(i*160+j)%len(music)]
+					if b != tc.law.encode(s) {
+						t.Fatalf("music packet %d sample %d is %#x, want %#x: %s of the loop's sample %d", i, j, b, tc.law.encode(s), tc.law.name, i*160+j)
+					}
+					pcm = append(pcm, tc.law.decode(b))
+				}
+			}
+			if rms := tone.RMS(pcm); rms < 0.01 {
+				t.Fatalf("parked caller hears silence (rms %.4f), want music", rms)
+			}
+		})
+	}
+}
+
+// A retrieve bridges a caller on 97 = PCMA with a retriever on 0 = PCMU:
+// a tone goes each way, in each side's law and under its number, and
+// DTMF is renumbered (caller's 101, retriever's 100).
+func TestDynamicPCMARetrieveBridgesToPCMU(t *testing.T) {
+	f := startPark(t, nil)
+	caller := newRawPeer(t, "caller", 97, pcma, 101)
+	caller.call(t, f.uri("park-701"))
+	f.log.wait(t, "parked", "orbit", "701", "pt", "97")
+	desk := newRawPeer(t, "desk", 0, pcmu, 100)
+	ans := desk.call(t, f.uri("701"))
+	if !strings.Contains(ans, fmt.Sprintf("m=audio %d RTP/AVP 0 100\r\n", desk.remote.Port())) || !strings.Contains(ans, "a=rtpmap:0 PCMU/8000\r\n") {
+		t.Fatalf("retriever's answer does not name 0 PCMU and 100:\n%s", ans)
+	}
+	f.log.wait(t, "retrieved", "orbit", "701")
+	callerFrom, deskFrom := caller.received(), desk.received()
+
+	caller.sendTone(t, 440)
+	desk.sendTone(t, 1000)
+	desk.heard.waitTone(t, 440)
+	caller.heard.waitTone(t, 1000)
+
+	// DTMF both ways, under the receiver's telephone-event number.
+	digit := []byte{5, 0x0a, 0, 160}
+	caller.send(t, 101, true, digit, 0)
+	got := desk.waitPacket(t, deskFrom, "telephone-event", func(p rtpIn) bool { return p.pt != 0 })
+	if got.pt != 100 || !bytes.Equal(got.payload, digit) {
+		t.Errorf("caller's DTMF reached the retriever as PT %d %v, want 100 %v", got.pt, got.payload, digit)
+	}
+	desk.send(t, 100, true, digit, 0)
+	got = caller.waitPacket(t, callerFrom, "telephone-event", func(p rtpIn) bool { return p.pt != 97 })
+	if got.pt != 101 || !bytes.Equal(got.payload, digit) {
+		t.Errorf("retriever's DTMF reached the caller as PT %d %v, want 101 %v", got.pt, got.payload, digit)
+	}
+
+	// Nothing arrived under another number.
+	if pts := caller.payloadTypes(0); len(pts) != 2 || pts[97] == 0 || pts[101] != 1 {
+		t.Errorf("caller received payload types %v, want 97 and one 101", pts)
+	}
+	if pts := desk.payloadTypes(0); len(pts) != 2 || pts[0] == 0 || pts[100] != 1 {
+		t.Errorf("retriever received payload types %v, want 0 and one 100", pts)
+	}
+}
