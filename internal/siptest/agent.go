@@ -1,0 +1,155 @@
+package siptest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emiago/diago"
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+// Agent is a diago user agent on a loopback port: a caller, a phone, a
+// colleague's console.
+type Agent struct {
+	Name    string // user part of its address
+	Display string // display name: Name with a capital
+	Port    int
+	UA      *sipgo.UserAgent
+	DG      *diago.Diago
+}
+
+// AgentOptions are the choices of NewAgent; the zero value is a UDP agent
+// that logs nothing and refuses calls.
+type AgentOptions struct {
+	Transport string       // "udp" (the default) or "tcp"
+	Logger    *slog.Logger // nil: discarded
+	// Handler takes incoming calls, each on its own goroutine, and may
+	// keep one until it ends. nil: they are refused with 486 Busy Here.
+	Handler func(d *diago.DialogServerSession)
+}
+
+// NewAgent starts a user agent named name on a free loopback port. It
+// returns once the agent can send: diago reports "ready" just before sipgo
+// registers the UDP listener, and a request sent in between binds a second
+// socket on the port and fails. The agent stops at the end of the test.
+func NewAgent(t testing.TB, name string, opts AgentOptions) *Agent {
+	t.Helper()
+	if opts.Transport == "" {
+		opts.Transport = "udp"
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	handler := opts.Handler
+	if handler == nil {
+		handler = func(d *diago.DialogServerSession) { _ = d.Respond(sip.StatusBusyHere, "Busy Here", nil) }
+	}
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(name), sipgo.WithUserAgentHostname("127.0.0.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &Agent{Name: name, Display: strings.ToUpper(name[:1]) + name[1:], Port: FreePort(t), UA: ua}
+	a.DG = diago.NewDiago(ua, diago.WithTransport(diago.Transport{Transport: opts.Transport, BindHost: "127.0.0.1", BindPort: a.Port}),
+		diago.WithLogger(opts.Logger))
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := a.DG.ServeBackground(ctx, handler); err != nil {
+		cancel()
+		ua.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		ua.Close()
+	})
+	if opts.Transport == "udp" {
+		WaitListening(t, ua, fmt.Sprintf("127.0.0.1:%d", a.Port))
+	}
+	return a
+}
+
+// WaitListening waits until ua's transport layer holds the UDP listener
+// at addr. sipgo gives no event for it: this polls, briefly.
+func WaitListening(t testing.TB, ua *sipgo.UserAgent, addr string) {
+	t.Helper()
+	for deadline := time.Now().Add(WaitFor); ; {
+		if c, _ := ua.TransportLayer().GetConnection("udp", addr); c != nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("listener %s never registered", addr)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// FreePort returns a UDP port free on 127.0.0.1 a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+// URI is the agent's address: sip:name@127.0.0.1:port.
+func (a *Agent) URI() sip.Uri {
+	return sip.Uri{Scheme: "sip", User: a.Name, Host: "127.0.0.1", Port: a.Port}
+}
+
+// AOR is URI as a string.
+func (a *Agent) AOR() string { u := a.URI(); return u.String() }
+
+// From is a From header with the agent's display name, address and a new
+// tag, for a call of its own.
+func (a *Agent) From() *sip.FromHeader {
+	f := &sip.FromHeader{DisplayName: a.Display, Address: a.URI(), Params: sip.NewParams()}
+	f.Params.Add("tag", sip.GenerateTagN(16))
+	return f
+}
+
+// Call INVITEs uri with the agent's From and extra headers and ACKs the
+// answer. A refused call returns the error (Status reads its code); an
+// answered one is hung up at the end of the test if still up.
+func (a *Agent) Call(t testing.TB, uri sip.Uri, hdrs ...sip.Header) (*diago.DialogClientSession, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), WaitFor)
+	defer cancel()
+	d, err := a.DG.NewDialog(uri, diago.NewDialogOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdrs = append(hdrs, a.From())
+	if err := d.Invite(ctx, diago.InviteClientOptions{Headers: hdrs}); err != nil {
+		d.Close()
+		return nil, err
+	}
+	if err := d.Ack(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = d.Hangup(ctx)
+		d.Close()
+	})
+	return d, nil
+}
+
+// Status is the SIP status code of a final response an error carries, or
+// 0.
+func Status(err error) int {
+	var e *sipgo.ErrDialogResponse
+	if errors.As(err, &e) {
+		return e.Res.StatusCode
+	}
+	return 0
+}
