@@ -9,6 +9,7 @@ import (
 
 	"github.com/emiago/diago"
 	"github.com/emiago/sipgo/sip"
+	"github.com/switchboard/switchboard/internal/siptest"
 	"github.com/switchboard/switchboard/telephony"
 )
 
@@ -20,7 +21,7 @@ func TestInboundAnswerAudioAndRemoteBye(t *testing.T) {
 	alice := newPeer(t, "alice", nil)
 	got := alice.dial(t, a.uri(), false)
 	ring := a.waitRinging(t)
-	if ring.RemoteName != "Alice" || ring.RemoteURI != alice.aor() || ring.Direction != telephony.Inbound {
+	if ring.RemoteName != "Alice" || ring.RemoteURI != alice.AOR() || ring.Direction != telephony.Inbound {
 		t.Fatalf("ringing call = %+v", ring)
 	}
 	if err := a.Answer(ctxT(t), ring.ID); err != nil {
@@ -30,10 +31,10 @@ func TestInboundAnswerAudioAndRemoteBye(t *testing.T) {
 	if active.Answered.IsZero() {
 		t.Fatal("answered time not set")
 	}
-	d := recv(t, "alice's call answered", got)
-	m := startClientMedia(t, d, 440)
-	m.waitTone(t, "alice hears the console", 1000)
-	a.dev.waitTone(t, 440)
+	d := siptest.Recv(t, "alice's call answered", got)
+	m := siptest.StartMedia(t, d, 440)
+	m.WaitTone(t, "alice hears the console", 1000)
+	a.hears(t, 440)
 
 	ctx := ctxT(t)
 	if err := d.Hangup(ctx); err != nil {
@@ -54,31 +55,31 @@ func TestRejectAndCancel(t *testing.T) {
 	a := newConsole(t, "desk", 1000, nil)
 	bob := newPeer(t, "bob", nil)
 
-	d, err := bob.dg.NewDialog(a.uri(), diago.NewDialogOptions{})
+	d, err := bob.DG.NewDialog(a.uri(), diago.NewDialogOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer d.Close()
 	res := make(chan error, 1)
-	go func() { res <- d.Invite(ctxT(t), diago.InviteClientOptions{Headers: []sip.Header{bob.from()}}) }()
+	go func() { res <- d.Invite(ctxT(t), diago.InviteClientOptions{Headers: []sip.Header{bob.From()}}) }()
 	ring := a.waitRinging(t)
 	if err := a.Reject(ctxT(t), ring.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := recv(t, "invite outcome", res); statusOf(err) != 486 {
+	if err := siptest.Recv(t, "invite outcome", res); siptest.Status(err) != 486 {
 		t.Fatalf("rejected INVITE: %v, want 486", err)
 	}
 	if got := a.waitState(t, ring.ID, telephony.StateEnded); got.Reason != "rejected" {
 		t.Fatalf("reason = %q", got.Reason)
 	}
 
-	d2, err := bob.dg.NewDialog(a.uri(), diago.NewDialogOptions{})
+	d2, err := bob.DG.NewDialog(a.uri(), diago.NewDialogOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer d2.Close()
 	ctx, cancel := context.WithCancel(context.Background())
-	go func() { res <- d2.Invite(ctx, diago.InviteClientOptions{Headers: []sip.Header{bob.from()}}) }()
+	go func() { res <- d2.Invite(ctx, diago.InviteClientOptions{Headers: []sip.Header{bob.From()}}) }()
 	ring2 := a.waitCall(t, "second ringing call", func(c telephony.Call) bool {
 		return c.State == telephony.StateRinging && c.ID != ring.ID
 	})
@@ -101,7 +102,7 @@ func TestOneLiveLine(t *testing.T) {
 	if err := a.Answer(ctxT(t), r1.ID); err != nil {
 		t.Fatal(err)
 	}
-	ma := startClientMedia(t, recv(t, "alice answered", da), 440)
+	ma := siptest.StartMedia(t, siptest.Recv(t, "alice answered", da), 440)
 
 	db := bob.dial(t, a.uri(), false)
 	r2 := a.waitCall(t, "bob rings", func(c telephony.Call) bool { return c.State == telephony.StateRinging && c.ID != r1.ID })
@@ -110,9 +111,9 @@ func TestOneLiveLine(t *testing.T) {
 	}
 	a.waitState(t, r1.ID, telephony.StateHeld)
 	a.waitState(t, r2.ID, telephony.StateActive)
-	mb := startClientMedia(t, recv(t, "bob answered", db), 600)
-	mb.waitTone(t, "bob hears the console", 1000)
-	a.dev.waitTone(t, 600)
+	mb := siptest.StartMedia(t, siptest.Recv(t, "bob answered", db), 600)
+	mb.WaitTone(t, "bob hears the console", 1000)
+	a.hears(t, 600)
 	live := 0
 	for _, c := range a.Calls() {
 		if c.State == telephony.StateActive {
@@ -128,8 +129,8 @@ func TestOneLiveLine(t *testing.T) {
 	}
 	a.waitState(t, r2.ID, telephony.StateHeld)
 	a.waitState(t, r1.ID, telephony.StateActive)
-	ma.waitTone(t, "alice hears the console again", 1000)
-	a.dev.waitTone(t, 440)
+	ma.WaitTone(t, "alice hears the console again", 1000)
+	a.hears(t, 440)
 
 	// Hold the live call: no live line at all.
 	if err := a.Hold(ctxT(t), r1.ID); err != nil {
@@ -152,7 +153,7 @@ func TestRemoteHoldShown(t *testing.T) {
 	if err := a.Answer(ctxT(t), r.ID); err != nil {
 		t.Fatal(err)
 	}
-	d := recv(t, "answered", da)
+	d := siptest.Recv(t, "answered", da)
 	a.waitState(t, r.ID, telephony.StateActive)
 	if err := d.Hold(ctxT(t)); err != nil {
 		t.Fatal(err)
@@ -178,7 +179,7 @@ func TestDialProgressAudioAndDTMF(t *testing.T) {
 		srv <- d
 		<-d.Context().Done()
 	})
-	id, err := a.Dial(ctxT(t), carol.aor())
+	id, err := a.Dial(ctxT(t), carol.AOR())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,21 +188,15 @@ func TestDialProgressAudioAndDTMF(t *testing.T) {
 		return c.ID == id && c.State == telephony.StateDialing && c.Reason == "ringing"
 	})
 	a.waitState(t, id, telephony.StateActive)
-	d := recv(t, "carol answered", srv)
-	m := startServerMedia(t, d, 440)
-	m.waitTone(t, "carol hears the console", 1000)
-	a.dev.waitTone(t, 440)
+	d := siptest.Recv(t, "carol answered", srv)
+	m := siptest.StartMedia(t, d, 440)
+	m.WaitTone(t, "carol hears the console", 1000)
+	a.hears(t, 440)
 
 	if err := a.SendDTMF(ctxT(t), id, "12#"); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(waitFor)
-	for m.digits() != "12#" {
-		if time.Now().After(deadline) {
-			t.Fatalf("carol got digits %q, want 12#", m.digits())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	m.WaitDigits(t, "12#")
 	if err := a.SendDTMF(ctxT(t), id, "x"); err == nil {
 		t.Fatal("bad digit accepted")
 	}
@@ -223,7 +218,7 @@ func TestDialProgressAudioAndDTMF(t *testing.T) {
 func TestDialFailuresAndCancel(t *testing.T) {
 	a := newConsole(t, "desk", 1000, nil)
 	busy := newPeer(t, "busy", func(d *diago.DialogServerSession) { _ = d.Respond(486, "Busy Here", nil) })
-	id, err := a.Dial(ctxT(t), busy.aor())
+	id, err := a.Dial(ctxT(t), busy.AOR())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +231,7 @@ func TestDialFailuresAndCancel(t *testing.T) {
 		<-d.Context().Done()
 		close(cancelled)
 	})
-	id, err = a.Dial(ctxT(t), slow.aor())
+	id, err = a.Dial(ctxT(t), slow.AOR())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,20 +263,20 @@ func TestBlindTransfer(t *testing.T) {
 	if err := a.Answer(ctxT(t), r.ID); err != nil {
 		t.Fatal(err)
 	}
-	recv(t, "answered", da)
-	if err := a.BlindTransfer(ctxT(t), r.ID, bob.aor()); err != nil {
+	siptest.Recv(t, "answered", da)
+	if err := a.BlindTransfer(ctxT(t), r.ID, bob.AOR()); err != nil {
 		t.Fatal(err)
 	}
 	got := a.waitState(t, r.ID, telephony.StateEnded)
 	if !strings.HasPrefix(got.Reason, "transferred to") {
 		t.Fatalf("reason = %q", got.Reason)
 	}
-	nd := recv(t, "alice's new call", alice.referred)
-	bd := recv(t, "bob's call", bob.incoming)
-	ma := startClientMedia(t, nd, 440)
-	mb := startServerMedia(t, bd, 600)
-	ma.waitTone(t, "alice hears bob", 600)
-	mb.waitTone(t, "bob hears alice", 440)
+	nd := siptest.Recv(t, "alice's new call", alice.referred)
+	bd := siptest.Recv(t, "bob's call", bob.incoming)
+	ma := siptest.StartMedia(t, nd, 440)
+	mb := siptest.StartMedia(t, bd, 600)
+	ma.WaitTone(t, "alice hears bob", 600)
+	mb.WaitTone(t, "bob hears alice", 440)
 }
 
 // TestAttendedTransfer: the console consults bob, then connects alice to
@@ -344,23 +339,23 @@ func TestAttendedTransfer(t *testing.T) {
 	if err := a.Answer(ctxT(t), r.ID); err != nil {
 		t.Fatal(err)
 	}
-	recv(t, "alice answered", da)
-	consult, err := a.Dial(ctxT(t), bob.aor())
+	siptest.Recv(t, "alice answered", da)
+	consult, err := a.Dial(ctxT(t), bob.AOR())
 	if err != nil {
 		t.Fatal(err)
 	}
 	a.waitState(t, r.ID, telephony.StateHeld)
 	a.waitState(t, consult, telephony.StateActive)
-	recv(t, "bob's consult leg", bobCalls)
+	siptest.Recv(t, "bob's consult leg", bobCalls)
 	if err := a.AttendedTransfer(ctxT(t), r.ID, consult); err != nil {
 		t.Fatal(err)
 	}
 	a.waitState(t, r.ID, telephony.StateEnded)
 	a.waitState(t, consult, telephony.StateEnded)
-	nd := recv(t, "alice's new call", alice.referred)
-	bd := recv(t, "bob's replacing call", bobCalls)
-	ma := startClientMedia(t, nd, 440)
-	mb := startServerMedia(t, bd, 600)
-	ma.waitTone(t, "alice hears bob", 600)
-	mb.waitTone(t, "bob hears alice", 440)
+	nd := siptest.Recv(t, "alice's new call", alice.referred)
+	bd := siptest.Recv(t, "bob's replacing call", bobCalls)
+	ma := siptest.StartMedia(t, nd, 440)
+	mb := siptest.StartMedia(t, bd, 600)
+	ma.WaitTone(t, "alice hears bob", 600)
+	mb.WaitTone(t, "bob hears alice", 440)
 }

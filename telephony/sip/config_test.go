@@ -8,12 +8,13 @@ import (
 	"github.com/emiago/diago"
 	"github.com/switchboard/switchboard/telephony"
 
+	"github.com/switchboard/switchboard/internal/siptest"
 	sbsip "github.com/switchboard/switchboard/telephony/sip"
 )
 
 func TestConfigValidation(t *testing.T) {
 	good := func() sbsip.Config {
-		return sbsip.Config{Audio: newToneDevice(1000), Park: sbsip.ServiceTemplates("127.0.0.1:5070", 701, 720)}
+		return sbsip.Config{Audio: &siptest.ToneDevice{Freq: 1000}, Park: sbsip.ServiceTemplates("127.0.0.1:5070", 701, 720)}
 	}
 	c := good()
 	if err := c.Validate(); err != nil {
@@ -53,7 +54,7 @@ func TestConfigValidation(t *testing.T) {
 		})
 	}
 	// No park service at all is fine: park and lamps are off.
-	c = sbsip.Config{Audio: newToneDevice(1000)}
+	c = sbsip.Config{Audio: &siptest.ToneDevice{Freq: 1000}}
 	if err := c.Validate(); err != nil {
 		t.Fatalf("config without park service: %v", err)
 	}
@@ -67,7 +68,7 @@ func TestConfigValidation(t *testing.T) {
 func TestEventsNeverBlock(t *testing.T) {
 	p, err := sbsip.New(sbsip.Config{
 		Listen:      []sbsip.Listener{{Transport: "udp", Addr: "127.0.0.1:0"}},
-		Audio:       newToneDevice(1000),
+		Audio:       &siptest.ToneDevice{Freq: 1000},
 		EventBuffer: 2,
 		Logger:      testLogger(t, "desk"),
 	})
@@ -80,7 +81,7 @@ func TestEventsNeverBlock(t *testing.T) {
 	defer p.Close()
 	busy := newPeer(t, "busy", func(d *diago.DialogServerSession) { _ = d.Respond(486, "Busy Here", nil) })
 	dialEnded := func() {
-		id, err := p.Dial(ctxT(t), busy.aor())
+		id, err := p.Dial(ctxT(t), busy.AOR())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,7 +1,6 @@
 package sip_test
 
 import (
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,51 +12,16 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/internal/baresip"
+	"github.com/switchboard/switchboard/internal/siptest"
 	"github.com/switchboard/switchboard/telephony"
 	sbsip "github.com/switchboard/switchboard/telephony/sip"
 )
-
-// needPeer skips when a real peer is not installed, except in CI, where
-// the interop tests must run (.ci/run installs baresip-core, kamailio).
-func needPeer(t *testing.T, bin string) string {
-	t.Helper()
-	path, err := exec.LookPath(bin)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required in CI: %v", bin, err)
-		}
-		t.Skipf("%s is not installed", bin)
-	}
-	return path
-}
-
-func startBaresip(t *testing.T, opts baresip.Options) *baresip.Baresip {
-	t.Helper()
-	needPeer(t, "baresip")
-	opts.Dir = t.TempDir()
-	opts.SIPTrace = true
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	b, err := baresip.Start(ctx, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := b.Stop(); err != nil {
-			t.Error(err)
-		}
-		if t.Failed() {
-			t.Logf("baresip log:\n%s", b.Log())
-		}
-	})
-	return b
-}
 
 // TestBaresipParkedAndRetrieved: Debian's baresip calls console A, A
 // parks it on 702 (baresip follows the REFER), console B sees the lamp
 // and retrieves it, and hears baresip's 440 Hz tone.
 func TestBaresipParkedAndRetrieved(t *testing.T) {
-	b := startBaresip(t, baresip.Options{Display: "Bare Sip"})
+	b := siptest.StartBaresip(t, baresip.Options{Display: "Bare Sip"})
 	f := startParkService(t, "", nil)
 	a := newConsole(t, "desk-a", 1000, f.templates)
 	bc := newConsole(t, "desk-b", 1200, f.templates)
@@ -71,7 +35,7 @@ func TestBaresipParkedAndRetrieved(t *testing.T) {
 	if call.RemoteName != "Bare Sip" {
 		t.Fatalf("call = %+v", call)
 	}
-	a.dev.waitTone(t, 440)
+	a.hears(t, 440)
 	if err := a.Park(ctxT(t), call.ID, 702); err != nil {
 		t.Fatal(err)
 	}
@@ -91,14 +55,14 @@ func TestBaresipParkedAndRetrieved(t *testing.T) {
 	if got := bc.waitState(t, id, telephony.StateActive); got.RemoteName != "Bare Sip" {
 		t.Fatalf("retrieved = %+v", got)
 	}
-	bc.dev.waitTone(t, 440)
+	bc.hears(t, 440)
 	bc.waitOrbit(t, 702, "dark", free)
 }
 
 // TestBaresipRefusingReferIsRelayParked: baresip with call_transfer=no
 // answers REFER with 501; the console parks it by relay.
 func TestBaresipRefusingReferIsRelayParked(t *testing.T) {
-	b := startBaresip(t, baresip.Options{Display: "Stuck", AccountParams: ";call_transfer=no"})
+	b := siptest.StartBaresip(t, baresip.Options{Display: "Stuck", AccountParams: ";call_transfer=no"})
 	f := startParkService(t, "", nil)
 	a := newConsole(t, "desk", 1000, f.templates)
 	a.waitParkService(t, true)
@@ -121,7 +85,7 @@ func TestBaresipRefusingReferIsRelayParked(t *testing.T) {
 	a.waitCall(t, "back on the line", func(c telephony.Call) bool {
 		return c.ID == call.ID && c.State == telephony.StateActive && c.RetrievedFrom == 703
 	})
-	a.dev.waitTone(t, 440)
+	a.hears(t, 440)
 	a.waitOrbit(t, 703, "dark", free)
 }
 
@@ -136,8 +100,8 @@ type kamailio struct {
 
 func startKamailio(t *testing.T, password string) *kamailio {
 	t.Helper()
-	bin := needPeer(t, "kamailio")
-	port := freePort(t)
+	bin := siptest.NeedPeer(t, "kamailio")
+	port := siptest.FreePort(t)
 	cfg, err := os.ReadFile("testdata/kamailio.cfg")
 	if err != nil {
 		t.Fatal(err)
@@ -209,7 +173,7 @@ func (w *lockedWriter) Write(p []byte) (int, error) {
 // digest auth; baresip calls the console's AOR through kamailio, the
 // console answers, parks the call and another console retrieves it.
 func TestKamailioRegistrarAndProxy(t *testing.T) {
-	needPeer(t, "baresip")
+	siptest.NeedPeer(t, "baresip")
 	k := startKamailio(t, "s3cret")
 	f := startParkService(t, "", nil)
 	a := newConsole(t, "desk-a", 1000, func(c *sbsip.Config) {
@@ -221,7 +185,7 @@ func TestKamailioRegistrarAndProxy(t *testing.T) {
 	a.waitParkService(t, true)
 	bc.waitParkService(t, true)
 
-	b := startBaresip(t, baresip.Options{Display: "Via Proxy"})
+	b := siptest.StartBaresip(t, baresip.Options{Display: "Via Proxy"})
 	if err := b.Dial(ctxT(t), "sip:reception@"+k.addr); err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +193,7 @@ func TestKamailioRegistrarAndProxy(t *testing.T) {
 	if call.RemoteName != "Via Proxy" {
 		t.Fatalf("call = %+v", call)
 	}
-	a.dev.waitTone(t, 440)
+	a.hears(t, 440)
 	if err := a.Park(ctxT(t), call.ID, 704); err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +206,7 @@ func TestKamailioRegistrarAndProxy(t *testing.T) {
 		t.Fatal(err)
 	}
 	bc.waitState(t, id, telephony.StateActive)
-	bc.dev.waitTone(t, 440)
+	bc.hears(t, 440)
 	bc.waitOrbit(t, 704, "dark", free)
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/switchboard/switchboard/internal/siptest"
 	"github.com/switchboard/switchboard/telephony"
 	"github.com/switchboard/switchboard/telephony/park"
 	sbsip "github.com/switchboard/switchboard/telephony/sip"
@@ -42,8 +43,8 @@ func TestParkStory(t *testing.T) {
 	alice := newPeer(t, "alice", nil)
 	da := alice.dial(t, a.uri(), true)
 	call := answered(t, a)
-	m := startClientMedia(t, recv(t, "alice answered", da), 440)
-	m.waitTone(t, "alice hears A", 1000)
+	m := siptest.StartMedia(t, siptest.Recv(t, "alice answered", da), 440)
+	m.WaitTone(t, "alice hears A", 1000)
 
 	if err := a.Park(ctxT(t), call.ID, 705); err != nil {
 		t.Fatal(err)
@@ -56,13 +57,13 @@ func TestParkStory(t *testing.T) {
 	if parked.Orbit != 705 || parked.Relayed || parked.Token != parking.Token {
 		t.Fatalf("parked call = %+v", parked)
 	}
-	nd := recv(t, "alice follows the REFER", alice.referred)
-	m.close()
-	m = startClientMedia(t, nd, 440)
+	nd := siptest.Recv(t, "alice follows the REFER", alice.referred)
+	m.Close()
+	m = siptest.StartMedia(t, nd, 440)
 
 	oa := a.waitOrbit(t, 705, "lit with Alice", occupiedBy("Alice"))
 	ob := b.waitOrbit(t, 705, "lit with Alice", occupiedBy("Alice"))
-	if !oa.ParkedByMe || ob.ParkedByMe || oa.Parker != a.AOR() || oa.CallerURI != alice.aor() {
+	if !oa.ParkedByMe || ob.ParkedByMe || oa.Parker != a.AOR() || oa.CallerURI != alice.AOR() {
 		t.Fatalf("lamps: A %+v, B %+v", oa, ob)
 	}
 
@@ -71,11 +72,11 @@ func TestParkStory(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := b.waitState(t, id, telephony.StateActive)
-	if got.RemoteName != "Alice" || got.RemoteURI != alice.aor() || got.RetrievedFrom != 705 {
+	if got.RemoteName != "Alice" || got.RemoteURI != alice.AOR() || got.RetrievedFrom != 705 {
 		t.Fatalf("retrieved call = %+v", got)
 	}
-	m.waitTone(t, "alice hears B", 1200)
-	b.dev.waitTone(t, 440)
+	m.WaitTone(t, "alice hears B", 1200)
+	b.hears(t, 440)
 	dark := a.waitOrbit(t, 705, "dark", free)
 	b.waitOrbit(t, 705, "dark", free)
 	if dark.Left != telephony.LeftRetrieved || dark.RetrievedBy != b.AOR() || dark.CallerName != "Alice" {
@@ -95,7 +96,7 @@ func TestParkAnyLearnsOrbitFromLamp(t *testing.T) {
 	alice := newPeer(t, "alice", nil)
 	da := alice.dial(t, a.uri(), true)
 	call := answered(t, a)
-	recv(t, "alice answered", da)
+	siptest.Recv(t, "alice answered", da)
 	if err := a.Park(ctxT(t), call.ID, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +119,7 @@ func parkDirect(t *testing.T, f *parkFixture, who string, orbit string) *peer {
 	if err := sip.ParseUri("sip:"+orbit+"@"+f.addr, &u); err != nil {
 		t.Fatal(err)
 	}
-	recv(t, who+" parked", pr.dial(t, u, false))
+	siptest.Recv(t, who+" parked", pr.dial(t, u, false))
 	return pr
 }
 
@@ -134,7 +135,7 @@ func TestNoLossPark(t *testing.T) {
 		alice := newPeer(t, "alice", nil)
 		da := alice.dial(t, a.uri(), true)
 		call := answered(t, a)
-		m := startClientMedia(t, recv(t, "answered", da), 440)
+		m := siptest.StartMedia(t, siptest.Recv(t, "answered", da), 440)
 		if err := a.Park(ctxT(t), call.ID, 705); err != nil {
 			t.Fatal(err)
 		}
@@ -147,7 +148,7 @@ func TestNoLossPark(t *testing.T) {
 		if err := a.Resume(ctxT(t), call.ID); err != nil {
 			t.Fatal(err)
 		}
-		m.waitTone(t, "alice is still with the console", 1000)
+		m.WaitTone(t, "alice is still with the console", 1000)
 	})
 	t.Run("full lot", func(t *testing.T) {
 		f := startParkService(t, "", func(o *park.Options) { o.Orbits = park.Range{First: 701, Last: 702} })
@@ -161,7 +162,7 @@ func TestNoLossPark(t *testing.T) {
 		alice := newPeer(t, "alice", nil)
 		da := alice.dial(t, a.uri(), true)
 		call := answered(t, a)
-		recv(t, "alice answered", da)
+		siptest.Recv(t, "alice answered", da)
 		if err := a.Park(ctxT(t), call.ID, 0); err != nil {
 			t.Fatal(err)
 		}
@@ -183,7 +184,7 @@ func TestNoLossPark(t *testing.T) {
 		alice := newPeer(t, "alice", nil)
 		da := alice.dial(t, a.uri(), true)
 		call := answered(t, a)
-		m := startClientMedia(t, recv(t, "answered", da), 440)
+		m := siptest.StartMedia(t, siptest.Recv(t, "answered", da), 440)
 		f.svc.Close()
 		if err := a.Park(ctxT(t), call.ID, 703); err != nil {
 			t.Fatal(err)
@@ -197,7 +198,7 @@ func TestNoLossPark(t *testing.T) {
 		if err := a.Resume(ctxT(t), call.ID); err != nil {
 			t.Fatal(err)
 		}
-		m.waitTone(t, "alice is still with the console", 1000)
+		m.WaitTone(t, "alice is still with the console", 1000)
 	})
 	t.Run("service known down", func(t *testing.T) {
 		f := startParkService(t, "", nil)
@@ -206,7 +207,7 @@ func TestNoLossPark(t *testing.T) {
 		alice := newPeer(t, "alice", nil)
 		da := alice.dial(t, a.uri(), true)
 		call := answered(t, a)
-		recv(t, "alice answered", da)
+		siptest.Recv(t, "alice answered", da)
 		f.svc.Close()
 		ev := a.waitParkService(t, false)
 		if ev.Reason == "" {
@@ -228,8 +229,8 @@ func TestNoLossPark(t *testing.T) {
 		alice := newPeer(t, "alice", nil)
 		da := alice.dial(t, a.uri(), false) // diago without OnRefer answers REFER with 406
 		call := answered(t, a)
-		dAlice := recv(t, "answered", da)
-		m := startClientMedia(t, dAlice, 440)
+		dAlice := siptest.Recv(t, "answered", da)
+		m := siptest.StartMedia(t, dAlice, 440)
 		if err := a.Park(ctxT(t), call.ID, 704); err != nil {
 			t.Fatal(err)
 		}
@@ -251,8 +252,8 @@ func TestNoLossPark(t *testing.T) {
 		if got.RemoteName != "Alice" {
 			t.Fatalf("retrieved = %+v", got)
 		}
-		m.waitTone(t, "alice hears B through the relay", 1200)
-		b.dev.waitTone(t, 440)
+		m.WaitTone(t, "alice hears B through the relay", 1200)
+		b.hears(t, 440)
 		if err := b.Hangup(ctxT(t), id); err != nil {
 			t.Fatal(err)
 		}
@@ -276,17 +277,17 @@ func TestSafeRetrieve(t *testing.T) {
 	alice := newPeer(t, "alice", nil)
 	da := alice.dial(t, a.uri(), true)
 	call := answered(t, a)
-	recv(t, "alice answered", da)
+	siptest.Recv(t, "alice answered", da)
 	if err := a.Park(ctxT(t), call.ID, 703); err != nil {
 		t.Fatal(err)
 	}
 	a.waitState(t, call.ID, telephony.StateParkedAway)
-	nd := recv(t, "alice parked", alice.referred)
+	nd := siptest.Recv(t, "alice parked", alice.referred)
 	a.waitOrbit(t, 703, "lit", occupiedBy("Alice"))
 	if err := nd.Hangup(ctxT(t)); err != nil { // alice gives up
 		t.Fatal(err)
 	}
-	if dark := a.waitOrbit(t, 703, "dark", free); dark.Left != telephony.LeftGaveUp || dark.CallerURI != alice.aor() {
+	if dark := a.waitOrbit(t, 703, "dark", free); dark.Left != telephony.LeftGaveUp || dark.CallerURI != alice.AOR() {
 		t.Fatalf("dark lamp after alice gave up = %+v", dark)
 	}
 	parkDirect(t, f, "bob", "park-703")
@@ -362,12 +363,12 @@ func TestRingBackIsMarked(t *testing.T) {
 	alice := newPeer(t, "alice", nil)
 	da := alice.dial(t, a.uri(), true)
 	call := answered(t, a)
-	recv(t, "alice answered", da)
+	siptest.Recv(t, "alice answered", da)
 	if err := a.Park(ctxT(t), call.ID, 706); err != nil {
 		t.Fatal(err)
 	}
 	a.waitState(t, call.ID, telephony.StateParkedAway)
-	startClientMedia(t, recv(t, "alice parked", alice.referred), 440)
+	siptest.StartMedia(t, siptest.Recv(t, "alice parked", alice.referred), 440)
 	back := a.waitCall(t, "ring-back", func(c telephony.Call) bool { return c.State == telephony.StateRinging && c.ID != call.ID })
 	if back.BackFrom != 706 || back.RemoteName != "Alice" {
 		t.Fatalf("ring-back = %+v", back)
@@ -376,5 +377,5 @@ func TestRingBackIsMarked(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.waitState(t, back.ID, telephony.StateActive)
-	a.dev.waitTone(t, 440)
+	a.hears(t, 440)
 }

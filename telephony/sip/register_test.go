@@ -13,6 +13,7 @@ import (
 	"github.com/emiago/diago"
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/switchboard/switchboard/internal/siptest"
 	"github.com/switchboard/switchboard/telephony"
 	sbsip "github.com/switchboard/switchboard/telephony/sip"
 )
@@ -163,13 +164,13 @@ func TestOutboundProxyRoute(t *testing.T) {
 		_ = d.Respond(404, "Not Found", nil)
 	})
 	a := newConsole(t, "desk", 1000, func(c *sbsip.Config) {
-		c.Account.OutboundProxy = "127.0.0.1:" + itoa(proxy.port)
+		c.Account.OutboundProxy = "127.0.0.1:" + itoa(proxy.Port)
 	})
 	id, err := a.Dial(context.Background(), "sip:someone@192.0.2.10")
 	if err != nil {
 		t.Fatal(err)
 	}
-	req := recv(t, "INVITE at the proxy", got)
+	req := siptest.Recv(t, "INVITE at the proxy", got)
 	if req.Recipient.Host != "192.0.2.10" || req.Route() == nil {
 		t.Fatalf("INVITE %s with Route %v", req.Recipient.String(), req.Route())
 	}
