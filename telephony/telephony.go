@@ -7,8 +7,18 @@ package telephony
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
+)
+
+// Errors that every Phone wraps (with details) where they apply, so that
+// the window can tell them apart whatever implements the Phone.
+var (
+	ErrNoSuchCall      = errors.New("no such call")
+	ErrWrongState      = errors.New("call is not in a state for this")
+	ErrBadOrbit        = errors.New("orbit is outside the lot")
+	ErrParkUnavailable = errors.New("park service is unavailable")
 )
 
 // CallID identifies a call within one console for its whole life.

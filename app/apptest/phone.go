@@ -21,11 +21,11 @@ import (
 
 // Errors returned by Phone methods.
 var (
-	ErrNoSuchCall  = errors.New("no such call")
-	ErrWrongState  = errors.New("call is not in a state for this")
-	ErrBadOrbit    = errors.New("orbit is outside the lot")
+	ErrNoSuchCall  = telephony.ErrNoSuchCall
+	ErrWrongState  = telephony.ErrWrongState
+	ErrBadOrbit    = telephony.ErrBadOrbit
+	ErrUnavailable = telephony.ErrParkUnavailable
 	ErrOrbitEmpty  = errors.New("orbit is empty")
-	ErrUnavailable = errors.New("park service is unavailable")
 )
 
 var _ telephony.Phone = (*Phone)(nil)
@@ -38,7 +38,7 @@ type Phone struct {
 	// Clock gives the times of calls and parks (time.Now when nil).
 	Clock func() time.Time
 
-	events chan telephony.Event
+	events *telephony.EventQueue
 
 	mu       sync.Mutex
 	seq      int
@@ -52,14 +52,13 @@ type Phone struct {
 	failNext map[string]error
 	wake     chan struct{}
 	losing   bool
-	lost     int
 }
 
 // NewPhone returns a phone with a park lot of orbits first..last (none
 // when last < first), with the park service available.
 func NewPhone(first, last int) *Phone {
 	p := &Phone{
-		events:   make(chan telephony.Event, 4096),
+		events:   telephony.NewEventQueue(4096),
 		calls:    make(map[telephony.CallID]*telephony.Call),
 		orbits:   make(map[int]*telephony.Orbit),
 		first:    first,
@@ -81,14 +80,14 @@ func (p *Phone) now() time.Time {
 	return time.Now()
 }
 
-// emit queues ev; the channel is large enough for any test. While Lose
-// runs, events are counted instead.
+// emit queues ev as telephony/sip does; the channel is large enough for
+// any test. While Lose runs, events are dropped and counted instead.
 func (p *Phone) emit(ev telephony.Event) {
 	if p.losing {
-		p.lost++
+		p.events.Drop(ev)
 		return
 	}
-	p.events <- ev
+	p.events.Emit(ev)
 }
 
 // record notes an action and wakes WaitAction; p.mu is held.
@@ -144,7 +143,7 @@ func (p *Phone) FailNext(verb string, err error) {
 }
 
 // Events delivers every change in order.
-func (p *Phone) Events() <-chan telephony.Event { return p.events }
+func (p *Phone) Events() <-chan telephony.Event { return p.events.Events() }
 
 // Calls returns the calls, oldest first.
 func (p *Phone) Calls() []telephony.Call {
@@ -309,13 +308,13 @@ func (p *Phone) SetRegistration(st telephony.RegistrationState, reason string) {
 // dropped and one EventsLost reports how many.
 func (p *Phone) Lose(f func()) {
 	p.mu.Lock()
-	p.losing, p.lost = true, 0
+	p.losing = true
 	p.mu.Unlock()
 	defer func() {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		p.losing = false
-		p.events <- telephony.EventsLost{Count: p.lost}
+		p.events.Flush()
 	}()
 	f()
 }

@@ -39,13 +39,14 @@ import (
 	"github.com/switchboard/switchboard/telephony"
 )
 
-// Errors returned by Phone methods; they are wrapped with details.
+// Errors returned by Phone methods; they are wrapped with details. The
+// first four are telephony's, shared by every telephony.Phone.
 var (
-	ErrNoSuchCall      = errors.New("no such call")
-	ErrWrongState      = errors.New("call is not in a state for this")
+	ErrNoSuchCall      = telephony.ErrNoSuchCall
+	ErrWrongState      = telephony.ErrWrongState
+	ErrParkUnavailable = telephony.ErrParkUnavailable
+	ErrBadOrbit        = telephony.ErrBadOrbit
 	ErrNoParkService   = errors.New("no park service is configured")
-	ErrParkUnavailable = errors.New("park service is unavailable")
-	ErrBadOrbit        = errors.New("orbit is outside the lot")
 	ErrBadTarget       = errors.New("not a number or SIP URI")
 	ErrClosed          = errors.New("phone is closed")
 	ErrNotStarted      = errors.New("phone is not started")
@@ -67,9 +68,7 @@ type Phone struct {
 	route   *sip.RouteHeader
 	addrs   map[string]netip.AddrPort
 
-	events chan telephony.Event
-	evMu   sync.Mutex
-	lost   int
+	events *telephony.EventQueue
 
 	ctx         context.Context // the phone's work: registration, lamps, calls
 	cancel      context.CancelFunc
@@ -100,7 +99,7 @@ func New(cfg Config) (*Phone, error) {
 	p := &Phone{
 		cfg:      cfg,
 		log:      cfg.Logger,
-		events:   make(chan telephony.Event, cfg.EventBuffer),
+		events:   telephony.NewEventQueue(cfg.EventBuffer),
 		calls:    make(map[telephony.CallID]*call),
 		byCallID: make(map[string]*call),
 		orbits:   make(map[int]*telephony.Orbit),
@@ -265,29 +264,13 @@ func (p *Phone) Addr(transport string) netip.AddrPort { return p.addrs[transport
 func (p *Phone) AOR() string { return p.aor.String() }
 
 // Events delivers every change in order; see telephony.Phone.
-func (p *Phone) Events() <-chan telephony.Event { return p.events }
+func (p *Phone) Events() <-chan telephony.Event { return p.events.Events() }
 
 // emit queues ev without blocking. When the channel is full the event
 // is counted, logged, and reported as one EventsLost once there is room.
 func (p *Phone) emit(ev telephony.Event) {
-	p.evMu.Lock()
-	defer p.evMu.Unlock()
-	if p.lost > 0 {
-		select {
-		case p.events <- telephony.EventsLost{Count: p.lost}:
-			p.lost = 0
-		default:
-			p.lost++
-			return
-		}
-	}
-	select {
-	case p.events <- ev:
-	default:
-		if p.lost == 0 {
-			p.log.Error("events channel full: events are being dropped", "capacity", cap(p.events))
-		}
-		p.lost++
+	if p.events.Emit(ev) == 1 {
+		p.log.Error("events channel full: events are being dropped", "capacity", p.events.Cap())
 	}
 }
 
@@ -354,7 +337,23 @@ func (p *Phone) readyLocked() error {
 	return nil
 }
 
-func (p *Phone) lookup(id telephony.CallID) (*call, error) {
+// lookup returns call id of a running phone.
+func (p *Phone) lookup(id telephony.CallID) (*call, error) { return p.lookupWith(id, nil) }
+
+// lookupState returns call id and its state.
+func (p *Phone) lookupState(id telephony.CallID) (*call, telephony.CallState, error) {
+	var st telephony.CallState
+	c, err := p.lookupWith(id, func(c *call) error {
+		st = c.info.State
+		return nil
+	})
+	return c, st, err
+}
+
+// lookupWith returns call id after running f (when set) on it under
+// p.mu: f reads or checks the call's state in the same moment as the
+// lookup, and its error is returned.
+func (p *Phone) lookupWith(id telephony.CallID, f func(*call) error) (*call, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err := p.readyLocked(); err != nil {
@@ -363,6 +362,11 @@ func (p *Phone) lookup(id telephony.CallID) (*call, error) {
 	c := p.calls[id]
 	if c == nil {
 		return nil, fmt.Errorf("sip: call %s: %w", id, ErrNoSuchCall)
+	}
+	if f != nil {
+		if err := f(c); err != nil {
+			return nil, err
+		}
 	}
 	return c, nil
 }
