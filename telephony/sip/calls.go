@@ -73,6 +73,14 @@ func (c *call) refer(ctx context.Context, to sip.Uri, hdrs []sip.Header, onNotif
 	return fmt.Errorf("call %s has no dialog: %w", c.id, ErrWrongState)
 }
 
+// endLeg hangs up the call's dialog, giving the far end legByeTimeout
+// (within parent) to answer the BYE.
+func (c *call) endLeg(parent context.Context) error {
+	ctx, cancel := context.WithTimeout(parent, legByeTimeout)
+	defer cancel()
+	return c.sess().Hangup(ctx)
+}
+
 // snapshot returns the call's state; p.mu must not be held.
 func (c *call) snapshot() telephony.Call {
 	c.p.mu.Lock()
@@ -125,12 +133,7 @@ func (p *Phone) serve(d *diago.DialogServerSession) {
 		}
 	}
 	if c.info.BackFrom == 0 {
-		// Another PBX marks nothing: match the caller to a park of ours.
-		for n, rec := range p.parks {
-			if sameParty(rec.callerURI, uri) {
-				c.info.BackFrom = n
-			}
-		}
+		c.info.BackFrom = p.comebackLocked(uri, time.Now())
 	}
 	closed := p.closed
 	p.mu.Unlock()
@@ -153,61 +156,71 @@ func (p *Phone) serve(d *diago.DialogServerSession) {
 }
 
 // finish ends the call's own leg: a call parked away lives on on its
-// orbit, anything else has ended.
+// orbit, a call being parked waits for its park's outcome (runPark
+// decides: a caller hangs up by itself once transferred), anything else
+// has ended.
 func (p *Phone) finish(c *call, why string) {
 	p.mu.Lock()
 	l := c.leg
 	c.leg = nil
-	if c.sipCallID != "" && p.byCallID[c.sipCallID] == c {
-		delete(p.byCallID, c.sipCallID)
+	if c.endReason == "" {
+		c.endReason = why
 	}
-	if c.info.State == telephony.StateParkedAway && !c.info.Relayed {
-		p.mu.Unlock()
-		if l != nil {
-			l.close()
-		}
-		return
-	}
-	reason := c.endReason
-	if reason == "" {
-		reason = why
-	}
-	if reason == "" {
-		switch {
-		case c.park != nil:
-			reason = "caller hung up while parking"
-		case c.info.State == telephony.StateRinging:
+	var reason string
+	switch {
+	case c.info.State == telephony.StateEnded:
+		// Ended already: a park whose caller left without a lamp.
+	case c.park != nil:
+		// The dialog's Call-ID stays known for a late REFER NOTIFY.
+		c.park.legGone = true
+	case c.info.State == telephony.StateParkedAway && !c.info.Relayed:
+		p.forgetDialogLocked(c)
+	default:
+		reason = c.endReason
+		if reason == "" {
 			reason = "caller hung up"
-		case c.info.Direction == telephony.Inbound:
-			reason = "caller hung up"
-		default:
-			reason = "far end hung up"
+			if c.info.Direction == telephony.Outbound {
+				reason = "far end hung up"
+			}
 		}
+		p.endLocked(c, reason)
 	}
-	c.park = nil
-	c.info.State = telephony.StateEnded
-	c.info.Reason = reason
-	delete(p.calls, c.id)
 	p.mu.Unlock()
 	if l != nil {
 		l.close()
 	}
-	p.log.Info("call ended", "call", c.id, "reason", reason)
-	p.changed(c)
+	if reason != "" {
+		p.log.Info("call ended", "call", c.id, "reason", reason)
+		p.changed(c)
+	}
+}
+
+// endLocked ends c with reason and forgets it; p.mu is held. The caller
+// publishes the change.
+func (p *Phone) endLocked(c *call, reason string) {
+	c.park = nil
+	c.info.State = telephony.StateEnded
+	c.info.Reason = reason
+	delete(p.calls, c.id)
+	p.forgetDialogLocked(c)
+}
+
+// forgetDialogLocked stops routing in-dialog requests to c; p.mu is held.
+func (p *Phone) forgetDialogLocked(c *call) {
+	if c.sipCallID != "" && p.byCallID[c.sipCallID] == c {
+		delete(p.byCallID, c.sipCallID)
+	}
 }
 
 // Answer answers a ringing call; the live call, if any, is held first.
 func (p *Phone) Answer(ctx context.Context, id telephony.CallID) error {
-	c, err := p.lookup(id)
+	p.lineMu.Lock()
+	defer p.lineMu.Unlock()
+	c, st, err := p.lookupState(id)
 	if err != nil {
 		return err
 	}
-	p.lineMu.Lock()
-	defer p.lineMu.Unlock()
-	p.mu.Lock()
-	ok := c.info.State == telephony.StateRinging && c.srv != nil
-	p.mu.Unlock()
-	if !ok {
+	if st != telephony.StateRinging || c.srv == nil {
 		return fmt.Errorf("sip: answer %s: %w", id, ErrWrongState)
 	}
 	if live := p.live(c); live != nil {
@@ -230,15 +243,30 @@ func (p *Phone) goLive(c *call, m *diago.DialogMedia) error {
 		_ = c.sess().Hangup(context.Background())
 		return fmt.Errorf("sip: call %s: %w", c.id, err)
 	}
-	p.mu.Lock()
-	if c.info.State == telephony.StateEnded {
-		p.mu.Unlock()
+	err = p.activate(c, func(c *call) error {
+		if c.info.State == telephony.StateEnded {
+			return fmt.Errorf("sip: call %s: %w", c.id, ErrWrongState)
+		}
+		c.leg = l
+		c.info.Answered = time.Now()
+		return nil
+	})
+	if err != nil {
 		l.close()
-		return fmt.Errorf("sip: call %s: %w", c.id, ErrWrongState)
 	}
-	c.leg = l
+	return err
+}
+
+// activate makes c the live call: under p.mu update checks and changes
+// the call (an error leaves it as it was), then the call is active, on
+// the sound device, and published.
+func (p *Phone) activate(c *call, update func(c *call) error) error {
+	p.mu.Lock()
+	if err := update(c); err != nil {
+		p.mu.Unlock()
+		return err
+	}
 	c.info.State = telephony.StateActive
-	c.info.Answered = time.Now()
 	c.info.Reason = ""
 	p.mu.Unlock()
 	if err := p.attachAudio(c); err != nil {
@@ -288,17 +316,16 @@ func (p *Phone) holdLocked(ctx context.Context, c *call) {
 
 // Reject refuses a ringing call with 486 Busy Here.
 func (p *Phone) Reject(ctx context.Context, id telephony.CallID) error {
-	c, err := p.lookup(id)
+	c, err := p.lookupWith(id, func(c *call) error {
+		if c.info.State != telephony.StateRinging || c.srv == nil {
+			return fmt.Errorf("sip: reject %s: %w", id, ErrWrongState)
+		}
+		c.endReason = "rejected"
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	p.mu.Lock()
-	if c.info.State != telephony.StateRinging || c.srv == nil {
-		p.mu.Unlock()
-		return fmt.Errorf("sip: reject %s: %w", id, ErrWrongState)
-	}
-	c.endReason = "rejected"
-	p.mu.Unlock()
 	if err := c.srv.Respond(sip.StatusBusyHere, "Busy Here", nil); err != nil {
 		return fmt.Errorf("sip: reject %s: %w", id, err)
 	}
@@ -309,13 +336,15 @@ func (p *Phone) Reject(ctx context.Context, id telephony.CallID) error {
 // one cancelled, a relayed park hung up on both legs; a call parked on
 // an orbit (no leg of ours) is just forgotten.
 func (p *Phone) Hangup(ctx context.Context, id telephony.CallID) error {
-	c, err := p.lookup(id)
+	var st telephony.CallState
+	var relayed bool
+	c, err := p.lookupWith(id, func(c *call) error {
+		st, relayed = c.info.State, c.info.Relayed
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	p.mu.Lock()
-	st, relayed := c.info.State, c.info.Relayed
-	p.mu.Unlock()
 	switch {
 	case st == telephony.StateRinging:
 		return p.Reject(ctx, id)
@@ -324,9 +353,7 @@ func (p *Phone) Hangup(ctx context.Context, id telephony.CallID) error {
 	case st == telephony.StateParkedAway && !relayed:
 		p.mu.Lock()
 		c.endReason = "removed from the lines"
-		c.info.State = telephony.StateEnded
-		c.info.Reason = c.endReason
-		delete(p.calls, c.id)
+		p.endLocked(c, c.endReason)
 		p.mu.Unlock()
 		p.changed(c)
 		return nil
@@ -368,15 +395,12 @@ func (c *call) terminate(ctx context.Context, why string) {
 
 // Hold puts a call on hold (sendonly re-INVITE) and off the sound device.
 func (p *Phone) Hold(ctx context.Context, id telephony.CallID) error {
-	c, err := p.lookup(id)
+	p.lineMu.Lock()
+	defer p.lineMu.Unlock()
+	c, st, err := p.lookupState(id)
 	if err != nil {
 		return err
 	}
-	p.lineMu.Lock()
-	defer p.lineMu.Unlock()
-	p.mu.Lock()
-	st := c.info.State
-	p.mu.Unlock()
 	switch st {
 	case telephony.StateHeld:
 		return nil
@@ -390,15 +414,12 @@ func (p *Phone) Hold(ctx context.Context, id telephony.CallID) error {
 // Resume takes a held call off hold and makes it the live line, holding
 // the live one first.
 func (p *Phone) Resume(ctx context.Context, id telephony.CallID) error {
-	c, err := p.lookup(id)
+	p.lineMu.Lock()
+	defer p.lineMu.Unlock()
+	c, st, err := p.lookupState(id)
 	if err != nil {
 		return err
 	}
-	p.lineMu.Lock()
-	defer p.lineMu.Unlock()
-	p.mu.Lock()
-	st := c.info.State
-	p.mu.Unlock()
 	if st == telephony.StateActive {
 		return nil
 	}
@@ -411,19 +432,12 @@ func (p *Phone) Resume(ctx context.Context, id telephony.CallID) error {
 	if err := c.sess().Unhold(ctx); err != nil {
 		return fmt.Errorf("sip: resume %s: %w", id, err)
 	}
-	p.mu.Lock()
-	if c.info.State != telephony.StateHeld {
-		p.mu.Unlock()
-		return fmt.Errorf("sip: resume %s: %w", id, ErrWrongState)
-	}
-	c.info.State = telephony.StateActive
-	c.info.Reason = ""
-	p.mu.Unlock()
-	if err := p.attachAudio(c); err != nil {
-		p.log.Error("sound device", "call", c.id, "error", err)
-	}
-	p.changed(c)
-	return nil
+	return p.activate(c, func(c *call) error {
+		if c.info.State != telephony.StateHeld {
+			return fmt.Errorf("sip: resume %s: %w", id, ErrWrongState)
+		}
+		return nil
+	})
 }
 
 // outbound describes a call the console places.
@@ -594,16 +608,18 @@ func (p *Phone) fromHeader(name, uri string) *sip.FromHeader {
 
 // SendDTMF sends digits on the live call as RFC 4733 events.
 func (p *Phone) SendDTMF(ctx context.Context, id telephony.CallID, digits string) error {
-	c, err := p.lookup(id)
+	var l *leg
+	var st telephony.CallState
+	_, err := p.lookupWith(id, func(c *call) error {
+		l, st = c.leg, c.info.State
+		return nil
+	})
 	if err != nil {
 		return err
 	}
 	if err := validDTMF(digits); err != nil {
 		return fmt.Errorf("sip: dtmf on %s: %w", id, err)
 	}
-	p.mu.Lock()
-	l, st := c.leg, c.info.State
-	p.mu.Unlock()
 	if l == nil || (st != telephony.StateActive && st != telephony.StateHeld) {
 		return fmt.Errorf("sip: dtmf on %s: %w", id, ErrWrongState)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -440,7 +441,6 @@ func (p *Phone) setOrbit(next telephony.Orbit) {
 	n := next.Number
 	me := p.aor.String()
 	var touched []*call
-	var confirm *parkAttempt
 	p.mu.Lock()
 	o := p.orbits[n]
 	if o == nil {
@@ -449,46 +449,17 @@ func (p *Phone) setOrbit(next telephony.Orbit) {
 	}
 	prev := *o
 	byUs := next.Parker == "" || sameParty(next.Parker, me)
-	fresh := next.Occupied && (!prev.Occupied || prev.CallerURI != next.CallerURI || !prev.ParkedAt.Equal(next.ParkedAt))
-
-	// A park of ours waiting for its orbit: pending REFERs, and park-any
-	// calls confirmed by NOTIFY whose orbit is not known yet.
+	// An anonymous lamp (Asterisk's) is news only when it lights: prev
+	// may carry the caller this console filled in.
+	fresh := next.Occupied && (!prev.Occupied || next.CallerURI != "" && prev.CallerURI != next.CallerURI || !prev.ParkedAt.Equal(next.ParkedAt))
 	if fresh && byUs {
-		var cands []*call
-		for _, c := range p.calls {
-			waiting := c.park != nil && (c.park.orbit == 0 || c.park.orbit == n)
-			unnamed := c.info.State == telephony.StateParkedAway && c.info.Orbit == 0 && !c.info.Relayed
-			if !waiting && !unnamed {
-				continue
-			}
-			if c.park != nil && !next.ParkedAt.IsZero() && next.ParkedAt.Before(c.park.started.Add(-2*time.Second)) {
-				continue // parked before our REFER: not ours
-			}
-			cands = append(cands, c)
+		if a := p.parkForLampLocked(next); a != nil {
+			a.lamp <- n // buffered for the one orbit it is given
 		}
-		var match *call
-		for _, c := range cands {
-			if next.CallerURI != "" && sameParty(c.info.RemoteURI, next.CallerURI) {
-				match = c
-			}
-		}
-		if match == nil && len(cands) == 1 && (next.CallerURI == "" || next.Parker != "") {
-			match = cands[0]
-		}
-		if match != nil {
-			if match.park != nil {
-				confirm = match.park
-				select {
-				case confirm.lamp <- n:
-				default:
-				}
-			} else {
-				match.info.Orbit = n
-				match.orbitLit = true
-				p.parks[n] = parkRecord{token: match.info.Token, call: match.id, callerName: match.info.RemoteName, callerURI: match.info.RemoteURI, at: time.Now()}
-				touched = append(touched, match)
-			}
-		}
+	}
+	if rec, ok := p.parks[n]; ok && prev.Occupied && !next.Occupied && rec.left.IsZero() {
+		rec.left = time.Now()
+		p.parks[n] = rec
 	}
 	// A call of ours parked on n: lit, then dark means it left.
 	for _, c := range p.calls {
@@ -504,7 +475,7 @@ func (p *Phone) setOrbit(next telephony.Orbit) {
 			touched = append(touched, c)
 		}
 	}
-	if rec, ok := p.parks[n]; ok && next.Occupied && byUs {
+	if rec, ok := p.parks[n]; ok && next.Occupied && byUs && rec.left.IsZero() {
 		if next.CallerURI == "" || sameParty(next.CallerURI, rec.callerURI) || next.Parker != "" {
 			next.ParkedByMe = true
 			if next.CallerURI == "" {
@@ -521,4 +492,44 @@ func (p *Phone) setOrbit(next telephony.Orbit) {
 	for _, c := range touched {
 		p.changed(c)
 	}
+}
+
+// parkForLampLocked returns the park in progress that a lamp lighting
+// with next confirms, or nil; p.mu is held. The park must be for that
+// orbit or any, and not older than the lamp's park time. A lamp that
+// names the caller confirms the park of that caller (or, naming us as
+// the parker, our only park in progress); an anonymous lamp (Asterisk's)
+// lighting during parks of ours confirms the oldest of them. Each park
+// is given one orbit.
+func (p *Phone) parkForLampLocked(next telephony.Orbit) *parkAttempt {
+	var cands []*parkAttempt
+	for _, c := range p.calls {
+		a := c.park
+		if a == nil || a.lampOrbit != 0 || a.orbit != 0 && a.orbit != next.Number {
+			continue
+		}
+		if !next.ParkedAt.IsZero() && next.ParkedAt.Before(a.started.Add(-2*time.Second)) {
+			continue // parked before our REFER: not ours
+		}
+		cands = append(cands, a)
+	}
+	if len(cands) == 0 {
+		return nil
+	}
+	var match *parkAttempt
+	switch {
+	case next.CallerURI == "":
+		match = slices.MinFunc(cands, func(x, y *parkAttempt) int { return x.started.Compare(y.started) })
+	case len(cands) == 1 && next.Parker != "":
+		match = cands[0]
+	}
+	for _, a := range cands {
+		if next.CallerURI != "" && sameParty(a.callerURI, next.CallerURI) {
+			match = a
+		}
+	}
+	if match != nil {
+		match.lampOrbit = next.Number
+	}
+	return match
 }

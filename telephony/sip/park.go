@@ -27,17 +27,32 @@ type parkAttempt struct {
 	notify     chan int // REFER NOTIFY sipfrag codes
 	lamp       chan int // an orbit whose lamp shows our caller
 	fragOrbit  atomic.Int64
+	// guarded by p.mu
+	legGone   bool // our leg ended while parking
+	lampOrbit int  // the orbit whose lamp confirmed it (sent on lamp)
 }
 
 // parkRecord is what the console remembers of a call it parked, by
-// orbit, for safe retrieve and to name its lamp.
+// orbit, for safe retrieve, to name its lamp and to recognise its
+// return.
 type parkRecord struct {
 	token      string
 	call       telephony.CallID
 	callerName string
 	callerURI  string
 	at         time.Time
+	left       time.Time // when the orbit's lamp went dark; zero while lit
 }
+
+// How long the console waits for a REFER NOTIFY once the caller's leg
+// ended without one (the NOTIFY and the caller's BYE race), and how long
+// after its orbit went dark an unmarked call from a caller we parked is
+// taken for its return (Asterisk's comebacktoorigin).
+const (
+	referGrace     = time.Second
+	comebackWindow = 15 * time.Second
+	legByeTimeout  = 5 * time.Second
+)
 
 // relayPark is the console's own leg to the park service of a call it
 // parks by relay.
@@ -151,18 +166,23 @@ func parkerParam(aor sip.Uri) string {
 	return strings.NewReplacer("@", "%40", ":", "%3A", ";", "%3B", "=", "%3D", "?", "%3F", "&", "%26").Replace(url.PathEscape(s))
 }
 
-// runPark sends the REFER and waits for the park's outcome.
+// runPark sends the REFER and waits for the park's outcome. A 200
+// sipfrag alone does not prove the park (PARK-PROTOCOL.md, "Interworking
+// with another PBX": Asterisk says 200 and then hangs up a caller it
+// could not park): the park is done when X-Park-Orbit came back in the
+// sipfrag or when the lamp of the orbit lights for the caller (for a
+// park-any, the first orbit that lights during the park). Until then our
+// leg stays up; without a confirmation within the park timeout the call
+// stays with the console, held, and says why.
 func (p *Phone) runPark(c *call, a *parkAttempt) {
 	timeout := p.cfg.Park.Timeout
 	ctx, cancel := context.WithTimeout(p.ctx, timeout)
 	defer cancel()
 	referredBy := sip.NewHeader("Referred-By", "<"+p.aor.String()+">")
-	err := c.refer(ctx, a.uri, []sip.Header{referredBy}, func(code int) {
-		select {
-		case a.notify <- code:
-		default:
-		}
-	})
+	// The sipfrag codes come from peekReferNotify, which sees every NOTIFY
+	// (also one that arrives after the caller's BYE); a non-nil OnNotify
+	// keeps diago from hanging up by itself.
+	err := c.refer(ctx, a.uri, []sip.Header{referredBy}, func(int) {})
 	if err != nil {
 		if res := responseOf(err); res != nil {
 			switch res.StatusCode {
@@ -182,35 +202,66 @@ func (p *Phone) runPark(c *call, a *parkAttempt) {
 		return
 	}
 	ended := c.sess().Context().Done()
+	var grace <-chan time.Time
+	referOK := false
 	for {
 		select {
 		case code := <-a.notify:
 			switch {
-			case code < 200:
+			case code < 200 || referOK:
 				continue
 			case code < 300:
-				orbit := a.orbit
 				if n := int(a.fragOrbit.Load()); n != 0 {
-					orbit = n
+					p.parkConfirmed(c, a, n, "X-Park-Orbit")
+					return
 				}
-				p.parkConfirmed(c, a, orbit, "NOTIFY "+strconv.Itoa(code))
+				referOK, grace = true, nil
+				p.log.Info("REFER accepted; waiting for the lamp to confirm the park", "call", c.id, "orbit", a.orbit, "code", code)
 			default:
 				p.parkFailed(c, a, p.parkReason(code, a.orbit))
+				return
 			}
-			return
 		case n := <-a.lamp:
 			p.parkConfirmed(c, a, n, "lamp")
 			return
 		case <-ctx.Done():
-			if p.ctx.Err() != nil {
-				return
+			switch {
+			case p.ctx.Err() != nil:
+				p.parkFailed(c, a, "console closed")
+			case referOK:
+				p.parkFailed(c, a, p.unconfirmed(a, timeout))
+			default:
+				p.parkFailed(c, a, fmt.Sprintf("park service unreachable (no outcome in %s)", timeout))
 			}
-			p.parkFailed(c, a, fmt.Sprintf("park service unreachable (no outcome in %s)", timeout))
 			return
 		case <-ended:
-			return // the caller hung up: finish tells
+			ended = nil
+			p.mu.Lock()
+			byUs := c.endReason != ""
+			if c.park == a {
+				a.legGone = true
+			}
+			p.mu.Unlock()
+			switch {
+			case byUs:
+				p.parkFailed(c, a, "")
+				return
+			case !referOK:
+				grace = time.After(referGrace)
+			}
+		case <-grace:
+			p.parkFailed(c, a, "caller hung up while parking")
+			return
 		}
 	}
+}
+
+// unconfirmed says why a park the REFER accepted is not taken as done.
+func (p *Phone) unconfirmed(a *parkAttempt, timeout time.Duration) string {
+	if a.orbit != 0 {
+		return fmt.Sprintf("the PBX did not confirm the park: the lamp of orbit %d did not light within %s", a.orbit, timeout)
+	}
+	return fmt.Sprintf("the PBX did not confirm the park: no orbit's lamp lit within %s", timeout)
 }
 
 // responseOf returns the SIP response an error carries, if any.
@@ -247,69 +298,85 @@ func (p *Phone) parkReason(code, orbit int) string {
 	return fmt.Sprintf("park failed (%d)", code)
 }
 
-// parkConfirmed ends our leg: the call is on its orbit (0 while unknown:
-// a park-any learns it from the lamp).
+// parkConfirmed ends our leg: the call is on its orbit.
 func (p *Phone) parkConfirmed(c *call, a *parkAttempt, orbit int, by string) {
 	p.mu.Lock()
 	if c.park != a {
 		p.mu.Unlock()
 		return
 	}
-	if orbit == 0 {
-		// A park-any confirmed by NOTIFY: the lamp may have shown the
-		// caller first. setOrbit queues that orbit on a.lamp under p.mu
-		// while c.park is a, so it is there now or setOrbit will find
-		// the call parked with no orbit and name it itself.
-		select {
-		case n := <-a.lamp:
-			orbit = n
-		default:
-		}
-	}
 	c.park = nil
 	c.info.State = telephony.StateParkedAway
 	c.info.Orbit = orbit
 	c.info.Reason = ""
 	c.endReason = "parked"
-	if orbit != 0 {
-		p.parks[orbit] = parkRecord{token: a.token, call: c.id, callerName: a.callerName, callerURI: a.callerURI, at: a.started}
-		if o := p.orbits[orbit]; o != nil && o.Occupied && (o.Parker == "" || sameParty(o.Parker, p.aor.String())) {
-			c.orbitLit = true
-		}
+	gone := a.legGone
+	if gone {
+		p.forgetDialogLocked(c)
+	}
+	p.parks[orbit] = parkRecord{token: a.token, call: c.id, callerName: a.callerName, callerURI: a.callerURI, at: a.started}
+	if o := p.orbits[orbit]; o != nil && o.Occupied && (o.Parker == "" || sameParty(o.Parker, p.aor.String())) {
+		c.orbitLit = true
 	}
 	p.mu.Unlock()
 	p.log.Info("parked", "call", c.id, "orbit", orbit, "confirmed_by", by)
 	p.changed(c)
-	if orbit != 0 {
-		p.refreshOrbit(orbit)
+	p.refreshOrbit(orbit)
+	if gone {
+		return // the caller ended our leg itself once transferred
 	}
-	ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
-	defer cancel()
-	if err := c.sess().Hangup(ctx); err != nil {
+	if err := c.endLeg(p.ctx); err != nil {
 		p.log.Debug("ending our leg after park", "call", c.id, "error", err)
 	}
 }
 
-// parkFailed takes the call back, on hold, with the reason.
+// parkFailed ends a park that did not happen: the call stays with the
+// console, held, with the reason. A call whose leg has ended meanwhile
+// (the caller hung up, or left after a REFER that no lamp confirmed) is
+// over; the reason is ours when we ended it.
 func (p *Phone) parkFailed(c *call, a *parkAttempt, reason string) {
+	p.attemptFailed(c, "park failed", reason, func() bool {
+		switch {
+		case c.park != a:
+			return false
+		case a.legGone:
+			why := reason
+			if c.endReason != "" {
+				why = c.endReason
+			}
+			p.endLocked(c, why)
+		default:
+			c.park = nil
+			if c.info.State != telephony.StateEnded {
+				c.info.State = telephony.StateHeld
+				c.info.Orbit, c.info.Token, c.info.Relayed = 0, "", false
+			}
+		}
+		return true
+	})
+}
+
+// attemptFailed ends a park or transfer that did not happen: under p.mu,
+// clear forgets the attempt and reports whether it was still the
+// call's; the call then stays with the console, with the reason.
+func (p *Phone) attemptFailed(c *call, what, reason string, clear func() bool) {
 	p.mu.Lock()
-	if c.park != a {
+	if !clear() {
 		p.mu.Unlock()
 		return
 	}
-	c.park = nil
 	if c.info.State != telephony.StateEnded {
-		c.info.State = telephony.StateHeld
-		c.info.Reason = reason
-		c.info.Orbit, c.info.Token, c.info.Relayed = 0, "", false
+		c.info.Reason = strings.TrimSpace(reason)
 	}
 	p.mu.Unlock()
-	p.log.Info("park failed", "call", c.id, "orbit", a.orbit, "reason", reason)
+	p.log.Info(what, "call", c.id, "reason", reason)
 	p.changed(c)
 }
 
-// peekReferNotify reads an X-Park-Orbit header from a REFER NOTIFY's
-// sipfrag, where the referee copied more than the status line.
+// peekReferNotify takes the outcome of a park's REFER from its NOTIFY,
+// before diago answers it: the sipfrag's status code, and an
+// X-Park-Orbit header where the referee copied more than the status
+// line.
 func (p *Phone) peekReferNotify(req *sip.Request) {
 	c := p.byDialogCallID(req)
 	if c == nil {
@@ -321,7 +388,12 @@ func (p *Phone) peekReferNotify(req *sip.Request) {
 	if a == nil {
 		return
 	}
-	for _, line := range strings.Split(string(req.Body()), "\n") {
+	lines := strings.Split(string(req.Body()), "\n")
+	code := sipfragCode(lines[0])
+	if code == 0 {
+		return
+	}
+	for _, line := range lines[1:] {
 		name, value, ok := strings.Cut(line, ":")
 		if ok && strings.EqualFold(strings.TrimSpace(name), "X-Park-Orbit") {
 			if n, err := strconv.Atoi(strings.TrimSpace(value)); err == nil && p.cfg.Park.Contains(n) {
@@ -329,6 +401,24 @@ func (p *Phone) peekReferNotify(req *sip.Request) {
 			}
 		}
 	}
+	select {
+	case a.notify <- code:
+	default:
+	}
+}
+
+// sipfragCode is the status code of a sipfrag's status line
+// ("SIP/2.0 200 OK"), or 0.
+func sipfragCode(line string) int {
+	f := strings.Fields(line)
+	if len(f) < 2 || !strings.HasPrefix(f[0], "SIP/") {
+		return 0
+	}
+	code, err := strconv.Atoi(f[1])
+	if err != nil || code < 100 || code > 699 {
+		return 0
+	}
+	return code
 }
 
 // relayPark parks a caller that cannot be transferred: the console calls
@@ -424,9 +514,7 @@ func (p *Phone) relayPark(ctx context.Context, c *call, a *parkAttempt) {
 			}
 			p.mu.Unlock()
 			if still {
-				bye, cancel := context.WithTimeout(p.ctx, 5*time.Second)
-				_ = c.sess().Hangup(bye)
-				cancel()
+				_ = c.endLeg(p.ctx)
 			}
 		case <-c.sess().Context().Done():
 			bye, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -435,6 +523,31 @@ func (p *Phone) relayPark(ctx context.Context, c *call, a *parkAttempt) {
 		case <-p.ctx.Done():
 		}
 	})
+}
+
+// comebackLocked returns the orbit an unmarked inbound call from uri
+// returns from, or 0; p.mu is held. Asterisk's comebacktoorigin re-dials
+// the parker with only the caller's ID (PARK-PROTOCOL.md), so the call
+// is matched to a park this console remembers: the same caller, on an
+// orbit still lit or dark for less than comebackWindow (a caller who
+// gave up or was retrieved long ago calls anew), the latest such park.
+// The park is then forgotten: its call has left the orbit.
+func (p *Phone) comebackLocked(uri string, now time.Time) int {
+	orbit := 0
+	var at time.Time
+	for n, rec := range p.parks {
+		if !sameParty(rec.callerURI, uri) || !rec.left.IsZero() && now.Sub(rec.left) > comebackWindow {
+			continue
+		}
+		if orbit == 0 || rec.at.After(at) {
+			orbit, at = n, rec.at
+		}
+	}
+	if orbit != 0 {
+		delete(p.parks, orbit)
+		p.log.Info("unmarked call taken for the return of a park", "orbit", orbit, "caller", uri, "parked_at", at)
+	}
+	return orbit
 }
 
 // relayDone waits for a relay park's teardown once the caller's leg is
@@ -512,19 +625,13 @@ func (p *Phone) unrelay(ctx context.Context, c *call, orbit int) error {
 	if live := p.live(c); live != nil {
 		p.holdLocked(ctx, live)
 	}
-	p.mu.Lock()
-	if c.info.State != telephony.StateParkedAway {
-		p.mu.Unlock()
-		return fmt.Errorf("sip: retrieve %d: %w", orbit, ErrWrongState)
-	}
-	c.info.State = telephony.StateActive
-	c.info.Relayed = false
-	c.info.Orbit, c.info.Token = 0, ""
-	c.info.RetrievedFrom = orbit
-	p.mu.Unlock()
-	if err := p.attachAudio(c); err != nil {
-		p.log.Error("sound device", "call", c.id, "error", err)
-	}
-	p.changed(c)
-	return nil
+	return p.activate(c, func(c *call) error {
+		if c.info.State != telephony.StateParkedAway {
+			return fmt.Errorf("sip: retrieve %d: %w", orbit, ErrWrongState)
+		}
+		c.info.Relayed = false
+		c.info.Orbit, c.info.Token = 0, ""
+		c.info.RetrievedFrom = orbit
+		return nil
+	})
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -132,18 +131,14 @@ func (p *Phone) awaitTransfer(c *call, consult *call, t *transferAttempt) {
 				consult.endReason = "transferred"
 			}
 			p.mu.Unlock()
-			ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
-			_ = c.sess().Hangup(ctx)
-			cancel()
+			_ = c.endLeg(p.ctx)
 			if consult != nil {
 				// The consulted party ends the replaced dialog itself;
 				// give it a moment, then end it from our side.
 				select {
 				case <-consult.sess().Context().Done():
 				case <-time.After(2 * time.Second):
-					ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
-					_ = consult.sess().Hangup(ctx)
-					cancel()
+					_ = consult.endLeg(p.ctx)
 				case <-p.ctx.Done():
 				}
 			}
@@ -161,16 +156,11 @@ func (p *Phone) awaitTransfer(c *call, consult *call, t *transferAttempt) {
 
 // transferDone ends a failed transfer: the call stays held, with why.
 func (p *Phone) transferDone(c *call, t *transferAttempt, reason string) {
-	p.mu.Lock()
-	if c.transfer != t {
-		p.mu.Unlock()
-		return
-	}
-	c.transfer = nil
-	if c.info.State != telephony.StateEnded {
-		c.info.Reason = strings.TrimSpace(reason)
-	}
-	p.mu.Unlock()
-	p.log.Info("transfer failed", "call", c.id, "reason", reason)
-	p.changed(c)
+	p.attemptFailed(c, "transfer failed", reason, func() bool {
+		if c.transfer != t {
+			return false
+		}
+		c.transfer = nil
+		return true
+	})
 }

@@ -1,0 +1,546 @@
+package sip_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emiago/diago"
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"github.com/switchboard/switchboard/telephony"
+	"github.com/switchboard/switchboard/telephony/dialoginfo"
+	sbsip "github.com/switchboard/switchboard/telephony/sip"
+)
+
+// asterisk plays a PBX whose park behaves on the wire as
+// PARK-PROTOCOL.md ("Interworking with another PBX") says Asterisk 20's
+// res_parking does. Its calls to the console are the callers; a REFER on
+// one gets 202 and one NOTIFY with sipfrag 200 (no 100 first) and never
+// a BYE. A REFER to the lot's park extension (700) parks the caller on
+// the first free slot; to 87NN on slot NN; to a bare slot number NN
+// Asterisk tries to retrieve NN, fails and hangs the caller up (after
+// the same 200 sipfrag). Lamps: SUBSCRIBE sip:NN@pbx gets dialog-info
+// with <dialog id="NN"><state>…</state></dialog>, state="full", a
+// counting version and never a caller identity.
+type asterisk struct {
+	t      testing.TB
+	ua     *sipgo.UserAgent
+	dg     *diago.Diago
+	client *sipgo.Client
+	port   int
+	first  int
+	last   int
+
+	referred chan string // the Refer-To user of every REFER
+	byes     chan string // the Call-ID of every BYE from the console
+	wg       sync.WaitGroup
+
+	mu     sync.Mutex
+	wake   chan struct{}       // closed and replaced when subs change
+	calls  map[string]*pbxCall // by Call-ID, the calls to the console
+	parked map[int]*pbxCall    // by slot
+	subs   map[int][]*lampSub  // by slot
+	hungUp []string            // callers Asterisk hung up on a failed park
+}
+
+// pbxCall is one call the PBX put through to the console.
+type pbxCall struct {
+	name, user string
+	callID     string
+	d          *diago.DialogClientSession
+}
+
+// lampSub is one console's subscription to a slot's lamp.
+type lampSub struct {
+	slot    int
+	callID  string
+	from    sip.Uri // the subscriber
+	fromTag string
+	toTag   string
+	target  sip.Uri
+	cseq    uint32
+	version int
+}
+
+// startAsterisk starts the PBX on loopback with the lot first-last.
+func startAsterisk(t testing.TB, first, last int) *asterisk {
+	t.Helper()
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("asterisk"), sipgo.WithUserAgentHostname("127.0.0.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := &asterisk{t: t, ua: ua, port: freePort(t), first: first, last: last,
+		referred: make(chan string, 64), byes: make(chan string, 64),
+		calls: make(map[string]*pbxCall), parked: make(map[int]*pbxCall), subs: make(map[int][]*lampSub), wake: make(chan struct{})}
+	addr := fmt.Sprintf("127.0.0.1:%d", x.port)
+	x.client, err = sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"), sipgo.WithClientConnectionAddr(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// diago answers the calls' requests; SUBSCRIBE, which diago does not
+	// know, goes straight to the sipgo server it shares.
+	srv, err := sipgo.NewServer(ua)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.OnSubscribe(x.onSubscribe)
+	x.dg = diago.NewDiago(ua, diago.WithServer(srv), diago.WithTransport(diago.Transport{Transport: "udp", BindHost: "127.0.0.1", BindPort: x.port}),
+		diago.WithLogger(testLogger(t, "asterisk")), diago.WithServerRequestMiddleware(x.middleware))
+	ctx, cancel := context.WithCancel(context.Background())
+	err = x.dg.ServeBackground(ctx, func(d *diago.DialogServerSession) {
+		_ = d.Respond(sip.StatusTemporarilyUnavailable, "Temporarily Unavailable", nil)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		x.wg.Wait()
+		cancel()
+		ua.Close()
+	})
+	waitUDP(t, ua, addr)
+	return x
+}
+
+// templates configures a console for this PBX; parkOrbit is the
+// park-to-orbit template's user part ("87{orbit}" with the dialplan
+// prefix, "{orbit}" for the mistake of REFERring straight to a slot).
+func (x *asterisk) templates(parkOrbit string) func(*sbsip.Config) {
+	return func(c *sbsip.Config) {
+		h := fmt.Sprintf("@127.0.0.1:%d", x.port)
+		c.Park = sbsip.ParkConfig{
+			ParkAny:        "sip:700" + h,
+			ParkOrbit:      "sip:" + parkOrbit + h,
+			Retrieve:       "sip:{orbit}" + h,
+			Lamp:           "sip:{orbit}" + h,
+			First:          x.first,
+			Last:           x.last,
+			HealthInterval: 300 * time.Millisecond,
+			Timeout:        4 * time.Second,
+		}
+	}
+}
+
+// middleware answers what Asterisk answers before diago sees it.
+func (x *asterisk) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
+	return func(req *sip.Request, tx sip.ServerTransaction) {
+		switch req.Method {
+		case sip.OPTIONS:
+			_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
+		case sip.REFER:
+			x.onRefer(req, tx)
+		case sip.BYE:
+			select {
+			case x.byes <- string(*req.CallID()):
+			default:
+			}
+			next(req, tx)
+		default:
+			next(req, tx)
+		}
+	}
+}
+
+// call puts a caller through to the console and returns the PBX's leg
+// once the console answered (on the channel).
+func (x *asterisk) call(t testing.TB, to sip.Uri, name, user string) <-chan *pbxCall {
+	t.Helper()
+	out := make(chan *pbxCall, 1)
+	d, err := x.dg.NewDialog(to, diago.NewDialogOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc := &pbxCall{name: name, user: user, d: d, callID: sip.GenerateTagN(24)}
+	callID := sip.CallIDHeader(pc.callID)
+	x.mu.Lock()
+	x.calls[pc.callID] = pc
+	x.mu.Unlock()
+	from := &sip.FromHeader{DisplayName: name, Address: sip.Uri{Scheme: "sip", User: user, Host: "127.0.0.1", Port: x.port}, Params: sip.NewParams()}
+	from.Params.Add("tag", sip.GenerateTagN(16))
+	done := make(chan struct{})
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	go func() {
+		defer close(done)
+		if err := d.Invite(ctx, diago.InviteClientOptions{Headers: []sip.Header{from, &callID}}); err != nil {
+			close(out)
+			return
+		}
+		if err := d.Ack(ctx); err != nil {
+			close(out)
+			return
+		}
+		syncMedia(d)
+		out <- pc
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = d.Hangup(ctx)
+		d.Close()
+	})
+	return out
+}
+
+// onRefer handles a blind transfer of one of the PBX's calls.
+func (x *asterisk) onRefer(req *sip.Request, tx sip.ServerTransaction) {
+	x.mu.Lock()
+	pc := x.calls[string(*req.CallID())]
+	x.mu.Unlock()
+	h := req.GetHeader("Refer-To")
+	var to sip.Uri
+	if pc == nil || h == nil {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil))
+		return
+	}
+	params := sip.NewParams()
+	if _, err := sip.ParseAddressValue(h.Value(), &to, &params); err != nil {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusBadRequest, "Bad Request", nil))
+		return
+	}
+	_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusAccepted, "Accepted", nil))
+	select {
+	case x.referred <- to.User:
+	default:
+	}
+	x.wg.Go(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+		defer cancel()
+		// One NOTIFY, 200, whatever becomes of the caller.
+		n := sip.NewRequest(sip.NOTIFY, pc.d.RemoteContact().Address)
+		n.AppendHeader(sip.NewHeader("Event", "refer"))
+		n.AppendHeader(sip.NewHeader("Subscription-State", "terminated;reason=noresource"))
+		n.AppendHeader(sip.NewHeader("Content-Type", "message/sipfrag;version=2.0"))
+		n.SetBody([]byte("SIP/2.0 200 OK\r\n"))
+		if _, err := pc.d.Do(ctx, n); err != nil {
+			x.t.Errorf("asterisk: REFER NOTIFY: %v", err)
+		}
+		slot := x.park(to.User)
+		x.mu.Lock()
+		if slot == 0 {
+			x.hungUp = append(x.hungUp, pc.name)
+		} else {
+			x.parked[slot] = pc
+		}
+		x.mu.Unlock()
+		if slot != 0 {
+			x.lamp(slot)
+		}
+	})
+}
+
+// park is the slot a REFER to user parks on, or 0 when Asterisk hangs
+// the caller up instead.
+func (x *asterisk) park(user string) int {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	switch n, err := strconv.Atoi(strings.TrimPrefix(user, "87")); {
+	case user == "700":
+		for s := x.first; s <= x.last; s++ {
+			if x.parked[s] == nil {
+				return s
+			}
+		}
+	case strings.HasPrefix(user, "87") && err == nil && n >= x.first && n <= x.last && x.parked[n] == nil:
+		return n
+	}
+	return 0 // a bare slot: retrieve of an empty slot fails, the caller is hung up
+}
+
+// parkOther puts a call that is not the console's on a slot.
+func (x *asterisk) parkOther(slot int, name string) {
+	x.mu.Lock()
+	x.parked[slot] = &pbxCall{name: name}
+	x.mu.Unlock()
+	x.lamp(slot)
+}
+
+// comeback times out the call parked on slot: the slot goes dark and
+// the PBX re-dials the console (comebacktoorigin=yes) with only the
+// caller's ID.
+func (x *asterisk) comeback(t testing.TB, console sip.Uri, slot int) {
+	t.Helper()
+	x.mu.Lock()
+	pc := x.parked[slot]
+	delete(x.parked, slot)
+	x.mu.Unlock()
+	if pc == nil {
+		t.Fatalf("asterisk: nothing parked on %d", slot)
+	}
+	x.lamp(slot)
+	x.call(t, console, pc.name, pc.user)
+}
+
+// onSubscribe answers a lamp SUBSCRIBE and sends the slot's state.
+func (x *asterisk) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
+	slot, err := strconv.Atoi(req.Recipient.User)
+	if err != nil || slot < x.first || slot > x.last {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusNotFound, "Not Found", nil))
+		return
+	}
+	callID := string(*req.CallID())
+	expires := "600"
+	if h := req.GetHeader("Expires"); h != nil {
+		expires = strings.TrimSpace(h.Value())
+	}
+	x.mu.Lock()
+	var sub *lampSub
+	for _, s := range x.subs[slot] {
+		if s.callID == callID {
+			sub = s
+		}
+	}
+	if sub == nil {
+		fromTag, _ := req.From().Params.Get("tag")
+		sub = &lampSub{slot: slot, callID: callID, from: req.From().Address, fromTag: fromTag,
+			toTag: sip.GenerateTagN(10), target: req.Contact().Address, version: -1}
+		x.subs[slot] = append(x.subs[slot], sub)
+	}
+	if expires == "0" {
+		x.subs[slot] = slices.DeleteFunc(x.subs[slot], func(o *lampSub) bool { return o == sub })
+	}
+	close(x.wake)
+	x.wake = make(chan struct{})
+	x.mu.Unlock()
+	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
+	res.To().Params.Add("tag", sub.toTag)
+	res.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: req.Recipient.User, Host: "127.0.0.1", Port: x.port}})
+	res.AppendHeader(sip.NewHeader("Expires", expires))
+	_ = tx.Respond(res)
+	x.wg.Go(func() { x.notify(sub, expires == "0") })
+}
+
+// lamp sends the slot's state to every subscriber.
+func (x *asterisk) lamp(slot int) {
+	x.mu.Lock()
+	subs := append([]*lampSub(nil), x.subs[slot]...)
+	x.mu.Unlock()
+	for _, s := range subs {
+		x.notify(s, false)
+	}
+}
+
+// notify sends one lamp NOTIFY as Asterisk's chan_sip words it.
+func (x *asterisk) notify(s *lampSub, final bool) {
+	x.mu.Lock()
+	state := "terminated"
+	if x.parked[s.slot] != nil {
+		state = "confirmed"
+	}
+	s.version++
+	s.cseq++
+	entity := fmt.Sprintf("sip:%d@127.0.0.1:%d", s.slot, x.port)
+	body := fmt.Sprintf("<?xml version=\"1.0\"?>\n<dialog-info xmlns=\"urn:ietf:params:xml:ns:dialog-info\" version=\"%d\" state=\"full\" entity=\"%s\">\n<dialog id=\"%d\">\n<state>%s</state>\n</dialog>\n</dialog-info>\n",
+		s.version, entity, s.slot, state)
+	req := sip.NewRequest(sip.NOTIFY, s.target)
+	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: strconv.Itoa(s.slot), Host: "127.0.0.1", Port: x.port}, Params: sip.NewParams()}
+	from.Params.Add("tag", s.toTag)
+	to := &sip.ToHeader{Address: s.from, Params: sip.NewParams()}
+	to.Params.Add("tag", s.fromTag)
+	callID := sip.CallIDHeader(s.callID)
+	req.AppendHeader(from)
+	req.AppendHeader(to)
+	req.AppendHeader(&callID)
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: s.cseq, MethodName: sip.NOTIFY})
+	req.AppendHeader(&sip.ContactHeader{Address: from.Address})
+	req.AppendHeader(sip.NewHeader("Event", dialoginfo.EventName))
+	if final {
+		req.AppendHeader(sip.NewHeader("Subscription-State", "terminated;reason=timeout"))
+	} else {
+		req.AppendHeader(sip.NewHeader("Subscription-State", "active;expires=600"))
+	}
+	req.AppendHeader(sip.NewHeader("Content-Type", dialoginfo.ContentType))
+	req.SetBody([]byte(body))
+	req.SetTransport("UDP")
+	x.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if _, err := x.client.Do(ctx, req); err != nil {
+		x.t.Logf("asterisk: lamp NOTIFY %d: %v", s.slot, err)
+	}
+}
+
+// waitSubscribed waits until the console watches every slot.
+func (x *asterisk) waitSubscribed(t testing.TB) {
+	t.Helper()
+	deadline := time.After(waitFor)
+	for {
+		x.mu.Lock()
+		n := 0
+		for s := x.first; s <= x.last; s++ {
+			if len(x.subs[s]) > 0 {
+				n++
+			}
+		}
+		wake := x.wake
+		x.mu.Unlock()
+		if n == x.last-x.first+1 {
+			return
+		}
+		select {
+		case <-wake:
+		case <-deadline:
+			t.Fatalf("asterisk: %d of the slots watched", n)
+		}
+	}
+}
+
+// TestAsteriskParkConfirmedByLamp: against Asterisk's park, a park on
+// the next free slot is done when a slot's lamp lights right after the
+// REFER: the console ends its own leg (Asterisk sends no BYE) and shows
+// the slot with the caller it parked, though the lamp names nobody; a
+// slot someone else parked on shows occupied, with nobody.
+func TestAsteriskParkConfirmedByLamp(t *testing.T) {
+	x := startAsterisk(t, 701, 704)
+	x.parkOther(701, "Earlier")
+	a := newConsole(t, "desk", 1000, x.templates("87{orbit}"))
+	a.waitParkService(t, true)
+	x.waitSubscribed(t)
+	a.waitOrbit(t, 701, "occupied by someone", func(o telephony.Orbit) bool { return o.Occupied })
+
+	leg := x.call(t, a.uri(), "Alice", "alice")
+	call := answered(t, a)
+	pc := recv(t, "alice put through", leg)
+	if err := a.Park(ctxT(t), call.ID, 0); err != nil {
+		t.Fatal(err)
+	}
+	if to := recv(t, "REFER", x.referred); to != "700" {
+		t.Fatalf("REFER to %q, want the park extension 700", to)
+	}
+	parked := a.waitState(t, call.ID, telephony.StateParkedAway)
+	if parked.Orbit != 702 || parked.Relayed {
+		t.Fatalf("parked = %+v, want on 702 (the first free slot)", parked)
+	}
+	if id := recv(t, "BYE from the console", x.byes); id != pc.callID {
+		t.Fatalf("BYE for %s", id)
+	}
+	select {
+	case <-pc.d.Context().Done():
+	case <-time.After(waitFor):
+		t.Fatal("the console's leg is still up after the park")
+	}
+	o := a.waitOrbit(t, 702, "lit with the caller parked", occupiedBy("Alice"))
+	if !o.ParkedByMe || o.CallerURI != "sip:alice@127.0.0.1:"+strconv.Itoa(x.port) {
+		t.Fatalf("orbit 702 = %+v", o)
+	}
+	for _, o := range a.Orbits() {
+		if o.Number == 701 && (o.CallerName != "" || o.CallerURI != "" || o.ParkedByMe) {
+			t.Fatalf("someone else's park shows %+v, want occupied by nobody", o)
+		}
+	}
+	if got, ok := a.Call(call.ID); !ok || got.State != telephony.StateParkedAway {
+		t.Fatalf("parked call = %+v, %v", got, ok)
+	}
+}
+
+// TestAsteriskUnconfirmedParkKeepsCaller: a REFER straight to a slot
+// makes Asterisk say 200 and hang the caller up instead of parking it;
+// no lamp lights. The console does not take the 200 for a park: after
+// the park timeout the call is still with the console, held, and says
+// that the PBX did not confirm the park.
+func TestAsteriskUnconfirmedParkKeepsCaller(t *testing.T) {
+	x := startAsterisk(t, 701, 706)
+	a := newConsole(t, "desk", 1000, func(c *sbsip.Config) {
+		x.templates("{orbit}")(c)
+		c.Park.Timeout = 2 * time.Second
+	})
+	a.waitParkService(t, true)
+	x.waitSubscribed(t)
+	leg := x.call(t, a.uri(), "Alice", "alice")
+	call := answered(t, a)
+	pc := recv(t, "alice put through", leg)
+	if err := a.Park(ctxT(t), call.ID, 705); err != nil {
+		t.Fatal(err)
+	}
+	if to := recv(t, "REFER", x.referred); to != "705" {
+		t.Fatalf("REFER to %q", to)
+	}
+	back := a.waitCall(t, "the park given up", func(c telephony.Call) bool {
+		return c.ID == call.ID && c.State != telephony.StateParking && c.Reason != ""
+	})
+	if back.State != telephony.StateHeld || !strings.Contains(back.Reason, "PBX did not confirm the park") ||
+		!strings.Contains(back.Reason, "705") || back.Orbit != 0 || back.Token != "" {
+		t.Fatalf("call after an unconfirmed park = %+v", back)
+	}
+	if got, ok := a.Call(call.ID); !ok || got.State != telephony.StateHeld {
+		t.Fatalf("call is not kept: %+v, %v", got, ok)
+	}
+	x.mu.Lock()
+	hungUp := slices.Clone(x.hungUp)
+	x.mu.Unlock()
+	if len(hungUp) != 1 || hungUp[0] != "Alice" {
+		t.Fatalf("asterisk hung up %v", hungUp)
+	}
+	select {
+	case id := <-x.byes:
+		t.Fatalf("the console ended its leg (%s) though the park was not confirmed", id)
+	case <-pc.d.Context().Done():
+		t.Fatal("the console's leg ended")
+	default:
+	}
+	for _, o := range a.Orbits() {
+		if o.Occupied {
+			t.Fatalf("orbit %+v lit", o)
+		}
+	}
+	if err := a.Resume(ctxT(t), call.ID); err != nil {
+		t.Fatal(err)
+	}
+	a.waitState(t, call.ID, telephony.StateActive)
+}
+
+// TestAsteriskComebackMatchedToPark: a directed park (the dialplan's 87
+// prefix) is confirmed by its slot's lamp; when it times out, Asterisk
+// re-dials the console with only the caller's ID. The console takes it
+// for the return of the call it parked on that slot; another caller is
+// just a new call.
+func TestAsteriskComebackMatchedToPark(t *testing.T) {
+	x := startAsterisk(t, 701, 706)
+	a := newConsole(t, "desk", 1000, x.templates("87{orbit}"))
+	a.waitParkService(t, true)
+	x.waitSubscribed(t)
+	x.call(t, a.uri(), "Alice", "alice")
+	call := answered(t, a)
+	if err := a.Park(ctxT(t), call.ID, 705); err != nil {
+		t.Fatal(err)
+	}
+	if to := recv(t, "REFER", x.referred); to != "87705" {
+		t.Fatalf("REFER to %q", to)
+	}
+	if got := a.waitState(t, call.ID, telephony.StateParkedAway); got.Orbit != 705 {
+		t.Fatalf("parked = %+v", got)
+	}
+	a.waitOrbit(t, 705, "lit with Alice", occupiedBy("Alice"))
+
+	x.call(t, a.uri(), "Bob", "bob")
+	bob := a.waitCall(t, "bob rings", func(c telephony.Call) bool { return c.State == telephony.StateRinging && c.RemoteName == "Bob" })
+	if bob.BackFrom != 0 {
+		t.Fatalf("bob's call = %+v, taken for a return", bob)
+	}
+	if err := a.Reject(ctxT(t), bob.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	x.comeback(t, a.uri(), 705)
+	back := a.waitCall(t, "alice rings back", func(c telephony.Call) bool {
+		return c.State == telephony.StateRinging && c.RemoteName == "Alice" && c.ID != call.ID
+	})
+	if back.BackFrom != 705 {
+		t.Fatalf("comeback = %+v, want the return from orbit 705", back)
+	}
+	if ended := a.waitState(t, call.ID, telephony.StateEnded); ended.Reason != "left orbit 705" {
+		t.Fatalf("parked call ended with %q", ended.Reason)
+	}
+	a.waitOrbit(t, 705, "dark", free)
+	if err := a.Answer(ctxT(t), back.ID); err != nil {
+		t.Fatal(err)
+	}
+	a.waitState(t, back.ID, telephony.StateActive)
+}
