@@ -6,16 +6,22 @@
 //
 // Park: the console REFERs the caller to the park URI with a fresh token
 // and its own AOR as the parker, keeps its leg up on hold, and ends it
-// once the park is confirmed: by the REFER's NOTIFY with a 200 sipfrag,
-// or by the orbit's lamp showing the caller. The orbit comes from the
-// directed park, else from an X-Park-Orbit header in the sipfrag when the
-// referee copies one, else from the lamp that lights for the caller (so a
-// park-any shows "parked" at once and its orbit a moment later). A caller
+// once the park is confirmed: by an X-Park-Orbit header in the REFER
+// NOTIFY's sipfrag, where the referee copies one, or by the orbit's lamp
+// lighting for the caller (for a park on the next free orbit, the lamp
+// that lights during the park names the orbit). A 200 sipfrag alone
+// proves nothing (Asterisk sends it, then hangs up a caller it could not
+// park: PARK-PROTOCOL.md, "Interworking with another PBX"): without a
+// confirmation within ParkConfig.Timeout the call stays with the
+// console, held, saying that the PBX did not confirm the park. A caller
 // that refuses REFER (405, 406, 501) is parked by relay: the console
 // INVITEs the park URI itself with the caller's identity and bridges the
-// two legs. A park that fails (final NOTIFY ≥ 300, REFER refused, no
+// two legs. A park that fails (final NOTIFY >= 300, REFER refused, no
 // outcome within ParkConfig.Timeout) takes the call back on hold, with
-// the reason.
+// the reason. Lamps that name nobody (Asterisk's) show the caller this
+// console parked there; an inbound call that no X-Park-Orbit marks is
+// taken for the return of a park of ours when its caller is the one we
+// parked on an orbit that is lit or went dark moments before.
 package sip
 
 import (
