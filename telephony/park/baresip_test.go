@@ -3,8 +3,6 @@ package park_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -12,50 +10,9 @@ import (
 	"github.com/emiago/diago"
 	"github.com/emiago/sipgo/sip"
 	"github.com/switchboard/switchboard/internal/baresip"
+	"github.com/switchboard/switchboard/internal/siptest"
 	"github.com/switchboard/switchboard/telephony/dialoginfo"
 )
-
-// needBaresip skips when baresip is not installed, except in CI, where
-// the real-peer tests must run.
-func needBaresip(t *testing.T) {
-	t.Helper()
-	if _, err := exec.LookPath("baresip"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("baresip is required in CI (.ci/run installs baresip-core): %v", err)
-		}
-		t.Skip("baresip is not installed")
-	}
-}
-
-// startBaresip runs baresip as a caller; its log and events are printed
-// when the test fails, and it is stopped (and reaped) at cleanup.
-func startBaresip(t *testing.T, opts baresip.Options) *baresip.Baresip {
-	t.Helper()
-	needBaresip(t)
-	if opts.Dir == "" {
-		opts.Dir = t.TempDir()
-	}
-	opts.SIPTrace = true // only shown when the test fails
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	b, err := baresip.Start(ctx, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := b.Stop(); err != nil {
-			t.Error(err)
-		}
-		if t.Failed() {
-			var evs []string
-			for _, e := range b.Events() {
-				evs = append(evs, e.Raw)
-			}
-			t.Logf("baresip events:\n%s\nbaresip log:\n%s", strings.Join(evs, "\n"), b.Log())
-		}
-	})
-	return b
-}
 
 // referOutcome is what the console saw of its REFER.
 type referOutcome struct {
@@ -69,7 +26,7 @@ type referOutcome struct {
 // service, the lamp of 706 lights with baresip's identity, a retriever
 // gets baresip and hears its 440 Hz ausine tone, and the lamp goes dark.
 func TestBaresipFollowsReferOntoOrbit(t *testing.T) {
-	needBaresip(t)
+	siptest.NeedPeer(t, "baresip")
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 
@@ -150,14 +107,14 @@ func TestBaresipFollowsReferOntoOrbit(t *testing.T) {
 			}
 		}
 	})
-	parker := console.aor()
+	parker := console.AOR()
 	// The escape-free form of the parker: baresip 1.0.0 eats percent
 	// escapes in a Refer-To (it passes the URI through printf).
 	plans <- referPlan{to: f.uri("park-706", "token="+token, "parker-user=console",
-		fmt.Sprintf("parker-host=127.0.0.1:%d", console.port)), by: parker}
+		fmt.Sprintf("parker-host=127.0.0.1:%d", console.Port)), by: parker}
 
-	b := startBaresip(t, baresip.Options{Display: "Bare Sip", ToneHz: 440})
-	if err := b.Dial(ctx, console.aor()); err != nil {
+	b := siptest.StartBaresip(t, baresip.Options{Display: "Bare Sip", ToneHz: 440})
+	if err := b.Dial(ctx, console.AOR()); err != nil {
 		t.Fatal(err)
 	}
 
@@ -215,16 +172,16 @@ func TestBaresipFollowsReferOntoOrbit(t *testing.T) {
 
 	// A retriever gets baresip, is told who it is, and hears its tone.
 	retriever := newAgent(t, "retriever", nil)
-	d, err := retriever.call(t, f.uri("706"))
+	d, err := retriever.Call(t, f.uri("706"))
 	if err != nil {
-		t.Fatalf("retrieve 706: %v (status %d)", err, statusOf(err))
+		t.Fatalf("retrieve 706: %v (status %d)", err, siptest.Status(err))
 	}
 	pai, xpc := d.InviteResponse.GetHeader("P-Asserted-Identity"), d.InviteResponse.GetHeader("X-Park-Caller")
 	if (pai == nil || !strings.Contains(pai.Value(), b.AOR)) && (xpc == nil || !strings.Contains(xpc.Value(), b.AOR)) {
 		t.Errorf("retrieve 200 OK names P-Asserted-Identity %v, X-Park-Caller %v; want baresip %s", pai, xpc, b.AOR)
 	}
-	m := startMedia(t, d, 1000)
-	m.waitTone(t, 440)
+	m := siptest.StartMedia(t, d, 1000)
+	hears(t, m, 440)
 	f.log.wait(t, "retrieved", "orbit", "706")
 	lamp.waitOccupied(t, false)
 	if st, _ := f.svc.Orbit(706); st.Occupied {

@@ -19,13 +19,13 @@ func TestLampFullStateAtOnceAndOnEveryChange(t *testing.T) {
 	}
 
 	caller := newAgent(t, "alice", nil)
-	dc, err := caller.call(t, f.uri("park-705"), sip.NewHeader("Referred-By", "<sip:consoleA@127.0.0.1:5991>"))
+	dc, err := caller.Call(t, f.uri("park-705"), sip.NewHeader("Referred-By", "<sip:consoleA@127.0.0.1:5991>"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	lit := w.waitOccupied(t, true)
 	d, _ := lit.Occupied()
-	if d.State != dialoginfo.DialogConfirmed || d.Remote == nil || d.Remote.Display != "Alice" || d.Remote.Identity != caller.aor() {
+	if d.State != dialoginfo.DialogConfirmed || d.Remote == nil || d.Remote.Display != "Alice" || d.Remote.Identity != caller.AOR() {
 		t.Fatalf("lit lamp dialog %+v remote %+v, want Alice", d, d.Remote)
 	}
 	if d.Park == nil || d.Park.Orbit != 705 || d.Park.Parker != "sip:consoleA@127.0.0.1:5991" || d.Park.ParkedAt.IsZero() {
@@ -37,7 +37,7 @@ func TestLampFullStateAtOnceAndOnEveryChange(t *testing.T) {
 	w2.waitOccupied(t, true)
 
 	r := newAgent(t, "bob", nil)
-	if _, err := r.call(t, f.uri("705")); err != nil {
+	if _, err := r.Call(t, f.uri("705")); err != nil {
 		t.Fatal(err)
 	}
 	dark := w.waitOccupied(t, false)
@@ -45,10 +45,10 @@ func TestLampFullStateAtOnceAndOnEveryChange(t *testing.T) {
 	_ = dc
 	// The dark lamp says the call was retrieved, and by whom.
 	if len(dark.Dialogs) != 1 || dark.Dialogs[0].State != dialoginfo.DialogTerminated || dark.Dialogs[0].Event != "replaced" ||
-		dark.Dialogs[0].Park == nil || dark.Dialogs[0].Park.RetrievedBy != r.aor() || dark.Dialogs[0].Remote == nil || dark.Dialogs[0].Remote.Display != "Alice" {
+		dark.Dialogs[0].Park == nil || dark.Dialogs[0].Park.RetrievedBy != r.AOR() || dark.Dialogs[0].Remote == nil || dark.Dialogs[0].Remote.Display != "Alice" {
 		t.Fatalf("dark lamp after a retrieve: %+v", dark.Dialogs)
 	}
-	if st, _ := f.svc.Orbit(705); st.Last == nil || st.Last.How != park.ExitRetrieved || st.Last.RetrievedBy != r.aor() {
+	if st, _ := f.svc.Orbit(705); st.Last == nil || st.Last.How != park.ExitRetrieved || st.Last.RetrievedBy != r.AOR() {
 		t.Fatalf("orbit state after a retrieve: %+v", st.Last)
 	}
 
@@ -64,7 +64,7 @@ func TestLampGoesDarkWhenCallerGivesUp(t *testing.T) {
 	f := startPark(t, nil)
 	w := newWatcher(t, f, 703)
 	caller := newAgent(t, "alice", nil)
-	dc, err := caller.call(t, f.uri("park-703"))
+	dc, err := caller.Call(t, f.uri("park-703"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,11 +73,11 @@ func TestLampGoesDarkWhenCallerGivesUp(t *testing.T) {
 	dark := w.waitOccupied(t, false)
 	// The dark lamp says the caller hung up.
 	if len(dark.Dialogs) != 1 || dark.Dialogs[0].Event != "remote-bye" || dark.Dialogs[0].Remote == nil ||
-		dark.Dialogs[0].Remote.Identity != caller.aor() || dark.Dialogs[0].Park.RetrievedBy != "" {
+		dark.Dialogs[0].Remote.Identity != caller.AOR() || dark.Dialogs[0].Park.RetrievedBy != "" {
 		t.Fatalf("dark lamp after the caller gave up: %+v", dark.Dialogs)
 	}
 	// Parking again on the orbit forgets how the last call left.
-	if _, err := caller.call(t, f.uri("park-703")); err != nil {
+	if _, err := caller.Call(t, f.uri("park-703")); err != nil {
 		t.Fatal(err)
 	}
 	if lit := w.waitOccupied(t, true); len(lit.Dialogs) != 1 {
@@ -166,14 +166,14 @@ func TestLampAfterServiceRestart(t *testing.T) {
 	f := startPark(t, nil)
 	addr := f.svc.Addr().String()
 	caller := newAgent(t, "alice", nil)
-	if _, err := caller.call(t, f.uri("park-702")); err != nil {
+	if _, err := caller.Call(t, f.uri("park-702")); err != nil {
 		t.Fatal(err)
 	}
 	w := newWatcher(t, f, 702)
 	w.waitOccupied(t, true)
 	f.svc.Close()
 	w.waitTerminated(t)
-	f2 := startPark(t, func(o *parkOptions) { o.Listen = addr })
+	f2 := startPark(t, func(o *park.Options) { o.Listen = addr })
 	w2 := newWatcher(t, f2, 702)
 	if doc := w2.waitOccupied(t, false); doc.Version != 0 {
 		t.Fatalf("after restart: %+v", doc)

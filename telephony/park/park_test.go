@@ -9,6 +9,7 @@ import (
 
 	"github.com/emiago/diago"
 	"github.com/emiago/sipgo/sip"
+	"github.com/switchboard/switchboard/internal/siptest"
 	"github.com/switchboard/switchboard/internal/tone"
 	"github.com/switchboard/switchboard/telephony/park"
 )
@@ -16,7 +17,7 @@ import (
 func TestParkOnChosenOrbitPlaysMusicAndRemembers(t *testing.T) {
 	f := startPark(t, nil)
 	caller := newAgent(t, "alice", nil)
-	d, err := caller.call(t, f.uri("park-705", "token=tok705", "parker=console%40127.0.0.1%3A5999"),
+	d, err := caller.Call(t, f.uri("park-705", "token=tok705", "parker=console%40127.0.0.1%3A5999"),
 		sip.NewHeader("Referred-By", "<sip:desk@127.0.0.1:5998>"))
 	if err != nil {
 		t.Fatal(err)
@@ -24,10 +25,10 @@ func TestParkOnChosenOrbitPlaysMusicAndRemembers(t *testing.T) {
 	if h := d.InviteResponse.GetHeader("X-Park-Orbit"); h == nil || h.Value() != "705" {
 		t.Fatalf("X-Park-Orbit = %v, want 705", h)
 	}
-	m := startMedia(t, d, 440)
+	m := siptest.StartMedia(t, d, 440)
 	// Music, not silence, several times over (it loops and keeps coming).
 	for i := 0; i < 3; i++ {
-		win := m.waitAudio(t, m.samples())
+		win := m.WaitAudio(t, m.Len(), window)
 		if rms := tone.RMS(win); rms < 0.01 {
 			t.Fatalf("parked caller hears silence (rms %.4f), want music", rms)
 		}
@@ -38,7 +39,7 @@ func TestParkOnChosenOrbitPlaysMusicAndRemembers(t *testing.T) {
 		t.Fatalf("parked event = %v", ev)
 	}
 	st, _ := f.svc.Orbit(705)
-	if !st.Occupied || st.CallerName != "Alice" || st.CallerURI != caller.aor() || st.Parker != "sip:desk@127.0.0.1:5998" {
+	if !st.Occupied || st.CallerName != "Alice" || st.CallerURI != caller.AOR() || st.Parker != "sip:desk@127.0.0.1:5998" {
 		t.Fatalf("orbit state = %+v", st)
 	}
 }
@@ -46,14 +47,14 @@ func TestParkOnChosenOrbitPlaysMusicAndRemembers(t *testing.T) {
 func TestParkerFromParameterThenHeader(t *testing.T) {
 	f := startPark(t, nil)
 	a := newAgent(t, "bob", nil)
-	if _, err := a.call(t, f.uri("park-701", "parker=console%40127.0.0.1%3A5999")); err != nil {
+	if _, err := a.Call(t, f.uri("park-701", "parker=console%40127.0.0.1%3A5999")); err != nil {
 		t.Fatal(err)
 	}
 	if ev := f.log.wait(t, "parked", "orbit", "701"); ev["parker"] != "sip:console@127.0.0.1:5999" {
 		t.Fatalf("parker from parameter = %q", ev["parker"])
 	}
 	b := newAgent(t, "carol", nil)
-	if _, err := b.call(t, f.uri("park-702"), sip.NewHeader("X-Park-Parker", "<sip:other@127.0.0.1:5997>")); err != nil {
+	if _, err := b.Call(t, f.uri("park-702"), sip.NewHeader("X-Park-Parker", "<sip:other@127.0.0.1:5997>")); err != nil {
 		t.Fatal(err)
 	}
 	if ev := f.log.wait(t, "parked", "orbit", "702"); ev["parker"] != "sip:other@127.0.0.1:5997" {
@@ -67,7 +68,7 @@ func TestParkAnyTakesLeastRecentlyFreed(t *testing.T) {
 		return d.InviteResponse.GetHeader("X-Park-Orbit").Value()
 	}
 	a := newAgent(t, "a", nil)
-	d1, err := a.call(t, f.uri("park"))
+	d1, err := a.Call(t, f.uri("park"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,11 +77,11 @@ func TestParkAnyTakesLeastRecentlyFreed(t *testing.T) {
 	}
 	// Free 701 by retrieving it: it is now the most recently freed.
 	r := newAgent(t, "r", nil)
-	if _, err := r.call(t, f.uri("701")); err != nil {
+	if _, err := r.Call(t, f.uri("701")); err != nil {
 		t.Fatal(err)
 	}
 	b := newAgent(t, "b", nil)
-	d2, err := b.call(t, f.uri("park"))
+	d2, err := b.Call(t, f.uri("park"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,18 +89,18 @@ func TestParkAnyTakesLeastRecentlyFreed(t *testing.T) {
 		t.Fatalf("second park on %s, want 702 (701 was just freed)", got)
 	}
 	c := newAgent(t, "c", nil)
-	d3, _ := c.call(t, f.uri("park"))
+	d3, _ := c.Call(t, f.uri("park"))
 	if got := orbitOf(d3); got != "703" {
 		t.Fatalf("third park on %s, want 703", got)
 	}
 	d := newAgent(t, "d", nil)
-	d4, _ := d.call(t, f.uri("park"))
+	d4, _ := d.Call(t, f.uri("park"))
 	if got := orbitOf(d4); got != "701" {
 		t.Fatalf("fourth park on %s, want 701", got)
 	}
 	// The lot is full now.
 	e := newAgent(t, "e", nil)
-	if _, err := e.call(t, f.uri("park")); statusOf(err) != 486 {
+	if _, err := e.Call(t, f.uri("park")); siptest.Status(err) != 486 {
 		t.Fatalf("park on a full lot: %v, want 486", err)
 	}
 	f.log.wait(t, "refused", "reason", "lot full")
@@ -108,7 +109,7 @@ func TestParkAnyTakesLeastRecentlyFreed(t *testing.T) {
 func TestParkRefusals(t *testing.T) {
 	f := startPark(t, func(o *park.Options) { o.Orbits = park.Range{First: 701, Last: 705} })
 	first := newAgent(t, "first", nil)
-	if _, err := first.call(t, f.uri("park-703")); err != nil {
+	if _, err := first.Call(t, f.uri("park-703")); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -124,14 +125,14 @@ func TestParkRefusals(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := newAgent(t, "second", nil)
-			_, err := a.call(t, tc.uri)
-			if got := statusOf(err); got != tc.want {
+			_, err := a.Call(t, tc.uri)
+			if got := siptest.Status(err); got != tc.want {
 				t.Fatalf("INVITE %s: %v (status %d), want %d", tc.uri.String(), err, got, tc.want)
 			}
 		})
 	}
 	// Never two callers on one orbit: 703 still holds the first caller only.
-	if st, _ := f.svc.Orbit(703); st.CallerURI != first.aor() {
+	if st, _ := f.svc.Orbit(703); st.CallerURI != first.AOR() {
 		t.Fatalf("orbit 703 holds %+v", st)
 	}
 }
@@ -139,7 +140,7 @@ func TestParkRefusals(t *testing.T) {
 func TestSourceNotAllowedIsForbidden(t *testing.T) {
 	f := startPark(t, func(o *park.Options) { o.Allow, _ = park.ParseAllow("10.0.0.0/8") })
 	a := newAgent(t, "intruder", nil)
-	if _, err := a.call(t, f.uri("park")); statusOf(err) != 403 {
+	if _, err := a.Call(t, f.uri("park")); siptest.Status(err) != 403 {
 		t.Fatalf("park from a source outside the allowlist: %v, want 403", err)
 	}
 	f.log.wait(t, "refused", "reason", "source not allowed")
@@ -151,11 +152,11 @@ func TestSourceNotAllowedIsForbidden(t *testing.T) {
 func TestDigestCredentials(t *testing.T) {
 	f := startPark(t, func(o *park.Options) { o.Username, o.Password = "park", "s3cret" })
 	a := newAgent(t, "nocreds", nil)
-	if _, err := a.call(t, f.uri("park")); statusOf(err) != 401 {
+	if _, err := a.Call(t, f.uri("park")); siptest.Status(err) != 401 {
 		t.Fatalf("park without credentials: %v, want 401", err)
 	}
 	good := newAgent(t, "creds", nil)
-	d, err := good.dg.NewDialog(f.uri("park-704"), diago.NewDialogOptions{})
+	d, err := good.DG.NewDialog(f.uri("park-704"), diago.NewDialogOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,8 +170,8 @@ func TestDigestCredentials(t *testing.T) {
 	f.log.wait(t, "parked", "orbit", "704")
 
 	bad := newAgent(t, "badcreds", nil)
-	d2, _ := bad.dg.NewDialog(f.uri("park-705"), diago.NewDialogOptions{})
-	if err := d2.Invite(ctx, diago.InviteClientOptions{Username: "park", Password: "wrong"}); statusOf(err) != 403 && statusOf(err) != 401 {
+	d2, _ := bad.DG.NewDialog(f.uri("park-705"), diago.NewDialogOptions{})
+	if err := d2.Invite(ctx, diago.InviteClientOptions{Username: "park", Password: "wrong"}); siptest.Status(err) != 403 && siptest.Status(err) != 401 {
 		t.Fatalf("park with a wrong password: %v, want 403", err)
 	}
 }
@@ -181,33 +182,33 @@ func TestDigestCredentials(t *testing.T) {
 func TestRetrieveBridgesBothWays(t *testing.T) {
 	f := startPark(t, nil)
 	caller := newAgent(t, "alice", nil)
-	dc, err := caller.call(t, f.uri("park-707", "token=abc"))
+	dc, err := caller.Call(t, f.uri("park-707", "token=abc"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	mc := startMedia(t, dc, 440)
-	if rms := tone.RMS(mc.waitAudio(t, 0)); rms < 0.01 {
+	mc := siptest.StartMedia(t, dc, 440)
+	if rms := tone.RMS(mc.WaitAudio(t, 0, window)); rms < 0.01 {
 		t.Fatalf("no music while parked (rms %.4f)", rms)
 	}
-	if _, dominant := tone.Detect(mc.waitAudio(t, mc.samples()), 1000, 8000); dominant {
+	if _, dominant := tone.Detect(mc.WaitAudio(t, mc.Len(), window), 1000, 8000); dominant {
 		t.Fatal("1 kHz before anyone retrieved")
 	}
 
 	retriever := newAgent(t, "bob", nil)
-	dr, err := retriever.call(t, f.uri("707"))
+	dr, err := retriever.Call(t, f.uri("707"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	pai := dr.InviteResponse.GetHeader("P-Asserted-Identity")
-	if pai == nil || !strings.Contains(pai.Value(), `"Alice"`) || !strings.Contains(pai.Value(), caller.aor()) {
+	if pai == nil || !strings.Contains(pai.Value(), `"Alice"`) || !strings.Contains(pai.Value(), caller.AOR()) {
 		t.Fatalf("200 OK of the retrieve carries identity %v, want Alice", pai)
 	}
-	if h := dr.InviteResponse.GetHeader("X-Park-Caller"); h == nil || !strings.Contains(h.Value(), caller.aor()) {
+	if h := dr.InviteResponse.GetHeader("X-Park-Caller"); h == nil || !strings.Contains(h.Value(), caller.AOR()) {
 		t.Fatalf("X-Park-Caller = %v", h)
 	}
-	mr := startMedia(t, dr, 1000)
-	mr.waitTone(t, 440)
-	mc.waitTone(t, 1000)
+	mr := siptest.StartMedia(t, dr, 1000)
+	hears(t, mr, 440)
+	hears(t, mc, 1000)
 	if st, _ := f.svc.Orbit(707); st.Occupied {
 		t.Fatalf("orbit 707 still occupied after retrieve: %+v", st)
 	}
@@ -232,20 +233,20 @@ func TestRetrieveBridgesBothWays(t *testing.T) {
 func TestRetrieveRefusals(t *testing.T) {
 	f := startPark(t, nil)
 	r := newAgent(t, "r", nil)
-	if _, err := r.call(t, f.uri("710")); statusOf(err) != 404 {
+	if _, err := r.Call(t, f.uri("710")); siptest.Status(err) != 404 {
 		t.Fatalf("retrieve of an empty orbit: %v, want 404", err)
 	}
 	caller := newAgent(t, "alice", nil)
-	if _, err := caller.call(t, f.uri("park-710", "token=right")); err != nil {
+	if _, err := caller.Call(t, f.uri("park-710", "token=right")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.call(t, f.uri("710", "token=wrong")); statusOf(err) != 404 {
+	if _, err := r.Call(t, f.uri("710", "token=wrong")); siptest.Status(err) != 404 {
 		t.Fatalf("retrieve with a wrong token: %v, want 404", err)
 	}
 	if st, _ := f.svc.Orbit(710); !st.Occupied {
 		t.Fatal("a refused retrieve took the call off its orbit")
 	}
-	if _, err := r.call(t, f.uri("710", "token=right")); err != nil {
+	if _, err := r.Call(t, f.uri("710", "token=right")); err != nil {
 		t.Fatalf("retrieve with the right token: %v", err)
 	}
 }
@@ -253,7 +254,7 @@ func TestRetrieveRefusals(t *testing.T) {
 func TestConcurrentRetrievesExactlyOneWins(t *testing.T) {
 	f := startPark(t, nil)
 	caller := newAgent(t, "alice", nil)
-	if _, err := caller.call(t, f.uri("park-712")); err != nil {
+	if _, err := caller.Call(t, f.uri("park-712")); err != nil {
 		t.Fatal(err)
 	}
 	const n = 4
@@ -262,11 +263,11 @@ func TestConcurrentRetrievesExactlyOneWins(t *testing.T) {
 	for i := range n {
 		a := newAgent(t, "r"+string(rune('a'+i)), nil)
 		wg.Go(func() {
-			_, err := a.call(t, f.uri("712"))
+			_, err := a.Call(t, f.uri("712"))
 			if err == nil {
 				codes[i] = 200
 			} else {
-				codes[i] = statusOf(err)
+				codes[i] = siptest.Status(err)
 			}
 		})
 	}
@@ -288,7 +289,7 @@ func TestConcurrentRetrievesExactlyOneWins(t *testing.T) {
 func TestCallerHangsUpWhileParked(t *testing.T) {
 	f := startPark(t, nil)
 	caller := newAgent(t, "alice", nil)
-	d, err := caller.call(t, f.uri("park-715"))
+	d, err := caller.Call(t, f.uri("park-715"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -307,7 +308,7 @@ func TestCallerHangsUpWhileParked(t *testing.T) {
 	}
 	// The orbit is usable again.
 	b := newAgent(t, "bob", nil)
-	if _, err := b.call(t, f.uri("park-715")); err != nil {
+	if _, err := b.Call(t, f.uri("park-715")); err != nil {
 		t.Fatalf("re-park on the freed orbit: %v", err)
 	}
 }
@@ -317,7 +318,7 @@ func TestCallerHangsUpWhileParked(t *testing.T) {
 func TestSafeRetrieveStory(t *testing.T) {
 	f := startPark(t, nil)
 	caller1 := newAgent(t, "caller1", nil)
-	d1, err := caller1.call(t, f.uri("park-705", "token=tokenA"), sip.NewHeader("Referred-By", "<sip:consoleA@127.0.0.1:5991>"))
+	d1, err := caller1.Call(t, f.uri("park-705", "token=tokenA"), sip.NewHeader("Referred-By", "<sip:consoleA@127.0.0.1:5991>"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -327,22 +328,22 @@ func TestSafeRetrieveStory(t *testing.T) {
 	f.log.wait(t, "gave up", "orbit", "705")
 
 	caller2 := newAgent(t, "caller2", nil)
-	if _, err := caller2.call(t, f.uri("park-705", "token=tokenB"), sip.NewHeader("Referred-By", "<sip:consoleB@127.0.0.1:5992>")); err != nil {
+	if _, err := caller2.Call(t, f.uri("park-705", "token=tokenB"), sip.NewHeader("Referred-By", "<sip:consoleB@127.0.0.1:5992>")); err != nil {
 		t.Fatal(err)
 	}
 	consoleA := newAgent(t, "consoleA", nil)
-	if _, err := consoleA.call(t, f.uri("705", "token=tokenA")); statusOf(err) != 404 {
+	if _, err := consoleA.Call(t, f.uri("705", "token=tokenA")); siptest.Status(err) != 404 {
 		t.Fatalf("A's safe retrieve of 705 after caller 1 left: %v, want 404", err)
 	}
-	if st, _ := f.svc.Orbit(705); !st.Occupied || st.CallerURI != caller2.aor() {
+	if st, _ := f.svc.Orbit(705); !st.Occupied || st.CallerURI != caller2.AOR() {
 		t.Fatalf("caller 2 must still be parked on 705: %+v", st)
 	}
 	plain := newAgent(t, "consoleC", nil)
-	dr, err := plain.call(t, f.uri("705"))
+	dr, err := plain.Call(t, f.uri("705"))
 	if err != nil {
 		t.Fatalf("plain retrieve of 705: %v", err)
 	}
-	if h := dr.InviteResponse.GetHeader("X-Park-Caller"); h == nil || !strings.Contains(h.Value(), caller2.aor()) {
+	if h := dr.InviteResponse.GetHeader("X-Park-Caller"); h == nil || !strings.Contains(h.Value(), caller2.AOR()) {
 		t.Fatalf("plain retrieve got %v, want caller 2", h)
 	}
 }
@@ -352,22 +353,22 @@ func TestSafeRetrieveStory(t *testing.T) {
 func TestParkAndRetrieveOverTCP(t *testing.T) {
 	f := startPark(t, nil)
 	caller := newAgentOn(t, "tcp", "alice", nil)
-	dc, err := caller.call(t, f.uri("park-719", "transport=tcp"))
+	dc, err := caller.Call(t, f.uri("park-719", "transport=tcp"))
 	if err != nil {
 		t.Fatalf("park over TCP: %v", err)
 	}
 	if h := dc.InviteResponse.GetHeader("X-Park-Orbit"); h == nil || h.Value() != "719" {
 		t.Fatalf("X-Park-Orbit = %v", h)
 	}
-	mc := startMedia(t, dc, 440)
+	mc := siptest.StartMedia(t, dc, 440)
 	r := newAgentOn(t, "tcp", "bob", nil)
-	dr, err := r.call(t, f.uri("719", "transport=tcp"))
+	dr, err := r.Call(t, f.uri("719", "transport=tcp"))
 	if err != nil {
 		t.Fatalf("retrieve over TCP: %v", err)
 	}
-	mr := startMedia(t, dr, 1000)
-	mr.waitTone(t, 440)
-	mc.waitTone(t, 1000)
+	mr := siptest.StartMedia(t, dr, 1000)
+	hears(t, mr, 440)
+	hears(t, mc, 1000)
 	hangup(t, dr)
 	select {
 	case <-dc.Context().Done():

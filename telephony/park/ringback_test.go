@@ -10,6 +10,7 @@ import (
 
 	"github.com/emiago/diago"
 	"github.com/emiago/sipgo/sip"
+	"github.com/switchboard/switchboard/internal/siptest"
 	"github.com/switchboard/switchboard/internal/tone"
 	"github.com/switchboard/switchboard/telephony/park"
 )
@@ -29,16 +30,16 @@ func TestRingbackAnswered(t *testing.T) {
 		if err := d.Answer(); err != nil {
 			return
 		}
-		m := startMedia(t, d, 1000)
-		m.waitTone(t, 440)
+		m := siptest.StartMedia(t, d, 1000)
+		hears(t, m, 440)
 		<-d.Context().Done()
 	})
 	caller := newAgent(t, "alice", nil)
-	dc, err := caller.call(t, f.uri("park-708"), sip.NewHeader("Referred-By", "<"+parker.aor()+">"))
+	dc, err := caller.Call(t, f.uri("park-708"), sip.NewHeader("Referred-By", "<"+parker.AOR()+">"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	mc := startMedia(t, dc, 440)
+	mc := siptest.StartMedia(t, dc, 440)
 	var req *sip.Request
 	select {
 	case req = <-got:
@@ -51,7 +52,7 @@ func TestRingbackAnswered(t *testing.T) {
 	if from := req.From(); from.DisplayName != "Alice" || !strings.Contains(from.Address.String(), "alice") {
 		t.Fatalf("ring-back From = %s, want the caller", from.Value())
 	}
-	mc.waitTone(t, 1000) // the caller hears the parker
+	hears(t, mc, 1000) // the caller hears the parker
 	f.log.wait(t, "rang back", "orbit", "708", "answered", "true")
 	if st, _ := f.svc.Orbit(708); st.Occupied {
 		t.Fatal("orbit still occupied after the parker answered the ring-back")
@@ -69,11 +70,11 @@ func TestRingbackUnansweredReturnsToOrbit(t *testing.T) {
 		<-d.Context().Done() // rings until cancelled
 	})
 	caller := newAgent(t, "alice", nil)
-	dc, err := caller.call(t, f.uri("park-709"), sip.NewHeader("Referred-By", "<"+parker.aor()+">"))
+	dc, err := caller.Call(t, f.uri("park-709"), sip.NewHeader("Referred-By", "<"+parker.AOR()+">"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	mc := startMedia(t, dc, 440)
+	mc := siptest.StartMedia(t, dc, 440)
 	f.log.wait(t, "rang back", "orbit", "709", "answered", "false")
 	f.log.wait(t, "returned", "orbit", "709")
 	// Rung back a second time a park time later.
@@ -90,7 +91,7 @@ func TestRingbackUnansweredReturnsToOrbit(t *testing.T) {
 	if st, _ := f.svc.Orbit(709); !st.Occupied {
 		t.Fatal("the caller is not back on its orbit")
 	}
-	if rms := tone.RMS(mc.waitAudio(t, mc.samples())); rms < 0.01 {
+	if rms := tone.RMS(mc.WaitAudio(t, mc.Len(), window)); rms < 0.01 {
 		t.Fatalf("the caller hears silence after the ring-back (rms %.4f)", rms)
 	}
 }
@@ -110,10 +111,10 @@ func TestRingbackFallsBack(t *testing.T) {
 	})
 	f := startPark(t, func(o *park.Options) {
 		shortTimes(o)
-		o.Fallback = operator.aor()
+		o.Fallback = operator.AOR()
 	})
 	caller := newAgent(t, "alice", nil)
-	dc, err := caller.call(t, f.uri("park-711"), sip.NewHeader("Referred-By", "<"+parker.aor()+">"))
+	dc, err := caller.Call(t, f.uri("park-711"), sip.NewHeader("Referred-By", "<"+parker.AOR()+">"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +135,7 @@ func TestRingbackFallsBack(t *testing.T) {
 func TestRingbackParkerUnreachable(t *testing.T) {
 	f := startPark(t, shortTimes)
 	caller := newAgent(t, "alice", nil)
-	dc, err := caller.call(t, f.uri("park-712"), sip.NewHeader("Referred-By", "<sip:nobody@127.0.0.1:9>"))
+	dc, err := caller.Call(t, f.uri("park-712"), sip.NewHeader("Referred-By", "<sip:nobody@127.0.0.1:9>"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +158,7 @@ func TestCallerHangsUpDuringRingback(t *testing.T) {
 		<-d.Context().Done()
 	})
 	caller := newAgent(t, "alice", nil)
-	dc, err := caller.call(t, f.uri("park-713"), sip.NewHeader("Referred-By", "<"+parker.aor()+">"))
+	dc, err := caller.Call(t, f.uri("park-713"), sip.NewHeader("Referred-By", "<"+parker.AOR()+">"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +184,7 @@ func TestShutdownDrains(t *testing.T) {
 		_ = d.Hangup(ctx)
 	})
 	caller := newAgent(t, "alice", nil)
-	if _, err := caller.call(t, f.uri("park-716"), sip.NewHeader("Referred-By", "<"+parker.aor()+">")); err != nil {
+	if _, err := caller.Call(t, f.uri("park-716"), sip.NewHeader("Referred-By", "<"+parker.AOR()+">")); err != nil {
 		t.Fatal(err)
 	}
 	f.log.wait(t, "parked", "orbit", "716")
@@ -200,7 +201,7 @@ func TestShutdownDrains(t *testing.T) {
 func TestShutdownRefusesNewParks(t *testing.T) {
 	f := startPark(t, nil)
 	caller := newAgent(t, "alice", nil)
-	if _, err := caller.call(t, f.uri("park-717")); err != nil {
+	if _, err := caller.Call(t, f.uri("park-717")); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -210,8 +211,8 @@ func TestShutdownRefusesNewParks(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		late := newAgent(t, "late", nil)
-		_, err := late.call(t, f.uri("park"))
-		if statusOf(err) == 503 {
+		_, err := late.Call(t, f.uri("park"))
+		if siptest.Status(err) == 503 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -258,7 +259,7 @@ func TestMalformedSIP(t *testing.T) {
 	f.log.wait(t, "refused", "reason", "sdp: no common audio codec (PCMU/PCMA)")
 	// Still serving.
 	a := newAgent(t, "alice", nil)
-	if _, err := a.call(t, f.uri("park")); err != nil {
+	if _, err := a.Call(t, f.uri("park")); err != nil {
 		t.Fatalf("park after malformed traffic: %v", err)
 	}
 	if f.svc.Parked() != 1 {
