@@ -3,13 +3,11 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -22,8 +20,8 @@ import (
 	"time"
 
 	"github.com/emiago/diago"
-	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/switchboard/switchboard/internal/siptest"
 )
 
 // Generous limits that only stop a hung test; nothing is measured by them.
@@ -278,76 +276,14 @@ func TestParkdAnswersOptionsAndStopsOnSIGTERM(t *testing.T) {
 	}
 }
 
-// agent is a diago user agent on loopback for the drain story.
-func newAgent(t *testing.T, name string, handler func(d *diago.DialogServerSession)) (*diago.Diago, string) {
-	t.Helper()
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent(name), sipgo.WithUserAgentHostname("127.0.0.1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Take a free port for the agent (diago reads it back only after serving).
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := c.LocalAddr().(*net.UDPAddr).Port
-	c.Close()
-	dg := diago.NewDiago(ua, diago.WithTransport(diago.Transport{Transport: "udp", BindHost: "127.0.0.1", BindPort: port}),
-		diago.WithLogger(slog.New(slog.DiscardHandler)))
-	ctx, cancel := context.WithCancel(context.Background())
-	if handler == nil {
-		handler = func(d *diago.DialogServerSession) { _ = d.Respond(486, "Busy Here", nil) }
-	}
-	if err := dg.ServeBackground(ctx, handler); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		ua.Close()
-	})
-	// diago reports ready just before sipgo registers the listener; a
-	// request sent in between binds a second socket on the port and fails.
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	for deadline := time.Now().Add(hung); ; {
-		if c, _ := ua.TransportLayer().GetConnection("udp", addr); c != nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("listener %s never registered", addr)
-		}
-		time.Sleep(time.Millisecond)
-	}
-	return dg, "sip:" + name + "@" + addr
-}
-
-// call INVITEs uri from dg with extra headers; the call is hung up at
-// the end of the test if it is still up.
-func call(t *testing.T, dg *diago.Diago, uri string, hdrs ...sip.Header) (*diago.DialogClientSession, error) {
+// sipURI parses s for a call.
+func sipURI(t *testing.T, s string) sip.Uri {
 	t.Helper()
 	var u sip.Uri
-	if err := sip.ParseUri(uri, &u); err != nil {
+	if err := sip.ParseUri(s, &u); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), hung)
-	defer cancel()
-	d, err := dg.NewDialog(u, diago.NewDialogOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := d.Invite(ctx, diago.InviteClientOptions{Headers: hdrs}); err != nil {
-		d.Close()
-		return nil, err
-	}
-	if err := d.Ack(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = d.Hangup(ctx)
-		d.Close()
-	})
-	return d, nil
+	return u
 }
 
 // TestParkdDrainRingsBackTheParker is the graceful stop with a call
@@ -359,7 +295,7 @@ func TestParkdDrainRingsBackTheParker(t *testing.T) {
 
 	rung := make(chan *sip.Request, 1)
 	answer, hangup := make(chan struct{}), make(chan struct{})
-	_, parker := newAgent(t, "desk", func(d *diago.DialogServerSession) {
+	parker := siptest.NewAgent(t, "desk", siptest.AgentOptions{Handler: func(d *diago.DialogServerSession) {
 		rung <- d.InviteRequest
 		select {
 		case <-answer:
@@ -374,9 +310,9 @@ func TestParkdDrainRingsBackTheParker(t *testing.T) {
 		case <-hangup:
 		case <-d.Context().Done():
 		}
-	})
-	callerUA, _ := newAgent(t, "alice", nil)
-	dc, err := call(t, callerUA, "sip:park-705@"+addr, sip.NewHeader("X-Park-Parker", "<"+parker+">"))
+	}}).AOR()
+	caller := siptest.NewAgent(t, "alice", siptest.AgentOptions{})
+	dc, err := caller.Call(t, sipURI(t, "sip:park-705@"+addr), sip.NewHeader("X-Park-Parker", "<"+parker+">"))
 	if err != nil {
 		t.Fatalf("park on 705: %v", err)
 	}
@@ -390,12 +326,7 @@ func TestParkdDrainRingsBackTheParker(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.line(t, `^parkd: terminated: refusing new parks, ringing back 1 parked call, waiting up to 1m0s for calls to leave$`)
-	var inv *sip.Request
-	select {
-	case inv = <-rung:
-	case <-time.After(hung):
-		t.Fatal("the parker was not rung back")
-	}
+	inv := siptest.Recv(t, "the parker rung back", rung)
 	if h := inv.GetHeader("X-Park-Orbit"); h == nil || h.Value() != "705" {
 		t.Fatalf("ring-back INVITE has X-Park-Orbit %v, want 705", h)
 	}
@@ -404,10 +335,10 @@ func TestParkdDrainRingsBackTheParker(t *testing.T) {
 	if got := options(t, "udp", addr); !strings.HasPrefix(got, "SIP/2.0 503") {
 		t.Fatalf("OPTIONS while draining: %q, want 503", got)
 	}
-	latecomerUA, _ := newAgent(t, "bob", nil)
-	if _, err := call(t, latecomerUA, "sip:park@"+addr); err == nil {
+	latecomer := siptest.NewAgent(t, "bob", siptest.AgentOptions{})
+	if _, err := latecomer.Call(t, sipURI(t, "sip:park@"+addr)); err == nil {
 		t.Fatal("a new park was accepted while draining")
-	} else if e, ok := err.(*sipgo.ErrDialogResponse); !ok || e.Res.StatusCode != 503 {
+	} else if siptest.Status(err) != 503 {
 		t.Fatalf("a new park while draining: %v, want 503", err)
 	}
 
