@@ -458,7 +458,7 @@ func (p *Phone) setOrbit(next telephony.Orbit) {
 		}
 	}
 	if rec, ok := p.parks[n]; ok && prev.Occupied && !next.Occupied && rec.left.IsZero() {
-		rec.left = time.Now()
+		rec.left, rec.leftHow = time.Now(), next.Left
 		p.parks[n] = rec
 	}
 	// A call of ours parked on n: lit, then dark means it left.

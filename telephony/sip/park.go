@@ -42,6 +42,7 @@ type parkRecord struct {
 	callerURI  string
 	at         time.Time
 	left       time.Time // when the orbit's lamp went dark; zero while lit
+	leftHow    string    // how the call left, when the lamp said so (telephony.Orbit.Left)
 }
 
 // How long the console waits for a REFER NOTIFY once the caller's leg
@@ -184,6 +185,10 @@ func (p *Phone) runPark(c *call, a *parkAttempt) {
 	// keeps diago from hanging up by itself.
 	err := c.refer(ctx, a.uri, []sip.Header{referredBy}, func(int) {})
 	if err != nil {
+		if c.sess().Context().Err() != nil {
+			p.parkFailed(c, a, "caller hung up while parking")
+			return
+		}
 		if res := responseOf(err); res != nil {
 			switch res.StatusCode {
 			case sip.StatusMethodNotAllowed, sip.StatusNotAcceptable, sip.StatusNotImplemented:
@@ -480,6 +485,7 @@ func (p *Phone) relayPark(ctx context.Context, c *call, a *parkAttempt) {
 		relayLeg.close()
 		_ = d.Hangup(ctx)
 		d.Close()
+		p.parkFailed(c, a, "caller hung up while parking")
 		return
 	}
 	c.park = nil
@@ -529,15 +535,16 @@ func (p *Phone) relayPark(ctx context.Context, c *call, a *parkAttempt) {
 // returns from, or 0; p.mu is held. Asterisk's comebacktoorigin re-dials
 // the parker with only the caller's ID (PARK-PROTOCOL.md), so the call
 // is matched to a park this console remembers: the same caller, on an
-// orbit still lit or dark for less than comebackWindow (a caller who
-// gave up or was retrieved long ago calls anew), the latest such park.
+// orbit still lit or dark for less than comebackWindow, and not said by
+// the lamp to have given up or been retrieved (such a caller calls
+// anew), the latest such park.
 // The park is then forgotten: its call has left the orbit.
 func (p *Phone) comebackLocked(uri string, now time.Time) int {
 	orbit := 0
 	var at time.Time
 	for n, rec := range p.parks {
-		if !sameParty(rec.callerURI, uri) || !rec.left.IsZero() && now.Sub(rec.left) > comebackWindow {
-			continue
+		if !sameParty(rec.callerURI, uri) || rec.leftHow != "" || !rec.left.IsZero() && now.Sub(rec.left) > comebackWindow {
+			continue // another caller, or one who gave up or was retrieved
 		}
 		if orbit == 0 || rec.at.After(at) {
 			orbit, at = n, rec.at
