@@ -16,6 +16,7 @@ import (
 
 	"github.com/switchboard/switchboard/app"
 	"github.com/switchboard/switchboard/app/apptest"
+	"github.com/switchboard/switchboard/internal/siptest"
 	"github.com/switchboard/switchboard/telephony"
 	"github.com/switchboard/switchboard/widgets"
 )
@@ -23,7 +24,9 @@ import (
 // t0 is the wall clock the tests start from.
 var t0 = time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
 
-const waitFor = 15 * time.Second
+// waitFor only stops a hung test: the waits end when what they wait for
+// happens, and a loaded machine may be slow.
+const waitFor = siptest.WaitFor
 
 // quietTheme is Fyne's test theme, answering nothing for the widgets'
 // own colour names, so that they fall back to the standard ones (as the

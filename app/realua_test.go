@@ -2,12 +2,8 @@ package app_test
 
 import (
 	"context"
-	"fmt"
-	"io"
 	"log/slog"
-	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,8 +12,7 @@ import (
 
 	"github.com/switchboard/switchboard/app"
 	"github.com/switchboard/switchboard/app/demo"
-	"github.com/switchboard/switchboard/assets"
-	"github.com/switchboard/switchboard/internal/tone"
+	"github.com/switchboard/switchboard/internal/siptest"
 	"github.com/switchboard/switchboard/telephony"
 	"github.com/switchboard/switchboard/telephony/park"
 	"github.com/switchboard/switchboard/telephony/sip"
@@ -31,79 +26,12 @@ import (
 // boundary; telephony/audio has its own tests).
 
 // testLogger logs to stderr when APPTEST_LOG is set.
-func testLogger(name string) *slog.Logger {
-	if os.Getenv("APPTEST_LOG") == "" {
-		return slog.New(slog.DiscardHandler)
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("who", name)
-}
+func testLogger(name string) *slog.Logger { return siptest.Logger("APPTEST_LOG", name) }
 
-// toneDevice is a console's sound device: its "microphone" sends a sine
-// of freq and it keeps the last seconds of what it plays.
-type toneDevice struct {
-	freq float64
-	mu   sync.Mutex
-	pcm  []int16
-}
-
-func (d *toneDevice) OpenPort(rate int) (telephony.AudioPort, error) {
-	if rate != 8000 {
-		return nil, fmt.Errorf("rate %d", rate)
-	}
-	return &tonePort{d: d, gen: tone.Sine(d.freq, 8000, 0.3), next: time.Now(), closed: make(chan struct{})}, nil
-}
-
-// heard returns the last second played.
-func (d *toneDevice) heard() []int16 {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return append([]int16(nil), d.pcm[max(0, len(d.pcm)-8000):]...)
-}
-
-type tonePort struct {
-	d      *toneDevice
-	gen    *tone.Generator
-	next   time.Time
-	once   sync.Once
-	closed chan struct{}
-}
-
-func (p *tonePort) Play(f telephony.Frame) {
-	p.d.mu.Lock()
-	defer p.d.mu.Unlock()
-	p.d.pcm = append(p.d.pcm, f.PCM...)
-	if over := len(p.d.pcm) - 4*8000; over > 0 {
-		p.d.pcm = append(p.d.pcm[:0], p.d.pcm[over:]...)
-	}
-}
-
-func (p *tonePort) Capture(pcm []int16) error {
-	p.next = p.next.Add(telephony.FrameDuration)
-	t := time.NewTimer(time.Until(p.next))
-	defer t.Stop()
-	select {
-	case <-p.closed:
-		return io.EOF
-	case <-t.C:
-	}
-	p.gen.Fill(pcm[:160])
-	return nil
-}
-
-func (p *tonePort) Close() error {
-	p.once.Do(func() { close(p.closed) })
-	return nil
-}
-
-// dominant reports whether freq dominates 200 ms of pcm somewhere in its
-// last second.
-func dominant(pcm []int16, freq float64) bool {
-	for at := len(pcm) - 1600; at >= 0 && at >= len(pcm)-8000; at -= 400 {
-		if _, ok := tone.Detect(pcm[at:at+1600], freq, 8000); ok {
-			return true
-		}
-	}
-	return false
+// startPark runs a park service with the lot 701-720 on loopback.
+func startPark(t *testing.T) *park.Service {
+	t.Helper()
+	return siptest.StartPark(t, park.Options{Orbits: park.Range{First: 701, Last: 720}, Logger: testLogger("park")})
 }
 
 // realPhone starts a console user agent on loopback for the park service
@@ -159,17 +87,9 @@ func TestRealUserAgentParkAndRetrieve(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real SIP on loopback")
 	}
-	svc, err := park.New(park.Options{Listen: "127.0.0.1:0", Music: assets.MusicOnHold(), ParkTime: time.Hour,
-		Orbits: park.Range{First: 701, Last: 720}, Logger: testLogger("park")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(svc.Close)
+	svc := startPark(t)
 
-	dev1, dev2 := &toneDevice{freq: 600}, &toneDevice{freq: 900}
+	dev1, dev2 := &siptest.ToneDevice{Freq: 600}, &siptest.ToneDevice{Freq: 900}
 	phone1 := realPhone(t, "reception1", svc.HostPort(), dev1)
 	phone2 := realPhone(t, "reception2", svc.HostPort(), dev2)
 	a := newApp(t)
@@ -223,7 +143,7 @@ func TestRealUserAgentParkAndRetrieve(t *testing.T) {
 	h1.key(fyne.KeyReturn)
 	pumpUntil(t, "Alice answered", func() bool { return h1.lineState(id) == string(widgets.LineActive) }, h1)
 	pumpUntil(t, "the console hears the caller, the caller the console", func() bool {
-		return dominant(dev1.heard(), 440) && dominant(alice.Heard(), 600)
+		return siptest.Dominant(dev1.Last(siptest.Rate), 440) && siptest.Dominant(alice.Heard(), 600)
 	}, h1)
 
 	// Dragged onto 703: the slot lights on both consoles.
@@ -257,7 +177,7 @@ func TestRealUserAgentParkAndRetrieve(t *testing.T) {
 		return got != "" && h1.orbit(703).State == string(widgets.SlotFree) && h2.orbit(703).State == string(widgets.SlotFree)
 	}, h1, h2)
 	pumpUntil(t, "console 2 hears the caller, the caller console 2", func() bool {
-		return dominant(dev2.heard(), 440) && dominant(alice.Heard(), 900)
+		return siptest.Dominant(dev2.Last(siptest.Rate), 440) && siptest.Dominant(alice.Heard(), 900)
 	}, h2)
 	if !strings.HasPrefix(h2.history()[0], "Retrieved Alice Martin from 703 after ") {
 		t.Errorf("console 2 history %q", h2.history())
@@ -288,18 +208,10 @@ func TestRealUserAgentParkAndRetrieve(t *testing.T) {
 }
 
 // startStack starts a park service and one console on it.
-func startStack(t *testing.T) (*park.Service, *sip.Phone, *harness, *toneDevice) {
+func startStack(t *testing.T) (*park.Service, *sip.Phone, *harness, *siptest.ToneDevice) {
 	t.Helper()
-	svc, err := park.New(park.Options{Listen: "127.0.0.1:0", Music: assets.MusicOnHold(), ParkTime: time.Hour,
-		Orbits: park.Range{First: 701, Last: 720}, Logger: testLogger("park")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(svc.Close)
-	dev := &toneDevice{freq: 600}
+	svc := startPark(t)
+	dev := &siptest.ToneDevice{Freq: 600}
 	phone := realPhone(t, "reception1", svc.HostPort(), dev)
 	h := openConsole(t, newApp(t), phone, "Reception 1", realClock)
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
