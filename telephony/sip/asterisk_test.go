@@ -43,6 +43,7 @@ type asterisk struct {
 
 	mu     sync.Mutex
 	wake   chan struct{}       // closed and replaced when subs change
+	closed bool                // no more work is started
 	calls  map[string]*pbxCall // by Call-ID, the calls to the console
 	parked map[int]*pbxCall    // by slot
 	subs   map[int][]*lampSub  // by slot
@@ -100,6 +101,9 @@ func startAsterisk(t testing.TB, first, last int) *asterisk {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
+		x.mu.Lock()
+		x.closed = true
+		x.mu.Unlock()
 		x.wg.Wait()
 		cancel()
 		ua.Close()
@@ -210,7 +214,7 @@ func (x *asterisk) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 	case x.referred <- to.User:
 	default:
 	}
-	x.wg.Go(func() {
+	x.spawn(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 		defer cancel()
 		// One NOTIFY, 200, whatever becomes of the caller.
@@ -314,7 +318,17 @@ func (x *asterisk) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 	res.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: req.Recipient.User, Host: "127.0.0.1", Port: x.port}})
 	res.AppendHeader(sip.NewHeader("Expires", expires))
 	_ = tx.Respond(res)
-	x.wg.Go(func() { x.notify(sub, expires == "0") })
+	x.spawn(func() { x.notify(sub, expires == "0") })
+}
+
+// spawn runs f on a goroutine the cleanup waits for, unless the PBX is
+// closing.
+func (x *asterisk) spawn(f func()) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if !x.closed {
+		x.wg.Go(f)
+	}
 }
 
 // lamp sends the slot's state to every subscriber.
