@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/switchboard/switchboard/internal/siptest"
 	"github.com/switchboard/switchboard/telephony/dialoginfo"
 	"github.com/switchboard/switchboard/telephony/park"
 )
@@ -100,10 +101,7 @@ func TestLampRefreshAndUnsubscribe(t *testing.T) {
 		t.Fatalf("refresh Expires = %v, want 60", h)
 	}
 	// A refresh gets the full state again, with the next version.
-	deadline := time.Now().Add(5 * time.Second)
-	for len(w.documents()) < 2 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	w.notifies.Await(siptest.WaitFor, func([]*sip.Request) bool { return len(w.documents()) >= 2 })
 	docs := w.documents()
 	if len(docs) < 2 || docs[1].Version != 1 || docs[1].State != dialoginfo.StateFull {
 		t.Fatalf("after refresh documents %+v", docs)
@@ -112,8 +110,8 @@ func TestLampRefreshAndUnsubscribe(t *testing.T) {
 	if err != nil || res.StatusCode != 200 {
 		t.Fatalf("unsubscribe: %v %v", res, err)
 	}
-	deadline = time.Now().Add(5 * time.Second)
-	for f.svc.Watchers() != 0 && time.Now().Before(deadline) {
+	// The service tells no one when it drops a watcher: poll.
+	for deadline := time.Now().Add(siptest.WaitFor); f.svc.Watchers() != 0 && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
 	}
 	if f.svc.Watchers() != 0 {
@@ -183,18 +181,7 @@ func TestLampAfterServiceRestart(t *testing.T) {
 // waitTerminated waits for a NOTIFY with Subscription-State: terminated.
 func (w *watcher) waitTerminated(t testing.TB) {
 	t.Helper()
-	deadline := time.After(10 * time.Second)
-	for {
-		w.mu.Lock()
-		term, wake := w.terminated, w.wake
-		w.mu.Unlock()
-		if term {
-			return
-		}
-		select {
-		case <-wake:
-		case <-deadline:
-			t.Fatal("no terminating NOTIFY")
-		}
+	if !w.notifies.Await(siptest.WaitFor, func([]*sip.Request) bool { return w.ended() }) {
+		t.Fatal("no terminating NOTIFY")
 	}
 }

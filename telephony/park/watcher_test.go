@@ -11,6 +11,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/switchboard/switchboard/internal/siptest"
 	"github.com/switchboard/switchboard/telephony/dialoginfo"
 )
 
@@ -33,7 +34,7 @@ type watcher struct {
 	docs       []dialoginfo.Document
 	terminated bool // a NOTIFY said Subscription-State: terminated
 	errs       []string
-	wake       chan struct{}
+	notifies   siptest.Log[*sip.Request] // added after the fields above took it in
 }
 
 // newWatcher subscribes to orbit n of f's service and waits for the 200;
@@ -44,7 +45,7 @@ func newWatcher(t testing.TB, f *fixture, orbit int) *watcher {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &watcher{orbit: orbit, addr: conn.LocalAddr().String(), wake: make(chan struct{})}
+	w := &watcher{orbit: orbit, addr: conn.LocalAddr().String()}
 	name := fmt.Sprintf("lamp%d", orbit)
 	w.ua, err = sipgo.NewUA(sipgo.WithUserAgent(name), sipgo.WithUserAgentHostname("127.0.0.1"))
 	if err != nil {
@@ -95,16 +96,7 @@ func newWatcher(t testing.TB, f *fixture, orbit int) *watcher {
 		if res, err := w.subscribe(0); err == nil && res.StatusCode == sip.StatusOK {
 			// Wait for the final NOTIFY, so the service does not keep
 			// retransmitting it to a closed socket.
-			deadline := time.Now().Add(2 * time.Second)
-			for time.Now().Before(deadline) {
-				w.mu.Lock()
-				done := w.terminated
-				w.mu.Unlock()
-				if done {
-					break
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
+			w.notifies.Await(2*time.Second, func([]*sip.Request) bool { return w.ended() })
 		}
 		w.ua.Close()
 	})
@@ -137,6 +129,12 @@ func (w *watcher) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
+	w.takeIn(req)
+	w.notifies.Add(req)
+}
+
+// takeIn records what a NOTIFY says, and what is wrong with it.
+func (w *watcher) takeIn(req *sip.Request) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if ev := req.GetHeader("Event"); ev == nil || !strings.HasPrefix(ev.Value(), dialoginfo.EventName) {
@@ -161,8 +159,13 @@ func (w *watcher) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 			w.docs = append(w.docs, doc)
 		}
 	}
-	close(w.wake)
-	w.wake = make(chan struct{})
+}
+
+// ended reports whether a NOTIFY said the subscription is terminated.
+func (w *watcher) ended() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.terminated
 }
 
 // documents returns every document received so far.
@@ -176,27 +179,26 @@ func (w *watcher) documents() []dialoginfo.Document {
 // (want true) or free (want false), and returns that document.
 func (w *watcher) waitOccupied(t testing.TB, want bool) dialoginfo.Document {
 	t.Helper()
-	deadline := time.After(10 * time.Second)
-	for {
+	var doc dialoginfo.Document
+	var errs []string
+	ok := w.notifies.Await(siptest.WaitFor, func([]*sip.Request) bool {
 		w.mu.Lock()
-		if len(w.errs) > 0 {
-			errs := w.errs
-			w.mu.Unlock()
-			t.Fatalf("lamp of orbit %d: %v", w.orbit, errs)
+		defer w.mu.Unlock()
+		if errs = w.errs; len(errs) > 0 {
+			return true
 		}
 		if n := len(w.docs); n > 0 {
-			doc := w.docs[n-1]
-			if _, occ := doc.Occupied(); occ == want {
-				w.mu.Unlock()
-				return doc
-			}
+			doc = w.docs[n-1]
+			_, occ := doc.Occupied()
+			return occ == want
 		}
-		wake := w.wake
-		w.mu.Unlock()
-		select {
-		case <-wake:
-		case <-deadline:
-			t.Fatalf("lamp of orbit %d never showed occupied=%v; documents: %+v", w.orbit, want, w.documents())
-		}
+		return false
+	})
+	switch {
+	case len(errs) > 0:
+		t.Fatalf("lamp of orbit %d: %v", w.orbit, errs)
+	case !ok:
+		t.Fatalf("lamp of orbit %d never showed occupied=%v; documents: %+v", w.orbit, want, w.documents())
 	}
+	return doc
 }
