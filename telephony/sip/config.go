@@ -1,12 +1,19 @@
 package sip
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -66,8 +73,9 @@ type Listener struct {
 	// Advertise, when set, is the host put in Contact and SDP instead of
 	// the listening host (required when it is 0.0.0.0 behind NAT).
 	Advertise string
-	// TLS is the server and client configuration of a "tls" listener,
-	// with its certificate. Required for "tls".
+	// TLS is the server configuration of a "tls" listener, with its
+	// certificate. Required for "tls". Connections the console opens
+	// itself (to the PBX) are checked with the Account's TLS settings.
 	TLS *tls.Config
 }
 
@@ -90,6 +98,39 @@ type Account struct {
 	// RetryInterval is the wait before registering again after a
 	// failure (DefaultRegisterRetry).
 	RetryInterval time.Duration
+
+	// SIP over TLS. The account uses TLS when its registrar URI says so:
+	// "sips:pbx.example" or "sip:pbx.example;transport=tls" (an AOR
+	// "sips:…" makes the default registrar sips: too). REGISTER, and
+	// calls and requests to the registrar's or the AOR's host without a
+	// transport of their own, then go over TLS (RFC 3261 section 26.2).
+	//
+	// The PBX's certificate is always verified (TLS 1.2 or later): it
+	// must chain to the system's roots, or to CAFile's certificates when
+	// CAFile is set, and carry the host the console connects to (the
+	// registrar URI's host, an IP address of a registrar given by IP in
+	// the certificate's IP SANs). There is no switch to skip the check.
+	// A handshake that fails makes the registration fail with the cause
+	// (unknown authority, name mismatch, expired, not TLS, refused).
+	//
+	// The PBX reaches the console over TLS too, for calls and in-dialog
+	// requests: when Config.Listen has no "tls" listener, Validate adds
+	// one on the first listener's host, port 0 (a free port), with a
+	// self-signed certificate made at start; PBXs do not check the
+	// certificate of the phones they call (kamailio's default), and a PBX
+	// that reuses the console's own connection never sees it. Give a
+	// "tls" listener with a real certificate to control it.
+
+	// CAFile names a PEM file of the certificate authorities that sign
+	// the PBX's certificate (a private CA). Set, they replace the system's
+	// roots; empty, the system's roots are used.
+	CAFile string
+	// CertFile and KeyFile (PEM, both or neither) are a client certificate
+	// the console shows when the PBX asks for one; none is needed
+	// otherwise.
+	CertFile, KeyFile string
+
+	tls *tls.Config // the client side, built by validate for a TLS account
 }
 
 // ParkConfig locates the call-park service by URI templates, in which
@@ -189,6 +230,13 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Account.validate(); err != nil {
 		errs = append(errs, err)
+	} else if c.Account.tls != nil && !seen["tls"] && len(errs) == 0 {
+		l, err := implicitTLSListener(c.Listen[0])
+		if err != nil {
+			errs = append(errs, err)
+		} else {
+			c.Listen = append(c.Listen, l)
+		}
 	}
 	if err := c.Park.validate(); err != nil {
 		errs = append(errs, err)
@@ -216,6 +264,9 @@ func (a *Account) validate() error {
 		if a.Registrar != "" || a.Password != "" {
 			return errors.New("account: a registrar or password needs an AOR")
 		}
+		if a.CAFile != "" || a.CertFile != "" || a.KeyFile != "" {
+			return errors.New("account: TLS files need an AOR and a TLS registrar")
+		}
 		if a.OutboundProxy != "" {
 			if _, err := proxyRoute(a.OutboundProxy); err != nil {
 				return fmt.Errorf("account: outbound proxy %q: %w", a.OutboundProxy, err)
@@ -231,11 +282,17 @@ func (a *Account) validate() error {
 		a.Username = u.User
 	}
 	if a.Registrar == "" {
-		a.Registrar = "sip:" + u.HostPort()
+		a.Registrar = u.Scheme + ":" + u.Host
+		if u.Port != 0 {
+			a.Registrar += ":" + strconv.Itoa(u.Port)
+		}
 	}
 	var r sip.Uri
-	if err := sip.ParseUri(a.Registrar, &r); err != nil || r.Host == "" {
+	if err := sip.ParseUri(a.Registrar, &r); err != nil || r.Host == "" || (r.Scheme != "sip" && r.Scheme != "sips") {
 		return fmt.Errorf("account: registrar %q is not a SIP URI", a.Registrar)
+	}
+	if err := a.validateTLS(r); err != nil {
+		return err
 	}
 	if a.OutboundProxy != "" {
 		if _, err := proxyRoute(a.OutboundProxy); err != nil {
@@ -374,4 +431,127 @@ func parseHostPort(s string) (netip.AddrPort, error) {
 		return netip.AddrPort{}, errors.New("bad port")
 	}
 	return netip.AddrPortFrom(ip, uint16(p)), nil
+}
+
+// validateTLS checks the TLS settings of an account whose registrar is r
+// and builds the client side of its TLS connections.
+func (a *Account) validateTLS(r sip.Uri) error {
+	a.tls = nil
+	if transportOf(r) != "tls" {
+		if a.CAFile != "" || a.CertFile != "" || a.KeyFile != "" {
+			return fmt.Errorf("account: TLS files are set but registrar %q does not use TLS (sips: or ;transport=tls)", a.Registrar)
+		}
+		return nil
+	}
+	conf := &tls.Config{MinVersion: tls.VersionTLS12}
+	if a.CAFile != "" {
+		pem, err := os.ReadFile(a.CAFile)
+		if err != nil {
+			return fmt.Errorf("account: CA file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return fmt.Errorf("account: CA file %s: no PEM certificate in it", a.CAFile)
+		}
+		conf.RootCAs = pool
+	}
+	switch {
+	case a.CertFile != "" && a.KeyFile != "":
+		cert, err := tls.LoadX509KeyPair(a.CertFile, a.KeyFile)
+		if err != nil {
+			return fmt.Errorf("account: client certificate %s with key %s: %w", a.CertFile, a.KeyFile, err)
+		}
+		conf.Certificates = []tls.Certificate{cert}
+	case a.CertFile != "" || a.KeyFile != "":
+		return errors.New("account: a client certificate needs both its certificate and its key file")
+	}
+	a.tls = conf
+	return nil
+}
+
+// transportOf is "tls" for a sips: URI or one with ;transport=tls, else
+// the URI's transport parameter in lower case ("" when it has none).
+func transportOf(u sip.Uri) string {
+	t := ""
+	if u.UriParams != nil {
+		t, _ = u.UriParams.Get("transport")
+	}
+	if u.Scheme == "sips" {
+		return "tls"
+	}
+	return strings.ToLower(t)
+}
+
+// pbxTransport returns the account's transport for a request to u: "tls"
+// when the account uses TLS and u goes to the registrar's or the AOR's
+// host without a transport of its own; "" otherwise.
+func (a *Account) pbxTransport(u sip.Uri) string {
+	if a.tls == nil || transportOf(u) != "" {
+		return ""
+	}
+	var aor, reg sip.Uri
+	_ = sip.ParseUri(a.AOR, &aor)
+	_ = sip.ParseUri(a.Registrar, &reg)
+	for _, h := range []sip.Uri{reg, aor} {
+		if h.Host != "" && strings.EqualFold(h.Host, u.Host) && (h.Port == 0 || u.Port == 0 || h.Port == u.Port) {
+			return "tls"
+		}
+	}
+	return ""
+}
+
+// implicitTLSListener is the "tls" listener a TLS account needs when none
+// is configured: on like's host, a free port, with a self-signed
+// certificate for its address (see Account).
+func implicitTLSListener(like Listener) (Listener, error) {
+	ap, err := parseHostPort(like.Addr)
+	if err != nil {
+		return Listener{}, fmt.Errorf("listen tls: %w", err)
+	}
+	host := like.Advertise
+	if host == "" {
+		host = ap.Addr().String()
+	}
+	cert, err := selfSigned(host)
+	if err != nil {
+		return Listener{}, fmt.Errorf("listen tls: %w", err)
+	}
+	return Listener{
+		Transport: "tls",
+		Addr:      net.JoinHostPort(ap.Addr().String(), "0"),
+		Advertise: like.Advertise,
+		TLS:       &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}},
+	}, nil
+}
+
+// selfSigned makes a throwaway ECDSA P-256 certificate for host (an IP
+// address or a name), valid for a year.
+func selfSigned(host string) (tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("certificate key: %w", err)
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("certificate serial: %w", err)
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: "Switchboard console " + host},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.Add(365 * 24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		tmpl.IPAddresses = []net.IP{ip}
+	} else {
+		tmpl.DNSNames = []string{host}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("certificate: %w", err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
 }

@@ -143,7 +143,10 @@ func (p *Phone) Start(ctx context.Context) error {
 	}
 	first := listeners[0]
 	host := advertised(first)
-	p.ua, err = sipgo.NewUA(sipgo.WithUserAgent(p.cfg.User), sipgo.WithUserAgentHostname(host))
+	// Connections the console opens over TLS check the PBX's certificate
+	// with the account's settings (nil: the system's roots).
+	p.ua, err = sipgo.NewUA(sipgo.WithUserAgent(p.cfg.User), sipgo.WithUserAgentHostname(host),
+		sipgo.WithUserAgenTLSConfig(p.cfg.Account.tls))
 	if err != nil {
 		return fmt.Errorf("sip: user agent: %w", err)
 	}
@@ -583,6 +586,9 @@ func (p *Phone) transportFor(u sip.Uri) string {
 		if t, ok := u.UriParams.Get("transport"); ok && t != "" {
 			want = strings.ToLower(t)
 		}
+	}
+	if t := p.cfg.Account.pbxTransport(u); t != "" {
+		want = t // the PBX of a TLS account
 	}
 	if _, ok := p.clients[want]; ok {
 		return want

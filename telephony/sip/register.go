@@ -2,9 +2,15 @@ package sip
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -114,6 +120,11 @@ func (r *registrar) register(ctx context.Context, expiry time.Duration) (time.Du
 		r.cseq = cs.SeqNo // digest auth sent it again
 	}
 	if err != nil {
+		if r.transport == "tls" {
+			if cause, detail := tlsCause(err); cause != "" {
+				return 0, fmt.Errorf("registrar %s: TLS: %s: %w", r.uri.HostPort(), cause, detail)
+			}
+		}
 		if rctx.Err() != nil {
 			return 0, fmt.Errorf("registrar %s does not answer", r.uri.HostPort())
 		}
@@ -151,4 +162,37 @@ func (r *registrar) register(ctx context.Context, expiry time.Duration) (time.Du
 		return 0, fmt.Errorf("registrar granted no time")
 	}
 	return granted, nil
+}
+
+// tlsCause names, for the receptionist's IT, why a TLS connection to the
+// PBX failed, with the error that says it most precisely (the x509 check,
+// the alert, the refused connection); "" when err is not a TLS failure
+// the console can name.
+func tlsCause(err error) (string, error) {
+	var (
+		unknown  x509.UnknownAuthorityError
+		hostname x509.HostnameError
+		invalid  x509.CertificateInvalidError
+		record   tls.RecordHeaderError
+		op       *net.OpError
+	)
+	switch {
+	case errors.As(err, &unknown):
+		return "the PBX's certificate is not signed by a trusted certificate authority (set the CA file to the PBX's CA)", unknown
+	case errors.As(err, &hostname):
+		return fmt.Sprintf("the PBX's certificate does not name %s (certificate name mismatch)", hostname.Host), hostname
+	case errors.As(err, &invalid):
+		return "the PBX's certificate is not valid (expired, not yet valid or not for a server)", invalid
+	case errors.As(err, &record):
+		return "the PBX does not speak TLS on this port", record
+	case errors.As(err, &op) && op.Op == "remote error":
+		// A TLS alert from the PBX: it rejected us (a client
+		// certificate it wants, no common version or cipher).
+		return "the PBX refused the TLS handshake", op
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "the PBX refused the connection (nothing listens for TLS there)", syscall.ECONNREFUSED
+	case errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET):
+		return "the PBX closed the connection during the TLS handshake", err
+	}
+	return "", err
 }
