@@ -153,3 +153,41 @@ func Status(err error) int {
 	}
 	return 0
 }
+
+// Dial INVITEs and ACKs d in the background with opts. The channel gives
+// d once answered, or is closed if the call failed; the call is cancelled
+// or hung up at the end of the test.
+func Dial(t testing.TB, d *diago.DialogClientSession, opts diago.InviteClientOptions) <-chan *diago.DialogClientSession {
+	t.Helper()
+	out := make(chan *diago.DialogClientSession, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), WaitFor)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := d.Invite(ctx, opts); err != nil {
+			close(out)
+			return
+		}
+		if err := d.Ack(ctx); err != nil {
+			close(out)
+			return
+		}
+		SyncMedia(d)
+		out <- d
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = d.Hangup(ctx)
+		d.Close()
+	})
+	return out
+}
+
+// SyncMedia takes the dialog's media lock once after Ack. diago's Ack
+// reads the media session without that lock; a re-INVITE from the far
+// end replaces it under the lock. Taking the lock here orders the two for
+// the race detector (the network between them does not).
+func SyncMedia(d *diago.DialogClientSession) { _ = d.MediaSession() }

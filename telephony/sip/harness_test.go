@@ -233,7 +233,6 @@ func newPeer(t testing.TB, name string, answer func(d *diago.DialogServerSession
 // so a re-INVITE that overtakes that is answered 481.
 func (pr *peer) dial(t testing.TB, uri sip.Uri, follow bool) <-chan *diago.DialogClientSession {
 	t.Helper()
-	out := make(chan *diago.DialogClientSession, 1)
 	d, err := pr.DG.NewDialog(uri, diago.NewDialogOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -249,44 +248,14 @@ func (pr *peer) dial(t testing.TB, uri sip.Uri, follow bool) <-chan *diago.Dialo
 			if err := rd.Ack(ctx); err != nil {
 				return err
 			}
-			syncMedia(rd)
+			siptest.SyncMedia(rd)
 			pr.referred <- rd
 			<-rd.Context().Done()
 			return nil
 		}
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-		defer cancel()
-		if err := d.Invite(ctx, opts); err != nil {
-			d.Close()
-			close(out)
-			return
-		}
-		if err := d.Ack(ctx); err != nil {
-			close(out)
-			return
-		}
-		syncMedia(d)
-		out <- d
-	}()
-	t.Cleanup(func() {
-		<-done
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = d.Hangup(ctx)
-		d.Close()
-	})
-	return out
+	return siptest.Dial(t, d, opts)
 }
-
-// syncMedia takes the dialog's media lock once after Ack. diago's Ack
-// reads the media session without that lock; a re-INVITE from the
-// console replaces it under the lock. Taking the lock here orders the
-// two for the race detector (the network between them does not).
-func syncMedia(d *diago.DialogClientSession) { _ = d.MediaSession() }
 
 func ctxT(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
@@ -308,3 +277,5 @@ func waitUDP(t testing.TB, ua *sipgo.UserAgent, addr string) {
 	t.Helper()
 	siptest.WaitListening(t, ua, addr)
 }
+
+func syncMedia(d *diago.DialogClientSession) { siptest.SyncMedia(d) }
