@@ -126,7 +126,7 @@ func (x *asterisk) templates(parkOrbit string) func(*sbsip.Config) {
 			First:          x.first,
 			Last:           x.last,
 			HealthInterval: 300 * time.Millisecond,
-			Timeout:        4 * time.Second,
+			Timeout:        waitFor, // a safety net; the test of the timeout sets its own
 		}
 	}
 }
@@ -520,8 +520,9 @@ func TestAsteriskComebackMatchedToPark(t *testing.T) {
 	a := newConsole(t, "desk", 1000, x.templates("87{orbit}"))
 	a.waitParkService(t, true)
 	x.waitSubscribed(t)
-	x.call(t, a.uri(), "Alice", "alice")
+	leg := x.call(t, a.uri(), "Alice", "alice")
 	call := answered(t, a)
+	recv(t, "alice put through", leg) // the PBX holds the dialog before the console holds it
 	if err := a.Park(ctxT(t), call.ID, 705); err != nil {
 		t.Fatal(err)
 	}
