@@ -46,6 +46,12 @@ type Settings struct {
 	// Password answer its digest challenges; Registrar and
 	// OutboundProxy are optional.
 	AccountAOR, Username, Password, Registrar, OutboundProxy string
+	// TLSCAFile, TLSCertFile and TLSKeyFile are the TLS files of an
+	// account whose registrar is sips: or has ;transport=tls: the PEM
+	// file of the CA that signs the PBX's certificate (empty: the
+	// system's roots), and an optional client certificate and its key
+	// (both or neither). The user agent reads and checks them at start.
+	TLSCAFile, TLSCertFile, TLSKeyFile string
 	// ParkMode is ParkEmbedded, ParkService, ParkTemplates or ParkOff.
 	ParkMode string
 	// ParkService is host:port of the park service: where the embedded
@@ -83,6 +89,9 @@ const (
 	keyPassword      = "account.password"
 	keyRegistrar     = "account.registrar"
 	keyOutbound      = "account.outbound_proxy"
+	keyTLSCA         = "account.tls_ca_file"
+	keyTLSCert       = "account.tls_cert_file"
+	keyTLSKey        = "account.tls_key_file"
 	keyParkMode      = "park.mode"
 	keyParkService   = "park.service"
 	keyParkAny       = "park.any"
@@ -110,6 +119,9 @@ func LoadSettings(p fyne.Preferences) Settings {
 		Password:         p.String(keyPassword),
 		Registrar:        p.String(keyRegistrar),
 		OutboundProxy:    p.String(keyOutbound),
+		TLSCAFile:        p.String(keyTLSCA),
+		TLSCertFile:      p.String(keyTLSCert),
+		TLSKeyFile:       p.String(keyTLSKey),
 		ParkMode:         p.StringWithFallback(keyParkMode, d.ParkMode),
 		ParkService:      p.StringWithFallback(keyParkService, d.ParkService),
 		ParkAny:          p.String(keyParkAny),
@@ -138,6 +150,9 @@ func (s Settings) Save(p fyne.Preferences) {
 	p.SetString(keyPassword, s.Password)
 	p.SetString(keyRegistrar, s.Registrar)
 	p.SetString(keyOutbound, s.OutboundProxy)
+	p.SetString(keyTLSCA, s.TLSCAFile)
+	p.SetString(keyTLSCert, s.TLSCertFile)
+	p.SetString(keyTLSKey, s.TLSKeyFile)
 	p.SetString(keyParkMode, s.ParkMode)
 	p.SetString(keyParkService, s.ParkService)
 	p.SetString(keyParkAny, s.ParkAny)
@@ -166,6 +181,14 @@ func (s Settings) Validate() error {
 	}
 	if s.AccountAOR != "" && !strings.HasPrefix(s.AccountAOR, "sip:") && !strings.HasPrefix(s.AccountAOR, "sips:") {
 		errs = append(errs, fmt.Errorf("account address %q: must start with sip: (sip:reception@pbx.example)", s.AccountAOR))
+	}
+	if tlsFiles := s.TLSCAFile != "" || s.TLSCertFile != "" || s.TLSKeyFile != ""; tlsFiles && s.AccountAOR == "" {
+		errs = append(errs, errors.New("account: TLS files need an address (AOR) and a TLS registrar"))
+	} else if tlsFiles && !s.usesTLS() {
+		errs = append(errs, errors.New("account: TLS files need a TLS registrar (sips:pbx.example or sip:pbx.example;transport=tls)"))
+	}
+	if (s.TLSCertFile == "") != (s.TLSKeyFile == "") {
+		errs = append(errs, errors.New("account: a TLS client certificate needs both its certificate and its key file"))
 	}
 	switch s.ParkMode {
 	case ParkEmbedded, ParkService:
@@ -196,6 +219,17 @@ func (s Settings) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// usesTLS reports whether the account's registrar (by default the AOR's
+// host) is reached over TLS: sips: or ;transport=tls, as the user agent
+// decides it.
+func (s Settings) usesTLS() bool {
+	reg := strings.ToLower(s.Registrar)
+	if reg == "" {
+		reg = strings.ToLower(s.AccountAOR)
+	}
+	return strings.HasPrefix(reg, "sips:") || strings.Contains(reg, ";transport=tls")
 }
 
 // checkHostPort checks an IP:port address (port 0 picks a free one).

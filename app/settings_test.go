@@ -26,6 +26,7 @@ func TestSettingsDefaultsAndPersistence(t *testing.T) {
 	}
 	s.AccountAOR, s.Password, s.ParkMode, s.ParkService = "sip:reception@pbx.example", "secret", app.ParkService, "10.0.0.5:5070"
 	s.Playback = "usb-headset"
+	s.TLSCAFile, s.TLSCertFile, s.TLSKeyFile = "/etc/ssl/pbx-ca.pem", "/etc/ssl/desk.pem", "/etc/ssl/desk.key"
 	s.Save(p)
 	if got := app.LoadSettings(p); got != s || !app.Saved(p) {
 		t.Errorf("loaded %+v, saved %+v", got, s)
@@ -50,6 +51,13 @@ func TestSettingsValidate(t *testing.T) {
 		}, "the lamp URI \"sip:700@pbx\" has no {orbit}"},
 		{func(s *app.Settings) { s.ParkMode, s.FirstOrbit = app.ParkOff, 0 }, ""},
 		{func(s *app.Settings) { s.ParkMode = "elsewhere" }, "park mode"},
+		{func(s *app.Settings) { s.AccountAOR, s.TLSCAFile = "sips:reception@pbx", "/etc/ssl/pbx-ca.pem" }, ""},
+		{func(s *app.Settings) {
+			s.AccountAOR, s.Registrar, s.TLSCAFile = "sip:reception@pbx", "sip:pbx;transport=TLS", "/etc/ssl/pbx-ca.pem"
+		}, ""},
+		{func(s *app.Settings) { s.TLSCAFile = "/etc/ssl/pbx-ca.pem" }, "TLS files need an address"},
+		{func(s *app.Settings) { s.AccountAOR, s.TLSCAFile = "sip:reception@pbx", "/etc/ssl/pbx-ca.pem" }, "TLS files need a TLS registrar"},
+		{func(s *app.Settings) { s.AccountAOR, s.TLSCertFile = "sips:reception@pbx", "desk.pem" }, "needs both its certificate and its key file"},
 	} {
 		s := app.DefaultSettings()
 		c.mod(&s)
@@ -121,7 +129,8 @@ func TestSettingsDialog(t *testing.T) {
 	})
 	h.c.ShowSettings()
 	test.Type(h.entry("Reception"), "Front desk")
-	h.entry("sip:reception@pbx.example (empty: no account)").SetText("sip:frontdesk@pbx.example")
+	h.entry("sip:reception@pbx.example (empty: no account)").SetText("sips:frontdesk@pbx.example")
+	h.entry("CA PEM file of a sips: registrar (empty: the system's CAs)").SetText(" /etc/ssl/pbx-ca.pem ")
 	h.tab("Park service")
 	h.selectWidget("Another PBX").SetSelected("A Switchboard park service")
 	h.entry("127.0.0.1:5070").SetText("10.0.0.5:5070")
@@ -146,7 +155,8 @@ func TestSettingsDialog(t *testing.T) {
 		t.Fatalf("saved %d times", len(saved))
 	}
 	want := app.DefaultSettings()
-	want.DisplayName, want.AccountAOR = "Front desk", "sip:frontdesk@pbx.example"
+	want.DisplayName, want.AccountAOR = "Front desk", "sips:frontdesk@pbx.example"
+	want.TLSCAFile = "/etc/ssl/pbx-ca.pem"
 	want.ParkMode, want.ParkService, want.LastOrbit = app.ParkService, "10.0.0.5:5070", 740
 	want.Playback = "usb-headset"
 	if saved[0] != want {

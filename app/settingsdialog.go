@@ -28,6 +28,7 @@ type settingsForm struct {
 	dlg                                          *dialog.CustomDialog
 	displayName, listen                          *widget.Entry
 	aor, username, password, registrar, outbound *widget.Entry
+	tlsCA, tlsCert, tlsKey                       *widget.Entry
 	parkMode                                     *widget.Select
 	parkService, orbits                          *widget.Entry
 	parkAny, parkOrbit, parkRetrieve, parkSafe   *widget.Entry
@@ -60,6 +61,9 @@ func newSettingsForm(win fyne.Window, cur Settings, sound Sound, onSave func(Set
 	f.password.SetText(cur.Password)
 	f.registrar = entry(cur.Registrar, "sip:pbx.example (the address's host)")
 	f.outbound = entry(cur.OutboundProxy, "none")
+	f.tlsCA = entry(cur.TLSCAFile, "CA PEM file of a sips: registrar (empty: the system's CAs)")
+	f.tlsCert = entry(cur.TLSCertFile, "client certificate PEM file (optional)")
+	f.tlsKey = entry(cur.TLSKeyFile, "client key PEM file (optional)")
 	f.parkService = entry(cur.ParkService, DefaultParkService)
 	f.orbits = entry(fmt.Sprintf("%d-%d", cur.FirstOrbit, cur.LastOrbit), "701-720")
 	f.parkAny = entry(cur.ParkAny, "sip:700@pbx.example")
@@ -103,6 +107,9 @@ func newSettingsForm(win fyne.Window, cur Settings, sound Sound, onSave func(Set
 			widget.NewFormItem("Password", f.password),
 			widget.NewFormItem("Registrar", f.registrar),
 			widget.NewFormItem("Outbound proxy", f.outbound),
+			widget.NewFormItem("TLS CA file", f.tlsCA),
+			widget.NewFormItem("TLS certificate", f.tlsCert),
+			widget.NewFormItem("TLS key", f.tlsKey),
 		),
 	)
 	park := container.NewVBox(
@@ -233,6 +240,9 @@ func (f *settingsForm) settings() (Settings, error) {
 		Password:         f.password.Text,
 		Registrar:        trim(f.registrar),
 		OutboundProxy:    trim(f.outbound),
+		TLSCAFile:        trim(f.tlsCA),
+		TLSCertFile:      trim(f.tlsCert),
+		TLSKeyFile:       trim(f.tlsKey),
 		ParkMode:         modeOf(f.parkMode.Selected),
 		ParkService:      trim(f.parkService),
 		ParkAny:          trim(f.parkAny),
