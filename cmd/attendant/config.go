@@ -47,6 +47,7 @@ type flagSet struct {
 
 	listen, advertise, user, displayName                 *string
 	account, username, password, registrar, outbound     *string
+	tlsCA, tlsCert, tlsKey                               *string
 	park, parkListen, orbits, parkTime                   *string
 	parkAny, parkOrbit, parkRetrieve, parkSafe, parkLamp *string
 	audio                                                *string
@@ -72,6 +73,9 @@ func newFlagSet() *flagSet {
 		password:     fs.String("password", "", "digest `password` of the account (or set SWITCHBOARD_PASSWORD)"),
 		registrar:    fs.String("registrar", "", "registrar `URI` (default: the AOR's host)"),
 		outbound:     fs.String("outbound-proxy", "", "outbound proxy `URI or host:port`"),
+		tlsCA:        fs.String("tls-ca", "", "PEM `file` of the CA that signs the PBX's certificate, for a TLS registrar (sips: or ;transport=tls; default: the system's CAs)"),
+		tlsCert:      fs.String("tls-cert", "", "PEM `file` of a client certificate to show the PBX over TLS (optional, with -tls-key)"),
+		tlsKey:       fs.String("tls-key", "", "PEM `file` of the client certificate's key (with -tls-cert)"),
 		park:         fs.String("park", app.ParkEmbedded, "park `service`: embedded (run one in the console), host:port of a Switchboard park service (parkd), or off"),
 		parkListen:   fs.String("park-listen", d.ParkService, "`address` the embedded park service listens on"),
 		orbits:       fs.String("orbits", fmt.Sprintf("%d-%d", d.FirstOrbit, d.LastOrbit), "the lot: a `range` of orbit numbers"),
@@ -144,6 +148,9 @@ func parseConfig(args []string, saved app.Settings) (config, error) {
 	str("password", &s.Password, f.password)
 	str("registrar", &s.Registrar, f.registrar)
 	str("outbound-proxy", &s.OutboundProxy, f.outbound)
+	str("tls-ca", &s.TLSCAFile, f.tlsCA)
+	str("tls-cert", &s.TLSCertFile, f.tlsCert)
+	str("tls-key", &s.TLSKeyFile, f.tlsKey)
 	str("park-any", &s.ParkAny, f.parkAny)
 	str("park-orbit", &s.ParkOrbit, f.parkOrbit)
 	str("park-retrieve", &s.ParkRetrieve, f.parkRetrieve)

@@ -53,6 +53,10 @@ func TestParseConfigFlagsWinOverSaved(t *testing.T) {
 	if c.settings.Password != "from-env" {
 		t.Errorf("password %q, want the environment's", c.settings.Password)
 	}
+	c, err = parseConfig([]string{"-account", "sips:front@pbx.example", "-tls-ca", " /etc/ssl/pbx-ca.pem", "-tls-cert", "desk.pem", "-tls-key", "desk.key"}, saved)
+	if err != nil || c.settings.TLSCAFile != "/etc/ssl/pbx-ca.pem" || c.settings.TLSCertFile != "desk.pem" || c.settings.TLSKeyFile != "desk.key" {
+		t.Errorf("TLS flags: %+v %v", c.settings, err)
+	}
 	c, _ = parseConfig([]string{"-park-any", "sip:700@pbx", "-park-retrieve", "sip:{orbit}@pbx", "-park-lamp", "sip:{orbit}@pbx"}, app.DefaultSettings())
 	if c.settings.ParkMode != app.ParkTemplates {
 		t.Errorf("templates given: park mode %q", c.settings.ParkMode)
@@ -76,6 +80,9 @@ func TestParseConfigErrors(t *testing.T) {
 		{[]string{"-advertise", "example.com"}, "-advertise example.com: not an IP address"},
 		{[]string{"-listen", "localhost:5060"}, "listen address \"localhost:5060\": the host must be an IP address"},
 		{[]string{"-account", "reception@pbx"}, "must start with sip:"},
+		{[]string{"-tls-ca", "ca.pem"}, "TLS files need an address (AOR)"},
+		{[]string{"-account", "sip:front@pbx", "-tls-ca", "ca.pem"}, "TLS files need a TLS registrar"},
+		{[]string{"-account", "sips:front@pbx", "-tls-cert", "desk.pem"}, "needs both its certificate and its key file"},
 		{[]string{"stray"}, "unexpected argument \"stray\""},
 		{[]string{"-nosuchflag"}, "flag provided but not defined: -nosuchflag"},
 	} {
@@ -161,5 +168,39 @@ func TestStartAndStop(t *testing.T) {
 	case <-done:
 	case <-time.After(15 * time.Second):
 		t.Fatal("stop hangs")
+	}
+}
+
+// TestStartTLSAccount: the TLS flags reach the user agent: a CA file it
+// cannot read stops the start with the file's name; a TLS account without
+// one starts with a TLS listener of its own.
+func TestStartTLSAccount(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	missing := t.TempDir() + "/pbx-ca.pem"
+	c, err := parseConfig([]string{"-listen", "127.0.0.1:0", "-park", "off", "-audio", "none",
+		"-account", "sips:front@127.0.0.1:1", "-tls-ca", missing}, app.DefaultSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = start(context.Background(), c, log)
+	if err == nil || !strings.HasPrefix(err.Error(), "configuration: account: CA file: open "+missing) {
+		t.Errorf("missing CA file: %v", err)
+	}
+
+	c, err = parseConfig([]string{"-listen", "127.0.0.1:0", "-park", "off", "-audio", "none",
+		"-account", "sip:front@127.0.0.1:1", "-registrar", "sip:127.0.0.1:1;transport=tls"}, app.DefaultSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys, err := start(context.Background(), c, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sys.stop()
+	if err := sys.startPhone(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	if !sys.phone.Addr("tls").IsValid() {
+		t.Error("a TLS account's console has no TLS listener")
 	}
 }
