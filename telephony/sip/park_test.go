@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emiago/diago"
 	"github.com/emiago/sipgo/sip"
 	"github.com/switchboard/switchboard/internal/siptest"
 	"github.com/switchboard/switchboard/telephony"
@@ -21,6 +22,17 @@ func answered(t *testing.T, c *console) telephony.Call {
 		t.Fatal(err)
 	}
 	return c.waitState(t, r.ID, telephony.StateActive)
+}
+
+// aliceOn has alice call console a and a answer; it returns alice, the
+// console's call and alice's dialog, received: the console may send
+// requests in it (see peer.dial). follow: alice follows REFERs.
+func aliceOn(t *testing.T, a *console, follow bool) (*peer, telephony.Call, *diago.DialogClientSession) {
+	t.Helper()
+	alice := newPeer(t, "alice", nil)
+	da := alice.dial(t, a.uri(), follow)
+	call := answered(t, a)
+	return alice, call, siptest.Recv(t, "alice answered", da)
 }
 
 func occupiedBy(name string) func(telephony.Orbit) bool {
@@ -40,10 +52,8 @@ func TestParkStory(t *testing.T) {
 	a.waitParkService(t, true)
 	b.waitParkService(t, true)
 
-	alice := newPeer(t, "alice", nil)
-	da := alice.dial(t, a.uri(), true)
-	call := answered(t, a)
-	m := siptest.StartMedia(t, siptest.Recv(t, "alice answered", da), 440)
+	alice, call, d := aliceOn(t, a, true)
+	m := siptest.StartMedia(t, d, 440)
 	m.WaitTone(t, "alice hears A", 1000)
 
 	if err := a.Park(ctxT(t), call.ID, 705); err != nil {
@@ -93,10 +103,7 @@ func TestParkAnyLearnsOrbitFromLamp(t *testing.T) {
 	f := startParkService(t, "", nil)
 	a := newConsole(t, "desk", 1000, f.templates)
 	a.waitParkService(t, true)
-	alice := newPeer(t, "alice", nil)
-	da := alice.dial(t, a.uri(), true)
-	call := answered(t, a)
-	siptest.Recv(t, "alice answered", da)
+	_, call, _ := aliceOn(t, a, true)
 	if err := a.Park(ctxT(t), call.ID, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -132,10 +139,8 @@ func TestNoLossPark(t *testing.T) {
 		parkDirect(t, f, "first", "park-705")
 		a := newConsole(t, "desk", 1000, f.templates)
 		a.waitParkService(t, true)
-		alice := newPeer(t, "alice", nil)
-		da := alice.dial(t, a.uri(), true)
-		call := answered(t, a)
-		m := siptest.StartMedia(t, siptest.Recv(t, "answered", da), 440)
+		_, call, d := aliceOn(t, a, true)
+		m := siptest.StartMedia(t, d, 440)
 		if err := a.Park(ctxT(t), call.ID, 705); err != nil {
 			t.Fatal(err)
 		}
@@ -159,10 +164,7 @@ func TestNoLossPark(t *testing.T) {
 			c.Park.Last = 702
 		})
 		a.waitParkService(t, true)
-		alice := newPeer(t, "alice", nil)
-		da := alice.dial(t, a.uri(), true)
-		call := answered(t, a)
-		siptest.Recv(t, "alice answered", da)
+		_, call, _ := aliceOn(t, a, true)
 		if err := a.Park(ctxT(t), call.ID, 0); err != nil {
 			t.Fatal(err)
 		}
@@ -181,10 +183,8 @@ func TestNoLossPark(t *testing.T) {
 			c.Park.Timeout = 1500 * time.Millisecond
 		})
 		a.waitParkService(t, true)
-		alice := newPeer(t, "alice", nil)
-		da := alice.dial(t, a.uri(), true)
-		call := answered(t, a)
-		m := siptest.StartMedia(t, siptest.Recv(t, "answered", da), 440)
+		_, call, d := aliceOn(t, a, true)
+		m := siptest.StartMedia(t, d, 440)
 		f.svc.Close()
 		if err := a.Park(ctxT(t), call.ID, 703); err != nil {
 			t.Fatal(err)
@@ -204,10 +204,7 @@ func TestNoLossPark(t *testing.T) {
 		f := startParkService(t, "", nil)
 		a := newConsole(t, "desk", 1000, f.templates)
 		a.waitParkService(t, true)
-		alice := newPeer(t, "alice", nil)
-		da := alice.dial(t, a.uri(), true)
-		call := answered(t, a)
-		siptest.Recv(t, "alice answered", da)
+		_, call, _ := aliceOn(t, a, true)
 		f.svc.Close()
 		ev := a.waitParkService(t, false)
 		if ev.Reason == "" {
@@ -226,10 +223,7 @@ func TestNoLossPark(t *testing.T) {
 		b := newConsole(t, "desk-b", 1200, f.templates)
 		a.waitParkService(t, true)
 		b.waitParkService(t, true)
-		alice := newPeer(t, "alice", nil)
-		da := alice.dial(t, a.uri(), false) // diago without OnRefer answers REFER with 406
-		call := answered(t, a)
-		dAlice := siptest.Recv(t, "answered", da)
+		_, call, dAlice := aliceOn(t, a, false) // diago without OnRefer answers REFER with 406
 		m := siptest.StartMedia(t, dAlice, 440)
 		if err := a.Park(ctxT(t), call.ID, 704); err != nil {
 			t.Fatal(err)
@@ -274,10 +268,7 @@ func TestSafeRetrieve(t *testing.T) {
 	f := startParkService(t, "", nil)
 	a := newConsole(t, "desk-a", 1000, f.templates)
 	a.waitParkService(t, true)
-	alice := newPeer(t, "alice", nil)
-	da := alice.dial(t, a.uri(), true)
-	call := answered(t, a)
-	siptest.Recv(t, "alice answered", da)
+	alice, call, _ := aliceOn(t, a, true)
 	if err := a.Park(ctxT(t), call.ID, 703); err != nil {
 		t.Fatal(err)
 	}
@@ -360,10 +351,7 @@ func TestRingBackIsMarked(t *testing.T) {
 	f := startParkService(t, "", func(o *park.Options) { o.ParkTime = time.Second })
 	a := newConsole(t, "desk", 1000, f.templates)
 	a.waitParkService(t, true)
-	alice := newPeer(t, "alice", nil)
-	da := alice.dial(t, a.uri(), true)
-	call := answered(t, a)
-	siptest.Recv(t, "alice answered", da)
+	alice, call, _ := aliceOn(t, a, true)
 	if err := a.Park(ctxT(t), call.ID, 706); err != nil {
 		t.Fatal(err)
 	}
