@@ -482,19 +482,28 @@ func transportOf(u sip.Uri) string {
 	return strings.ToLower(t)
 }
 
-// pbxTransport returns the account's transport for a request to u: "tls"
-// when the account uses TLS and u goes to the registrar's or the AOR's
-// host without a transport of its own; "" otherwise.
+// pbxTransport returns the account's transport for a request to u that
+// names no transport of its own and goes to the registrar's or the AOR's
+// host: the registrar's transport when it is "tcp" or "tls" (a TLS or TCP
+// account talks to its PBX over that transport for calls too, not only for
+// REGISTER); "" otherwise.
 func (a *Account) pbxTransport(u sip.Uri) string {
-	if a.tls == nil || transportOf(u) != "" {
+	if a.AOR == "" || transportOf(u) != "" {
 		return ""
 	}
 	var aor, reg sip.Uri
 	_ = sip.ParseUri(a.AOR, &aor)
 	_ = sip.ParseUri(a.Registrar, &reg)
+	t := transportOf(reg)
+	if a.tls != nil {
+		t = "tls"
+	}
+	if t != "tcp" && t != "tls" {
+		return ""
+	}
 	for _, h := range []sip.Uri{reg, aor} {
 		if h.Host != "" && strings.EqualFold(h.Host, u.Host) && (h.Port == 0 || u.Port == 0 || h.Port == u.Port) {
-			return "tls"
+			return t
 		}
 	}
 	return ""

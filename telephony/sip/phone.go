@@ -588,7 +588,7 @@ func (p *Phone) transportFor(u sip.Uri) string {
 		}
 	}
 	if t := p.cfg.Account.pbxTransport(u); t != "" {
-		want = t // the PBX of a TLS account
+		want = t // the PBX of a TCP or TLS account
 	}
 	if _, ok := p.clients[want]; ok {
 		return want
