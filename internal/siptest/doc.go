@@ -6,8 +6,9 @@
 // in-process park service, Debian's baresip as a peer, and a log that tests
 // wait on.
 //
-// It is imported only by tests (_test.go files); no program links it. Every
-// wait in it ends on an event (something arriving, something logged); its
-// deadline, WaitFor, only stops a hung test and is generous because the
-// tests run under -race on loaded machines.
+// It is imported only by tests (_test.go files); no program links it. Its
+// waits end on an event (something arriving, something logged), except
+// WaitListening, for which sipgo has no event; their deadline, WaitFor, only
+// stops a hung test and is generous because the tests run under -race on
+// loaded machines.
 package siptest
