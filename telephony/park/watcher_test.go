@@ -61,7 +61,7 @@ func newWatcher(t testing.TB, f *fixture, orbit int) *watcher {
 	}
 	srv.OnNotify(w.onNotify)
 	go func() { _ = srv.ServeUDP(conn) }()
-	waitListening(t, w.ua, w.addr)
+	siptest.WaitListening(t, w.ua, w.addr)
 
 	port := conn.LocalAddr().(*net.UDPAddr).Port
 	w.callID = sip.CallIDHeader(fmt.Sprintf("lamp-%d-%s", orbit, sip.GenerateTagN(12)))
