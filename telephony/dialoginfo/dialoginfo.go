@@ -18,6 +18,21 @@
 // dialog: event "remote-bye" (the caller hung up) or "replaced" (someone
 // retrieved it, named by a retrieved-by attribute of the extension).
 //
+// While the service rings back the parker of a call nobody retrieved (or,
+// after that, its fallback), the orbit's dialog stays confirmed (the caller
+// is still connected to the service) and carries a second extension element
+// saying whom it rings and since when ([Ringback]):
+//
+//	<sb:ringback xmlns:sb="urn:switchboard:park" target="sip:console@host" since="2026-03-01T09:02:00Z"/>
+//
+// A call that returns to its orbit because nobody answered loses that
+// element and gains a returned-at attribute on its park element, from which
+// the park time runs again. A call that leaves its orbit because the
+// ring-back was answered leaves as if retrieved (event "replaced",
+// retrieved-by the answerer) and keeps the ringback element on its
+// terminated dialog, so watchers can tell the ring-back, and the fallback
+// (fallback="true"), from a retrieve.
+//
 // [Unmarshal] is tolerant: it accepts any namespace prefix, a missing default
 // namespace, elements in any order, absent optional elements and attributes,
 // surrounding whitespace, ISO-8859-1 and US-ASCII documents, and it ignores
@@ -122,6 +137,8 @@ type Dialog struct {
 	Remote *Participant
 	// Park is Switchboard's park extension; nil when absent.
 	Park *ParkInfo
+	// Ringback is Switchboard's ring-back extension; nil when absent.
+	Ringback *Ringback
 }
 
 // Participant is the local or remote side of a [Dialog].
@@ -148,6 +165,28 @@ type ParkInfo struct {
 	// RetrievedBy is the URI of whoever retrieved the call, on the
 	// terminated dialog of a call that left its orbit that way; optional.
 	RetrievedBy string
+	// ReturnedAt is when the call last came back to its orbit after a
+	// ring-back nobody answered: the park time runs again from there.
+	// The zero time (never returned) leaves it out. It is encoded in UTC
+	// to the second.
+	ReturnedAt time.Time
+}
+
+// Ringback is Switchboard's ring-back extension element of a [Dialog]. On
+// a dialog that is not terminated it says the park service is ringing
+// Target back for the parked call now; on a terminated dialog (event
+// "replaced") it says the call left its orbit because Target answered
+// that ring-back.
+type Ringback struct {
+	// Target is the URI rung: the parker, or the service's fallback;
+	// optional.
+	Target string
+	// Since is when the service began to ring Target; the zero time
+	// leaves it out. It is encoded in UTC to the second.
+	Since time.Time
+	// Fallback is true when Target is the service's fallback rather than
+	// the parker.
+	Fallback bool
 }
 
 // Occupied returns the first dialog of d that is not terminated, and true;

@@ -15,7 +15,11 @@ import (
 	"github.com/switchboard/switchboard/telephony/dialoginfo"
 )
 
-var parkedAt = time.Date(2026, 3, 1, 9, 30, 15, 0, time.UTC)
+var (
+	parkedAt   = time.Date(2026, 3, 1, 9, 30, 15, 0, time.UTC)
+	ringSince  = parkedAt.Add(2 * time.Minute)
+	returnedAt = ringSince.Add(30 * time.Second)
+)
 
 // shapes are documents of every shape the park service sends or the
 // console may meet, each valid for Marshal.
@@ -73,6 +77,42 @@ var shapes = map[string]dialoginfo.Document{
 			Local: &dialoginfo.Participant{}, Remote: &dialoginfo.Participant{}, Park: &dialoginfo.ParkInfo{},
 		}},
 	},
+	"ringing back the parker": {
+		Version: 6, State: dialoginfo.StateFull, Entity: "sip:705@park.example",
+		Dialogs: []dialoginfo.Dialog{{
+			ID: "705-1", Direction: dialoginfo.DirectionRecipient, State: dialoginfo.DialogConfirmed,
+			Remote:   &dialoginfo.Participant{Identity: "sip:alice@example.com", Display: "Alice"},
+			Park:     &dialoginfo.ParkInfo{Orbit: 705, Parker: "sip:console1@example.com", ParkedAt: parkedAt},
+			Ringback: &dialoginfo.Ringback{Target: "sip:console1@example.com", Since: ringSince},
+		}},
+	},
+	"ringing back the fallback": {
+		Version: 7, State: dialoginfo.StateFull, Entity: "sip:705@park.example",
+		Dialogs: []dialoginfo.Dialog{{
+			ID: "705-1", State: dialoginfo.DialogConfirmed,
+			Park:     &dialoginfo.ParkInfo{Orbit: 705, Parker: "sip:console1@example.com", ParkedAt: parkedAt},
+			Ringback: &dialoginfo.Ringback{Target: "sip:operator@example.com;transport=tcp", Since: returnedAt, Fallback: true},
+		}},
+	},
+	"returned after a ring-back": {
+		Version: 8, State: dialoginfo.StateFull, Entity: "sip:705@park.example",
+		Dialogs: []dialoginfo.Dialog{{
+			ID: "705-1", State: dialoginfo.DialogConfirmed,
+			Park: &dialoginfo.ParkInfo{Orbit: 705, Parker: "sip:console1@example.com", ParkedAt: parkedAt, ReturnedAt: returnedAt},
+		}},
+	},
+	"left by an answered ring-back": {
+		Version: 9, State: dialoginfo.StateFull, Entity: "sip:705@park.example",
+		Dialogs: []dialoginfo.Dialog{{
+			ID: "705-1", State: dialoginfo.DialogTerminated, Event: "replaced",
+			Park:     &dialoginfo.ParkInfo{Orbit: 705, Parker: "sip:console1@example.com", ParkedAt: parkedAt, RetrievedBy: "sip:operator@example.com"},
+			Ringback: &dialoginfo.Ringback{Target: "sip:operator@example.com", Since: ringSince, Fallback: true},
+		}},
+	},
+	"empty ringback": {
+		Version: 10, State: dialoginfo.StateFull, Entity: "sip:705@park.example",
+		Dialogs: []dialoginfo.Dialog{{ID: "705", State: dialoginfo.DialogConfirmed, Ringback: &dialoginfo.Ringback{}}},
+	},
 	"park orbit only": {
 		Version: 5, State: dialoginfo.StateFull, Entity: "sip:709@park.example",
 		Dialogs: []dialoginfo.Dialog{{ID: "709", State: dialoginfo.DialogTrying, Park: &dialoginfo.ParkInfo{Orbit: 709}}},
@@ -86,21 +126,30 @@ var shapes = map[string]dialoginfo.Document{
 	},
 }
 
-// sameDocument compares documents, park times by instant.
+// sameDocument compares documents, times by instant.
 func sameDocument(t *testing.T, got, want dialoginfo.Document) {
 	t.Helper()
 	if len(got.Dialogs) == len(want.Dialogs) {
 		got.Dialogs = append([]dialoginfo.Dialog(nil), got.Dialogs...)
 		want.Dialogs = append([]dialoginfo.Dialog(nil), want.Dialogs...)
 		for i := range got.Dialogs {
-			g, w := got.Dialogs[i].Park, want.Dialogs[i].Park
-			if g != nil && w != nil {
-				if !g.ParkedAt.Equal(w.ParkedAt) {
-					t.Errorf("dialog %d: ParkedAt = %v, want %v", i, g.ParkedAt, w.ParkedAt)
+			sameInstant := func(what string, g, w time.Time) {
+				if !g.Equal(w) {
+					t.Errorf("dialog %d: %s = %v, want %v", i, what, g, w)
 				}
+			}
+			if g, w := got.Dialogs[i].Park, want.Dialogs[i].Park; g != nil && w != nil {
+				sameInstant("ParkedAt", g.ParkedAt, w.ParkedAt)
+				sameInstant("ReturnedAt", g.ReturnedAt, w.ReturnedAt)
 				gc, wc := *g, *w
-				gc.ParkedAt, wc.ParkedAt = time.Time{}, time.Time{}
+				gc.ParkedAt, wc.ParkedAt, gc.ReturnedAt, wc.ReturnedAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
 				got.Dialogs[i].Park, want.Dialogs[i].Park = &gc, &wc
+			}
+			if g, w := got.Dialogs[i].Ringback, want.Dialogs[i].Ringback; g != nil && w != nil {
+				sameInstant("Ringback.Since", g.Since, w.Since)
+				gc, wc := *g, *w
+				gc.Since, wc.Since = time.Time{}, time.Time{}
+				got.Dialogs[i].Ringback, want.Dialogs[i].Ringback = &gc, &wc
 			}
 		}
 	}
@@ -112,8 +161,8 @@ func sameDocument(t *testing.T, got, want dialoginfo.Document) {
 func dump(d dialoginfo.Document) string {
 	s := fmt.Sprintf("{Version:%d State:%q Entity:%q Dialogs:[", d.Version, d.State, d.Entity)
 	for _, dl := range d.Dialogs {
-		l, r, p := dl.Local, dl.Remote, dl.Park
-		dl.Local, dl.Remote, dl.Park = nil, nil, nil
+		l, r, p, rb := dl.Local, dl.Remote, dl.Park, dl.Ringback
+		dl.Local, dl.Remote, dl.Park, dl.Ringback = nil, nil, nil, nil
 		s += fmt.Sprintf("%+v", dl)
 		if l != nil {
 			s += fmt.Sprintf(" Local:%+v", *l)
@@ -123,6 +172,9 @@ func dump(d dialoginfo.Document) string {
 		}
 		if p != nil {
 			s += fmt.Sprintf(" Park:%+v", *p)
+		}
+		if rb != nil {
+			s += fmt.Sprintf(" Ringback:%+v", *rb)
 		}
 	}
 	return s + "]}"
@@ -192,6 +244,30 @@ func TestMarshalForm(t *testing.T) {
 	wantFree := `<?xml version="1.0"?><dialog-info xmlns="urn:ietf:params:xml:ns:dialog-info" version="3" state="partial" entity="sip:701@h"></dialog-info>`
 	if string(free) != wantFree {
 		t.Errorf("Marshal(free) =\n%s\nwant\n%s", free, wantFree)
+	}
+
+	ringing, err := dialoginfo.Marshal(dialoginfo.Document{Version: 5, State: dialoginfo.StateFull, Entity: "sip:705@host",
+		Dialogs: []dialoginfo.Dialog{{ID: "705", State: dialoginfo.DialogConfirmed,
+			Park: &dialoginfo.ParkInfo{Orbit: 705, Parker: "sip:console@host", ParkedAt: time.Date(2026, 3, 1, 9, 30, 15, 0, time.UTC),
+				ReturnedAt: time.Date(2026, 3, 1, 9, 33, 0, 0, time.UTC)},
+			Ringback: &dialoginfo.Ringback{Target: "sip:op@host", Since: time.Date(2026, 3, 1, 10, 35, 0, 999, time.FixedZone("CET", 3600)), Fallback: true}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRinging := `<state>confirmed</state>` +
+		`<sb:park xmlns:sb="urn:switchboard:park" orbit="705" parker="sip:console@host" parked-at="2026-03-01T09:30:15Z" returned-at="2026-03-01T09:33:00Z"/>` +
+		`<sb:ringback xmlns:sb="urn:switchboard:park" target="sip:op@host" since="2026-03-01T09:35:00Z" fallback="true"/>` +
+		`</dialog></dialog-info>`
+	if !bytes.HasSuffix(ringing, []byte(wantRinging)) {
+		t.Errorf("Marshal(ringing back) =\n%s\nwant it to end\n%s", ringing, wantRinging)
+	}
+	bare, err := dialoginfo.Marshal(dialoginfo.Document{State: dialoginfo.StateFull, Entity: "sip:705@host",
+		Dialogs: []dialoginfo.Dialog{{ID: "705", State: dialoginfo.DialogConfirmed, Ringback: &dialoginfo.Ringback{}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(bare, []byte(`<state>confirmed</state><sb:ringback xmlns:sb="urn:switchboard:park"/></dialog>`)) {
+		t.Errorf("Marshal(empty ringback) = %s", bare)
 	}
 
 	ended, err := dialoginfo.Marshal(dialoginfo.Document{State: dialoginfo.StateFull, Entity: "sip:701@h",
@@ -279,6 +355,15 @@ func TestMarshalInvalid(t *testing.T) {
 		},
 		"park time before year 0": func(d *dialoginfo.Document) {
 			d.Dialogs[0].Park = &dialoginfo.ParkInfo{ParkedAt: time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC)}
+		},
+		"return time year 10000": func(d *dialoginfo.Document) {
+			d.Dialogs[0].Park = &dialoginfo.ParkInfo{ParkedAt: parkedAt, ReturnedAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}
+		},
+		"ring-back time year 10000": func(d *dialoginfo.Document) {
+			d.Dialogs[0].Ringback = &dialoginfo.Ringback{Target: "sip:c@h", Since: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}
+		},
+		"ring-back time before year 0": func(d *dialoginfo.Document) {
+			d.Dialogs[0].Ringback = &dialoginfo.Ringback{Since: time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC)}
 		},
 	}
 	if _, err := dialoginfo.Marshal(ok()); err != nil {
@@ -386,6 +471,17 @@ func TestUnmarshalTolerance(t *testing.T) {
 			dialoginfo.Document{Version: 3, State: "full", Entity: "sip:701@pbx",
 				Dialogs: []dialoginfo.Dialog{{ID: "701", State: "confirmed", Remote: &dialoginfo.Participant{Identity: "sip:a@h"},
 					Park: &dialoginfo.ParkInfo{Orbit: 701, Parker: "sip:c@h", ParkedAt: time.Date(2026, 3, 1, 9, 30, 15, 5e8, time.UTC)}}}}},
+		"ring-back extension with another prefix, unknown parts ignored": {`<dialog-info xmlns="urn:ietf:params:xml:ns:dialog-info" version="3" state="full" entity="sip:701@pbx"><dialog id="701"><state>confirmed</state>` +
+			`<p:ringback xmlns:p="urn:switchboard:park" xmlns:x="urn:x" target=" sip:c@h " since="2026-03-01T10:32:15+01:00" fallback="1" attempt="2" x:since="garbage"><p:child since="x"/>text</p:ringback>` +
+			`<p:ringback-history xmlns:p="urn:switchboard:park" since="never"/><x:ringback xmlns:x="urn:x" since="never"/><ringback since="never"/></dialog></dialog-info>`,
+			dialoginfo.Document{Version: 3, State: "full", Entity: "sip:701@pbx",
+				Dialogs: []dialoginfo.Dialog{{ID: "701", State: "confirmed",
+					Ringback: &dialoginfo.Ringback{Target: "sip:c@h", Since: time.Date(2026, 3, 1, 9, 32, 15, 0, time.UTC), Fallback: true}}}}},
+		"ring-back extension before the park extension": {`<dialog-info xmlns="urn:ietf:params:xml:ns:dialog-info" version="3" state="full" entity="sip:701@pbx"><dialog id="701"><sb:ringback xmlns:sb="urn:switchboard:park" target="sip:c@h" fallback="false"/><state>confirmed</state><sb:park xmlns:sb="urn:switchboard:park" orbit="701" returned-at="2026-03-01T09:33:00Z" since="ignored"/></dialog></dialog-info>`,
+			dialoginfo.Document{Version: 3, State: "full", Entity: "sip:701@pbx",
+				Dialogs: []dialoginfo.Dialog{{ID: "701", State: "confirmed",
+					Park:     &dialoginfo.ParkInfo{Orbit: 701, ReturnedAt: time.Date(2026, 3, 1, 9, 33, 0, 0, time.UTC)},
+					Ringback: &dialoginfo.Ringback{Target: "sip:c@h"}}}}},
 		"park extension in default namespace": {`<dialog-info xmlns="urn:ietf:params:xml:ns:dialog-info" version="3" state="full" entity="sip:701@pbx"><dialog id="701"><state>confirmed</state><park xmlns="urn:switchboard:park" orbit="701"/></dialog></dialog-info>`,
 			dialoginfo.Document{Version: 3, State: "full", Entity: "sip:701@pbx",
 				Dialogs: []dialoginfo.Dialog{{ID: "701", State: "confirmed", Park: &dialoginfo.ParkInfo{Orbit: 701}}}}},
@@ -453,6 +549,9 @@ func TestUnmarshalErrors(t *testing.T) {
 		{"negative duration", open + `<dialog id="1"><state>confirmed</state><duration>-5</duration></dialog>` + end, false, "duration"},
 		{"bad orbit", open + `<dialog id="1"><state>confirmed</state><sb:park xmlns:sb="urn:switchboard:park" orbit="seven"/></dialog>` + end, false, "orbit"},
 		{"bad parked-at", open + `<dialog id="1"><state>confirmed</state><sb:park xmlns:sb="urn:switchboard:park" parked-at="yesterday"/></dialog>` + end, false, "parked-at"},
+		{"bad returned-at", open + `<dialog id="1"><state>confirmed</state><sb:park xmlns:sb="urn:switchboard:park" returned-at="later"/></dialog>` + end, false, "returned-at"},
+		{"bad ringback since", open + `<dialog id="1"><state>confirmed</state><sb:ringback xmlns:sb="urn:switchboard:park" target="sip:c@h" since="now"/></dialog>` + end, false, "ringback since"},
+		{"bad ringback fallback", open + `<dialog id="1"><state>confirmed</state><sb:ringback xmlns:sb="urn:switchboard:park" fallback="maybe"/></dialog>` + end, false, "ringback fallback"},
 		{"text after root", open + end + "junk", false, "after the root"},
 		{"second root", open + end + open + end, false, "after the root"},
 	}

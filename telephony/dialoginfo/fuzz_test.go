@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/switchboard/switchboard/telephony/dialoginfo"
 )
@@ -40,6 +41,7 @@ func FuzzUnmarshal(f *testing.F) {
 		`<dialog-info version="1" state="full"><dialog id="1"><state>confirmed</dialog></dialog-info>`,
 		`<a:dialog-info xmlns:a="urn:ietf:params:xml:ns:dialog-info" version="0" state="full"/><x/>`,
 		"<dialog-info version=\"1\" state=\"full\">\x00</dialog-info>",
+		`<dialog-info version="1" state="full" entity="e"><dialog id="1"><state>confirmed</state><sb:park xmlns:sb="urn:switchboard:park" returned-at="2026-01-01T00:00:00.25+05:00"/><sb:ringback xmlns:sb="urn:switchboard:park" target="sip:c@h" since="2026-01-01T00:00:01.5Z" fallback="T"/></dialog></dialog-info>`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -73,18 +75,25 @@ func FuzzUnmarshal(f *testing.F) {
 		if err != nil {
 			t.Fatalf("Unmarshal(Marshal(doc)): %v\n%s", err, out)
 		}
-		// Marshal writes park times to the second.
+		// Marshal writes times to the second.
+		sameSecond := func(what string, p, q *time.Time) {
+			if p.Unix() != q.Unix() || p.IsZero() != q.IsZero() {
+				t.Fatalf("%s %v round trips to %v", what, *p, *q)
+			}
+			*p = *q
+		}
 		for i := range doc.Dialogs {
-			p, q := doc.Dialogs[i].Park, again.Dialogs[i].Park
-			if p == nil || q == nil {
-				continue
+			if p, q := doc.Dialogs[i].Park, again.Dialogs[i].Park; p != nil && q != nil {
+				pc := *p
+				sameSecond("park time", &pc.ParkedAt, &q.ParkedAt)
+				sameSecond("return time", &pc.ReturnedAt, &q.ReturnedAt)
+				doc.Dialogs[i].Park = &pc
 			}
-			if p.ParkedAt.Unix() != q.ParkedAt.Unix() || p.ParkedAt.IsZero() != q.ParkedAt.IsZero() {
-				t.Fatalf("park time %v round trips to %v", p.ParkedAt, q.ParkedAt)
+			if p, q := doc.Dialogs[i].Ringback, again.Dialogs[i].Ringback; p != nil && q != nil {
+				pc := *p
+				sameSecond("ring-back time", &pc.Since, &q.Since)
+				doc.Dialogs[i].Ringback = &pc
 			}
-			pc, qc := *p, *q
-			pc.ParkedAt = qc.ParkedAt
-			doc.Dialogs[i].Park, again.Dialogs[i].Park = &pc, &qc
 		}
 		if !reflect.DeepEqual(doc, again) {
 			t.Fatalf("round trip changed the document\n got: %s\nwant: %s\n%s", dump(again), dump(doc), out)

@@ -16,8 +16,8 @@ import (
 // Marshal returns an error wrapping [ErrInvalid] when d cannot be encoded as
 // a valid document: an unknown document or dialog state or direction, an
 // empty entity or dialog id, a negative duration or orbit, a code outside
-// 100–699, a display name without an identity, or a park time that is not
-// representable in RFC 3339.
+// 100–699, a display name without an identity, or a park, return or
+// ring-back time that is not representable in RFC 3339.
 func Marshal(d Document) ([]byte, error) {
 	if err := validate(&d); err != nil {
 		return nil, err
@@ -80,13 +80,27 @@ func validateDialog(dl *Dialog) error {
 		if pk.Orbit < 0 {
 			return fmt.Errorf("negative orbit %d: %w", pk.Orbit, ErrInvalid)
 		}
-		if !pk.ParkedAt.IsZero() {
-			if y := pk.ParkedAt.UTC().Year(); y < 0 || y > 9999 {
-				return fmt.Errorf("park time %v not representable in RFC 3339: %w", pk.ParkedAt, ErrInvalid)
-			}
+		if !representable(pk.ParkedAt) {
+			return fmt.Errorf("park time %v not representable in RFC 3339: %w", pk.ParkedAt, ErrInvalid)
+		}
+		if !representable(pk.ReturnedAt) {
+			return fmt.Errorf("return time %v not representable in RFC 3339: %w", pk.ReturnedAt, ErrInvalid)
 		}
 	}
+	if rb := dl.Ringback; rb != nil && !representable(rb.Since) {
+		return fmt.Errorf("ring-back time %v not representable in RFC 3339: %w", rb.Since, ErrInvalid)
+	}
 	return nil
+}
+
+// representable reports whether t is zero (left out) or has a year RFC
+// 3339 can write.
+func representable(t time.Time) bool {
+	if t.IsZero() {
+		return true
+	}
+	y := t.UTC().Year()
+	return y >= 0 && y <= 9999
 }
 
 func validDialogState(s string) bool {
@@ -112,7 +126,10 @@ func sizeHint(d *Document) int {
 			}
 		}
 		if dl.Park != nil {
-			n += 128 + len(dl.Park.Parker) + len(dl.Park.RetrievedBy)
+			n += 160 + len(dl.Park.Parker) + len(dl.Park.RetrievedBy)
+		}
+		if dl.Ringback != nil {
+			n += 128 + len(dl.Ringback.Target)
 		}
 	}
 	return n
@@ -152,15 +169,33 @@ func appendDialog(b []byte, dl *Dialog) []byte {
 			b = append(b, '"')
 		}
 		b = appendAttr(b, " parker", pk.Parker)
-		if !pk.ParkedAt.IsZero() {
-			b = append(b, ` parked-at="`...)
-			b = pk.ParkedAt.UTC().AppendFormat(b, time.RFC3339)
-			b = append(b, '"')
-		}
+		b = appendTime(b, " parked-at", pk.ParkedAt)
 		b = appendAttr(b, " retrieved-by", pk.RetrievedBy)
+		b = appendTime(b, " returned-at", pk.ReturnedAt)
+		b = append(b, `/>`...)
+	}
+	if rb := dl.Ringback; rb != nil {
+		b = append(b, `<sb:ringback xmlns:sb="`+ParkNamespace+`"`...)
+		b = appendAttr(b, " target", rb.Target)
+		b = appendTime(b, " since", rb.Since)
+		if rb.Fallback {
+			b = append(b, ` fallback="true"`...)
+		}
 		b = append(b, `/>`...)
 	}
 	return append(b, `</dialog>`...)
+}
+
+// appendTime appends name="t" in RFC 3339, UTC, to the second, when t is
+// not zero; name includes the leading space.
+func appendTime(b []byte, name string, t time.Time) []byte {
+	if t.IsZero() {
+		return b
+	}
+	b = append(b, name...)
+	b = append(b, `="`...)
+	b = t.UTC().AppendFormat(b, time.RFC3339)
+	return append(b, '"')
 }
 
 func appendParticipant(b []byte, name string, p *Participant) []byte {

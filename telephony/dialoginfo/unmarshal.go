@@ -230,6 +230,13 @@ func decodeDialog(dec *xml.Decoder, start xml.StartElement) (Dialog, error) {
 			if err := skip(dec, t); err != nil {
 				return Dialog{}, err
 			}
+		case t.Name.Space == ParkNamespace && t.Name.Local == "ringback":
+			if dl.Ringback, err = decodeRingback(t); err != nil {
+				return Dialog{}, err
+			}
+			if err := skip(dec, t); err != nil {
+				return Dialog{}, err
+			}
 		default:
 			if err := skip(dec, t); err != nil {
 				return Dialog{}, err
@@ -321,9 +328,42 @@ func decodePark(start xml.StartElement) (*ParkInfo, error) {
 				return nil, fmt.Errorf("park parked-at %q: %w", a.Value, ErrInvalid)
 			}
 			pk.ParkedAt = t
+		case "returned-at":
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				return nil, fmt.Errorf("park returned-at %q: %w", a.Value, ErrInvalid)
+			}
+			pk.ReturnedAt = t
 		}
 	}
 	return pk, nil
+}
+
+func decodeRingback(start xml.StartElement) (*Ringback, error) {
+	rb := new(Ringback)
+	for _, a := range start.Attr {
+		if a.Name.Space != "" {
+			continue
+		}
+		v := strings.TrimSpace(a.Value)
+		switch a.Name.Local {
+		case "target":
+			rb.Target = v
+		case "since":
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				return nil, fmt.Errorf("ringback since %q: %w", a.Value, ErrInvalid)
+			}
+			rb.Since = t
+		case "fallback":
+			f, err := strconv.ParseBool(v)
+			if err != nil {
+				return nil, fmt.Errorf("ringback fallback %q: %w", a.Value, ErrInvalid)
+			}
+			rb.Fallback = f
+		}
+	}
+	return rb, nil
 }
 
 // text returns the character data of the element just started, trimmed,
