@@ -27,6 +27,7 @@ import (
 	"github.com/emiago/diago/audio"
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/switchboard/switchboard/internal/sipready"
 )
 
 // Defaults of Options.
@@ -196,7 +197,11 @@ func (d *Demo) Start(ctx context.Context) error {
 		d.ua.Close()
 		return fmt.Errorf("demo: listen: %w", err)
 	}
-	if err := waitListening(d.ctx, d.ua, net.JoinHostPort(d.opts.Host, strconv.Itoa(port))); err != nil {
+	// ctx is the callers' lifetime; the listener comes at once or never.
+	wctx, stop := context.WithTimeout(d.ctx, 5*time.Second)
+	err = sipready.WaitUDP(wctx, d.ua, net.JoinHostPort(d.opts.Host, strconv.Itoa(port)))
+	stop()
+	if err != nil {
 		d.cancel()
 		d.ua.Close()
 		return fmt.Errorf("demo: %w", err)
@@ -607,21 +612,4 @@ func freeUDPPort(host string) (int, error) {
 	}
 	defer c.Close()
 	return c.LocalAddr().(*net.UDPAddr).Port, nil
-}
-
-// waitListening waits until the user agent holds its UDP listener:
-// diago reports ready just before it registers it.
-func waitListening(ctx context.Context, ua *sipgo.UserAgent, addr string) error {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	for {
-		if c, _ := ua.TransportLayer().GetConnection("udp", addr); c != nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("listener %s never registered: %w", addr, ctx.Err())
-		case <-time.After(time.Millisecond):
-		}
-	}
 }

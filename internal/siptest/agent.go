@@ -13,6 +13,7 @@ import (
 	"github.com/emiago/diago"
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/switchboard/switchboard/internal/sipready"
 )
 
 // Agent is a diago user agent on a loopback port: a caller, a phone, a
@@ -75,17 +76,14 @@ func NewAgent(t testing.TB, name string, opts AgentOptions) *Agent {
 }
 
 // WaitListening waits until ua's transport layer holds the UDP listener
-// at addr. sipgo gives no event for it: this polls, briefly.
+// at addr (see internal/sipready: sipgo gives no event for it, so this
+// polls, briefly); the test fails after WaitFor.
 func WaitListening(t testing.TB, ua *sipgo.UserAgent, addr string) {
 	t.Helper()
-	for deadline := time.Now().Add(WaitFor); ; {
-		if c, _ := ua.TransportLayer().GetConnection("udp", addr); c != nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("listener %s never registered", addr)
-		}
-		time.Sleep(time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), WaitFor)
+	defer cancel()
+	if err := sipready.WaitUDP(ctx, ua, addr); err != nil {
+		t.Fatal(err)
 	}
 }
 

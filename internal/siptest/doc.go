@@ -8,7 +8,8 @@
 //
 // It is imported only by tests (_test.go files); no program links it. Its
 // waits end on an event (something arriving, something logged), except
-// WaitListening, for which sipgo has no event; their deadline, WaitFor, only
+// WaitListening (internal/sipready's poll), for which sipgo has no event;
+// their deadline, WaitFor, only
 // stops a hung test and is generous because the tests run under -race on
 // loaded machines.
 package siptest

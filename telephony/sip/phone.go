@@ -42,6 +42,7 @@ import (
 	"github.com/emiago/diago"
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/switchboard/switchboard/internal/sipready"
 	"github.com/switchboard/switchboard/telephony"
 )
 
@@ -201,15 +202,12 @@ func (p *Phone) Start(ctx context.Context) error {
 		p.ua.Close()
 		return fmt.Errorf("sip: listen: %w", err)
 	}
-	for _, l := range listeners {
-		if l.Transport != "udp" {
-			continue
-		}
-		if err := waitListening(ctx, p.ua, p.addrs["udp"].String()); err != nil {
+	if ap, ok := p.addrs["udp"]; ok {
+		if err := sipready.WaitUDP(ctx, p.ua, ap.String()); err != nil {
 			p.cancel()
 			stopServing()
 			p.ua.Close()
-			return fmt.Errorf("sip: listen udp %s: %w", p.addrs["udp"], err)
+			return fmt.Errorf("sip: listen: %w", err)
 		}
 	}
 	p.log.Info("console listening", "aor", p.aor.String(), "listen", listeners)
@@ -549,24 +547,6 @@ func newClient(ua *sipgo.UserAgent, l Listener, ap netip.AddrPort, log *slog.Log
 		opts = append(opts, sipgo.WithClientPort(int(ap.Port())))
 	}
 	return sipgo.NewClient(ua, opts...)
-}
-
-// waitListening waits until ua's transport layer holds the UDP listener
-// at addr: diago reports ready just before registering it, and a request
-// sent in between would bind a second socket.
-func waitListening(ctx context.Context, ua *sipgo.UserAgent, addr string) error {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	for {
-		if c, _ := ua.TransportLayer().GetConnection("udp", addr); c != nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("listener never registered: %w", ctx.Err())
-		case <-time.After(time.Millisecond):
-		}
-	}
 }
 
 // clientFor returns the client for a request to u.

@@ -1,0 +1,45 @@
+// Package sipready tells when a sipgo user agent started by diago can
+// send over UDP.
+//
+// diago's ServeBackground returns once sipgo reports the UDP socket bound
+// ("ready"), which sipgo does just before it registers that socket with the
+// user agent's transport layer. A request sent in between finds no
+// connection for the address, and sipgo binds a new socket to send it: on
+// the listener's own port (a client made with WithClientConnectionAddr)
+// that fails with "address already in use". Whoever sends right after
+// starting diago waits with WaitUDP first.
+//
+// sipgo has no event for the registration, so WaitUDP polls the transport
+// layer; the wait is short, since sipgo registers the socket right after
+// reporting it ready. Both the console (telephony/sip) and the demo callers
+// (app/demo) use it, as does the tests' harness (internal/siptest).
+package sipready
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/emiago/sipgo"
+)
+
+// poll is how often WaitUDP looks at the transport layer.
+const poll = time.Millisecond
+
+// WaitUDP waits until ua's transport layer holds the UDP listener at addr
+// (host:port as bound). ctx bounds the wait: when it ends first, WaitUDP
+// returns an error that names addr and wraps ctx's error.
+func WaitUDP(ctx context.Context, ua *sipgo.UserAgent, addr string) error {
+	tick := time.NewTicker(poll)
+	defer tick.Stop()
+	for {
+		if c, _ := ua.TransportLayer().GetConnection("udp", addr); c != nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("UDP listener %s never registered: %w", addr, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
