@@ -39,11 +39,21 @@ type parkedCall struct {
 	confirmed  chan struct{} // closed when the parking INVITE is settled
 
 	// guarded by Service.mu
-	state     callState
-	timer     *time.Timer
-	stopRing  context.CancelFunc
-	ringbacks int
-	retriever string // who claimed it (stateRetrieving), for the lamps
+	state      callState
+	timer      *time.Timer
+	stopRing   context.CancelFunc
+	ringbacks  int
+	retriever  string    // who claimed it (stateRetrieving), for the lamps
+	ring       ringing   // whom it rings back (stateRinging), or rang when answered
+	returnedAt time.Time // when it last came back from a ring-back nobody answered
+}
+
+// ringing is a ring-back of a parked call, for the lamps: whom the
+// service rings, since when, and whether that is the fallback.
+type ringing struct {
+	target   string // empty: not ringing back
+	since    time.Time
+	fallback bool
 }
 
 // visible says whether the orbit shows the call (lamp lit).
@@ -366,6 +376,10 @@ func (s *Service) unpark(c *parkedCall, event string, kv ...any) {
 		case event == "" && c.state == stateRetrieving:
 			exit.How, exit.RetrievedBy = ExitRetrieved, c.retriever
 			s.exits[c.orbit] = exit
+			if c.ring.target != "" && s.lamps != nil {
+				// Left by an answered ring-back: the lamp says so.
+				s.lamps.answered[c.orbit] = answeredRing{at: exit.At, ring: c.ring}
+			}
 		default:
 			delete(s.exits, c.orbit)
 		}
@@ -414,6 +428,7 @@ func (s *Service) retrieve(req *sip.Request, tx sip.ServerTransaction, t target,
 	default:
 		c.state = stateRetrieving
 		c.retriever = uriFromHeader(req.From().Value())
+		c.ring = ringing{} // retrieved, not answered: no ring-back on the lamp
 		if c.stopRing != nil {
 			c.stopRing()
 		}
@@ -657,6 +672,7 @@ func (s *Service) startRingback(c *parkedCall, why string) {
 	}
 	c.state = stateRinging
 	c.ringbacks++
+	c.ring = ringing{target: targets[0], since: time.Now(), fallback: c.parker == ""}
 	ctx, cancel := context.WithCancel(context.Background())
 	c.stopRing = cancel
 	s.notifyChangedLocked()
@@ -666,9 +682,13 @@ func (s *Service) startRingback(c *parkedCall, why string) {
 	s.bg.Go(func() {
 		defer cancel()
 		for i, uri := range targets {
+			fallback := i > 0 || c.parker == ""
 			name := "rang back"
-			if i > 0 || c.parker == "" {
+			if fallback {
 				name = "fell back"
+			}
+			if i > 0 && !s.ringNext(c, uri, fallback) {
+				return // retrieved or gone meanwhile
 			}
 			answered, err := s.ring(ctx, c, uri)
 			if answered {
@@ -687,6 +707,8 @@ func (s *Service) startRingback(c *parkedCall, why string) {
 		}
 		c.state = stateParked
 		c.stopRing = nil
+		c.ring = ringing{}
+		c.returnedAt = time.Now() // the park time runs again from here
 		if !s.draining {
 			c.timer = time.AfterFunc(s.opts.ParkTime, func() { s.startRingback(c, "timeout") })
 		}
@@ -695,6 +717,21 @@ func (s *Service) startRingback(c *parkedCall, why string) {
 		s.event("returned", c, "reason", "nobody answered the ring-back")
 		s.lamps.changed(c.orbit)
 	})
+}
+
+// ringNext moves c's ring-back on to uri (the fallback) and tells the
+// lamps; false when c no longer rings back.
+func (s *Service) ringNext(c *parkedCall, uri string, fallback bool) bool {
+	s.mu.Lock()
+	if c.state != stateRinging {
+		s.mu.Unlock()
+		return false
+	}
+	c.ring = ringing{target: uri, since: time.Now(), fallback: fallback}
+	s.notifyChangedLocked()
+	s.mu.Unlock()
+	s.lamps.changed(c.orbit)
+	return true
 }
 
 func errString(err error) string {
@@ -766,7 +803,10 @@ func (s *Service) ring(ctx context.Context, c *parkedCall, uri string) (bool, er
 	s.mu.Lock()
 	ok := c.state == stateRinging && s.orbits[c.orbit] == c && !c.leg.isEnded()
 	if ok {
+		// Taken off its orbit by the one who answered: the lamp goes
+		// dark as for a retrieve by uri, saying it was the ring-back.
 		c.state = stateRetrieving
+		c.retriever = uri
 	}
 	s.mu.Unlock()
 	if !ok {

@@ -32,6 +32,18 @@ type lampServer struct {
 	closed  bool
 	subs    map[string]*subscription
 	byOrbit map[int]map[*subscription]struct{}
+
+	// answered is, by orbit, the ring-back that took the last call off
+	// it, if one did; guarded by Service.mu (it is written where the
+	// orbit's exit is).
+	answered map[int]answeredRing
+}
+
+// answeredRing is a ring-back that was answered: the exit it made (by its
+// time) and whom it rang.
+type answeredRing struct {
+	at   time.Time // OrbitExit.At of that exit
+	ring ringing
 }
 
 // subscription is one watcher of one orbit. Its worker goroutine sends
@@ -64,7 +76,8 @@ type subscription struct {
 func newLampServer(s *Service) *lampServer {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &lampServer{s: s, ctx: ctx, cancel: cancel,
-		subs: make(map[string]*subscription), byOrbit: make(map[int]map[*subscription]struct{})}
+		subs: make(map[string]*subscription), byOrbit: make(map[int]map[*subscription]struct{}),
+		answered: make(map[int]answeredRing)}
 }
 
 // changed tells every watcher of orbit n.
@@ -246,7 +259,7 @@ func (ls *lampServer) worker(sub *subscription) {
 // whether the subscription is over.
 func (ls *lampServer) send(sub *subscription, timeout time.Duration) bool {
 	s := ls.s
-	st, _ := s.Orbit(sub.orbit)
+	st := ls.state(sub.orbit)
 	sub.mu.Lock()
 	version := sub.version
 	sub.version++
@@ -345,11 +358,53 @@ func (ls *lampServer) close() {
 	ls.wg.Wait()
 }
 
+// lampState is what an orbit's lamp shows: the orbit's state, and the
+// ring-back of its call: the one in progress, or the one whose answer
+// took the last call off the orbit.
+type lampState struct {
+	OrbitState
+	ring       ringing
+	returnedAt time.Time // when the call came back from an unanswered ring-back
+}
+
+// state is orbit n's lamp state now; n is in the lot.
+func (ls *lampServer) state(n int) lampState {
+	s := ls.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := lampState{OrbitState: s.orbitStateLocked(n)}
+	switch c := s.orbits[n]; {
+	case st.Occupied && c != nil:
+		st.returnedAt = c.returnedAt
+		// Ringing back, or answered and being bridged (a retrieve
+		// clears the ring-back).
+		if c.state == stateRinging || c.state == stateRetrieving {
+			st.ring = c.ring
+		}
+	case st.Last != nil:
+		if a, ok := ls.answered[n]; ok && a.at.Equal(st.Last.At) {
+			st.ring = a.ring
+		}
+	}
+	return st
+}
+
+// ringback is the lamp's ring-back element for r; nil when r rings no
+// one.
+func ringback(r ringing) *dialoginfo.Ringback {
+	if r.target == "" {
+		return nil
+	}
+	return &dialoginfo.Ringback{Target: r.target, Since: r.since, Fallback: r.fallback}
+}
+
 // orbitDocument is the dialog-info of one orbit: one confirmed dialog
-// with the caller as remote when occupied; when free, no dialog, or for a
-// while after a call left, one terminated dialog saying how (event
-// remote-bye: the caller gave up; replaced: retrieved, by whom).
-func orbitDocument(entity string, version uint32, st OrbitState) dialoginfo.Document {
+// with the caller as remote when occupied (with the ring-back element
+// while the service rings back its parker or the fallback); when free, no
+// dialog, or for a while after a call left, one terminated dialog saying
+// how (event remote-bye: the caller gave up; replaced: retrieved, by
+// whom, with the ring-back element when the ring-back was answered).
+func orbitDocument(entity string, version uint32, st lampState) dialoginfo.Document {
 	doc := dialoginfo.Document{Version: version, State: dialoginfo.StateFull, Entity: entity}
 	if !st.Occupied {
 		if e := st.Last; e != nil {
@@ -365,6 +420,7 @@ func orbitDocument(entity string, version uint32, st OrbitState) dialoginfo.Docu
 				Local:     &dialoginfo.Participant{Identity: entity},
 				Remote:    &dialoginfo.Participant{Identity: e.CallerURI, Display: e.CallerName},
 				Park:      &dialoginfo.ParkInfo{Orbit: st.Orbit, Parker: e.Parker, ParkedAt: e.ParkedAt, RetrievedBy: e.RetrievedBy},
+				Ringback:  ringback(st.ring),
 			}}
 		}
 		return doc
@@ -376,7 +432,8 @@ func orbitDocument(entity string, version uint32, st OrbitState) dialoginfo.Docu
 		Duration:  int(time.Since(st.ParkedAt) / time.Second),
 		Local:     &dialoginfo.Participant{Identity: entity},
 		Remote:    &dialoginfo.Participant{Identity: st.CallerURI, Display: st.CallerName},
-		Park:      &dialoginfo.ParkInfo{Orbit: st.Orbit, Parker: st.Parker, ParkedAt: st.ParkedAt},
+		Park:      &dialoginfo.ParkInfo{Orbit: st.Orbit, Parker: st.Parker, ParkedAt: st.ParkedAt, ReturnedAt: st.returnedAt},
+		Ringback:  ringback(st.ring),
 	}}
 	return doc
 }
