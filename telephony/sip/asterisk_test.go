@@ -13,6 +13,7 @@ import (
 	"github.com/emiago/diago"
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/switchboard/switchboard/internal/siptest"
 	"github.com/switchboard/switchboard/telephony"
 	"github.com/switchboard/switchboard/telephony/dialoginfo"
 	sbsip "github.com/switchboard/switchboard/telephony/sip"
@@ -40,9 +41,9 @@ type asterisk struct {
 	referred chan string // the Refer-To user of every REFER
 	byes     chan string // the Call-ID of every BYE from the console
 	wg       sync.WaitGroup
+	subbed   siptest.Log[int] // the slot of every SUBSCRIBE, once subs has it
 
 	mu     sync.Mutex
-	wake   chan struct{}       // closed and replaced when subs change
 	closed bool                // no more work is started
 	calls  map[string]*pbxCall // by Call-ID, the calls to the console
 	parked map[int]*pbxCall    // by slot
@@ -76,9 +77,9 @@ func startAsterisk(t testing.TB, first, last int) *asterisk {
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := &asterisk{t: t, ua: ua, port: freePort(t), first: first, last: last,
+	x := &asterisk{t: t, ua: ua, port: siptest.FreePort(t), first: first, last: last,
 		referred: make(chan string, 64), byes: make(chan string, 64),
-		calls: make(map[string]*pbxCall), parked: make(map[int]*pbxCall), subs: make(map[int][]*lampSub), wake: make(chan struct{})}
+		calls: make(map[string]*pbxCall), parked: make(map[int]*pbxCall), subs: make(map[int][]*lampSub)}
 	addr := fmt.Sprintf("127.0.0.1:%d", x.port)
 	x.client, err = sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"), sipgo.WithClientConnectionAddr(addr))
 	if err != nil {
@@ -108,7 +109,7 @@ func startAsterisk(t testing.TB, first, last int) *asterisk {
 		cancel()
 		ua.Close()
 	})
-	waitUDP(t, ua, addr)
+	siptest.WaitListening(t, ua, addr)
 	return x
 }
 
@@ -151,11 +152,10 @@ func (x *asterisk) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 	}
 }
 
-// call puts a caller through to the console and returns the PBX's leg
-// once the console answered (on the channel).
-func (x *asterisk) call(t testing.TB, to sip.Uri, name, user string) <-chan *pbxCall {
+// call puts a caller through to the console. The channel gives the PBX's
+// leg (pc.d) once the console answered, or is closed if it did not.
+func (x *asterisk) call(t testing.TB, to sip.Uri, name, user string) (*pbxCall, <-chan *diago.DialogClientSession) {
 	t.Helper()
-	out := make(chan *pbxCall, 1)
 	d, err := x.dg.NewDialog(to, diago.NewDialogOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -167,30 +167,7 @@ func (x *asterisk) call(t testing.TB, to sip.Uri, name, user string) <-chan *pbx
 	x.mu.Unlock()
 	from := &sip.FromHeader{DisplayName: name, Address: sip.Uri{Scheme: "sip", User: user, Host: "127.0.0.1", Port: x.port}, Params: sip.NewParams()}
 	from.Params.Add("tag", sip.GenerateTagN(16))
-	done := make(chan struct{})
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-	go func() {
-		defer close(done)
-		if err := d.Invite(ctx, diago.InviteClientOptions{Headers: []sip.Header{from, &callID}}); err != nil {
-			close(out)
-			return
-		}
-		if err := d.Ack(ctx); err != nil {
-			close(out)
-			return
-		}
-		syncMedia(d)
-		out <- pc
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = d.Hangup(ctx)
-		d.Close()
-	})
-	return out
+	return pc, siptest.Dial(t, d, diago.InviteClientOptions{Headers: []sip.Header{from, &callID}})
 }
 
 // onRefer handles a blind transfer of one of the PBX's calls.
@@ -310,9 +287,8 @@ func (x *asterisk) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 	if expires == "0" {
 		x.subs[slot] = slices.DeleteFunc(x.subs[slot], func(o *lampSub) bool { return o == sub })
 	}
-	close(x.wake)
-	x.wake = make(chan struct{})
 	x.mu.Unlock()
+	x.subbed.Add(slot)
 	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
 	res.To().Params.Add("tag", sub.toTag)
 	res.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: req.Recipient.User, Host: "127.0.0.1", Port: x.port}})
@@ -384,26 +360,16 @@ func (x *asterisk) notify(s *lampSub, final bool) {
 // waitSubscribed waits until the console watches every slot.
 func (x *asterisk) waitSubscribed(t testing.TB) {
 	t.Helper()
-	deadline := time.After(waitFor)
-	for {
+	x.subbed.Until(t, "asterisk: every slot watched", func([]int) bool {
 		x.mu.Lock()
-		n := 0
+		defer x.mu.Unlock()
 		for s := x.first; s <= x.last; s++ {
-			if len(x.subs[s]) > 0 {
-				n++
+			if len(x.subs[s]) == 0 {
+				return false
 			}
 		}
-		wake := x.wake
-		x.mu.Unlock()
-		if n == x.last-x.first+1 {
-			return
-		}
-		select {
-		case <-wake:
-		case <-deadline:
-			t.Fatalf("asterisk: %d of the slots watched", n)
-		}
-	}
+		return true
+	})
 }
 
 // TestAsteriskParkConfirmedByLamp: against Asterisk's park, a park on
@@ -419,20 +385,20 @@ func TestAsteriskParkConfirmedByLamp(t *testing.T) {
 	x.waitSubscribed(t)
 	a.waitOrbit(t, 701, "occupied by someone", func(o telephony.Orbit) bool { return o.Occupied })
 
-	leg := x.call(t, a.uri(), "Alice", "alice")
+	pc, leg := x.call(t, a.uri(), "Alice", "alice")
 	call := answered(t, a)
-	pc := recv(t, "alice put through", leg)
+	siptest.Recv(t, "alice put through", leg)
 	if err := a.Park(ctxT(t), call.ID, 0); err != nil {
 		t.Fatal(err)
 	}
-	if to := recv(t, "REFER", x.referred); to != "700" {
+	if to := siptest.Recv(t, "REFER", x.referred); to != "700" {
 		t.Fatalf("REFER to %q, want the park extension 700", to)
 	}
 	parked := a.waitState(t, call.ID, telephony.StateParkedAway)
 	if parked.Orbit != 702 || parked.Relayed {
 		t.Fatalf("parked = %+v, want on 702 (the first free slot)", parked)
 	}
-	if id := recv(t, "BYE from the console", x.byes); id != pc.callID {
+	if id := siptest.Recv(t, "BYE from the console", x.byes); id != pc.callID {
 		t.Fatalf("BYE for %s", id)
 	}
 	select {
@@ -467,13 +433,13 @@ func TestAsteriskUnconfirmedParkKeepsCaller(t *testing.T) {
 	})
 	a.waitParkService(t, true)
 	x.waitSubscribed(t)
-	leg := x.call(t, a.uri(), "Alice", "alice")
+	pc, leg := x.call(t, a.uri(), "Alice", "alice")
 	call := answered(t, a)
-	pc := recv(t, "alice put through", leg)
+	siptest.Recv(t, "alice put through", leg)
 	if err := a.Park(ctxT(t), call.ID, 705); err != nil {
 		t.Fatal(err)
 	}
-	if to := recv(t, "REFER", x.referred); to != "705" {
+	if to := siptest.Recv(t, "REFER", x.referred); to != "705" {
 		t.Fatalf("REFER to %q", to)
 	}
 	back := a.waitCall(t, "the park given up", func(c telephony.Call) bool {
@@ -520,13 +486,13 @@ func TestAsteriskComebackMatchedToPark(t *testing.T) {
 	a := newConsole(t, "desk", 1000, x.templates("87{orbit}"))
 	a.waitParkService(t, true)
 	x.waitSubscribed(t)
-	leg := x.call(t, a.uri(), "Alice", "alice")
+	_, leg := x.call(t, a.uri(), "Alice", "alice")
 	call := answered(t, a)
-	recv(t, "alice put through", leg) // the PBX holds the dialog before the console holds it
+	siptest.Recv(t, "alice put through", leg) // the PBX holds the dialog before the console holds it
 	if err := a.Park(ctxT(t), call.ID, 705); err != nil {
 		t.Fatal(err)
 	}
-	if to := recv(t, "REFER", x.referred); to != "87705" {
+	if to := siptest.Recv(t, "REFER", x.referred); to != "87705" {
 		t.Fatalf("REFER to %q", to)
 	}
 	if got := a.waitState(t, call.ID, telephony.StateParkedAway); got.Orbit != 705 {

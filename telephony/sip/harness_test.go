@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/emiago/diago"
-	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/switchboard/switchboard/internal/siptest"
 	"github.com/switchboard/switchboard/telephony"
@@ -262,20 +261,3 @@ func ctxT(t testing.TB) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
-
-// Old names of what moved to internal/siptest, kept for files of work
-// in progress elsewhere (asterisk_test.go) until they move too.
-
-func recv[T any](t testing.TB, what string, ch <-chan T) T {
-	t.Helper()
-	return siptest.Recv(t, what, ch)
-}
-
-func freePort(t testing.TB) int { t.Helper(); return siptest.FreePort(t) }
-
-func waitUDP(t testing.TB, ua *sipgo.UserAgent, addr string) {
-	t.Helper()
-	siptest.WaitListening(t, ua, addr)
-}
-
-func syncMedia(d *diago.DialogClientSession) { siptest.SyncMedia(d) }
