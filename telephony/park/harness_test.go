@@ -4,15 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/emiago/diago"
-	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/switchboard/switchboard/internal/siptest"
-	"github.com/switchboard/switchboard/internal/tone"
 	"github.com/switchboard/switchboard/telephony/park"
 )
 
@@ -142,42 +139,4 @@ func hangup(t testing.TB, d interface {
 	if err := d.Hangup(ctx); err != nil {
 		t.Fatalf("hangup: %v", err)
 	}
-}
-
-// Old names of what moved to internal/siptest, kept for payload_test.go
-// (work in progress elsewhere) until it moves too.
-
-func freePort(t testing.TB) int { t.Helper(); return siptest.FreePort(t) }
-
-func waitListening(t testing.TB, ua *sipgo.UserAgent, addr string) {
-	t.Helper()
-	siptest.WaitListening(t, ua, addr)
-}
-
-// media is received audio that its owner appends to pcm under mu;
-// siptest.Recording is its successor, which wakes its waiters.
-type media struct {
-	mu   sync.Mutex
-	pcm  []int16
-	stop chan struct{}
-}
-
-// waitTone waits until freq dominates, above 5% of full scale, 400 ms of
-// the audio that arrives after the call. Nothing wakes it: it polls.
-func (m *media) waitTone(t testing.TB, freq float64) {
-	t.Helper()
-	m.mu.Lock()
-	mark := len(m.pcm)
-	m.mu.Unlock()
-	for deadline := time.Now().Add(siptest.WaitFor); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		m.mu.Lock()
-		pcm := m.pcm
-		m.mu.Unlock()
-		for ; len(pcm)-mark >= window; mark += window / 2 {
-			if level, ok := tone.Detect(pcm[mark:mark+window], freq, siptest.Rate); ok && level > 0.05 {
-				return
-			}
-		}
-	}
-	t.Fatalf("tone %.0f Hz never dominated the audio", freq)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/switchboard/switchboard/assets"
+	"github.com/switchboard/switchboard/internal/siptest"
 	"github.com/switchboard/switchboard/internal/tone"
 	"github.com/zaf/g711"
 )
@@ -45,8 +46,8 @@ type rtpIn struct {
 // rawPeer is a SIP user agent (sipgo) whose SDP and RTP the test writes
 // itself: diago cannot offer G.711 under a dynamic payload type. It
 // offers one law under pt (and telephone-event under event, when not 0),
-// decodes the audio that arrives under pt into a harness media (waitTone
-// and waitAudio work on it), and keeps every packet for inspection.
+// decodes the audio that arrives under pt into heard, and keeps every
+// packet for inspection.
 type rawPeer struct {
 	name  string
 	port  int // SIP
@@ -56,12 +57,11 @@ type rawPeer struct {
 	law   law
 	event uint8
 
-	remote netip.AddrPort // the service's RTP address, from its answer
-	heard  *media
+	remote netip.AddrPort     // the service's RTP address, from its answer
+	heard  siptest.Recording  // the audio that arrived under pt
+	pkts   siptest.Log[rtpIn] // every packet that arrived
 
-	mu    sync.Mutex
-	pkts  []rtpIn
-	wake  chan struct{}
+	mu    sync.Mutex // guards what the sender writes next
 	seq   uint16
 	ts    uint32
 	ssrc  uint32
@@ -75,8 +75,7 @@ func newRawPeer(t *testing.T, name string, pt uint8, l law, event uint8) *rawPee
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &rawPeer{name: name, port: freePort(t), pt: pt, law: l, event: event,
-		heard: &media{stop: make(chan struct{})}, wake: make(chan struct{}), stop: make(chan struct{}),
+	p := &rawPeer{name: name, port: siptest.FreePort(t), pt: pt, law: l, event: event, stop: make(chan struct{}),
 		seq: uint16(rand.Uint32()), ts: rand.Uint32(), ssrc: rand.Uint32()}
 	addr := fmt.Sprintf("127.0.0.1:%d", p.port)
 	srv, err := sipgo.NewServer(ua)
@@ -107,7 +106,7 @@ func newRawPeer(t *testing.T, name string, pt uint8, l law, event uint8) *rawPee
 		ua.Close()
 		p.tasks.Wait()
 	})
-	waitListening(t, ua, addr)
+	siptest.WaitListening(t, ua, addr)
 	return p
 }
 
@@ -129,54 +128,41 @@ func (p *rawPeer) read() {
 			for i, b := range pkt.payload {
 				pcm[i] = p.law.decode(b)
 			}
-			p.heard.mu.Lock()
-			p.heard.pcm = append(p.heard.pcm, pcm...)
-			p.heard.mu.Unlock()
+			p.heard.Add(pcm...)
 		}
-		p.mu.Lock()
-		p.pkts = append(p.pkts, pkt)
-		close(p.wake)
-		p.wake = make(chan struct{})
-		p.mu.Unlock()
+		p.pkts.Add(pkt)
 	}
 }
 
 // packet waits for the i-th packet received.
 func (p *rawPeer) packet(t *testing.T, i int) rtpIn {
 	t.Helper()
-	deadline := time.After(10 * time.Second)
-	for {
-		p.mu.Lock()
-		if i < len(p.pkts) {
-			pkt := p.pkts[i]
-			p.mu.Unlock()
-			return pkt
+	var pkt rtpIn
+	p.pkts.Until(t, fmt.Sprintf("%s: packet %d arrives", p.name, i), func(pkts []rtpIn) bool {
+		if i < len(pkts) {
+			pkt = pkts[i]
+			return true
 		}
-		wake := p.wake
-		p.mu.Unlock()
-		select {
-		case <-wake:
-		case <-deadline:
-			t.Fatalf("%s: packet %d never arrived", p.name, i)
-		}
-	}
+		return false
+	})
+	return pkt
 }
 
-func (p *rawPeer) received() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.pkts)
-}
-
-// payloadTypes counts the payload types of the packets received from the i-th on.
+// payloadTypes counts the payload types of the packets received from the
+// from-th on.
 func (p *rawPeer) payloadTypes(from int) map[uint8]int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	out := map[uint8]int{}
-	for _, pkt := range p.pkts[from:] {
+	for _, pkt := range p.pkts.All()[from:] {
 		out[pkt.pt]++
 	}
 	return out
+}
+
+// hears waits until freq dominates, above 5% of full scale, 400 ms of the
+// audio that arrives under p.pt from now on.
+func (p *rawPeer) hears(t *testing.T, freq float64) {
+	t.Helper()
+	p.heard.WaitToneLevel(t, p.name, freq, window, 0.05)
 }
 
 // offer is p's SDP offer: its law under p.pt, telephone-event under p.event.
@@ -195,7 +181,7 @@ func (p *rawPeer) offer() []byte {
 // call INVITEs uri with p's offer and returns the answer SDP.
 func (p *rawPeer) call(t *testing.T, uri sip.Uri) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), siptest.WaitFor)
 	defer cancel()
 	d, err := p.dc.Invite(ctx, uri, p.offer(), sip.NewHeader("Content-Type", "application/sdp"))
 	if err != nil {
@@ -364,12 +350,12 @@ func TestDynamicPCMARetrieveBridgesToPCMU(t *testing.T) {
 		t.Fatalf("retriever's answer does not name 0 PCMU and 100:\n%s", ans)
 	}
 	f.log.wait(t, "retrieved", "orbit", "701")
-	callerFrom, deskFrom := caller.received(), desk.received()
+	callerFrom, deskFrom := caller.pkts.Len(), desk.pkts.Len()
 
 	caller.sendTone(t, 440)
 	desk.sendTone(t, 1000)
-	desk.heard.waitTone(t, 440)
-	caller.heard.waitTone(t, 1000)
+	desk.hears(t, 440)
+	caller.hears(t, 1000)
 
 	// DTMF both ways, under the receiver's telephone-event number.
 	digit := []byte{5, 0x0a, 0, 160}
