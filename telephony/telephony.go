@@ -103,18 +103,34 @@ type Orbit struct {
 	ParkedAt   time.Time // zero when unknown
 	// ParkedByMe is true when this console parked the call on it.
 	ParkedByMe bool
+	// RingingBack is the URI the park service rings back for the call on
+	// the orbit, while it does because nobody retrieved it: its parker,
+	// or the service's fallback after that. Empty otherwise.
+	RingingBack string
+	// RingingBackSince is when the service began to ring RingingBack;
+	// zero when not ringing back or unknown.
+	RingingBackSince time.Time
+	// ReturnedAt is when the call came back to the orbit after a
+	// ring-back nobody answered; the park time runs again from there.
+	// Zero when it never did, or the park service does not say.
+	ReturnedAt time.Time
 	// Left says how the last call left a free orbit, when the park
-	// service said so: LeftGaveUp or LeftRetrieved; empty otherwise.
-	// CallerName, CallerURI, Parker and ParkedAt then describe that call.
+	// service said so: LeftGaveUp, LeftRetrieved, LeftRingBack or
+	// LeftFallback; empty otherwise. CallerName, CallerURI, Parker and
+	// ParkedAt then describe that call.
 	Left string
-	// RetrievedBy is who retrieved it (a SIP URI), for LeftRetrieved.
+	// RetrievedBy is who took the call off the orbit (a SIP URI): the
+	// retriever for LeftRetrieved, whoever answered the ring-back for
+	// LeftRingBack and LeftFallback.
 	RetrievedBy string
 }
 
 // How a call left its orbit (Orbit.Left).
 const (
-	LeftGaveUp    = "gave up"   // the caller hung up while parked
-	LeftRetrieved = "retrieved" // someone retrieved it
+	LeftGaveUp    = "gave up"            // the caller hung up while parked
+	LeftRetrieved = "retrieved"          // someone retrieved it
+	LeftRingBack  = "answered ring-back" // the parker answered the ring-back
+	LeftFallback  = "fallback"           // the ring-back went to the fallback, which answered
 )
 
 // RegistrationState is the state of the console's PBX registration.

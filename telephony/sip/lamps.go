@@ -392,7 +392,10 @@ func (p *Phone) applyLamp(n int, doc dialoginfo.Document) {
 			next.CallerName, next.CallerURI = dl.Remote.Display, dl.Remote.Identity
 		}
 		if dl.Park != nil {
-			next.Parker, next.ParkedAt = dl.Park.Parker, dl.Park.ParkedAt
+			next.Parker, next.ParkedAt, next.ReturnedAt = dl.Park.Parker, dl.Park.ParkedAt, dl.Park.ReturnedAt
+		}
+		if rb := dl.Ringback; rb != nil {
+			next.RingingBack, next.RingingBackSince = rb.Target, rb.Since
 		}
 	} else if doc.State == dialoginfo.StatePartial && len(doc.Dialogs) == 0 {
 		return // a partial document without dialogs changes nothing
@@ -403,7 +406,15 @@ func (p *Phone) applyLamp(n int, doc dialoginfo.Document) {
 			case "remote-bye":
 				next.Left = telephony.LeftGaveUp
 			case "replaced":
-				next.Left = telephony.LeftRetrieved
+				// Retrieved, or taken by whoever answered the ring-back.
+				switch {
+				case dl.Ringback == nil:
+					next.Left = telephony.LeftRetrieved
+				case dl.Ringback.Fallback:
+					next.Left = telephony.LeftFallback
+				default:
+					next.Left = telephony.LeftRingBack
+				}
 			default:
 				continue
 			}
