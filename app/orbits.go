@@ -10,7 +10,9 @@ import (
 // orbitChanged lights or darkens an orbit's slot. When an orbit this
 // console parked a call on goes dark and nobody here retrieved it, the
 // history says how the caller left: gave up (with a call-back button),
-// retrieved by whom, or just left when the park service does not say.
+// retrieved by whom, went to the fallback, or just left when the park
+// service does not say; when its call comes back from a ring-back nobody
+// answered, the history says that too.
 func (c *Console) orbitChanged(o telephony.Orbit) {
 	slot := c.grid.Slot(o.Number)
 	if slot == nil {
@@ -32,9 +34,9 @@ func (c *Console) orbitChanged(o telephony.Orbit) {
 	case !prev.Occupied || prev.CallerURI != o.CallerURI:
 		v.since = now
 	}
-	state, caller, parker := slotView(o)
+	state, caller, parker := slotView(o, c.opts.Identity)
 	if o.Occupied {
-		slot.Set(state, caller, parker, v.since)
+		slot.Set(state, caller, parker, slotSince(o, v.since))
 	} else {
 		slot.Set(state, "", "", v.since)
 	}
@@ -44,6 +46,11 @@ func (c *Console) orbitChanged(o telephony.Orbit) {
 	if o.Occupied && o.ParkedByMe {
 		if _, ok := c.parks[n]; !ok {
 			c.parks[n] = parkNote{who: who(o.CallerName, o.CallerURI), uri: o.CallerURI, at: v.since}
+		}
+	}
+	if prev.Occupied && o.Occupied && !o.ReturnedAt.IsZero() && !o.ReturnedAt.Equal(prev.ReturnedAt) {
+		if note, mine := c.parks[n]; mine {
+			c.history.add(now, fmt.Sprintf("%s returned to %d, nobody answered", note.who, n), "")
 		}
 	}
 	if prev.Occupied && !o.Occupied {
@@ -72,6 +79,17 @@ func (c *Console) noteLeft(now time.Time, n int, note parkNote, o telephony.Orbi
 			by = "another console"
 		}
 		c.history.add(now, fmt.Sprintf("%s was retrieved from %d by %s after %s", note.who, n, by, after), "")
+	case telephony.LeftFallback:
+		c.history.add(now, fmt.Sprintf("%s on %d went to the fallback after %s", note.who, n, after), "")
+	case telephony.LeftRingBack:
+		if sameParty(o.RetrievedBy, c.opts.Identity) || sameParty(o.RetrievedBy, o.Parker) {
+			return // answered here: its line says so
+		}
+		by := shortParty(o.RetrievedBy)
+		if by == "" {
+			by = "another console"
+		}
+		c.history.add(now, fmt.Sprintf("%s on %d was answered by %s after %s", note.who, n, by, after), "")
 	default:
 		c.history.add(now, fmt.Sprintf("%s left %d after %s", note.who, n, after), "")
 	}

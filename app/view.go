@@ -132,8 +132,10 @@ func isNumber(s string) bool {
 	return digits > 0
 }
 
-// slotView is what a slot shows for an orbit.
-func slotView(o telephony.Orbit) (state widgets.SlotState, caller, parker string) {
+// slotView is what a slot shows for an orbit; me is this console's
+// address. A call the park service rings back names whom it rings in
+// place of the parker ("you", "reception1").
+func slotView(o telephony.Orbit, me string) (state widgets.SlotState, caller, parker string) {
 	if !o.Occupied {
 		return widgets.SlotFree, "", ""
 	}
@@ -141,10 +143,72 @@ func slotView(o telephony.Orbit) (state widgets.SlotState, caller, parker string
 	if o.CallerName == "" && o.CallerURI == "" {
 		caller = "" // Asterisk's lamps name nobody
 	}
-	if o.ParkedByMe {
+	switch {
+	case o.RingingBack != "":
+		return widgets.SlotRingingBack, caller, rung(o, me)
+	case o.ParkedByMe:
 		return widgets.SlotMine, caller, ""
 	}
 	return widgets.SlotOccupied, caller, shortParty(o.Parker)
+}
+
+// slotSince is when the timer of an occupied orbit's slot starts: the
+// ring-back while there is one, else the call's return from an
+// unanswered ring-back (the park time runs again from there), else
+// parked, when the park service parked it.
+func slotSince(o telephony.Orbit, parked time.Time) time.Time {
+	switch {
+	case o.RingingBack != "" && !o.RingingBackSince.IsZero():
+		return o.RingingBackSince
+	case o.RingingBack == "" && !o.ReturnedAt.IsZero():
+		return o.ReturnedAt
+	}
+	return parked
+}
+
+// rung names whom a ring-back rings: "you" when it rings this console
+// (me, or the parker of a call parked here), else the user part of its
+// address ("reception1").
+func rung(o telephony.Orbit, me string) string {
+	if o.ParkedByMe && o.RingingBack == o.Parker || sameParty(o.RingingBack, me) {
+		return "you"
+	}
+	return shortParty(o.RingingBack)
+}
+
+// sameParty reports whether two SIP addresses name the same user at the
+// same host, whatever their ports, parameters and display names.
+func sameParty(a, b string) bool {
+	ua, ha := party(a)
+	ub, hb := party(b)
+	return ua != "" && ha != "" && ua == ub && strings.EqualFold(ha, hb)
+}
+
+// party splits a SIP address into its user and host parts, without the
+// port, parameters or headers.
+func party(uri string) (user, host string) {
+	s := strings.TrimSpace(uri)
+	if i := strings.IndexByte(s, '<'); i >= 0 {
+		s = strings.TrimSuffix(s[i+1:], ">")
+	}
+	for _, scheme := range []string{"sip:", "sips:"} {
+		s = strings.TrimPrefix(s, scheme)
+	}
+	if i := strings.IndexAny(s, ";?>"); i >= 0 {
+		s = s[:i]
+	}
+	user, host, ok := strings.Cut(s, "@")
+	if !ok {
+		return "", ""
+	}
+	if strings.HasPrefix(host, "[") {
+		if i := strings.IndexByte(host, ']'); i >= 0 {
+			return user, host[:i+1]
+		}
+		return user, host
+	}
+	host, _, _ = strings.Cut(host, ":")
+	return user, host
 }
 
 // shortParty names a console by its URI's user part ("reception2").

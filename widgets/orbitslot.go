@@ -54,7 +54,8 @@ type OrbitSlot struct {
 	State SlotState
 	// Caller is the parked caller's name or number.
 	Caller string
-	// Parker is who parked the call, when someone else did ("Reception 2").
+	// Parker is who parked the call, when someone else did ("Reception 2");
+	// for SlotRingingBack, whom the call rings back ("you", "reception1").
 	Parker string
 	// Since is when the call was parked; the zero time shows no timer.
 	Since time.Time
@@ -80,12 +81,12 @@ func NewOrbitSlot(orbit int) *OrbitSlot {
 }
 
 // Set changes what the slot shows and redraws it: its state, the parked
-// caller, who parked it and since when.
+// caller, who parked it (or whom it rings back) and since when.
 func (s *OrbitSlot) Set(state SlotState, caller, parker string, since time.Time) {
 	changed := state != s.State
 	s.State, s.Caller, s.Parker, s.Since = state, caller, parker, since
 	if changed && s.hint == hintPending {
-		s.hint, s.hintText, s.hintSub = hintNone, "", ""
+		s.hint, s.hintText, s.hintSub, s.hintLeft = hintNone, "", "", 0
 	}
 	s.Refresh()
 }
@@ -121,7 +122,7 @@ func (s *OrbitSlot) Tick(now time.Time) {
 	s.now = now
 	if s.hintLeft > 0 {
 		s.hintLeft--
-		if s.hintLeft == 0 {
+		if s.hintLeft == 0 && s.hint != hintNone {
 			s.setHint(hintNone, "", "")
 			return // redrawn whole
 		}
@@ -351,6 +352,9 @@ func (r *slotRenderer) captionText() string {
 			return "by " + s.Parker
 		}
 	case SlotRingingBack:
+		if s.Parker != "" {
+			return "ringing back " + s.Parker
+		}
 		return "ringing back"
 	case SlotUnavailable:
 		return "unavailable"
