@@ -21,7 +21,8 @@
 # the Go tools at exact versions (fyne.io/tools v1.7.4, nfpm v2.45.2) into
 # ~/.cache/switchboard/tools. Environment: SB_DIST (output directory, default
 # dist/), SB_FROM (worktree or HEAD), SB_TOOLS (where the Go tools go),
-# SB_KEEP_WORK=1 keeps the temporary copy. Each failed step ends it with one
+# SB_VERSION (a MAJOR.MINOR.PATCH that replaces FyneApp.toml's Version, in
+# the copy only), SB_KEEP_WORK=1 keeps the temporary copy. Each failed step ends it with one
 # line, "FAIL: <reason>", and a non-zero status.
 set -euo pipefail
 
@@ -78,6 +79,14 @@ else
 	(cd "$ROOT" && git ls-files -z --cached --others --exclude-standard |
 		while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
 		tar --null -T - -cf -) | tar -xf - -C "$SRC"
+fi
+# SB_VERSION: another version than FyneApp.toml's, set in the copy only
+# (ci.sh builds a newer MSI with it to test upgrades).
+if [ -n "${SB_VERSION:-}" ]; then
+	[[ "$SB_VERSION" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "SB_VERSION \"$SB_VERSION\" is not MAJOR.MINOR.PATCH"
+	load_metadata "$SRC"
+	toml_set "$METADATA" Details Version "$SB_VERSION" || die "cannot set Version in the copy's ${METADATA#"$SRC"/}"
+	say "version $SB_VERSION (SB_VERSION), not FyneApp.toml's $APP_VERSION"
 fi
 load_metadata "$SRC"
 ICON_ABS="$SRC/$APP_ICON"

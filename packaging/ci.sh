@@ -14,13 +14,23 @@
 #            checks the MSI with msiinfo/msiextract: its tables, the File
 #            table lists the exe, the exe inside is the one built,
 #            ProductVersion is FyneApp.toml's Version, the UpgradeCode is the
-#            fixed one, upgrades replace same-or-older versions.
+#            fixed one, upgrades replace same-or-older versions. Then, under
+#            Debian's Wine in a throwaway prefix on an Xvfb of its own, it
+#            installs the MSI with msiexec /i /qn (the exe in Program Files,
+#            the Start-menu shortcut, Add/Remove Programs), starts the
+#            installed exe and checks that its window appears and renders
+#            (screenshot in artifacts/screenshots/installed-console-wine.png),
+#            builds a second MSI one patch version up (build.sh with
+#            SB_VERSION) and upgrades to it, checks that the older MSI is
+#            refused over it, and uninstalls with msiexec /x /qn. Wine 8.0
+#            needs a test-only shim to run Go programs (packaging/wine/).
 #
 # Run as root (it installs into the machine). It is idempotent: a switchboard
 # package left by an interrupted run is purged first, and the package it
 # installs is purged on exit, whatever happened; it stops every process it
 # started. Runtime libraries that apt-get -f install pulled in stay
-# installed. It fails if it changed the working tree (outputs go to the
+# installed; the Wine prefix is deleted with the rest of its temporary
+# directory. It fails if it changed the working tree (outputs go to the
 # ignored dist/ and artifacts/). Each failed check ends it with one line,
 # "FAIL: <reason>", and a non-zero status.
 #
@@ -49,7 +59,9 @@ t_start=$(date +%s)
 # desktop-file-validate.
 CI_DEBS=(xvfb xdotool imagemagick dbus-x11 desktop-file-utils)
 ((want_linux == 0)) || need_debs "${CI_DEBS[@]}"
-((want_windows == 0)) || need_debs msitools
+# The Windows part builds with build.sh's WINDOWS_DEBS (Wine among them) and
+# needs a virtual X server and the window finder as well.
+((want_windows == 0)) || need_debs "${WINDOWS_DEBS[@]}" xvfb xdotool
 ARTIFACTS="$ROOT/artifacts"
 SHOT="$ARTIFACTS/screenshots/installed-console.png"
 load_metadata "$ROOT"
@@ -88,6 +100,7 @@ remove_package() {
 
 cleanup() {
 	local rc=$? p
+	! declare -F wine_stop >/dev/null || wine_stop
 	for p in "${pids[@]}"; do stop_pid "$p" 5 || true; done
 	if ((installed_by_us)); then
 		step "cleanup: remove the package"
@@ -185,22 +198,79 @@ free_display() {
 	die "no free X display number in :120-:219"
 }
 
-check_console_window() {
-	step "check: the installed console opens its window under Xvfb"
-	local n home="$TMP/home" run_dir="$TMP/run" log="$ARTIFACTS/packaging/installed-console.log"
-	mkdir -p "$home" "$run_dir" "$(dirname "$SHOT")" "$(dirname "$log")"
-	chmod 700 "$home" "$run_dir"
+# start_xvfb NAME: starts an Xvfb of its own on a free display (24-bit,
+# 1400x900), sets XVFB_DISPLAY to its number once it takes connections, and
+# puts it in pids (cleanup stops it). NAME names its log in $TMP.
+XVFB_DISPLAY=""
+start_xvfb() {
+	local n log="$TMP/xvfb-$1.log" i
 	n="$(free_display)"
 	printf '+ Xvfb :%s -screen 0 1400x900x24 -nolisten tcp -noreset\n' "$n"
-	Xvfb ":$n" -screen 0 1400x900x24 -nolisten tcp -noreset >"$TMP/xvfb.log" 2>&1 &
+	Xvfb ":$n" -screen 0 1400x900x24 -nolisten tcp -noreset >"$log" 2>&1 &
 	pids+=($!)
-	local i
 	for ((i = 0; i < 100; i++)); do
 		[ -e "/tmp/.X11-unix/X$n" ] && break
-		kill -0 "${pids[-1]}" 2>/dev/null || die "Xvfb :$n exited: $(tail -n1 "$TMP/xvfb.log")"
+		kill -0 "${pids[-1]}" 2>/dev/null || die "Xvfb :$n exited: $(tail -n1 "$log")"
 		sleep 0.1
 	done
 	[ -e "/tmp/.X11-unix/X$n" ] || die "Xvfb :$n did not start in 10s"
+	XVFB_DISPLAY="$n"
+}
+
+# wait_window DISPLAY PID LOG SECONDS WHAT: waits for a visible window named
+# $APP_NAME on DISPLAY and sets WIN to it; fails, with the end of LOG, if PID
+# exits first or SECONDS pass. WHAT names the program in the messages.
+WIN=""
+wait_window() {
+	local n="$1" pid="$2" log="$3" limit="$4" what="$5" t0
+	WIN=""
+	t0=$(date +%s)
+	while (($(date +%s) - t0 < limit)); do
+		WIN="$(DISPLAY=":$n" xdotool search --onlyvisible --name "$APP_NAME" 2>/dev/null | head -n1 || true)"
+		[ -n "$WIN" ] && break
+		if ! kill -0 "$pid" 2>/dev/null; then
+			tail -n 20 "$log" | sed 's/^/      /'
+			die "$what exited before its window appeared (log: ${log#"$ROOT"/})"
+		fi
+		sleep 0.5
+	done
+	if [ -z "$WIN" ]; then
+		tail -n 20 "$log" | sed 's/^/      /'
+		die "no visible window named \"$APP_NAME\" within ${limit}s of starting $what"
+	fi
+	say "window $WIN \"$(DISPLAY=":$n" xdotool getwindowname "$WIN")\" after $(($(date +%s) - t0))s"
+}
+
+# no_startup_error STATE LOG: the console's state log has no start-up error
+# (the window of that name that the console shows instead of itself).
+no_startup_error() {
+	if [ -f "$1" ] && grep -q '"startup-error"' "$1"; then
+		tail -n 20 "$2" | sed 's/^/      /'
+		die "the console shows a start-up error: $(grep -m1 '"startup-error"' "$1")"
+	fi
+	return 0
+}
+
+# screenshot DISPLAY FILE: photographs the whole screen of DISPLAY (the
+# window WIN on it) into FILE and checks that it rendered: more than 16
+# colours.
+screenshot() {
+	local n="$1" shot="$2" colours
+	mkdir -p "$(dirname "$shot")"
+	DISPLAY=":$n" xdotool getwindowgeometry "$WIN" | sed 's/^/    /'
+	run env DISPLAY=":$n" import -window root "$shot" || die "import could not take the screenshot"
+	colours="$(identify -format '%k' "$shot")"
+	say "screenshot ${shot#"$ROOT"/}: $(identify -format '%wx%h' "$shot"), $colours colours"
+	((colours > 16)) || die "the screenshot has $colours colours: the window did not render"
+}
+
+check_console_window() {
+	step "check: the installed console opens its window under Xvfb"
+	local n home="$TMP/home" run_dir="$TMP/run" log="$ARTIFACTS/packaging/installed-console.log"
+	mkdir -p "$home" "$run_dir" "$(dirname "$log")"
+	chmod 700 "$home" "$run_dir"
+	start_xvfb linux
+	n="$XVFB_DISPLAY"
 	# The console's world: this display, a private home and runtime
 	# directory, its own D-Bus session; X11, not Wayland. Only for the
 	# commands below (xenv), not for the rest of the script.
@@ -225,33 +295,10 @@ check_console_window() {
 	(cd "$home" && exec env "${xenv[@]}" /usr/bin/attendant "${args[@]}") >"$log" 2>&1 &
 	local console=$!
 	pids+=("$console")
-	local win="" t0
-	t0=$(date +%s)
-	while (($(date +%s) - t0 < 60)); do
-		win="$(env "${xenv[@]}" xdotool search --onlyvisible --name "$APP_NAME" 2>/dev/null | head -n1 || true)"
-		[ -n "$win" ] && break
-		if ! kill -0 "$console" 2>/dev/null; then
-			tail -n 20 "$log" | sed 's/^/      /'
-			die "the installed console exited before its window appeared (log: ${log#"$ROOT"/})"
-		fi
-		sleep 0.5
-	done
-	if [ -z "$win" ]; then
-		tail -n 20 "$log" | sed 's/^/      /'
-		die "no visible window named \"$APP_NAME\" within 60s of starting /usr/bin/attendant"
-	fi
-	say "window $win \"$(env "${xenv[@]}" xdotool getwindowname "$win")\" after $(($(date +%s) - t0))s"
+	wait_window "$n" "$console" "$log" 60 /usr/bin/attendant
 	sleep 2 # let it paint its first frames, and report a failed start
-	if [ -f "$state" ] && grep -q '"startup-error"' "$state"; then
-		tail -n 20 "$log" | sed 's/^/      /'
-		die "the console shows a start-up error: $(grep -m1 '"startup-error"' "$state")"
-	fi
-	env "${xenv[@]}" xdotool getwindowgeometry "$win" | sed 's/^/    /'
-	run env "${xenv[@]}" import -window root "$SHOT" || die "import could not take the screenshot"
-	local colours
-	colours="$(identify -format '%k' "$SHOT")"
-	say "screenshot ${SHOT#"$ROOT"/}: $(identify -format '%wx%h' "$SHOT"), $colours colours"
-	((colours > 16)) || die "the screenshot has $colours colours: the window did not render"
+	no_startup_error "$state" "$log"
+	screenshot "$n" "$SHOT"
 
 	step "stop the console"
 	kill -0 "$console" 2>/dev/null || die "the console died after its window appeared (log: ${log#"$ROOT"/})"
@@ -368,6 +415,221 @@ check_msi() {
 	say "the MSI carries $exe_name at ${got#"$x"/}, identical to the built one"
 }
 
+# --- Windows, under Wine -----------------------------------------------------
+# The MSI installed, run, upgraded and removed by Debian's Wine in a throwaway
+# prefix under $TMP, on an Xvfb of its own. Wine's programs: Debian's wine64
+# package has no `wine` wrapper, so the loader is called by its path.
+
+WINE="" WINESERVER="" # the Wine loader and server (wine_tools)
+WINE_PREFIX=""        # the prefix, once made: cleanup ends its processes
+WINE_SHIM=0           # 1: the test-only bcryptprimitives.dll is in the prefix
+NEXT_VERSION=""       # the newer MSI's version (build_msi_next)
+NEXT_DIST=""          # where build_msi_next put it
+
+# wine_tools: sets WINE and WINESERVER, from PATH or Debian's
+# /usr/lib/wine.
+wine_tools() {
+	WINE="$(command -v wine64 || command -v wine || true)"
+	[ -n "$WINE" ] || [ ! -x /usr/lib/wine/wine64 ] || WINE=/usr/lib/wine/wine64
+	WINESERVER="$(command -v wineserver || true)"
+	[ -n "$WINESERVER" ] || [ ! -x /usr/lib/wine/wineserver ] || WINESERVER=/usr/lib/wine/wineserver
+	[ -n "$WINE" ] || die "no Wine: neither wine64 nor wine on PATH, nor /usr/lib/wine/wine64 (Debian's wine64)"
+	[ -n "$WINESERVER" ] || die "no wineserver on PATH or in /usr/lib/wine"
+}
+
+# The world of Windows programs (wine_prefix sets it): the prefix, the Xvfb
+# display, a private HOME (Wine links the prefix's user folders into it),
+# winemenubuilder off (it would write Linux menu entries for shortcuts), no
+# Mono or Gecko asked for.
+WINE_ENV=()
+# wine_run CMD...: runs a Windows program in the prefix.
+wine_run() { env "${WINE_ENV[@]}" "$WINE" "$@"; }
+
+# wine_stop: ends every process of the prefix (wineserver -k) and waits for
+# its server to go.
+wine_stop() {
+	[ -n "$WINE_PREFIX" ] && [ -d "$WINE_PREFIX" ] && [ -n "$WINESERVER" ] || return 0
+	WINEPREFIX="$WINE_PREFIX" timeout 30 "$WINESERVER" -k 2>/dev/null || true
+	WINEPREFIX="$WINE_PREFIX" timeout 30 "$WINESERVER" -w 2>/dev/null || true
+}
+
+# wine_msiexec NAME ARGS...: `msiexec ARGS /qn` with a verbose log in
+# artifacts/packaging/msiexec-NAME.log; returns msiexec's status (a Windows
+# Installer code such as 1603 arrives as its low byte, 67).
+wine_msiexec() {
+	local log="$ARTIFACTS/packaging/msiexec-$1.log" rc=0
+	shift
+	rm -f "$log"
+	printf '+ wine msiexec %s /qn  (log %s)\n' "$*" "${log#"$ROOT"/}"
+	wine_run msiexec "$@" /qn /l*v "Z:${log//\//\\}" >/dev/null 2>&1 || rc=$?
+	say "msiexec: exit status $rc"
+	return "$rc"
+}
+
+# wine_products: one line "PRODUCT-CODE VERSION" per program named $APP_NAME
+# in the prefix's Add/Remove Programs (the Uninstall key of the registry).
+wine_products() {
+	wine_run reg query 'HKLM\Software\Microsoft\Windows\CurrentVersion\Uninstall' /s 2>/dev/null | tr -d '\r' |
+		awk -v name="$APP_NAME" '
+			/^HKEY_/ { k = $0; sub(/.*\\/, "", k) }
+			$1 == "DisplayName" && $2 == "REG_SZ" { n[k] = $0; sub(/^[ \t]*DisplayName[ \t]+REG_SZ[ \t]+/, "", n[k]) }
+			$1 == "DisplayVersion" && $2 == "REG_SZ" { v[k] = $3 }
+			END { for (k in n) if (n[k] == name) print k, v[k] }' || true
+}
+
+# wine_registered VERSION: the product is registered exactly once, at VERSION.
+wine_registered() {
+	local got
+	got="$(wine_products)"
+	say "Add/Remove Programs: ${got:-nothing named $APP_NAME}"
+	[ "$(grep -c . <<<"$got")" = 1 ] || die "want $APP_NAME registered once, Add/Remove Programs has: $(tr '\n' ';' <<<"$got")"
+	[ "${got##* }" = "$1" ] || die "$APP_NAME is registered at version ${got##* }, want $1"
+}
+
+WINE_INSTALLDIR="" # drive_c/Program Files/NAME in the prefix
+wine_exe() { echo "$WINE_INSTALLDIR/$(basename "$EXE_FILE")"; }
+
+# wine_shortcuts: the Start-menu shortcuts named $APP_NAME in the prefix.
+# Windows puts a per-machine install's in ProgramData; Wine 8.0's msi puts
+# them in the user's Start menu whatever ALLUSERS says (its ProgramMenuFolder
+# is always the user's, a known FIXME): both are looked at.
+wine_shortcuts() {
+	find "$WINE_PREFIX/drive_c/ProgramData/Microsoft/Windows/Start Menu/Programs" \
+		"$WINE_PREFIX"/drive_c/users/*/AppData/Roaming/Microsoft/Windows/"Start Menu"/Programs \
+		-name "$APP_NAME.lnk" 2>/dev/null || true
+}
+
+wineboot_init() {
+	wine_run wineboot --init >"$TMP/wineboot.log" 2>&1 || die "wineboot --init failed: $(tail -n3 "$TMP/wineboot.log")"
+}
+
+wine_prefix() {
+	step "Wine: a fresh prefix and display"
+	wine_tools
+	say "$("$WINE" --version 2>/dev/null) ($WINE)"
+	start_xvfb wine
+	WINE_PREFIX="$TMP/wine-prefix"
+	WINE_INSTALLDIR="$WINE_PREFIX/drive_c/Program Files/$APP_NAME"
+	mkdir -p "$TMP/wine-home" "$ARTIFACTS/packaging"
+	WINE_ENV=(-u WAYLAND_DISPLAY DISPLAY=":$XVFB_DISPLAY" HOME="$TMP/wine-home" WINEPREFIX="$WINE_PREFIX"
+		WINEARCH=win64 WINEDEBUG=-all WINEDLLOVERRIDES="winemenubuilder.exe=d;mscoree,mshtml=")
+	printf '+ wine wineboot --init  (WINEPREFIX=%s, DISPLAY=:%s)\n' "$WINE_PREFIX" "$XVFB_DISPLAY"
+	timed "  wineboot --init" wineboot_init
+	local sys32="$WINE_PREFIX/drive_c/windows/system32"
+	[ -f "$sys32/kernel32.dll" ] || die "wineboot made no prefix: no $sys32/kernel32.dll"
+	# Go 1.24+ programs need bcryptprimitives.dll and a UDP ioctl that Wine
+	# 8.0 lacks: packaging/wine/bcryptprimitives.c stands in for both, in
+	# this prefix only (a newer Wine has its own DLL and is left alone).
+	if [ -f "$sys32/bcryptprimitives.dll" ]; then
+		say "this Wine has bcryptprimitives.dll: no shim"
+	else
+		run x86_64-w64-mingw32-gcc -O2 -Wall -shared -s -o "$TMP/bcryptprimitives.dll" \
+			"$ROOT/packaging/wine/bcryptprimitives.c" -lbcrypt || die "cannot build the bcryptprimitives.dll shim"
+		cp "$TMP/bcryptprimitives.dll" "$sys32/"
+		WINE_SHIM=1
+		say "this Wine has no bcryptprimitives.dll: the test-only shim of packaging/wine/ is in the prefix's system32"
+	fi
+}
+
+wine_install() {
+	step "Wine: msiexec /i $(basename "$MSI_FILE") /qn"
+	wine_msiexec install /i "$MSI_FILE" || die "msiexec /i $(basename "$MSI_FILE") failed"
+	[ -f "$(wine_exe)" ] || die "the MSI did not install $(wine_exe)"
+	cmp -s "$(wine_exe)" "$EXE_FILE" || die "the installed $(wine_exe) differs from $EXE_FILE"
+	say "installed C:\\Program Files\\$APP_NAME\\$(basename "$EXE_FILE"), identical to ${EXE_FILE#"$ROOT"/}"
+	local lnk
+	lnk="$(wine_shortcuts)"
+	[ "$(grep -c . <<<"$lnk")" = 1 ] || die "want one Start-menu shortcut $APP_NAME.lnk in the prefix, found: ${lnk:-none}"
+	strings -a "$lnk" | grep -qF "C:\\Program Files\\$APP_NAME\\$(basename "$EXE_FILE")" ||
+		die "the shortcut $lnk does not point at C:\\Program Files\\$APP_NAME\\$(basename "$EXE_FILE")"
+	say "Start-menu shortcut ${lnk#"$WINE_PREFIX"/} to C:\\Program Files\\$APP_NAME\\$(basename "$EXE_FILE")"
+	wine_registered "$APP_VERSION"
+}
+
+wine_console() {
+	step "Wine: the installed console opens its window"
+	local log="$ARTIFACTS/packaging/installed-console-wine.log"
+	local state="$ARTIFACTS/packaging/installed-console-wine.state.jsonl"
+	local shot="$ARTIFACTS/screenshots/installed-console-wine.png"
+	local exe="C:\\Program Files\\$APP_NAME\\$(basename "$EXE_FILE")"
+	# As for Linux: free ports, and a state log (a Z: path: the Linux file
+	# system as Wine shows it).
+	local args=(-listen 127.0.0.1:0 -park-listen 127.0.0.1:0 -state-log "Z:${state//\//\\}")
+	rm -f "$state"
+	printf '+ wine "%s" %s  (DISPLAY=:%s, log %s)\n' "$exe" "${args[*]}" "$XVFB_DISPLAY" "${log#"$ROOT"/}"
+	((WINE_SHIM == 0)) || say "(with the bcryptprimitives.dll shim of packaging/wine/ in the prefix)"
+	(cd "$TMP/wine-home" && exec env "${WINE_ENV[@]}" "$WINE" "$exe" "${args[@]}") >"$log" 2>&1 &
+	local console=$!
+	pids+=("$console")
+	# Generous: Wine starts its services, then llvmpipe compiles the shaders.
+	wait_window "$XVFB_DISPLAY" "$console" "$log" 120 "$exe under Wine"
+	sleep 3 # let it paint its first frames, and report a failed start
+	no_startup_error "$state" "$log"
+	grep -q '"event":"state"' "$state" 2>/dev/null || die "the console under Wine wrote no state to its state log ${state#"$ROOT"/}"
+	screenshot "$XVFB_DISPLAY" "$shot"
+	kill -0 "$console" 2>/dev/null || die "the console died after its window appeared (log: ${log#"$ROOT"/})"
+
+	# taskkill without /f sends WM_CLOSE to its windows, as the close button
+	# or a log-off does: the console must quit by itself, with status 0.
+	step "Wine: close the console (taskkill: WM_CLOSE) and stop Wine (wineserver -k)"
+	local i rc=0 t0
+	t0=$(date +%s)
+	run env "${WINE_ENV[@]}" "$WINE" taskkill /im "$(basename "$EXE_FILE")" || die "taskkill /im $(basename "$EXE_FILE") failed"
+	for ((i = 0; i < 200; i++)); do
+		kill -0 "$console" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$console" 2>/dev/null && die "the console under Wine did not quit within 20s of WM_CLOSE (log: ${log#"$ROOT"/})"
+	wait "$console" 2>/dev/null || rc=$?
+	((rc == 0)) || die "the console under Wine quit with status $rc on WM_CLOSE (log: ${log#"$ROOT"/})"
+	say "it quit with status 0 after $(($(date +%s) - t0))s"
+	wine_stop
+}
+
+# build_msi_next: a second MSI, one patch version up, from the same tree
+# (build.sh with SB_VERSION, into a directory of its own).
+build_msi_next() {
+	local major minor patch
+	IFS=. read -r major minor patch <<<"$APP_VERSION"
+	NEXT_VERSION="$major.$minor.$((patch + 1))"
+	NEXT_DIST="$TMP/dist-next"
+	step "build: packaging/build.sh windows at version $NEXT_VERSION (SB_VERSION)"
+	run env SB_VERSION="$NEXT_VERSION" SB_DIST="$NEXT_DIST" "$ROOT/packaging/build.sh" windows
+	[ -f "$NEXT_DIST/switchboard-$NEXT_VERSION-x64.msi" ] || die "build.sh made no switchboard-$NEXT_VERSION-x64.msi"
+	! cmp -s "$NEXT_DIST/$(basename "$EXE_FILE")" "$EXE_FILE" ||
+		die "the $NEXT_VERSION exe is identical to the $APP_VERSION one: the upgrade check could not tell them apart"
+}
+
+wine_upgrade() {
+	local next_msi="$NEXT_DIST/switchboard-$NEXT_VERSION-x64.msi" next_exe="$NEXT_DIST/$(basename "$EXE_FILE")"
+	step "Wine: upgrade to $NEXT_VERSION with msiexec /i $(basename "$next_msi") /qn"
+	wine_msiexec upgrade /i "$next_msi" || die "msiexec /i $(basename "$next_msi") over $APP_VERSION failed"
+	cmp -s "$(wine_exe)" "$next_exe" || die "after the upgrade, the installed exe is not the $NEXT_VERSION one"
+	say "the installed exe is the $NEXT_VERSION one"
+	[ "$(wine_shortcuts | grep -c .)" = 1 ] || die "after the upgrade, want one shortcut, found: $(wine_shortcuts)"
+	wine_registered "$NEXT_VERSION"
+
+	step "Wine: downgrade to $APP_VERSION is refused"
+	local rc=0
+	wine_msiexec downgrade /i "$MSI_FILE" || rc=$?
+	cmp -s "$(wine_exe)" "$next_exe" || die "the $APP_VERSION MSI replaced the installed $NEXT_VERSION exe"
+	wine_registered "$NEXT_VERSION"
+	((rc != 0)) || die "msiexec /i of the older $APP_VERSION MSI over $NEXT_VERSION exited 0; MajorUpgrade must refuse it"
+	say "refused (exit status $rc), $NEXT_VERSION still installed"
+}
+
+wine_uninstall() {
+	local next_msi="$NEXT_DIST/switchboard-$NEXT_VERSION-x64.msi"
+	step "Wine: msiexec /x $(basename "$next_msi") /qn"
+	wine_msiexec uninstall /x "$next_msi" || die "msiexec /x $(basename "$next_msi") failed"
+	[ ! -e "$(wine_exe)" ] || die "$(wine_exe) is still there after msiexec /x"
+	[ ! -e "$WINE_INSTALLDIR" ] || die "$WINE_INSTALLDIR is still there after msiexec /x: $(ls -A "$WINE_INSTALLDIR" | tr '\n' ' ')"
+	[ -z "$(wine_shortcuts)" ] || die "the Start-menu shortcut is still there after msiexec /x: $(wine_shortcuts)"
+	[ -z "$(wine_products)" ] || die "Add/Remove Programs still lists $APP_NAME after msiexec /x: $(wine_products | tr '\n' ';')"
+	say "removed: no exe, no install folder, no shortcut, nothing in Add/Remove Programs"
+	wine_stop
+}
+
 # --- Run ---------------------------------------------------------------------
 
 if ((want_linux)); then
@@ -381,6 +643,12 @@ fi
 if ((want_windows)); then
 	check ".exe+.msi build (windows)" build_msi
 	check "MSI checks (msiinfo)" check_msi
+	check "Wine prefix (wineboot)" wine_prefix
+	check "Wine: msiexec /i" wine_install
+	check "Wine: console window" wine_console
+	check "newer .msi build (SB_VERSION)" build_msi_next
+	check "Wine: upgrade, downgrade" wine_upgrade
+	check "Wine: msiexec /x" wine_uninstall
 fi
 tree_clean() {
 	step "the working tree is as it was"

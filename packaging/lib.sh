@@ -1,4 +1,4 @@
-# packaging/lib.sh: helpers shared by build.sh, ci.sh and ci-windows.sh.
+# packaging/lib.sh: helpers shared by build.sh and ci.sh.
 # Sourced, not run. Every failed check ends the script with one line,
 # "FAIL: <reason>", on standard error and a non-zero status.
 
@@ -67,8 +67,10 @@ BUILD_DEBS=(gcc libc6-dev pkg-config xz-utils
 	libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev
 	libxi-dev libxxf86vm-dev libwayland-dev libxkbcommon-dev wayland-protocols)
 # ... and the Windows side: the MinGW-w64 cross compiler, wixl, msiinfo and
-# msibuild, ImageMagick (the .ico) and file (checks the .exe).
-WINDOWS_DEBS=(gcc-mingw-w64-x86-64 wixl msitools imagemagick file)
+# msibuild, ImageMagick (the .ico) and file (checks the .exe); wine64, in
+# which ci.sh installs and runs the MSI (Debian 12's Wine 8.0, without its
+# recommends: the GL and X11 libraries it loads come with BUILD_DEBS).
+WINDOWS_DEBS=(gcc-mingw-w64-x86-64 wixl msitools imagemagick file wine64)
 
 # Go tools at exact versions, in a directory of their own.
 TOOLS="${SB_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/switchboard/tools}"
@@ -111,6 +113,22 @@ toml_get() {
 			print v
 			exit
 		}' "$1"
+}
+
+# toml_set FILE SECTION KEY VALUE: sets a simple `key = "value"` line in
+# [SECTION] of a TOML file to the quoted string VALUE (no quotes or
+# backslashes in it); fails if the line is not there.
+toml_set() {
+	local tmp="$1.toml_set"
+	awk -v sec="$2" -v key="$3" -v val="$4" '
+		/^[ \t]*\[/ { s = $0; gsub(/^[ \t]*\[|\][ \t]*(#.*)?$/, "", s); insec = (s == sec) }
+		insec && !done && $0 ~ "^[ \t]*" key "[ \t]*=" { print key " = \"" val "\""; done = 1; next }
+		{ print }
+		END { exit !done }' "$1" >"$tmp" || {
+		rm -f "$tmp"
+		return 1
+	}
+	mv "$tmp" "$1"
 }
 
 # The console's main package and its metadata. DESIGN.md puts FyneApp.toml
