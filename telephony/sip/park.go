@@ -103,13 +103,8 @@ func (p *Phone) Park(ctx context.Context, id telephony.CallID, orbit int) error 
 	a.uri.UriParams.Add("token", a.token)
 	addParker(&a.uri.UriParams, p.aor)
 
-	p.lineMu.Lock()
-	p.mu.Lock()
-	st := c.info.State
-	if (st != telephony.StateActive && st != telephony.StateHeld) || c.park != nil || c.transfer != nil {
-		p.mu.Unlock()
-		p.lineMu.Unlock()
-		return fmt.Errorf("sip: park %s (%s): %w", id, st, ErrWrongState)
+	if err := p.lockForRefer(c, "park"); err != nil {
+		return err
 	}
 	a.callerName, a.callerURI = c.info.RemoteName, c.info.RemoteURI
 	p.mu.Unlock()

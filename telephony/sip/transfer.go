@@ -70,6 +70,22 @@ func (p *Phone) AttendedTransfer(ctx context.Context, id, consult telephony.Call
 	return p.transfer(ctx, id, cc, target, uriString(target))
 }
 
+// lockForRefer takes p.lineMu and p.mu to hand call c over with a REFER
+// (a park or a transfer), which it may only while active or held with no
+// park or transfer under way. It returns holding both locks, or holding
+// neither with an error that names op and wraps ErrWrongState.
+func (p *Phone) lockForRefer(c *call, op string) error {
+	p.lineMu.Lock()
+	p.mu.Lock()
+	st := c.info.State
+	if (st != telephony.StateActive && st != telephony.StateHeld) || c.park != nil || c.transfer != nil {
+		p.mu.Unlock()
+		p.lineMu.Unlock()
+		return fmt.Errorf("sip: %s %s (%s): %w", op, c.id, st, ErrWrongState)
+	}
+	return nil
+}
+
 // transfer REFERs call id to target and owns the outcome; consult, when
 // set, is the consultation call that the transfer replaces.
 func (p *Phone) transfer(ctx context.Context, id telephony.CallID, consult *call, target sip.Uri, label string) error {
@@ -77,13 +93,8 @@ func (p *Phone) transfer(ctx context.Context, id telephony.CallID, consult *call
 	if err != nil {
 		return err
 	}
-	p.lineMu.Lock()
-	p.mu.Lock()
-	st := c.info.State
-	if (st != telephony.StateActive && st != telephony.StateHeld) || c.park != nil || c.transfer != nil {
-		p.mu.Unlock()
-		p.lineMu.Unlock()
-		return fmt.Errorf("sip: transfer %s (%s): %w", id, st, ErrWrongState)
+	if err := p.lockForRefer(c, "transfer"); err != nil {
+		return err
 	}
 	t := &transferAttempt{target: label, notify: make(chan int, 8)}
 	c.transfer = t
