@@ -18,6 +18,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,6 +27,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/switchboard/switchboard/internal/freeport"
 )
 
 // Options configures one baresip instance. Dir is required.
@@ -148,7 +151,7 @@ func Start(ctx context.Context, opts Options) (*Baresip, error) {
 }
 
 func start(ctx context.Context, bin string, opts Options) (*Baresip, error) {
-	sipPort, err := freeUDPTCPPort()
+	sipPort, err := freeport.UDPAndTCP(netip.AddrFrom4([4]byte{127, 0, 0, 1}))
 	if err != nil {
 		return nil, fmt.Errorf("baresip: no free SIP port: %w", err)
 	}
@@ -496,26 +499,6 @@ func freeTCPPort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// freeUDPTCPPort finds a port free on 127.0.0.1 for both UDP and TCP.
-func freeUDPTCPPort() (int, error) {
-	var lastErr error
-	for range 20 {
-		u, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		port := u.LocalAddr().(*net.UDPAddr).Port
-		t, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
-		u.Close()
-		if err == nil {
-			t.Close()
-			return port, nil
-		}
-		lastErr = err
-	}
-	return 0, lastErr
 }
 
 // syncBuffer collects the process output for Log.

@@ -42,6 +42,7 @@ import (
 	"github.com/emiago/diago"
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/switchboard/switchboard/internal/freeport"
 	"github.com/switchboard/switchboard/internal/sipready"
 	"github.com/switchboard/switchboard/telephony"
 )
@@ -490,7 +491,7 @@ func resolvePorts(ls []Listener) ([]Listener, error) {
 				continue
 			}
 		}
-		port, err := freePort(ap.Addr())
+		port, err := freeport.UDPAndTCP(ap.Addr())
 		if err != nil {
 			return nil, fmt.Errorf("no free port on %s: %w", host, err)
 		}
@@ -500,26 +501,6 @@ func resolvePorts(ls []Listener) ([]Listener, error) {
 		out[i].Addr = net.JoinHostPort(host, strconv.Itoa(port))
 	}
 	return out, nil
-}
-
-// freePort finds a port free for both UDP and TCP on ip.
-func freePort(ip netip.Addr) (int, error) {
-	var lastErr error
-	for range 20 {
-		u, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, 0)))
-		if err != nil {
-			return 0, err
-		}
-		port := u.LocalAddr().(*net.UDPAddr).Port
-		t, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(port))))
-		u.Close()
-		if err == nil {
-			t.Close()
-			return port, nil
-		}
-		lastErr = err
-	}
-	return 0, lastErr
 }
 
 // advertised is the host a listener puts in Contact.

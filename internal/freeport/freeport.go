@@ -1,0 +1,39 @@
+// Package freeport finds a port number that is free for both UDP and TCP
+// on one address, so that a SIP user agent can listen on both transports
+// at one host:port. The console (telephony/sip) uses it for listeners
+// configured with port 0, as does the baresip test peer
+// (internal/baresip).
+//
+// The port is free a moment ago, not reserved: whoever binds it may find
+// it taken meanwhile and should ask again.
+package freeport
+
+import (
+	"net"
+	"net/netip"
+)
+
+// tries is how many UDP ports UDPAndTCP tries for a free TCP twin.
+const tries = 20
+
+// UDPAndTCP returns a port free on ip for both UDP and TCP: a port the
+// system gives for UDP whose TCP twin is free as well, up to 20 of them.
+// The error is the last one met.
+func UDPAndTCP(ip netip.Addr) (int, error) {
+	var lastErr error
+	for range tries {
+		u, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, 0)))
+		if err != nil {
+			return 0, err
+		}
+		port := u.LocalAddr().(*net.UDPAddr).Port
+		t, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(port))))
+		u.Close()
+		if err == nil {
+			t.Close()
+			return port, nil
+		}
+		lastErr = err
+	}
+	return 0, lastErr
+}

@@ -1,0 +1,43 @@
+package freeport_test
+
+import (
+	"net"
+	"net/netip"
+	"strconv"
+	"testing"
+
+	"github.com/switchboard/switchboard/internal/freeport"
+)
+
+var loopback = netip.MustParseAddr("127.0.0.1")
+
+// TestUDPAndTCPBindsBoth: the port it returns takes a UDP and a TCP
+// listener at once.
+func TestUDPAndTCPBindsBoth(t *testing.T) {
+	port, err := freeport.UDPAndTCP(loopback)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if port <= 0 || port > 65535 {
+		t.Fatalf("port %d", port)
+	}
+	addr := net.JoinHostPort(loopback.String(), strconv.Itoa(port))
+	u, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		t.Fatalf("UDP on the port: %v", err)
+	}
+	defer u.Close()
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("TCP on the port: %v", err)
+	}
+	l.Close()
+}
+
+// TestUDPAndTCPForeignAddress: an address of no interface here is an
+// error, not a port.
+func TestUDPAndTCPForeignAddress(t *testing.T) {
+	if port, err := freeport.UDPAndTCP(netip.MustParseAddr("192.0.2.1")); err == nil {
+		t.Fatalf("port %d on 192.0.2.1, want an error", port)
+	}
+}
