@@ -430,26 +430,24 @@ func (p *Phone) applyLamp(n int, doc dialoginfo.Document) {
 	p.setOrbit(next)
 }
 
-// refreshOrbit re-applies an orbit's last known state (after a park of
-// ours changed what it means).
+// refreshOrbit re-applies an orbit's current state (after a park of ours
+// changed what it means), in the same critical section that reads it, so
+// that a lamp NOTIFY arriving meanwhile is never overwritten by the older
+// state.
 func (p *Phone) refreshOrbit(n int) {
-	p.mu.Lock()
-	o := p.orbits[n]
-	var cur telephony.Orbit
-	if o != nil {
-		cur = *o
-	}
-	p.mu.Unlock()
-	if o != nil {
-		p.setOrbit(cur)
-	}
+	p.updateOrbit(n, func(cur telephony.Orbit) telephony.Orbit { return cur })
 }
 
 // setOrbit records an orbit's new state, confirms a park of ours that
 // the lamp shows, ends a parked call whose orbit went dark, and
 // publishes what changed.
 func (p *Phone) setOrbit(next telephony.Orbit) {
-	n := next.Number
+	p.updateOrbit(next.Number, func(telephony.Orbit) telephony.Orbit { return next })
+}
+
+// updateOrbit does setOrbit's work for orbit n with the state nextOf
+// makes of its current one, read and written under one hold of p.mu.
+func (p *Phone) updateOrbit(n int, nextOf func(cur telephony.Orbit) telephony.Orbit) {
 	me := p.aor.String()
 	var touched []*call
 	p.mu.Lock()
@@ -459,6 +457,7 @@ func (p *Phone) setOrbit(next telephony.Orbit) {
 		return
 	}
 	prev := *o
+	next := nextOf(prev)
 	byUs := next.Parker == "" || sameParty(next.Parker, me)
 	// An anonymous lamp (Asterisk's) is news only when it lights: prev
 	// may carry the caller this console filled in.

@@ -320,8 +320,10 @@ func (p *Phone) parkConfirmed(c *call, a *parkAttempt, orbit int, by string) {
 	}
 	p.mu.Unlock()
 	p.log.Info("parked", "call", c.id, "orbit", orbit, "confirmed_by", by)
-	p.changed(c)
+	// The orbit first (now ours), then the call: whoever sees the call
+	// parked finds its orbit already showing it.
 	p.refreshOrbit(orbit)
+	p.changed(c)
 	if gone {
 		return // the caller ended our leg itself once transferred
 	}
@@ -496,10 +498,10 @@ func (p *Phone) relayPark(ctx context.Context, c *call, a *parkAttempt) {
 	callerLeg.relayTo(relayLeg)
 	relayLeg.relayTo(callerLeg)
 	p.log.Info("parked by relay", "call", c.id, "orbit", orbit)
-	p.changed(c)
 	if orbit != 0 {
 		p.refreshOrbit(orbit)
 	}
+	p.changed(c)
 	p.wg.Go(func() {
 		defer close(rp.done)
 		defer d.Close()
