@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 
 	"github.com/switchboard/switchboard/app"
 	"github.com/switchboard/switchboard/app/apptest"
+	"github.com/switchboard/switchboard/internal/procstop"
 	"github.com/switchboard/switchboard/telephony"
 )
 
@@ -195,18 +195,7 @@ func (p *proc) cpuPercent(d time.Duration) float64 {
 }
 
 func (p *proc) stop(b *testing.B) {
-	select {
-	case <-p.exited:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.exited:
-	case <-time.After(15 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.exited
-	}
+	procstop.Stop(p.cmd.Process, p.exited, 15*time.Second)
 }
 
 func readCount(path string) int64 {

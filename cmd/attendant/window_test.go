@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/app"
+	"github.com/switchboard/switchboard/internal/procstop"
 )
 
 // This file drives the real console window under Xvfb: the console (this
@@ -198,17 +199,7 @@ func startConsole(t testing.TB, x *x11, args ...string) *console {
 		close(c.exited)
 	}()
 	t.Cleanup(func() {
-		select {
-		case <-c.exited:
-		default:
-			_ = c.cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-c.exited:
-			case <-time.After(15 * time.Second):
-				_ = c.cmd.Process.Kill()
-				<-c.exited
-			}
-		}
+		procstop.Stop(c.cmd.Process, c.exited, 15*time.Second)
 		if t.Failed() {
 			t.Logf("console stderr:\n%s", c.stderr.String())
 		}

@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
+
+	"github.com/switchboard/switchboard/internal/procstop"
 )
 
 // clockTicks is USER_HZ, the unit of utime and stime in /proc/PID/stat;
@@ -106,13 +108,7 @@ func (s *service) stop(keepLogs bool) {
 	if s.cmd == nil {
 		return
 	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.exited:
-	case <-time.After(15 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.exited
-	}
+	procstop.Stop(s.cmd.Process, s.exited, 15*time.Second)
 	s.cleanup(keepLogs)
 }
 
