@@ -40,16 +40,12 @@ import (
 // latency, from pactl) split the device part into its two directions.
 func BenchmarkPulseLatency(b *testing.B) {
 	ps := startPulse(b)
-	d := openPulse(b, Options{Playback: "sb_sink", Capture: "sb_sink.monitor"})
+	d := openDevice(b, BackendPulseAudio, Options{Playback: "sb_sink", Capture: "sb_sink.monitor"})
 	if _, capt, _ := d.Devices(); !slices.ContainsFunc(capt, func(x DeviceInfo) bool { return x.ID == "sb_sink.monitor" }) {
 		b.Fatalf("no capture device sb_sink.monitor in %+v", capt)
 	}
 	tap := speaker(d, 2)
-	pi, err := d.OpenPort(8000)
-	if err != nil {
-		b.Fatal(err)
-	}
-	p := pi.(*Port)
+	p := openPort(b, d, 8000)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	defer func() { cancel(); p.Close(); wg.Wait() }()
@@ -210,7 +206,7 @@ func BenchmarkLiveCallCPU(b *testing.B) {
 			var d *Device
 			if backend == "pulse" {
 				startPulse(b)
-				d = openPulse(b, Options{Playback: "sb_sink", Capture: "mic600"})
+				d = openDevice(b, BackendPulseAudio, Options{Playback: "sb_sink", Capture: "mic600"})
 			} else {
 				var err error
 				d, err = Open(context.Background(), Options{Backends: []Backend{BackendNull}})
@@ -233,11 +229,7 @@ func BenchmarkLiveCallCPU(b *testing.B) {
 				}
 				payloads = append(payloads, ulaw)
 			}
-			pi, err := d.OpenPort(8000)
-			if err != nil {
-				b.Fatal(err)
-			}
-			p := pi.(*Port)
+			p := openPort(b, d, 8000)
 			ctx, cancel := context.WithCancel(context.Background())
 			var wg sync.WaitGroup
 			wg.Add(2)

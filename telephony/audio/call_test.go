@@ -140,7 +140,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 // a Port on PulseAudio; the tone must come out of the sink, and the
 // microphone's 600 Hz must come back to the caller in RTP.
 func testRealCall(t *testing.T, ps *pulseServer) {
-	dev := openPulse(t, Options{Playback: "sb_sink", Capture: "mic600"})
+	dev := openDevice(t, BackendPulseAudio, Options{Playback: "sb_sink", Capture: "mic600"})
 	ports := make(chan *Port, 1)
 	bridged := make(chan error, 1)
 	console := newAgent(t, "console", func(d *diago.DialogServerSession) {

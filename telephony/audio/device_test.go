@@ -25,9 +25,11 @@ const (
 	callAmp = 0.5
 )
 
-func openNull(t *testing.T, opts Options) *Device {
+// openDevice opens a device on backend alone, quiet unless opts.Logf
+// says otherwise, and closes it at the end of the test.
+func openDevice(t testing.TB, backend Backend, opts Options) *Device {
 	t.Helper()
-	opts.Backends = []Backend{BackendNull}
+	opts.Backends = []Backend{backend}
 	if opts.Logf == nil {
 		opts.Logf = func(string, ...any) {}
 	}
@@ -75,14 +77,20 @@ type call struct {
 	sent  [][]int16 // captured frames, as they would be encoded
 }
 
-func newCall(t *testing.T, d *Device, rate int) *call {
+// openPort opens a port at rate on d, closed at the end of the test.
+func openPort(t testing.TB, d *Device, rate int) *Port {
 	t.Helper()
 	p, err := d.OpenPort(rate)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = p.Close() })
-	return &call{t: t, port: p.(*Port), rate: rate, gen: tone.Sine(callHz, float64(rate), callAmp),
+	return p.(*Port)
+}
+
+func newCall(t *testing.T, d *Device, rate int) *call {
+	t.Helper()
+	return &call{t: t, port: openPort(t, d, rate), rate: rate, gen: tone.Sine(callHz, float64(rate), callAmp),
 		frame: make([]int16, rate/50), out: make([]int16, rate/50)}
 }
 
@@ -148,7 +156,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func TestNullDeviceListing(t *testing.T) {
-	d := openNull(t, Options{})
+	d := openDevice(t, BackendNull, Options{})
 	play, capt, err := d.Devices()
 	if err != nil {
 		t.Fatal(err)
@@ -164,7 +172,7 @@ func TestNullDeviceListing(t *testing.T) {
 func TestCallAudioFlowsBothWays(t *testing.T) {
 	for _, rate := range []int{8000, 16000, 48000} {
 		t.Run(fmt.Sprintf("%dHz", rate), func(t *testing.T) {
-			d := openNull(t, Options{})
+			d := openDevice(t, BackendNull, Options{})
 			mic(d, 4)
 			spk := speaker(d, 4)
 			c := newCall(t, d, rate)
@@ -211,7 +219,7 @@ func TestCallAudioFlowsBothWays(t *testing.T) {
 }
 
 func TestMute(t *testing.T) {
-	d := openNull(t, Options{})
+	d := openDevice(t, BackendNull, Options{})
 	mic(d, 4)
 	c := newCall(t, d, 8000)
 	c.run(10)
@@ -242,7 +250,7 @@ func TestMute(t *testing.T) {
 }
 
 func TestVolume(t *testing.T) {
-	d := openNull(t, Options{})
+	d := openDevice(t, BackendNull, Options{})
 	spk := speaker(d, 4)
 	c := newCall(t, d, 8000)
 	c.run(30)
@@ -260,16 +268,12 @@ func TestVolume(t *testing.T) {
 }
 
 func TestBeep(t *testing.T) {
-	d := openNull(t, Options{})
+	d := openDevice(t, BackendNull, Options{})
 	if d.Beep() {
 		t.Fatal("Beep played with no stream running")
 	}
 	spk := speaker(d, 4)
-	p, err := d.OpenPort(8000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	openPort(t, d, 8000) // a call
 	if !d.Beep() {
 		t.Fatal("Beep did not play during a call")
 	}
@@ -289,7 +293,7 @@ func TestBeep(t *testing.T) {
 }
 
 func TestRingtoneStartStop(t *testing.T) {
-	d := openNull(t, Options{})
+	d := openDevice(t, BackendNull, Options{})
 	tap := newSampleRing(4 * streamRate)
 	d.ringTap.Store(tap)
 	stop, err := d.Ring(context.Background())
@@ -341,7 +345,7 @@ func TestRingtoneStartStop(t *testing.T) {
 }
 
 func TestSwitchDevicesDuringCall(t *testing.T) {
-	d := openNull(t, Options{})
+	d := openDevice(t, BackendNull, Options{})
 	play, capt, _ := d.Devices()
 	spk := speaker(d, 8)
 	c := newCall(t, d, 8000)
@@ -365,7 +369,7 @@ func TestSwitchDevicesDuringCall(t *testing.T) {
 }
 
 func TestDeviceStopRecovers(t *testing.T) {
-	d := openNull(t, Options{Watch: 20 * time.Millisecond})
+	d := openDevice(t, BackendNull, Options{Watch: 20 * time.Millisecond})
 	spk := speaker(d, 8)
 	c := newCall(t, d, 8000)
 	c.run(10)
@@ -389,7 +393,7 @@ func TestDeviceStopRecovers(t *testing.T) {
 }
 
 func TestCaptureKeepsPaceWithoutDevice(t *testing.T) {
-	d := openNull(t, Options{Watch: time.Hour})
+	d := openDevice(t, BackendNull, Options{Watch: time.Hour})
 	c := newCall(t, d, 8000)
 	c.run(5)
 	d.mu.Lock()
@@ -406,7 +410,7 @@ func TestCaptureKeepsPaceWithoutDevice(t *testing.T) {
 }
 
 func TestPortClose(t *testing.T) {
-	d := openNull(t, Options{Linger: 50 * time.Millisecond, Watch: 10 * time.Millisecond})
+	d := openDevice(t, BackendNull, Options{Linger: 50 * time.Millisecond, Watch: 10 * time.Millisecond})
 	p, err := d.OpenPort(8000)
 	if err != nil {
 		t.Fatal(err)
@@ -478,7 +482,7 @@ func TestNoDeviceGivesClearError(t *testing.T) {
 // Preview runs the headset without a call, for the settings window's
 // meters; the stream stops after the linger time once it ends.
 func TestPreviewShowsLevels(t *testing.T) {
-	d := openNull(t, Options{Linger: 20 * time.Millisecond, Watch: 10 * time.Millisecond})
+	d := openDevice(t, BackendNull, Options{Linger: 20 * time.Millisecond, Watch: 10 * time.Millisecond})
 	mic(d, 4)
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := d.Preview(ctx); err != nil {
@@ -504,13 +508,9 @@ func TestPreviewShowsLevels(t *testing.T) {
 // second of callbacks leaves the process's allocation count unchanged.
 // (Nothing else runs meanwhile: the watchdog is parked.)
 func TestDeviceCallbacksDoNotAllocate(t *testing.T) {
-	d := openNull(t, Options{Watch: time.Hour})
+	d := openDevice(t, BackendNull, Options{Watch: time.Hour})
 	mic(d, 4)
-	p, err := d.OpenPort(8000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p := openPort(t, d, 8000)
 	waitFor(t, "the stream to run", func() bool { return d.eng.callbacks.Load() > 10 })
 	frame := make([]int16, 160)
 	tone.Sine(440, 8000, 0.5).Fill(frame)

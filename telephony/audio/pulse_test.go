@@ -303,20 +303,6 @@ func (r *recorder) stop() {
 	}
 }
 
-func openPulse(t testing.TB, opts Options) *Device {
-	t.Helper()
-	opts.Backends = []Backend{BackendPulseAudio}
-	if opts.Logf == nil {
-		opts.Logf = func(string, ...any) {}
-	}
-	d, err := Open(context.Background(), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Close() })
-	return d
-}
-
 // callLoop runs a call on a port until the returned stop is called: it
 // plays a 440 Hz tone (frames paced by Capture, so by the device) and
 // keeps what Capture returned.
@@ -406,7 +392,7 @@ func TestPulseAudio(t *testing.T) {
 	ps := startPulse(t)
 
 	t.Run("devices listed by name", func(t *testing.T) {
-		d := openPulse(t, Options{})
+		d := openDevice(t, BackendPulseAudio, Options{})
 		play, capt, err := d.Devices()
 		if err != nil {
 			t.Fatal(err)
@@ -425,7 +411,7 @@ func TestPulseAudio(t *testing.T) {
 	})
 
 	t.Run("call tone reaches the sink, microphone leaves in G.711", func(t *testing.T) {
-		d := openPulse(t, Options{Playback: "sb_sink", Capture: "mic600"})
+		d := openDevice(t, BackendPulseAudio, Options{Playback: "sb_sink", Capture: "mic600"})
 		cl := runCall(t, d, 8000)
 		ps.checkSink(t, "sink monitor", "sb_sink.monitor", callHz, callAmp)
 
@@ -446,7 +432,7 @@ func TestPulseAudio(t *testing.T) {
 
 	t.Run("switching the headset during a call", func(t *testing.T) {
 		ps.addSink(t, "sb_alt")
-		d := openPulse(t, Options{Playback: "sb_sink", Capture: "mic600"})
+		d := openDevice(t, BackendPulseAudio, Options{Playback: "sb_sink", Capture: "mic600"})
 		cl := runCall(t, d, 8000)
 		ps.checkSink(t, "sb_sink before", "sb_sink.monitor", callHz, callAmp)
 		if err := d.SetDevices("sb_alt", "mic600"); err != nil {
@@ -466,7 +452,7 @@ func TestPulseAudio(t *testing.T) {
 
 	t.Run("unplugged headset falls back to the default device", func(t *testing.T) {
 		unplug := ps.addSink(t, "sb_usb")
-		d := openPulse(t, Options{Playback: "sb_usb", Capture: "mic600", Watch: 50 * time.Millisecond})
+		d := openDevice(t, BackendPulseAudio, Options{Playback: "sb_usb", Capture: "mic600", Watch: 50 * time.Millisecond})
 		cl := runCall(t, d, 8000)
 		ps.checkSink(t, "sb_usb before", "sb_usb.monitor", callHz, callAmp)
 		unplug()
@@ -498,7 +484,7 @@ func TestPulseAudio(t *testing.T) {
 	t.Run("a real call over RTP", func(t *testing.T) { testRealCall(t, ps) })
 
 	t.Run("ringtone on the ring device, stopped at once", func(t *testing.T) {
-		d := openPulse(t, Options{Playback: "sb_sink", Capture: "mic600", Ring: "sb_ring"})
+		d := openDevice(t, BackendPulseAudio, Options{Playback: "sb_sink", Capture: "mic600", Ring: "sb_ring"})
 		ring := ps.record(t, "sb_ring.monitor")
 		ring.next(t, 100*time.Millisecond)
 		stop, err := d.Ring(context.Background())
