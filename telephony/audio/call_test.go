@@ -5,9 +5,7 @@ package audio
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
-	"net"
 	"sync"
 	"testing"
 	"time"
@@ -15,9 +13,8 @@ import (
 	"github.com/emiago/diago"
 	diagoaudio "github.com/emiago/diago/audio"
 	"github.com/emiago/diago/media"
-	"github.com/emiago/sipgo"
-	"github.com/emiago/sipgo/sip"
 
+	"github.com/switchboard/switchboard/internal/siptest"
 	"github.com/switchboard/switchboard/internal/tone"
 	"github.com/switchboard/switchboard/telephony"
 )
@@ -91,41 +88,12 @@ func bridgeCall(ctx context.Context, dev telephony.AudioDevice, dm *diago.Dialog
 	return err
 }
 
-type sipAgent struct {
-	dg   *diago.Diago
-	port int
-}
-
-func newAgent(t *testing.T, name string, serve diago.ServeDialogFunc) *sipAgent {
+// newAgent starts a diago user agent on loopback (siptest.NewAgent) that
+// logs warnings to the test; serve takes its incoming calls.
+func newAgent(t *testing.T, name string, serve func(d *diago.DialogServerSession)) *siptest.Agent {
 	t.Helper()
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent(name), sipgo.WithUserAgentHostname("127.0.0.1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := c.LocalAddr().(*net.UDPAddr).Port
-	c.Close()
 	quiet := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	a := &sipAgent{port: port, dg: diago.NewDiago(ua,
-		diago.WithTransport(diago.Transport{Transport: "udp", BindHost: "127.0.0.1", BindPort: port}),
-		diago.WithLogger(quiet))}
-	ctx, cancel := context.WithCancel(context.Background())
-	if serve == nil {
-		serve = func(d *diago.DialogServerSession) { _ = d.Respond(sip.StatusForbidden, "Forbidden", nil) }
-	}
-	if err := a.dg.ServeBackground(ctx, serve); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		ua.Close()
-	})
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	waitFor(t, "the SIP listener", func() bool { c, _ := ua.TransportLayer().GetConnection("udp", addr); return c != nil })
-	return a
+	return siptest.NewAgent(t, name, siptest.AgentOptions{Logger: quiet, Handler: serve})
 }
 
 type testWriter struct{ t *testing.T }
@@ -154,7 +122,7 @@ func testRealCall(t *testing.T, ps *pulseServer) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	call, err := caller.dg.Invite(ctx, sip.Uri{User: "console", Host: "127.0.0.1", Port: console.port}, diago.InviteOptions{})
+	call, err := caller.DG.Invite(ctx, console.URI(), diago.InviteOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
