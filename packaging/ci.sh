@@ -615,7 +615,10 @@ wine_upgrade() {
 	cmp -s "$(wine_exe)" "$next_exe" || die "the $APP_VERSION MSI replaced the installed $NEXT_VERSION exe"
 	wine_registered "$NEXT_VERSION"
 	((rc != 0)) || die "msiexec /i of the older $APP_VERSION MSI over $NEXT_VERSION exited 0; MajorUpgrade must refuse it"
-	say "refused (exit status $rc), $NEXT_VERSION still installed"
+	# Refused for the right reason: FindRelatedProducts saw the newer one.
+	grep -aq '^Property(S): WIX_DOWNGRADE_DETECTED = {' "$ARTIFACTS/packaging/msiexec-downgrade.log" ||
+		die "msiexec failed, but its log does not show WIX_DOWNGRADE_DETECTED: not MajorUpgrade's refusal (log: artifacts/packaging/msiexec-downgrade.log)"
+	say "refused (exit status $rc, WIX_DOWNGRADE_DETECTED), $NEXT_VERSION still installed"
 }
 
 wine_uninstall() {
@@ -646,7 +649,7 @@ if ((want_windows)); then
 	check "Wine prefix (wineboot)" wine_prefix
 	check "Wine: msiexec /i" wine_install
 	check "Wine: console window" wine_console
-	check "newer .msi build (SB_VERSION)" build_msi_next
+	check "newer .msi (SB_VERSION)" build_msi_next
 	check "Wine: upgrade, downgrade" wine_upgrade
 	check "Wine: msiexec /x" wine_uninstall
 fi

@@ -65,8 +65,8 @@ static FARPROC WINAPI getprocaddress(HMODULE mod, LPCSTR name)
 	FARPROC p = real_getprocaddress(mod, name);
 	if (p != NULL && HIWORD((ULONG_PTR)name) != 0 && strcmp(name, "WSAIoctl") == 0 &&
 	    mod == GetModuleHandleA("ws2_32.dll")) {
-		real_wsaioctl = (wsaioctl_fn)p;
-		return (FARPROC)wsaioctl;
+		real_wsaioctl = (wsaioctl_fn)(void *)p;
+		return (FARPROC)(void *)wsaioctl;
 	}
 	return p;
 }
@@ -81,8 +81,8 @@ static void redirect_getprocaddress(void)
 	IMAGE_IMPORT_DESCRIPTOR *imp;
 	FARPROC target;
 
-	real_getprocaddress = (getprocaddress_fn)GetProcAddress(GetModuleHandleA("kernel32.dll"), "GetProcAddress");
-	target = (FARPROC)real_getprocaddress;
+	real_getprocaddress = (getprocaddress_fn)(void *)GetProcAddress(GetModuleHandleA("kernel32.dll"), "GetProcAddress");
+	target = (FARPROC)(void *)real_getprocaddress;
 	if (dir.VirtualAddress == 0 || target == NULL)
 		return;
 	for (imp = (IMAGE_IMPORT_DESCRIPTOR *)(base + dir.VirtualAddress); imp->Name != 0; imp++) {
