@@ -14,6 +14,17 @@ import (
 	"github.com/switchboard/switchboard/telephony/park"
 )
 
+// parkAlice has a new caller, alice, call target (a park URI) with hdrs
+// and returns her dialog once the service has answered: she is parked.
+func parkAlice(t testing.TB, target sip.Uri, hdrs ...sip.Header) *diago.DialogClientSession {
+	t.Helper()
+	d, err := newAgent(t, "alice", nil).Call(t, target, hdrs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 func TestParkOnChosenOrbitPlaysMusicAndRemembers(t *testing.T) {
 	f := startPark(t, nil)
 	caller := newAgent(t, "alice", nil)
@@ -236,10 +247,7 @@ func TestRetrieveRefusals(t *testing.T) {
 	if _, err := r.Call(t, f.uri("710")); siptest.Status(err) != 404 {
 		t.Fatalf("retrieve of an empty orbit: %v, want 404", err)
 	}
-	caller := newAgent(t, "alice", nil)
-	if _, err := caller.Call(t, f.uri("park-710", "token=right")); err != nil {
-		t.Fatal(err)
-	}
+	parkAlice(t, f.uri("park-710", "token=right"))
 	if _, err := r.Call(t, f.uri("710", "token=wrong")); siptest.Status(err) != 404 {
 		t.Fatalf("retrieve with a wrong token: %v, want 404", err)
 	}
@@ -253,10 +261,7 @@ func TestRetrieveRefusals(t *testing.T) {
 
 func TestConcurrentRetrievesExactlyOneWins(t *testing.T) {
 	f := startPark(t, nil)
-	caller := newAgent(t, "alice", nil)
-	if _, err := caller.Call(t, f.uri("park-712")); err != nil {
-		t.Fatal(err)
-	}
+	parkAlice(t, f.uri("park-712"))
 	const n = 4
 	var wg sync.WaitGroup
 	codes := make([]int, n)
@@ -288,11 +293,7 @@ func TestConcurrentRetrievesExactlyOneWins(t *testing.T) {
 
 func TestCallerHangsUpWhileParked(t *testing.T) {
 	f := startPark(t, nil)
-	caller := newAgent(t, "alice", nil)
-	d, err := caller.Call(t, f.uri("park-715"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := parkAlice(t, f.uri("park-715"))
 	f.log.wait(t, "parked", "orbit", "715")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

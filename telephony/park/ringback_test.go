@@ -34,11 +34,7 @@ func TestRingbackAnswered(t *testing.T) {
 		hears(t, m, 440)
 		<-d.Context().Done()
 	})
-	caller := newAgent(t, "alice", nil)
-	dc, err := caller.Call(t, f.uri("park-708"), sip.NewHeader("Referred-By", "<"+parker.AOR()+">"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	dc := parkAlice(t, f.uri("park-708"), sip.NewHeader("Referred-By", "<"+parker.AOR()+">"))
 	mc := siptest.StartMedia(t, dc, 440)
 	var req *sip.Request
 	select {
@@ -69,11 +65,7 @@ func TestRingbackUnansweredReturnsToOrbit(t *testing.T) {
 		_ = d.Ringing()
 		<-d.Context().Done() // rings until cancelled
 	})
-	caller := newAgent(t, "alice", nil)
-	dc, err := caller.Call(t, f.uri("park-709"), sip.NewHeader("Referred-By", "<"+parker.AOR()+">"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	dc := parkAlice(t, f.uri("park-709"), sip.NewHeader("Referred-By", "<"+parker.AOR()+">"))
 	mc := siptest.StartMedia(t, dc, 440)
 	f.log.wait(t, "rang back", "orbit", "709", "answered", "false")
 	f.log.wait(t, "returned", "orbit", "709")
@@ -113,11 +105,7 @@ func TestRingbackFallsBack(t *testing.T) {
 		shortTimes(o)
 		o.Fallback = operator.AOR()
 	})
-	caller := newAgent(t, "alice", nil)
-	dc, err := caller.Call(t, f.uri("park-711"), sip.NewHeader("Referred-By", "<"+parker.AOR()+">"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	dc := parkAlice(t, f.uri("park-711"), sip.NewHeader("Referred-By", "<"+parker.AOR()+">"))
 	select {
 	case <-answered:
 	case <-time.After(10 * time.Second):
@@ -134,11 +122,7 @@ func TestRingbackFallsBack(t *testing.T) {
 // caller nothing.
 func TestRingbackParkerUnreachable(t *testing.T) {
 	f := startPark(t, shortTimes)
-	caller := newAgent(t, "alice", nil)
-	dc, err := caller.Call(t, f.uri("park-712"), sip.NewHeader("Referred-By", "<sip:nobody@127.0.0.1:9>"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	dc := parkAlice(t, f.uri("park-712"), sip.NewHeader("Referred-By", "<sip:nobody@127.0.0.1:9>"))
 	f.log.wait(t, "returned", "orbit", "712")
 	if dc.Context().Err() != nil {
 		t.Fatal("the caller was hung up")
@@ -157,11 +141,7 @@ func TestCallerHangsUpDuringRingback(t *testing.T) {
 		ringing <- struct{}{}
 		<-d.Context().Done()
 	})
-	caller := newAgent(t, "alice", nil)
-	dc, err := caller.Call(t, f.uri("park-713"), sip.NewHeader("Referred-By", "<"+parker.AOR()+">"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	dc := parkAlice(t, f.uri("park-713"), sip.NewHeader("Referred-By", "<"+parker.AOR()+">"))
 	<-ringing
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -183,10 +163,7 @@ func TestShutdownDrains(t *testing.T) {
 		defer cancel()
 		_ = d.Hangup(ctx)
 	})
-	caller := newAgent(t, "alice", nil)
-	if _, err := caller.Call(t, f.uri("park-716"), sip.NewHeader("Referred-By", "<"+parker.AOR()+">")); err != nil {
-		t.Fatal(err)
-	}
+	parkAlice(t, f.uri("park-716"), sip.NewHeader("Referred-By", "<"+parker.AOR()+">"))
 	f.log.wait(t, "parked", "orbit", "716")
 	done := make(chan error, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -200,10 +177,7 @@ func TestShutdownDrains(t *testing.T) {
 
 func TestShutdownRefusesNewParks(t *testing.T) {
 	f := startPark(t, nil)
-	caller := newAgent(t, "alice", nil)
-	if _, err := caller.Call(t, f.uri("park-717")); err != nil {
-		t.Fatal(err)
-	}
+	parkAlice(t, f.uri("park-717"))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- f.svc.Shutdown(ctx) }()
