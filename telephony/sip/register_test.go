@@ -142,12 +142,20 @@ func TestRegistration(t *testing.T) {
 	}
 }
 
-// TestRegistrationWrongPassword: refused credentials are a failure with
-// a reason, retried.
+// TestRegistrationWrongPassword: the test registrar answers a wrong
+// password with 403 Forbidden (kamailio challenges again instead, see
+// TestKamailioWrongPassword).
 func TestRegistrationWrongPassword(t *testing.T) {
-	reg := startRegistrar(t, "s3cret")
+	wantCredentialsRefused(t, startRegistrar(t, "s3cret").addr)
+}
+
+// wantCredentialsRefused registers a console as reception at registrar
+// (host:port) with a wrong password: the registration must fail with a
+// reason that names the credentials.
+func wantCredentialsRefused(t *testing.T, registrar string) {
+	t.Helper()
 	a := newConsole(t, "desk", 1000, func(c *sbsip.Config) {
-		c.Account = sbsip.Account{AOR: "sip:reception@" + reg.addr, Password: "wrong", RetryInterval: time.Hour}
+		c.Account = sbsip.Account{AOR: "sip:reception@" + registrar, Password: "wrong", RetryInterval: time.Hour}
 	})
 	got := a.waitRegistration(t, telephony.RegistrationFailed)
 	if !strings.Contains(got.Reason, "credentials") {
