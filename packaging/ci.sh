@@ -469,12 +469,14 @@ wine_msiexec() {
 # wine_products: one line "PRODUCT-CODE VERSION" per program named $APP_NAME
 # in the prefix's Add/Remove Programs (the Uninstall key of the registry).
 wine_products() {
-	wine_run reg query 'HKLM\Software\Microsoft\Windows\CurrentVersion\Uninstall' /s 2>/dev/null | tr -d '\r' |
+	local key='HKLM\Software\Microsoft\Windows\CurrentVersion\Uninstall' out
+	out="$(wine_run reg query "$key" /s 2>/dev/null)" || die "wine reg query $key /s failed"
+	tr -d '\r' <<<"$out" |
 		awk -v name="$APP_NAME" '
 			/^HKEY_/ { k = $0; sub(/.*\\/, "", k) }
 			$1 == "DisplayName" && $2 == "REG_SZ" { n[k] = $0; sub(/^[ \t]*DisplayName[ \t]+REG_SZ[ \t]+/, "", n[k]) }
 			$1 == "DisplayVersion" && $2 == "REG_SZ" { v[k] = $3 }
-			END { for (k in n) if (n[k] == name) print k, v[k] }' || true
+			END { for (k in n) if (n[k] == name) print k, v[k] }'
 }
 
 # wine_registered VERSION: the product is registered exactly once, at VERSION.
@@ -628,7 +630,9 @@ wine_uninstall() {
 	[ ! -e "$(wine_exe)" ] || die "$(wine_exe) is still there after msiexec /x"
 	[ ! -e "$WINE_INSTALLDIR" ] || die "$WINE_INSTALLDIR is still there after msiexec /x: $(ls -A "$WINE_INSTALLDIR" | tr '\n' ' ')"
 	[ -z "$(wine_shortcuts)" ] || die "the Start-menu shortcut is still there after msiexec /x: $(wine_shortcuts)"
-	[ -z "$(wine_products)" ] || die "Add/Remove Programs still lists $APP_NAME after msiexec /x: $(wine_products | tr '\n' ';')"
+	local left
+	left="$(wine_products)"
+	[ -z "$left" ] || die "Add/Remove Programs still lists $APP_NAME after msiexec /x: $(tr '\n' ';' <<<"$left")"
 	say "removed: no exe, no install folder, no shortcut, nothing in Add/Remove Programs"
 	wine_stop
 }
