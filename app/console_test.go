@@ -27,6 +27,16 @@ func (h *harness) answered() telephony.CallID {
 	return id
 }
 
+// parkedByColleague lights orbit n with a caller (name, uri) that
+// reception2 parked for the given time by t0, and waits until the slot
+// shows it occupied.
+func (h *harness) parkedByColleague(n int, name, uri string, parkedFor time.Duration) {
+	h.t.Helper()
+	h.fake.SetOrbit(telephony.Orbit{Number: n, Occupied: true, CallerName: name, CallerURI: uri,
+		Parker: "sip:reception2@10.0.0.9", ParkedAt: t0.Add(-parkedFor)})
+	h.waitSlot(n, widgets.SlotOccupied)
+}
+
 func TestDragOntoFreeSlotParks(t *testing.T) {
 	h := newHarness(t)
 	id := h.answered()
@@ -57,9 +67,7 @@ func TestDragOntoFreeSlotParks(t *testing.T) {
 
 func TestDragOntoOccupiedSlotIsRefused(t *testing.T) {
 	h := newHarness(t)
-	h.fake.SetOrbit(telephony.Orbit{Number: 704, Occupied: true, CallerName: "Bob Chen",
-		CallerURI: "sip:+15550142@10.0.0.7", Parker: "sip:reception2@10.0.0.9", ParkedAt: t0.Add(-70 * time.Second)})
-	h.waitSlot(704, widgets.SlotOccupied)
+	h.parkedByColleague(704, "Bob Chen", "sip:+15550142@10.0.0.7", 70*time.Second)
 	id := h.answered()
 
 	h.drag(id, 704)
@@ -117,9 +125,7 @@ func TestParkErrorIsShown(t *testing.T) {
 
 func TestTapLitSlotRetrieves(t *testing.T) {
 	h := newHarness(t)
-	h.fake.SetOrbit(telephony.Orbit{Number: 712, Occupied: true, CallerName: "Carol Díaz",
-		CallerURI: "sip:+15550173@10.0.0.7", Parker: "sip:reception2@10.0.0.9", ParkedAt: t0.Add(-130 * time.Second)})
-	h.waitSlot(712, widgets.SlotOccupied)
+	h.parkedByColleague(712, "Carol Díaz", "sip:+15550173@10.0.0.7", 130*time.Second)
 	h.tick(time.Second)
 	test.AssertRendersToMarkup(t, "console/lit.xml", h.w.Canvas())
 
