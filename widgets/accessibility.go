@@ -36,7 +36,8 @@ func (c *LineCard) AccessibilityLabel() string {
 func (c *LineCard) AccessibilityRole() fyne.AccessibleRole { return fyne.AccessibleRoleContainer }
 
 // AccessibilityLabel reads the slot: "Orbit 705, Alice Martin, parked by
-// you, 2:10", or "Orbit 701, free".
+// you, 2:10", "Orbit 704, Bob Chen, ringing back reception1, 0:12", or
+// "Orbit 701, free".
 func (s *OrbitSlot) AccessibilityLabel() string {
 	orbit := "Orbit " + strconv.Itoa(s.Orbit)
 	switch s.Shown() {
@@ -47,7 +48,11 @@ func (s *OrbitSlot) AccessibilityLabel() string {
 	case SlotMine:
 		return join(orbit, s.Caller, "parked by you", s.Timer(), s.Hint())
 	case SlotRingingBack:
-		return join(orbit, s.Caller, "ringing back", s.Timer(), s.Hint())
+		whom := "ringing back"
+		if s.Parker != "" {
+			whom += " " + s.Parker
+		}
+		return join(orbit, s.Caller, whom, s.Timer(), s.Hint())
 	}
 	by := ""
 	if s.Parker != "" {

@@ -190,6 +190,11 @@ func TestAccessibilityLabels(t *testing.T) {
 			t.Errorf("slot reads %q, want %q", got, want)
 		}
 	}
+	g.SetSlot(703, SlotRingingBack, "Dan Okafor", "reception1", t0.Add(120*time.Second))
+	g.Tick(t0.Add(132 * time.Second))
+	if got, want := g.Slot(703).AccessibilityLabel(), "Orbit 703, Dan Okafor, ringing back reception1, 0:12"; got != want {
+		t.Errorf("ringing-back slot reads %q, want %q", got, want)
+	}
 	g.SetUnavailable(true, "")
 	if got := g.Slot(702).AccessibilityLabel(); got != "Orbit 702, unavailable" {
 		t.Errorf("slot with the service down reads %q", got)
