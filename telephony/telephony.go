@@ -175,6 +175,14 @@ type RegistrationChanged struct {
 	Reason string
 }
 
+// DTMFReceived reports a DTMF digit the far end of a call sent (an RFC
+// 4733 telephone event or a SIP INFO), once per key press, in the order
+// pressed. Digit is '0'-'9', '*', '#' or 'A'-'D'.
+type DTMFReceived struct {
+	CallID CallID
+	Digit  rune
+}
+
 // EventsLost reports that events were dropped because nobody read them
 // in time; the app should resynchronise from Phone.Calls and Phone.Orbits.
 type EventsLost struct{ Count int }
@@ -183,6 +191,7 @@ func (CallChanged) event()         {}
 func (OrbitChanged) event()        {}
 func (ParkServiceChanged) event()  {}
 func (RegistrationChanged) event() {}
+func (DTMFReceived) event()        {}
 func (EventsLost) event()          {}
 
 // Phone is the receptionist's telephone as the window drives it. Every

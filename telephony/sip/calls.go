@@ -235,7 +235,8 @@ func (p *Phone) Answer(ctx context.Context, id telephony.CallID) error {
 // goLive makes an answered call the live one with the sound device.
 // p.lineMu is held.
 func (p *Phone) goLive(c *call, m *diago.DialogMedia) error {
-	l, err := newLeg(m, p.log.With("call", c.id))
+	id := c.id
+	l, err := newLeg(m, p.log.With("call", id), func(d rune) { p.dtmfReceived(id, d) })
 	if err != nil {
 		p.mu.Lock()
 		c.endReason = "no usable audio: " + err.Error()
@@ -604,6 +605,14 @@ func (p *Phone) fromHeader(name, uri string) *sip.FromHeader {
 	}
 	from.Params.Add("tag", sip.GenerateTagN(16))
 	return from
+}
+
+// dtmfReceived publishes a digit the far end of call id keyed. It runs
+// on the call's media or SIP goroutine and does not block (emit never
+// does).
+func (p *Phone) dtmfReceived(id telephony.CallID, d rune) {
+	p.log.Debug("dtmf received", "call", id, "digit", string(d))
+	p.emit(telephony.DTMFReceived{CallID: id, Digit: d})
 }
 
 // SendDTMF sends digits on the live call as RFC 4733 events.

@@ -3,6 +3,7 @@ package sip
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync"
 
@@ -24,10 +25,18 @@ const (
 // decodes every packet and hands it to the leg's sink (the sound device
 // port of the live call, or the other leg of a relay), and, while a port
 // is attached, a send loop that encodes the port's capture.
+//
+// The receive loop reads through diago's DTMF reader, which is no second
+// reader of the socket but a filter on the one stream: it hands every
+// packet on, audio and telephone events alike, and decodes the events
+// on the way. So the digits the far end keys never take audio from the
+// sound device, and the loop still drops the telephone-event packets
+// before decoding audio.
 type leg struct {
 	log    *slog.Logger
 	codec  uint8
-	reader *media.RTPPacketReader
+	reader *media.RTPPacketReader // its PacketHeader describes what rx read last
+	rx     io.Reader              // reader, through the DTMF filter
 	pkt    *media.RTPPacketWriter
 	dtmf   *diago.DTMFWriter
 	rxDone chan struct{}
@@ -41,8 +50,10 @@ type leg struct {
 	relEnc []byte
 }
 
-// newLeg starts the receive loop of an answered dialog's media.
-func newLeg(m *diago.DialogMedia, log *slog.Logger) (*leg, error) {
+// newLeg starts the receive loop of an answered dialog's media. Each
+// DTMF digit received is given to onDigit (when set) on the receive
+// loop's goroutine: it must not block.
+func newLeg(m *diago.DialogMedia, log *slog.Logger, onDigit func(rune)) (*leg, error) {
 	var props diago.MediaProps
 	if _, err := m.AudioReader(diago.WithAudioReaderMediaProps(&props)); err != nil {
 		return nil, fmt.Errorf("audio reader: %w", err)
@@ -55,10 +66,21 @@ func newLeg(m *diago.DialogMedia, log *slog.Logger) (*leg, error) {
 	if err != nil {
 		return nil, fmt.Errorf("audio writer: %w", err)
 	}
+	rx, err := m.AudioReaderDTMF()
+	if err != nil {
+		return nil, fmt.Errorf("dtmf reader: %w", err)
+	}
+	rx.OnDTMF(func(d rune) error {
+		if onDigit != nil && d != 0 {
+			onDigit(d)
+		}
+		return nil
+	})
 	l := &leg{
 		log:    log,
 		codec:  pt,
 		reader: m.RTPPacketReader,
+		rx:     rx,
 		pkt:    m.RTPPacketWriter,
 		dtmf:   dtmf,
 		rxDone: make(chan struct{}),
@@ -73,7 +95,7 @@ func (l *leg) receive() {
 	buf := make([]byte, media.RTPBufSize)
 	pcm := make([]int16, 0, frameSamples*4)
 	for {
-		n, err := l.reader.Read(buf)
+		n, err := l.rx.Read(buf)
 		if err != nil {
 			return
 		}

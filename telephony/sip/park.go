@@ -460,7 +460,7 @@ func (p *Phone) relayPark(ctx context.Context, c *call, a *parkAttempt) {
 			orbit = n
 		}
 	}
-	relayLeg, err := newLeg(d.Media(), p.log.With("call", c.id, "leg", "relay"))
+	relayLeg, err := newLeg(d.Media(), p.log.With("call", c.id, "leg", "relay"), nil)
 	if err != nil {
 		_ = d.Hangup(ctx)
 		d.Close()

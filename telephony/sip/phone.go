@@ -403,6 +403,10 @@ func (p *Phone) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 			if ev := req.GetHeader("Event"); ev != nil && eventType(ev.Value()) == "refer" {
 				p.peekReferNotify(req)
 			}
+		case sip.INFO:
+			if p.onInfoDTMF(req, tx) {
+				return
+			}
 		case sip.INVITE:
 			if tag, ok := req.To().Params.Get("tag"); ok && tag != "" {
 				next(req, tx)
@@ -432,6 +436,62 @@ func (p *Phone) onReinvite(req *sip.Request) {
 	c.info.RemoteHold = held
 	p.mu.Unlock()
 	p.changed(c)
+}
+
+// onInfoDTMF takes a SIP INFO that carries a DTMF digit (the
+// application/dtmf-relay of many PBXs and phones, or application/dtmf)
+// in the dialog of one of our calls: it answers 200 and publishes the
+// digit. It reports whether it took the request; diago answers the
+// others (406, or 481 outside our dialogs).
+func (p *Phone) onInfoDTMF(req *sip.Request, tx sip.ServerTransaction) bool {
+	ct := req.ContentType()
+	if ct == nil {
+		return false
+	}
+	d, ok := parseInfoDTMF(ct.Value(), req.Body())
+	if !ok {
+		return false
+	}
+	c := p.byDialogCallID(req)
+	if c == nil {
+		return false
+	}
+	if err := tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)); err != nil {
+		p.log.Debug("answering INFO", "call", c.id, "error", err)
+	}
+	p.dtmfReceived(c.id, d)
+	return true
+}
+
+// parseInfoDTMF reads the digit of an INFO body of content type ct:
+// "Signal=5" lines of application/dtmf-relay (the signal may be an
+// RFC 4733 event number, 10 for *, 11 for #), or the bare digit of
+// application/dtmf.
+func parseInfoDTMF(ct string, body []byte) (rune, bool) {
+	ct, _, _ = strings.Cut(ct, ";")
+	var sig string
+	switch strings.ToLower(strings.TrimSpace(ct)) {
+	case "application/dtmf-relay":
+		for _, line := range strings.Split(string(body), "\n") {
+			k, v, ok := strings.Cut(line, "=")
+			if ok && strings.EqualFold(strings.TrimSpace(k), "signal") {
+				sig = strings.TrimSpace(v)
+				break
+			}
+		}
+	case "application/dtmf":
+		sig = strings.TrimSpace(string(body))
+	default:
+		return 0, false
+	}
+	if n, err := strconv.Atoi(sig); err == nil && n >= 10 && n <= 15 {
+		return rune("*#ABCD"[n-10]), true
+	}
+	sig = strings.ToUpper(sig)
+	if len(sig) != 1 || validDTMF(sig) != nil {
+		return 0, false
+	}
+	return rune(sig[0]), true
 }
 
 func (p *Phone) byDialogCallID(req *sip.Request) *call {
