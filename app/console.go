@@ -128,7 +128,8 @@ type line struct {
 	leaveAt  time.Time // zero while it stays
 	answered bool      // noted in the history
 	parked   bool
-	heldSeq  int // orders the holds: H resumes the call held last
+	heldSeq  int    // orders the holds: H resumes the call held last
+	keyed    []rune // the last digits the far end keyed (maxKeyed)
 }
 
 // orbitView is what the grid knows of one orbit.
@@ -452,6 +453,8 @@ func (c *Console) Apply(ev telephony.Event) {
 		c.parkServiceChanged(e.Available, e.Reason)
 	case telephony.RegistrationChanged:
 		c.status.setRegistration(e.State, e.Reason)
+	case telephony.DTMFReceived:
+		c.dtmfReceived(e.CallID, e.Digit)
 	case telephony.EventsLost:
 		c.resync(c.phone.Calls(), c.phone.Orbits())
 	}

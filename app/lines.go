@@ -51,7 +51,7 @@ func (c *Console) callChanged(call telephony.Call) {
 	card := l.card
 	card.Name = callName(call)
 	card.Number = displayNumber(call.RemoteURI)
-	card.Detail = cardDetail(call)
+	card.Detail = keyedDetail(cardDetail(call), call, l.keyed)
 	card.SetState(lineState(call), cardOrbit(call), l.since)
 	card.Tick(now)
 
@@ -68,6 +68,21 @@ func (c *Console) callChanged(call telephony.Call) {
 		l.leaveAt = time.Time{}
 	}
 	c.updateRinging()
+}
+
+// dtmfReceived notes a digit the far end keyed on a call and shows it
+// on the call's card with the others (the last maxKeyed).
+func (c *Console) dtmfReceived(id telephony.CallID, d rune) {
+	l := c.lines[id]
+	if l == nil {
+		return
+	}
+	l.keyed = append(l.keyed, d)
+	if n := len(l.keyed); n > maxKeyed {
+		l.keyed = append(l.keyed[:0], l.keyed[n-maxKeyed:]...)
+	}
+	l.card.Detail = keyedDetail(cardDetail(l.call), l.call, l.keyed)
+	l.card.Refresh()
 }
 
 // sinceFor is when a card's timer starts for the call's state: the ring

@@ -67,6 +67,31 @@ func cardDetail(c telephony.Call) string {
 	return ""
 }
 
+// maxKeyed is how many of the last digits the far end keyed a card
+// shows.
+const maxKeyed = 16
+
+// keyedDetail is a card's small print with the digits the far end keyed
+// on the call ("keyed 1 5 #", after the other small print): while the
+// call is live or held, where the receptionist reads what a caller
+// keyed (an extension, a menu choice).
+func keyedDetail(detail string, c telephony.Call, keyed []rune) string {
+	if len(keyed) == 0 || (c.State != telephony.StateActive && c.State != telephony.StateHeld) {
+		return detail
+	}
+	keyed = keyed[max(0, len(keyed)-maxKeyed):]
+	var b strings.Builder
+	b.WriteString("keyed")
+	for _, d := range keyed {
+		b.WriteByte(' ')
+		b.WriteRune(d)
+	}
+	if detail == "" {
+		return b.String()
+	}
+	return detail + ", " + b.String()
+}
+
 // callName is the caller's name as a card headline shows it; for a
 // retrieve not answered yet, the orbit ("Orbit 705").
 func callName(c telephony.Call) string {

@@ -247,6 +247,20 @@ func (p *Phone) CallerHangsUp(id telephony.CallID) {
 	p.changedLocked(c)
 }
 
+// Keys simulates the far end of call id keying digits (RFC 4733 or SIP
+// INFO): one DTMFReceived a digit, in order, as telephony/sip reports
+// them. Nothing happens for a call the phone does not have.
+func (p *Phone) Keys(id telephony.CallID, digits string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.calls[id] == nil {
+		return
+	}
+	for _, d := range digits {
+		p.emit(telephony.DTMFReceived{CallID: id, Digit: d})
+	}
+}
+
 // SetOrbit simulates a busy lamp: orbit o.Number now shows o.
 func (p *Phone) SetOrbit(o telephony.Orbit) {
 	p.mu.Lock()
