@@ -488,7 +488,7 @@ func (p *Phone) runOutbound(ctx context.Context, c *call, o outbound) {
 	}
 	p.lineMu.Unlock()
 
-	d, err := p.dg.NewDialog(o.uri, diago.NewDialogOptions{Transport: p.transportFor(o.uri)})
+	d, err := p.dg.NewDialog(o.uri, diago.NewDialogOptions{Transport: p.routedTransport(o.uri)})
 	if err != nil {
 		p.finish(c, "cannot place the call: "+err.Error())
 		return

@@ -91,7 +91,12 @@ type Account struct {
 	// Registrar is the URI REGISTER goes to (default: the AOR's host).
 	Registrar string
 	// OutboundProxy, when set, is a URI or host:port every request
-	// outside a dialog is routed through (a preloaded Route).
+	// outside a dialog is routed through (a preloaded Route). It is the
+	// next hop of those requests, so a transport it names is theirs:
+	// "sips:proxy.example" or "sip:proxy.example;transport=tls" sends
+	// them over TLS (checked as for a TLS registrar, below), ";transport=tcp"
+	// over TCP; a proxy that names none leaves the transport to the
+	// destination, as without a proxy.
 	OutboundProxy string
 	// Expiry is the registration lifetime asked for (DefaultRegisterExpiry).
 	Expiry time.Duration
@@ -104,6 +109,8 @@ type Account struct {
 	// "sips:…" makes the default registrar sips: too). REGISTER, and
 	// calls and requests to the registrar's or the AOR's host without a
 	// transport of their own, then go over TLS (RFC 3261 section 26.2).
+	// A TLS outbound proxy (see OutboundProxy) uses TLS too, with or
+	// without an AOR, and the settings below.
 	//
 	// The PBX's certificate is always verified (TLS 1.2 or later): it
 	// must chain to the system's roots, or to CAFile's certificates when
@@ -264,15 +271,12 @@ func (a *Account) validate() error {
 		if a.Registrar != "" || a.Password != "" {
 			return errors.New("account: a registrar or password needs an AOR")
 		}
-		if a.CAFile != "" || a.CertFile != "" || a.KeyFile != "" {
-			return errors.New("account: TLS files need an AOR and a TLS registrar")
-		}
 		if a.OutboundProxy != "" {
 			if _, err := proxyRoute(a.OutboundProxy); err != nil {
 				return fmt.Errorf("account: outbound proxy %q: %w", a.OutboundProxy, err)
 			}
 		}
-		return nil
+		return a.validateTLS(nil)
 	}
 	var u sip.Uri
 	if err := sip.ParseUri(a.AOR, &u); err != nil || u.Host == "" || u.User == "" || (u.Scheme != "sip" && u.Scheme != "sips") {
@@ -291,13 +295,13 @@ func (a *Account) validate() error {
 	if err := sip.ParseUri(a.Registrar, &r); err != nil || r.Host == "" || (r.Scheme != "sip" && r.Scheme != "sips") {
 		return fmt.Errorf("account: registrar %q is not a SIP URI", a.Registrar)
 	}
-	if err := a.validateTLS(r); err != nil {
-		return err
-	}
 	if a.OutboundProxy != "" {
 		if _, err := proxyRoute(a.OutboundProxy); err != nil {
 			return fmt.Errorf("account: outbound proxy %q: %w", a.OutboundProxy, err)
 		}
+	}
+	if err := a.validateTLS(&r); err != nil {
+		return err
 	}
 	if a.Expiry == 0 {
 		a.Expiry = DefaultRegisterExpiry
@@ -434,14 +438,18 @@ func parseHostPort(s string) (netip.AddrPort, error) {
 }
 
 // validateTLS checks the TLS settings of an account whose registrar is r
-// and builds the client side of its TLS connections.
-func (a *Account) validateTLS(r sip.Uri) error {
+// (nil: no AOR, no registrar) and builds the client side of its TLS
+// connections, when the registrar or the outbound proxy uses TLS.
+func (a *Account) validateTLS(r *sip.Uri) error {
 	a.tls = nil
-	if transportOf(r) != "tls" {
-		if a.CAFile != "" || a.CertFile != "" || a.KeyFile != "" {
-			return fmt.Errorf("account: TLS files are set but registrar %q does not use TLS (sips: or ;transport=tls)", a.Registrar)
+	if (r == nil || transportOf(*r) != "tls") && a.proxyTransport() != "tls" {
+		switch {
+		case a.CAFile == "" && a.CertFile == "" && a.KeyFile == "":
+			return nil
+		case r == nil:
+			return errors.New("account: TLS files need an AOR and a TLS registrar, or a TLS outbound proxy")
 		}
-		return nil
+		return fmt.Errorf("account: TLS files are set but registrar %q does not use TLS (sips: or ;transport=tls), nor an outbound proxy", a.Registrar)
 	}
 	conf := &tls.Config{MinVersion: tls.VersionTLS12}
 	if a.CAFile != "" {
@@ -495,9 +503,6 @@ func (a *Account) pbxTransport(u sip.Uri) string {
 	_ = sip.ParseUri(a.AOR, &aor)
 	_ = sip.ParseUri(a.Registrar, &reg)
 	t := transportOf(reg)
-	if a.tls != nil {
-		t = "tls"
-	}
 	if t != "tcp" && t != "tls" {
 		return ""
 	}
@@ -507,6 +512,20 @@ func (a *Account) pbxTransport(u sip.Uri) string {
 		}
 	}
 	return ""
+}
+
+// proxyTransport is the transport the outbound proxy's URI names ("tls"
+// for sips: or ;transport=tls, "tcp", "udp"), or "" when there is no
+// proxy or it names none.
+func (a *Account) proxyTransport() string {
+	if a.OutboundProxy == "" {
+		return ""
+	}
+	r, err := proxyRoute(a.OutboundProxy)
+	if err != nil {
+		return ""
+	}
+	return transportOf(r.Address)
 }
 
 // implicitTLSListener is the "tls" listener a TLS account needs when none

@@ -143,15 +143,18 @@ func (ls *lamps) subscribe(ctx context.Context, l *lamp, refresh bool, expiry ti
 		l.version = -1
 	}
 	l.cseq++
-	req := ls.request(l, sip.SUBSCRIBE)
+	// A new subscription goes through the outbound proxy; a refresh
+	// goes in the dialog, to the service's Contact.
+	routed := !refresh && p.route != nil
+	req := ls.request(l, sip.SUBSCRIBE, routed)
 	target := l.target
 	l.mu.Unlock()
 	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(int(expiry/time.Second))))
 	req.AppendHeader(sip.NewHeader("Accept", dialoginfo.ContentType))
-	if !refresh && p.route != nil {
+	if routed {
 		req.AppendHeader(sip.HeaderClone(p.route))
 	}
-	client, _ := p.clientFor(target)
+	client, _ := p.clientFor(target, routed)
 	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	res, err := p.do(rctx, client, req)
@@ -187,8 +190,8 @@ func (ls *lamps) subscribe(ctx context.Context, l *lamp, refresh bool, expiry ti
 }
 
 // request builds an in-dialog (or initial) request of the lamp's
-// subscription; l.mu is held.
-func (ls *lamps) request(l *lamp, method sip.RequestMethod) *sip.Request {
+// subscription, routed through the outbound proxy or not; l.mu is held.
+func (ls *lamps) request(l *lamp, method sip.RequestMethod, routed bool) *sip.Request {
 	req := sip.NewRequest(method, l.target)
 	from, to := l.from, l.to
 	from.Params = l.from.Params.Clone()
@@ -201,6 +204,9 @@ func (ls *lamps) request(l *lamp, method sip.RequestMethod) *sip.Request {
 	maxFwd := sip.MaxForwardsHeader(70)
 	req.AppendHeader(&maxFwd)
 	t := ls.p.transportFor(l.target)
+	if routed {
+		t = ls.p.routedTransport(l.target)
+	}
 	ct := ls.p.contact[t]
 	req.AppendHeader(&ct)
 	req.AppendHeader(sip.NewHeader("Event", dialoginfo.EventName))
@@ -221,11 +227,11 @@ func (ls *lamps) unsubscribe(l *lamp) {
 	l.cseq++
 	final := make(chan struct{})
 	l.final = final
-	req := ls.request(l, sip.SUBSCRIBE)
+	req := ls.request(l, sip.SUBSCRIBE, false)
 	target := l.target
 	l.mu.Unlock()
 	req.AppendHeader(sip.NewHeader("Expires", "0"))
-	client, _ := ls.p.clientFor(target)
+	client, _ := ls.p.clientFor(target, false)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	if res, err := ls.p.do(ctx, client, req); err != nil || !res.IsSuccess() {
@@ -363,7 +369,7 @@ func (ls *lamps) probe(ctx context.Context, u sip.Uri) (bool, string) {
 	if p.route != nil {
 		req.AppendHeader(sip.HeaderClone(p.route))
 	}
-	client, t := p.clientFor(u)
+	client, t := p.clientFor(u, p.route != nil)
 	req.SetTransport(strings.ToUpper(t))
 	pctx, cancel := context.WithTimeout(ctx, min(p.cfg.Park.HealthInterval, 4*time.Second))
 	defer cancel()

@@ -426,7 +426,7 @@ func sipfragCode(line string) int {
 // relayPark parks a caller that cannot be transferred: the console calls
 // the park URI itself, speaking for the caller, and bridges the legs.
 func (p *Phone) relayPark(ctx context.Context, c *call, a *parkAttempt) {
-	d, err := p.dg.NewDialog(a.uri, diago.NewDialogOptions{Transport: p.transportFor(a.uri)})
+	d, err := p.dg.NewDialog(a.uri, diago.NewDialogOptions{Transport: p.routedTransport(a.uri)})
 	if err != nil {
 		p.parkFailed(c, a, "relay park: "+err.Error())
 		return

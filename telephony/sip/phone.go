@@ -590,10 +590,32 @@ func newClient(ua *sipgo.UserAgent, l Listener, ap netip.AddrPort, log *slog.Log
 	return sipgo.NewClient(ua, opts...)
 }
 
-// clientFor returns the client for a request to u.
-func (p *Phone) clientFor(u sip.Uri) (*sipgo.Client, string) {
+// clientFor returns the client for a request to u, and its transport;
+// routed says the request goes through the outbound proxy, when there
+// is one (see routedTransport).
+func (p *Phone) clientFor(u sip.Uri, routed bool) (*sipgo.Client, string) {
 	t := p.transportFor(u)
+	if routed {
+		t = p.routedTransport(u)
+	}
 	return p.clients[t], t
+}
+
+// routedTransport picks the transport of a request to u that goes
+// through the outbound proxy when one is configured (a request outside
+// a dialog, with the proxy's preloaded Route): the proxy is its next
+// hop, so the transport the proxy's URI names wins (sips: or
+// ;transport=tls: TLS); else, or without a proxy, as transportFor.
+func (p *Phone) routedTransport(u sip.Uri) string {
+	if p.route != nil {
+		if t := transportOf(p.route.Address); t != "" {
+			if _, ok := p.clients[t]; ok {
+				return t
+			}
+			p.log.Warn("no listener for the outbound proxy's transport", "transport", t, "proxy", p.route.Address.String())
+		}
+	}
+	return p.transportFor(u)
 }
 
 // transportFor picks the transport of a request to u: its transport

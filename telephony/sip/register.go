@@ -35,7 +35,7 @@ type registrar struct {
 func newRegistrar(p *Phone) *registrar {
 	r := &registrar{p: p, callID: "reg-" + sip.GenerateTagN(20), fromTag: sip.GenerateTagN(16)}
 	_ = sip.ParseUri(p.cfg.Account.Registrar, &r.uri)
-	r.transport = p.transportFor(r.uri)
+	r.transport = p.routedTransport(r.uri)
 	return r
 }
 
