@@ -185,7 +185,7 @@ func (s Settings) Validate() error {
 	if tlsFiles := s.TLSCAFile != "" || s.TLSCertFile != "" || s.TLSKeyFile != ""; tlsFiles && s.AccountAOR == "" {
 		errs = append(errs, errors.New("account: TLS files need an address (AOR) and a TLS registrar"))
 	} else if tlsFiles && !s.usesTLS() {
-		errs = append(errs, errors.New("account: TLS files need a TLS registrar (sips:pbx.example or sip:pbx.example;transport=tls)"))
+		errs = append(errs, errors.New("account: TLS files need a TLS registrar or outbound proxy (sips:pbx.example or sip:pbx.example;transport=tls)"))
 	}
 	if (s.TLSCertFile == "") != (s.TLSKeyFile == "") {
 		errs = append(errs, errors.New("account: a TLS client certificate needs both its certificate and its key file"))
@@ -221,15 +221,21 @@ func (s Settings) Validate() error {
 	return errors.Join(errs...)
 }
 
-// usesTLS reports whether the account's registrar (by default the AOR's
-// host) is reached over TLS: sips: or ;transport=tls, as the user agent
-// decides it.
+// usesTLS reports whether the account reaches its PBX over TLS, as the
+// user agent decides it: its registrar (by default the AOR's host) or its
+// outbound proxy is sips: or has ;transport=tls.
 func (s Settings) usesTLS() bool {
-	reg := strings.ToLower(s.Registrar)
+	reg := s.Registrar
 	if reg == "" {
-		reg = strings.ToLower(s.AccountAOR)
+		reg = s.AccountAOR
 	}
-	return strings.HasPrefix(reg, "sips:") || strings.Contains(reg, ";transport=tls")
+	for _, u := range []string{reg, s.OutboundProxy} {
+		u = strings.ToLower(u)
+		if strings.HasPrefix(u, "sips:") || strings.Contains(u, ";transport=tls") {
+			return true
+		}
+	}
+	return false
 }
 
 // checkHostPort checks an IP:port address (port 0 picks a free one).

@@ -57,6 +57,9 @@ func TestSettingsValidate(t *testing.T) {
 		}, ""},
 		{func(s *app.Settings) { s.TLSCAFile = "/etc/ssl/pbx-ca.pem" }, "TLS files need an address"},
 		{func(s *app.Settings) { s.AccountAOR, s.TLSCAFile = "sip:reception@pbx", "/etc/ssl/pbx-ca.pem" }, "TLS files need a TLS registrar"},
+		{func(s *app.Settings) {
+			s.AccountAOR, s.OutboundProxy, s.TLSCAFile = "sip:reception@pbx", "sips:sbc.example", "/etc/ssl/pbx-ca.pem"
+		}, ""},
 		{func(s *app.Settings) { s.AccountAOR, s.TLSCertFile = "sips:reception@pbx", "desk.pem" }, "needs both its certificate and its key file"},
 	} {
 		s := app.DefaultSettings()

@@ -73,7 +73,7 @@ func newFlagSet() *flagSet {
 		password:     fs.String("password", "", "digest `password` of the account (or set SWITCHBOARD_PASSWORD)"),
 		registrar:    fs.String("registrar", "", "registrar `URI` (default: the AOR's host)"),
 		outbound:     fs.String("outbound-proxy", "", "outbound proxy `URI or host:port`"),
-		tlsCA:        fs.String("tls-ca", "", "PEM `file` of the CA that signs the PBX's certificate, for a TLS registrar (sips: or ;transport=tls; default: the system's CAs)"),
+		tlsCA:        fs.String("tls-ca", "", "PEM `file` of the CA that signs the PBX's certificate, for a TLS registrar or outbound proxy (sips: or ;transport=tls; default: the system's CAs)"),
 		tlsCert:      fs.String("tls-cert", "", "PEM `file` of a client certificate to show the PBX over TLS (optional, with -tls-key)"),
 		tlsKey:       fs.String("tls-key", "", "PEM `file` of the client certificate's key (with -tls-cert)"),
 		park:         fs.String("park", app.ParkEmbedded, "park `service`: embedded (run one in the console), host:port of a Switchboard park service (parkd), or off"),
