@@ -133,6 +133,7 @@ func (a *Agent) Call(t testing.TB, uri sip.Uri, hdrs ...sip.Header) (*diago.Dial
 	if err := d.Ack(ctx); err != nil {
 		t.Fatal(err)
 	}
+	SyncMedia(d) // the far end may re-INVITE (the park service does on a retrieve)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

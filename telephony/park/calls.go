@@ -76,12 +76,14 @@ type sipLeg struct {
 	uac   *sipgo.DialogClientSession
 	media *leg
 	sess  uint64
-	ver   uint64
 
-	mu      sync.Mutex
-	call    *parkedCall // set on a caller's leg while it is parked
-	partner *sipLeg     // set while bridged
-	ended   bool
+	mu         sync.Mutex
+	ver        uint64      // version of our last SDP in this dialog
+	sdp        sdpParams   // our last SDP answer or offer in this dialog
+	call       *parkedCall // set on a caller's leg while it is parked
+	partner    *sipLeg     // set while bridged
+	ended      bool
+	reinviting bool // our re-INVITE is pending: the peer's gets 491 (RFC 3261 §14.2)
 }
 
 // hangup sends BYE (once) and forgets the leg. The leg stays counted
@@ -150,10 +152,28 @@ func (s *Service) register(l *sipLeg) {
 // under the number the offer gave it (RFC 3264), and telephone-event
 // under the offer's number when offered (the bridge relays DTMF).
 func (s *Service) answerSDP(l *sipLeg, o offer) []byte {
-	return buildSDP(sdpParams{
-		sessionID: l.sess, version: l.ver, addr: s.media.local, formats: []format{{pt: o.pt, codec: o.codec}},
-		eventPT: o.eventPT, direction: answerDirection(o.direction), lines: o.lines, audioIdx: o.audioIndex,
-	})
+	return s.answerSDPDir(l, o, answerDirection(o.direction))
+}
+
+// answerHold is answerSDP for a call the service holds: music on hold
+// is a hold (RFC 3264 §6.1), so the answer says we only send.
+func (s *Service) answerHold(l *sipLeg, o offer) []byte {
+	return s.answerSDPDir(l, o, holdDirection(o.direction))
+}
+
+// answerSDPDir is answerSDP with the direction dir. It remembers the
+// answer as l's current SDP, which a later offer of ours (resume)
+// repeats with a new version.
+func (s *Service) answerSDPDir(l *sipLeg, o offer, dir string) []byte {
+	p := sdpParams{
+		sessionID: l.sess, addr: s.media.local, formats: []format{{pt: o.pt, codec: o.codec}},
+		eventPT: o.eventPT, direction: dir, lines: o.lines, audioIdx: o.audioIndex,
+	}
+	l.mu.Lock()
+	p.version = l.ver
+	l.sdp = p
+	l.mu.Unlock()
+	return buildSDP(p)
 }
 
 // target is what the Request-URI of an INVITE asks for.
@@ -326,7 +346,7 @@ func (s *Service) park(req *sip.Request, tx sip.ServerTransaction, t target, o o
 	s.register(l)
 	s.media.playMusic(l.media)
 
-	res := sip.NewSDPResponseFromRequest(d.InviteRequest, s.answerSDP(l, o))
+	res := sip.NewSDPResponseFromRequest(d.InviteRequest, s.answerHold(l, o))
 	res.AppendHeader(sip.NewHeader("X-Park-Orbit", strconv.Itoa(c.orbit)))
 	if err := d.WriteResponse(res); err != nil {
 		if l.finish() { // else the caller's BYE already settled it
@@ -443,6 +463,14 @@ func (s *Service) retrieve(req *sip.Request, tx sip.ServerTransaction, t target,
 		return
 	}
 	retriever := uriFromHeader(req.From().Value())
+	// The caller is taken off hold before the retriever's 200: the bridge
+	// is linked right after the caller's 2xx, so the retriever hears the
+	// caller from its first packet.
+	if !s.resume(c) {
+		s.event("refused", c, "reason", "caller hung up", "source", req.Source())
+		s.reply(req, tx, sip.StatusNotFound, "Not Found", sip.NewHeader("Warning", `399 park "orbit is empty"`))
+		return
+	}
 	if _, err := s.answerBridge(req, tx, c, o); err != nil {
 		s.requeue(c, "retrieve failed: "+err.Error())
 		return
@@ -615,12 +643,29 @@ func (s *Service) onInDialog(req *sip.Request, tx sip.ServerTransaction) {
 	s.reply(req, tx, sip.StatusOK, "OK")
 }
 
-// onReinvite answers a re-INVITE (hold, address change, refresh).
+// onReinvite answers a re-INVITE (hold, address change, refresh). A
+// parked caller's is answered as its park was (holdDirection: we only
+// send music); a bridged leg's mirrors its direction. While our own
+// re-INVITE to the leg is pending (resume) the peer's gets 491 (RFC 3261
+// §14.2) and it retries later.
 func (s *Service) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 	l := s.lookupInDialog(req)
 	if l == nil {
 		s.reply(req, tx, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 		return
+	}
+	l.mu.Lock()
+	pending, c, cur := l.reinviting, l.call, l.sdp
+	l.mu.Unlock()
+	if pending {
+		s.reply(req, tx, sip.StatusRequestPending, "Request Pending")
+		return
+	}
+	held := false
+	if c != nil {
+		s.mu.Lock()
+		held = c.state == stateParking || c.state == stateParked || c.state == stateRinging
+		s.mu.Unlock()
 	}
 	ourFormat, ourEvent := s.media.ours(l.media)
 	o := offer{}
@@ -632,14 +677,24 @@ func (s *Service) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		}
 		s.media.update(l.media, o)
 	} else {
-		// No offer: the 200 is our offer, with the numbers we receive.
+		// No offer: the 200 is our offer, with the numbers we receive
+		// and the m-lines of our last SDP.
 		o = offer{codec: ourFormat.codec, pt: ourFormat.pt, eventPT: ourEvent, direction: "sendrecv",
 			audioIndex: 0, lines: []mediaLine{{kind: "audio", proto: "RTP/AVP"}}}
+		if cur.lines != nil {
+			o.lines, o.audioIndex = cur.lines, cur.audioIdx
+		}
 	}
 	l.mu.Lock()
 	l.ver++
 	l.mu.Unlock()
-	res := sip.NewSDPResponseFromRequest(req, s.answerSDP(l, o))
+	var body []byte
+	if held {
+		body = s.answerHold(l, o)
+	} else {
+		body = s.answerSDP(l, o)
+	}
+	res := sip.NewSDPResponseFromRequest(req, body)
 	res.AppendHeader(&s.dua.ContactHDR)
 	if err := tx.Respond(res); err != nil {
 		s.log.Debug("re-INVITE answer failed", "error", err)
@@ -814,6 +869,12 @@ func (s *Service) ring(ctx context.Context, c *parkedCall, uri string) (bool, er
 		defer cancelBye()
 		l.hangup(bye, "call no longer parked")
 		return false, errors.New("call left the orbit while ringing")
+	}
+	if !s.resume(c) {
+		bye, cancelBye := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancelBye()
+		l.hangup(bye, "caller hung up")
+		return false, errors.New("caller hung up while taken off hold")
 	}
 	s.link(c, l)
 	s.settle(c)

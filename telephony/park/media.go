@@ -302,16 +302,34 @@ func (e *engine) bridge(a, b *leg) {
 func (e *engine) update(l *leg, o offer) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if o.addr != l.remote {
-		if e.byAddr[l.remote] == l {
-			delete(e.byAddr, l.remote)
-		}
-		l.remote = o.addr
-		l.addr = net.UDPAddrFromAddrPort(o.addr)
-		e.byAddr[l.remote] = l
-	}
+	e.moveLocked(l, o.addr)
 	l.accept(o)
 	e.wantClockLocked(l)
+}
+
+// reanswer applies a peer's answer a to our re-offer of l's session
+// (resume): the peer's address, the numbers it receives (what we send)
+// and its direction. What we receive stays under our offer's numbers.
+func (e *engine) reanswer(l *leg, a offer) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.moveLocked(l, a.addr)
+	l.sendPT, l.sendEvent = a.pt, a.eventPT
+	l.mute = a.direction == "sendonly" || a.direction == "inactive"
+	e.wantClockLocked(l)
+}
+
+// moveLocked points l at the peer's new address, if it changed.
+func (e *engine) moveLocked(l *leg, addr netip.AddrPort) {
+	if addr == l.remote {
+		return
+	}
+	if e.byAddr[l.remote] == l {
+		delete(e.byAddr, l.remote)
+	}
+	l.remote = addr
+	l.addr = net.UDPAddrFromAddrPort(addr)
+	e.byAddr[l.remote] = l
 }
 
 func (e *engine) setModeLocked(l *leg, m legMode, peer *leg) {

@@ -182,6 +182,22 @@ func answerDirection(peer string) string {
 	return "sendrecv"
 }
 
+// holdDirection is the direction we answer a parking offer with. Music
+// on hold is a hold (RFC 3264 §6.1): to a sendrecv or recvonly offer we
+// answer sendonly, so the parked phone stops sending RTP the service
+// would only drop. A sendonly offer (the caller holds us) is answered
+// recvonly and an inactive one inactive, as RFC 3264 §6.1 requires;
+// then we send nothing, as before.
+func holdDirection(peer string) string {
+	switch peer {
+	case "sendonly":
+		return "recvonly"
+	case "inactive":
+		return "inactive"
+	}
+	return "sendonly"
+}
+
 // sdpParams describes our side of a session.
 type sdpParams struct {
 	sessionID uint64

@@ -1,0 +1,610 @@
+package park_test
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emiago/diago"
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"github.com/switchboard/switchboard/internal/baresip"
+	"github.com/switchboard/switchboard/internal/siptest"
+	"github.com/switchboard/switchboard/internal/tone"
+)
+
+// holdPeer is a caller on sipgo whose SDP and answers the test writes:
+// it parks with an offer of a chosen direction, answers the service's
+// re-INVITEs with the codes planned (then 200), each only once gate (when
+// set) is closed, and sends and records PCMU whatever the directions say.
+type holdPeer struct {
+	name string
+	port int // SIP
+	dc   *sipgo.DialogClientCache
+	d    *sipgo.DialogClientSession // the parking call
+	rtp  *net.UDPConn
+
+	remote    netip.AddrPort             // the service's RTP address
+	heard     siptest.Recording          // PCMU that arrived
+	reinvites siptest.Log[*sip.Request]  // the service's re-INVITEs
+	acks      siptest.Log[*sip.Request]  // ACKs of our 2xx to them
+	byes      siptest.Log[*sip.Request]  // BYEs from the service
+	answers   siptest.Log[*sip.Response] // what we answered, in order
+
+	mu   sync.Mutex
+	plan []int         // codes for the next re-INVITEs; 200 when empty
+	gate chan struct{} // nil: answer at once
+
+	stop  chan struct{}
+	tasks sync.WaitGroup
+}
+
+func newHoldPeer(t *testing.T, name string) *holdPeer {
+	t.Helper()
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(name), sipgo.WithUserAgentHostname("127.0.0.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &holdPeer{name: name, port: siptest.FreePort(t), stop: make(chan struct{})}
+	addr := fmt.Sprintf("127.0.0.1:%d", p.port)
+	srv, err := sipgo.NewServer(ua)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"), sipgo.WithClientConnectionAddr(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.dc = sipgo.NewDialogClientCache(client, sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: name, Host: "127.0.0.1", Port: p.port}})
+	srv.OnInvite(p.onReinvite)
+	srv.OnAck(func(req *sip.Request, _ sip.ServerTransaction) { p.acks.Add(req) })
+	srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
+		p.byes.Add(req)
+		if err := p.dc.ReadBye(req, tx); err != nil {
+			_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil))
+		}
+	})
+	p.rtp, err = net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p.tasks.Go(func() { _ = srv.ListenAndServe(ctx, "udp", addr) })
+	p.tasks.Go(p.read)
+	t.Cleanup(func() {
+		close(p.stop)
+		cancel()
+		p.rtp.Close()
+		ua.Close()
+		p.tasks.Wait()
+	})
+	siptest.WaitListening(t, ua, addr)
+	return p
+}
+
+// answerWith plans the codes of the next re-INVITEs' answers.
+func (p *holdPeer) answerWith(codes ...int) {
+	p.mu.Lock()
+	p.plan = append(p.plan, codes...)
+	p.mu.Unlock()
+}
+
+// holdAnswers makes the next re-INVITEs wait for the returned func.
+func (p *holdPeer) holdAnswers() (release func()) {
+	g := make(chan struct{})
+	p.mu.Lock()
+	p.gate = g
+	p.mu.Unlock()
+	var once sync.Once
+	return func() { once.Do(func() { close(g) }) }
+}
+
+func (p *holdPeer) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
+	p.reinvites.Add(req)
+	p.mu.Lock()
+	code := sip.StatusOK
+	if len(p.plan) > 0 {
+		code, p.plan = p.plan[0], p.plan[1:]
+	}
+	gate := p.gate
+	p.mu.Unlock()
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-p.stop:
+			return
+		}
+	}
+	var res *sip.Response
+	if code == sip.StatusOK {
+		res = sip.NewSDPResponseFromRequest(req, p.sdp(2, "sendrecv"))
+		res.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: p.name, Host: "127.0.0.1", Port: p.port}})
+	} else {
+		res = sip.NewResponseFromRequest(req, code, "Refused", nil)
+	}
+	p.answers.Add(res)
+	_ = tx.Respond(res)
+}
+
+// sdp is the peer's SDP: PCMU under 0, version ver, direction dir.
+func (p *holdPeer) sdp(ver int, dir string) []byte {
+	port := p.rtp.LocalAddr().(*net.UDPAddr).Port
+	return fmt.Appendf(nil, "v=0\r\no=- 7 %d IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio %d RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=ptime:20\r\na=%s\r\n",
+		ver, port, dir)
+}
+
+// park INVITEs uri offering direction dir and returns the answer SDP.
+func (p *holdPeer) park(t *testing.T, uri sip.Uri, dir string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), siptest.WaitFor)
+	defer cancel()
+	d, err := p.dc.Invite(ctx, uri, p.sdp(1, dir), sip.NewHeader("Content-Type", "application/sdp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.WaitAnswer(ctx, sipgo.AnswerOptions{}); err != nil {
+		t.Fatalf("%s: INVITE %s: %v", p.name, uri.String(), err)
+	}
+	if err := d.Ack(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p.d = d
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = d.Bye(ctx)
+		d.Close()
+	})
+	ans := string(d.InviteResponse.Body())
+	host, port := sdpLine(ans, "c=", 2), sdpLine(ans, "m=audio ", 1)
+	ap, err := netip.ParseAddrPort(net.JoinHostPort(host, port))
+	if err != nil {
+		t.Fatalf("%s: no RTP address in the answer: %v\n%s", p.name, err, ans)
+	}
+	p.remote = ap
+	return ans
+}
+
+// read records the PCMU that arrives.
+func (p *holdPeer) read() {
+	buf := make([]byte, 1500)
+	for {
+		n, err := p.rtp.Read(buf)
+		if errors.Is(err, net.ErrClosed) {
+			return
+		}
+		if err != nil || n < 12 || buf[0]>>6 != 2 || buf[1]&0x7f != 0 {
+			continue
+		}
+		pcm := make([]int16, n-12)
+		for i, b := range buf[12:n] {
+			pcm[i] = pcmu.decode(b)
+		}
+		p.heard.Add(pcm...)
+	}
+}
+
+// sendTone sends a PCMU sine of freq every 20 ms until the test ends.
+func (p *holdPeer) sendTone(freq float64) {
+	p.tasks.Go(func() {
+		g := tone.Sine(freq, 8000, 0.3)
+		frame := make([]int16, 160)
+		pkt := make([]byte, 12+160)
+		seq, ts, ssrc := uint16(rand.Uint32()), rand.Uint32(), rand.Uint32()
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-p.stop:
+				return
+			case <-tick.C:
+			}
+			g.Fill(frame)
+			pkt[0], pkt[1] = 0x80, 0
+			binary.BigEndian.PutUint16(pkt[2:], seq)
+			binary.BigEndian.PutUint32(pkt[4:], ts)
+			binary.BigEndian.PutUint32(pkt[8:], ssrc)
+			for i, s := range frame {
+				pkt[12+i] = pcmu.encode(s)
+			}
+			seq++
+			ts += 160
+			_, _ = p.rtp.WriteToUDPAddrPort(pkt, p.remote)
+		}
+	})
+}
+
+// hears waits until freq dominates 400 ms of what arrives from now on.
+func (p *holdPeer) hears(t *testing.T, freq float64) {
+	t.Helper()
+	p.heard.WaitToneLevel(t, p.name, freq, window, 0.05)
+}
+
+// sdpLine returns the i-th field of the first SDP line starting with prefix.
+func sdpLine(sdp, prefix string, i int) string {
+	for line := range strings.SplitSeq(sdp, "\r\n") {
+		if f := strings.Fields(line); strings.HasPrefix(line, prefix) && len(f) > i {
+			return f[i]
+		}
+	}
+	return ""
+}
+
+// sdpWhole returns the first SDP line starting with prefix.
+func sdpWhole(sdp, prefix string) string {
+	for line := range strings.SplitSeq(sdp, "\r\n") {
+		if strings.HasPrefix(line, prefix) {
+			return line
+		}
+	}
+	return ""
+}
+
+// sdpDirection is the a= direction attribute of an SDP (sendrecv when none).
+func sdpDirection(sdp string) string {
+	dir := "sendrecv"
+	for line := range strings.SplitSeq(sdp, "\r\n") {
+		switch line {
+		case "a=sendrecv", "a=sendonly", "a=recvonly", "a=inactive":
+			dir = line[2:]
+		}
+	}
+	return dir
+}
+
+// retrieveAsync retrieves uri with a new agent in the background: the
+// channel gives its dialog once answered, or is closed if refused.
+func retrieveAsync(t *testing.T, uri sip.Uri) <-chan *diago.DialogClientSession {
+	t.Helper()
+	r := newAgent(t, "desk", nil)
+	d, err := r.DG.NewDialog(uri, diago.NewDialogOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return siptest.Dial(t, d, diago.InviteClientOptions{Headers: []sip.Header{r.From()}})
+}
+
+// The park answer says sendonly: music on hold is a hold (RFC 3264
+// §6.1). An offer that is itself a hold (sendonly, inactive) gets the
+// answer RFC 3264 requires; the music keeps coming to a caller that
+// wants to receive.
+func TestParkAnswerSaysSendonly(t *testing.T) {
+	f := startPark(t, nil)
+	for i, tc := range []struct{ offer, want string }{
+		{"sendrecv", "sendonly"},
+		{"recvonly", "sendonly"},
+		{"sendonly", "recvonly"},
+		{"inactive", "inactive"},
+	} {
+		t.Run(tc.offer, func(t *testing.T) {
+			p := newHoldPeer(t, "hp"+tc.offer)
+			orbit := strconv.Itoa(711 + i)
+			ans := p.park(t, f.uri("park-"+orbit), tc.offer)
+			if got := sdpDirection(ans); got != tc.want {
+				t.Fatalf("answer to a %s offer says %s, want %s:\n%s", tc.offer, got, tc.want, ans)
+			}
+			f.log.wait(t, "parked", "orbit", orbit)
+			if tc.want == "sendonly" {
+				if rms := tone.RMS(p.heard.WaitAudio(t, 0, window)); rms < 0.01 {
+					t.Fatalf("parked caller hears silence (rms %.4f), want music", rms)
+				}
+			}
+		})
+	}
+
+	// A diago caller is answered sendonly too and hears the music.
+	caller := newAgent(t, "alice", nil)
+	dc, err := caller.Call(t, f.uri("park-720"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	siptest.SyncMedia(dc)
+	if got := sdpDirection(string(dc.InviteResponse.Body())); got != "sendonly" {
+		t.Fatalf("answer to diago says %s, want sendonly:\n%s", got, dc.InviteResponse.Body())
+	}
+	mc := siptest.StartMedia(t, dc, 440)
+	if rms := tone.RMS(mc.WaitAudio(t, 0, window)); rms < 0.01 {
+		t.Fatalf("no music while parked (rms %.4f)", rms)
+	}
+}
+
+// A retrieve first takes the caller off hold: the service re-INVITEs it
+// with its current session (same o= session, version +1, address,
+// payload number) saying sendrecv, and answers the retriever only after
+// the caller's 2xx, which it ACKs. Then tones go both ways.
+func TestRetrieveTakesCallerOffHoldFirst(t *testing.T) {
+	f := startPark(t, nil)
+	p := newHoldPeer(t, "carol")
+	parkAns := p.park(t, f.uri("park-703"), "sendrecv")
+	f.log.wait(t, "parked", "orbit", "703")
+	p.sendTone(440)
+	release := p.holdAnswers()
+	defer release()
+
+	got := retrieveAsync(t, f.uri("703"))
+	re := p.reinvites.Wait(t, "the service's re-INVITE", func(*sip.Request) bool { return true })
+	offer := string(re.Body())
+	if dir := sdpDirection(offer); dir != "sendrecv" {
+		t.Errorf("re-INVITE says %s, want sendrecv:\n%s", dir, offer)
+	}
+	for _, l := range []string{"m=audio ", "c=", "a=rtpmap:"} {
+		if a, o := sdpWhole(parkAns, l), sdpWhole(offer, l); a != o || a == "" {
+			t.Errorf("re-INVITE's %q line is %q, the park answer's %q", l, o, a)
+		}
+	}
+	if sdpLine(offer, "o=", 1) != sdpLine(parkAns, "o=", 1) {
+		t.Errorf("re-INVITE's o= session %q, the park answer's %q", sdpLine(offer, "o=", 1), sdpLine(parkAns, "o=", 1))
+	}
+	v0, _ := strconv.Atoi(sdpLine(parkAns, "o=", 2))
+	if v1, _ := strconv.Atoi(sdpLine(offer, "o=", 2)); v1 != v0+1 {
+		t.Errorf("re-INVITE's SDP version %d, want %d (the park answer's + 1)", v1, v0+1)
+	}
+	if re.CallID().Value() != p.d.InviteRequest.CallID().Value() {
+		t.Errorf("re-INVITE outside the parked call's dialog: Call-ID %s", re.CallID().Value())
+	}
+	// Until the caller answers, the retriever is not answered.
+	select {
+	case d, ok := <-got:
+		t.Fatalf("retriever answered (%v, ok %v) before the caller's 2xx", d != nil, ok)
+	default:
+	}
+	release()
+	p.acks.Wait(t, "the ACK of our 2xx", func(a *sip.Request) bool { return a.CSeq().SeqNo == re.CSeq().SeqNo })
+	dr := siptest.Recv(t, "the retriever's answer", got)
+	if dr == nil {
+		t.Fatal("retrieve refused")
+	}
+	mr := siptest.StartMedia(t, dr, 1000)
+	hears(t, mr, 440)
+	p.hears(t, 1000)
+	f.log.wait(t, "taken off hold", "orbit", "703")
+	f.log.wait(t, "retrieved", "orbit", "703")
+	if n := p.reinvites.Len(); n != 1 {
+		t.Errorf("%d re-INVITEs, want 1", n)
+	}
+}
+
+// diago honours sendonly (it stops sending): after a retrieve the
+// re-INVITE lets its tone through again, and it hears the retriever.
+func TestRetrieveDiagoCallerBothWays(t *testing.T) {
+	f := startPark(t, nil)
+	caller := newAgent(t, "alice", nil)
+	dc, err := caller.Call(t, f.uri("park-704"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	siptest.SyncMedia(dc)
+	mc := siptest.StartMedia(t, dc, 440)
+	if rms := tone.RMS(mc.WaitAudio(t, 0, window)); rms < 0.01 {
+		t.Fatalf("no music while parked (rms %.4f)", rms)
+	}
+	dr := siptest.Recv(t, "the retriever's answer", retrieveAsync(t, f.uri("704")))
+	if dr == nil {
+		t.Fatal("retrieve refused")
+	}
+	mr := siptest.StartMedia(t, dr, 1000)
+	hears(t, mr, 440)
+	hears(t, mc, 1000)
+	f.log.wait(t, "taken off hold", "orbit", "704")
+}
+
+// A caller that refuses the re-INVITE (488) is bridged anyway and not
+// hung up: it ignored our sendonly, so audio goes both ways.
+func TestRefusedReinviteStillBridged(t *testing.T) {
+	f := startPark(t, nil)
+	p := newHoldPeer(t, "dave")
+	p.answerWith(sip.StatusNotAcceptableHere)
+	p.park(t, f.uri("park-705"), "sendrecv")
+	f.log.wait(t, "parked", "orbit", "705")
+	p.sendTone(440)
+	dr := siptest.Recv(t, "the retriever's answer", retrieveAsync(t, f.uri("705")))
+	if dr == nil {
+		t.Fatal("retrieve refused after the caller refused the re-INVITE")
+	}
+	mr := siptest.StartMedia(t, dr, 1000)
+	hears(t, mr, 440)
+	p.hears(t, 1000)
+	f.log.wait(t, "retrieved", "orbit", "705")
+	if n := p.reinvites.Len(); n != 1 {
+		t.Errorf("%d re-INVITEs after a 488, want 1", n)
+	}
+	if n := p.byes.Len(); n != 0 {
+		t.Errorf("caller got %d BYEs", n)
+	}
+	if n := f.log.count("taken off hold"); n != 0 {
+		t.Errorf("%d taken-off-hold events after a 488", n)
+	}
+}
+
+// A 491 (the caller re-INVITEd at the same time) is retried once, with
+// the same offer, and the second answer's 2xx takes the caller off hold.
+func TestGlareReinviteRetriedOnce(t *testing.T) {
+	f := startPark(t, nil)
+	p := newHoldPeer(t, "erin")
+	p.answerWith(sip.StatusRequestPending)
+	p.park(t, f.uri("park-706"), "sendrecv")
+	f.log.wait(t, "parked", "orbit", "706")
+	p.sendTone(440)
+	dr := siptest.Recv(t, "the retriever's answer", retrieveAsync(t, f.uri("706")))
+	if dr == nil {
+		t.Fatal("retrieve refused")
+	}
+	f.log.wait(t, "taken off hold", "orbit", "706")
+	res := p.reinvites.All()
+	if len(res) != 2 {
+		t.Fatalf("%d re-INVITEs, want 2 (a 491, then the retry)", len(res))
+	}
+	if res[1].CSeq().SeqNo <= res[0].CSeq().SeqNo {
+		t.Errorf("retry CSeq %d not above %d", res[1].CSeq().SeqNo, res[0].CSeq().SeqNo)
+	}
+	if a, b := sdpLine(string(res[0].Body()), "o=", 2), sdpLine(string(res[1].Body()), "o=", 2); a != b {
+		t.Errorf("retry's SDP version %s, the refused offer's %s: the session did not change", b, a)
+	}
+	p.acks.Wait(t, "the ACK of the retry's 2xx", func(a *sip.Request) bool { return a.CSeq().SeqNo == res[1].CSeq().SeqNo })
+	mr := siptest.StartMedia(t, dr, 1000)
+	hears(t, mr, 440)
+	p.hears(t, 1000)
+}
+
+// While our re-INVITE is pending, the caller's own gets 491 (RFC 3261
+// §14.2); a caller's re-INVITE while parked is answered as the park was.
+func TestCallerReinvites(t *testing.T) {
+	f := startPark(t, nil)
+	p := newHoldPeer(t, "fay")
+	p.park(t, f.uri("park-707"), "sendrecv")
+	f.log.wait(t, "parked", "orbit", "707")
+	reinvite := func(dir string) *sip.Response {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), siptest.WaitFor)
+		defer cancel()
+		req := sip.NewRequest(sip.INVITE, p.d.InviteResponse.Contact().Address)
+		req.SetBody(p.sdp(3, dir))
+		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+		res, err := p.d.Do(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.IsSuccess() {
+			ack := sip.NewRequest(sip.ACK, p.d.InviteResponse.Contact().Address)
+			if err := p.d.WriteRequest(ack); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return res
+	}
+	// Hold and unhold while parked: answered as today, the music stays a hold.
+	if res := reinvite("sendonly"); !res.IsSuccess() || sdpDirection(string(res.Body())) != "recvonly" {
+		t.Fatalf("hold while parked: %d, answer says %s", res.StatusCode, sdpDirection(string(res.Body())))
+	}
+	if res := reinvite("sendrecv"); !res.IsSuccess() || sdpDirection(string(res.Body())) != "sendonly" {
+		t.Fatalf("unhold while parked: %d, answer says %s", res.StatusCode, sdpDirection(string(res.Body())))
+	}
+	p.heard.WaitAudio(t, p.heard.Len(), window) // music again
+
+	release := p.holdAnswers()
+	defer release()
+	got := retrieveAsync(t, f.uri("707"))
+	p.reinvites.Wait(t, "the service's re-INVITE", func(*sip.Request) bool { return true })
+	if res := reinvite("sendrecv"); res.StatusCode != sip.StatusRequestPending {
+		t.Fatalf("caller's re-INVITE during ours: %d, want 491", res.StatusCode)
+	}
+	release()
+	dr := siptest.Recv(t, "the retriever's answer", got)
+	if dr == nil {
+		t.Fatal("retrieve refused")
+	}
+	f.log.wait(t, "taken off hold", "orbit", "707")
+	p.sendTone(440)
+	mr := siptest.StartMedia(t, dr, 1000)
+	hears(t, mr, 440)
+	p.hears(t, 1000)
+}
+
+// A ring-back that is answered takes the caller off hold before the
+// bridge too.
+func TestRingbackTakesCallerOffHold(t *testing.T) {
+	parker := newAgent(t, "parker", nil)
+	f := startPark(t, shortTimes)
+	p := newHoldPeer(t, "gus")
+	p.park(t, f.uri("park-708", "parker="+strings.TrimPrefix(parker.AOR(), "sip:")), "sendrecv")
+	f.log.wait(t, "parked", "orbit", "708")
+	p.sendTone(440)
+	ds := siptest.Recv(t, "the ring-back", parker.incoming)
+	if err := ds.Answer(); err != nil {
+		t.Fatal(err)
+	}
+	f.log.wait(t, "taken off hold", "orbit", "708")
+	if n := p.reinvites.Len(); n != 1 {
+		t.Errorf("%d re-INVITEs, want 1", n)
+	}
+	m := siptest.StartMedia(t, ds, 1000)
+	hears(t, m, 440)
+	p.hears(t, 1000)
+}
+
+// baresip, a real phone, parks by calling the service, is answered
+// sendonly, and after a retrieve sends and receives audio again.
+func TestBaresipTakenOffHoldOnRetrieve(t *testing.T) {
+	siptest.NeedPeer(t, "baresip")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	f := startPark(t, nil)
+	b := siptest.StartBaresip(t, baresip.Options{Display: "Bare Sip", ToneHz: 440})
+	if err := b.Dial(ctx, "sip:park-709@"+f.h); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.WaitType(ctx, "CALL_ESTABLISHED", "park-709"); err != nil {
+		t.Fatalf("baresip not parked: %v", err)
+	}
+	f.log.wait(t, "parked", "orbit", "709")
+	// baresip honours the sendonly answer: it only receives.
+	parked := waitBaresipAudio(ctx, t, b, "recvonly while parked", func(a baresipAudio) bool { return a.dir == "recvonly" })
+
+	dr := siptest.Recv(t, "the retriever's answer", retrieveAsync(t, f.uri("709")))
+	if dr == nil {
+		t.Fatal("retrieve refused")
+	}
+	f.log.wait(t, "taken off hold", "orbit", "709")
+	mr := siptest.StartMedia(t, dr, 1000)
+	hears(t, mr, 440) // baresip sends again
+	// and receives the retriever: a bridged leg gets no music, so what
+	// arrives now (a second of packets) is relayed from the retriever.
+	bridged := waitBaresipAudio(ctx, t, b, "sendrecv, sending and receiving", func(a baresipAudio) bool {
+		return a.dir == "sendrecv" && a.tx > parked.tx && uint16(a.rx-parked.rx) >= 50 && uint16(a.rx-parked.rx) < 1<<15
+	})
+	t.Logf("baresip parked %+v, bridged %+v", parked, bridged)
+}
+
+// baresipAudio is what baresip's audio_debug says of its call's audio.
+type baresipAudio struct {
+	dir    string // audio dir=
+	tx, rx int    // RTP packets sent (TX: packets=); sequence number last received (seq_put=)
+}
+
+var (
+	reAudioDir = regexp.MustCompile(`audio dir=(\w+)`)
+	reAudioTx  = regexp.MustCompile(`TX: packets=(\d+)`)
+	reAudioRx  = regexp.MustCompile(`seq_put=(\d+)`)
+)
+
+// waitBaresipAudio asks baresip's audio_debug until ok holds (it has no
+// event for it), 100 ms apart, for up to siptest.WaitFor.
+func waitBaresipAudio(ctx context.Context, t *testing.T, b *baresip.Baresip, what string, ok func(baresipAudio) bool) baresipAudio {
+	t.Helper()
+	deadline := time.Now().Add(siptest.WaitFor)
+	var last string
+	for {
+		out, err := b.Command(ctx, "audio_debug", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = out
+		var a baresipAudio
+		if m := reAudioDir.FindStringSubmatch(out); m != nil {
+			a.dir = m[1]
+		}
+		if m := reAudioTx.FindStringSubmatch(out); m != nil {
+			a.tx, _ = strconv.Atoi(m[1])
+		}
+		if m := reAudioRx.FindStringSubmatch(out); m != nil {
+			a.rx, _ = strconv.Atoi(m[1])
+		}
+		if ok(a) {
+			return a
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("baresip's audio never %s; last audio_debug:\n%s", what, last)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
