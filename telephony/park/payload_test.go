@@ -49,10 +49,7 @@ type rtpIn struct {
 // decodes the audio that arrives under pt into heard, and keeps every
 // packet for inspection.
 type rawPeer struct {
-	name  string
-	port  int // SIP
-	dc    *sipgo.DialogClientCache
-	rtp   *net.UDPConn
+	sipPeer
 	pt    uint8
 	law   law
 	event uint8
@@ -61,22 +58,35 @@ type rawPeer struct {
 	heard  siptest.Recording  // the audio that arrived under pt
 	pkts   siptest.Log[rtpIn] // every packet that arrived
 
-	mu    sync.Mutex // guards what the sender writes next
-	seq   uint16
-	ts    uint32
-	ssrc  uint32
-	stop  chan struct{}
+	mu   sync.Mutex // guards what the sender writes next
+	seq  uint16
+	ts   uint32
+	ssrc uint32
+}
+
+// sipPeer is what the test callers on raw sipgo share: a user agent on a
+// free loopback port, a dialog cache for its calls, an RTP socket its
+// reader drains, and an end with the test.
+type sipPeer struct {
+	name  string
+	port  int // SIP
+	dc    *sipgo.DialogClientCache
+	rtp   *net.UDPConn
+	stop  chan struct{} // closed when the test ends
 	tasks sync.WaitGroup
 }
 
-func newRawPeer(t *testing.T, name string, pt uint8, l law, event uint8) *rawPeer {
+// start brings p up as name: setup registers the caller's own handlers on
+// its server (a BYE is answered for the dialog cache, after onBye when
+// set), read drains p.rtp until it is closed. Everything stops when the
+// test ends.
+func (p *sipPeer) start(t *testing.T, name string, setup func(*sipgo.Server), onBye func(*sip.Request), read func()) {
 	t.Helper()
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent(name), sipgo.WithUserAgentHostname("127.0.0.1"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &rawPeer{name: name, port: siptest.FreePort(t), pt: pt, law: l, event: event, stop: make(chan struct{}),
-		seq: uint16(rand.Uint32()), ts: rand.Uint32(), ssrc: rand.Uint32()}
+	p.name, p.port, p.stop = name, siptest.FreePort(t), make(chan struct{})
 	addr := fmt.Sprintf("127.0.0.1:%d", p.port)
 	srv, err := sipgo.NewServer(ua)
 	if err != nil {
@@ -87,7 +97,13 @@ func newRawPeer(t *testing.T, name string, pt uint8, l law, event uint8) *rawPee
 		t.Fatal(err)
 	}
 	p.dc = sipgo.NewDialogClientCache(client, sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: name, Host: "127.0.0.1", Port: p.port}})
+	if setup != nil {
+		setup(srv)
+	}
 	srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
+		if onBye != nil {
+			onBye(req)
+		}
 		if err := p.dc.ReadBye(req, tx); err != nil {
 			_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil))
 		}
@@ -98,7 +114,7 @@ func newRawPeer(t *testing.T, name string, pt uint8, l law, event uint8) *rawPee
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	p.tasks.Go(func() { _ = srv.ListenAndServe(ctx, "udp", addr) })
-	p.tasks.Go(p.read)
+	p.tasks.Go(read)
 	t.Cleanup(func() {
 		close(p.stop)
 		cancel()
@@ -107,6 +123,12 @@ func newRawPeer(t *testing.T, name string, pt uint8, l law, event uint8) *rawPee
 		p.tasks.Wait()
 	})
 	siptest.WaitListening(t, ua, addr)
+}
+
+func newRawPeer(t *testing.T, name string, pt uint8, l law, event uint8) *rawPeer {
+	t.Helper()
+	p := &rawPeer{pt: pt, law: l, event: event, seq: uint16(rand.Uint32()), ts: rand.Uint32(), ssrc: rand.Uint32()}
+	p.start(t, name, nil, nil, p.read)
 	return p
 }
 

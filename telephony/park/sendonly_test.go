@@ -28,11 +28,8 @@ import (
 // re-INVITEs with the codes planned (then 200), each only once gate (when
 // set) is closed, and sends and records PCMU whatever the directions say.
 type holdPeer struct {
-	name string
-	port int // SIP
-	dc   *sipgo.DialogClientCache
-	d    *sipgo.DialogClientSession // the parking call
-	rtp  *net.UDPConn
+	sipPeer
+	d *sipgo.DialogClientSession // the parking call
 
 	remote    netip.AddrPort             // the service's RTP address
 	heard     siptest.Recording          // PCMU that arrived
@@ -44,51 +41,15 @@ type holdPeer struct {
 	mu   sync.Mutex
 	plan []int         // codes for the next re-INVITEs; 200 when empty
 	gate chan struct{} // nil: answer at once
-
-	stop  chan struct{}
-	tasks sync.WaitGroup
 }
 
 func newHoldPeer(t *testing.T, name string) *holdPeer {
 	t.Helper()
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent(name), sipgo.WithUserAgentHostname("127.0.0.1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &holdPeer{name: name, port: siptest.FreePort(t), stop: make(chan struct{})}
-	addr := fmt.Sprintf("127.0.0.1:%d", p.port)
-	srv, err := sipgo.NewServer(ua)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"), sipgo.WithClientConnectionAddr(addr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.dc = sipgo.NewDialogClientCache(client, sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: name, Host: "127.0.0.1", Port: p.port}})
-	srv.OnInvite(p.onReinvite)
-	srv.OnAck(func(req *sip.Request, _ sip.ServerTransaction) { p.acks.Add(req) })
-	srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
-		p.byes.Add(req)
-		if err := p.dc.ReadBye(req, tx); err != nil {
-			_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil))
-		}
-	})
-	p.rtp, err = net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	p.tasks.Go(func() { _ = srv.ListenAndServe(ctx, "udp", addr) })
-	p.tasks.Go(p.read)
-	t.Cleanup(func() {
-		close(p.stop)
-		cancel()
-		p.rtp.Close()
-		ua.Close()
-		p.tasks.Wait()
-	})
-	siptest.WaitListening(t, ua, addr)
+	p := &holdPeer{}
+	p.start(t, name, func(srv *sipgo.Server) {
+		srv.OnInvite(p.onReinvite)
+		srv.OnAck(func(req *sip.Request, _ sip.ServerTransaction) { p.acks.Add(req) })
+	}, func(req *sip.Request) { p.byes.Add(req) }, p.read)
 	return p
 }
 
