@@ -456,13 +456,25 @@ wine_stop() {
 # wine_msiexec NAME ARGS...: `msiexec ARGS /qn` with a verbose log in
 # artifacts/packaging/msiexec-NAME.log; returns msiexec's status (a Windows
 # Installer code such as 1603 arrives as its low byte, 67).
+#
+# Each run starts on a quiet prefix (wineserver -w: the previous msiexec and
+# the services it woke have ended), and Wine's own output goes to
+# msiexec-NAME.wine.log. A run that wrote no installer log never reached
+# Windows Installer (Wine itself failed to start it, seen once in CI after
+# a refused downgrade): it is said and tried once more.
 wine_msiexec() {
-	local log="$ARTIFACTS/packaging/msiexec-$1.log" rc=0
+	local name="$1" log="$ARTIFACTS/packaging/msiexec-$1.log" rc try
 	shift
-	rm -f "$log"
-	printf '+ wine msiexec %s /qn  (log %s)\n' "$*" "${log#"$ROOT"/}"
-	wine_run msiexec "$@" /qn /l*v "Z:${log//\//\\}" >/dev/null 2>&1 || rc=$?
-	say "msiexec: exit status $rc"
+	for try in 1 2; do
+		rc=0
+		rm -f "$log"
+		WINEPREFIX="$WINE_PREFIX" timeout 60 "$WINESERVER" -w 2>/dev/null || true
+		printf '+ wine msiexec %s /qn  (log %s)\n' "$*" "${log#"$ROOT"/}"
+		wine_run msiexec "$@" /qn /l*v "Z:${log//\//\\}" >"$ARTIFACTS/packaging/msiexec-$name.wine.log" 2>&1 || rc=$?
+		say "msiexec: exit status $rc"
+		[ "$rc" -ne 0 ] && [ ! -s "$log" ] && [ "$try" = 1 ] || break
+		say "msiexec wrote no installer log: Wine did not start it ($(tail -n1 "$ARTIFACTS/packaging/msiexec-$name.wine.log" | tr -d '\r')); once more"
+	done
 	return "$rc"
 }
 
