@@ -54,9 +54,8 @@ type rawPeer struct {
 	law   law
 	event uint8
 
-	remote netip.AddrPort     // the service's RTP address, from its answer
-	heard  siptest.Recording  // the audio that arrived under pt
-	pkts   siptest.Log[rtpIn] // every packet that arrived
+	heard siptest.Recording  // the audio that arrived under pt
+	pkts  siptest.Log[rtpIn] // every packet that arrived
 
 	mu   sync.Mutex // guards what the sender writes next
 	seq  uint16
@@ -74,6 +73,40 @@ type sipPeer struct {
 	rtp   *net.UDPConn
 	stop  chan struct{} // closed when the test ends
 	tasks sync.WaitGroup
+
+	remote netip.AddrPort // the service's RTP address, from its answer to invite
+}
+
+// invite calls uri with the SDP offer and ACKs the answer; the call is
+// hung up when the test ends. It returns the dialog and the answer, and
+// sets p.remote from the answer.
+func (p *sipPeer) invite(t *testing.T, uri sip.Uri, offer []byte) (*sipgo.DialogClientSession, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), siptest.WaitFor)
+	defer cancel()
+	d, err := p.dc.Invite(ctx, uri, offer, sip.NewHeader("Content-Type", "application/sdp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.WaitAnswer(ctx, sipgo.AnswerOptions{}); err != nil {
+		t.Fatalf("%s: INVITE %s: %v", p.name, uri.String(), err)
+	}
+	if err := d.Ack(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = d.Bye(ctx)
+		d.Close()
+	})
+	ans := string(d.InviteResponse.Body())
+	ap, err := netip.ParseAddrPort(net.JoinHostPort(sdpLine(ans, "c=", 2), sdpLine(ans, "m=audio ", 1)))
+	if err != nil {
+		t.Fatalf("%s: no RTP address in the answer: %v\n%s", p.name, err, ans)
+	}
+	p.remote = ap
+	return d, ans
 }
 
 // start brings p up as name: setup registers the caller's own handlers on
@@ -203,39 +236,7 @@ func (p *rawPeer) offer() []byte {
 // call INVITEs uri with p's offer and returns the answer SDP.
 func (p *rawPeer) call(t *testing.T, uri sip.Uri) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), siptest.WaitFor)
-	defer cancel()
-	d, err := p.dc.Invite(ctx, uri, p.offer(), sip.NewHeader("Content-Type", "application/sdp"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := d.WaitAnswer(ctx, sipgo.AnswerOptions{}); err != nil {
-		t.Fatalf("%s: INVITE %s: %v", p.name, uri.String(), err)
-	}
-	if err := d.Ack(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = d.Bye(ctx)
-		d.Close()
-	})
-	ans := string(d.InviteResponse.Body())
-	var host string
-	var port int
-	for line := range strings.SplitSeq(ans, "\r\n") {
-		if f := strings.Fields(line); strings.HasPrefix(line, "c=") && len(f) == 3 {
-			host = f[2]
-		} else if strings.HasPrefix(line, "m=audio ") && len(f) > 1 {
-			port, _ = strconv.Atoi(f[1])
-		}
-	}
-	ap, err := netip.ParseAddrPort(net.JoinHostPort(host, strconv.Itoa(port)))
-	if err != nil {
-		t.Fatalf("%s: no RTP address in the answer: %v\n%s", p.name, err, ans)
-	}
-	p.remote = ap
+	_, ans := p.invite(t, uri, p.offer())
 	return ans
 }
 

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
-	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
@@ -31,7 +30,6 @@ type holdPeer struct {
 	sipPeer
 	d *sipgo.DialogClientSession // the parking call
 
-	remote    netip.AddrPort             // the service's RTP address
 	heard     siptest.Recording          // PCMU that arrived
 	reinvites siptest.Log[*sip.Request]  // the service's re-INVITEs
 	acks      siptest.Log[*sip.Request]  // ACKs of our 2xx to them
@@ -107,32 +105,8 @@ func (p *holdPeer) sdp(ver int, dir string) []byte {
 // park INVITEs uri offering direction dir and returns the answer SDP.
 func (p *holdPeer) park(t *testing.T, uri sip.Uri, dir string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), siptest.WaitFor)
-	defer cancel()
-	d, err := p.dc.Invite(ctx, uri, p.sdp(1, dir), sip.NewHeader("Content-Type", "application/sdp"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := d.WaitAnswer(ctx, sipgo.AnswerOptions{}); err != nil {
-		t.Fatalf("%s: INVITE %s: %v", p.name, uri.String(), err)
-	}
-	if err := d.Ack(ctx); err != nil {
-		t.Fatal(err)
-	}
+	d, ans := p.invite(t, uri, p.sdp(1, dir))
 	p.d = d
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = d.Bye(ctx)
-		d.Close()
-	})
-	ans := string(d.InviteResponse.Body())
-	host, port := sdpLine(ans, "c=", 2), sdpLine(ans, "m=audio ", 1)
-	ap, err := netip.ParseAddrPort(net.JoinHostPort(host, port))
-	if err != nil {
-		t.Fatalf("%s: no RTP address in the answer: %v\n%s", p.name, err, ans)
-	}
-	p.remote = ap
 	return ans
 }
 
