@@ -1,0 +1,26 @@
+package park
+
+import "github.com/emiago/sipgo/sip"
+
+// Reason is the machine-readable cause of a refusal, sent as the
+// X-Park-Reason header beside any human Warning (PARK-PROTOCOL.md), so a
+// proxy or console never parses prose.
+type Reason string
+
+// The refusal reasons of PARK-PROTOCOL.md.
+const (
+	ReasonOccupied          Reason = "occupied"           // directed park onto a taken orbit
+	ReasonLotFull           Reason = "lot-full"           // park-any with every orbit taken
+	ReasonNoSuchOrbit       Reason = "no-such-orbit"      // outside the lot or not an orbit
+	ReasonEmpty             Reason = "empty"              // retrieve of a free orbit
+	ReasonTokenMismatch     Reason = "token-mismatch"     // safe retrieve of another call
+	ReasonNotAllowed        Reason = "not-allowed"        // allowlist or credentials
+	ReasonUnacceptableMedia Reason = "unacceptable-media" // an SDP the service cannot serve
+	ReasonStopping          Reason = "stopping"           // the service is draining
+)
+
+// ReasonHeader is the name of the header that carries a Reason.
+const ReasonHeader = "X-Park-Reason"
+
+// header is r as an X-Park-Reason header.
+func (r Reason) header() sip.Header { return sip.NewHeader(ReasonHeader, string(r)) }
