@@ -302,7 +302,7 @@ func TestParkdDrainRingsBackTheParker(t *testing.T) {
 		case <-d.Context().Done():
 			return
 		}
-		if err := d.Answer(); err != nil {
+		if _, err := d.Answer(diago.AnswerOptions{}); err != nil {
 			t.Errorf("parker answering the ring-back: %v", err)
 			return
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"strings"
@@ -114,10 +115,35 @@ func (a *Agent) From() *sip.FromHeader {
 	return f
 }
 
+// Call is one call a test agent placed: its dialog and its media (diago
+// keeps the two apart since v0.42). It is a Session.
+type Call struct {
+	*diago.DialogClientSession
+	media *diago.DialogMedia
+}
+
+// Media is the call's media.
+func (c *Call) Media() *diago.DialogMedia { return c.media }
+
+// AudioReader reads the call's encoded audio.
+func (c *Call) AudioReader(opts ...diago.AudioReaderOption) (io.Reader, error) {
+	return c.media.AudioReader(opts...)
+}
+
+// AudioWriter writes the call's encoded audio.
+func (c *Call) AudioWriter(opts ...diago.AudioWriterOption) (io.Writer, error) {
+	return c.media.AudioWriter(opts...)
+}
+
+// Close ends the dialog and its media.
+func (c *Call) Close() error {
+	return errors.Join(c.DialogClientSession.Close(), c.media.Close())
+}
+
 // Call INVITEs uri with the agent's From and extra headers and ACKs the
 // answer. A refused call returns the error (Status reads its code); an
 // answered one is hung up at the end of the test if still up.
-func (a *Agent) Call(t testing.TB, uri sip.Uri, hdrs ...sip.Header) (*diago.DialogClientSession, error) {
+func (a *Agent) Call(t testing.TB, uri sip.Uri, hdrs ...sip.Header) (*Call, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), WaitFor)
 	defer cancel()
@@ -126,21 +152,23 @@ func (a *Agent) Call(t testing.TB, uri sip.Uri, hdrs ...sip.Header) (*diago.Dial
 		t.Fatal(err)
 	}
 	hdrs = append(hdrs, a.From())
-	if err := d.Invite(ctx, diago.InviteClientOptions{Headers: hdrs}); err != nil {
+	m, err := d.Invite(ctx, diago.InviteClientOptions{Headers: hdrs})
+	if err != nil {
 		d.Close()
 		return nil, err
 	}
+	c := &Call{DialogClientSession: d, media: m}
 	if err := d.Ack(ctx); err != nil {
 		t.Fatal(err)
 	}
-	SyncMedia(d) // the far end may re-INVITE (the park service does on a retrieve)
+	SyncMedia(c) // the far end may re-INVITE (the park service does on a retrieve)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = d.Hangup(ctx)
-		d.Close()
+		c.Close()
 	})
-	return d, nil
+	return c, nil
 }
 
 // Status is the SIP status code of a final response an error carries, or
@@ -156,23 +184,26 @@ func Status(err error) int {
 // Dial INVITEs and ACKs d in the background with opts. The channel gives
 // d once answered, or is closed if the call failed; the call is cancelled
 // or hung up at the end of the test.
-func Dial(t testing.TB, d *diago.DialogClientSession, opts diago.InviteClientOptions) <-chan *diago.DialogClientSession {
+func Dial(t testing.TB, d *diago.DialogClientSession, opts diago.InviteClientOptions) <-chan *Call {
 	t.Helper()
-	out := make(chan *diago.DialogClientSession, 1)
+	out := make(chan *Call, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), WaitFor)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if err := d.Invite(ctx, opts); err != nil {
+		m, err := d.Invite(ctx, opts)
+		if err != nil {
 			close(out)
 			return
 		}
+		c := &Call{DialogClientSession: d, media: m}
 		if err := d.Ack(ctx); err != nil {
+			c.Close()
 			close(out)
 			return
 		}
-		SyncMedia(d)
-		out <- d
+		SyncMedia(c)
+		out <- c
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -189,4 +220,4 @@ func Dial(t testing.TB, d *diago.DialogClientSession, opts diago.InviteClientOpt
 // reads the media session without that lock; a re-INVITE from the far
 // end replaces it under the lock. Taking the lock here orders the two for
 // the race detector (the network between them does not).
-func SyncMedia(d *diago.DialogClientSession) { _ = d.MediaSession() }
+func SyncMedia(c *Call) { _ = c.media.MediaSession() }

@@ -52,7 +52,7 @@ func TestBaresipFollowsReferOntoOrbit(t *testing.T) {
 			default: // a second call from baresip: only the first counts
 			}
 		}()
-		if err := d.Answer(); err != nil {
+		if _, err := d.Answer(diago.AnswerOptions{}); err != nil {
 			out.err = fmt.Errorf("answer: %w", err)
 			return
 		}

@@ -16,7 +16,7 @@ import (
 
 // parkAlice has a new caller, alice, call target (a park URI) with hdrs
 // and returns her dialog once the service has answered: she is parked.
-func parkAlice(t testing.TB, target sip.Uri, hdrs ...sip.Header) *diago.DialogClientSession {
+func parkAlice(t testing.TB, target sip.Uri, hdrs ...sip.Header) *siptest.Call {
 	t.Helper()
 	d, err := newAgent(t, "alice", nil).Call(t, target, hdrs...)
 	if err != nil {
@@ -75,7 +75,7 @@ func TestParkerFromParameterThenHeader(t *testing.T) {
 
 func TestParkAnyTakesLeastRecentlyFreed(t *testing.T) {
 	f := startPark(t, func(o *park.Options) { o.Orbits = park.Range{First: 701, Last: 703} })
-	orbitOf := func(d *diago.DialogClientSession) string {
+	orbitOf := func(d *siptest.Call) string {
 		return d.InviteResponse.GetHeader("X-Park-Orbit").Value()
 	}
 	a := newAgent(t, "a", nil)
@@ -173,7 +173,7 @@ func TestDigestCredentials(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := d.Invite(ctx, diago.InviteClientOptions{Username: "park", Password: "s3cret"}); err != nil {
+	if _, err := d.Invite(ctx, diago.InviteClientOptions{Username: "park", Password: "s3cret"}); err != nil {
 		t.Fatalf("park with credentials: %v", err)
 	}
 	_ = d.Ack(ctx)
@@ -182,7 +182,7 @@ func TestDigestCredentials(t *testing.T) {
 
 	bad := newAgent(t, "badcreds", nil)
 	d2, _ := bad.DG.NewDialog(f.uri("park-705"), diago.NewDialogOptions{})
-	if err := d2.Invite(ctx, diago.InviteClientOptions{Username: "park", Password: "wrong"}); siptest.Status(err) != 403 && siptest.Status(err) != 401 {
+	if _, err := d2.Invite(ctx, diago.InviteClientOptions{Username: "park", Password: "wrong"}); siptest.Status(err) != 403 && siptest.Status(err) != 401 {
 		t.Fatalf("park with a wrong password: %v, want 403", err)
 	}
 }

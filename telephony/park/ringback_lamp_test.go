@@ -146,7 +146,7 @@ func TestRingbackLampAnswered(t *testing.T) {
 		case <-d.Context().Done():
 			return
 		}
-		if err := d.Answer(); err != nil {
+		if _, err := d.Answer(diago.AnswerOptions{}); err != nil {
 			return
 		}
 		<-d.Context().Done()
@@ -193,7 +193,7 @@ func TestRingbackLampFallback(t *testing.T) {
 		case <-d.Context().Done():
 			return
 		}
-		if err := d.Answer(); err != nil {
+		if _, err := d.Answer(diago.AnswerOptions{}); err != nil {
 			return
 		}
 		<-d.Context().Done()

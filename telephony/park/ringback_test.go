@@ -27,10 +27,11 @@ func TestRingbackAnswered(t *testing.T) {
 	got := make(chan *sip.Request, 1)
 	parker := newAgent(t, "console", func(d *diago.DialogServerSession) {
 		got <- d.InviteRequest
-		if err := d.Answer(); err != nil {
+		dm, err := d.Answer(diago.AnswerOptions{})
+		if err != nil {
 			return
 		}
-		m := siptest.StartMedia(t, d, 1000)
+		m := siptest.StartMedia(t, dm, 1000)
 		hears(t, m, 440)
 		<-d.Context().Done()
 	})
@@ -95,7 +96,7 @@ func TestRingbackFallsBack(t *testing.T) {
 	})
 	answered := make(chan struct{}, 1)
 	operator := newAgent(t, "operator", func(d *diago.DialogServerSession) {
-		if err := d.Answer(); err != nil {
+		if _, err := d.Answer(diago.AnswerOptions{}); err != nil {
 			return
 		}
 		answered <- struct{}{}
@@ -155,7 +156,7 @@ func TestCallerHangsUpDuringRingback(t *testing.T) {
 func TestShutdownDrains(t *testing.T) {
 	f := startPark(t, nil) // park time one hour: only the shutdown rings back
 	parker := newAgent(t, "console", func(d *diago.DialogServerSession) {
-		if err := d.Answer(); err != nil {
+		if _, err := d.Answer(diago.AnswerOptions{}); err != nil {
 			return
 		}
 		time.Sleep(300 * time.Millisecond) // talk a little, then hang up

@@ -199,7 +199,7 @@ func sdpDirection(sdp string) string {
 
 // retrieveAsync retrieves uri with a new agent in the background: the
 // channel gives its dialog once answered, or is closed if refused.
-func retrieveAsync(t *testing.T, uri sip.Uri) <-chan *diago.DialogClientSession {
+func retrieveAsync(t *testing.T, uri sip.Uri) <-chan *siptest.Call {
 	t.Helper()
 	r := newAgent(t, "desk", nil)
 	d, err := r.DG.NewDialog(uri, diago.NewDialogOptions{})
@@ -455,14 +455,15 @@ func TestRingbackTakesCallerOffHold(t *testing.T) {
 	f.log.wait(t, "parked", "orbit", "708")
 	p.sendTone(440)
 	ds := siptest.Recv(t, "the ring-back", parker.incoming)
-	if err := ds.Answer(); err != nil {
+	dsm, err := ds.Answer(diago.AnswerOptions{})
+	if err != nil {
 		t.Fatal(err)
 	}
 	f.log.wait(t, "taken off hold", "orbit", "708")
 	if n := p.reinvites.Len(); n != 1 {
 		t.Errorf("%d re-INVITEs, want 1", n)
 	}
-	m := siptest.StartMedia(t, ds, 1000)
+	m := siptest.StartMedia(t, dsm, 1000)
 	hears(t, m, 440)
 	p.hears(t, 1000)
 }
