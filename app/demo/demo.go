@@ -14,7 +14,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -401,7 +400,7 @@ func (c *Call) run(ctx context.Context, giveUp bool, after time.Duration) {
 		return c.followRefer(ctx, rd, giveUp, after)
 	}
 	ring, stopRing := context.WithTimeout(ctx, d.opts.Patience)
-	err = dlg.Invite(ring, opts)
+	m, err := dlg.Invite(ring, opts)
 	stopRing()
 	if err != nil {
 		why := "not answered"
@@ -416,9 +415,9 @@ func (c *Call) run(ctx context.Context, giveUp bool, after time.Duration) {
 		c.set(CallEnded, "not confirmed")
 		return
 	}
-	_ = dlg.MediaSession() // orders Ack's media with later re-INVITEs (see telephony/sip's tests)
+	_ = m.MediaSession() // orders Ack's media with later re-INVITEs (see telephony/sip's tests)
 	c.set(CallTalking, "")
-	media := c.startMedia(ctx, dlg)
+	media := c.startMedia(ctx, dlg.Context(), m)
 	select {
 	case <-dlg.Context().Done():
 	case <-ctx.Done():
@@ -440,20 +439,21 @@ func (c *Call) run(ctx context.Context, giveUp bool, after time.Duration) {
 func (c *Call) followRefer(ctx context.Context, rd *diago.DialogClientSession, giveUp bool, after time.Duration) error {
 	inv, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := rd.Invite(inv, diago.InviteClientOptions{Headers: []sip.Header{c.from()}}); err != nil {
+	m, err := rd.Invite(inv, diago.InviteClientOptions{Headers: []sip.Header{c.from()}})
+	if err != nil {
 		return err
 	}
 	if err := rd.Ack(inv); err != nil {
 		return err
 	}
-	_ = rd.MediaSession()
+	_ = m.MediaSession()
 	parked := strings.HasPrefix(rd.InviteRequest.Recipient.User, "park")
 	if parked {
 		c.set(CallParked, "")
 	} else {
 		c.set(CallTalking, "transferred")
 	}
-	media := c.startMedia(ctx, rd)
+	media := c.startMedia(ctx, rd.Context(), m)
 	defer media.Wait()
 	var give <-chan time.Time
 	if parked && giveUp {
@@ -486,25 +486,19 @@ func (c *Call) hangupDialog(rd *diago.DialogClientSession, why string) {
 	cancel()
 }
 
-// mediaDialog is what both dialog kinds offer for audio.
-type mediaDialog interface {
-	AudioReader(opts ...diago.AudioReaderOption) (io.Reader, error)
-	AudioWriter(opts ...diago.AudioWriterOption) (io.Writer, error)
-	Context() context.Context
-}
-
-// startMedia sends the caller's sound on dlg, paced at 20 ms a frame,
-// and keeps what arrives. The sender ends with ctx or the dialog (wait
-// for it with the returned group); the receiver, owned by the Demo, ends
-// when the dialog is closed and its media with it.
-func (c *Call) startMedia(ctx context.Context, dlg mediaDialog) *sync.WaitGroup {
+// startMedia sends the caller's sound on the dialog's media m, paced at
+// 20 ms a frame, and keeps what arrives. The sender ends with ctx or the
+// dialog (its context dlg; wait for it with the returned group); the
+// receiver, owned by the Demo, ends when the dialog is closed and its
+// media with it.
+func (c *Call) startMedia(ctx, dlg context.Context, m *diago.DialogMedia) *sync.WaitGroup {
 	var wg sync.WaitGroup
 	var rprops, wprops diago.MediaProps
-	r, err := dlg.AudioReader(diago.WithAudioReaderMediaProps(&rprops))
+	r, err := m.AudioReader(diago.WithAudioReaderMediaProps(&rprops))
 	if err != nil {
 		return &wg
 	}
-	w, err := dlg.AudioWriter(diago.WithAudioWriterMediaProps(&wprops))
+	w, err := m.AudioWriter(diago.WithAudioWriterMediaProps(&wprops))
 	if err != nil {
 		return &wg
 	}
@@ -543,7 +537,7 @@ func (c *Call) startMedia(ctx context.Context, dlg mediaDialog) *sync.WaitGroup 
 			select {
 			case <-ctx.Done():
 				return
-			case <-dlg.Context().Done():
+			case <-dlg.Done():
 				return
 			case <-tick.C:
 			}
@@ -586,14 +580,15 @@ func (d *Demo) answer(s *diago.DialogServerSession) {
 	case <-d.ctx.Done():
 		return
 	}
-	if err := s.Answer(); err != nil {
+	m, err := s.Answer(diago.AnswerOptions{})
+	if err != nil {
 		return
 	}
 	d.log.Info("demo caller answered a call back", "caller", caller.Name)
 	ctx, cancel := context.WithTimeout(d.ctx, 20*time.Second)
 	defer cancel()
 	c := &Call{d: d, caller: caller, wake: make(chan struct{}), state: CallTalking}
-	media := c.startMedia(ctx, s)
+	media := c.startMedia(ctx, s.Context(), m)
 	select {
 	case <-s.Context().Done():
 	case <-ctx.Done():

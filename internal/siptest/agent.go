@@ -140,6 +140,50 @@ func (c *Call) Close() error {
 	return errors.Join(c.DialogClientSession.Close(), c.media.Close())
 }
 
+// Answered is one call a test agent answered: its dialog and its media.
+// It is a Session.
+type Answered struct {
+	*diago.DialogServerSession
+	media *diago.DialogMedia
+}
+
+// Answer answers d and returns it with its media.
+func Answer(d *diago.DialogServerSession) (*Answered, error) {
+	m, err := d.Answer(diago.AnswerOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return &Answered{DialogServerSession: d, media: m}, nil
+}
+
+// Media is the call's media.
+func (a *Answered) Media() *diago.DialogMedia { return a.media }
+
+// AudioReader reads the call's encoded audio.
+func (a *Answered) AudioReader(opts ...diago.AudioReaderOption) (io.Reader, error) {
+	return a.media.AudioReader(opts...)
+}
+
+// AudioWriter writes the call's encoded audio.
+func (a *Answered) AudioWriter(opts ...diago.AudioWriterOption) (io.Writer, error) {
+	return a.media.AudioWriter(opts...)
+}
+
+// Follow INVITEs and ACKs rd, the dialog diago made for a REFER the agent
+// follows, with headers hdrs.
+func Follow(ctx context.Context, rd *diago.DialogClientSession, hdrs ...sip.Header) (*Call, error) {
+	m, err := rd.Invite(ctx, diago.InviteClientOptions{Headers: hdrs})
+	if err != nil {
+		return nil, err
+	}
+	c := &Call{DialogClientSession: rd, media: m}
+	if err := rd.Ack(ctx); err != nil {
+		return nil, err
+	}
+	SyncMedia(c)
+	return c, nil
+}
+
 // Call INVITEs uri with the agent's From and extra headers and ACKs the
 // answer. A refused call returns the error (Status reads its code); an
 // answered one is hung up at the end of the test if still up.

@@ -112,28 +112,29 @@ func testRealCall(t *testing.T, ps *pulseServer) {
 	ports := make(chan *Port, 1)
 	bridged := make(chan error, 1)
 	console := newAgent(t, "console", func(d *diago.DialogServerSession) {
-		if err := d.Answer(); err != nil {
+		m, err := d.Answer(diago.AnswerOptions{})
+		if err != nil {
 			bridged <- err
 			return
 		}
-		bridged <- bridgeCall(d.Context(), dev, &d.DialogMedia, ports) // blocks for the call
+		bridged <- bridgeCall(d.Context(), dev, m, ports) // blocks for the call
 	})
 	caller := newAgent(t, "caller", nil)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	call, err := caller.DG.Invite(ctx, console.URI(), diago.InviteOptions{})
+	call, callMedia, err := caller.DG.Invite(ctx, console.URI(), diago.InviteOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	codec := media.CodecAudioFromSession(call.MediaSession())
+	codec := media.CodecAudioFromSession(callMedia.MediaSession())
 	if codec.SampleRate != 8000 {
 		t.Fatalf("negotiated %s, want G.711", codec.String())
 	}
 	port := <-ports
 
 	// The caller speaks: a 440 Hz tone, one RTP packet every 20 ms.
-	w, err := call.AudioWriter()
+	w, err := callMedia.AudioWriter()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +165,7 @@ func testRealCall(t *testing.T, ps *pulseServer) {
 	// The caller listens.
 	var mu sync.Mutex
 	var heard []int16
-	r, err := call.AudioReader()
+	r, err := callMedia.AudioReader()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -154,7 +154,7 @@ func (x *asterisk) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 
 // call puts a caller through to the console. The channel gives the PBX's
 // leg (pc.d) once the console answered, or is closed if it did not.
-func (x *asterisk) call(t testing.TB, to sip.Uri, name, user string) (*pbxCall, <-chan *diago.DialogClientSession) {
+func (x *asterisk) call(t testing.TB, to sip.Uri, name, user string) (*pbxCall, <-chan *siptest.Call) {
 	t.Helper()
 	d, err := x.dg.NewDialog(to, diago.NewDialogOptions{})
 	if err != nil {

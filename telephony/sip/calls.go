@@ -44,7 +44,6 @@ type session interface {
 	Hold(ctx context.Context) error
 	Unhold(ctx context.Context) error
 	Hangup(ctx context.Context) error
-	Media() *diago.DialogMedia
 	DialogSIP() *sipgo.Dialog
 }
 
@@ -226,10 +225,11 @@ func (p *Phone) Answer(ctx context.Context, id telephony.CallID) error {
 	if live := p.live(c); live != nil {
 		p.holdLocked(ctx, live)
 	}
-	if err := c.srv.AnswerOptions(diago.AnswerOptions{}); err != nil {
+	m, err := c.srv.Answer(diago.AnswerOptions{})
+	if err != nil {
 		return fmt.Errorf("sip: answer %s: %w", id, err)
 	}
-	return p.goLive(c, c.srv.Media())
+	return p.goLive(c, m)
 }
 
 // goLive makes an answered call the live one with the sound device.
@@ -505,7 +505,7 @@ func (p *Phone) runOutbound(ctx context.Context, c *call, o outbound) {
 	if p.route != nil {
 		hdrs = append(hdrs, sip.HeaderClone(p.route))
 	}
-	err = d.Invite(ctx, diago.InviteClientOptions{
+	m, err := d.Invite(ctx, diago.InviteClientOptions{
 		Headers:  hdrs,
 		Username: p.cfg.Account.Username,
 		Password: p.cfg.Account.Password,
@@ -543,7 +543,7 @@ func (p *Phone) runOutbound(ctx context.Context, c *call, o outbound) {
 	if live := p.live(c); live != nil {
 		p.holdLocked(ctx, live)
 	}
-	err = p.goLive(c, d.Media())
+	err = p.goLive(c, m)
 	p.lineMu.Unlock()
 	if err == nil {
 		select {

@@ -61,7 +61,7 @@ func TestRejectAndCancel(t *testing.T) {
 	}
 	defer d.Close()
 	res := make(chan error, 1)
-	go func() { res <- d.Invite(ctxT(t), diago.InviteClientOptions{Headers: []sip.Header{bob.From()}}) }()
+	go func() { _, err := d.Invite(ctxT(t), diago.InviteClientOptions{Headers: []sip.Header{bob.From()}}); res <- err }()
 	ring := a.waitRinging(t)
 	if err := a.Reject(ctxT(t), ring.ID); err != nil {
 		t.Fatal(err)
@@ -79,7 +79,7 @@ func TestRejectAndCancel(t *testing.T) {
 	}
 	defer d2.Close()
 	ctx, cancel := context.WithCancel(context.Background())
-	go func() { res <- d2.Invite(ctx, diago.InviteClientOptions{Headers: []sip.Header{bob.From()}}) }()
+	go func() { _, err := d2.Invite(ctx, diago.InviteClientOptions{Headers: []sip.Header{bob.From()}}); res <- err }()
 	ring2 := a.waitCall(t, "second ringing call", func(c telephony.Call) bool {
 		return c.State == telephony.StateRinging && c.ID != ring.ID
 	})
@@ -169,14 +169,15 @@ func TestRemoteHoldShown(t *testing.T) {
 // ringing, connects, carries audio both ways and sends RFC 4733 digits.
 func TestDialProgressAudioAndDTMF(t *testing.T) {
 	a := newConsole(t, "desk", 1000, nil)
-	srv := make(chan *diago.DialogServerSession, 1)
+	srv := make(chan *siptest.Answered, 1)
 	carol := newPeer(t, "carol", func(d *diago.DialogServerSession) {
 		_ = d.Ringing()
 		time.Sleep(200 * time.Millisecond)
-		if d.Answer() != nil {
+		a, err := siptest.Answer(d)
+		if err != nil {
 			return
 		}
-		srv <- d
+		srv <- a
 		<-d.Context().Done()
 	})
 	id, err := a.Dial(ctxT(t), carol.AOR())
@@ -286,7 +287,7 @@ func TestAttendedTransfer(t *testing.T) {
 	alice := newPeer(t, "alice", nil)
 	// Bob answers the consult call, then accepts alice's INVITE with
 	// Replaces for it and ends the replaced dialog.
-	bobCalls := make(chan *diago.DialogServerSession, 2)
+	bobCalls := make(chan *siptest.Answered, 2)
 	var mu sync.Mutex
 	var consultLeg *diago.DialogServerSession
 	bob := newPeer(t, "bob", func(d *diago.DialogServerSession) {
@@ -315,23 +316,25 @@ func TestAttendedTransfer(t *testing.T) {
 				_ = d.Respond(481, "Call/Transaction Does Not Exist", nil)
 				return
 			}
-			if d.Answer() != nil {
+			a, err := siptest.Answer(d)
+			if err != nil {
 				return
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			_ = cd.Hangup(ctx)
 			cancel()
-			bobCalls <- d
+			bobCalls <- a
 			<-d.Context().Done()
 			return
 		}
-		if d.Answer() != nil {
+		a, err := siptest.Answer(d)
+		if err != nil {
 			return
 		}
 		mu.Lock()
 		consultLeg = d
 		mu.Unlock()
-		bobCalls <- d
+		bobCalls <- a
 		<-d.Context().Done()
 	})
 	da := alice.dial(t, a.uri(), true)

@@ -200,8 +200,8 @@ func (f *parkFixture) templates(c *sbsip.Config) {
 type peer struct {
 	*siptest.Agent
 
-	incoming chan *diago.DialogServerSession
-	referred chan *diago.DialogClientSession // dialogs made by following a REFER
+	incoming chan *siptest.Answered
+	referred chan *siptest.Call // dialogs made by following a REFER
 	answer   func(d *diago.DialogServerSession)
 }
 
@@ -209,16 +209,17 @@ type peer struct {
 // answered and queued on incoming; the handler holds them until hung up.
 func newPeer(t testing.TB, name string, answer func(d *diago.DialogServerSession)) *peer {
 	t.Helper()
-	pr := &peer{incoming: make(chan *diago.DialogServerSession, 8), referred: make(chan *diago.DialogClientSession, 8), answer: answer}
+	pr := &peer{incoming: make(chan *siptest.Answered, 8), referred: make(chan *siptest.Call, 8), answer: answer}
 	pr.Agent = siptest.NewAgent(t, name, siptest.AgentOptions{Logger: testLogger(t, name), Handler: func(d *diago.DialogServerSession) {
 		if pr.answer != nil {
 			pr.answer(d)
 			return
 		}
-		if err := d.Answer(); err != nil {
+		a, err := siptest.Answer(d)
+		if err != nil {
 			return
 		}
-		pr.incoming <- d
+		pr.incoming <- a
 		<-d.Context().Done()
 	}})
 	return pr
@@ -230,7 +231,7 @@ func newPeer(t testing.TB, name string, answer func(d *diago.DialogServerSession
 // Receive the dialog before the console sends the peer a request in the
 // dialog (a hold, a REFER): diago stores it only after sending the ACK,
 // so a re-INVITE that overtakes that is answered 481.
-func (pr *peer) dial(t testing.TB, uri sip.Uri, follow bool) <-chan *diago.DialogClientSession {
+func (pr *peer) dial(t testing.TB, uri sip.Uri, follow bool) <-chan *siptest.Call {
 	t.Helper()
 	d, err := pr.DG.NewDialog(uri, diago.NewDialogOptions{})
 	if err != nil {
@@ -241,14 +242,11 @@ func (pr *peer) dial(t testing.TB, uri sip.Uri, follow bool) <-chan *diago.Dialo
 		opts.OnRefer = func(rd *diago.DialogClientSession) error {
 			ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 			defer cancel()
-			if err := rd.Invite(ctx, diago.InviteClientOptions{Headers: []sip.Header{pr.From()}}); err != nil {
+			c, err := siptest.Follow(ctx, rd, pr.From())
+			if err != nil {
 				return err
 			}
-			if err := rd.Ack(ctx); err != nil {
-				return err
-			}
-			siptest.SyncMedia(rd)
-			pr.referred <- rd
+			pr.referred <- c
 			<-rd.Context().Done()
 			return nil
 		}

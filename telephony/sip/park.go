@@ -439,7 +439,7 @@ func (p *Phone) relayPark(ctx context.Context, c *call, a *parkAttempt) {
 	if p.route != nil {
 		hdrs = append(hdrs, sip.HeaderClone(p.route))
 	}
-	err = d.Invite(ctx, diago.InviteClientOptions{Headers: hdrs, Username: p.cfg.Account.Username, Password: p.cfg.Account.Password})
+	m, err := d.Invite(ctx, diago.InviteClientOptions{Headers: hdrs, Username: p.cfg.Account.Username, Password: p.cfg.Account.Password})
 	if err != nil {
 		d.Close()
 		if res := responseOf(err); res != nil {
@@ -460,7 +460,7 @@ func (p *Phone) relayPark(ctx context.Context, c *call, a *parkAttempt) {
 			orbit = n
 		}
 	}
-	relayLeg, err := newLeg(d.Media(), p.log.With("call", c.id, "leg", "relay"), nil)
+	relayLeg, err := newLeg(m, p.log.With("call", c.id, "leg", "relay"), nil)
 	if err != nil {
 		_ = d.Hangup(ctx)
 		d.Close()

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emiago/diago"
 	"github.com/emiago/sipgo/sip"
 	"github.com/switchboard/switchboard/internal/siptest"
 	"github.com/switchboard/switchboard/telephony"
@@ -27,7 +26,7 @@ func answered(t *testing.T, c *console) telephony.Call {
 // aliceOn has alice call console a and a answer; it returns alice, the
 // console's call and alice's dialog, received: the console may send
 // requests in it (see peer.dial). follow: alice follows REFERs.
-func aliceOn(t *testing.T, a *console, follow bool) (*peer, telephony.Call, *diago.DialogClientSession) {
+func aliceOn(t *testing.T, a *console, follow bool) (*peer, telephony.Call, *siptest.Call) {
 	t.Helper()
 	alice := newPeer(t, "alice", nil)
 	da := alice.dial(t, a.uri(), follow)

@@ -49,7 +49,7 @@ func (c *console) changeAfter(t *testing.T, mark int, id telephony.CallID, what 
 // answerAndTalk answers ringing call id, whose far end is d, and checks
 // that audio flows both ways: the refused action left the call whole.
 // The first change published after mark must be the answer.
-func answerAndTalk(t *testing.T, a *console, id telephony.CallID, mark int, d <-chan *diago.DialogClientSession) {
+func answerAndTalk(t *testing.T, a *console, id telephony.CallID, mark int, d <-chan *siptest.Call) {
 	t.Helper()
 	if err := a.Answer(ctxT(t), id); err != nil {
 		t.Fatal(err)
@@ -64,7 +64,7 @@ func answerAndTalk(t *testing.T, a *console, id telephony.CallID, mark int, d <-
 
 // ringing has a new peer called name call console a and returns the
 // ringing call, and the peer's dialog once answered.
-func ringing(t *testing.T, a *console, name string) (telephony.Call, <-chan *diago.DialogClientSession) {
+func ringing(t *testing.T, a *console, name string) (telephony.Call, <-chan *siptest.Call) {
 	t.Helper()
 	pr := newPeer(t, name, nil)
 	d := pr.dial(t, a.uri(), false)
