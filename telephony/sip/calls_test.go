@@ -61,7 +61,10 @@ func TestRejectAndCancel(t *testing.T) {
 	}
 	defer d.Close()
 	res := make(chan error, 1)
-	go func() { _, err := d.Invite(ctxT(t), diago.InviteClientOptions{Headers: []sip.Header{bob.From()}}); res <- err }()
+	go func() {
+		_, err := d.Invite(ctxT(t), diago.InviteClientOptions{Headers: []sip.Header{bob.From()}})
+		res <- err
+	}()
 	ring := a.waitRinging(t)
 	if err := a.Reject(ctxT(t), ring.ID); err != nil {
 		t.Fatal(err)
@@ -79,7 +82,10 @@ func TestRejectAndCancel(t *testing.T) {
 	}
 	defer d2.Close()
 	ctx, cancel := context.WithCancel(context.Background())
-	go func() { _, err := d2.Invite(ctx, diago.InviteClientOptions{Headers: []sip.Header{bob.From()}}); res <- err }()
+	go func() {
+		_, err := d2.Invite(ctx, diago.InviteClientOptions{Headers: []sip.Header{bob.From()}})
+		res <- err
+	}()
 	ring2 := a.waitCall(t, "second ringing call", func(c telephony.Call) bool {
 		return c.State == telephony.StateRinging && c.ID != ring.ID
 	})
