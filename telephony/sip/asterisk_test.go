@@ -42,6 +42,7 @@ type asterisk struct {
 	byes     chan string // the Call-ID of every BYE from the console
 	wg       sync.WaitGroup
 	subbed   siptest.Log[int] // the slot of every SUBSCRIBE, once subs has it
+	refused  siptest.Log[string] // the Call-ID of every refresh of a subscription it does not know
 
 	mu     sync.Mutex
 	closed bool                // no more work is started
@@ -277,6 +278,14 @@ func (x *asterisk) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 		if s.callID == callID {
 			sub = s
 		}
+	}
+	if toTag, _ := req.To().Params.Get("tag"); sub == nil && toTag != "" {
+		// A refresh of a subscription it does not know (it restarted):
+		// chan_sip answers 481, like any request in an unknown dialog.
+		x.mu.Unlock()
+		x.refused.Add(callID)
+		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Call Leg/Transaction Does Not Exist", nil))
+		return
 	}
 	if sub == nil {
 		fromTag, _ := req.From().Params.Get("tag")

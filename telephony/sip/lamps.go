@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,6 +28,7 @@ type lamps struct {
 
 	mu       sync.Mutex
 	byCallID map[string]*lamp
+	instance string // the park service's X-Park-Instance last seen
 }
 
 // lamp is the subscription to one orbit's dialog state.
@@ -43,6 +46,27 @@ type lamp struct {
 	version int64 // last document version; -1 before the first
 	active  bool
 	final   chan struct{} // closed by the NOTIFY that ends an unsubscribe
+	// peers are the addresses the subscription's NOTIFYs may come from:
+	// its next hop and whoever answered the SUBSCRIBE. A NOTIFY from
+	// anywhere else changes nothing.
+	peers []netip.Addr
+	// instance is the X-Park-Instance of the service this subscription
+	// lives on ("" for a PBX that sends none).
+	instance string
+}
+
+// instanceHeader names the park service's start (PARK-PROTOCOL.md,
+// "Restarts are visible").
+const instanceHeader = "X-Park-Instance"
+
+// refusedError is a SUBSCRIBE the far end answered with a failure.
+type refusedError struct {
+	target string
+	res    *sip.Response
+}
+
+func (e *refusedError) Error() string {
+	return "SUBSCRIBE " + e.target + ": " + e.res.StartLine()
 }
 
 func newLamps(p *Phone) *lamps {
@@ -90,6 +114,12 @@ func (ls *lamps) keep(ctx context.Context, l *lamp) {
 		refresh := l.active
 		l.mu.Unlock()
 		exp, err := ls.subscribe(ctx, l, refresh, pc.LampExpiry)
+		if refresh && err != nil && ctx.Err() == nil {
+			// The service forgot the subscription (481), lost it (408) or
+			// did not answer: a new one at once, not after a back-off.
+			ls.p.log.Info("lamp refresh failed: subscribing again", "orbit", l.orbit, "error", err)
+			exp, err = ls.subscribe(ctx, l, false, pc.LampExpiry)
+		}
 		var wait time.Duration
 		switch {
 		case ctx.Err() != nil:
@@ -148,7 +178,12 @@ func (ls *lamps) subscribe(ctx context.Context, l *lamp, refresh bool, expiry ti
 	routed := !refresh && p.route != nil
 	req := ls.request(l, sip.SUBSCRIBE, routed)
 	target := l.target
+	hop := target
+	if routed {
+		hop = p.route.Address
+	}
 	l.mu.Unlock()
+	hopAddrs := resolveHost(ctx, hop.Host)
 	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(int(expiry/time.Second))))
 	req.AppendHeader(sip.NewHeader("Accept", dialoginfo.ContentType))
 	if routed {
@@ -168,7 +203,7 @@ func (ls *lamps) subscribe(ctx context.Context, l *lamp, refresh bool, expiry ti
 		l.mu.Lock()
 		l.active = false
 		l.mu.Unlock()
-		return 0, fmt.Errorf("SUBSCRIBE %s: %s", target.String(), res.StartLine())
+		return 0, &refusedError{target: target.String(), res: res}
 	}
 	granted := expiry
 	if h := res.GetHeader("Expires"); h != nil {
@@ -183,6 +218,13 @@ func (ls *lamps) subscribe(ctx context.Context, l *lamp, refresh bool, expiry ti
 	}
 	if c := res.Contact(); c != nil {
 		l.target = c.Address
+	}
+	if !refresh {
+		l.peers = l.peers[:0]
+	}
+	l.peers = addPeers(l.peers, hopAddrs...)
+	if a, ok := sourceAddr(res.Source()); ok {
+		l.peers = addPeers(l.peers, a)
 	}
 	l.active = true
 	l.mu.Unlock()
@@ -275,13 +317,30 @@ func (ls *lamps) onNotify(req *sip.Request, tx sip.ServerTransaction) bool {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Subscription Does Not Exist", nil))
 		return true
 	}
+	l.mu.Lock()
+	fromPeer := l.fromPeerLocked(req.Source())
+	l.mu.Unlock()
+	if !fromPeer {
+		ls.p.log.Warn("lamp NOTIFY from a stranger ignored", "orbit", l.orbit, "source", req.Source())
+		res := sip.NewResponseFromRequest(req, sip.StatusForbidden, "Forbidden", nil)
+		res.AppendHeader(sip.NewHeader("Warning", `399 console "not the subscription's peer"`))
+		_ = tx.Respond(res)
+		return true
+	}
 	_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
+	instance := ""
+	if h := req.GetHeader(instanceHeader); h != nil {
+		instance = strings.TrimSpace(h.Value())
+	}
 
 	terminated := false
 	if st := req.GetHeader("Subscription-State"); st != nil && strings.HasPrefix(strings.ToLower(strings.TrimSpace(st.Value())), "terminated") {
 		terminated = true
 	}
 	l.mu.Lock()
+	if instance != "" {
+		l.instance = instance
+	}
 	if tag, ok := req.From().Params.Get("tag"); ok && tag != "" {
 		if cur, _ := l.to.Params.Get("tag"); cur == "" {
 			l.to.Params.Add("tag", tag)
@@ -295,7 +354,10 @@ func (ls *lamps) onNotify(req *sip.Request, tx sip.ServerTransaction) bool {
 	fresh := false
 	if len(req.Body()) > 0 {
 		doc, docErr = dialoginfo.Unmarshal(req.Body())
-		if docErr == nil && (int64(doc.Version) > l.version || doc.State == dialoginfo.StateFull && int64(doc.Version) == 0) {
+		// A full document is the whole truth whatever its version (a
+		// restarted service counts from 0 again); a partial one only
+		// when newer.
+		if docErr == nil && (doc.State == dialoginfo.StateFull || int64(doc.Version) > l.version) {
 			l.version = int64(doc.Version)
 			fresh = true
 		}
@@ -311,6 +373,7 @@ func (ls *lamps) onNotify(req *sip.Request, tx sip.ServerTransaction) bool {
 	if docErr != nil {
 		ls.p.log.Warn("lamp document", "orbit", l.orbit, "error", docErr)
 	}
+	ls.sawInstance(instance)
 	if fresh {
 		ls.p.applyLamp(l.orbit, doc)
 	}
@@ -322,6 +385,91 @@ func (ls *lamps) onNotify(req *sip.Request, tx sip.ServerTransaction) bool {
 		}
 	}
 	return true
+}
+
+// sawInstance notes the park service's X-Park-Instance from an OPTIONS
+// answer or a NOTIFY. A new one means the service restarted and forgot
+// every subscription made before: those lamps subscribe again at once,
+// instead of showing the old service's calls until their refresh.
+func (ls *lamps) sawInstance(id string) {
+	if id == "" {
+		return
+	}
+	ls.mu.Lock()
+	prev := ls.instance
+	ls.instance = id
+	ls.mu.Unlock()
+	if prev == id {
+		return
+	}
+	kicked := 0
+	for _, l := range ls.subs {
+		l.mu.Lock()
+		stale := l.active && l.instance != "" && l.instance != id
+		if stale {
+			l.active = false
+		}
+		l.mu.Unlock()
+		if stale {
+			kicked++
+			select {
+			case l.kick <- struct{}{}:
+			default:
+			}
+		}
+	}
+	if prev != "" {
+		ls.p.log.Info("park service restarted: subscribing again", "instance", id, "previous", prev, "lamps", kicked)
+	}
+}
+
+// fromPeerLocked tells whether a NOTIFY from source may belong to the
+// subscription: it comes from its next hop or from whoever answered the
+// SUBSCRIBE. Before either is known (a NOTIFY racing its 200 from a
+// host that did not resolve), it is taken. l.mu is held.
+func (l *lamp) fromPeerLocked(source string) bool {
+	if len(l.peers) == 0 {
+		return true
+	}
+	a, ok := sourceAddr(source)
+	return ok && slices.Contains(l.peers, a)
+}
+
+// sourceAddr is the IP address of a message's source "host:port".
+func sourceAddr(source string) (netip.Addr, bool) {
+	ap, err := netip.ParseAddrPort(source)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return ap.Addr().Unmap(), true
+}
+
+// addPeers adds the addresses not yet in peers.
+func addPeers(peers []netip.Addr, addrs ...netip.Addr) []netip.Addr {
+	for _, a := range addrs {
+		if !slices.Contains(peers, a) {
+			peers = append(peers, a)
+		}
+	}
+	return peers
+}
+
+// resolveHost is host's addresses: itself when an IP literal, else what
+// the resolver says within a second (none when it cannot tell).
+func resolveHost(ctx context.Context, host string) []netip.Addr {
+	if a, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
+		return []netip.Addr{a.Unmap()}
+	}
+	rctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	addrs, err := net.DefaultResolver.LookupNetIP(rctx, "ip", host)
+	if err != nil {
+		return nil
+	}
+	for i := range addrs {
+		addrs[i] = addrs[i].Unmap()
+	}
+	return addrs
 }
 
 // health probes the park service with OPTIONS every HealthInterval.
@@ -374,6 +522,11 @@ func (ls *lamps) probe(ctx context.Context, u sip.Uri) (bool, string) {
 	pctx, cancel := context.WithTimeout(ctx, min(p.cfg.Park.HealthInterval, 4*time.Second))
 	defer cancel()
 	res, err := client.Do(pctx, req)
+	if err == nil {
+		if h := res.GetHeader(instanceHeader); h != nil {
+			ls.sawInstance(strings.TrimSpace(h.Value()))
+		}
+	}
 	switch {
 	case err != nil:
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(pctx.Err(), context.DeadlineExceeded) {
