@@ -41,7 +41,7 @@ type asterisk struct {
 	referred chan string // the Refer-To user of every REFER
 	byes     chan string // the Call-ID of every BYE from the console
 	wg       sync.WaitGroup
-	subbed   siptest.Log[int] // the slot of every SUBSCRIBE, once subs has it
+	subbed   siptest.Log[int]    // the slot of every SUBSCRIBE, once subs has it
 	refused  siptest.Log[string] // the Call-ID of every refresh of a subscription it does not know
 
 	mu     sync.Mutex
