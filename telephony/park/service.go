@@ -20,6 +20,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/switchboard/switchboard/internal/sipconn"
 )
 
 // Defaults of Options.
@@ -38,6 +39,14 @@ type Options struct {
 	// Listen is the host:port of SIP over UDP and TCP (DefaultListen).
 	// Port 0 picks a free port; read it back with Addr.
 	Listen string
+	// TCPIdleTimeout closes a TCP connection a peer opened once nothing
+	// was read from it for that long (sipconn.DefaultIdleTimeout, 5
+	// minutes); negative: never.
+	TCPIdleTimeout time.Duration
+	// TCPMaxPerSource is how many TCP connections one source IP address
+	// may hold open (sipconn.DefaultMaxPerSource, 32); the next is closed
+	// at once. Negative: no cap.
+	TCPMaxPerSource int
 	// Advertise is the host put in Contact and SDP when Listen's host is
 	// unspecified (0.0.0.0); by default the first non-loopback IPv4.
 	Advertise string
@@ -242,7 +251,8 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	s.media = eng
 
-	s.ua, err = sipgo.NewUA(sipgo.WithUserAgent("park"), sipgo.WithUserAgentHostname(s.host))
+	s.ua, err = sipgo.NewUA(append(sipconn.UserAgentOptions(),
+		sipgo.WithUserAgent("park"), sipgo.WithUserAgentHostname(s.host))...)
 	if err != nil {
 		return fmt.Errorf("park: %w", err)
 	}
@@ -278,16 +288,26 @@ func (s *Service) Start(ctx context.Context) error {
 	s.server.OnRefer(func(req *sip.Request, tx sip.ServerTransaction) {
 		s.reply(req, tx, sip.StatusNotImplemented, "Not Implemented")
 	})
+	// A method nobody handles is often what is left of a stream whose
+	// Content-Length lied: Framing answers that 400 and closes the stream.
+	s.server.OnNoRoute(sipconn.Framing(s.ua.TransportLayer(), "park", s.log)(func(req *sip.Request, tx sip.ServerTransaction) {
+		s.reply(req, tx, sip.StatusMethodNotAllowed, "Method Not Allowed",
+			sip.NewHeader("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, SUBSCRIBE, NOTIFY"))
+	}))
+	// TCP through a sipconn.Listener: it keeps accepting through EMFILE,
+	// caps connections per source and closes idle ones.
+	tcpL := sipconn.NewListener(tcp, sipconn.Options{MaxPerSource: s.opts.TCPMaxPerSource,
+		IdleTimeout: s.opts.TCPIdleTimeout, Logger: s.log})
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.bg.Go(func() { s.media.run(runCtx) })
 	s.bg.Go(func() { _ = s.server.ServeUDP(udp) })
-	s.bg.Go(func() { _ = s.server.ServeTCP(tcp) })
+	s.bg.Go(func() { _ = s.server.ServeTCP(tcpL) })
 	s.bg.Go(func() {
 		<-runCtx.Done()
 		udp.Close()
-		tcp.Close()
+		tcpL.Close()
 	})
 	s.log.Info("park service listening", "sip", s.addr.String(), "transports", "udp,tcp",
 		"rtp", s.media.local.String(), "orbits", s.opts.Orbits.String(),
