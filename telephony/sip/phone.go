@@ -44,6 +44,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/switchboard/switchboard/internal/freeport"
 	"github.com/switchboard/switchboard/internal/sipready"
+	"github.com/switchboard/switchboard/internal/sipgate"
 	"github.com/switchboard/switchboard/telephony"
 )
 
@@ -147,14 +148,28 @@ func (p *Phone) Start(ctx context.Context) error {
 	host := advertised(first)
 	// Connections the console opens over TLS check the PBX's certificate
 	// with the account's settings (nil: the system's roots).
+	// Every request passes the gate before diago or our handlers see it:
+	// a malformed one is answered 400 (505 for another SIP version) and
+	// logged, and a handler's panic becomes a 500, never a crash.
+	gate := sipgate.New(p.log, host)
 	p.ua, err = sipgo.NewUA(sipgo.WithUserAgent(p.cfg.User), sipgo.WithUserAgentHostname(host),
-		sipgo.WithUserAgenTLSConfig(p.cfg.Account.tls))
+		sipgo.WithUserAgenTLSConfig(p.cfg.Account.tls), gate.UserAgentOption())
 	if err != nil {
 		return fmt.Errorf("sip: user agent: %w", err)
 	}
+	// diago serves on this server; the methods it does not handle
+	// (SUBSCRIBE, MESSAGE, REGISTER, ...) meet the gate too.
+	srv, err := sipgo.NewServer(p.ua, sipgo.WithServerLogger(p.log))
+	if err != nil {
+		return fmt.Errorf("sip: server: %w", err)
+	}
+	srv.OnNoRoute(gate.Middleware(notAllowed))
 	opts := []diago.DiagoOption{
 		diago.WithLogger(p.log),
-		diago.WithServerRequestMiddleware(p.middleware),
+		diago.WithServer(srv),
+		diago.WithServerRequestMiddleware(func(next sipgo.RequestHandler) sipgo.RequestHandler {
+			return gate.Middleware(p.middleware(next))
+		}),
 	}
 	for _, l := range listeners {
 		ap, _ := parseHostPort(l.Addr)
@@ -377,6 +392,13 @@ func (p *Phone) lookupWith(id telephony.CallID, f func(*call) error) (*call, err
 		}
 	}
 	return c, nil
+}
+
+// notAllowed answers a request whose method the console does not serve.
+func notAllowed(req *sip.Request, tx sip.ServerTransaction) {
+	res := sip.NewResponseFromRequest(req, sip.StatusMethodNotAllowed, "Method Not Allowed", nil)
+	res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, NOTIFY, REFER, INFO"))
+	_ = tx.Respond(res)
 }
 
 // live returns the live (active) call other than except, or nil.
