@@ -43,8 +43,8 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/switchboard/switchboard/internal/freeport"
-	"github.com/switchboard/switchboard/internal/sipready"
 	"github.com/switchboard/switchboard/internal/sipgate"
+	"github.com/switchboard/switchboard/internal/sipready"
 	"github.com/switchboard/switchboard/telephony"
 )
 
