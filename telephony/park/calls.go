@@ -84,6 +84,8 @@ type sipLeg struct {
 	partner    *sipLeg     // set while bridged
 	ended      bool
 	reinviting bool // our re-INVITE is pending: the peer's gets 491 (RFC 3261 §14.2)
+
+	peers peerSet // the remote peer's addresses (peerAddrs), set by register
 }
 
 // hangup sends BYE (once) and forgets the leg. The leg stays counted
@@ -140,6 +142,9 @@ func (s *Service) newLeg(o offer) *sipLeg {
 
 // register makes a leg reachable by in-dialog requests and by Close.
 func (s *Service) register(l *sipLeg) {
+	l.mu.Lock()
+	l.peers = peerAddrs(l)
+	l.mu.Unlock()
 	s.media.add(l.media)
 	s.mu.Lock()
 	s.dialogs[l.id] = l
@@ -579,6 +584,9 @@ func (s *Service) onAck(req *sip.Request, tx sip.ServerTransaction) {
 	s.mu.Lock()
 	l := s.dialogs[id]
 	s.mu.Unlock()
+	if !s.admitInDialog(req, tx, l) {
+		return
+	}
 	if l != nil && l.uas != nil {
 		_ = l.uas.ReadAck(req, tx)
 	}
@@ -601,6 +609,9 @@ func (s *Service) lookupInDialog(req *sip.Request) *sipLeg {
 
 func (s *Service) onBye(req *sip.Request, tx sip.ServerTransaction) {
 	l := s.lookupInDialog(req)
+	if !s.admitInDialog(req, tx, l) {
+		return
+	}
 	if l == nil {
 		s.reply(req, tx, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 		return
@@ -636,7 +647,11 @@ func (s *Service) legGone(l *sipLeg, why string) {
 
 // onInDialog answers in-dialog requests other than BYE/ACK/INVITE.
 func (s *Service) onInDialog(req *sip.Request, tx sip.ServerTransaction) {
-	if l := s.lookupInDialog(req); l == nil {
+	l := s.lookupInDialog(req)
+	if !s.admitInDialog(req, tx, l) {
+		return
+	}
+	if l == nil {
 		s.reply(req, tx, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 		return
 	}
@@ -650,6 +665,9 @@ func (s *Service) onInDialog(req *sip.Request, tx sip.ServerTransaction) {
 // §14.2) and it retries later.
 func (s *Service) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 	l := s.lookupInDialog(req)
+	if !s.admitInDialog(req, tx, l) {
+		return
+	}
 	if l == nil {
 		s.reply(req, tx, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 		return

@@ -278,6 +278,9 @@ func (s *Service) Start(ctx context.Context) error {
 	s.server.OnAck(s.onAck)
 	s.server.OnBye(s.onBye)
 	s.server.OnCancel(func(req *sip.Request, tx sip.ServerTransaction) {
+		if !s.admitAny(req, tx) {
+			return
+		}
 		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil))
 	})
 	s.server.OnOptions(s.onOptions)
@@ -286,6 +289,9 @@ func (s *Service) Start(ctx context.Context) error {
 	s.server.OnInfo(s.onInDialog)
 	s.server.OnUpdate(s.onInDialog)
 	s.server.OnRefer(func(req *sip.Request, tx sip.ServerTransaction) {
+		if !s.admitAny(req, tx) {
+			return
+		}
 		s.reply(req, tx, sip.StatusNotImplemented, "Not Implemented")
 	})
 	// A method nobody handles is often what is left of a stream whose
@@ -466,22 +472,17 @@ func (s *Service) reply(req *sip.Request, tx sip.ServerTransaction, code int, re
 
 // admit applies the allowlist and digest auth; false means answered.
 func (s *Service) admit(req *sip.Request, tx sip.ServerTransaction) bool {
-	code, hdr := s.guard.check(req)
-	if code == 0 {
+	v := s.guard.judge(req, time.Now())
+	if v.code == 0 {
 		return true
 	}
-	if code == sip.StatusForbidden {
-		s.event("refused", nil, "reason", "source not allowed", "source", req.Source(), "method", string(req.Method))
-		s.reply(req, tx, code, "Forbidden")
-		return false
-	}
-	s.reply(req, tx, code, "Unauthorized", hdr)
+	s.refuse(req, tx, v)
 	return false
 }
 
 func (s *Service) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 	if !s.guard.allowed(req.Source()) {
-		s.reply(req, tx, sip.StatusForbidden, "Forbidden")
+		s.refuse(req, tx, refusal(whyNotAllowed))
 		return
 	}
 	s.mu.Lock()
