@@ -145,6 +145,7 @@ func (s *Service) register(l *sipLeg) {
 	l.mu.Lock()
 	l.peers = peerAddrs(l)
 	l.mu.Unlock()
+	l.media.sig = l.signalIP()
 	s.media.add(l.media)
 	s.mu.Lock()
 	s.dialogs[l.id] = l
@@ -233,10 +234,9 @@ func (s *Service) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.reply(req, tx, sip.StatusNotFound, "Not Found")
 		return
 	}
-	o, err := parseOffer(req.Body())
+	o, err := s.readOffer(req.Body())
 	if err != nil {
-		s.event("refused", nil, "reason", err.Error(), "uri", req.Recipient.String())
-		s.reply(req, tx, sip.StatusNotAcceptableHere, "Not Acceptable Here", sip.NewHeader("Warning", `399 park "`+err.Error()+`"`))
+		s.refuseMedia(req, tx, err)
 		return
 	}
 	if t.park {
@@ -689,8 +689,8 @@ func (s *Service) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 	o := offer{}
 	if len(req.Body()) > 0 {
 		var err error
-		if o, err = parseOfferPreferring(req.Body(), ourFormat.codec); err != nil {
-			s.reply(req, tx, sip.StatusNotAcceptableHere, "Not Acceptable Here")
+		if o, err = s.readOfferPreferring(req.Body(), ourFormat.codec); err != nil {
+			s.refuseMedia(req, tx, err) // the call keeps its media
 			return
 		}
 		s.media.update(l.media, o)
@@ -853,7 +853,7 @@ func (s *Service) ring(ctx context.Context, c *parkedCall, uri string) (bool, er
 	}
 	// We offered both laws: the answer may keep either (the relay
 	// transcodes), the caller's preferred.
-	o, err := parseOffer(d.InviteResponse.Body())
+	o, err := s.readOffer(d.InviteResponse.Body())
 	if err == nil {
 		o.prefer(caller.codec)
 	}

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -79,15 +80,24 @@ const (
 // ours (recvPT, recvEvent). When the peer offered, our answer repeats its
 // numbers and the two are the same; when we offered (ring-back), ours
 // are the static ones and the answer's may differ.
+//
+// Where the peer is (see engine): its SDP names sdp; until its RTP is
+// latched we send there. Once a stream of its arrives and is latched,
+// we send where that stream comes from (symmetric RTP), and its packets
+// are known by their source and SSRC (stream).
 type leg struct {
-	remote    netip.AddrPort
-	addr      *net.UDPAddr // reused by every batched write
-	codec     uint8        // the G.711 law: ptPCMU or ptPCMA
-	sendPT    uint8        // payload type of codec in RTP to the peer
-	recvPT    uint8        // payload type of codec in RTP from the peer
-	sendEvent uint8        // telephone-event type to the peer; 0: none negotiated
-	recvEvent uint8        // telephone-event type from the peer; 0: none negotiated
-	mute      bool         // the peer does not want media from us (it holds)
+	sdp       netip.AddrPort // where the peer's SDP says it receives
+	sig       netip.Addr     // where its SIP came from: a latching hint; may be invalid
+	stream    streamKey      // its latched stream; stream.src invalid: none yet
+	remote    netip.AddrPort // where we send: stream.src once latched, else sdp
+	addr      *net.UDPAddr   // remote, reused by every batched write; replaced, never changed
+	window    *time.Timer    // while its latch window is open (engine.openWindowLocked)
+	codec     uint8          // the G.711 law: ptPCMU or ptPCMA
+	sendPT    uint8          // payload type of codec in RTP to the peer
+	recvPT    uint8          // payload type of codec in RTP from the peer
+	sendEvent uint8          // telephone-event type to the peer; 0: none negotiated
+	recvEvent uint8          // telephone-event type from the peer; 0: none negotiated
+	mute      bool           // the peer does not want media from us (it holds)
 
 	mode  legMode
 	peer  *leg
@@ -105,10 +115,20 @@ type leg struct {
 	marker    bool
 }
 
+// streamKey identifies an RTP stream: where it comes from and its SSRC.
+type streamKey struct {
+	src  netip.AddrPort
+	ssrc uint32
+}
+
+// latched says whether a stream of the peer's was latched.
+func (l *leg) latched() bool { return l.stream.src.IsValid() }
+
 // newLeg is the leg of a peer whose offer o our answer accepts: both
 // directions use the offer's numbers.
 func newLeg(o offer) *leg {
 	l := &leg{
+		sdp:    o.addr,
 		remote: o.addr,
 		addr:   net.UDPAddrFromAddrPort(o.addr),
 		ssrc:   rand.Uint32(),
@@ -150,6 +170,39 @@ func (e *engine) ours(l *leg) (format, uint8) {
 // engine is the service's media plane: one UDP socket for every call,
 // one pacing clock that sends music to every parked call in batches, and
 // a relay between bridged legs. Nothing is decoded.
+//
+// RTP identity and latching. With one socket for every call, the
+// destination port says nothing about the call: a packet is the call's
+// whose stream (source address and SSRC) the engine latched to it, and
+// the engine sends to where that stream comes from (symmetric RTP,
+// RFC 4961 practice), which is what makes a phone behind NAT, which
+// names its private address in its SDP, work, and what keeps two calls
+// whose SDPs name the same address apart. An SDP address alone never
+// claims a packet. A packet of a stream not latched yet goes, in this
+// order of preference:
+//
+//  1. to the leg latched to the same source (its peer restarted its
+//     stream with a new SSRC, RFC 3550 §8); not re-latched;
+//  2. to the one leg not yet latched whose SDP names exactly its source
+//     (a peer without NAT), and that stream is latched to it; when
+//     several legs name that address, to the one of them whose SIP came
+//     from the same host; any time, since the peer told us that address;
+//  3. to the one leg in its latch window whose SIP or SDP came from the
+//     stream's host (a peer behind NAT: same public address, another
+//     port), and that stream is latched to it, moving it if it was
+//     latched elsewhere.
+//
+// Anything else, or more than one candidate, is dropped. The latch
+// window (latchWindow) opens when a leg is answered and when a
+// re-INVITE (the peer's, or its answer to ours) is applied, and closes
+// at its first latch: so a stream from elsewhere can take a call only
+// during its first packets, and only from the host it signals from. An
+// attacker elsewhere cannot latch any call; one who shares the caller's
+// host, or spoofs it in those first packets, can, as with every latching
+// SBC. A parked caller answered sendonly sends nothing: until it does,
+// its music goes to its SDP address. The lookups are map look-ups: O(1)
+// per packet; a leg's entries change only under the write lock, at
+// signalling time or at its latch.
 type engine struct {
 	conn  *net.UDPConn
 	rtcp  *net.UDPConn
@@ -158,12 +211,32 @@ type engine struct {
 	music *music
 	log   *slog.Logger
 
-	mu     sync.RWMutex
-	byAddr map[netip.AddrPort]*leg
-	onHold []*leg // legs in modeMusic, order irrelevant
-	stats  engineStats
-	clk    clockState    // guarded by mu
-	wake   chan struct{} // one token per start of the clock
+	// broadcasts are the directed broadcast addresses of this host's
+	// IPv4 networks, refused as media addresses (acceptable).
+	broadcasts map[netip.Addr]bool
+
+	mu       sync.RWMutex
+	streams  map[streamKey]*leg        // latched streams
+	bySrc    map[netip.AddrPort]*leg   // the leg latched to each source
+	bySDP    map[netip.AddrPort][]*leg // legs not latched, by their SDP address
+	bySDPSig map[sdpSig][]*leg         // the same, by SDP address and SIP host
+	open     map[netip.Addr][]*leg     // legs in their latch window, by SIP and SDP host
+	onHold   []*leg                    // legs in modeMusic, order irrelevant
+	stats    engineStats
+	clk      clockState    // guarded by mu
+	wake     chan struct{} // one token per start of the clock
+}
+
+// latchWindow is how long after an answer or re-INVITE a leg may latch
+// a stream that does not come from its SDP address. Phones send their
+// first packet within a round trip of the 2xx; the window only bounds
+// how long a call is exposed to a stream from its host that is not its.
+const latchWindow = 10 * time.Second
+
+// sdpSig keys a leg by its SDP address and the host its SIP came from.
+type sdpSig struct {
+	sdp netip.AddrPort
+	sig netip.Addr
 }
 
 // clockState says whether the music clock ticks. It ticks only while a
@@ -226,15 +299,20 @@ func listenEngine(host netip.Addr, port int, m *music, log *slog.Logger) (*engin
 	_ = conn.SetWriteBuffer(8 << 20)
 	local := conn.LocalAddr().(*net.UDPAddr).AddrPort()
 	return &engine{
-		conn:   conn,
-		rtcp:   rtcp,
-		pc:     ipv4.NewPacketConn(conn),
-		local:  netip.AddrPortFrom(local.Addr().Unmap(), local.Port()),
-		music:  m,
-		log:    log,
-		byAddr: make(map[netip.AddrPort]*leg),
-		clk:    clockState{changed: make(chan struct{})},
-		wake:   make(chan struct{}, 1),
+		conn:       conn,
+		rtcp:       rtcp,
+		pc:         ipv4.NewPacketConn(conn),
+		local:      netip.AddrPortFrom(local.Addr().Unmap(), local.Port()),
+		music:      m,
+		log:        log,
+		broadcasts: localBroadcasts(),
+		streams:    make(map[streamKey]*leg),
+		bySrc:      make(map[netip.AddrPort]*leg),
+		bySDP:      make(map[netip.AddrPort][]*leg),
+		bySDPSig:   make(map[sdpSig][]*leg),
+		open:       make(map[netip.Addr][]*leg),
+		clk:        clockState{changed: make(chan struct{})},
+		wake:       make(chan struct{}, 1),
 	}, nil
 }
 
@@ -258,18 +336,17 @@ func (e *engine) run(ctx context.Context) {
 	wg.Wait()
 }
 
-// add registers a leg; its packets are drained until it gets a mode.
+// add registers a leg, not latched, its latch window open; its packets
+// are drained until it gets a mode.
 func (e *engine) add(l *leg) {
 	e.mu.Lock()
-	if old, ok := e.byAddr[l.remote]; ok && old != l {
-		e.log.Warn("rtp address reused by a new call", "remote", l.remote)
-		e.setModeLocked(old, modeIdle, nil)
-	}
-	e.byAddr[l.remote] = l
-	e.mu.Unlock()
+	defer e.mu.Unlock()
+	e.indexSDPLocked(l)
+	e.openWindowLocked(l)
 }
 
-// remove forgets a leg, unbridging its peer (which then idles).
+// remove forgets a leg, unbridging its peer (which then idles). It may
+// be called more than once.
 func (e *engine) remove(l *leg) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -277,9 +354,11 @@ func (e *engine) remove(l *leg) {
 		e.setModeLocked(p, modeIdle, nil)
 	}
 	e.setModeLocked(l, modeIdle, nil)
-	if e.byAddr[l.remote] == l {
-		delete(e.byAddr, l.remote)
+	e.closeWindowLocked(l)
+	if l.latched() {
+		e.unlatchLocked(l)
 	}
+	e.unindexSDPLocked(l)
 }
 
 // playMusic puts a leg on music on hold from the start of the loop.
@@ -298,7 +377,8 @@ func (e *engine) bridge(a, b *leg) {
 	e.mu.Unlock()
 }
 
-// update changes a leg's remote (re-INVITE); the caller holds no lock.
+// update applies a peer's offer o (re-INVITE), which the caller checked
+// with acceptable; the caller holds no lock.
 func (e *engine) update(l *leg, o offer) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -310,7 +390,12 @@ func (e *engine) update(l *leg, o offer) {
 // reanswer applies a peer's answer a to our re-offer of l's session
 // (resume): the peer's address, the numbers it receives (what we send)
 // and its direction. What we receive stays under our offer's numbers.
+// An answer whose media is unacceptable changes nothing.
 func (e *engine) reanswer(l *leg, a offer) {
+	if err := e.acceptable(a); err != nil {
+		e.log.Warn("answer to our re-INVITE names unacceptable media; media left as it was", "error", err)
+		return
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.moveLocked(l, a.addr)
@@ -319,17 +404,213 @@ func (e *engine) reanswer(l *leg, a offer) {
 	e.wantClockLocked(l)
 }
 
-// moveLocked points l at the peer's new address, if it changed.
+// moveLocked applies the SDP address of a new offer or answer and opens
+// l's latch window. The same address keeps a latched stream (and where
+// we send); another unlatches it: the peer moved its media, and we send
+// to the new address until a stream of it is latched.
 func (e *engine) moveLocked(l *leg, addr netip.AddrPort) {
-	if addr == l.remote {
+	e.closeWindowLocked(l)
+	if addr != l.sdp {
+		if l.latched() {
+			e.unlatchLocked(l)
+		}
+		e.unindexSDPLocked(l)
+		l.sdp = addr
+		e.indexSDPLocked(l)
+		e.sendToLocked(l, addr)
+	}
+	e.openWindowLocked(l)
+}
+
+// sendToLocked makes addr where l's RTP goes.
+func (e *engine) sendToLocked(l *leg, addr netip.AddrPort) {
+	if addr != l.remote {
+		l.remote = addr
+		l.addr = net.UDPAddrFromAddrPort(addr)
+	}
+}
+
+// latchLocked makes k l's stream: its packets are l's, and l's RTP goes
+// where they come from. It closes l's latch window.
+func (e *engine) latchLocked(l *leg, k streamKey) {
+	if l.latched() {
+		e.unlatchLocked(l)
+	}
+	e.unindexSDPLocked(l)
+	e.closeWindowLocked(l)
+	if old := e.streams[k]; old != nil && old != l {
+		e.unlatchLocked(old) // its source and SSRC are now l's: it waits for another
+	}
+	l.stream = k
+	e.streams[k] = l
+	e.bySrc[k.src] = l
+	e.sendToLocked(l, k.src)
+	e.log.Debug("rtp latched", "sdp", l.sdp, "source", k.src, "ssrc", k.ssrc)
+}
+
+// unlatchLocked forgets l's stream: l is back to its SDP address.
+func (e *engine) unlatchLocked(l *leg) {
+	if e.streams[l.stream] == l {
+		delete(e.streams, l.stream)
+	}
+	if e.bySrc[l.stream.src] == l {
+		delete(e.bySrc, l.stream.src)
+	}
+	l.stream = streamKey{}
+	e.indexSDPLocked(l)
+	e.sendToLocked(l, l.sdp)
+}
+
+// indexSDPLocked lists l, not latched, under its SDP address.
+func (e *engine) indexSDPLocked(l *leg) {
+	k := sdpSig{l.sdp, l.sig}
+	if !slices.Contains(e.bySDP[l.sdp], l) {
+		e.bySDP[l.sdp] = append(e.bySDP[l.sdp], l)
+		e.bySDPSig[k] = append(e.bySDPSig[k], l)
+	}
+}
+
+func (e *engine) unindexSDPLocked(l *leg) {
+	dropLeg(e.bySDP, l.sdp, l)
+	dropLeg(e.bySDPSig, sdpSig{l.sdp, l.sig}, l)
+}
+
+// openWindowLocked opens l's latch window for latchWindow: it is listed
+// under the hosts its SIP and its SDP came from.
+func (e *engine) openWindowLocked(l *leg) {
+	e.closeWindowLocked(l)
+	var t *time.Timer
+	t = time.AfterFunc(latchWindow, func() {
+		e.mu.Lock()
+		if l.window == t {
+			e.closeWindowLocked(l)
+		}
+		e.mu.Unlock()
+	})
+	l.window = t
+	hs, n := l.hosts()
+	for _, h := range hs[:n] {
+		e.open[h] = append(e.open[h], l)
+	}
+}
+
+func (e *engine) closeWindowLocked(l *leg) {
+	if l.window == nil {
 		return
 	}
-	if e.byAddr[l.remote] == l {
-		delete(e.byAddr, l.remote)
+	l.window.Stop()
+	l.window = nil
+	hs, n := l.hosts()
+	for _, h := range hs[:n] {
+		dropLeg(e.open, h, l)
 	}
-	l.remote = addr
-	l.addr = net.UDPAddrFromAddrPort(addr)
-	e.byAddr[l.remote] = l
+}
+
+// hosts are the hosts l's latch window lists it under: its SIP's, and
+// its SDP's when different; n of them.
+func (l *leg) hosts() (hs [2]netip.Addr, n int) {
+	if l.sig.IsValid() {
+		hs[n], n = l.sig, n+1
+	}
+	if h := l.sdp.Addr(); h.IsValid() && h != l.sig {
+		hs[n], n = h, n+1
+	}
+	return hs, n
+}
+
+// dropLeg takes l out of m[k], deleting the key when it empties.
+func dropLeg[K comparable](m map[K][]*leg, k K, l *leg) {
+	ls := m[k]
+	i := slices.Index(ls, l)
+	if i < 0 {
+		return
+	}
+	ls[i] = ls[len(ls)-1]
+	ls[len(ls)-1] = nil
+	if ls = ls[:len(ls)-1]; len(ls) == 0 {
+		delete(m, k)
+	} else {
+		m[k] = ls
+	}
+}
+
+// routeLocked finds the leg of a packet of stream k (see engine): the leg and
+// true when it is known, or the leg k may be latched to (the caller
+// then takes the write lock and latches), or nil.
+func (e *engine) routeLocked(k streamKey) (l *leg, known bool) {
+	if l := e.streams[k]; l != nil {
+		return l, true
+	}
+	if l := e.bySrc[k.src]; l != nil {
+		return l, true
+	}
+	switch c := e.bySDP[k.src]; {
+	case len(c) == 1:
+		return c[0], false
+	case len(c) > 1:
+		if c := e.bySDPSig[sdpSig{k.src, k.src.Addr()}]; len(c) == 1 {
+			return c[0], false
+		}
+		return nil, false
+	}
+	if c := e.open[k.src.Addr()]; len(c) == 1 {
+		return c[0], false
+	}
+	return nil, false
+}
+
+// acceptable says whether the service can and may send o's media: an
+// address of the family it sends from (its RTP socket is bound to one
+// address), not a broadcast of this host's networks, and not this
+// host's loopback unless the service itself is on it (parseOffer has
+// refused multicast, unspecified and the limited broadcast).
+func (e *engine) acceptable(o offer) error {
+	a := o.addr.Addr()
+	switch {
+	case a.Is4() != e.local.Addr().Is4():
+		have, want := "IPv4", "IPv6"
+		if a.Is4() {
+			have, want = want, have
+		}
+		return mediaFault(warnFamily, "%s media address %s: the service sends %s media only", want, a, have)
+	case e.broadcasts[a]:
+		return mediaFault(warnMisc, "broadcast media address %s", a)
+	case a.IsLoopback() && !e.local.Addr().IsLoopback():
+		return mediaFault(warnMisc, "loopback media address %s to a service not on loopback", a)
+	}
+	return checkMediaAddr(a)
+}
+
+// localBroadcasts are the directed broadcast addresses of this host's
+// IPv4 networks (none of a /31 or /32).
+func localBroadcasts() map[netip.Addr]bool {
+	out := map[netip.Addr]bool{}
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return out
+	}
+	for _, a := range addrs {
+		n, ok := a.(*net.IPNet)
+		if !ok {
+			continue
+		}
+		ip4, mask := n.IP.To4(), n.Mask
+		if len(mask) == net.IPv6len {
+			mask = mask[net.IPv6len-net.IPv4len:]
+		}
+		if ip4 == nil || len(mask) != net.IPv4len {
+			continue
+		}
+		if ones, _ := mask.Size(); ones > 30 {
+			continue
+		}
+		var b [4]byte
+		for i := range b {
+			b[i] = ip4[i] | ^mask[i]
+		}
+		out[netip.AddrFrom4(b)] = true
+	}
+	return out
 }
 
 func (e *engine) setModeLocked(l *leg, m legMode, peer *leg) {
@@ -495,17 +776,25 @@ func (e *engine) send(msgs []ipv4.Message) {
 	}
 }
 
-// relay reads every RTP packet arriving on the shared socket. Packets of
-// parked or idle legs are dropped unread; packets of bridged legs are
-// rewritten into the peer's stream (SSRC, sequence, timestamp, payload
-// type, G.711 law) and sent on.
+// relay reads every RTP packet arriving on the shared socket and finds
+// its leg by its stream (engine: source address and SSRC, latching new
+// streams). Packets of parked or idle legs are dropped unread; packets
+// of bridged legs are rewritten into the peer's stream (SSRC, sequence,
+// timestamp, payload type, G.711 law) and sent on.
 //
 // DTMF (RFC 4733): a telephone-event packet is relayed only when both
 // legs negotiated telephone-event, and carries the receiving leg's
 // number; otherwise it is dropped, as are a parked caller's.
+//
+// Known streams are served under the read lock; a packet that may latch
+// a new stream is set aside and served after, under the write lock
+// (once per new stream; a stream nobody may latch never takes it). The
+// batch's sends go out after the locks: the buffers are the relay's and
+// a leg's addr is replaced, never changed.
 func (e *engine) relay() {
 	in := make([]ipv4.Message, batchSize)
 	out := make([]ipv4.Message, 0, batchSize)
+	var later [batchSize]int // in[] indexes of packets that may latch
 	for i := range in {
 		in[i].Buffers = [][]byte{make([]byte, 1500)}
 	}
@@ -518,28 +807,82 @@ func (e *engine) relay() {
 			continue
 		}
 		out = out[:0]
+		nl := 0
 		e.mu.RLock()
 		for i := range n {
-			m := &in[i]
-			ua, ok := m.Addr.(*net.UDPAddr)
+			k, ok := streamOf(&in[i])
 			if !ok {
 				continue
 			}
-			ap := ua.AddrPort()
-			src := e.byAddr[netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())]
-			if src == nil || src.mode != modeBridge || src.peer == nil {
-				continue
+			l, known := e.routeLocked(k)
+			switch {
+			case known:
+				out = e.relayLocked(l, &in[i], out)
+			case l != nil:
+				later[nl], nl = i, nl+1
 			}
-			if dst := src.peer; forward(src, dst, m.Buffers[0][:m.N]) {
-				out = append(out, ipv4.Message{Buffers: [][]byte{m.Buffers[0][:m.N]}, Addr: dst.addr})
+		}
+		e.mu.RUnlock()
+		if nl > 0 {
+			e.mu.Lock()
+			for _, i := range later[:nl] {
+				k, _ := streamOf(&in[i])
+				l, known := e.routeLocked(k) // again: an earlier packet may have latched it
+				if l == nil {
+					continue
+				}
+				if !known {
+					e.latchLocked(l, k)
+				}
+				out = e.relayLocked(l, &in[i], out)
 			}
+			e.mu.Unlock()
 		}
 		if len(out) > 0 {
 			e.send(out)
 			e.stats.relayed.Add(uint64(len(out)))
+			for i := range out {
+				out[i].Addr = nil
+			}
 		}
-		e.mu.RUnlock()
 	}
+}
+
+// streamOf is the stream of a received RTP packet; false for anything
+// too short to be RTP or not version 2.
+func streamOf(m *ipv4.Message) (streamKey, bool) {
+	ua, ok := m.Addr.(*net.UDPAddr)
+	b := m.Buffers[0][:m.N]
+	if !ok || len(b) < rtpHeaderLen || b[0]>>6 != 2 {
+		return streamKey{}, false
+	}
+	ap := ua.AddrPort()
+	return streamKey{src: netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), ssrc: binary.BigEndian.Uint32(b[8:])}, true
+}
+
+// relayLocked rewrites m's packet from src for its bridged peer and adds
+// it to out, reusing out's entries (no allocation); a packet of a leg
+// not bridged is dropped.
+func (e *engine) relayLocked(src *leg, m *ipv4.Message, out []ipv4.Message) []ipv4.Message {
+	if src.mode != modeBridge || src.peer == nil {
+		return out
+	}
+	dst := src.peer
+	pkt := m.Buffers[0][:m.N]
+	if !forward(src, dst, pkt) {
+		return out
+	}
+	if len(out) < cap(out) {
+		out = out[:len(out)+1] // keeps the entry's Buffers
+	} else {
+		out = append(out, ipv4.Message{})
+	}
+	o := &out[len(out)-1]
+	if o.Buffers == nil {
+		o.Buffers = make([][]byte, 1)
+	}
+	o.Buffers[0], o.Addr = pkt, dst.addr
+	return out
 }
 
 // forward rewrites pkt from src in place for dst and says whether to send it.
@@ -613,4 +956,22 @@ func writeRTPHeaderFields(b []byte, pt uint8, marker bool, seq uint16, ts, ssrc 
 	binary.BigEndian.PutUint16(b[2:], seq)
 	binary.BigEndian.PutUint32(b[4:], ts)
 	binary.BigEndian.PutUint32(b[8:], ssrc)
+}
+
+// signalIP is the host l's SIP came from (the INVITE's source, or the
+// answer's to ours): the host a peer behind NAT sends its RTP from too.
+// Invalid when unknown.
+func (l *sipLeg) signalIP() netip.Addr {
+	var src string
+	switch {
+	case l.uas != nil && l.uas.InviteRequest != nil:
+		src = l.uas.InviteRequest.Source()
+	case l.uac != nil && l.uac.InviteResponse != nil:
+		src = l.uac.InviteResponse.Source()
+	}
+	ap, err := netip.ParseAddrPort(src)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap().WithZone("")
 }

@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/emiago/sipgo/sip"
 )
 
 // RTP payload types the service speaks. G.711 only: the music is encoded once
@@ -49,10 +51,63 @@ type offer struct {
 	audioIndex int
 }
 
-var errNoCodec = errors.New("sdp: no common audio codec (PCMU/PCMA)")
+// mediaError is why the service cannot serve an SDP: it names the fault
+// for the Warning of the 488 (RFC 3261 §20.43, with its warn-code) and
+// the log, and is never parsed by anyone.
+type mediaError struct {
+	code int    // warn-code: 3xx for SDP faults, 399 for the rest
+	text string // names the fault; may quote the peer's SDP
+}
+
+func (e *mediaError) Error() string { return "sdp: " + e.text }
+
+// RFC 3261 §20.43 warn-codes the media refusals use.
+const (
+	warnNetwork   = 300 // incompatible network protocol
+	warnFamily    = 301 // incompatible network address formats
+	warnMediaType = 304 // media type not available
+	warnFormat    = 305 // incompatible media format
+	warnParam     = 307 // session description parameter not understood
+	warnMulticast = 330 // multicast not available
+	warnMisc      = 399
+)
+
+func mediaFault(code int, format string, args ...any) error {
+	return &mediaError{code: code, text: fmt.Sprintf(format, args...)}
+}
+
+var errNoCodec error = &mediaError{code: warnFormat, text: "no common audio codec (PCMU/PCMA)"}
+
+// warning is the Warning header naming err's fault: its warn-code and
+// text, made a safe quoted-string (no quotes, backslashes or controls,
+// at most 160 bytes, since the text may quote the peer's SDP).
+func warning(err error) sip.Header {
+	code := warnMisc
+	var me *mediaError
+	if errors.As(err, &me) {
+		code = me.code
+	}
+	text := strings.Map(func(r rune) rune {
+		switch {
+		case r == '"':
+			return '\''
+		case r == '\\' || r < 0x20 || r == 0x7f:
+			return -1
+		}
+		return r
+	}, err.Error())
+	if len(text) > 160 {
+		text = strings.ToValidUTF8(text[:160], "")
+	}
+	return sip.NewHeader("Warning", strconv.Itoa(code)+` park "`+text+`"`)
+}
 
 // parseOffer reads an SDP offer or answer and picks the audio codec,
-// preferring the peer's order between PCMU and PCMA.
+// preferring the peer's order between PCMU and PCMA. The audio is the
+// first audio line with a port (RFC 3264: port 0 rejects a stream). Its
+// connection address must be one the service could send to whoever it
+// is: unicast, specified, not a broadcast (checkMediaAddr); the service's
+// own limits (address family, local broadcasts) are engine.acceptable's.
 func parseOffer(body []byte) (offer, error) {
 	var o offer
 	o.audioIndex = -1
@@ -61,7 +116,7 @@ func parseOffer(body []byte) (offer, error) {
 	var audioPort int
 	var audioFormats []string
 	rtpmap := map[string]string{}
-	inAudio := false
+	inAudio, zeroAudio := false, false
 	sc := bufio.NewScanner(bytes.NewReader(body))
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
@@ -73,7 +128,7 @@ func parseOffer(body []byte) (offer, error) {
 		case 'm':
 			f := strings.Fields(val)
 			if len(f) < 3 {
-				return o, fmt.Errorf("sdp: malformed media line %q", line)
+				return o, mediaFault(warnParam, "malformed media line %q", line)
 			}
 			ml := mediaLine{kind: f[0], proto: f[2]}
 			if len(f) > 3 {
@@ -83,22 +138,22 @@ func parseOffer(body []byte) (offer, error) {
 			if f[0] == "audio" && o.audioIndex < 0 {
 				port, err := strconv.Atoi(strings.SplitN(f[1], "/", 2)[0])
 				if err != nil || port < 0 || port > 65535 {
-					return o, fmt.Errorf("sdp: bad audio port in %q", line)
+					return o, mediaFault(warnParam, "bad audio port in %q", line)
 				}
-				audioPort = port
-				audioFormats = f[3:]
-				o.audioIndex = len(o.lines)
-				inAudio = true
+				if port == 0 {
+					zeroAudio = true // rejected stream: look for another
+				} else {
+					audioPort = port
+					audioFormats = f[3:]
+					o.audioIndex = len(o.lines)
+					inAudio = true
+				}
 			}
 			o.lines = append(o.lines, ml)
 		case 'c':
-			f := strings.Fields(val)
-			if len(f) < 3 {
-				return o, fmt.Errorf("sdp: malformed connection line %q", line)
-			}
-			a, err := netip.ParseAddr(strings.SplitN(f[2], "/", 2)[0])
+			a, err := parseConnection(val)
 			if err != nil {
-				return o, fmt.Errorf("sdp: bad connection address %q: %w", f[2], err)
+				return o, err
 			}
 			switch {
 			case len(o.lines) == 0:
@@ -122,16 +177,22 @@ func parseOffer(body []byte) (offer, error) {
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return o, fmt.Errorf("sdp: %w", err)
+		return o, mediaFault(warnParam, "unreadable: %v", err)
 	}
 	if o.audioIndex < 0 {
-		return o, errors.New("sdp: no audio media line")
+		if zeroAudio {
+			return o, mediaFault(warnMediaType, "audio line with port 0 (stream rejected)")
+		}
+		return o, mediaFault(warnMediaType, "no audio media line")
 	}
 	if !audioAddr.IsValid() {
 		audioAddr = sessionAddr
 	}
 	if !audioAddr.IsValid() {
-		return o, errors.New("sdp: no connection address for audio")
+		return o, mediaFault(warnParam, "no connection address for audio (c= line missing)")
+	}
+	if err := checkMediaAddr(audioAddr.Unmap()); err != nil {
+		return o, err
 	}
 	o.addr = netip.AddrPortFrom(audioAddr.Unmap(), uint16(audioPort))
 	for _, f := range audioFormats {
@@ -155,6 +216,49 @@ func parseOffer(body []byte) (offer, error) {
 	}
 	o.codec, o.pt = o.g711[0].codec, o.g711[0].pt
 	return o, nil
+}
+
+// parseConnection reads the value of a c= line, "IN IP4 addr" or
+// "IN IP6 addr" (RFC 4566 §5.7; a multicast address may carry /ttl and
+// /count, kept for checkMediaAddr to refuse). Host names are not
+// resolved: the service sends only to addresses.
+func parseConnection(val string) (netip.Addr, error) {
+	f := strings.Fields(val)
+	if len(f) != 3 {
+		return netip.Addr{}, mediaFault(warnParam, "malformed connection line %q", "c="+val)
+	}
+	if f[0] != "IN" {
+		return netip.Addr{}, mediaFault(warnNetwork, "connection line network type %q is not IN", f[0])
+	}
+	a, err := netip.ParseAddr(strings.SplitN(f[2], "/", 2)[0])
+	if err != nil {
+		return a, mediaFault(warnParam, "bad connection address %q (not an IP address)", f[2])
+	}
+	switch {
+	case f[1] == "IP4" && a.Is4(), f[1] == "IP6" && a.Is6():
+		return a.WithZone(""), nil
+	case f[1] == "IP4" || f[1] == "IP6":
+		return a, mediaFault(warnParam, "bad connection address %q: not an %s address", f[2], f[1])
+	}
+	return a, mediaFault(warnFamily, "connection line address type %q is not IP4 or IP6", f[1])
+}
+
+// limitedBroadcast is 255.255.255.255, a broadcast on every network.
+var limitedBroadcast = netip.AddrFrom4([4]byte{255, 255, 255, 255})
+
+// checkMediaAddr refuses a media address that is not one host: a
+// multicast group, a broadcast, or the unspecified address (0.0.0.0/8,
+// "this network", and ::), which the kernel would send to this host.
+func checkMediaAddr(a netip.Addr) error {
+	switch {
+	case a.IsMulticast():
+		return mediaFault(warnMulticast, "multicast media address %s", a)
+	case a == limitedBroadcast:
+		return mediaFault(warnMisc, "broadcast media address %s", a)
+	case a.IsUnspecified() || (a.Is4() && a.As4()[0] == 0):
+		return mediaFault(warnMisc, "unspecified media address %s", a)
+	}
+	return nil
 }
 
 // prefer makes codec the chosen law when the SDP offers it under any
@@ -266,4 +370,36 @@ func buildSDP(p sdpParams) []byte {
 		b.WriteString("a=ptime:20\r\na=" + dir + "\r\n")
 	}
 	return b.Bytes()
+}
+
+// readOffer parses a peer's SDP (an offer, or an answer to ours) and
+// checks that the service can and may send its media where it says
+// (engine.acceptable); any error is a *mediaError for refuseMedia.
+func (s *Service) readOffer(body []byte) (offer, error) {
+	o, err := parseOffer(body)
+	if err != nil {
+		return o, err
+	}
+	return o, s.media.acceptable(o)
+}
+
+// readOfferPreferring is readOffer choosing the law codec, under
+// whatever number it is offered; errNoCodec when it is absent.
+func (s *Service) readOfferPreferring(body []byte, codec uint8) (offer, error) {
+	o, err := s.readOffer(body)
+	if err != nil {
+		return o, err
+	}
+	if !o.prefer(codec) {
+		return o, errNoCodec
+	}
+	return o, nil
+}
+
+// refuseMedia answers an INVITE or re-INVITE whose SDP readOffer
+// refused: 488 with X-Park-Reason unacceptable-media and a Warning that
+// names the fault (PARK-PROTOCOL.md). A dialog keeps the media it had.
+func (s *Service) refuseMedia(req *sip.Request, tx sip.ServerTransaction, err error) {
+	s.event("refused", nil, "reason", err.Error(), "uri", req.Recipient.String(), "source", req.Source())
+	s.reply(req, tx, sip.StatusNotAcceptableHere, "Not Acceptable Here", ReasonUnacceptableMedia.header(), warning(err))
 }
