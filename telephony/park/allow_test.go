@@ -197,3 +197,30 @@ func TestDialogPeerOutsideAllowlistMayHangUp(t *testing.T) {
 		t.Fatalf("%d refusals logged, want none: %v", n, f.log.All())
 	}
 }
+
+// A BYE in a parked caller's dialog whose CSeq is below the INVITE's is
+// out of order (RFC 3261 §12.2.2): it is answered 500 and the caller
+// stays parked, even from the caller's own address.
+func TestByeWithOldCSeqRefused(t *testing.T) {
+	f := startPark(t, allowOnly127001)
+	c, err := newAgent(t, "alice", nil).Call(t, f.uri("park-703"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.log.wait(t, "parked", "orbit", "703")
+	if c.InviteRequest.CSeq().SeqNo == 0 {
+		t.Skip("the INVITE's CSeq is 0: nothing is below it")
+	}
+	res, _ := guardSend(t, f, "127.0.0.1", guardInDialog(c, "BYE", -1), "")
+	if res.StatusCode != sip.StatusInternalServerError {
+		t.Fatalf("a BYE below the INVITE's CSeq: %d %s, want 500", res.StatusCode, res.Reason)
+	}
+	if st, _ := f.svc.Orbit(703); !st.Occupied {
+		t.Fatalf("the caller left orbit 703 on an out-of-order BYE: %+v", st)
+	}
+	res, _ = guardSend(t, f, "127.0.0.1", guardInDialog(c, "BYE", 1), "")
+	if res.StatusCode != sip.StatusOK {
+		t.Fatalf("the caller's BYE: %d %s, want 200", res.StatusCode, res.Reason)
+	}
+	f.log.wait(t, "gave up", "orbit", "703")
+}

@@ -399,3 +399,9 @@ func (s *Service) refuse(req *sip.Request, tx sip.ServerTransaction, v verdict, 
 	}
 	s.reply(req, tx, v.code, text, append(hdrs, extra...)...)
 }
+
+// sameToken compares a retrieve's token with a parked call's in
+// constant time: the token is the safe retrieve's secret.
+func sameToken(a, b string) bool {
+	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}

@@ -49,7 +49,7 @@ func guardSend(t testing.TB, f *fixture, src, msg, body string) (*sip.Response, 
 		t.Fatal(err)
 	}
 	buf := make([]byte, 65535)
-	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_ = conn.SetReadDeadline(time.Now().Add(siptest.WaitFor))
 	for {
 		n, _, err := conn.ReadFrom(buf)
 		if err != nil {

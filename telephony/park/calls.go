@@ -448,7 +448,7 @@ func (s *Service) retrieve(req *sip.Request, tx sip.ServerTransaction, t target,
 	switch {
 	case c == nil || (c.state != stateParked && c.state != stateRinging):
 		why = "orbit is empty"
-	case t.token != "" && t.token != c.token:
+	case t.token != "" && !sameToken(t.token, c.token):
 		why = "token does not match the call on the orbit"
 	default:
 		c.state = stateRetrieving
@@ -617,7 +617,11 @@ func (s *Service) onBye(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	if l.uas != nil {
-		_ = l.uas.ReadBye(req, tx)
+		if err := l.uas.ReadBye(req, tx); errors.Is(err, sipgo.ErrDialogInvalidCseq) {
+			// Out of order (RFC 3261 §12.2.2): not an end of the call.
+			s.reply(req, tx, sip.StatusInternalServerError, "Invalid CSeq")
+			return
+		}
 	} else {
 		_ = l.uac.ReadBye(req, tx)
 	}

@@ -192,3 +192,14 @@ func TestDigestNonceCountsBounded(t *testing.T) {
 		t.Fatalf("%d nonce counts kept after all but one expired", n)
 	}
 }
+
+func TestSameToken(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want bool
+	}{{"abc", "abc", true}, {"abc", "abd", false}, {"abc", "abcd", false}, {"", "", true}, {"abc", "", false}} {
+		if got := sameToken(tc.a, tc.b); got != tc.want {
+			t.Errorf("sameToken(%q, %q) = %v", tc.a, tc.b, got)
+		}
+	}
+}
