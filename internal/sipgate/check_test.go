@@ -61,7 +61,7 @@ func TestCheckPassesAWellFormedRequestOfEveryMethod(t *testing.T) {
 		}
 	}
 	for _, extra := range [][]string{
-		{"To: tel:+15551234"},                      // a tel URI in To is fine
+		{"To: tel:+15551234"},                       // a tel URI in To is fine
 		{"v: SIP/2.0/TCP 10.0.0.1;branch=z9hG4bK2"}, // compact Via, a second hop
 		{"Content-Type: application/sdp", "\r\nv=0\r\n"},
 	} {
