@@ -57,7 +57,26 @@
 // machine's floor instead: what sending one 20 ms packet to each of N
 // loopback sockets with sendmmsg costs, with no service at all.
 //
-// All traffic stays on 127.0.0.1, every wait is bounded, and the command
+// With -flood it measures floods instead of levels: for each kind a fresh
+// parkd (its own lot, 701-720, unless -orbits), a legitimate caller on
+// 127.0.0.1 that parks, hears music and hangs up -legit-rate times a
+// second, and, after a -flood-baseline of the caller alone, -flood-rate
+// datagrams a second for -flood-for from raw UDP sockets on 127.0.0.2
+// and up (-flood-sources): INVITEs to an orbit outside the lot (missing),
+// park INVITEs from outside -allow (disallowed: parkd then runs with
+// -allow 127.0.0.1/32), park INVITEs whose 200 is never ACKed (unacked:
+// their SDP names a socket that counts any media sent to it, and the
+// BYEs parkd sends when the ACK does not come are counted, not
+// answered), and malformed datagrams (garbage). Each datagram is built
+// once and gets a fresh Call-ID, tag and branch by rewriting a counter in
+// place; a reader per socket counts the answers by status and
+// X-Park-Reason. After a -flood-settle with the legitimate caller still
+// at work it reports, per kind, what the flood got back, the caller's
+// park latency (INVITE → 200 OK) before, during and after the flood, its
+// refusals and the orbits it still got, and parkd's CPU, memory (VmRSS
+// before, sampled peak during, VmHWM, after), descriptors and threads.
+//
+// All traffic stays on 127.0.0.0/8, every wait is bounded, and the command
 // stops by itself. With -perf DIR it also records the service with
 // "perf record" during each window and writes a flat profile next to the
 // data (the sampling adds a little to the service's CPU in that run).
@@ -67,6 +86,7 @@
 //	go run ./cmd/parkload -n 100,500,1000,2000
 //	go run ./cmd/parkload -n 2000 -send=false -perf /tmp/parkd-perf
 //	go run ./cmd/parkload -calibrate -n 100,500,1000,2000
+//	go run ./cmd/parkload -flood missing,disallowed,unacked,garbage -flood-rate 3000 -flood-for 5s
 package main
 
 import (
@@ -105,6 +125,15 @@ type config struct {
 	calib    bool          // measure the machine's loopback floor instead
 	quiet    float64       // wait before a level until others use less than this (% of one core); 0: do not
 	quietMax time.Duration // the longest such wait
+
+	flood         []floodKind   // floods to measure instead of levels; nil for none
+	floodRate     float64       // flood datagrams per second
+	floodFor      time.Duration // how long each flood lasts
+	floodBaseline time.Duration // the legitimate caller alone, before the flood
+	floodSettle   time.Duration // after the flood, before the "after" readings
+	floodSources  int           // source addresses of the flood, 127.0.0.2 and up
+	legitRate     float64       // the legitimate caller's parks per second
+	legitHold     time.Duration // how long it stays parked each time
 }
 
 func parseFlags(args []string, errOut io.Writer) (config, error) {
@@ -137,12 +166,47 @@ func parseFlags(args []string, errOut io.Writer) (config, error) {
 	fs.StringVar(&c.genCPUs, "cpus", "", "pin the load generator to CPU `list` (e.g. 1)")
 	fs.Float64Var(&c.quiet, "quiet", 60, "before each level wait until the machine's other work is below this `percent` of one core (0: do not wait)")
 	fs.DurationVar(&c.quietMax, "quiet-wait", 3*time.Minute, "the longest wait for a quiet machine (`duration`)")
+	floods := fs.String("flood", "", "measure floods instead of levels: comma-separated `kinds` of missing (INVITEs to an orbit outside the lot), disallowed (from outside parkd's -allow), unacked (parks never ACKed), garbage (malformed datagrams)")
+	fs.Float64Var(&c.floodRate, "flood-rate", 3000, "flood datagrams per `second`")
+	fs.DurationVar(&c.floodFor, "flood-for", 5*time.Second, "how long each flood lasts (`duration`)")
+	fs.DurationVar(&c.floodBaseline, "flood-baseline", 5*time.Second, "the legitimate caller alone before each flood (`duration`)")
+	fs.DurationVar(&c.floodSettle, "flood-settle", 40*time.Second, "wait after each flood before the \"after\" readings (`duration`; the service's transactions last 32 s)")
+	fs.IntVar(&c.floodSources, "flood-sources", 1, "how many source `addresses` the flood comes from (127.0.0.2 and up, at most 250)")
+	fs.Float64Var(&c.legitRate, "legit-rate", 5, "the legitimate caller's parks (each hung up after -legit-hold) per `second` during a flood run")
+	fs.DurationVar(&c.legitHold, "legit-hold", 300*time.Millisecond, "how long the legitimate caller stays parked each time (`duration`)")
 	fs.BoolVar(&c.calib, "calibrate", false, "measure this machine's floor instead: what sending one 20 ms frame to each of N loopback sockets costs (sendmmsg from one socket, as the service does)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if *floods != "" {
+		var err error
+		if c.flood, err = parseFloodKinds(*floods); err != nil {
+			return c, err
+		}
+		orbitsSet := false
+		fs.Visit(func(f *flag.Flag) { orbitsSet = orbitsSet || f.Name == "orbits" })
+		if !orbitsSet {
+			c.orbits = "" // parkd's own lot: what a flood would meet
+		}
+		switch {
+		case c.target != "" || c.calib:
+			return c, errors.New("-flood starts parkd itself (no -target) and does not go with -calibrate")
+		case c.floodRate <= 0 || c.floodFor <= 0 || c.floodRate*c.floodFor.Seconds() > maxFloodTotal:
+			return c, fmt.Errorf("-flood-rate and -flood-for must be positive and send at most %d datagrams", maxFloodTotal)
+		case c.floodRate*c.floodFor.Seconds() < 1:
+			return c, errors.New("-flood-rate × -flood-for sends nothing")
+		case c.floodBaseline < time.Second || c.floodSettle < 0:
+			return c, errors.New("-flood-baseline must be at least 1s and -flood-settle not negative")
+		case c.floodSources < 1 || c.floodSources > maxFloodSources:
+			return c, fmt.Errorf("-flood-sources must be from 1 to %d", maxFloodSources)
+		case c.legitRate <= 0 || c.legitRate > 100:
+			return c, errors.New("-legit-rate must be above 0 and at most 100")
+		case c.legitHold < 0 || c.legitHold > time.Minute:
+			return c, errors.New("-legit-hold must be from 0 to 1m")
+		}
 	}
 	for _, f := range strings.Split(*levels, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -210,6 +274,9 @@ func run(cfg config) error {
 				return err
 			}
 		}
+	}
+	if cfg.flood != nil {
+		return runFlood(cfg, binary, stop)
 	}
 	if cfg.perfDir != "" {
 		if err := os.MkdirAll(cfg.perfDir, 0o755); err != nil {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/emiago/sipgo/sip"
 )
 
 func TestHistogramQuantiles(t *testing.T) {
@@ -172,5 +174,167 @@ func TestSmallLevel(t *testing.T) {
 	}
 	if row := r.row(); !strings.HasPrefix(row, "| 8 | ") {
 		t.Errorf("row %q", row)
+	}
+}
+
+func TestParseFloodFlags(t *testing.T) {
+	c, err := parseFlags([]string{"-flood", "missing, unacked", "-flood-rate", "100", "-flood-for", "2s", "-flood-sources", "3"}, os.Stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(c.flood, []floodKind{floodMissing, floodUnacked}) || c.floodRate != 100 || c.floodFor != 2*time.Second ||
+		c.floodSources != 3 || c.legitRate != 5 || c.orbits != "" {
+		t.Fatalf("config %+v", c)
+	}
+	if c, err := parseFlags([]string{"-flood", "garbage", "-orbits", "100-199"}, os.Stderr); err != nil || c.orbits != "100-199" {
+		t.Fatalf("an explicit -orbits: %q, %v", c.orbits, err)
+	}
+	if c, err := parseFlags(nil, os.Stderr); err != nil || c.flood != nil || c.orbits != "1000-3999" {
+		t.Fatalf("without -flood: %v %q, %v", c.flood, c.orbits, err)
+	}
+	for _, bad := range [][]string{
+		{"-flood", "nonsense"}, {"-flood", "missing,missing"}, {"-flood", "missing,"}, {"-flood", "missing", "-flood-rate", "0"},
+		{"-flood", "missing", "-flood-for", "0s"}, {"-flood", "missing", "-flood-rate", "1e9", "-flood-for", "1h"},
+		{"-flood", "missing", "-flood-sources", "0"}, {"-flood", "missing", "-flood-sources", "251"},
+		{"-flood", "missing", "-target", "127.0.0.1:5060"}, {"-flood", "missing", "-legit-rate", "0"},
+		{"-flood", "missing", "-flood-baseline", "10ms"}, {"-flood", "missing", "-calibrate"},
+	} {
+		if _, err := parseFlags(bad, os.Stderr); err == nil {
+			t.Errorf("parseFlags(%v) took it", bad)
+		}
+	}
+}
+
+func TestDatagramStamp(t *testing.T) {
+	d := newDatagram("a=" + counterMark + ";b=" + counterMark + ";c=@@@")
+	if len(d.at) != 2 {
+		t.Fatalf("found %d counter fields, want 2", len(d.at))
+	}
+	d.stamp(42)
+	if got := string(d.buf); got != "a=0000000042;b=0000000042;c=@@@" {
+		t.Fatalf("stamped %q", got)
+	}
+	d.stamp(12345678901) // wider than the field: its low digits
+	if got := string(d.buf); got != "a=2345678901;b=2345678901;c=@@@" {
+		t.Fatalf("stamped %q", got)
+	}
+}
+
+// TestFloodDatagrams checks that the INVITEs of each flood are valid SIP
+// with the Content-Length of their body, aimed where they should be, and
+// that each stamp makes a new Call-ID, From tag and branch.
+func TestFloodDatagrams(t *testing.T) {
+	src, dst, media := netip.MustParseAddrPort("127.0.0.2:40000"), netip.MustParseAddrPort("127.0.0.1:5060"), netip.MustParseAddrPort("127.0.0.2:40002")
+	for kind, user := range map[floodKind]string{floodMissing: missingOrbitURI, floodDisallowed: "park", floodUnacked: "park"} {
+		grams := floodDatagrams(kind, src, dst, media)
+		if len(grams) != 1 {
+			t.Fatalf("%s: %d datagrams", kind, len(grams))
+		}
+		g := grams[0]
+		seen := map[string]bool{}
+		for _, n := range []uint64{0, 1, 9999} {
+			g.stamp(n)
+			msg, err := sip.ParseMessage(slices.Clone(g.buf))
+			if err != nil {
+				t.Fatalf("%s: %v\n%s", kind, err, g.buf)
+			}
+			req, ok := msg.(*sip.Request)
+			if !ok || req.Method != sip.INVITE || req.Recipient.User != user || req.Recipient.Port != 5060 {
+				t.Fatalf("%s: not an INVITE to %s@%s: %s", kind, user, dst, msg.String())
+			}
+			if req.ContentLength() == nil || int(*req.ContentLength()) != len(req.Body()) || len(req.Body()) == 0 {
+				t.Fatalf("%s: Content-Length %v, body %d bytes", kind, req.ContentLength(), len(req.Body()))
+			}
+			m, err := parseSDP(req.Body())
+			if err != nil || m.addr != media {
+				t.Fatalf("%s: SDP names %v (%v), want %v", kind, m.addr, err, media)
+			}
+			via := req.Via()
+			key := req.CallID().Value() + " " + req.From().Params.GetOr("tag", "") + " " + via.Params.GetOr("branch", "")
+			if seen[key] || via.Host != "127.0.0.2" || via.Port != 40000 {
+				t.Fatalf("%s: stamp %d: %s, Via %s", kind, n, key, via.Value())
+			}
+			seen[key] = true
+			if r, ok := parseReply(g.buf); !ok || r.method != "INVITE" || r.index != int(n) || r.cseq != "INVITE" {
+				t.Fatalf("%s: parseReply of our own INVITE: %+v %v", kind, r, ok)
+			}
+		}
+	}
+	if n := len(floodDatagrams(floodGarbage, src, dst, media)); n < 5 {
+		t.Fatalf("%d garbage datagrams", n)
+	}
+}
+
+func TestParseReplyAndTally(t *testing.T) {
+	res := "SIP/2.0 503 Service Unavailable\r\nVia: SIP/2.0/UDP 127.0.0.2:1;branch=z9hG4bKfl0000000007\r\n" +
+		"Call-ID: flood-0000000007@127.0.0.2\r\nCSeq: 1 INVITE\r\nX-Park-Reason: pending-limit\r\nContent-Length: 0\r\n\r\n"
+	r, ok := parseReply([]byte(res))
+	if !ok || r.status != 503 || r.index != 7 || r.reason != "pending-limit" || r.cseq != "INVITE" {
+		t.Fatalf("parseReply = %+v, %v", r, ok)
+	}
+	bye := "BYE sip:flood@127.0.0.2:1 SIP/2.0\r\ni: flood-0000000003@127.0.0.2\r\nCSeq: 2 BYE\r\n\r\n"
+	if r, ok := parseReply([]byte(bye)); !ok || r.method != "BYE" || r.index != 3 {
+		t.Fatalf("parseReply(BYE) = %+v, %v", r, ok)
+	}
+	for _, bad := range []string{"", "garbage", "SIP/2.0 abc Nope\r\n\r\n", "SIP/2.0 99 Low\r\n\r\n"} {
+		if _, ok := parseReply([]byte(bad)); ok {
+			t.Errorf("parseReply(%q) took it", bad)
+		}
+	}
+
+	tally := newFloodTally(10)
+	trying := strings.Replace(res, "503 Service Unavailable", "100 Trying", 1)
+	for _, p := range []string{trying, res, res, bye, bye, "junk", strings.Replace(res, "0000000007", "0000000099", 1)} {
+		tally.add([]byte(p))
+	}
+	if tally.answered() != 1 || tally.finals["503"] != 1 || tally.reasons["pending-limit"] != 1 {
+		t.Errorf("finals %v reasons %v: a retransmitted 503 counts once", tally.finals, tally.reasons)
+	}
+	if tally.responses["503"] != 3 || tally.responses["100"] != 1 || tally.requests["BYE"] != 2 || tally.other != 1 {
+		t.Errorf("responses %v requests %v other %d", tally.responses, tally.requests, tally.other)
+	}
+}
+
+// TestSmallFlood runs two short, slow floods against the real parkd and
+// checks what they must show whatever the machine: every INVITE to a
+// missing orbit is answered 404, an unACKed park never gets music, the
+// legitimate caller parks, and parkd is alive at the end. Timing figures
+// belong in docs/BENCHMARKS.md.
+func TestSmallFlood(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs parkd")
+	}
+	binary, err := buildParkd(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := parseFlags([]string{"-flood", "missing,unacked", "-flood-rate", "100", "-flood-for", "500ms",
+		"-flood-baseline", "1s", "-flood-settle", "1s", "-legit-rate", "4"}, os.Stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range cfg.flood {
+		r, err := runFloodKind(cfg, binary, kind, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", kind, err)
+		}
+		t.Logf("%s\n%s", r.floodRow(), r.legitRow())
+		if r.sent != 50 || !r.alive || r.crashed != "" {
+			t.Errorf("%s: sent %d, alive %v, crashed %q", kind, r.sent, r.alive, r.crashed)
+		}
+		parked := r.legit[0].parked + r.legit[1].parked + r.legit[2].parked
+		if parked == 0 || r.rssAfter <= 0 || r.cpu[1] < 0 {
+			t.Errorf("%s: the legitimate caller parked %d; RSS %d kB, CPU %v", kind, parked, r.rssAfter, r.cpu[1])
+		}
+		switch kind {
+		case floodMissing:
+			if r.tally.finals["404"] != r.sent || r.tally.reasons["no-such-orbit"] != r.sent {
+				t.Errorf("missing: finals %v, reasons %v; want %d×404 no-such-orbit", r.tally.finals, r.tally.reasons, r.sent)
+			}
+		case floodUnacked:
+			if r.tally.finals["200"] == 0 || r.trapped != 0 {
+				t.Errorf("unacked: finals %v; %d datagrams sent to the unACKed calls' media address, want none", r.tally.finals, r.trapped)
+			}
+		}
 	}
 }

@@ -50,3 +50,29 @@ func machine() string {
 	}
 	return fmt.Sprintf("%d cores (nproc), %s, %s, %s %s/%s", runtime.NumCPU(), model, kernel, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
+
+// printFloodReport writes the machine, the command and the flood tables
+// in markdown.
+func printFloodReport(w io.Writer, cfg config, results []*floodResult) {
+	fmt.Fprintf(w, "Machine: %s\n\n", machine())
+	fmt.Fprintf(w, "Command: `parkload %s`\n\n", joinArgs())
+	lot := cfg.orbits
+	if lot == "" {
+		lot = "parkd's default"
+	}
+	fmt.Fprintf(w, "Each flood: %.0f datagrams/s for %v from %d source address(es) on 127.0.0.2 and up, against a fresh parkd (lot %s); "+
+		"a legitimate caller on 127.0.0.1 parks %.0f times a second and hangs up after %v, %v alone before the flood, "+
+		"through it, and through a %v settle after it (the \"after\" readings end the settle).\n\n",
+		cfg.floodRate, cfg.floodFor, cfg.floodSources, lot, cfg.legitRate, cfg.legitHold, cfg.floodBaseline, cfg.floodSettle)
+	fmt.Fprintln(w, "| flood | sent | distinct INVITEs answered, by first final status | X-Park-Reason of those | unanswered | responses, retransmissions and 1xx included | requests from parkd | datagrams to the flood's SDP address | parkd CPU before / during / after, generator CPU during (% of one core) | parkd VmRSS before / peak during / VmHWM / after (MB) | parkd fds before → after / threads before → after | parkd WARN+ERROR lines / log size | parkd answers OPTIONS after |")
+	fmt.Fprintln(w, "| --- | ---: | --- | --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |")
+	for _, r := range results {
+		fmt.Fprintln(w, r.floodRow())
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| flood | legit parks before: parked/tried · INVITE→200 p50 / p99 / max (ms) | during the flood | after it (the settle) | refused before | refused during | refused after | parked without music within the hold | distinct orbits it got during the flood |")
+	fmt.Fprintln(w, "| --- | ---: | ---: | ---: | --- | --- | --- | ---: | --- |")
+	for _, r := range results {
+		fmt.Fprintln(w, r.legitRow())
+	}
+}

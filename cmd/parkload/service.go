@@ -49,13 +49,18 @@ type service struct {
 var listeningLine = regexp.MustCompile(`^parkd: listening on (127\.0\.0\.1:\d+) `)
 
 // startParkd runs binary on a free loopback port and waits until it says
-// where it listens. Its logs go to a temporary file.
-func startParkd(binary, orbits, cpus string, env []string) (*service, error) {
+// where it listens. Its logs go to a temporary file. An empty orbits
+// leaves parkd its default lot; extra are more flags for parkd.
+func startParkd(binary, orbits, cpus string, env []string, extra ...string) (*service, error) {
 	logFile, err := os.CreateTemp("", "parkd-log-")
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"-listen", "127.0.0.1:0", "-orbits", orbits, "-park-time", "1h", "-drain", "5s"}
+	args := []string{"-listen", "127.0.0.1:0", "-park-time", "1h", "-drain", "5s"}
+	if orbits != "" {
+		args = append(args, "-orbits", orbits)
+	}
+	args = append(args, extra...)
 	cmd := exec.Command(binary, args...)
 	if cpus != "" {
 		cmd = exec.Command("taskset", append([]string{"-c", cpus, binary}, args...)...)
