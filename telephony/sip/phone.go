@@ -81,7 +81,7 @@ type Phone struct {
 
 	ctx         context.Context // the phone's work: registration, lamps, calls
 	cancel      context.CancelFunc
-	stopServing context.CancelFunc // diago's listeners, stopped last
+	stopServing func() // closes the listeners, last
 	wg          sync.WaitGroup
 
 	lineMu sync.Mutex // serialises changes of the live line
@@ -210,14 +210,14 @@ func (p *Phone) Start(ctx context.Context) error {
 	}
 
 	p.ctx, p.cancel = context.WithCancel(context.Background())
-	serveCtx, stopServing := context.WithCancel(context.Background())
-	p.stopServing = stopServing
-	if err := p.dg.ServeBackground(serveCtx, p.serve); err != nil {
+	p.dg.HandleFunc(p.serve)
+	stopServing, err := serveListeners(srv, listeners, p.log)
+	if err != nil {
 		p.cancel()
-		stopServing()
 		p.ua.Close()
 		return fmt.Errorf("sip: listen: %w", err)
 	}
+	p.stopServing = stopServing
 	if ap, ok := p.addrs["udp"]; ok {
 		if err := sipready.WaitUDP(ctx, p.ua, ap.String()); err != nil {
 			p.cancel()
