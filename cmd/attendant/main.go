@@ -28,6 +28,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -52,6 +53,7 @@ const (
 )
 
 func main() {
+	debug.SetTraceback("crash") // a crash aborts (SIGABRT) with every stack: never status 2, a bad flag's
 	// SIGINT and SIGTERM close the window: Fyne's driver catches them.
 	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr, time.Now()))
 }

@@ -20,7 +20,8 @@
 //
 // A bad flag makes parkd exit with status 2 and one line on standard error
 // naming the flag and the reason; a failure to start (a busy port, say)
-// exits with status 1.
+// exits with status 1. A crash, should one ever happen, is never status
+// 2: parkd prints every goroutine's stack and aborts (SIGABRT).
 package main
 
 import (
@@ -32,6 +33,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -47,6 +49,10 @@ const (
 )
 
 func main() {
+	// A crash (an unrecovered panic, a fatal runtime error), should one
+	// ever happen, prints every goroutine's stack and aborts with
+	// SIGABRT: it never exits 2, the status of a bad flag.
+	debug.SetTraceback("crash")
 	signals := make(chan os.Signal, 2)
 	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, signals))
