@@ -1,10 +1,13 @@
 package park
 
 import (
+	"log/slog"
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 
+	"github.com/switchboard/switchboard/assets"
 	"golang.org/x/net/ipv4"
 )
 
@@ -167,7 +170,16 @@ func TestRelayPathDoesNotAllocate(t *testing.T) {
 // BenchmarkRelayPath is TestRelayPathDoesNotAllocate's work, timed, with
 // 10,000 latched streams in the index.
 func BenchmarkRelayPath(b *testing.B) {
-	e := startEngine(&testing.T{})
+	m0, err := newMusic(assets.MusicOnHold())
+	if err != nil {
+		b.Fatal(err)
+	}
+	e, err := listenEngine(netip.MustParseAddr("127.0.0.1"), 0, m0, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.conn.Close()
+	defer e.rtcp.Close()
 	for i := range 10000 {
 		ap := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), 4000)
 		l := newLeg(offer{addr: ap, codec: ptPCMU, pt: ptPCMU})
@@ -189,5 +201,40 @@ func BenchmarkRelayPath(b *testing.B) {
 			out = e.relayLocked(l, &m, out[:0])
 		}
 		e.mu.RUnlock()
+	}
+}
+
+// The Warning of a media refusal is one safe quoted-string whatever the
+// SDP it quotes, and carries the fault's warn-code.
+func TestWarningIsSafe(t *testing.T) {
+	_, err := parseOffer([]byte("v=0\r\nc=IN IP4 \"evil\"\\x\r\nm=audio 4000 RTP/AVP 0\r\n"))
+	h := warning(err).Value()
+	if !strings.HasPrefix(h, `307 park "`) || strings.Count(h, `"`) != 2 || strings.Contains(h, `\\`) {
+		t.Fatalf("Warning %q", h)
+	}
+	_, err = parseOffer([]byte("v=0\r\nc=IN IP4 " + strings.Repeat("9", 5000) + "\r\nm=audio 4000 RTP/AVP 0\r\n"))
+	if h := warning(err).Value(); len(h) > 200 {
+		t.Fatalf("Warning of %d bytes", len(h))
+	}
+	_, err = parseOffer([]byte("v=0\r\nc=IN IP4 239.0.0.1\r\nm=audio 4000 RTP/AVP 0\r\n"))
+	if h := warning(err).Value(); !strings.HasPrefix(h, "330 ") {
+		t.Fatalf("multicast Warning %q, want warn-code 330", h)
+	}
+}
+
+// An audio line rejected with port 0 is skipped for the next audio line,
+// and the answer rejects it in turn.
+func TestPortZeroAudioLineSkipped(t *testing.T) {
+	o, err := parseOffer([]byte("v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio 0 RTP/AVP 8\r\nm=audio 4000 RTP/AVP 0\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.audioIndex != 1 || o.addr.Port() != 4000 || o.codec != ptPCMU {
+		t.Fatalf("offer %+v", o)
+	}
+	ans := string(buildSDP(sdpParams{addr: netip.MustParseAddrPort("127.0.0.1:20000"), formats: []format{{pt: o.pt, codec: o.codec}},
+		direction: "sendrecv", lines: o.lines, audioIdx: o.audioIndex}))
+	if !strings.Contains(ans, "m=audio 0 RTP/AVP 8\r\nm=audio 20000 RTP/AVP 0\r\n") {
+		t.Fatalf("answer:\n%s", ans)
 	}
 }
