@@ -43,6 +43,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/switchboard/switchboard/internal/freeport"
+	"github.com/switchboard/switchboard/internal/sipconn"
 	"github.com/switchboard/switchboard/internal/sipgate"
 	"github.com/switchboard/switchboard/internal/sipready"
 	"github.com/switchboard/switchboard/telephony"
@@ -152,8 +153,9 @@ func (p *Phone) Start(ctx context.Context) error {
 	// a malformed one is answered 400 (505 for another SIP version) and
 	// logged, and a handler's panic becomes a 500, never a crash.
 	gate := sipgate.New(p.log, host)
-	p.ua, err = sipgo.NewUA(sipgo.WithUserAgent(p.cfg.User), sipgo.WithUserAgentHostname(host),
+	uaOpts := append(sipconn.UserAgentOptions(), sipgo.WithUserAgent(p.cfg.User), sipgo.WithUserAgentHostname(host),
 		sipgo.WithUserAgenTLSConfig(p.cfg.Account.tls), gate.UserAgentOption())
+	p.ua, err = sipgo.NewUA(uaOpts...)
 	if err != nil {
 		return fmt.Errorf("sip: user agent: %w", err)
 	}
@@ -163,12 +165,15 @@ func (p *Phone) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sip: server: %w", err)
 	}
-	srv.OnNoRoute(gate.Middleware(notAllowed))
+	// On a stream, a request whose framing cannot be trusted closes its
+	// connection: outermost, so that it closes even when the gate answers.
+	framing := sipconn.Framing(p.ua.TransportLayer(), host, p.log)
+	srv.OnNoRoute(framing(gate.Middleware(notAllowed)))
 	opts := []diago.DiagoOption{
 		diago.WithLogger(p.log),
 		diago.WithServer(srv),
 		diago.WithServerRequestMiddleware(func(next sipgo.RequestHandler) sipgo.RequestHandler {
-			return gate.Middleware(p.middleware(next))
+			return framing(gate.Middleware(p.middleware(next)))
 		}),
 	}
 	for _, l := range listeners {
