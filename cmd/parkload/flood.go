@@ -489,6 +489,7 @@ type floodResult struct {
 	rssPeak         int64      // highest VmRSS sampled during the flood
 	hwm             int64      // VmHWM at the end
 	rssAfter        int64      // after the settle
+	settleRSS       []int64    // VmRSS every settleStep of the settle, from its start
 	fdsBefore       int
 	fdsAfter        int
 	thrBefore       int
@@ -499,6 +500,18 @@ type floodResult struct {
 	alive           bool   // parkd answered OPTIONS after the settle
 	crashed         string // parkd's log tail when it exited during the run
 	floodStart, end time.Time
+}
+
+// settleStep is the interval of the VmRSS readings during the settle.
+const settleStep = 5 * time.Second
+
+// settleRow is the kind's line of the memory-during-the-settle table.
+func (r *floodResult) settleRow() string {
+	cells := make([]string, len(r.settleRSS))
+	for i, kb := range r.settleRSS {
+		cells[i] = mb(kb)
+	}
+	return fmt.Sprintf("| %s | %s | %s |", r.kind, strings.Join(cells, ", "), mb(r.rssAfter))
 }
 
 // procCounts is a process's open descriptors and threads; -1 when unknown.
@@ -531,7 +544,7 @@ func runFlood(cfg config, binary string, stop <-chan os.Signal) error {
 			return fmt.Errorf("flood %s: %w", k, err)
 		}
 		results = append(results, r)
-		fmt.Fprintln(os.Stderr, "parkload: result: "+r.floodRow()+"\nparkload: legit: "+r.legitRow())
+		fmt.Fprintln(os.Stderr, "parkload: result: "+r.floodRow()+"\nparkload: legit: "+r.legitRow()+"\nparkload: settle: "+r.settleRow())
 	}
 	printFloodReport(os.Stdout, cfg, results)
 	return nil
@@ -666,7 +679,20 @@ func runFloodKind(cfg config, binary string, kind floodKind, stop <-chan os.Sign
 	// transactions run out.
 	progress("settling %v", cfg.floodSettle)
 	meter = startCPU(pid)
-	if !sleepCtx(ctx, cfg.floodSettle) {
+	settleEnd := time.Now().Add(cfg.floodSettle)
+	for at := time.Now(); ; at = at.Add(settleStep) {
+		if rss, _, err := memKB(pid); err == nil {
+			r.settleRSS = append(r.settleRSS, rss)
+		}
+		if !at.Add(settleStep).Before(settleEnd) {
+			break
+		}
+		if !sleepCtx(ctx, time.Until(at.Add(settleStep))) {
+			legitDone.Wait()
+			return r, r.stopped("while settling")
+		}
+	}
+	if !sleepCtx(ctx, time.Until(settleEnd)) {
 		legitDone.Wait()
 		return r, r.stopped("while settling")
 	}

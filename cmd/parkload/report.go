@@ -75,4 +75,10 @@ func printFloodReport(w io.Writer, cfg config, results []*floodResult) {
 	for _, r := range results {
 		fmt.Fprintln(w, r.legitRow())
 	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "| flood | parkd VmRSS every %v of the settle, from the flood's end (MB) | at the end (MB) |\n", settleStep)
+	fmt.Fprintln(w, "| --- | --- | ---: |")
+	for _, r := range results {
+		fmt.Fprintln(w, r.settleRow())
+	}
 }
