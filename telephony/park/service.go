@@ -21,6 +21,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/switchboard/switchboard/internal/sipconn"
+	"github.com/switchboard/switchboard/internal/sipgate"
 )
 
 // Defaults of Options.
@@ -251,7 +252,12 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	s.media = eng
 
-	s.ua, err = sipgo.NewUA(append(sipconn.UserAgentOptions(),
+	// Every request passes the gate before a handler sees it: a malformed
+	// one is answered 400 (505 for another SIP version) with a Warning and
+	// logged, over UDP even when sipgo's parser refuses it; a handler's
+	// panic becomes a 500 and an ERROR line, never a crash.
+	gate := sipgate.New(s.log, s.HostPort())
+	s.ua, err = sipgo.NewUA(append(sipconn.UserAgentOptions(), gate.UserAgentOption(),
 		sipgo.WithUserAgent("park"), sipgo.WithUserAgentHostname(s.host))...)
 	if err != nil {
 		return fmt.Errorf("park: %w", err)
@@ -274,32 +280,34 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	s.lamps = newLampServer(s)
 
-	s.server.OnInvite(s.onInvite)
-	s.server.OnAck(s.onAck)
-	s.server.OnBye(s.onBye)
-	s.server.OnCancel(func(req *sip.Request, tx sip.ServerTransaction) {
+	gated := gate.Middleware
+	s.server.OnInvite(gated(s.onInvite))
+	s.server.OnAck(gated(s.onAck))
+	s.server.OnBye(gated(s.onBye))
+	s.server.OnCancel(gated(func(req *sip.Request, tx sip.ServerTransaction) {
 		if !s.admitAny(req, tx) {
 			return
 		}
 		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil))
-	})
-	s.server.OnOptions(s.onOptions)
-	s.server.OnSubscribe(s.lamps.onSubscribe)
-	s.server.OnNotify(s.onInDialog)
-	s.server.OnInfo(s.onInDialog)
-	s.server.OnUpdate(s.onInDialog)
-	s.server.OnRefer(func(req *sip.Request, tx sip.ServerTransaction) {
+	}))
+	s.server.OnOptions(gated(s.onOptions))
+	s.server.OnSubscribe(gated(s.lamps.onSubscribe))
+	s.server.OnNotify(gated(s.onInDialog))
+	s.server.OnInfo(gated(s.onInDialog))
+	s.server.OnUpdate(gated(s.onInDialog))
+	s.server.OnRefer(gated(func(req *sip.Request, tx sip.ServerTransaction) {
 		if !s.admitAny(req, tx) {
 			return
 		}
 		s.reply(req, tx, sip.StatusNotImplemented, "Not Implemented")
-	})
+	}))
 	// A method nobody handles is often what is left of a stream whose
-	// Content-Length lied: Framing answers that 400 and closes the stream.
-	s.server.OnNoRoute(sipconn.Framing(s.ua.TransportLayer(), "park", s.log)(func(req *sip.Request, tx sip.ServerTransaction) {
+	// Content-Length lied: Framing answers that 400 and closes the stream
+	// (before the gate, which would answer it without closing).
+	s.server.OnNoRoute(sipconn.Framing(s.ua.TransportLayer(), "park", s.log)(gated(func(req *sip.Request, tx sip.ServerTransaction) {
 		s.reply(req, tx, sip.StatusMethodNotAllowed, "Method Not Allowed",
 			sip.NewHeader("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, SUBSCRIBE, NOTIFY"))
-	}))
+	})))
 	// TCP through a sipconn.Listener: it keeps accepting through EMFILE,
 	// caps connections per source and closes idle ones.
 	tcpL := sipconn.NewListener(tcp, sipconn.Options{MaxPerSource: s.opts.TCPMaxPerSource,
