@@ -247,6 +247,19 @@ func TestDigestClientsParkRetrieveAndSubscribe(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ua.Close() })
+	// The fetch's NOTIFY comes back to the client's socket: take it.
+	srv, err := sipgo.NewServer(ua)
+	if err != nil {
+		t.Fatal(err)
+	}
+	notified := make(chan struct{}, 2)
+	srv.OnNotify(func(req *sip.Request, tx sip.ServerTransaction) {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
+		select {
+		case notified <- struct{}{}:
+		default:
+		}
+	})
 	client, err := sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"))
 	if err != nil {
 		t.Fatal(err)
@@ -266,6 +279,7 @@ func TestDigestClientsParkRetrieveAndSubscribe(t *testing.T) {
 		if err != nil || res.StatusCode != sip.StatusOK {
 			t.Fatalf("lamp fetch %d with credentials: %v %v", i+1, res, err)
 		}
+		siptest.Recv(t, "the lamp fetch's NOTIFY", notified)
 	}
 
 	r, rm, err := callWithPassword(t, "carol", f.uri(first), guardSecret)
