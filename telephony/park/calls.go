@@ -189,6 +189,8 @@ type target struct {
 	token string
 }
 
+// parseTarget reads the Request-URI's user part strictly (parseOrbit):
+// "park", "park-N" or "N", N in the lot; anything else is ErrOutsideLot.
 func (s *Service) parseTarget(u sip.Uri) (target, error) {
 	user := u.User
 	var t target
@@ -197,14 +199,14 @@ func (s *Service) parseTarget(u sip.Uri) (target, error) {
 		t.park = true
 	case strings.HasPrefix(user, "park-"):
 		t.park = true
-		n, err := strconv.Atoi(user[len("park-"):])
-		if err != nil {
+		n, ok := parseOrbit(user[len("park-"):])
+		if !ok {
 			return t, ErrOutsideLot
 		}
 		t.orbit = n
 	default:
-		n, err := strconv.Atoi(user)
-		if err != nil || user == "" {
+		n, ok := parseOrbit(user)
+		if !ok {
 			return t, ErrOutsideLot
 		}
 		t.orbit = n
@@ -231,7 +233,7 @@ func (s *Service) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	t, err := s.parseTarget(req.Recipient)
 	if err != nil {
 		s.event("refused", nil, "reason", "no such orbit", "uri", req.Recipient.String())
-		s.reply(req, tx, sip.StatusNotFound, "Not Found")
+		s.reply(req, tx, sip.StatusNotFound, "Not Found", ReasonNoSuchOrbit.header())
 		return
 	}
 	o, err := s.readOffer(req.Body())
@@ -315,7 +317,7 @@ func (s *Service) park(req *sip.Request, tx sip.ServerTransaction, t target, o o
 	if s.draining {
 		s.mu.Unlock()
 		s.event("refused", c, "reason", "service is stopping")
-		s.reply(req, tx, sip.StatusServiceUnavailable, "Service Unavailable", sip.NewHeader("Retry-After", "30"))
+		s.reply(req, tx, sip.StatusServiceUnavailable, "Service Unavailable", sip.NewHeader("Retry-After", "30"), ReasonStopping.header())
 		return
 	}
 	var err error
@@ -330,12 +332,12 @@ func (s *Service) park(req *sip.Request, tx sip.ServerTransaction, t target, o o
 	}
 	s.mu.Unlock()
 	if err != nil {
-		reason := "orbit occupied"
+		reason, why := "orbit occupied", ReasonOccupied
 		if errors.Is(err, ErrLotFull) {
-			reason = "lot full"
+			reason, why = "lot full", ReasonLotFull
 		}
 		s.event("refused", c, "reason", reason, "requested", t.orbit)
-		s.reply(req, tx, sip.StatusBusyHere, "Busy Here", sip.NewHeader("Warning", `399 park "`+reason+`"`))
+		s.reply(req, tx, sip.StatusBusyHere, "Busy Here", sip.NewHeader("Warning", `399 park "`+reason+`"`), why.header())
 		return
 	}
 
@@ -445,11 +447,12 @@ func (s *Service) retrieve(req *sip.Request, tx sip.ServerTransaction, t target,
 		c = s.orbits[t.orbit]
 	}
 	var why string
+	var reason Reason
 	switch {
 	case c == nil || (c.state != stateParked && c.state != stateRinging):
-		why = "orbit is empty"
+		why, reason = "orbit is empty", ReasonEmpty
 	case t.token != "" && !sameToken(t.token, c.token):
-		why = "token does not match the call on the orbit"
+		why, reason = "token does not match the call on the orbit", ReasonTokenMismatch
 	default:
 		c.state = stateRetrieving
 		c.retriever = uriFromHeader(req.From().Value())
@@ -464,7 +467,7 @@ func (s *Service) retrieve(req *sip.Request, tx sip.ServerTransaction, t target,
 	s.mu.Unlock()
 	if why != "" {
 		s.event("refused", nil, "reason", why, "orbit", t.orbit, "source", req.Source())
-		s.reply(req, tx, sip.StatusNotFound, "Not Found", sip.NewHeader("Warning", `399 park "`+why+`"`))
+		s.reply(req, tx, sip.StatusNotFound, "Not Found", sip.NewHeader("Warning", `399 park "`+why+`"`), reason.header())
 		return
 	}
 	retriever := uriFromHeader(req.From().Value())
@@ -473,7 +476,7 @@ func (s *Service) retrieve(req *sip.Request, tx sip.ServerTransaction, t target,
 	// caller from its first packet.
 	if !s.resume(c) {
 		s.event("refused", c, "reason", "caller hung up", "source", req.Source())
-		s.reply(req, tx, sip.StatusNotFound, "Not Found", sip.NewHeader("Warning", `399 park "orbit is empty"`))
+		s.reply(req, tx, sip.StatusNotFound, "Not Found", sip.NewHeader("Warning", `399 park "orbit is empty"`), ReasonEmpty.header())
 		return
 	}
 	if _, err := s.answerBridge(req, tx, c, o); err != nil {

@@ -118,9 +118,9 @@ func (ls *lampServer) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 		s.reply(req, tx, 489, "Bad Event", sip.NewHeader("Allow-Events", "dialog"))
 		return
 	}
-	n, err := strconv.Atoi(req.Recipient.User)
-	if err != nil || !s.opts.Orbits.Contains(n) {
-		s.reply(req, tx, sip.StatusNotFound, "Not Found")
+	n, ok := parseOrbit(req.Recipient.User)
+	if !ok || !s.opts.Orbits.Contains(n) {
+		s.reply(req, tx, sip.StatusNotFound, "Not Found", ReasonNoSuchOrbit.header())
 		return
 	}
 	if req.Contact() == nil {
@@ -289,6 +289,7 @@ func (ls *lampServer) send(sub *subscription, timeout time.Duration) bool {
 	req.AppendHeader(&maxFwd)
 	req.AppendHeader(sip.NewHeader("Event", sub.eventHdr))
 	req.AppendHeader(sip.NewHeader("Subscription-State", state))
+	req.AppendHeader(s.instanceHeader())
 	req.AppendHeader(&s.dua.ContactHDR)
 	req.AppendHeader(sip.NewHeader("Content-Type", dialoginfo.ContentType))
 	req.SetBody(body)

@@ -49,6 +49,22 @@ func (r Range) Validate() error {
 	return nil
 }
 
+// parseOrbit reads an orbit number as PARK-PROTOCOL.md writes it:
+// decimal digits without sign or leading zeros. "0", "0705", "+705",
+// "-705", "" and anything that is not a number give false.
+func parseOrbit(s string) (int, bool) {
+	if s == "" || s[0] < '1' || s[0] > '9' {
+		return 0, false
+	}
+	for i := 1; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.Atoi(s)
+	return n, err == nil
+}
+
 // Contains reports whether orbit n is in the lot.
 func (r Range) Contains(n int) bool { return n >= r.First && n <= r.Last }
 

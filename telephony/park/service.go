@@ -174,6 +174,8 @@ type Service struct {
 	bg      sync.WaitGroup
 	closing chan struct{}
 
+	instance string // X-Park-Instance, new at every start
+
 	mu       sync.Mutex
 	lot      *lot
 	orbits   map[int]*parkedCall
@@ -206,6 +208,7 @@ func New(opts Options) (*Service, error) {
 		changed: make(chan struct{}),
 		closing: make(chan struct{}),
 	}
+	s.instance = newInstanceID()
 	s.media = &engine{music: m}
 	return s, nil
 }
@@ -336,6 +339,10 @@ func (s *Service) Addr() netip.AddrPort { return s.addr }
 func (s *Service) HostPort() string {
 	return s.host + ":" + strconv.Itoa(int(s.addr.Port()))
 }
+
+// Instance is the service's X-Park-Instance (PARK-PROTOCOL.md "Restarts
+// are visible"): 16 hex digits, new for every service.
+func (s *Service) Instance() string { return s.instance }
 
 // Orbits is the lot the service serves.
 func (s *Service) Orbits() Range { return s.opts.Orbits }
@@ -489,8 +496,9 @@ func (s *Service) admit(req *sip.Request, tx sip.ServerTransaction) bool {
 }
 
 func (s *Service) onOptions(req *sip.Request, tx sip.ServerTransaction) {
+	// Every answer says which start of the service gave it.
 	if !s.guard.allowed(req.Source()) {
-		s.refuse(req, tx, refusal(whyNotAllowed))
+		s.refuse(req, tx, refusal(whyNotAllowed), s.instanceHeader())
 		return
 	}
 	s.mu.Lock()
@@ -499,10 +507,11 @@ func (s *Service) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 	allow := sip.NewHeader("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, SUBSCRIBE, NOTIFY")
 	accept := sip.NewHeader("Accept", "application/sdp, application/dialog-info+xml")
 	if draining {
-		s.reply(req, tx, sip.StatusServiceUnavailable, "Service Unavailable", allow, sip.NewHeader("Retry-After", "30"))
+		s.reply(req, tx, sip.StatusServiceUnavailable, "Service Unavailable", allow, sip.NewHeader("Retry-After", "30"),
+			ReasonStopping.header(), s.instanceHeader())
 		return
 	}
-	s.reply(req, tx, sip.StatusOK, "OK", allow, accept, sip.NewHeader("Supported", ""))
+	s.reply(req, tx, sip.StatusOK, "OK", allow, accept, sip.NewHeader("Supported", ""), s.instanceHeader())
 }
 
 // event logs one park event as a single structured line.
