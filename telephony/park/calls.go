@@ -46,6 +46,10 @@ type parkedCall struct {
 	retriever  string    // who claimed it (stateRetrieving), for the lamps
 	ring       ringing   // whom it rings back (stateRinging), or rang when answered
 	returnedAt time.Time // when it last came back from a ring-back nobody answered
+	// pendingFrom is the source host of a park whose 2xx is not ACKed
+	// yet (Service.pending counts it); empty otherwise.
+	pendingFrom string
+	probe       *time.Timer // the next in-dialog OPTIONS probe (probe.go)
 }
 
 // ringing is a ring-back of a parked call, for the lamps: whom the
@@ -56,7 +60,10 @@ type ringing struct {
 	fallback bool
 }
 
-// visible says whether the orbit shows the call (lamp lit).
+// visible says whether the orbit shows the call (lamp lit). A park whose
+// 2xx is not ACKed yet (stateParking) is not shown: the lamp lights with
+// the ACK, and until then the park holds its orbit for at most the ACK
+// wait (64×T1); see orbitDocument.
 func (c *parkedCall) visible() bool {
 	return c.state == stateParked || c.state == stateRinging || c.state == stateRetrieving
 }
@@ -320,6 +327,15 @@ func (s *Service) park(req *sip.Request, tx sip.ServerTransaction, t target, o o
 		s.reply(req, tx, sip.StatusServiceUnavailable, "Service Unavailable", sip.NewHeader("Retry-After", "30"), ReasonStopping.header())
 		return
 	}
+	source := sourceHost(req)
+	if s.pending[source] >= maxPendingPerSource {
+		s.mu.Unlock()
+		const why = "too many unconfirmed parks from this source"
+		s.event("refused", c, "reason", why, "source", req.Source())
+		s.reply(req, tx, sip.StatusServiceUnavailable, "Service Unavailable", s.retryAfter(),
+			sip.NewHeader("Warning", `399 park "`+why+`"`), ReasonPendingLimit.header())
+		return
+	}
 	var err error
 	if t.orbit != 0 {
 		c.orbit, err = t.orbit, s.lot.take(t.orbit)
@@ -329,6 +345,7 @@ func (s *Service) park(req *sip.Request, tx sip.ServerTransaction, t target, o o
 	if err == nil {
 		s.orbits[c.orbit] = c
 		delete(s.exits, c.orbit)
+		s.holdPendingLocked(c, source)
 	}
 	s.mu.Unlock()
 	if err != nil {
@@ -351,11 +368,22 @@ func (s *Service) park(req *sip.Request, tx sip.ServerTransaction, t target, o o
 	l.uas, l.id, l.call = d, d.ID, c
 	c.leg = l
 	s.register(l)
-	s.media.playMusic(l.media)
 
+	// Music starts with the ACK, never at the 200: an unconfirmed 200
+	// sends no media anywhere. Without an ACK within the ACK wait the
+	// orbit is freed at once and the dialog hung up.
 	res := sip.NewSDPResponseFromRequest(d.InviteRequest, s.answerHold(l, o))
 	res.AppendHeader(sip.NewHeader("X-Park-Orbit", strconv.Itoa(c.orbit)))
-	if err := d.WriteResponse(res); err != nil {
+	err = s.answer(d, tx, res, func() {
+		s.unpark(c, "unconfirmed", "reason", "no ACK within "+s.opts.ackWait.String(), "source", req.Source())
+	})
+	if errors.Is(err, errNoAck) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		l.hangup(ctx, "no ACK")
+		cancel()
+		return
+	}
+	if err != nil {
 		if l.finish() { // else the caller's BYE already settled it
 			s.unpark(c, "refused", "reason", "caller did not confirm: "+err.Error())
 		}
@@ -369,12 +397,15 @@ func (s *Service) park(req *sip.Request, tx sip.ServerTransaction, t target, o o
 	c.state = stateParked
 	c.parkedAt = time.Now()
 	close(c.confirmed)
+	s.releasePendingLocked(c)
+	s.probeLaterLocked(c)
 	draining := s.draining
 	if !draining {
 		c.timer = time.AfterFunc(s.opts.ParkTime, func() { s.startRingback(c, "timeout") })
 	}
 	s.notifyChangedLocked()
 	s.mu.Unlock()
+	l.playMusic()
 	s.event("parked", c, "token_set", c.token != "", "codec", codecName(o.codec), "pt", o.pt)
 	s.lamps.changed(c.orbit)
 	if draining {
@@ -400,6 +431,9 @@ func (s *Service) unpark(c *parkedCall, event string, kv ...any) {
 		case event == "gave up":
 			exit.How = ExitGaveUp
 			s.exits[c.orbit] = exit
+		case event == "lost":
+			exit.How = ExitLost
+			s.exits[c.orbit] = exit
 		case event == "" && c.state == stateRetrieving:
 			exit.How, exit.RetrievedBy = ExitRetrieved, c.retriever
 			s.exits[c.orbit] = exit
@@ -416,8 +450,12 @@ func (s *Service) unpark(c *parkedCall, event string, kv ...any) {
 		close(c.confirmed)
 	}
 	c.state = stateDone
+	s.releasePendingLocked(c)
 	if c.timer != nil {
 		c.timer.Stop()
+	}
+	if c.probe != nil {
+		c.probe.Stop()
 	}
 	if c.stopRing != nil {
 		c.stopRing()
@@ -471,9 +509,8 @@ func (s *Service) retrieve(req *sip.Request, tx sip.ServerTransaction, t target,
 		return
 	}
 	retriever := uriFromHeader(req.From().Value())
-	// The caller is taken off hold before the retriever's 200: the bridge
-	// is linked right after the caller's 2xx, so the retriever hears the
-	// caller from its first packet.
+	// The caller is taken off hold before the retriever's 200, so the
+	// bridge can be linked the moment the retriever's ACK comes.
 	if !s.resume(c) {
 		s.event("refused", c, "reason", "caller hung up", "source", req.Source())
 		s.reply(req, tx, sip.StatusNotFound, "Not Found", sip.NewHeader("Warning", `399 park "orbit is empty"`), ReasonEmpty.header())
@@ -486,9 +523,13 @@ func (s *Service) retrieve(req *sip.Request, tx sip.ServerTransaction, t target,
 	s.event("retrieved", c, "by", retriever)
 }
 
-// answerBridge answers a retrieving INVITE and bridges it to c. The
-// media is linked before the 200 so the retriever hears the caller at
-// once; the orbit is freed only when the retriever's ACK confirms.
+// answerBridge answers a retrieving INVITE and bridges it to c once the
+// retriever's ACK confirms: only then is the media linked and the orbit
+// freed. Until then the caller stays on its orbit with music, and the
+// retriever's leg stands alone, so a BYE on it before the ACK ends that
+// leg only. Without the ACK within the ACK wait (or after such a BYE) the
+// caller is put back on its orbit at once (requeue) and the retriever's
+// dialog is hung up: no orbit is ever left lit by nobody.
 func (s *Service) answerBridge(req *sip.Request, tx sip.ServerTransaction, c *parkedCall, o offer) (*sipLeg, error) {
 	d, err := s.dua.ReadInvite(req, tx)
 	if err != nil {
@@ -502,15 +543,30 @@ func (s *Service) answerBridge(req *sip.Request, tx sip.ServerTransaction, c *pa
 	l := s.newLeg(o)
 	l.uas, l.id = d, d.ID
 	s.register(l)
-	s.link(c, l)
 
 	res := sip.NewSDPResponseFromRequest(d.InviteRequest, s.answerSDP(l, o))
 	res.AppendHeader(sip.NewHeader("P-Asserted-Identity", identity(c.callerName, c.callerURI)))
 	res.AppendHeader(sip.NewHeader("X-Park-Caller", identity(c.callerName, c.callerURI)))
 	res.AppendHeader(sip.NewHeader("X-Park-Orbit", strconv.Itoa(c.orbit)))
-	if err := d.WriteResponse(res); err != nil {
-		l.finish()
+	err = s.answer(d, tx, res, func() { s.requeue(c, "retriever did not ACK") })
+	if errors.Is(err, errNoAck) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		l.hangup(ctx, "no ACK")
+		cancel()
 		return nil, err
+	}
+	if err != nil {
+		l.finish() // a BYE before the ACK already ended it
+		return nil, err
+	}
+	s.link(c, l)
+	if c.leg.isEnded() {
+		// The caller hung up while the retriever's ACK was on its way:
+		// its leg went with no partner to hang up, so end this one.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		l.hangup(ctx, "caller hung up")
+		cancel()
+		return nil, errors.New("caller hung up before the retriever's ACK")
 	}
 	s.settle(c)
 	return l, nil
@@ -550,13 +606,26 @@ func (s *Service) requeue(c *parkedCall, why string) {
 		return
 	}
 	c.state = stateParked
+	c.retriever = ""
 	if !s.draining {
 		c.timer = time.AfterFunc(s.opts.ParkTime, func() { s.startRingback(c, "timeout") })
 	}
+	s.probeLaterLocked(c)
 	s.notifyChangedLocked()
 	s.mu.Unlock()
-	s.media.playMusic(c.leg.media)
+	c.leg.playMusic()
 	s.event("returned", c, "reason", why)
+	s.lamps.changed(c.orbit)
+}
+
+// playMusic puts l on music on hold unless it has ended: a leg whose
+// caller hung up meanwhile is never put back in the media engine.
+func (l *sipLeg) playMusic() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.ended {
+		l.s.media.playMusic(l.media)
+	}
 }
 
 func identity(name, uri string) string {

@@ -404,14 +404,23 @@ func ringback(r ringing) *dialoginfo.Ringback {
 // while the service rings back its parker or the fallback); when free, no
 // dialog, or for a while after a call left, one terminated dialog saying
 // how (event remote-bye: the caller gave up; replaced: retrieved, by
-// whom, with the ring-back element when the ring-back was answered).
+// whom, with the ring-back element when the ring-back was answered;
+// rejected: lost, its phone stopped answering the service's probes).
+//
+// A park whose 2xx is not ACKed yet is not shown: the lamp lights with
+// the ACK. Such a park holds its orbit for at most the ACK wait (64×T1,
+// 32 s), meanwhile a directed park onto it gets 486 occupied, and each
+// source may have only maxPendingPerSource of them.
 func orbitDocument(entity string, version uint32, st lampState) dialoginfo.Document {
 	doc := dialoginfo.Document{Version: version, State: dialoginfo.StateFull, Entity: entity}
 	if !st.Occupied {
 		if e := st.Last; e != nil {
 			event := "remote-bye"
-			if e.How == ExitRetrieved {
+			switch e.How {
+			case ExitRetrieved:
 				event = "replaced"
+			case ExitLost:
+				event = "rejected"
 			}
 			doc.Dialogs = []dialoginfo.Dialog{{
 				ID:        "orbit-" + strconv.Itoa(st.Orbit) + "-" + strconv.FormatInt(e.ParkedAt.UnixNano(), 36),

@@ -30,6 +30,8 @@ const (
 	DefaultParkTime     = 120 * time.Second
 	DefaultRingbackTime = 30 * time.Second
 	DefaultDrain        = 60 * time.Second
+	// DefaultProbeInterval is how often parked callers are probed.
+	DefaultProbeInterval = 2 * time.Minute
 )
 
 // DefaultOrbits is the lot 701-720.
@@ -75,6 +77,15 @@ type Options struct {
 	RTPPort int
 	// Logger receives the park events and diagnostics (slog.Default()).
 	Logger *slog.Logger
+	// ProbeInterval is how often a parked caller is probed with an
+	// in-dialog OPTIONS (DefaultProbeInterval); one without an answer
+	// for a whole interval, or answering 481 or 408, is taken off its
+	// orbit as lost.
+	ProbeInterval time.Duration
+
+	// ackWait is how long a 2xx waits for its ACK (64×T1, 32 s); tests
+	// shorten it (export_test.go).
+	ackWait time.Duration
 }
 
 func (o *Options) withDefaults() (Options, error) {
@@ -96,6 +107,15 @@ func (o *Options) withDefaults() (Options, error) {
 	}
 	if out.ParkTime < 0 || out.RingbackTime < 0 {
 		return out, errors.New("park time and ring-back time must be positive")
+	}
+	if out.ProbeInterval == 0 {
+		out.ProbeInterval = DefaultProbeInterval
+	}
+	if out.ProbeInterval < 0 {
+		return out, errors.New("probe interval must be positive")
+	}
+	if out.ackWait <= 0 {
+		out.ackWait = ackWait
 	}
 	if out.Fallback != "" {
 		var u sip.Uri
@@ -139,6 +159,7 @@ type OrbitState struct {
 const (
 	ExitGaveUp    = "gave up"   // the caller hung up while parked
 	ExitRetrieved = "retrieved" // someone retrieved it
+	ExitLost      = "lost"      // its phone vanished: probes went unanswered
 )
 
 // ExitShown is how long the lamps keep saying how the last call left a
@@ -182,6 +203,7 @@ type Service struct {
 	exits    map[int]OrbitExit // how the last call left each free orbit
 	dialogs  map[string]*sipLeg
 	legs     map[*sipLeg]struct{}
+	pending  map[string]int // unconfirmed parks (2xx not ACKed) by source host
 	draining bool
 	changed  chan struct{} // closed and replaced on every call change (drain waits on it)
 }
@@ -205,6 +227,7 @@ func New(opts Options) (*Service, error) {
 		exits:   make(map[int]OrbitExit),
 		dialogs: make(map[string]*sipLeg),
 		legs:    make(map[*sipLeg]struct{}),
+		pending: make(map[string]int),
 		changed: make(chan struct{}),
 		closing: make(chan struct{}),
 	}
