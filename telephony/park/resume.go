@@ -15,8 +15,9 @@ import (
 // to its re-INVITE before bridging anyway.
 const reinviteTimeout = 4 * time.Second
 
-// errNoFinal is a re-INVITE without a final answer in reinviteTimeout.
-var errNoFinal = errors.New("no final answer to the re-INVITE")
+// errNoFinal is a request of the service's (a re-INVITE, a probe) without
+// a final answer in the time it was given.
+var errNoFinal = errors.New("no final answer in time")
 
 // glareBackoff is how long resume waits before it retries a re-INVITE
 // refused with 491 Request Pending (the caller re-INVITEd at the same
@@ -167,7 +168,7 @@ func (s *Service) finalResponse(ctx context.Context, tx sip.ClientTransaction) (
 				}
 			default:
 			}
-			return nil, fmt.Errorf("re-INVITE: %w", tx.Err())
+			return nil, fmt.Errorf("transaction ended: %w", tx.Err())
 		case <-ctx.Done():
 			return nil, errNoFinal
 		case <-s.closing:

@@ -1,0 +1,111 @@
+package park
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// Vanished callers. A parked phone that loses power or its network sends
+// no BYE, and the service never hangs up a caller by itself, so without a
+// check it would stay parked for ever, its lamp lit. Every
+// Options.ProbeInterval the service sends each parked caller an in-dialog
+// OPTIONS (RFC 3261 §11; RFC 5057 §5.1: an in-dialog request is how a UA
+// learns whether its peer still knows the dialog). Any final answer but
+// 481 and 408 means the phone is there (405 and 501 included: it answered
+// in the dialog). 481 (the dialog is gone), 408, or no final answer for a
+// whole interval (or before the transaction gives up, 64×T1) take the
+// caller off its orbit as lost: event "lost", the lamp's terminated
+// dialog with event="rejected", and a BYE, should the phone still hear.
+//
+// RFC 4028 session timers are not used: a parked caller's phone rarely
+// asks for them, and the probe needs nothing from it.
+
+// probeLaterLocked arms c's next probe one interval from now; s.mu is
+// held. The timer is stopped when c leaves its orbit (unpark).
+func (s *Service) probeLaterLocked(c *parkedCall) {
+	if c.probe != nil {
+		c.probe.Stop()
+	}
+	c.probe = time.AfterFunc(s.opts.ProbeInterval, func() { s.startProbe(c) })
+}
+
+// startProbe runs c's probe on the service's background group when c is
+// still parked (or ringing back). A call claimed by a retrieve is not
+// probed: it leaves its orbit, or comes back to it with a new probe
+// (requeue).
+func (s *Service) startProbe(c *parkedCall) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	select {
+	case <-s.closing: // Close is waiting for the group, or soon will
+		return
+	default:
+	}
+	if s.orbits[c.orbit] != c || (c.state != stateParked && c.state != stateRinging) {
+		return
+	}
+	// Added under s.mu, which Close takes after closing s.closing and
+	// before it waits for the group.
+	s.bg.Go(func() { s.probe(c) })
+}
+
+// probe sends c's caller one in-dialog OPTIONS and waits up to one
+// interval for its final answer; then it arms the next probe, or takes
+// the caller off its orbit as lost.
+func (s *Service) probe(c *parkedCall) {
+	code, err := s.options(c.leg, s.opts.ProbeInterval)
+	select {
+	case <-s.closing:
+		return
+	default:
+	}
+	lost := err != nil || code == sip.StatusCallTransactionDoesNotExists || code == sip.StatusRequestTimeout
+	s.mu.Lock()
+	still := s.orbits[c.orbit] == c && (c.state == stateParked || c.state == stateRinging) && !c.leg.isEnded()
+	if still && !lost {
+		s.probeLaterLocked(c)
+	}
+	s.mu.Unlock()
+	if !still || !lost {
+		return
+	}
+	why := fmt.Sprintf("probe answered %d", code)
+	if err != nil {
+		why = "probe unanswered: " + err.Error()
+	}
+	s.unpark(c, "lost", "reason", why)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	c.leg.hangup(ctx, "lost")
+}
+
+// options sends l (a dialog the service is UAS of) an in-dialog OPTIONS
+// and returns the final status; an error when none came within wait,
+// the transaction failed (timeout, transport) or the service is closing.
+func (s *Service) options(l *sipLeg, wait time.Duration) (int, error) {
+	if l.uas == nil {
+		return 0, errors.New("not a caller's dialog")
+	}
+	contact := l.uas.InviteRequest.Contact()
+	if contact == nil {
+		return 0, errors.New("the caller's INVITE has no Contact")
+	}
+	req := sip.NewRequest(sip.OPTIONS, *contact.Address.Clone())
+	req.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	tx, err := l.uas.TransactionRequest(ctx, req)
+	if err != nil {
+		return 0, fmt.Errorf("OPTIONS: %w", err)
+	}
+	defer tx.Terminate()
+	res, err := s.finalResponse(ctx, tx)
+	if err != nil {
+		return 0, err
+	}
+	return res.StatusCode, nil
+}
