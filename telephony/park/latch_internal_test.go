@@ -238,3 +238,19 @@ func TestPortZeroAudioLineSkipped(t *testing.T) {
 		t.Fatalf("answer:\n%s", ans)
 	}
 }
+
+// An SDP with a NUL byte, or with more media lines than an answer
+// mirroring them could carry, is refused as garbled.
+func TestGarbledSDPRefused(t *testing.T) {
+	good := "v=0\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n"
+	if _, err := parseOffer([]byte(good)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := parseOffer([]byte(strings.Replace(good, "s=-", "s=\x00\x00", 1))); err == nil || !strings.Contains(err.Error(), "NUL") {
+		t.Fatalf("NUL bytes: %v", err)
+	}
+	many := strings.Replace(good, "m=audio", strings.Repeat("m=video 0 RTP/AVP 96\r\n", maxMediaLines)+"m=audio", 1)
+	if _, err := parseOffer([]byte(many)); err == nil || !strings.Contains(err.Error(), "media lines") {
+		t.Fatalf("%d media lines: %v", maxMediaLines+1, err)
+	}
+}

@@ -102,6 +102,9 @@ func warning(err error) sip.Header {
 	return sip.NewHeader("Warning", strconv.Itoa(code)+` park "`+text+`"`)
 }
 
+// maxMediaLines is the most m= lines an SDP the service answers may have.
+const maxMediaLines = 16
+
 // parseOffer reads an SDP offer or answer and picks the audio codec,
 // preferring the peer's order between PCMU and PCMA. The audio is the
 // first audio line with a port (RFC 3264: port 0 rejects a stream). Its
@@ -112,6 +115,9 @@ func parseOffer(body []byte) (offer, error) {
 	var o offer
 	o.audioIndex = -1
 	o.direction = "sendrecv"
+	if bytes.IndexByte(body, 0) >= 0 {
+		return o, mediaFault(warnParam, "NUL byte in the SDP") // RFC 4566 text never holds one
+	}
 	var sessionAddr, audioAddr netip.Addr
 	var audioPort int
 	var audioFormats []string
@@ -135,6 +141,11 @@ func parseOffer(body []byte) (offer, error) {
 				ml.format = f[3]
 			}
 			inAudio = false
+			if len(o.lines) == maxMediaLines {
+				// The answer mirrors every line: a few hundred would
+				// make it larger than any datagram.
+				return o, mediaFault(warnParam, "more than %d media lines", maxMediaLines)
+			}
 			if f[0] == "audio" && o.audioIndex < 0 {
 				port, err := strconv.Atoi(strings.SplitN(f[1], "/", 2)[0])
 				if err != nil || port < 0 || port > 65535 {
