@@ -146,6 +146,8 @@ var (
 	faultLength      = fault(FaultContentLength, "Content-Length", "Content-Length larger than the body")
 	faultBadLength   = fault(FaultContentLength, "Content-Length", "malformed Content-Length header")
 	faultTruncated   = fault(FaultTruncated, "", "header section does not end")
+	faultNoVersion   = fault(FaultUnparseable, "", "request line has no SIP version")
+	faultHeaderName  = fault(FaultBadHeader, "", "malformed header name")
 	faultTooLarge    = fault(FaultTooLarge, "", "message too large")
 	faultUnparseable = fault(FaultUnparseable, "", "unparseable request")
 )
@@ -198,6 +200,10 @@ func Check(req *sip.Request) *Fault {
 			maxFwd++
 		case *sip.ContentLengthHeader:
 			length++
+		default:
+			if !isToken(h.Name()) {
+				return faultHeaderName
+			}
 		}
 	}
 	switch {

@@ -78,6 +78,10 @@ func (g *Gate) ReadFilter(props sip.TransportReadProps, data []byte) (out []byte
 		return nil, nil
 	}
 	d := diagnose(data)
+	if d.request && len(data) >= int(sip.TransportBufferReadSize) {
+		// sipgo's read buffer is full: the datagram was cut to fit it.
+		d.fault = faultTooLarge
+	}
 	if !d.request {
 		g.refused.Add(1)
 		g.logRefusal(addrString(props.RemoteAddr), "UDP", "", faultUnparseable, false)
@@ -180,8 +184,11 @@ func diagnose(data []byte) rawRequest {
 		return d
 	}
 	parts := strings.SplitN(lines[0], " ", 3)
-	if len(parts) != 3 || !isToken(parts[0]) || len(parts[2]) < 4 || !strings.EqualFold(parts[2][:4], "SIP/") {
+	if !isRequestLine(parts) {
 		return d
+	}
+	for len(parts) < 3 {
+		parts = append(parts, "")
 	}
 	d.request, d.method = true, strings.ToUpper(parts[0])
 	for _, line := range lines[1:] {
@@ -216,6 +223,8 @@ func diagnose(data []byte) rawRequest {
 		}
 	}
 	switch {
+	case strings.TrimSpace(parts[2]) == "":
+		d.fault = faultNoVersion
 	case !strings.EqualFold(parts[2], Version):
 		d.fault = faultVersion
 	case !validRequestURI(parts[1]):
@@ -231,6 +240,20 @@ func diagnose(data []byte) rawRequest {
 		d.fault = faultUnparseable
 	}
 	return d
+}
+
+// isRequestLine is true for the split start line of a request, even one
+// without its SIP version: a method, then a SIP version or a sip or sips
+// URI.
+func isRequestLine(parts []string) bool {
+	if len(parts) < 2 || !isToken(parts[0]) {
+		return false
+	}
+	if len(parts) == 3 && len(parts[2]) >= 4 && strings.EqualFold(parts[2][:4], "SIP/") {
+		return true
+	}
+	scheme, _, ok := strings.Cut(parts[1], ":")
+	return ok && (strings.EqualFold(scheme, "sip") || strings.EqualFold(scheme, "sips"))
 }
 
 // unfold splits a header section into lines, joining continuation lines

@@ -54,6 +54,9 @@ func (g *Gate) Middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 			g.refuse(req, tx, f)
 			return
 		}
+		// The version is case-insensitive, but sent in upper case (RFC
+		// 3261 §7.1): responses copy the request's.
+		req.SipVersion = Version
 		if tx == nil {
 			defer g.recoverPanic(req, nil)
 			next(req, nil)
@@ -96,23 +99,19 @@ func (g *Gate) response(req *sip.Request, f *Fault) *sip.Response {
 	return res
 }
 
-// dropInvalid removes from res the copied Via, From and To headers that
-// sipgo parsed leniently but that would not parse again once written
-// (a Via without transport or host, a sip URI without host): the answer
-// to a faulty request must itself be well formed.
+// dropInvalid removes from res the headers copied from the request that
+// sipgo parsed leniently but that would not parse again once written (a
+// Via without transport, a To of "<a:>>"): the answer to a faulty request
+// must itself be well formed.
 func dropInvalid(res *sip.Response) {
-	for _, h := range res.GetHeaders("Via") {
-		if v, ok := h.(*sip.ViaHeader); !ok || !viaOK(v) {
-			for res.RemoveHeader("Via") {
+	for again := true; again; {
+		again = false
+		for _, h := range res.Headers() {
+			if _, err := headerParsers.ParseHeader(nil, []byte(h.Name()+": "+h.Value())); err != nil {
+				again = res.RemoveHeader(h.Name())
+				break
 			}
-			break
 		}
-	}
-	if h := res.From(); h != nil && !addressOK(&h.Address) {
-		res.RemoveHeader("From")
-	}
-	if h := res.To(); h != nil && !addressOK(&h.Address) {
-		res.RemoveHeader("To")
 	}
 }
 

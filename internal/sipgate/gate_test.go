@@ -310,6 +310,20 @@ func TestGateAnswersMalformedRequestsOverUDPAndTCP(t *testing.T) {
 	s.log.wait(t, "sip request refused", "fault", "content-length", "transport", "UDP", "answered", "true", "level", "WARN")
 }
 
+// TestGateAnswersALowerCaseVersionInUpperCase: the version is
+// case-insensitive (RFC 3261 §7.1), but sent in upper case.
+func TestGateAnswersALowerCaseVersionInUpperCase(t *testing.T) {
+	s := startServer(t, false)
+	for _, network := range []string{"udp", "tcp"} {
+		p := dial(t, network, s.addr)
+		p.send(p.msg(strings.Replace(fmt.Sprintf(head, "OPTIONS", "v-"+network), "SIP/2.0\n", "sip/2.0\n", 1) +
+			"From: <sip:x@h>;tag=1\nTo: <sip:701@h>\nCall-ID: v\nCSeq: 1 OPTIONS\nMax-Forwards: 70\nContent-Length: 0\n\n"))
+		if res := p.next(); res.StatusCode != 200 || res.SipVersion != "SIP/2.0" {
+			t.Fatalf("%s: answer:\n%s", network, res)
+		}
+	}
+}
+
 func TestGateDropsAFaultyACKWithALogLine(t *testing.T) {
 	s := startServer(t, false)
 	for _, network := range []string{"udp", "tcp"} {
@@ -371,4 +385,19 @@ func TestGateDropsDatagramsThatAreNoSIPWithALogLine(t *testing.T) {
 	p.send([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
 	s.log.wait(t, "sip request refused", "fault", "unparseable", "answered", "false")
 	p.options("after-junk")
+}
+
+// TestGateAnswersADatagramCutBySipgosBuffer: sipgo reads UDP into
+// sip.TransportBufferReadSize bytes (32 KiB); a larger datagram arrives
+// cut, and is answered 513 rather than dropped.
+func TestGateAnswersADatagramCutBySipgosBuffer(t *testing.T) {
+	s := startServer(t, false)
+	p := dial(t, "udp", s.addr)
+	body := strings.Repeat("a=x-filler:0123456789abcdef0123456789abcdef\r\n", 1000)
+	p.send(p.msg(fmt.Sprintf(head, "INVITE", "g1") + "From: <sip:x@h>;tag=1\nTo: <sip:701@h>\nCall-ID: g1\nCSeq: 1 INVITE\nMax-Forwards: 70\nContent-Type: application/sdp\nContent-Length: " +
+		strconv.Itoa(len(body)) + "\n\n" + strings.ReplaceAll(body, "\r\n", "\n")))
+	if res := p.next(); res.StatusCode != StatusMessageTooLarge {
+		t.Fatalf("answer to a %d-byte datagram:\n%s", len(body), res)
+	}
+	p.options("after-cut")
 }
