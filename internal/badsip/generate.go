@@ -121,7 +121,7 @@ const goodSDP = "v=0\r\no=badsip 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0
 	"a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=sendrecv\r\n"
 
 const dialogInfo = `<?xml version="1.0"?>` + "\r\n" +
-	`<dialog-info xmlns="urn:ietf:params:xml:ns:dialog-info" version="0" state="full" entity="sip:704@{hostport}">` +
+	`<dialog-info xmlns="urn:ietf:params:xml:ns:dialog-info" version="0" state="full" entity="sip:704@127.0.0.1">` +
 	`<dialog id="704"><state>confirmed</state></dialog></dialog-info>` + "\r\n"
 
 // base is a request of method to ruri with the mandatory headers;

@@ -302,6 +302,9 @@ func (r *Replayer) Run(ctx context.Context, c *Case) Outcome {
 func (r *Replayer) cleanupInvite(ex *exchange, ruri string, final, provisional *response) {
 	deadline := time.Now().Add(r.cleanupWait())
 	if final == nil && provisional != nil {
+		if !provisional.routable() {
+			return
+		}
 		_ = ex.write(provisional.derive("CANCEL", ruri, "", false))
 		// Wait for the INVITE's final answer (487, or a 2xx that crossed).
 		for final == nil {
@@ -314,7 +317,7 @@ func (r *Replayer) cleanupInvite(ex *exchange, ruri string, final, provisional *
 			}
 		}
 	}
-	if final == nil {
+	if final == nil || !final.routable() {
 		return
 	}
 	if final.status >= 300 {
@@ -615,6 +618,17 @@ func (r *response) contactURI() string {
 		}
 	}
 	return ""
+}
+
+// routable reports whether the response has what a request derived
+// from it needs (an answer to a request without To has no To to copy).
+func (r *response) routable() bool {
+	for _, h := range []string{"Via", "From", "To", "Call-ID", "CSeq"} {
+		if strings.TrimSpace(r.get(h)) == "" {
+			return false
+		}
+	}
+	return true
 }
 
 // derive builds a request of method from the response to an INVITE: an
