@@ -54,9 +54,6 @@ func (g *Gate) Middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 			g.refuse(req, tx, f)
 			return
 		}
-		// The version is case-insensitive, but sent in upper case (RFC
-		// 3261 §7.1): responses copy the request's.
-		req.SipVersion = Version
 		if tx == nil {
 			defer g.recoverPanic(req, nil)
 			next(req, nil)
@@ -170,8 +167,13 @@ type trackedTx struct {
 	final atomic.Bool
 }
 
-// Respond sends res and notes a final one.
+// Respond sends res and notes a final one. The version is
+// case-insensitive but sent in upper case (RFC 3261 §7.1): a response to
+// a "sip/2.0" request, which copies its version, is set right here, not
+// by rewriting the request, which the transaction's 100 Trying timer
+// reads meanwhile.
 func (t *trackedTx) Respond(res *sip.Response) error {
+	res.SipVersion = Version
 	err := t.ServerTransaction.Respond(res)
 	if err == nil && res.StatusCode >= 200 {
 		t.final.Store(true)
