@@ -25,9 +25,6 @@ var ackWait = 64 * sip.T1
 // one pending.
 const maxPendingPerSource = 4
 
-// ReasonPendingLimit refuses a park (503) from a source that already has
-// maxPendingPerSource parks whose 2xx it has not ACKed.
-const ReasonPendingLimit Reason = "pending-limit"
 
 // InstanceHeader is the header that carries the service's instance ID
 // (PARK-PROTOCOL.md "Restarts are visible").

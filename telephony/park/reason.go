@@ -17,6 +17,10 @@ const (
 	ReasonNotAllowed        Reason = "not-allowed"        // allowlist or credentials
 	ReasonUnacceptableMedia Reason = "unacceptable-media" // an SDP the service cannot serve
 	ReasonStopping          Reason = "stopping"           // the service is draining
+	// ReasonPendingLimit refuses a park (503, Retry-After) from a source
+	// that already has maxPendingPerSource parks whose 200 it has not
+	// ACKed: not in PARK-PROTOCOL.md's list, which we extend with it.
+	ReasonPendingLimit Reason = "pending-limit"
 )
 
 // ReasonHeader is the name of the header that carries a Reason.

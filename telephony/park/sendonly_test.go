@@ -483,8 +483,10 @@ func TestBaresipTakenOffHoldOnRetrieve(t *testing.T) {
 		t.Fatalf("baresip not parked: %v", err)
 	}
 	f.log.wait(t, "parked", "orbit", "709")
-	// baresip honours the sendonly answer: it only receives.
-	parked := waitBaresipAudio(ctx, t, b, "recvonly while parked", func(a baresipAudio) bool { return a.dir == "recvonly" })
+	// baresip honours the sendonly answer: it only receives. Music
+	// starts at the ACK: wait until some arrived, so that the sequence
+	// number compared below is the service's, not baresip's zero.
+	parked := waitBaresipAudio(ctx, t, b, "recvonly while parked, with music", func(a baresipAudio) bool { return a.dir == "recvonly" && a.rx != 0 })
 
 	dr := siptest.Recv(t, "the retriever's answer", retrieveAsync(t, f.uri("709")))
 	if dr == nil {
