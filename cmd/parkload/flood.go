@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
 )
 
 // floodKind is one kind of flood of -flood.
@@ -412,7 +413,7 @@ func (l *legitCaller) run(ctx context.Context, end time.Time) {
 		err = l.a.invite(ictx, c, fmt.Sprintf("sip:park@%s;token=%s", l.addr, randomToken()))
 		p.at, p.lat, p.orbit = c.invited, c.answered.Sub(c.invited), c.orbit
 		if err != nil {
-			p.status = statusOf(err)
+			p.status = refusalOf(err)
 			l.record(p)
 			if c.d != nil && c.d.InviteResponse != nil && c.d.InviteResponse.StatusCode == 200 {
 				_ = l.a.bye(ictx, c) // answered but not ACKed (bad SDP): hang up all the same
@@ -434,6 +435,26 @@ func (l *legitCaller) run(ctx context.Context, end time.Time) {
 			l.mu.Unlock()
 		}
 	})
+}
+
+// refusalOf is statusOf(err) with the refusal's X-Park-Reason, if any,
+// e.g. "503 pending-limit".
+func refusalOf(err error) string {
+	var p *sipgo.ErrDialogResponse
+	var v sipgo.ErrDialogResponse
+	var res *sip.Response
+	switch {
+	case errors.As(err, &p):
+		res = p.Res
+	case errors.As(err, &v):
+		res = v.Res
+	}
+	if res != nil {
+		if h := res.GetHeader("X-Park-Reason"); h != nil {
+			return statusOf(err) + " " + h.Value()
+		}
+	}
+	return statusOf(err)
 }
 
 func (l *legitCaller) record(p legitPark) {
@@ -485,6 +506,7 @@ type floodResult struct {
 	byeFails        map[string]int
 	cpu             [3]float64 // parkd, % of one core, per phase
 	genCPU          float64    // the generator during the flood
+	otherCPU        float64    // everything else on the machine during the flood (softirq left out); -1 unknown
 	rssBefore       int64      // kB
 	rssPeak         int64      // highest VmRSS sampled during the flood
 	hwm             int64      // VmHWM at the end
@@ -578,7 +600,7 @@ func runFloodKind(cfg config, binary string, kind floodKind, stop <-chan os.Sign
 	}
 	progress("parkd pid %d listening on %s", svc.pid, svc.addr)
 	r := &floodResult{kind: kind, sources: cfg.floodSources, settle: cfg.floodSettle,
-		cpu: [3]float64{-1, -1, -1}, genCPU: -1, rssBefore: -1, rssPeak: -1, hwm: -1, rssAfter: -1}
+		cpu: [3]float64{-1, -1, -1}, genCPU: -1, otherCPU: -1, rssBefore: -1, rssPeak: -1, hwm: -1, rssAfter: -1}
 	// The watch writes r.crashed before it cancels ctx, and everything
 	// that reads r.crashed does so after seeing ctx end.
 	watchDone := make(chan struct{})
@@ -644,7 +666,7 @@ func runFloodKind(cfg config, binary string, kind floodKind, stop <-chan os.Sign
 
 	// 2. The flood, with parkd's memory sampled every 100 ms.
 	progress("flooding: %d datagrams at %.0f/s", total, cfg.floodRate)
-	meter, gen := startCPU(pid), startCPU("self")
+	meter, gen, sysM := startCPU(pid), startCPU("self"), startSys()
 	samplerStop := make(chan struct{})
 	var sampler sync.WaitGroup
 	sampler.Go(func() {
@@ -668,6 +690,9 @@ func runFloodKind(cfg config, binary string, kind floodKind, stop <-chan os.Sign
 	close(samplerStop)
 	sampler.Wait()
 	r.cpu[1], r.genCPU = meter.percent(), gen.percent()
+	if u := sysM.usage(); u.ok && r.cpu[1] >= 0 && r.genCPU >= 0 {
+		r.otherCPU = max(u.cores*100-u.idle-u.steal-u.softirq-r.cpu[1]-r.genCPU, 0)
+	}
 	r.sent, r.sendErrs = f.sent, f.errs
 	progress("sent %d in %v; %d answered so far", r.sent, r.took.Round(time.Millisecond), f.tally.answered())
 	if ctx.Err() != nil {
@@ -749,9 +774,9 @@ func (r *floodResult) floodRow() string {
 	if !r.alive {
 		alive = "NO"
 	}
-	return fmt.Sprintf("| %s | %d (%.0f/s, %d source(s)) | %s | %s | %d | %s | %s | %d | %s / %s / %s | %s | %s / %s / %s / %s | %d → %d / %d → %d | %d / %d kB | %s |",
+	return fmt.Sprintf("| %s | %d (%.0f/s, %d source(s)) | %s | %s | %d | %s | %s | %d | %s / %s / %s | %s | %s | %s / %s / %s / %s | %d → %d / %d → %d | %d / %d kB | %s |",
 		r.kind, r.sent, rate, r.sources, finals, reasons, r.sent-answered, responses, requests, r.trapped,
-		pct(r.cpu[0]), pct(r.cpu[1]), pct(r.cpu[2]), pct(r.genCPU),
+		pct(r.cpu[0]), pct(r.cpu[1]), pct(r.cpu[2]), pct(r.genCPU), pct(r.otherCPU),
 		mb(r.rssBefore), mb(r.rssPeak), mb(r.hwm), mb(r.rssAfter),
 		r.fdsBefore, r.fdsAfter, r.thrBefore, r.thrAfter, r.logProblems, (r.logBytes+1023)/1024, alive)
 }

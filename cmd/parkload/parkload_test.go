@@ -3,6 +3,8 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"net/netip"
 	"os"
 	"slices"
@@ -10,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 )
 
@@ -336,5 +339,20 @@ func TestSmallFlood(t *testing.T) {
 				t.Errorf("unacked: finals %v; %d datagrams sent to the unACKed calls' media address, want none", r.tally.finals, r.trapped)
 			}
 		}
+	}
+}
+
+func TestRefusalOf(t *testing.T) {
+	res := sip.NewResponse(sip.StatusServiceUnavailable, "Service Unavailable")
+	res.AppendHeader(sip.NewHeader("X-Park-Reason", "pending-limit"))
+	if got := refusalOf(&sipgo.ErrDialogResponse{Res: res}); got != "503 pending-limit" {
+		t.Errorf("refusalOf = %q, want 503 pending-limit", got)
+	}
+	plain := sip.NewResponse(sip.StatusBusyHere, "Busy Here")
+	if got := refusalOf(fmt.Errorf("INVITE: %w", &sipgo.ErrDialogResponse{Res: plain})); got != "486" {
+		t.Errorf("refusalOf = %q, want 486", got)
+	}
+	if got := refusalOf(context.DeadlineExceeded); got != "timeout" {
+		t.Errorf("refusalOf = %q, want timeout", got)
 	}
 }

@@ -64,8 +64,8 @@ func printFloodReport(w io.Writer, cfg config, results []*floodResult) {
 		"a legitimate caller on 127.0.0.1 parks %.0f times a second and hangs up after %v, %v alone before the flood, "+
 		"through it, and through a %v settle after it (the \"after\" readings end the settle).\n\n",
 		cfg.floodRate, cfg.floodFor, cfg.floodSources, lot, cfg.legitRate, cfg.legitHold, cfg.floodBaseline, cfg.floodSettle)
-	fmt.Fprintln(w, "| flood | sent | distinct INVITEs answered, by first final status | X-Park-Reason of those | unanswered | responses, retransmissions and 1xx included | requests from parkd | datagrams to the flood's SDP address | parkd CPU before / during / after, generator CPU during (% of one core) | parkd VmRSS before / peak during / VmHWM / after (MB) | parkd fds before → after / threads before → after | parkd WARN+ERROR lines / log size | parkd answers OPTIONS after |")
-	fmt.Fprintln(w, "| --- | ---: | --- | --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |")
+	fmt.Fprintln(w, "| flood | sent | distinct INVITEs answered, by first final status | X-Park-Reason of those | unanswered | responses, retransmissions and 1xx included | requests from parkd | datagrams to the flood's SDP address | parkd CPU before / during / after (% of one core) | generator CPU during | other processes during | parkd VmRSS before / peak during / VmHWM / after (MB) | parkd fds before → after / threads before → after | parkd WARN+ERROR lines / log size | parkd answers OPTIONS after |")
+	fmt.Fprintln(w, "| --- | ---: | --- | --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
 	for _, r := range results {
 		fmt.Fprintln(w, r.floodRow())
 	}
