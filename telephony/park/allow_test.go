@@ -224,3 +224,27 @@ func TestByeWithOldCSeqRefused(t *testing.T) {
 	}
 	f.log.wait(t, "gave up", "orbit", "703")
 }
+
+// A lamp subscription's refresh or unsubscribe from another host outside
+// the allowlist is refused: anyone who learnt the dialog's identifiers
+// could otherwise end a console's lamp with Expires: 0. The lamp keeps
+// working; the watcher's own unsubscribe ends it.
+func TestForgedUnsubscribeRefused(t *testing.T) {
+	f := startPark(t, allowOnly127001)
+	w := newWatcher(t, f, 702)
+	w.waitOccupied(t, false)
+	w.mu.Lock()
+	msg := fmt.Sprintf("SUBSCRIBE %s SIP/2.0\r\nFrom: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %d SUBSCRIBE\r\nMax-Forwards: 70\r\nEvent: dialog\r\nExpires: 0\r\nContact: <sip:evil@127.0.0.2:9>\r\n",
+		w.target.String(), w.from.Value(), w.to.Value(), w.callID.Value(), w.cseq+10)
+	w.mu.Unlock()
+	res, src := guardSend(t, f, "127.0.0.2", msg, "")
+	wantNotAllowed(t, "a forged unsubscribe", res, sip.StatusForbidden)
+	refusedOnceFrom(t, f, src)
+	if w.ended() || f.svc.Watchers() != 1 {
+		t.Fatalf("the lamp subscription ended after a forged unsubscribe (watchers %d)", f.svc.Watchers())
+	}
+	if _, err := newAgent(t, "alice", nil).Call(t, f.uri("park-702")); err != nil {
+		t.Fatal(err)
+	}
+	w.waitOccupied(t, true)
+}

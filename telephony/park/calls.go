@@ -358,7 +358,7 @@ func (s *Service) park(req *sip.Request, tx sip.ServerTransaction, t target, o o
 		return
 	}
 
-	d, err := s.dua.ReadInvite(req, tx)
+	d, err := s.duaFor(req.Transport()).ReadInvite(req, tx)
 	if err != nil {
 		s.unpark(c, "refused", "reason", err.Error())
 		s.reply(req, tx, sip.StatusBadRequest, "Bad Request")
@@ -531,7 +531,7 @@ func (s *Service) retrieve(req *sip.Request, tx sip.ServerTransaction, t target,
 // caller is put back on its orbit at once (requeue) and the retriever's
 // dialog is hung up: no orbit is ever left lit by nobody.
 func (s *Service) answerBridge(req *sip.Request, tx sip.ServerTransaction, c *parkedCall, o offer) (*sipLeg, error) {
-	d, err := s.dua.ReadInvite(req, tx)
+	d, err := s.duaFor(req.Transport()).ReadInvite(req, tx)
 	if err != nil {
 		s.reply(req, tx, sip.StatusBadRequest, "Bad Request")
 		return nil, err

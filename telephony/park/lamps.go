@@ -185,6 +185,13 @@ func (ls *lampServer) refresh(req *sip.Request, tx sip.ServerTransaction) {
 		ls.s.reply(req, tx, sip.StatusCallTransactionDoesNotExists, "Subscription Does Not Exist")
 		return
 	}
+	// A refresh or an unsubscribe comes from the watcher, or from a
+	// source the allowlist admits: anyone else with the dialog's
+	// identifiers could end a console's lamp.
+	if !ls.s.guard.allowed(req.Source()) && !sameHost(req.Source(), sub.dest) {
+		ls.s.refuse(req, tx, refusal(whyNotAllowed))
+		return
+	}
 	exp := requestedExpiry(req)
 	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
 	res.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(int(exp/time.Second))))
@@ -204,6 +211,13 @@ func (ls *lampServer) refresh(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	sub.mu.Unlock()
 	sub.poke() // RFC 6665: a refresh gets the full state again
+}
+
+// sameHost says whether two "host:port" sources share their IP address.
+func sameHost(a, b string) bool {
+	x, okA := sourceAddr(a)
+	y, okB := sourceAddr(b)
+	return okA && okB && x == y
 }
 
 // end terminates a subscription: one last NOTIFY with
@@ -298,7 +312,7 @@ func (ls *lampServer) send(sub *subscription, timeout time.Duration) bool {
 
 	ctx, cancel := context.WithTimeout(ls.ctx, timeout)
 	defer cancel()
-	res, err := s.client.Do(ctx, req)
+	res, err := s.clientFor(sub.transport).Do(ctx, req)
 	switch {
 	case err != nil:
 		s.log.Info("lamp watcher unreachable, subscription dropped", "orbit", sub.orbit, "watcher", sub.to.Address.String(), "error", err)

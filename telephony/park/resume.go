@@ -215,7 +215,7 @@ func (s *Service) ackReinvite(l *sipLeg, p sdpParams, req *sip.Request, res *sip
 	again := ack.Clone()
 	tx.OnRetransmission(func(r *sip.Response) {
 		if r.IsSuccess() {
-			_ = s.client.WriteRequest(again.Clone(), asIs)
+			_ = s.clientFor(again.Transport()).WriteRequest(again.Clone(), asIs)
 		}
 	})
 	l.mu.Lock()

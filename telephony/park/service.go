@@ -184,8 +184,12 @@ type Service struct {
 	guard  *guard
 	ua     *sipgo.UserAgent
 	server *sipgo.Server
-	client *sipgo.Client
+	client *sipgo.Client // bound to the listening address: UDP
 	dua    *sipgo.DialogUA
+	// streamClient and streamDUA send over TCP, down the connection of
+	// the peer (see Start).
+	streamClient *sipgo.Client
+	streamDUA    *sipgo.DialogUA
 	media  *engine
 	lamps  *lampServer
 
@@ -299,11 +303,20 @@ func (s *Service) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("park: %w", err)
 	}
-	s.dua = &sipgo.DialogUA{
-		Client:         s.client,
-		ContactHDR:     sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "park", Host: s.hostOnly(), Port: int(s.addr.Port())}},
-		RewriteContact: true,
+	// What the service sends over TCP goes down the connection of the
+	// dialog's peer: a client bound to the listening address (as UDP
+	// needs, so that answers come back to it) makes sipgo pick any
+	// pooled connection with that local address, whoever is at its far
+	// end.
+	s.streamClient, err = sipgo.NewClient(s.ua,
+		sipgo.WithClientHostname(s.host),
+		sipgo.WithClientLogger(s.log))
+	if err != nil {
+		return fmt.Errorf("park: %w", err)
 	}
+	contact := sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "park", Host: s.hostOnly(), Port: int(s.addr.Port())}}
+	s.dua = &sipgo.DialogUA{Client: s.client, ContactHDR: contact, RewriteContact: true}
+	s.streamDUA = &sipgo.DialogUA{Client: s.streamClient, ContactHDR: contact, RewriteContact: true}
 	s.lamps = newLampServer(s)
 
 	gated := gate.Middleware
@@ -535,6 +548,22 @@ func (s *Service) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	s.reply(req, tx, sip.StatusOK, "OK", allow, accept, sip.NewHeader("Supported", ""), s.instanceHeader())
+}
+
+// clientFor is the client of a request sent over transport.
+func (s *Service) clientFor(transport string) *sipgo.Client {
+	if sip.IsReliable(sip.NetworkToLower(transport)) {
+		return s.streamClient
+	}
+	return s.client
+}
+
+// duaFor is the dialog UA of a dialog whose INVITE came over transport.
+func (s *Service) duaFor(transport string) *sipgo.DialogUA {
+	if sip.IsReliable(sip.NetworkToLower(transport)) {
+		return s.streamDUA
+	}
+	return s.dua
 }
 
 // event logs one park event as a single structured line.
