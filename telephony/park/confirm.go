@@ -25,7 +25,6 @@ var ackWait = 64 * sip.T1
 // one pending.
 const maxPendingPerSource = 4
 
-
 // InstanceHeader is the header that carries the service's instance ID
 // (PARK-PROTOCOL.md "Restarts are visible").
 const InstanceHeader = "X-Park-Instance"

@@ -190,8 +190,8 @@ type Service struct {
 	// the peer (see Start).
 	streamClient *sipgo.Client
 	streamDUA    *sipgo.DialogUA
-	media  *engine
-	lamps  *lampServer
+	media        *engine
+	lamps        *lampServer
 
 	addr    netip.AddrPort // SIP, as listened
 	host    string         // advertised host
