@@ -17,6 +17,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/switchboard/switchboard/assets"
 	"github.com/switchboard/switchboard/internal/logflag"
+	"github.com/switchboard/switchboard/internal/sipconn"
 	"github.com/switchboard/switchboard/internal/wav"
 	"github.com/switchboard/switchboard/telephony/park"
 )
@@ -39,6 +40,7 @@ type flagSet struct {
 	fallback, moh, allow      *string
 	user, password            *string
 	rtpPort                   *string
+	probe, tcpIdle, tcpPerSrc *string
 	log                       *logflag.Flags
 }
 
@@ -59,6 +61,9 @@ func newFlagSet() *flagSet {
 		password:  fs.String("password", "", "digest `password` (with -user)"),
 		drain:     fs.String("drain", park.DefaultDrain.String(), "on SIGINT or SIGTERM, the longest `duration` to wait for parked and bridged calls to leave"),
 		rtpPort:   fs.String("rtp-port", "0", "even UDP `port` for media, RTCP on the next; 0 picks one"),
+		probe:     fs.String("probe-interval", park.DefaultProbeInterval.String(), "how often a parked caller is probed with an in-dialog OPTIONS; no answer for that long, 481 or 408 takes it off its orbit as lost (`duration`)"),
+		tcpIdle:   fs.String("tcp-idle", sipconn.DefaultIdleTimeout.String(), "close a TCP connection a peer opened once it said nothing for this `duration`; 0: never"),
+		tcpPerSrc: fs.String("tcp-per-source", strconv.Itoa(sipconn.DefaultMaxPerSource), "the most TCP connections one source address may hold open (`count`); 0: no cap"),
 		log:       logflag.Declare(fs),
 	}
 }
@@ -138,6 +143,22 @@ func parseConfig(args []string) (config, error) {
 	o.Username, o.Password = *f.user, *f.password
 	if o.RTPPort, err = parseRTPPort(*f.rtpPort); err != nil {
 		return c, flagErr("rtp-port", *f.rtpPort, err)
+	}
+	if o.ProbeInterval, err = parseDuration(*f.probe, false); err != nil {
+		return c, flagErr("probe-interval", *f.probe, err)
+	}
+	if o.TCPIdleTimeout, err = parseDuration(*f.tcpIdle, true); err != nil {
+		return c, flagErr("tcp-idle", *f.tcpIdle, err)
+	}
+	if o.TCPIdleTimeout == 0 {
+		o.TCPIdleTimeout = -1 // never: the option's negative
+	}
+	if n, err := strconv.Atoi(*f.tcpPerSrc); err != nil || n < 0 {
+		return c, flagErr("tcp-per-source", *f.tcpPerSrc, errors.New("not a count of 0 or more"))
+	} else if n == 0 {
+		o.TCPMaxPerSource = -1 // no cap: the option's negative
+	} else {
+		o.TCPMaxPerSource = n
 	}
 	if c.log, err = f.log.Parse(); err != nil {
 		return c, err

@@ -73,6 +73,7 @@ func TestParseConfigEveryFlag(t *testing.T) {
 		"-park-time", "90s", "-ringback", "15s", "-fallback", "sip:operator@pbx.example.com;transport=tcp",
 		"-moh", moh, "-allow", "10.0.0.0/8, 192.0.2.7,::1", "-user", "park", "-password", "s3cret",
 		"-drain", "0s", "-rtp-port", "40000", "-log-level", "debug", "-log-format", "json",
+		"-probe-interval", "45s", "-tcp-idle", "0", "-tcp-per-source", "8",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +82,8 @@ func TestParseConfigEveryFlag(t *testing.T) {
 	if o.Listen != "0.0.0.0:5080" || o.Advertise != "192.0.2.10" || o.Orbits != (park.Range{First: 800, Last: 849}) ||
 		o.ParkTime != 90*time.Second || o.RingbackTime != 15*time.Second ||
 		o.Fallback != "sip:operator@pbx.example.com;transport=tcp" ||
-		o.Username != "park" || o.Password != "s3cret" || o.RTPPort != 40000 || c.drain != 0 {
+		o.Username != "park" || o.Password != "s3cret" || o.RTPPort != 40000 || c.drain != 0 ||
+		o.ProbeInterval != 45*time.Second || o.TCPIdleTimeout >= 0 || o.TCPMaxPerSource != 8 {
 		t.Fatalf("config = %+v, drain %v", o, c.drain)
 	}
 	wantAllow := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.7/32"), netip.MustParsePrefix("::1/128")}
@@ -177,6 +179,9 @@ func TestParseConfigBadFlags(t *testing.T) {
 		{"rtp port odd", []string{"-rtp-port", "40001"}, "-rtp-port 40001: must be even (RTCP takes the next port)"},
 		{"rtp port too large", []string{"-rtp-port", "65536"}, "-rtp-port 65536: not a port from 0 to 65534"},
 		{"rtp port not a number", []string{"-rtp-port", "any"}, "-rtp-port any: not a port from 0 to 65534"},
+		{"probe interval zero", []string{"-probe-interval", "0s"}, "-probe-interval 0s: must be more than zero"},
+		{"tcp idle negative", []string{"-tcp-idle", "-1s"}, "-tcp-idle -1s: must not be negative"},
+		{"tcp per source negative", []string{"-tcp-per-source", "-2"}, "-tcp-per-source -2: not a count of 0 or more"},
 
 		{"log level", []string{"-log-level", "loud"}, "-log-level loud: want debug, info, warn or error"},
 		{"log format", []string{"-log-format", "xml"}, "-log-format xml: want text or json"},
