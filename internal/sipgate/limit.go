@@ -85,3 +85,23 @@ func (l *logLimiter) size() int {
 	defer l.mu.Unlock()
 	return len(l.sources)
 }
+
+// LogLimiter is the gate's rule for logging refusals, once per source
+// address per LogInterval with a count of the unlogged, for other
+// refusals (the park service's allowlist and credentials) to share: a
+// flood from one host must not become a flood of log lines.
+type LogLimiter struct{ l *logLimiter }
+
+// NewLogLimiter returns a limiter that logs each source once per
+// interval (LogInterval in production; 0 logs everything) and remembers a
+// bounded number of sources.
+func NewLogLimiter(interval time.Duration) *LogLimiter {
+	return &LogLimiter{newLogLimiter(interval, maxSources)}
+}
+
+// Allow reports whether a refusal of a request from source ("host:port")
+// is logged now and, if so, how many from that host went unlogged before.
+func (l *LogLimiter) Allow(source string) (bool, int) {
+	ap, _ := netip.ParseAddrPort(source)
+	return l.l.allow(ap.Addr().Unmap(), time.Now())
+}

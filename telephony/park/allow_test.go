@@ -8,6 +8,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/switchboard/switchboard/internal/sipgate"
 	"github.com/switchboard/switchboard/internal/siptest"
 	"github.com/switchboard/switchboard/telephony/park"
 )
@@ -247,4 +248,20 @@ func TestForgedUnsubscribeRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.waitOccupied(t, true)
+}
+
+// A flood of refusals from one host is logged once, not once a request:
+// the log must not become the flood.
+func TestRefusalsLoggedOncePerHost(t *testing.T) {
+	f := startPark(t, func(o *park.Options) {
+		allowOnly127001(o)
+		park.SetRefusalLogEvery(o, sipgate.LogInterval)
+	})
+	for i := range 20 {
+		res, _ := guardSend(t, f, "127.0.0.2", guardRequest("OPTIONS", "sip:park@"+f.h, ""), "")
+		wantNotAllowed(t, fmt.Sprintf("OPTIONS %d from a disallowed host", i), res, sip.StatusForbidden)
+	}
+	if n := f.log.count("refused"); n != 1 {
+		t.Fatalf("20 refusals of one host logged %d times, want once", n)
+	}
 }

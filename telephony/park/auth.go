@@ -378,13 +378,19 @@ func (l *sipLeg) fromPeer(source string) bool {
 }
 
 // refuse answers req as v says (an ACK gets no answer) with
-// X-Park-Reason: not-allowed, and logs it once with its source when it
-// is a refusal rather than a first challenge.
+// X-Park-Reason: not-allowed, and logs it with its source when it is a
+// refusal rather than a first challenge, at most once per source host
+// a minute (sipgate.LogLimiter).
 // extra headers go on the answer too.
 func (s *Service) refuse(req *sip.Request, tx sip.ServerTransaction, v verdict, extra ...sip.Header) {
 	if v.why != "" {
-		kv := append([]any{"reason", v.why, "source", req.Source(), "method", string(req.Method)}, v.kv...)
-		s.event("refused", nil, kv...)
+		if ok, unlogged := s.refusalLog.Allow(req.Source()); ok {
+			kv := append([]any{"reason", v.why, "source", req.Source(), "method", string(req.Method)}, v.kv...)
+			if unlogged > 0 {
+				kv = append(kv, "unlogged_since_last", unlogged)
+			}
+			s.event("refused", nil, kv...)
+		}
 	}
 	if req.Method == sip.ACK {
 		return

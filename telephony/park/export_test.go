@@ -5,3 +5,8 @@ import "time"
 // SetAckWait sets how long the service's 2xx answers wait for their ACK
 // (64×T1, 32 s, by default), so tests of a missing ACK run fast.
 func SetAckWait(o *Options, d time.Duration) { o.ackWait = d }
+
+// SetRefusalLogEvery sets how often a refusal of one host is logged
+// (once a minute by default); -1 logs every one, for tests that look for
+// each one's log line.
+func SetRefusalLogEvery(o *Options, d time.Duration) { o.refusalLogEvery = d }

@@ -72,6 +72,7 @@ func startPark(t testing.TB, mod func(*park.Options)) *fixture {
 	t.Helper()
 	ev := &eventLog{}
 	opts := park.Options{Logger: slog.New(ev)}
+	park.SetRefusalLogEvery(&opts, -1) // the tests look for each refusal's line
 	if mod != nil {
 		mod(&opts)
 	}

@@ -86,6 +86,9 @@ type Options struct {
 	// ackWait is how long a 2xx waits for its ACK (64×T1, 32 s); tests
 	// shorten it (export_test.go).
 	ackWait time.Duration
+	// refusalLogEvery is how often a refusal of one host is logged
+	// (sipgate.LogInterval); tests that count every refusal set it to -1.
+	refusalLogEvery time.Duration
 }
 
 func (o *Options) withDefaults() (Options, error) {
@@ -113,6 +116,9 @@ func (o *Options) withDefaults() (Options, error) {
 	}
 	if out.ProbeInterval < 0 {
 		return out, errors.New("probe interval must be positive")
+	}
+	if out.refusalLogEvery == 0 {
+		out.refusalLogEvery = sipgate.LogInterval
 	}
 	if out.ackWait <= 0 {
 		out.ackWait = ackWait
@@ -190,6 +196,7 @@ type Service struct {
 	// the peer (see Start).
 	streamClient *sipgo.Client
 	streamDUA    *sipgo.DialogUA
+	refusalLog   *sipgate.LogLimiter // refusals are logged once per host a minute
 	media        *engine
 	lamps        *lampServer
 
@@ -223,17 +230,18 @@ func New(opts Options) (*Service, error) {
 		return nil, fmt.Errorf("park: %w", err)
 	}
 	s := &Service{
-		opts:    o,
-		log:     o.Logger,
-		guard:   newGuard(o.Allow, o.Username, o.Password, o.Realm),
-		lot:     newLot(o.Orbits),
-		orbits:  make(map[int]*parkedCall),
-		exits:   make(map[int]OrbitExit),
-		dialogs: make(map[string]*sipLeg),
-		legs:    make(map[*sipLeg]struct{}),
-		pending: make(map[string]int),
-		changed: make(chan struct{}),
-		closing: make(chan struct{}),
+		opts:       o,
+		log:        o.Logger,
+		refusalLog: sipgate.NewLogLimiter(max(o.refusalLogEvery, 0)),
+		guard:      newGuard(o.Allow, o.Username, o.Password, o.Realm),
+		lot:        newLot(o.Orbits),
+		orbits:     make(map[int]*parkedCall),
+		exits:      make(map[int]OrbitExit),
+		dialogs:    make(map[string]*sipLeg),
+		legs:       make(map[*sipLeg]struct{}),
+		pending:    make(map[string]int),
+		changed:    make(chan struct{}),
+		closing:    make(chan struct{}),
 	}
 	s.instance = newInstanceID()
 	s.media = &engine{music: m}
