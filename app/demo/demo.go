@@ -415,7 +415,6 @@ func (c *Call) run(ctx context.Context, giveUp bool, after time.Duration) {
 		c.set(CallEnded, "not confirmed")
 		return
 	}
-	_ = m.MediaSession() // orders Ack's media with later re-INVITEs (see telephony/sip's tests)
 	c.set(CallTalking, "")
 	media := c.startMedia(ctx, dlg.Context(), m)
 	select {
@@ -446,7 +445,6 @@ func (c *Call) followRefer(ctx context.Context, rd *diago.DialogClientSession, g
 	if err := rd.Ack(inv); err != nil {
 		return err
 	}
-	_ = m.MediaSession()
 	parked := strings.HasPrefix(rd.InviteRequest.Recipient.User, "park")
 	if parked {
 		c.set(CallParked, "")

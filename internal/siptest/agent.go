@@ -180,7 +180,6 @@ func Follow(ctx context.Context, rd *diago.DialogClientSession, hdrs ...sip.Head
 	if err := rd.Ack(ctx); err != nil {
 		return nil, err
 	}
-	SyncMedia(c)
 	return c, nil
 }
 
@@ -205,7 +204,6 @@ func (a *Agent) Call(t testing.TB, uri sip.Uri, hdrs ...sip.Header) (*Call, erro
 	if err := d.Ack(ctx); err != nil {
 		t.Fatal(err)
 	}
-	SyncMedia(c) // the far end may re-INVITE (the park service does on a retrieve)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -246,7 +244,6 @@ func Dial(t testing.TB, d *diago.DialogClientSession, opts diago.InviteClientOpt
 			close(out)
 			return
 		}
-		SyncMedia(c)
 		out <- c
 	}()
 	t.Cleanup(func() {
@@ -259,9 +256,3 @@ func Dial(t testing.TB, d *diago.DialogClientSession, opts diago.InviteClientOpt
 	})
 	return out
 }
-
-// SyncMedia takes the dialog's media lock once after Ack. diago's Ack
-// reads the media session without that lock; a re-INVITE from the far
-// end replaces it under the lock. Taking the lock here orders the two for
-// the race detector (the network between them does not).
-func SyncMedia(c *Call) { _ = c.media.MediaSession() }
