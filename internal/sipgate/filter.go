@@ -14,15 +14,20 @@ import (
 )
 
 // UserAgentOption binds the gate to the user agent being built (its
-// ReadFilter answers through the UA's listening sockets) and installs
-// ReadFilter on the UA's transport layer together with more.
+// ReadFilter answers through the UA's listening sockets), installs
+// ReadFilter on the UA's transport layer together with more, and gives
+// the transport and transaction layers SipgoLogger of the gate's logger.
 // sipgo.WithUserAgentTransportLayerOptions replaces the options given
 // before it, so every other transport option of the UA goes in more.
 func (g *Gate) UserAgentOption(more ...sip.TransportLayerOption) sipgo.UserAgentOption {
 	return func(ua *sipgo.UserAgent) error {
 		g.Bind(ua)
-		opts := append(slices.Clone(more), g.TransportLayerOption())
-		return sipgo.WithUserAgentTransportLayerOptions(opts...)(ua)
+		quiet := SipgoLogger(g.log)
+		opts := append(slices.Clone(more), g.TransportLayerOption(), sip.WithTransportLayerLogger(quiet))
+		if err := sipgo.WithUserAgentTransportLayerOptions(opts...)(ua); err != nil {
+			return err
+		}
+		return sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(quiet))(ua)
 	}
 }
 
