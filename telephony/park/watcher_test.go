@@ -60,7 +60,15 @@ func newWatcher(t testing.TB, f *fixture, orbit int) *watcher {
 		t.Fatal(err)
 	}
 	srv.OnNotify(w.onNotify)
-	go func() { _ = srv.ServeUDP(conn) }()
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		_ = srv.ServeUDP(conn)
+	}()
+	t.Cleanup(func() { // after the unsubscribe below: cleanups run last first
+		conn.Close()
+		<-served
+	})
 	siptest.WaitListening(t, w.ua, w.addr)
 
 	port := conn.LocalAddr().(*net.UDPAddr).Port
