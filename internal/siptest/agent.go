@@ -35,6 +35,9 @@ type AgentOptions struct {
 	// Handler takes incoming calls, each on its own goroutine, and may
 	// keep one until it ends. nil: they are refused with 486 Busy Here.
 	Handler func(d *diago.DialogServerSession)
+	// Middleware, when set, sees every request before diago (a far end
+	// that misbehaves on purpose).
+	Middleware func(next sipgo.RequestHandler) sipgo.RequestHandler
 }
 
 // NewAgent starts a user agent named name on a free loopback port. It
@@ -58,8 +61,12 @@ func NewAgent(t testing.TB, name string, opts AgentOptions) *Agent {
 		t.Fatal(err)
 	}
 	a := &Agent{Name: name, Display: strings.ToUpper(name[:1]) + name[1:], Port: FreePort(t), UA: ua}
-	a.DG = diago.NewDiago(ua, diago.WithTransport(diago.Transport{Transport: opts.Transport, BindHost: "127.0.0.1", BindPort: a.Port}),
-		diago.WithLogger(opts.Logger))
+	dopts := []diago.DiagoOption{diago.WithTransport(diago.Transport{Transport: opts.Transport, BindHost: "127.0.0.1", BindPort: a.Port}),
+		diago.WithLogger(opts.Logger)}
+	if opts.Middleware != nil {
+		dopts = append(dopts, diago.WithServerRequestMiddleware(opts.Middleware))
+	}
+	a.DG = diago.NewDiago(ua, dopts...)
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := a.DG.ServeBackground(ctx, handler); err != nil {
 		cancel()

@@ -111,6 +111,13 @@ func (p *Phone) Park(ctx context.Context, id telephony.CallID, orbit int) error 
 	// Our leg stays up, on hold, until the park is confirmed.
 	p.holdLocked(ctx, c)
 	p.mu.Lock()
+	// The hold went over the network: the caller may have hung up
+	// meanwhile, and the phone forgotten the call.
+	if st := c.info.State; p.calls[c.id] != c || (st != telephony.StateHeld && st != telephony.StateActive) {
+		p.mu.Unlock()
+		p.lineMu.Unlock()
+		return fmt.Errorf("sip: park %s: the caller hung up: %w", id, ErrNoSuchCall)
+	}
 	c.park = a
 	c.info.State = telephony.StateParking
 	c.info.Orbit, c.info.Token, c.info.Reason = orbit, a.token, ""

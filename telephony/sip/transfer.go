@@ -103,7 +103,17 @@ func (p *Phone) transfer(ctx context.Context, id telephony.CallID, consult *call
 	if consult != nil {
 		p.holdLocked(ctx, consult)
 	}
+	// The holds went over the network: the caller may have hung up.
+	p.mu.Lock()
+	gone := p.calls[c.id] != c
+	if gone {
+		c.transfer = nil
+	}
+	p.mu.Unlock()
 	p.lineMu.Unlock()
+	if gone {
+		return fmt.Errorf("sip: transfer %s: the caller hung up: %w", id, ErrNoSuchCall)
+	}
 
 	rctx, cancel := context.WithTimeout(ctx, p.cfg.Park.Timeout+DefaultParkTimeout)
 	defer cancel()

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/emiago/diago"
+	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/switchboard/switchboard/internal/siptest"
 	"github.com/switchboard/switchboard/telephony"
@@ -198,5 +199,75 @@ func TestParkOfParkedOrEndedCallRefused(t *testing.T) {
 	}
 	if after := a.Calls(); len(after) != len(before) || after[0] != before[0] {
 		t.Fatalf("calls after the refused park: %+v, before %+v", after, before)
+	}
+}
+
+// TestParkCallerHangsUpDuringHold: Park puts the call on hold over the
+// network before it sends the REFER. A caller who hangs up while that
+// hold is under way ends the call; the park must then be refused, not
+// carried out on a call the phone no longer has (it used to mark the
+// ended call parking, fail the REFER and publish it again as a held call
+// that Hang up called "no such call": a ghost card).
+func TestParkCallerHangsUpDuringHold(t *testing.T) {
+	f := startParkService(t, "", nil)
+	a := newConsole(t, "desk", 1000, f.templates)
+	var (
+		calls = make(chan *siptest.Call, 1)
+		hung  = make(chan struct{}, 1)
+	)
+	alice := siptest.NewAgent(t, "alice", siptest.AgentOptions{
+		Logger: testLogger(t, "alice"),
+		Middleware: func(next sipgo.RequestHandler) sipgo.RequestHandler {
+			return func(req *sip.Request, tx sip.ServerTransaction) {
+				if tag, _ := req.To().Params.Get("tag"); req.Method == sip.INVITE && tag != "" {
+					// The console's hold: hang up before answering it.
+					d := <-calls
+					ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+					_ = d.Hangup(ctx)
+					cancel()
+					hung <- struct{}{}
+				}
+				next(req, tx)
+			}
+		},
+	})
+	d, err := alice.DG.NewDialog(a.uri(), diago.NewDialogOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	answered := siptest.Dial(t, d, diago.InviteClientOptions{Headers: []sip.Header{alice.From()}})
+	r := a.waitRinging(t)
+	if err := a.Answer(ctxT(t), r.ID); err != nil {
+		t.Fatal(err)
+	}
+	calls <- siptest.Recv(t, "alice answered", answered)
+	a.waitState(t, r.ID, telephony.StateActive)
+
+	mark := a.events.Len()
+	err = a.Park(ctxT(t), r.ID, 703)
+	siptest.Recv(t, "alice hung up during the hold", hung)
+	if err == nil {
+		t.Fatal("Park of a call whose caller hung up during the hold succeeded")
+	}
+	if !errors.Is(err, telephony.ErrNoSuchCall) {
+		t.Fatalf("Park: %v, want an error wrapping ErrNoSuchCall", err)
+	}
+	if c, ok := a.Call(r.ID); ok {
+		t.Fatalf("the phone still has the call: %+v", c)
+	}
+	ended := false
+	for _, ev := range a.events.All()[mark:] {
+		cc, ok := ev.(telephony.CallChanged)
+		if !ok || cc.Call.ID != r.ID {
+			continue
+		}
+		if cc.Call.State == telephony.StateEnded {
+			ended = true
+		} else if ended {
+			t.Fatalf("the ended call was published again as %s: %+v", cc.Call.State, cc.Call)
+		}
+	}
+	if !ended {
+		t.Fatal("the call was never published as ended")
 	}
 }
