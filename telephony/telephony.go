@@ -19,6 +19,8 @@ var (
 	ErrWrongState      = errors.New("call is not in a state for this")
 	ErrBadOrbit        = errors.New("orbit is outside the lot")
 	ErrParkUnavailable = errors.New("park service is unavailable")
+	ErrNoParkService   = errors.New("no park service is configured")
+	ErrBadTarget       = errors.New("not a number or SIP URI")
 )
 
 // CallID identifies a call within one console for its whole life.
@@ -52,7 +54,7 @@ const (
 	StateHeld                        // on hold, by us or (RemoteHold) by the far end
 	StateParking                     // park requested; our leg is up and held until confirmed
 	StateParkedAway                  // parked on an orbit (or relayed: see Call.Relayed)
-	StateEnded                       // over; Call.Reason says why
+	StateEnded                       // over; Call.End says why
 )
 
 var stateNames = [...]string{"ringing", "dialing", "active", "held", "parking", "parked", "ended"}
@@ -73,9 +75,13 @@ type Call struct {
 	RemoteName string // display name, may be empty
 	RemoteURI  string
 	State      CallState
-	// Reason says why the call is in its state when that is news: the
-	// end of a call ("caller hung up"), a failed park ("orbit 705 is
-	// busy"), a failed retrieve.
+	// End says why the call ended (StateEnded); EndNone before.
+	End EndReason
+	// Reason words for the receptionist why the call is in its state
+	// when that is news: the end of a call ("caller hung up", "transferred
+	// to sip:bob@pbx"), a failed park ("orbit 705 is busy"), a failed
+	// retrieve, the far end's progress ("ringing"). It is for display
+	// only: decisions read State, End and the other typed fields.
 	Reason     string
 	RemoteHold bool // the far end put us on hold
 	Started    time.Time
@@ -115,23 +121,14 @@ type Orbit struct {
 	// Zero when it never did, or the park service does not say.
 	ReturnedAt time.Time
 	// Left says how the last call left a free orbit, when the park
-	// service said so: LeftGaveUp, LeftRetrieved, LeftRingBack or
-	// LeftFallback; empty otherwise. CallerName, CallerURI, Parker and
-	// ParkedAt then describe that call.
-	Left string
+	// service said so; LeftUnknown otherwise. CallerName, CallerURI,
+	// Parker and ParkedAt then describe that call.
+	Left ParkOutcome
 	// RetrievedBy is who took the call off the orbit (a SIP URI): the
 	// retriever for LeftRetrieved, whoever answered the ring-back for
 	// LeftRingBack and LeftFallback.
 	RetrievedBy string
 }
-
-// How a call left its orbit (Orbit.Left).
-const (
-	LeftGaveUp    = "gave up"            // the caller hung up while parked
-	LeftRetrieved = "retrieved"          // someone retrieved it
-	LeftRingBack  = "answered ring-back" // the parker answered the ring-back
-	LeftFallback  = "fallback"           // the ring-back went to the fallback, which answered
-)
 
 // RegistrationState is the state of the console's PBX registration.
 type RegistrationState uint8
