@@ -114,7 +114,7 @@ func (ls *lampServer) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	ev := req.GetHeader("Event")
-	if ev == nil || eventType(ev.Value()) != dialoginfo.EventName {
+	if ev == nil || dialoginfo.EventType(ev.Value()) != dialoginfo.EventName {
 		s.reply(req, tx, 489, "Bad Event", sip.NewHeader("Allow-Events", "dialog"))
 		return
 	}
@@ -460,16 +460,6 @@ func orbitDocument(entity string, version uint32, st lampState) dialoginfo.Docum
 		Ringback:  ringback(st.ring),
 	}}
 	return doc
-}
-
-// eventType is the event package of an Event header value, without params.
-func eventType(v string) string {
-	for i := 0; i < len(v); i++ {
-		if v[i] == ';' || v[i] == ' ' {
-			return v[:i]
-		}
-	}
-	return v
 }
 
 func requestedExpiry(req *sip.Request) time.Duration {
