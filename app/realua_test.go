@@ -31,7 +31,7 @@ func testLogger(name string) *slog.Logger { return siptest.Logger("APPTEST_LOG",
 // startPark runs a park service with the lot 701-720 on loopback.
 func startPark(t *testing.T) *park.Service {
 	t.Helper()
-	return siptest.StartPark(t, park.Options{Orbits: park.Range{First: 701, Last: 720}, Logger: testLogger("park")})
+	return siptest.StartPark(t, park.Options{Orbits: telephony.Lot{First: 701, Last: 720}, Logger: testLogger("park")})
 }
 
 // realPhone starts a console user agent on loopback for the park service

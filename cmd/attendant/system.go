@@ -83,7 +83,7 @@ func start(ctx context.Context, c config, log *slog.Logger) (_ *system, err erro
 	case app.ParkEmbedded:
 		svc, err := park.New(park.Options{
 			Listen:   s.ParkService,
-			Orbits:   park.Range{First: s.FirstOrbit, Last: s.LastOrbit},
+			Orbits:   telephony.Lot{First: s.FirstOrbit, Last: s.LastOrbit},
 			ParkTime: c.parkTime,
 			Music:    assets.MusicOnHold(),
 			Logger:   log.With("component", "park"),

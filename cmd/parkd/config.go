@@ -19,6 +19,7 @@ import (
 	"github.com/switchboard/switchboard/internal/logflag"
 	"github.com/switchboard/switchboard/internal/sipconn"
 	"github.com/switchboard/switchboard/internal/wav"
+	"github.com/switchboard/switchboard/telephony"
 	"github.com/switchboard/switchboard/telephony/park"
 )
 
@@ -51,7 +52,7 @@ func newFlagSet() *flagSet {
 		fs:        fs,
 		listen:    fs.String("listen", park.DefaultListen, "SIP `address` (UDP and TCP); port 0 picks a free one"),
 		advertise: fs.String("advertise", "", "`IP` put in Contact and SDP when -listen is 0.0.0.0 (default: first non-loopback IPv4)"),
-		orbits:    fs.String("orbits", park.DefaultOrbits.String(), "the lot: a `range` of orbit numbers"),
+		orbits:    fs.String("orbits", telephony.DefaultLot.String(), "the lot: a `range` of orbit numbers"),
 		parkTime:  fs.String("park-time", park.DefaultParkTime.String(), "the `duration` a call stays parked before it rings back its parker"),
 		ringback:  fs.String("ringback", park.DefaultRingbackTime.String(), "the `duration` the parker (then the fallback) rings before the call returns to its orbit"),
 		fallback:  fs.String("fallback", "", "SIP `URI` a call goes to when its parker does not answer the ring-back"),
@@ -105,7 +106,7 @@ func parseConfig(args []string) (config, error) {
 		}
 		o.Advertise = a.String()
 	}
-	if o.Orbits, err = parseOrbits(*f.orbits); err != nil {
+	if o.Orbits, err = telephony.ParseLot(*f.orbits); err != nil {
 		return c, flagErr("orbits", *f.orbits, err)
 	}
 	if o.ParkTime, err = parseDuration(*f.parkTime, false); err != nil {
@@ -187,31 +188,6 @@ func checkListen(s string) (string, error) {
 		return "", fmt.Errorf("port %q is not a number from 0 to 65535", port)
 	}
 	return s, nil
-}
-
-// parseOrbits parses the lot, "701-720" or a single "701".
-func parseOrbits(s string) (park.Range, error) {
-	lo, hi, found := strings.Cut(s, "-")
-	if !found {
-		hi = lo
-	}
-	first, err1 := strconv.Atoi(strings.TrimSpace(lo))
-	last, err2 := strconv.Atoi(strings.TrimSpace(hi))
-	if err1 != nil || err2 != nil {
-		return park.Range{}, errors.New("not a range like 701-720")
-	}
-	r := park.Range{First: first, Last: last}
-	switch {
-	case first <= 0:
-		return r, errors.New("orbits must be positive numbers")
-	case last < first:
-		return r, errors.New("reversed range")
-	}
-	if err := r.Validate(); err != nil { // the service's own limits
-		_, reason, _ := strings.Cut(err.Error(), ": ")
-		return r, errors.New(reason)
-	}
-	return r, nil
 }
 
 // parseDuration parses a Go duration such as 120s or 2m; zero is allowed

@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchboard/switchboard/assets"
 	"github.com/switchboard/switchboard/internal/wav"
+	"github.com/switchboard/switchboard/telephony"
 	"github.com/switchboard/switchboard/telephony/park"
 )
 
@@ -44,7 +45,7 @@ func TestParseConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := c.opts
-	if o.Listen != "127.0.0.1:5070" || o.Advertise != "" || o.Orbits != (park.Range{First: 701, Last: 720}) ||
+	if o.Listen != "127.0.0.1:5070" || o.Advertise != "" || o.Orbits != (telephony.Lot{First: 701, Last: 720}) ||
 		o.ParkTime != 120*time.Second || o.RingbackTime != 30*time.Second || o.Fallback != "" ||
 		o.Username != "" || o.Password != "" || o.RTPPort != 0 || c.drain != 60*time.Second {
 		t.Fatalf("defaults = %+v, drain %v", o, c.drain)
@@ -79,7 +80,7 @@ func TestParseConfigEveryFlag(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := c.opts
-	if o.Listen != "0.0.0.0:5080" || o.Advertise != "192.0.2.10" || o.Orbits != (park.Range{First: 800, Last: 849}) ||
+	if o.Listen != "0.0.0.0:5080" || o.Advertise != "192.0.2.10" || o.Orbits != (telephony.Lot{First: 800, Last: 849}) ||
 		o.ParkTime != 90*time.Second || o.RingbackTime != 15*time.Second ||
 		o.Fallback != "sip:operator@pbx.example.com;transport=tcp" ||
 		o.Username != "park" || o.Password != "s3cret" || o.RTPPort != 40000 || c.drain != 0 ||
@@ -106,7 +107,7 @@ func TestParseConfigSingleOrbit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.opts.Orbits != (park.Range{First: 701, Last: 701}) {
+	if c.opts.Orbits != (telephony.Lot{First: 701, Last: 701}) {
 		t.Fatalf("orbits = %v, want 701-701", c.opts.Orbits)
 	}
 }

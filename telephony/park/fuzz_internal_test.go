@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/switchboard/switchboard/telephony"
 )
 
 // FuzzParseOffer checks that no SDP makes parseOffer (or its codec
@@ -99,7 +100,7 @@ func FuzzParseTarget(f *testing.F) {
 		"park-7O5", "PARK", "park-705x", "", "٧٠٥", "park-\u0667\u0660\u0665"} {
 		f.Add(s, "token=t")
 	}
-	s := &Service{opts: Options{Orbits: DefaultOrbits}}
+	s := &Service{opts: Options{Orbits: telephony.DefaultLot}}
 	f.Fuzz(func(t *testing.T, user, params string) {
 		u := sip.Uri{Scheme: "sip", User: user, Host: "127.0.0.1", UriParams: sip.NewParams()}
 		for _, p := range strings.Split(params, ";") {
@@ -118,11 +119,11 @@ func FuzzParseTarget(f *testing.F) {
 				t.Fatalf("%q: %+v", user, tg)
 			}
 		case tg.park:
-			if user != "park-"+strconv.Itoa(tg.orbit) || !DefaultOrbits.Contains(tg.orbit) {
+			if user != "park-"+strconv.Itoa(tg.orbit) || !telephony.DefaultLot.Contains(tg.orbit) {
 				t.Fatalf("%q accepted as a park on %d", user, tg.orbit)
 			}
 		default:
-			if user != strconv.Itoa(tg.orbit) || !DefaultOrbits.Contains(tg.orbit) {
+			if user != strconv.Itoa(tg.orbit) || !telephony.DefaultLot.Contains(tg.orbit) {
 				t.Fatalf("%q accepted as a retrieve of %d", user, tg.orbit)
 			}
 		}

@@ -14,39 +14,12 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/icholy/digest"
 	"github.com/switchboard/switchboard/assets"
+	"github.com/switchboard/switchboard/telephony"
 	"github.com/zaf/g711"
 )
 
-func TestParseRange(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		want Range
-		err  string
-	}{
-		{"701-720", Range{701, 720}, ""},
-		{" 701 - 705 ", Range{701, 705}, ""},
-		{"800", Range{800, 800}, ""},
-		{"720-701", Range{}, "reversed"},
-		{"0-5", Range{}, "positive"},
-		{"a-b", Range{}, "not a number"},
-		{"701-x", Range{}, "not a number"},
-		{"1-20000", Range{}, "more than"},
-	} {
-		got, err := ParseRange(tc.in)
-		if tc.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tc.err) {
-				t.Errorf("ParseRange(%q) error = %v, want %q", tc.in, err, tc.err)
-			}
-			continue
-		}
-		if err != nil || got != tc.want {
-			t.Errorf("ParseRange(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
-		}
-	}
-}
-
 func TestLotLeastRecentlyFreed(t *testing.T) {
-	l := newLot(Range{1, 3})
+	l := newLot(telephony.Lot{First: 1, Last: 3})
 	for want := 1; want <= 3; want++ {
 		if n, err := l.takeAny(); err != nil || n != want {
 			t.Fatalf("takeAny = %d, %v; want %d", n, err, want)
@@ -289,7 +262,7 @@ func TestOptionsValidation(t *testing.T) {
 		o   Options
 		err string
 	}{
-		{Options{Music: music, Orbits: Range{720, 701}}, "reversed"},
+		{Options{Music: music, Orbits: telephony.Lot{First: 720, Last: 701}}, "reversed"},
 		{Options{Music: music, Password: "x"}, "needs a username"},
 		{Options{Music: music, Fallback: "not a uri"}, "fallback"},
 		{Options{}, "music"},

@@ -11,6 +11,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/switchboard/switchboard/internal/siptest"
 	"github.com/switchboard/switchboard/internal/tone"
+	"github.com/switchboard/switchboard/telephony"
 	"github.com/switchboard/switchboard/telephony/park"
 )
 
@@ -74,7 +75,7 @@ func TestParkerFromParameterThenHeader(t *testing.T) {
 }
 
 func TestParkAnyTakesLeastRecentlyFreed(t *testing.T) {
-	f := startPark(t, func(o *park.Options) { o.Orbits = park.Range{First: 701, Last: 703} })
+	f := startPark(t, func(o *park.Options) { o.Orbits = telephony.Lot{First: 701, Last: 703} })
 	orbitOf := func(d *siptest.Call) string {
 		return d.InviteResponse.GetHeader("X-Park-Orbit").Value()
 	}
@@ -118,7 +119,7 @@ func TestParkAnyTakesLeastRecentlyFreed(t *testing.T) {
 }
 
 func TestParkRefusals(t *testing.T) {
-	f := startPark(t, func(o *park.Options) { o.Orbits = park.Range{First: 701, Last: 705} })
+	f := startPark(t, func(o *park.Options) { o.Orbits = telephony.Lot{First: 701, Last: 705} })
 	first := newAgent(t, "first", nil)
 	if _, err := first.Call(t, f.uri("park-703")); err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/switchboard/switchboard/internal/siptest"
+	"github.com/switchboard/switchboard/telephony"
 	"github.com/switchboard/switchboard/telephony/park"
 )
 
@@ -76,7 +77,7 @@ func TestStrictOrbitNumbers(t *testing.T) {
 // Every refusal says why in X-Park-Reason; "lot full" and "orbit
 // occupied" are told apart by it.
 func TestRefusalsCarryReason(t *testing.T) {
-	f := startPark(t, func(o *park.Options) { o.Orbits = park.Range{First: 701, Last: 702} })
+	f := startPark(t, func(o *park.Options) { o.Orbits = telephony.Lot{First: 701, Last: 702} })
 	if _, err := newAgent(t, "a", nil).Call(t, f.uri("park-701", "token=right")); err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/switchboard/switchboard/internal/sipconn"
 	"github.com/switchboard/switchboard/internal/sipgate"
+	"github.com/switchboard/switchboard/telephony"
 )
 
 // Defaults of Options.
@@ -33,9 +34,6 @@ const (
 	// DefaultProbeInterval is how often parked callers are probed.
 	DefaultProbeInterval = 2 * time.Minute
 )
-
-// DefaultOrbits is the lot 701-720.
-var DefaultOrbits = Range{First: 701, Last: 720}
 
 // Options configures a Service. The zero value of a field means its default.
 type Options struct {
@@ -53,8 +51,8 @@ type Options struct {
 	// Advertise is the host put in Contact and SDP when Listen's host is
 	// unspecified (0.0.0.0); by default the first non-loopback IPv4.
 	Advertise string
-	// Orbits is the lot (DefaultOrbits).
-	Orbits Range
+	// Orbits is the lot (telephony.DefaultLot).
+	Orbits telephony.Lot
 	// ParkTime is how long a call stays parked before it rings back its
 	// parker (DefaultParkTime).
 	ParkTime time.Duration
@@ -96,11 +94,11 @@ func (o *Options) withDefaults() (Options, error) {
 	if out.Listen == "" {
 		out.Listen = DefaultListen
 	}
-	if out.Orbits == (Range{}) {
-		out.Orbits = DefaultOrbits
+	if out.Orbits == (telephony.Lot{}) {
+		out.Orbits = telephony.DefaultLot
 	}
 	if err := out.Orbits.Validate(); err != nil {
-		return out, err
+		return out, fmt.Errorf("orbit range %s: %w", out.Orbits, err)
 	}
 	if out.ParkTime == 0 {
 		out.ParkTime = DefaultParkTime
@@ -389,7 +387,7 @@ func (s *Service) HostPort() string {
 func (s *Service) Instance() string { return s.instance }
 
 // Orbits is the lot the service serves.
-func (s *Service) Orbits() Range { return s.opts.Orbits }
+func (s *Service) Orbits() telephony.Lot { return s.opts.Orbits }
 
 func (s *Service) hostOnly() string { return strings.Trim(s.host, "[]") }
 
@@ -398,7 +396,7 @@ func (s *Service) State() []OrbitState {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]OrbitState, 0, s.opts.Orbits.Size())
-	for n := s.opts.Orbits.First; n <= s.opts.Orbits.Last; n++ {
+	for n := range s.opts.Orbits.All() {
 		out = append(out, s.orbitStateLocked(n))
 	}
 	return out

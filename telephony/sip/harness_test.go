@@ -179,7 +179,7 @@ func startParkService(t testing.TB, listen string, mod func(*park.Options)) *par
 	t.Helper()
 	opts := park.Options{
 		Listen: listen,
-		Orbits: park.Range{First: 701, Last: 706},
+		Orbits: telephony.Lot{First: 701, Last: 706},
 		Logger: testLogger(t, "park"),
 	}
 	if mod != nil {

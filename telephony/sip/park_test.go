@@ -155,7 +155,7 @@ func TestNoLossPark(t *testing.T) {
 		m.WaitTone(t, "alice is still with the console", 1000)
 	})
 	t.Run("full lot", func(t *testing.T) {
-		f := startParkService(t, "", func(o *park.Options) { o.Orbits = park.Range{First: 701, Last: 702} })
+		f := startParkService(t, "", func(o *park.Options) { o.Orbits = telephony.Lot{First: 701, Last: 702} })
 		parkDirect(t, f, "first", "park")
 		parkDirect(t, f, "second", "park")
 		a := newConsole(t, "desk", 1000, func(c *sbsip.Config) {
