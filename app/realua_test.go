@@ -38,7 +38,7 @@ func startPark(t *testing.T) *park.Service {
 // at parkAddr.
 func realPhone(t *testing.T, user string, parkAddr string, dev telephony.AudioDevice) *sip.Phone {
 	t.Helper()
-	pc := sip.ServiceTemplates(parkAddr, 701, 720)
+	pc := sip.ServiceTemplates(parkAddr, telephony.Lot{First: 701, Last: 720})
 	pc.HealthInterval = 300 * time.Millisecond
 	p, err := sip.New(sip.Config{
 		User:        user,

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"fyne.io/fyne/v2"
+
+	"github.com/switchboard/switchboard/telephony"
 )
 
 // Park service modes of Settings.ParkMode.
@@ -28,8 +30,6 @@ const (
 const (
 	DefaultListen      = "127.0.0.1:5060"
 	DefaultParkService = "127.0.0.1:5070"
-	DefaultFirstOrbit  = 701
-	DefaultLastOrbit   = 720
 	// MaxOrbits is the largest lot the grid shows.
 	MaxOrbits = 200
 )
@@ -60,8 +60,8 @@ type Settings struct {
 	// The URI templates of another PBX's park ("{orbit}" is the orbit
 	// number, "{token}" the park's token), for ParkTemplates.
 	ParkAny, ParkOrbit, ParkRetrieve, ParkSafeRetrieve, ParkLamp string
-	// FirstOrbit and LastOrbit bound the lot.
-	FirstOrbit, LastOrbit int
+	// Orbits is the lot (telephony.DefaultLot).
+	Orbits telephony.Lot
 	// Playback and Capture are the headset's device IDs, RingDevice the
 	// ringtone's ("" for the system default).
 	Playback, Capture, RingDevice string
@@ -75,8 +75,7 @@ func DefaultSettings() Settings {
 		Listen:      DefaultListen,
 		ParkMode:    ParkEmbedded,
 		ParkService: DefaultParkService,
-		FirstOrbit:  DefaultFirstOrbit,
-		LastOrbit:   DefaultLastOrbit,
+		Orbits:      telephony.DefaultLot,
 	}
 }
 
@@ -129,11 +128,13 @@ func LoadSettings(p fyne.Preferences) Settings {
 		ParkRetrieve:     p.String(keyParkRetrieve),
 		ParkSafeRetrieve: p.String(keyParkSafe),
 		ParkLamp:         p.String(keyParkLamp),
-		FirstOrbit:       p.IntWithFallback(keyFirstOrbit, d.FirstOrbit),
-		LastOrbit:        p.IntWithFallback(keyLastOrbit, d.LastOrbit),
-		Playback:         p.String(keyPlayback),
-		Capture:          p.String(keyCapture),
-		RingDevice:       p.String(keyRingDevice),
+		Orbits: telephony.Lot{
+			First: p.IntWithFallback(keyFirstOrbit, d.Orbits.First),
+			Last:  p.IntWithFallback(keyLastOrbit, d.Orbits.Last),
+		},
+		Playback:   p.String(keyPlayback),
+		Capture:    p.String(keyCapture),
+		RingDevice: p.String(keyRingDevice),
 	}
 }
 
@@ -160,8 +161,8 @@ func (s Settings) Save(p fyne.Preferences) {
 	p.SetString(keyParkRetrieve, s.ParkRetrieve)
 	p.SetString(keyParkSafe, s.ParkSafeRetrieve)
 	p.SetString(keyParkLamp, s.ParkLamp)
-	p.SetInt(keyFirstOrbit, s.FirstOrbit)
-	p.SetInt(keyLastOrbit, s.LastOrbit)
+	p.SetInt(keyFirstOrbit, s.Orbits.First)
+	p.SetInt(keyLastOrbit, s.Orbits.Last)
 	p.SetString(keyPlayback, s.Playback)
 	p.SetString(keyCapture, s.Capture)
 	p.SetString(keyRingDevice, s.RingDevice)
@@ -209,13 +210,10 @@ func (s Settings) Validate() error {
 		errs = append(errs, fmt.Errorf("park mode %q: must be embedded, service, templates or off", s.ParkMode))
 	}
 	if s.ParkMode != ParkOff {
-		switch {
-		case s.FirstOrbit <= 0 || s.LastOrbit <= 0:
-			errs = append(errs, fmt.Errorf("orbits %d-%d: must be positive numbers", s.FirstOrbit, s.LastOrbit))
-		case s.LastOrbit < s.FirstOrbit:
-			errs = append(errs, fmt.Errorf("orbits %d-%d: the range is reversed", s.FirstOrbit, s.LastOrbit))
-		case s.LastOrbit-s.FirstOrbit+1 > MaxOrbits:
-			errs = append(errs, fmt.Errorf("orbits %d-%d: more than %d orbits", s.FirstOrbit, s.LastOrbit, MaxOrbits))
+		if err := s.Orbits.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("orbits %s: %w", s.Orbits, err))
+		} else if s.Orbits.Size() > MaxOrbits {
+			errs = append(errs, fmt.Errorf("orbits %s: more than %d orbits", s.Orbits, MaxOrbits))
 		}
 	}
 	return errors.Join(errs...)
@@ -251,21 +249,4 @@ func checkHostPort(s string) error {
 		return errors.New("bad port")
 	}
 	return nil
-}
-
-// ParseOrbits parses a lot written "701-720" (or one number).
-func ParseOrbits(s string) (first, last int, err error) {
-	a, b, ok := strings.Cut(strings.TrimSpace(s), "-")
-	if !ok {
-		b = a
-	}
-	first, err1 := strconv.Atoi(strings.TrimSpace(a))
-	last, err2 := strconv.Atoi(strings.TrimSpace(b))
-	if err1 != nil || err2 != nil {
-		return 0, 0, fmt.Errorf("orbits %q: not a range like 701-720", s)
-	}
-	if first <= 0 || last < first {
-		return 0, 0, fmt.Errorf("orbits %q: not a range of positive numbers, low to high", s)
-	}
-	return first, last, nil
 }

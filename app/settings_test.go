@@ -9,6 +9,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/switchboard/switchboard/app"
+	"github.com/switchboard/switchboard/telephony"
 )
 
 func TestSettingsDefaultsAndPersistence(t *testing.T) {
@@ -21,7 +22,7 @@ func TestSettingsDefaultsAndPersistence(t *testing.T) {
 	if s != app.DefaultSettings() {
 		t.Fatalf("fresh settings %+v, want the defaults", s)
 	}
-	if s.Listen != "127.0.0.1:5060" || s.ParkMode != app.ParkEmbedded || s.ParkService != "127.0.0.1:5070" || s.FirstOrbit != 701 || s.LastOrbit != 720 {
+	if s.Listen != "127.0.0.1:5060" || s.ParkMode != app.ParkEmbedded || s.ParkService != "127.0.0.1:5070" || s.Orbits != (telephony.Lot{First: 701, Last: 720}) {
 		t.Errorf("defaults %+v", s)
 	}
 	s.AccountAOR, s.Password, s.ParkMode, s.ParkService = "sip:reception@pbx.example", "secret", app.ParkService, "10.0.0.5:5070"
@@ -43,13 +44,14 @@ func TestSettingsValidate(t *testing.T) {
 		{func(s *app.Settings) { s.Listen = "127.0.0.1" }, "not host:port"},
 		{func(s *app.Settings) { s.Password = "x" }, "a password or registrar needs an address"},
 		{func(s *app.Settings) { s.AccountAOR = "reception@pbx" }, "must start with sip:"},
-		{func(s *app.Settings) { s.FirstOrbit, s.LastOrbit = 720, 701 }, "reversed"},
-		{func(s *app.Settings) { s.FirstOrbit, s.LastOrbit = 1, 500 }, "more than 200 orbits"},
+		{func(s *app.Settings) { s.Orbits = telephony.Lot{First: 720, Last: 701} }, "orbits 720-701: reversed range"},
+		{func(s *app.Settings) { s.Orbits = telephony.Lot{First: 1, Last: 500} }, "orbits 1-500: more than 200 orbits"},
+		{func(s *app.Settings) { s.Orbits = telephony.Lot{First: 0, Last: 20} }, "orbits 0-20: orbits must be positive numbers"},
 		{func(s *app.Settings) { s.ParkMode = app.ParkTemplates }, "park, retrieve and lamp URIs are required"},
 		{func(s *app.Settings) {
 			s.ParkMode, s.ParkAny, s.ParkRetrieve, s.ParkLamp = app.ParkTemplates, "sip:700@pbx", "sip:{orbit}@pbx", "sip:700@pbx"
 		}, "the lamp URI \"sip:700@pbx\" has no {orbit}"},
-		{func(s *app.Settings) { s.ParkMode, s.FirstOrbit = app.ParkOff, 0 }, ""},
+		{func(s *app.Settings) { s.ParkMode, s.Orbits = app.ParkOff, telephony.Lot{} }, ""},
 		{func(s *app.Settings) { s.ParkMode = "elsewhere" }, "park mode"},
 		{func(s *app.Settings) { s.AccountAOR, s.TLSCAFile = "sips:reception@pbx", "/etc/ssl/pbx-ca.pem" }, ""},
 		{func(s *app.Settings) {
@@ -70,17 +72,6 @@ func TestSettingsValidate(t *testing.T) {
 			t.Errorf("%+v: %v", s, err)
 		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
 			t.Errorf("%+v: error %v, want %q", s, err, c.want)
-		}
-	}
-	if f, l, err := app.ParseOrbits(" 701 - 720 "); err != nil || f != 701 || l != 720 {
-		t.Errorf("ParseOrbits: %d %d %v", f, l, err)
-	}
-	if f, l, err := app.ParseOrbits("705"); err != nil || f != 705 || l != 705 {
-		t.Errorf("ParseOrbits one: %d %d %v", f, l, err)
-	}
-	for _, bad := range []string{"", "a-b", "720-701", "0-3"} {
-		if _, _, err := app.ParseOrbits(bad); err == nil {
-			t.Errorf("ParseOrbits(%q) accepted", bad)
 		}
 	}
 }
@@ -146,7 +137,7 @@ func TestSettingsDialog(t *testing.T) {
 	}
 	if errs := find(h.w.Canvas().Overlays().Top(), func(o fyne.CanvasObject) bool {
 		l, ok := o.(*widget.Label)
-		return ok && strings.Contains(l.Text, "not a range of positive numbers, low to high")
+		return ok && strings.Contains(l.Text, `orbits "720-701": reversed range`)
 	}); len(errs) != 1 {
 		t.Error("the dialog does not say what is wrong")
 	}
@@ -160,7 +151,7 @@ func TestSettingsDialog(t *testing.T) {
 	want := app.DefaultSettings()
 	want.DisplayName, want.AccountAOR = "Front desk", "sips:frontdesk@pbx.example"
 	want.TLSCAFile = "/etc/ssl/pbx-ca.pem"
-	want.ParkMode, want.ParkService, want.LastOrbit = app.ParkService, "10.0.0.5:5070", 740
+	want.ParkMode, want.ParkService, want.Orbits.Last = app.ParkService, "10.0.0.5:5070", 740
 	want.Playback = "usb-headset"
 	if saved[0] != want {
 		t.Errorf("saved %+v\nwant  %+v", saved[0], want)

@@ -10,6 +10,8 @@ import (
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/switchboard/switchboard/telephony"
 )
 
 // parkModes are the park service choices as the dialog words them.
@@ -65,7 +67,7 @@ func newSettingsForm(win fyne.Window, cur Settings, sound Sound, onSave func(Set
 	f.tlsCert = entry(cur.TLSCertFile, "client certificate PEM file (optional)")
 	f.tlsKey = entry(cur.TLSKeyFile, "client key PEM file (optional)")
 	f.parkService = entry(cur.ParkService, DefaultParkService)
-	f.orbits = entry(fmt.Sprintf("%d-%d", cur.FirstOrbit, cur.LastOrbit), "701-720")
+	f.orbits = entry(cur.Orbits.String(), telephony.DefaultLot.String())
 	f.parkAny = entry(cur.ParkAny, "sip:700@pbx.example")
 	f.parkOrbit = entry(cur.ParkOrbit, "optional: sip:park-{orbit}@pbx.example")
 	f.parkRetrieve = entry(cur.ParkRetrieve, "sip:{orbit}@pbx.example")
@@ -256,13 +258,13 @@ func (f *settingsForm) settings() (Settings, error) {
 		s.Capture = f.capIDs[f.capture.Selected]
 		s.RingDevice = f.playIDs[f.ring.Selected]
 	}
-	var err error
-	s.FirstOrbit, s.LastOrbit, err = ParseOrbits(trim(f.orbits))
-	if err != nil && s.ParkMode != ParkOff {
-		return s, err
-	}
 	if s.ParkMode == ParkOff {
-		s.FirstOrbit, s.LastOrbit = DefaultFirstOrbit, DefaultLastOrbit
+		s.Orbits = telephony.DefaultLot
+		return s, s.Validate()
+	}
+	var err error
+	if s.Orbits, err = telephony.ParseLot(trim(f.orbits)); err != nil {
+		return s, fmt.Errorf("orbits %q: %w", trim(f.orbits), err)
 	}
 	return s, s.Validate()
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/switchboard/switchboard/app"
 	"github.com/switchboard/switchboard/app/demo"
 	"github.com/switchboard/switchboard/internal/logflag"
+	"github.com/switchboard/switchboard/telephony"
 )
 
 // config is what the flags decide. Settings are the console's settings
@@ -78,7 +79,7 @@ func newFlagSet() *flagSet {
 		tlsKey:       fs.String("tls-key", "", "PEM `file` of the client certificate's key (with -tls-cert)"),
 		park:         fs.String("park", app.ParkEmbedded, "park `service`: embedded (run one in the console), host:port of a Switchboard park service (parkd), or off"),
 		parkListen:   fs.String("park-listen", d.ParkService, "`address` the embedded park service listens on"),
-		orbits:       fs.String("orbits", fmt.Sprintf("%d-%d", d.FirstOrbit, d.LastOrbit), "the lot: a `range` of orbit numbers"),
+		orbits:       fs.String("orbits", d.Orbits.String(), "the lot: a `range` of orbit numbers"),
 		parkTime:     fs.String("park-time", "2m", "the embedded service's park `time` before it rings the parker back"),
 		parkAny:      fs.String("park-any", "", "another PBX's park `URI`, e.g. sip:700@pbx (with the other -park-* templates; {orbit} is the orbit number)"),
 		parkOrbit:    fs.String("park-orbit", "", "another PBX's park-on-orbit URI `template`, e.g. sip:park-{orbit}@pbx (optional)"),
@@ -187,11 +188,11 @@ func parseConfig(args []string, saved app.Settings) (config, error) {
 		s.ParkService = strings.TrimSpace(*f.parkListen)
 	}
 	if c.set["orbits"] {
-		first, last, err := app.ParseOrbits(*f.orbits)
+		lot, err := telephony.ParseLot(*f.orbits)
 		if err != nil {
 			return c, flagErr("orbits", *f.orbits, errors.New("not a range like 701-720, low to high"))
 		}
-		s.FirstOrbit, s.LastOrbit = first, last
+		s.Orbits = lot
 	}
 	var err error
 	if c.parkTime, err = time.ParseDuration(*f.parkTime); err != nil || c.parkTime <= 0 {

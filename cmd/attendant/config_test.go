@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/app"
+	"github.com/switchboard/switchboard/telephony"
 )
 
 func TestParseConfigDefaults(t *testing.T) {
@@ -20,7 +21,7 @@ func TestParseConfigDefaults(t *testing.T) {
 	}
 	s := c.settings
 	if s.Listen != "127.0.0.1:5060" || s.ParkMode != app.ParkEmbedded || s.ParkService != "127.0.0.1:5070" ||
-		s.FirstOrbit != 701 || s.LastOrbit != 720 || s.AccountAOR != "" {
+		s.Orbits != telephony.DefaultLot || s.AccountAOR != "" {
 		t.Errorf("defaults: %+v", s)
 	}
 	if c.demo || c.audio != "auto" || c.user != "console" || c.parkTime != 2*time.Minute {
@@ -31,14 +32,14 @@ func TestParseConfigDefaults(t *testing.T) {
 func TestParseConfigFlagsWinOverSaved(t *testing.T) {
 	saved := app.DefaultSettings()
 	saved.Listen, saved.AccountAOR, saved.Password = "10.0.0.2:5060", "sip:front@pbx.example", "saved"
-	saved.FirstOrbit, saved.LastOrbit = 801, 840
+	saved.Orbits = telephony.Lot{First: 801, Last: 840}
 	c, err := parseConfig([]string{"-listen", "127.0.0.1:5099", "-park", "10.0.0.5:5070", "-demo", "-demo-giveup", "0"}, saved)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := c.settings
 	if s.Listen != "127.0.0.1:5099" || s.AccountAOR != "sip:front@pbx.example" || s.Password != "saved" ||
-		s.ParkMode != app.ParkService || s.ParkService != "10.0.0.5:5070" || s.FirstOrbit != 801 {
+		s.ParkMode != app.ParkService || s.ParkService != "10.0.0.5:5070" || s.Orbits.First != 801 {
 		t.Errorf("merged: %+v", s)
 	}
 	if !c.demo || c.demoGiveUp != 0 {

@@ -83,7 +83,7 @@ func start(ctx context.Context, c config, log *slog.Logger) (_ *system, err erro
 	case app.ParkEmbedded:
 		svc, err := park.New(park.Options{
 			Listen:   s.ParkService,
-			Orbits:   telephony.Lot{First: s.FirstOrbit, Last: s.LastOrbit},
+			Orbits:   s.Orbits,
 			ParkTime: c.parkTime,
 			Music:    assets.MusicOnHold(),
 			Logger:   log.With("component", "park"),
@@ -95,12 +95,12 @@ func start(ctx context.Context, c config, log *slog.Logger) (_ *system, err erro
 			return nil, &startError{what: "park service", err: errors.New(strings.TrimPrefix(err.Error(), "park: "))}
 		}
 		sys.park = svc
-		pc = sip.ServiceTemplates(svc.HostPort(), s.FirstOrbit, s.LastOrbit)
+		pc = sip.ServiceTemplates(svc.HostPort(), s.Orbits)
 	case app.ParkService:
-		pc = sip.ServiceTemplates(s.ParkService, s.FirstOrbit, s.LastOrbit)
+		pc = sip.ServiceTemplates(s.ParkService, s.Orbits)
 	case app.ParkTemplates:
 		pc = sip.ParkConfig{ParkAny: s.ParkAny, ParkOrbit: s.ParkOrbit, Retrieve: s.ParkRetrieve,
-			SafeRetrieve: s.ParkSafeRetrieve, Lamp: s.ParkLamp, First: s.FirstOrbit, Last: s.LastOrbit}
+			SafeRetrieve: s.ParkSafeRetrieve, Lamp: s.ParkLamp, Orbits: s.Orbits}
 	}
 
 	var dev telephony.AudioDevice = audio.NewSilent(ctx)

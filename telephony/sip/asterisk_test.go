@@ -125,8 +125,7 @@ func (x *asterisk) templates(parkOrbit string) func(*sbsip.Config) {
 			ParkOrbit:      "sip:" + parkOrbit + h,
 			Retrieve:       "sip:{orbit}" + h,
 			Lamp:           "sip:{orbit}" + h,
-			First:          x.first,
-			Last:           x.last,
+			Orbits:         telephony.Lot{First: x.first, Last: x.last},
 			HealthInterval: 300 * time.Millisecond,
 			Timeout:        waitFor, // a safety net; the test of the timeout sets its own
 		}

@@ -34,7 +34,6 @@ const (
 	DefaultEventBuffer     = 256
 	DefaultLampRetryMax    = 30 * time.Second
 	orbitPlaceholder       = "{orbit}"
-	maxOrbits              = 10000
 	minimumRefreshInterval = time.Second
 )
 
@@ -159,8 +158,8 @@ type ParkConfig struct {
 	Lamp string
 	// Health is the URI probed with OPTIONS; empty: ParkAny.
 	Health string
-	// First and Last bound the lot, the orbit numbers (e.g. 701-720).
-	First, Last int
+	// Orbits is the lot, e.g. 701-720.
+	Orbits telephony.Lot
 	// Timeout is how long a park may wait for its confirmation
 	// (DefaultParkTimeout).
 	Timeout time.Duration
@@ -175,8 +174,8 @@ type ParkConfig struct {
 }
 
 // ServiceTemplates returns the ParkConfig of a Switchboard park service
-// at hostPort (PARK-PROTOCOL.md, "Addresses") with the lot first-last.
-func ServiceTemplates(hostPort string, first, last int) ParkConfig {
+// at hostPort (PARK-PROTOCOL.md, "Addresses") with the lot orbits.
+func ServiceTemplates(hostPort string, orbits telephony.Lot) ParkConfig {
 	h := "@" + hostPort
 	return ParkConfig{
 		ParkAny:      "sip:park" + h,
@@ -185,16 +184,12 @@ func ServiceTemplates(hostPort string, first, last int) ParkConfig {
 		SafeRetrieve: "sip:{orbit}" + h + ";token={token}",
 		Lamp:         "sip:{orbit}" + h,
 		Health:       "sip:park" + h,
-		First:        first,
-		Last:         last,
+		Orbits:       orbits,
 	}
 }
 
 // Enabled reports whether a park service is configured.
 func (pc ParkConfig) Enabled() bool { return pc.ParkAny != "" || pc.Retrieve != "" || pc.Lamp != "" }
-
-// Contains reports whether orbit n is in the lot.
-func (pc ParkConfig) Contains(n int) bool { return n >= pc.First && n <= pc.Last }
 
 // Validate checks c and fills in defaults; the error says what is wrong.
 func (c *Config) Validate() error {
@@ -323,13 +318,8 @@ func (pc *ParkConfig) validate() error {
 		return nil
 	}
 	var errs []error
-	switch {
-	case pc.First <= 0 || pc.Last <= 0:
-		errs = append(errs, fmt.Errorf("park: orbit range %d-%d: orbits must be positive numbers", pc.First, pc.Last))
-	case pc.Last < pc.First:
-		errs = append(errs, fmt.Errorf("park: orbit range %d-%d is reversed", pc.First, pc.Last))
-	case pc.Last-pc.First >= maxOrbits:
-		errs = append(errs, fmt.Errorf("park: orbit range %d-%d: more than %d orbits", pc.First, pc.Last, maxOrbits))
+	if err := pc.Orbits.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("park: orbit range %s: %w", pc.Orbits, err))
 	}
 	check := func(name, tmpl string, needOrbit, required bool) {
 		if tmpl == "" {

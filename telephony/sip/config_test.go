@@ -14,7 +14,7 @@ import (
 
 func TestConfigValidation(t *testing.T) {
 	good := func() sbsip.Config {
-		return sbsip.Config{Audio: &siptest.ToneDevice{Freq: 1000}, Park: sbsip.ServiceTemplates("127.0.0.1:5070", 701, 720)}
+		return sbsip.Config{Audio: &siptest.ToneDevice{Freq: 1000}, Park: sbsip.ServiceTemplates("127.0.0.1:5070", telephony.DefaultLot)}
 	}
 	c := good()
 	if err := c.Validate(); err != nil {
@@ -28,9 +28,9 @@ func TestConfigValidation(t *testing.T) {
 		mod  func(*sbsip.Config)
 		want string
 	}{
-		{"reversed orbit range", func(c *sbsip.Config) { c.Park.First, c.Park.Last = 720, 701 }, "reversed"},
-		{"zero orbit", func(c *sbsip.Config) { c.Park.First = 0 }, "positive"},
-		{"huge lot", func(c *sbsip.Config) { c.Park.Last = 20000 }, "more than"},
+		{"reversed orbit range", func(c *sbsip.Config) { c.Park.Orbits = telephony.Lot{First: 720, Last: 701} }, "reversed"},
+		{"zero orbit", func(c *sbsip.Config) { c.Park.Orbits.First = 0 }, "positive"},
+		{"huge lot", func(c *sbsip.Config) { c.Park.Orbits.Last = 20000 }, "more than"},
 		{"retrieve without orbit", func(c *sbsip.Config) { c.Park.Retrieve = "sip:retrieve@pbx" }, "has no {orbit}"},
 		{"park-any with orbit", func(c *sbsip.Config) { c.Park.ParkAny = "sip:park-{orbit}@pbx" }, "must not hold {orbit}"},
 		{"unknown placeholder", func(c *sbsip.Config) { c.Park.Lamp = "sip:{slot}{orbit}@pbx" }, "unknown placeholder"},

@@ -191,7 +191,7 @@ func startParkService(t testing.TB, listen string, mod func(*park.Options)) *par
 
 // templates configures a console for this service.
 func (f *parkFixture) templates(c *sbsip.Config) {
-	c.Park = sbsip.ServiceTemplates(f.addr, 701, 706)
+	c.Park = sbsip.ServiceTemplates(f.addr, telephony.Lot{First: 701, Last: 706})
 	c.Park.HealthInterval = 300 * time.Millisecond
 	c.Park.Timeout = waitFor // a safety net here; tests of the timeout set their own
 }

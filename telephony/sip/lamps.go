@@ -72,7 +72,7 @@ func (e *refusedError) Error() string {
 func newLamps(p *Phone) *lamps {
 	ls := &lamps{p: p, subs: make(map[int]*lamp), byCallID: make(map[string]*lamp)}
 	pc := p.cfg.Park
-	for n := pc.First; n <= pc.Last; n++ {
+	for n := range pc.Orbits.All() {
 		u, _ := expand(pc.Lamp, n, "")
 		ls.subs[n] = &lamp{orbit: n, uri: u, kick: make(chan struct{}, 1), version: -1}
 	}

@@ -71,8 +71,8 @@ func (p *Phone) Park(ctx context.Context, id telephony.CallID, orbit int) error 
 	if !pc.Enabled() {
 		return fmt.Errorf("sip: park: %w", ErrNoParkService)
 	}
-	if orbit != 0 && !pc.Contains(orbit) {
-		return fmt.Errorf("sip: park on %d: %w (%d-%d)", orbit, ErrBadOrbit, pc.First, pc.Last)
+	if orbit != 0 && !pc.Orbits.Contains(orbit) {
+		return fmt.Errorf("sip: park on %d: %w (%s)", orbit, ErrBadOrbit, pc.Orbits)
 	}
 	if orbit != 0 && pc.ParkOrbit == "" {
 		return fmt.Errorf("sip: park on %d: this park service takes no directed parks", orbit)
@@ -405,7 +405,7 @@ func (p *Phone) peekReferNotify(req *sip.Request) {
 	for _, line := range lines[1:] {
 		name, value, ok := strings.Cut(line, ":")
 		if ok && strings.EqualFold(strings.TrimSpace(name), "X-Park-Orbit") {
-			if n, err := strconv.Atoi(strings.TrimSpace(value)); err == nil && p.cfg.Park.Contains(n) {
+			if n, err := strconv.Atoi(strings.TrimSpace(value)); err == nil && p.cfg.Park.Orbits.Contains(n) {
 				a.fragOrbit.Store(int64(n))
 			}
 		}
@@ -584,8 +584,8 @@ func (p *Phone) Retrieve(ctx context.Context, orbit int) (telephony.CallID, erro
 	if !pc.Enabled() {
 		return "", fmt.Errorf("sip: retrieve: %w", ErrNoParkService)
 	}
-	if !pc.Contains(orbit) {
-		return "", fmt.Errorf("sip: retrieve %d: %w (%d-%d)", orbit, ErrBadOrbit, pc.First, pc.Last)
+	if !pc.Orbits.Contains(orbit) {
+		return "", fmt.Errorf("sip: retrieve %d: %w (%s)", orbit, ErrBadOrbit, pc.Orbits)
 	}
 	p.mu.Lock()
 	rec, mine := p.parks[orbit]

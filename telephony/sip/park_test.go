@@ -160,7 +160,7 @@ func TestNoLossPark(t *testing.T) {
 		parkDirect(t, f, "second", "park")
 		a := newConsole(t, "desk", 1000, func(c *sbsip.Config) {
 			f.templates(c)
-			c.Park.Last = 702
+			c.Park.Orbits.Last = 702
 		})
 		a.waitParkService(t, true)
 		_, call, _ := aliceOn(t, a, true)

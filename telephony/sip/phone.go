@@ -119,7 +119,7 @@ func New(cfg Config) (*Phone, error) {
 		addrs:    make(map[string]netip.AddrPort),
 	}
 	if cfg.Park.Enabled() {
-		for n := cfg.Park.First; n <= cfg.Park.Last; n++ {
+		for n := range cfg.Park.Orbits.All() {
 			p.orbits[n] = &telephony.Orbit{Number: n}
 		}
 	}
@@ -323,8 +323,10 @@ func (p *Phone) Orbits() []telephony.Orbit {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	out := make([]telephony.Orbit, 0, len(p.orbits))
-	for n := p.cfg.Park.First; n <= p.cfg.Park.Last && len(p.orbits) > 0; n++ {
-		out = append(out, *p.orbits[n])
+	for n := range p.cfg.Park.Orbits.All() {
+		if o := p.orbits[n]; o != nil { // none while park is off
+			out = append(out, *o)
+		}
 	}
 	return out
 }
