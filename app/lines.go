@@ -117,7 +117,7 @@ func (c *Console) noteCall(l *line, prev telephony.Call, now time.Time) {
 			n := call.RetrievedFrom
 			text := fmt.Sprintf("Retrieved %s from %d", name, n)
 			if at := c.retrieving[n]; !at.IsZero() {
-				text += " after " + clock(now.Sub(at))
+				text += " after " + widgets.Clock(now.Sub(at))
 			}
 			delete(c.retrieving, n)
 			delete(c.parks, n)

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/telephony"
+	"github.com/switchboard/switchboard/widgets"
 )
 
 // orbitChanged lights or darkens an orbit's slot. When an orbit this
@@ -65,7 +66,7 @@ func (c *Console) orbitChanged(o telephony.Orbit) {
 // noteLeft tells the history how a call this console parked left its
 // orbit, as far as the park service said.
 func (c *Console) noteLeft(now time.Time, n int, note parkNote, o telephony.Orbit) {
-	after := clock(now.Sub(note.at))
+	after := widgets.Clock(now.Sub(note.at))
 	switch o.Left {
 	case telephony.LeftGaveUp:
 		uri := note.uri
@@ -82,7 +83,7 @@ func (c *Console) noteLeft(now time.Time, n int, note parkNote, o telephony.Orbi
 	case telephony.LeftFallback:
 		c.history.add(now, fmt.Sprintf("%s on %d went to the fallback after %s", note.who, n, after), "")
 	case telephony.LeftRingBack:
-		if sameParty(o.RetrievedBy, c.opts.Identity) || sameParty(o.RetrievedBy, o.Parker) {
+		if telephony.SameParty(o.RetrievedBy, c.opts.Identity) || telephony.SameParty(o.RetrievedBy, o.Parker) {
 			return // answered here: its line says so
 		}
 		by := shortParty(o.RetrievedBy)

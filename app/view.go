@@ -195,45 +195,10 @@ func slotSince(o telephony.Orbit, parked time.Time) time.Time {
 // (me, or the parker of a call parked here), else the user part of its
 // address ("reception1").
 func rung(o telephony.Orbit, me string) string {
-	if o.ParkedByMe && o.RingingBack == o.Parker || sameParty(o.RingingBack, me) {
+	if o.ParkedByMe && o.RingingBack == o.Parker || telephony.SameParty(o.RingingBack, me) {
 		return "you"
 	}
 	return shortParty(o.RingingBack)
-}
-
-// sameParty reports whether two SIP addresses name the same user at the
-// same host, whatever their ports, parameters and display names.
-func sameParty(a, b string) bool {
-	ua, ha := party(a)
-	ub, hb := party(b)
-	return ua != "" && ha != "" && ua == ub && strings.EqualFold(ha, hb)
-}
-
-// party splits a SIP address into its user and host parts, without the
-// port, parameters or headers.
-func party(uri string) (user, host string) {
-	s := strings.TrimSpace(uri)
-	if i := strings.IndexByte(s, '<'); i >= 0 {
-		s = strings.TrimSuffix(s[i+1:], ">")
-	}
-	for _, scheme := range []string{"sip:", "sips:"} {
-		s = strings.TrimPrefix(s, scheme)
-	}
-	if i := strings.IndexAny(s, ";?>"); i >= 0 {
-		s = s[:i]
-	}
-	user, host, ok := strings.Cut(s, "@")
-	if !ok {
-		return "", ""
-	}
-	if strings.HasPrefix(host, "[") {
-		if i := strings.IndexByte(host, ']'); i >= 0 {
-			return user, host[:i+1]
-		}
-		return user, host
-	}
-	host, _, _ = strings.Cut(host, ":")
-	return user, host
 }
 
 // shortParty names a console by its URI's user part ("reception2").
@@ -250,18 +215,6 @@ func shortParty(uri string) string {
 		return u
 	}
 	return s
-}
-
-// clock formats a duration as the widgets' timers do: 0:42, 12:05, 1:02:03.
-func clock(d time.Duration) string {
-	if d < 0 {
-		d = 0
-	}
-	s := int(d / time.Second)
-	if s >= 3600 {
-		return fmt.Sprintf("%d:%02d:%02d", s/3600, s/60%60, s%60)
-	}
-	return fmt.Sprintf("%d:%02d", s/60, s%60)
 }
 
 // orbitNumber parses typed digits as an orbit of the lot.

@@ -6,8 +6,8 @@ import (
 	"github.com/switchboard/switchboard/telephony"
 )
 
-// TestSameParty: one user at one host, whatever the form the address
-// takes; an address of nobody matches nothing.
+// TestSameParty: one user (or none) at one host, whatever the form the
+// address takes; an address of nobody matches nothing.
 func TestSameParty(t *testing.T) {
 	for _, tc := range []struct {
 		a, b string
@@ -29,9 +29,15 @@ func TestSameParty(t *testing.T) {
 		{"sip:bob@pbx", "sip:bob@other", false},
 		{"sip:reception@[::1]", "sip:reception@[::2]", false},
 		{"sip:bob;x=1@pbx", "sip:bob@pbx", false}, // ';' in a user part is the user's
-		{"sip:pbx", "sip:pbx", false},
-		{"sip:@pbx", "sip:@pbx", false},
+		{"sip:pbx", "sip:pbx", true},
+		{"<sip:pbx:5060;lr>", "sips:PBX", true},
+		{"sip:@pbx", "sip:pbx", true},
+		{"bob@pbx", "sip:bob@pbx", true},
+		{"sip:pbx", "sip:bob@pbx", false},
 		{"sip:bob@", "sip:bob@", false},
+		{"sip:", "sip:", false},
+		{"<>", "<>", false},
+		{"pbx", "pbx", false},
 		{"", "", false},
 		{"", "sip:bob@pbx", false},
 		{"tel:+15551234", "tel:+15551234", false},

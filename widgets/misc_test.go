@@ -161,8 +161,8 @@ func TestClock(t *testing.T) {
 		time.Hour: "1:00:00", 25*time.Hour + 61*time.Second: "25:01:01", -time.Minute: "0:00",
 		1500 * time.Millisecond: "0:01",
 	} {
-		if got := clock(d); got != want {
-			t.Errorf("clock(%v) = %q, want %q", d, got, want)
+		if got := Clock(d); got != want {
+			t.Errorf("Clock(%v) = %q, want %q", d, got, want)
 		}
 	}
 }

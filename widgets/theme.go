@@ -165,9 +165,10 @@ func fade(c color.Color, f float64) color.Color {
 	return n
 }
 
-// clock formats an elapsed time the way a receptionist reads it:
-// 0:07, 12:34, 1:02:03. Negative times show as 0:00.
-func clock(d time.Duration) string {
+// Clock formats an elapsed time the way a receptionist reads it, as
+// the timers of the cards and slots show it: 0:07, 12:34, 1:02:03.
+// Negative times show as 0:00.
+func Clock(d time.Duration) string {
 	if d < 0 {
 		d = 0
 	}
@@ -186,9 +187,9 @@ func elapsed(since, now time.Time) string {
 		return ""
 	}
 	if now.IsZero() || now.Before(since) {
-		return clock(0)
+		return Clock(0)
 	}
-	return clock(now.Sub(since))
+	return Clock(now.Sub(since))
 }
 
 // fitText shortens s with an ellipsis until it fits width at the given

@@ -669,16 +669,3 @@ func uriString(u sip.Uri) string {
 	u.Headers = nil
 	return u.String()
 }
-
-// sameParty compares two URIs by user and host, ignoring port, scheme
-// and parameters.
-func sameParty(a, b string) bool {
-	if a == "" || b == "" {
-		return false
-	}
-	var ua, ub sip.Uri
-	if sip.ParseUri(a, &ua) != nil || sip.ParseUri(b, &ub) != nil {
-		return false
-	}
-	return ua.User == ub.User && strings.EqualFold(ua.Host, ub.Host)
-}

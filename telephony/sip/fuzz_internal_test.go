@@ -77,7 +77,7 @@ func FuzzInfoDTMF(f *testing.F) {
 // with: no panic; what it accepts has a URI that parses again. (sipgo's
 // URI printing is not stable for odd user parts: "sip:0::@0" prints as
 // "sip:0:@0", which prints as "sip:0@0"; seeds e4d9a862396ee1c9 and
-// ecab032f42d99077. That is sipgo's, and sameParty copes.)
+// ecab032f42d99077. That is sipgo's, and telephony.SameParty copes.)
 func FuzzIdentity(f *testing.F) {
 	for _, s := range []string{`"Alice" <sip:alice@127.0.0.1:5060>;tag=1`, "sip:bob@example.org", "<sip:x@[::1]:5060;transport=tcp>",
 		`"Zoë 😀" <sip:zoe@h>`, "\"\xff\xfe\" <sip:a@h>", `"unterminated <sip:a@h>`, "<sip:@h>", "<sip:a@>", "tel:+15551234",

@@ -302,7 +302,7 @@ func (p *Phone) do(ctx context.Context, client *sipgo.Client, req *sip.Request) 
 // one of ours.
 func (ls *lamps) onNotify(req *sip.Request, tx sip.ServerTransaction) bool {
 	ev := req.GetHeader("Event")
-	if ev == nil || eventType(ev.Value()) != dialoginfo.EventName {
+	if ev == nil || !strings.EqualFold(dialoginfo.EventType(ev.Value()), dialoginfo.EventName) {
 		return false
 	}
 	id := req.CallID()
@@ -617,7 +617,7 @@ func (p *Phone) updateOrbit(n int, nextOf func(cur telephony.Orbit) telephony.Or
 	}
 	prev := *o
 	next := nextOf(prev)
-	byUs := next.Parker == "" || sameParty(next.Parker, me)
+	byUs := next.Parker == "" || telephony.SameParty(next.Parker, me)
 	// An anonymous lamp (Asterisk's) is news only when it lights: prev
 	// may carry the caller this console filled in.
 	fresh := next.Occupied && (!prev.Occupied || next.CallerURI != "" && prev.CallerURI != next.CallerURI || !prev.ParkedAt.Equal(next.ParkedAt))
@@ -645,7 +645,7 @@ func (p *Phone) updateOrbit(n int, nextOf func(cur telephony.Orbit) telephony.Or
 		}
 	}
 	if rec, ok := p.parks[n]; ok && next.Occupied && byUs && rec.left.IsZero() {
-		if next.CallerURI == "" || sameParty(next.CallerURI, rec.callerURI) || next.Parker != "" {
+		if next.CallerURI == "" || telephony.SameParty(next.CallerURI, rec.callerURI) || next.Parker != "" {
 			next.ParkedByMe = true
 			if next.CallerURI == "" {
 				next.CallerName, next.CallerURI = rec.callerName, rec.callerURI
@@ -693,7 +693,7 @@ func (p *Phone) parkForLampLocked(next telephony.Orbit) *parkAttempt {
 		match = cands[0]
 	}
 	for _, a := range cands {
-		if next.CallerURI != "" && sameParty(a.callerURI, next.CallerURI) {
+		if next.CallerURI != "" && telephony.SameParty(a.callerURI, next.CallerURI) {
 			match = a
 		}
 	}

@@ -322,7 +322,7 @@ func (p *Phone) parkConfirmed(c *call, a *parkAttempt, orbit int, by string) {
 		p.forgetDialogLocked(c)
 	}
 	p.parks[orbit] = parkRecord{token: a.token, call: c.id, callerName: a.callerName, callerURI: a.callerURI, at: a.started}
-	if o := p.orbits[orbit]; o != nil && o.Occupied && (o.Parker == "" || sameParty(o.Parker, p.aor.String())) {
+	if o := p.orbits[orbit]; o != nil && o.Occupied && (o.Parker == "" || telephony.SameParty(o.Parker, p.aor.String())) {
 		c.orbitLit = true
 	}
 	p.mu.Unlock()
@@ -547,7 +547,7 @@ func (p *Phone) comebackLocked(uri string, now time.Time) int {
 	orbit := 0
 	var at time.Time
 	for n, rec := range p.parks {
-		if !sameParty(rec.callerURI, uri) || rec.leftHow != "" || !rec.left.IsZero() && now.Sub(rec.left) > comebackWindow {
+		if !telephony.SameParty(rec.callerURI, uri) || rec.leftHow != "" || !rec.left.IsZero() && now.Sub(rec.left) > comebackWindow {
 			continue // another caller, or one who gave up or was retrieved
 		}
 		if orbit == 0 || rec.at.After(at) {

@@ -47,6 +47,7 @@ import (
 	"github.com/switchboard/switchboard/internal/sipgate"
 	"github.com/switchboard/switchboard/internal/sipready"
 	"github.com/switchboard/switchboard/telephony"
+	"github.com/switchboard/switchboard/telephony/dialoginfo"
 )
 
 // Errors returned by Phone methods; they are wrapped with details. The
@@ -429,7 +430,7 @@ func (p *Phone) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 			if p.lamps != nil && p.lamps.onNotify(req, tx) {
 				return
 			}
-			if ev := req.GetHeader("Event"); ev != nil && eventType(ev.Value()) == "refer" {
+			if ev := req.GetHeader("Event"); ev != nil && strings.EqualFold(dialoginfo.EventType(ev.Value()), "refer") {
 				p.peekReferNotify(req)
 			}
 		case sip.INFO:
@@ -546,13 +547,6 @@ func sdpHolds(body []byte) bool {
 		}
 	}
 	return false
-}
-
-func eventType(v string) string {
-	if i := strings.IndexAny(v, "; "); i >= 0 {
-		v = v[:i]
-	}
-	return strings.ToLower(strings.TrimSpace(v))
 }
 
 // newToken returns a fresh 120-bit park token.
