@@ -11,31 +11,32 @@ import (
 // TestParseLot: a range or a single orbit, spaces allowed; anything else
 // is refused with its typed reason.
 func TestParseLot(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		want telephony.Lot
-		err  error
-	}{
-		{"701-720", telephony.Lot{First: 701, Last: 720}, nil},
-		{" 701 - 705 ", telephony.Lot{First: 701, Last: 705}, nil},
-		{"800", telephony.Lot{First: 800, Last: 800}, nil},
-		{"1-10000", telephony.Lot{First: 1, Last: 10000}, nil},
-		{"720-701", telephony.Lot{}, telephony.ErrLotReversed},
-		{"0-5", telephony.Lot{}, telephony.ErrLotNotPositive},
-		{"0", telephony.Lot{}, telephony.ErrLotNotPositive},
-		{"1-10001", telephony.Lot{}, telephony.ErrLotTooLarge},
-		{"1-20000", telephony.Lot{}, telephony.ErrLotTooLarge},
-		{"a-b", telephony.Lot{}, telephony.ErrLotSyntax},
-		{"seven-twenty", telephony.Lot{}, telephony.ErrLotSyntax},
-		{"701-x", telephony.Lot{}, telephony.ErrLotSyntax},
-		{"701-", telephony.Lot{}, telephony.ErrLotSyntax},
-		{"-705", telephony.Lot{}, telephony.ErrLotSyntax},
-		{"701-705-710", telephony.Lot{}, telephony.ErrLotSyntax},
-		{"", telephony.Lot{}, telephony.ErrLotSyntax},
+	for in, want := range map[string]telephony.Lot{
+		"701-720":     {First: 701, Last: 720},
+		" 701 - 705 ": {First: 701, Last: 705},
+		"800":         {First: 800, Last: 800},
+		"1-10000":     {First: 1, Last: 10000},
 	} {
-		got, err := telephony.ParseLot(tc.in)
-		if got != tc.want || !errors.Is(err, tc.err) || (tc.err == nil) != (err == nil) {
-			t.Errorf("ParseLot(%q) = %v, %v; want %v, %v", tc.in, got, err, tc.want, tc.err)
+		if got, err := telephony.ParseLot(in); got != want || err != nil {
+			t.Errorf("ParseLot(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for in, want := range map[string]error{
+		"720-701":      telephony.ErrLotReversed,
+		"0-5":          telephony.ErrLotNotPositive,
+		"0":            telephony.ErrLotNotPositive,
+		"1-10001":      telephony.ErrLotTooLarge,
+		"1-20000":      telephony.ErrLotTooLarge,
+		"a-b":          telephony.ErrLotSyntax,
+		"seven-twenty": telephony.ErrLotSyntax,
+		"701-x":        telephony.ErrLotSyntax,
+		"701-":         telephony.ErrLotSyntax,
+		"-705":         telephony.ErrLotSyntax,
+		"701-705-710":  telephony.ErrLotSyntax,
+		"":             telephony.ErrLotSyntax,
+	} {
+		if got, err := telephony.ParseLot(in); got != (telephony.Lot{}) || !errors.Is(err, want) {
+			t.Errorf("ParseLot(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
 }
