@@ -24,7 +24,7 @@ func startConsole(t *testing.T, addr string) (*sbsip.Phone, *siptest.Log[telepho
 		Audio:  &siptest.ToneDevice{Freq: 1000},
 		Logger: slog.New(slog.DiscardHandler),
 	}
-	cfg.Park = sbsip.ServiceTemplates(addr, 701, 703)
+	cfg.Park = sbsip.ServiceTemplates(addr, telephony.Lot{First: 701, Last: 703})
 	cfg.Park.HealthInterval = 300 * time.Millisecond
 	p, err := sbsip.New(cfg)
 	if err != nil {
