@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -18,19 +17,12 @@ import (
 // an OPTIONS after every case, logs no ERROR, gives each case what its
 // class asks, and its open file descriptors come back to where they were.
 func TestParkdSurvivesTheBadSIPCorpus(t *testing.T) {
-	cases, err := badsip.Corpus()
-	if err == nil {
-		cases, err = badsip.Select(cases)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
 	p := startParkd(t, "-listen", "127.0.0.1:0")
 	addr := netip.MustParseAddrPort(p.line(t, fmt.Sprintf(listeningRE, "701-720", "2m0s", "30s"))[1])
 	alive := func() error {
 		select {
 		case <-p.exited:
-			return errors.New("parkd exited")
+			return fmt.Errorf("parkd exited: %v", p.err)
 		default:
 			return nil
 		}
@@ -44,32 +36,16 @@ func TestParkdSurvivesTheBadSIPCorpus(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	var report strings.Builder
-	for _, network := range []string{"udp", "tcp"} {
-		seen := ownErrors(p.stderr.String())
-		r := badsip.Replayer{
-			Target: badsip.Target{Name: "park", Network: network, Addr: addr, Alive: alive},
-			Check: func(o *badsip.Outcome) {
-				n := ownErrors(p.stderr.String())
-				if n != seen && o.Problem == "" {
-					o.Problem, o.Detail = badsip.LoggedError, fmt.Sprintf("%d ERROR lines", n-seen)
-				}
-				seen = n
-			},
+	seen := ownErrors(p.stderr.String())
+	report.WriteString(badsip.ReplayCorpus(ctx, t, func(network string) badsip.Target {
+		return badsip.Target{Name: "park", Network: network, Addr: addr, Alive: alive}
+	}, func(o *badsip.Outcome) {
+		n := ownErrors(p.stderr.String())
+		if n != seen && o.Problem == "" {
+			o.Problem, o.Detail = badsip.LoggedError, fmt.Sprintf("%d ERROR lines", n-seen)
 		}
-		start := time.Now()
-		outs := r.All(ctx, cases)
-		t.Logf("%d cases over %s in %s: %s", len(outs), network, time.Since(start).Round(time.Millisecond), badsip.Summary(outs))
-		if testing.Verbose() {
-			for _, o := range outs {
-				t.Logf("  %s", o.String())
-			}
-		}
-		report.WriteString(badsip.Report(outs))
-		if alive() != nil {
-			fmt.Fprintf(&report, "parkd died during the corpus over %s: %v\n", network, p.err)
-			break
-		}
-	}
+		seen = n
+	}))
 	if alive() == nil {
 		for _, network := range []string{"udp", "tcp"} {
 			if got := options(t, network, addr.String()); got != "SIP/2.0 200 OK" {

@@ -28,13 +28,6 @@ func TestBadSIPCorpus(t *testing.T) {
 	if !badsip.Isolated(t) {
 		return
 	}
-	cases, err := badsip.Corpus()
-	if err == nil {
-		cases, err = badsip.Select(cases)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
 	var next slog.Handler
 	if os.Getenv("SIPTEST_LOG") != "" {
 		next = siptest.Logger("SIPTEST_LOG", "desk").Handler()
@@ -59,21 +52,9 @@ func TestBadSIPCorpus(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	var report strings.Builder
-	for _, network := range []string{"udp", "tcp"} {
-		r := badsip.Replayer{
-			Target: badsip.Target{Name: "console", Network: network, Addr: desk.Addr(network)},
-			Check:  checkErrors(errs),
-		}
-		start := time.Now()
-		outs := r.All(ctx, cases)
-		t.Logf("%d cases over %s in %s: %s", len(outs), network, time.Since(start).Round(time.Millisecond), badsip.Summary(outs))
-		if badsip.Verbose() {
-			for _, o := range outs {
-				t.Logf("  %s", o.String())
-			}
-		}
-		report.WriteString(badsip.Report(outs))
-	}
+	report.WriteString(badsip.ReplayCorpus(ctx, t, func(network string) badsip.Target {
+		return badsip.Target{Name: "console", Network: network, Addr: desk.Addr(network)}
+	}, errs.Checker()))
 
 	// The live call is still up and carries audio; nothing else is left.
 	if c, ok := desk.Call(ring.ID); !ok || c.State != telephony.StateActive {
@@ -94,33 +75,8 @@ func TestBadSIPCorpus(t *testing.T) {
 	}
 
 	// Everything the replay started ends with the transactions' timers.
-	slack := badsip.Usage{Goroutines: 10, FDs: 4, Heap: 8 << 20}
-	after, ok := badsip.Settle(ctx, base, slack, 60*time.Second)
-	t.Logf("after the corpus: %s", after)
-	if !ok {
-		fmt.Fprintf(&report, "leak: %s after the corpus, %s before (slack %s)\n", after, base, slack)
-	}
+	report.WriteString(badsip.Leaked(ctx, t, base))
 	if report.Len() > 0 {
 		t.Errorf("the corpus found these faults in the console:\n%s", report.String())
-	}
-}
-
-// checkErrors makes an outcome fail when the console logged an ERROR
-// while it handled the case.
-func checkErrors(errs *badsip.ErrorLog) func(o *badsip.Outcome) {
-	seen := 0
-	return func(o *badsip.Outcome) {
-		n := errs.Count()
-		if n == seen {
-			return
-		}
-		lines := errs.Since(seen)
-		seen = n
-		if o.Problem == "" {
-			o.Problem = badsip.LoggedError
-			if len(lines) > 0 {
-				o.Detail = lines[0]
-			}
-		}
 	}
 }
