@@ -5,13 +5,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"net/netip"
-	"strconv"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
@@ -27,124 +24,63 @@ import (
 // (taken off hold), sends PCMU tones when told, and records the PCMU
 // it receives and the SSRC of every packet.
 type hostPeer struct {
-	name      string
-	ip        netip.Addr
-	sipAddr   string // host:port of its SIP socket
-	dc        *sipgo.DialogClientCache
+	sipPeer
 	d         *sipgo.DialogClientSession
-	rtp       *net.UDPConn
-	advertise netip.AddrPort
-	remote    netip.AddrPort // the service's RTP address, from its answer
+	advertise netip.AddrPort // what its SDP names; zero: its RTP socket
 
 	heard     siptest.Recording         // PCMU that arrived
 	ssrcs     siptest.Log[uint32]       // SSRC of every packet that arrived
 	reinvites siptest.Log[*sip.Request] // the service's re-INVITEs
 
-	stop    chan struct{}
-	tasks   sync.WaitGroup
 	sending sync.Once
 }
 
 // newHostPeer starts a peer on ip; advertise "" names its RTP socket.
 func newHostPeer(t *testing.T, name, ip, advertise string) *hostPeer {
 	t.Helper()
-	p := &hostPeer{name: name, ip: netip.MustParseAddr(ip), stop: make(chan struct{})}
-	var err error
-	p.rtp, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(p.ip, 0)))
-	if err != nil {
-		t.Fatalf("%s: RTP socket on %s: %v", name, ip, err)
-	}
-	p.advertise = p.rtp.LocalAddr().(*net.UDPAddr).AddrPort()
+	p := &hostPeer{}
+	p.host = netip.MustParseAddr(ip)
 	if advertise != "" {
 		p.advertise = netip.MustParseAddrPort(advertise)
 	}
-	probe, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(p.ip, 0)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := probe.LocalAddr().(*net.UDPAddr).Port
-	probe.Close()
-	p.sipAddr = net.JoinHostPort(ip, strconv.Itoa(port))
-
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent(name), sipgo.WithUserAgentHostname(ip))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := sipgo.NewServer(ua)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := sipgo.NewClient(ua, sipgo.WithClientHostname(ip), sipgo.WithClientConnectionAddr(p.sipAddr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	contact := sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: name, Host: ip, Port: port}}
-	p.dc = sipgo.NewDialogClientCache(client, contact)
-	srv.OnInvite(func(req *sip.Request, tx sip.ServerTransaction) {
-		p.reinvites.Add(req)
-		res := sip.NewSDPResponseFromRequest(req, p.sdp(2))
-		res.AppendHeader(&contact)
-		_ = tx.Respond(res)
-	})
-	srv.OnAck(func(*sip.Request, sip.ServerTransaction) {})
-	srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
-		if err := p.dc.ReadBye(req, tx); err != nil {
-			_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil))
-		}
-	})
-	ctx, cancel := context.WithCancel(context.Background())
-	p.tasks.Go(func() { _ = srv.ListenAndServe(ctx, "udp", p.sipAddr) })
-	p.tasks.Go(p.read)
-	t.Cleanup(func() {
-		close(p.stop)
-		cancel()
-		p.rtp.Close()
-		ua.Close()
-		p.tasks.Wait()
-	})
-	siptest.WaitListening(t, ua, p.sipAddr)
+	p.start(t, name, func(srv *sipgo.Server) {
+		srv.OnInvite(func(req *sip.Request, tx sip.ServerTransaction) {
+			p.reinvites.Add(req)
+			res := sip.NewSDPResponseFromRequest(req, p.sdp(2))
+			contact := p.contact()
+			res.AppendHeader(&contact)
+			_ = tx.Respond(res)
+		})
+		srv.OnAck(func(*sip.Request, sip.ServerTransaction) {})
+	}, nil, p.read)
 	return p
 }
 
-// sdp is the peer's SDP: PCMU at p.advertise, sendrecv, version ver.
+// media is the RTP address p's SDP names: advertise, or its RTP socket.
+func (p *hostPeer) media() netip.AddrPort {
+	if p.advertise.IsValid() {
+		return p.advertise
+	}
+	return p.rtp.LocalAddr().(*net.UDPAddr).AddrPort()
+}
+
+// sdp is the peer's SDP: PCMU at p.media(), sendrecv, version ver.
 func (p *hostPeer) sdp(ver int) []byte {
+	m := p.media()
 	family := "IP4"
-	if p.advertise.Addr().Is6() {
+	if m.Addr().Is6() {
 		family = "IP6"
 	}
-	a := p.advertise.Addr().String()
+	a := m.Addr().String()
 	return fmt.Appendf(nil, "v=0\r\no=- 9 %d IN %s %s\r\ns=-\r\nc=IN %s %s\r\nt=0 0\r\nm=audio %d RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=ptime:20\r\na=sendrecv\r\n",
-		ver, family, a, family, a, p.advertise.Port())
+		ver, family, a, family, a, m.Port())
 }
 
 // call INVITEs uri with p's SDP, ACKs the answer and reads the service's
 // RTP address from it; the call is hung up when the test ends.
 func (p *hostPeer) call(t *testing.T, uri sip.Uri) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), siptest.WaitFor)
-	defer cancel()
-	d, err := p.dc.Invite(ctx, uri, p.sdp(1), sip.NewHeader("Content-Type", "application/sdp"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := d.WaitAnswer(ctx, sipgo.AnswerOptions{}); err != nil {
-		t.Fatalf("%s: INVITE %s: %v", p.name, uri.String(), err)
-	}
-	if err := d.Ack(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = d.Bye(ctx)
-		d.Close()
-	})
-	ans := string(d.InviteResponse.Body())
-	ap, err := netip.ParseAddrPort(net.JoinHostPort(sdpLine(ans, "c=", 2), sdpLine(ans, "m=audio ", 1)))
-	if err != nil {
-		t.Fatalf("%s: no RTP address in the answer: %v\n%s", p.name, err, ans)
-	}
-	p.d, p.remote = d, ap
+	p.d, _ = p.invite(t, uri, p.sdp(1))
 }
 
 // read records what arrives on the RTP socket.
@@ -176,38 +112,7 @@ func (p *hostPeer) sendTone(freq float64, to netip.AddrPort) {
 	if !to.IsValid() {
 		to = p.remote
 	}
-	p.sending.Do(func() { p.tasks.Go(func() { sendPCMU(p.rtp, to, freq, p.stop) }) })
-}
-
-// sendPCMU sends a PCMU sine of freq from c to dst every 20 ms, one
-// SSRC, until stop closes.
-func sendPCMU(c *net.UDPConn, dst netip.AddrPort, freq float64, stop <-chan struct{}) {
-	g := tone.Sine(freq, 8000, 0.3)
-	frame := make([]int16, 160)
-	pkt := make([]byte, 12+160)
-	seq, ts, ssrc := uint16(rand.Uint32()), rand.Uint32(), rand.Uint32()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-tick.C:
-		}
-		g.Fill(frame)
-		pkt[0], pkt[1] = 0x80, 0
-		binary.BigEndian.PutUint16(pkt[2:], seq)
-		binary.BigEndian.PutUint32(pkt[4:], ts)
-		binary.BigEndian.PutUint32(pkt[8:], ssrc)
-		for i, s := range frame {
-			pkt[12+i] = pcmu.encode(s)
-		}
-		seq++
-		ts += 160
-		if _, err := c.WriteToUDPAddrPort(pkt, dst); errors.Is(err, net.ErrClosed) {
-			return
-		}
-	}
+	p.sending.Do(func() { p.sendPCMU(freq, to) })
 }
 
 // hears waits until freq dominates 400 ms of what p receives from now on.
@@ -275,7 +180,7 @@ func TestSameSDPAddressCallsStayApart(t *testing.T) {
 
 	// Site B's phone names the very same address:port, and sends from
 	// its own host.
-	b := newHostPeer(t, "siteB", "127.0.0.3", a.advertise.String())
+	b := newHostPeer(t, "siteB", "127.0.0.3", a.media().String())
 	b.call(t, f.uri("park-702"))
 	f.log.wait(t, "parked", "orbit", "702")
 	b.sendTone(600, netip.AddrPort{})

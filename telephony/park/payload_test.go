@@ -64,11 +64,12 @@ type rawPeer struct {
 }
 
 // sipPeer is what the test callers on raw sipgo share: a user agent on a
-// free loopback port, a dialog cache for its calls, an RTP socket its
-// reader drains, and an end with the test.
+// free port of a loopback address, a dialog cache for its calls, an RTP
+// socket its reader drains, and an end with the test.
 type sipPeer struct {
 	name  string
-	port  int // SIP
+	host  netip.Addr // its SIP and RTP sockets' address; set before start (zero: 127.0.0.1)
+	port  int        // SIP
 	dc    *sipgo.DialogClientCache
 	rtp   *net.UDPConn
 	stop  chan struct{} // closed when the test ends
@@ -109,27 +110,36 @@ func (p *sipPeer) invite(t *testing.T, uri sip.Uri, offer []byte) (*sipgo.Dialog
 	return d, ans
 }
 
-// start brings p up as name: setup registers the caller's own handlers on
-// its server (a BYE is answered for the dialog cache, after onBye when
-// set), read drains p.rtp until it is closed. Everything stops when the
-// test ends.
+// start brings p up as name on p.host: setup registers the caller's own
+// handlers on its server (a BYE is answered for the dialog cache, after
+// onBye when set), read drains p.rtp until it is closed. Everything stops
+// when the test ends.
 func (p *sipPeer) start(t *testing.T, name string, setup func(*sipgo.Server), onBye func(*sip.Request), read func()) {
 	t.Helper()
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent(name), sipgo.WithUserAgentHostname("127.0.0.1"))
+	if !p.host.IsValid() {
+		p.host = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	}
+	ip := p.host.String()
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(name), sipgo.WithUserAgentHostname(ip))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.name, p.port, p.stop = name, siptest.FreePort(t), make(chan struct{})
-	addr := fmt.Sprintf("127.0.0.1:%d", p.port)
+	probe, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(p.host, 0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.name, p.port, p.stop = name, probe.LocalAddr().(*net.UDPAddr).Port, make(chan struct{})
+	probe.Close()
+	addr := net.JoinHostPort(ip, strconv.Itoa(p.port))
 	srv, err := sipgo.NewServer(ua)
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, err := sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"), sipgo.WithClientConnectionAddr(addr))
+	client, err := sipgo.NewClient(ua, sipgo.WithClientHostname(ip), sipgo.WithClientConnectionAddr(addr))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.dc = sipgo.NewDialogClientCache(client, sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: name, Host: "127.0.0.1", Port: p.port}})
+	p.dc = sipgo.NewDialogClientCache(client, p.contact())
 	if setup != nil {
 		setup(srv)
 	}
@@ -141,9 +151,9 @@ func (p *sipPeer) start(t *testing.T, name string, setup func(*sipgo.Server), on
 			_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil))
 		}
 	})
-	p.rtp, err = net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	p.rtp, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(p.host, 0)))
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: RTP socket on %s: %v", name, ip, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	p.tasks.Go(func() { _ = srv.ListenAndServe(ctx, "udp", addr) })
@@ -156,6 +166,44 @@ func (p *sipPeer) start(t *testing.T, name string, setup func(*sipgo.Server), on
 		p.tasks.Wait()
 	})
 	siptest.WaitListening(t, ua, addr)
+}
+
+// contact is p's Contact: sip:name@host:port.
+func (p *sipPeer) contact() sip.ContactHeader {
+	return sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: p.name, Host: p.host.String(), Port: p.port}}
+}
+
+// sendPCMU sends, from p's RTP socket to dst, a PCMU sine of freq every
+// 20 ms, one SSRC, until the test ends.
+func (p *sipPeer) sendPCMU(freq float64, dst netip.AddrPort) {
+	p.tasks.Go(func() {
+		g := tone.Sine(freq, 8000, 0.3)
+		frame := make([]int16, 160)
+		pkt := make([]byte, 12+160)
+		seq, ts, ssrc := uint16(rand.Uint32()), rand.Uint32(), rand.Uint32()
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-p.stop:
+				return
+			case <-tick.C:
+			}
+			g.Fill(frame)
+			pkt[0], pkt[1] = 0x80, 0
+			binary.BigEndian.PutUint16(pkt[2:], seq)
+			binary.BigEndian.PutUint32(pkt[4:], ts)
+			binary.BigEndian.PutUint32(pkt[8:], ssrc)
+			for i, s := range frame {
+				pkt[12+i] = pcmu.encode(s)
+			}
+			seq++
+			ts += 160
+			if _, err := p.rtp.WriteToUDPAddrPort(pkt, dst); errors.Is(err, net.ErrClosed) {
+				return
+			}
+		}
+	})
 }
 
 func newRawPeer(t *testing.T, name string, pt uint8, l law, event uint8) *rawPeer {

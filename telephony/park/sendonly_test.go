@@ -2,10 +2,8 @@ package park_test
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"regexp"
 	"strconv"
@@ -87,7 +85,8 @@ func (p *holdPeer) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 	var res *sip.Response
 	if code == sip.StatusOK {
 		res = sip.NewSDPResponseFromRequest(req, p.sdp(2, "sendrecv"))
-		res.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: p.name, Host: "127.0.0.1", Port: p.port}})
+		contact := p.contact()
+		res.AppendHeader(&contact)
 	} else {
 		res = sip.NewResponseFromRequest(req, code, "Refused", nil)
 	}
@@ -130,34 +129,7 @@ func (p *holdPeer) read() {
 }
 
 // sendTone sends a PCMU sine of freq every 20 ms until the test ends.
-func (p *holdPeer) sendTone(freq float64) {
-	p.tasks.Go(func() {
-		g := tone.Sine(freq, 8000, 0.3)
-		frame := make([]int16, 160)
-		pkt := make([]byte, 12+160)
-		seq, ts, ssrc := uint16(rand.Uint32()), rand.Uint32(), rand.Uint32()
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-p.stop:
-				return
-			case <-tick.C:
-			}
-			g.Fill(frame)
-			pkt[0], pkt[1] = 0x80, 0
-			binary.BigEndian.PutUint16(pkt[2:], seq)
-			binary.BigEndian.PutUint32(pkt[4:], ts)
-			binary.BigEndian.PutUint32(pkt[8:], ssrc)
-			for i, s := range frame {
-				pkt[12+i] = pcmu.encode(s)
-			}
-			seq++
-			ts += 160
-			_, _ = p.rtp.WriteToUDPAddrPort(pkt, p.remote)
-		}
-	})
-}
+func (p *holdPeer) sendTone(freq float64) { p.sendPCMU(freq, p.remote) }
 
 // hears waits until freq dominates 400 ms of what arrives from now on.
 func (p *holdPeer) hears(t *testing.T, freq float64) {
