@@ -44,30 +44,7 @@ func guardSend(t testing.TB, f *fixture, src, msg, body string) (*sip.Response, 
 	wire := line + "\r\n" +
 		fmt.Sprintf("Via: SIP/2.0/UDP %s;branch=z9hG4bK%x\r\n", local, rand.Uint64()) +
 		rest + fmt.Sprintf("Content-Length: %d\r\n\r\n%s", len(body), body)
-	dst := net.UDPAddrFromAddrPort(f.svc.Addr())
-	if _, err := conn.WriteTo([]byte(wire), dst); err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, 65535)
-	_ = conn.SetReadDeadline(time.Now().Add(siptest.WaitFor))
-	for {
-		n, _, err := conn.ReadFrom(buf)
-		if err != nil {
-			t.Fatalf("no answer to %s from %s: %v", line, local, err)
-		}
-		m, err := sip.ParseMessage(buf[:n])
-		if err != nil {
-			t.Fatalf("answer to %s: %v\n%s", line, err, buf[:n])
-		}
-		res, ok := m.(*sip.Response)
-		if !ok {
-			continue // a request of the service's own: not ours to answer
-		}
-		if res.IsProvisional() {
-			continue
-		}
-		return res, local
-	}
+	return parseResponse(t, udpExchange(t, f, conn, wire)), local
 }
 
 // guardRequest is a request line and the headers of a new request for

@@ -6,7 +6,6 @@ import (
 	"net"
 	"strings"
 	"testing"
-	"time"
 )
 
 // rawRequest sends one hand-written SIP request over UDP and returns the
@@ -27,23 +26,7 @@ func rawRequest(t testing.TB, f *fixture, head string, body ...string) string {
 		fmt.Sprintf("Via: SIP/2.0/UDP %s;branch=z9hG4bK%x\r\n", local, id) +
 		fmt.Sprintf("From: <sip:raw@%s>;tag=%x\r\nTo: <sip:park@%s>\r\nCall-ID: %x@raw\r\nCSeq: 1 %s\r\nMax-Forwards: 70\r\n", local, id, f.h, id, method) +
 		fmt.Sprintf("Content-Length: %d\r\n\r\n%s", len(b), b)
-	dst, _ := net.ResolveUDPAddr("udp", f.svc.Addr().String())
-	if _, err := conn.WriteTo([]byte(msg), dst); err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, 8192)
-	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	for {
-		n, _, err := conn.ReadFrom(buf)
-		if err != nil {
-			t.Fatalf("no answer to %s: %v", firstLine(head), err)
-		}
-		res := string(buf[:n])
-		if strings.HasPrefix(res, "SIP/2.0 1") {
-			continue
-		}
-		return res
-	}
+	return udpExchange(t, f, conn, msg)
 }
 
 func firstLine(s string) string {

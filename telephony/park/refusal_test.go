@@ -28,7 +28,7 @@ func rawInvite(t *testing.T, f *fixture, user string, params ...string) *sip.Res
 	return parseResponse(t, rawRequest(t, f, head, rawSDP))
 }
 
-func parseResponse(t *testing.T, s string) *sip.Response {
+func parseResponse(t testing.TB, s string) *sip.Response {
 	t.Helper()
 	msg, err := sip.ParseMessage([]byte(s))
 	if err != nil {

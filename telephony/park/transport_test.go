@@ -329,8 +329,9 @@ func manyHops(n int) string {
 }
 
 // udpExchange sends msg from conn to the service and returns the first
-// final response.
-func udpExchange(t *testing.T, f *fixture, conn *net.UDPConn, msg string) string {
+// final response, passing over provisional ones and requests of the
+// service's own (not ours to answer).
+func udpExchange(t testing.TB, f *fixture, conn *net.UDPConn, msg string) string {
 	t.Helper()
 	dst := net.UDPAddrFromAddrPort(f.svc.Addr())
 	if _, err := conn.WriteTo([]byte(msg), dst); err != nil {
@@ -341,10 +342,10 @@ func udpExchange(t *testing.T, f *fixture, conn *net.UDPConn, msg string) string
 	for {
 		n, _, err := conn.ReadFrom(buf)
 		if err != nil {
-			t.Fatalf("no answer to %s (%d bytes): %v", firstLine(msg), len(msg), err)
+			t.Fatalf("no answer to %s (%d bytes) from %s: %v", firstLine(msg), len(msg), conn.LocalAddr(), err)
 		}
 		res := string(buf[:n])
-		if strings.HasPrefix(res, "SIP/2.0 1") {
+		if !strings.HasPrefix(res, "SIP/2.0 ") || strings.HasPrefix(res, "SIP/2.0 1") {
 			continue
 		}
 		return res
