@@ -524,8 +524,8 @@ func TestAsteriskComebackMatchedToPark(t *testing.T) {
 	if back.BackFrom != 705 {
 		t.Fatalf("comeback = %+v, want the return from orbit 705", back)
 	}
-	if ended := a.waitState(t, call.ID, telephony.StateEnded); ended.Reason != "left orbit 705" {
-		t.Fatalf("parked call ended with %q", ended.Reason)
+	if ended := a.waitState(t, call.ID, telephony.StateEnded); ended.End != telephony.EndLeftOrbit || ended.Reason != "left orbit 705" {
+		t.Fatalf("parked call ended with %v, %q", ended.End, ended.Reason)
 	}
 	a.waitOrbit(t, 705, "dark", free)
 	if err := a.Answer(ctxT(t), back.ID); err != nil {

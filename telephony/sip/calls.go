@@ -28,7 +28,7 @@ type call struct {
 	info       telephony.Call
 	leg        *leg
 	sipCallID  string
-	endReason  string
+	endReason  ending
 	cancelDial context.CancelFunc
 	park       *parkAttempt
 	relay      *relayPark
@@ -138,7 +138,7 @@ func (p *Phone) serve(d *diago.DialogServerSession) {
 	p.mu.Unlock()
 	if closed {
 		_ = d.Respond(sip.StatusServiceUnavailable, "Service Unavailable", nil)
-		p.finish(c, "console closed")
+		p.finish(c, endAs(telephony.EndClosed, ""))
 		return
 	}
 	p.log.Info("incoming call", "call", c.id, "from", uri, "name", name, "back_from", c.info.BackFrom)
@@ -151,21 +151,21 @@ func (p *Phone) serve(d *diago.DialogServerSession) {
 	case <-p.ctx.Done():
 	}
 	p.relayDone(c)
-	p.finish(c, "")
+	p.finish(c, ending{})
 }
 
 // finish ends the call's own leg: a call parked away lives on on its
 // orbit, a call being parked waits for its park's outcome (runPark
 // decides: a caller hangs up by itself once transferred), anything else
 // has ended.
-func (p *Phone) finish(c *call, why string) {
+func (p *Phone) finish(c *call, why ending) {
 	p.mu.Lock()
 	l := c.leg
 	c.leg = nil
-	if c.endReason == "" {
+	if !c.endReason.set() {
 		c.endReason = why
 	}
-	var reason string
+	var reason ending
 	switch {
 	case c.info.State == telephony.StateEnded:
 		// Ended already: a park whose caller left without a lamp.
@@ -176,11 +176,14 @@ func (p *Phone) finish(c *call, why string) {
 		p.forgetDialogLocked(c)
 	default:
 		reason = c.endReason
-		if reason == "" {
-			reason = "caller hung up"
-			if c.info.Direction == telephony.Outbound {
-				reason = "far end hung up"
-			}
+		switch {
+		case reason.set():
+		case c.info.State == telephony.StateRinging:
+			reason = endAs(telephony.EndMissed, "caller hung up")
+		case c.info.Direction == telephony.Outbound:
+			reason = endAs(telephony.EndHungUpByFarEnd, "far end hung up")
+		default:
+			reason = endAs(telephony.EndHungUpByFarEnd, "caller hung up")
 		}
 		p.endLocked(c, reason)
 	}
@@ -188,18 +191,18 @@ func (p *Phone) finish(c *call, why string) {
 	if l != nil {
 		l.close()
 	}
-	if reason != "" {
-		p.log.Info("call ended", "call", c.id, "reason", reason)
+	if reason.set() {
+		p.log.Info("call ended", "call", c.id, "end", reason.why, "reason", reason.text())
 		p.changed(c)
 	}
 }
 
 // endLocked ends c with reason and forgets it; p.mu is held. The caller
 // publishes the change.
-func (p *Phone) endLocked(c *call, reason string) {
+func (p *Phone) endLocked(c *call, reason ending) {
 	c.park = nil
 	c.info.State = telephony.StateEnded
-	c.info.Reason = reason
+	c.info.End, c.info.Reason = reason.why, reason.text()
 	delete(p.calls, c.id)
 	p.forgetDialogLocked(c)
 }
@@ -239,7 +242,7 @@ func (p *Phone) goLive(c *call, m *diago.DialogMedia) error {
 	l, err := newLeg(m, p.log.With("call", id), func(d rune) { p.dtmfReceived(id, d) })
 	if err != nil {
 		p.mu.Lock()
-		c.endReason = "no usable audio: " + err.Error()
+		c.endReason = endAs(telephony.EndNoAudio, "no usable audio: "+err.Error())
 		p.mu.Unlock()
 		_ = c.sess().Hangup(context.Background())
 		return fmt.Errorf("sip: call %s: %w", c.id, err)
@@ -321,7 +324,7 @@ func (p *Phone) Reject(ctx context.Context, id telephony.CallID) error {
 		if c.info.State != telephony.StateRinging || c.srv == nil {
 			return fmt.Errorf("sip: reject %s: %w", id, ErrWrongState)
 		}
-		c.endReason = "rejected"
+		c.endReason = endAs(telephony.EndRejected, "")
 		return nil
 	})
 	if err != nil {
@@ -353,21 +356,21 @@ func (p *Phone) Hangup(ctx context.Context, id telephony.CallID) error {
 		return fmt.Errorf("sip: hang up %s: %w", id, ErrWrongState)
 	case st == telephony.StateParkedAway && !relayed:
 		p.mu.Lock()
-		c.endReason = "removed from the lines"
+		c.endReason = endAs(telephony.EndRemoved, "")
 		p.endLocked(c, c.endReason)
 		p.mu.Unlock()
 		p.changed(c)
 		return nil
 	}
-	c.terminate(ctx, "hung up")
+	c.terminate(ctx, endAs(telephony.EndHungUpHere, ""))
 	return nil
 }
 
 // terminate ends the call's legs, whatever its state.
-func (c *call) terminate(ctx context.Context, why string) {
+func (c *call) terminate(ctx context.Context, why ending) {
 	p := c.p
 	p.mu.Lock()
-	if c.endReason == "" {
+	if !c.endReason.set() {
 		c.endReason = why
 	}
 	cancel := c.cancelDial
@@ -490,7 +493,7 @@ func (p *Phone) runOutbound(ctx context.Context, c *call, o outbound) {
 
 	d, err := p.dg.NewDialog(o.uri, diago.NewDialogOptions{Transport: p.routedTransport(o.uri)})
 	if err != nil {
-		p.finish(c, "cannot place the call: "+err.Error())
+		p.finish(c, endAs(telephony.EndFailed, "cannot place the call: "+err.Error()))
 		return
 	}
 	defer d.Close()
@@ -524,7 +527,7 @@ func (p *Phone) runOutbound(ctx context.Context, c *call, o outbound) {
 		return
 	}
 	if err := d.Ack(ctx); err != nil {
-		p.finish(c, "call not confirmed: "+err.Error())
+		p.finish(c, endAs(telephony.EndFailed, "call not confirmed: "+err.Error()))
 		return
 	}
 	if o.retrieve != 0 {
@@ -551,46 +554,47 @@ func (p *Phone) runOutbound(ctx context.Context, c *call, o outbound) {
 		case <-p.ctx.Done():
 		}
 	}
-	p.finish(c, "")
+	p.finish(c, ending{})
 }
 
-// dialFailure words why a call we placed did not connect.
-func (p *Phone) dialFailure(c *call, err error) string {
+// dialFailure says why a call we placed did not connect.
+func (p *Phone) dialFailure(c *call, err error) ending {
 	p.mu.Lock()
 	why, orbit, safe := c.endReason, c.retrieve, c.safe
 	p.mu.Unlock()
-	if why != "" {
+	if why.set() {
 		return why
 	}
 	if res := responseOf(err); res != nil {
 		code := res.StatusCode
 		if orbit != 0 && code == sip.StatusNotFound {
 			if safe {
-				return fmt.Sprintf("the call you parked on %d is gone", orbit)
+				return endAs(telephony.EndOrbitEmpty, fmt.Sprintf("the call you parked on %d is gone", orbit))
 			}
-			return fmt.Sprintf("orbit %d is empty", orbit)
+			return endAs(telephony.EndOrbitEmpty, fmt.Sprintf("orbit %d is empty", orbit))
 		}
 		switch code {
 		case sip.StatusBusyHere, sip.StatusGlobalBusyEverywhere:
-			return "busy"
+			return endAs(telephony.EndBusy, "")
 		case sip.StatusNotFound:
-			return "no such number"
+			return endAs(telephony.EndNoSuchNumber, "")
 		case sip.StatusTemporarilyUnavailable:
-			return "unavailable"
+			return endAs(telephony.EndUnavailable, "")
 		case sip.StatusGlobalDecline, sip.StatusForbidden:
-			return "declined"
+			return endAs(telephony.EndDeclined, "")
 		case sip.StatusRequestTimeout:
-			return "no answer"
+			return endAs(telephony.EndNoAnswer, "")
 		}
-		return "call failed: " + strings.TrimPrefix(res.StartLine(), "SIP/2.0 ")
+		return endAs(telephony.EndFailed, "call failed: "+strings.TrimPrefix(res.StartLine(), "SIP/2.0 "))
 	}
 	if errors.Is(err, context.Canceled) {
-		return "cancelled"
+		// Only the console's closing cancels a call nobody hung up.
+		return endAs(telephony.EndClosed, "cancelled")
 	}
 	if orbit != 0 {
-		return "park service unreachable: " + err.Error()
+		return endAs(telephony.EndUnreachable, "park service unreachable: "+err.Error())
 	}
-	return "call failed: " + err.Error()
+	return endAs(telephony.EndFailed, "call failed: "+err.Error())
 }
 
 // fromHeader is our From: the console's AOR and display name, or the

@@ -41,8 +41,8 @@ func TestInboundAnswerAudioAndRemoteBye(t *testing.T) {
 		t.Fatal(err)
 	}
 	ended := a.waitState(t, ring.ID, telephony.StateEnded)
-	if ended.Reason != "caller hung up" {
-		t.Fatalf("reason = %q", ended.Reason)
+	if ended.End != telephony.EndHungUpByFarEnd || ended.Reason != "caller hung up" {
+		t.Fatalf("end %v, reason %q", ended.End, ended.Reason)
 	}
 	if len(a.Calls()) != 0 {
 		t.Fatalf("calls left: %+v", a.Calls())
@@ -72,8 +72,8 @@ func TestRejectAndCancel(t *testing.T) {
 	if err := siptest.Recv(t, "invite outcome", res); siptest.Status(err) != 486 {
 		t.Fatalf("rejected INVITE: %v, want 486", err)
 	}
-	if got := a.waitState(t, ring.ID, telephony.StateEnded); got.Reason != "rejected" {
-		t.Fatalf("reason = %q", got.Reason)
+	if got := a.waitState(t, ring.ID, telephony.StateEnded); got.End != telephony.EndRejected || got.Reason != "rejected" {
+		t.Fatalf("end %v, reason %q", got.End, got.Reason)
 	}
 
 	d2, err := bob.DG.NewDialog(a.uri(), diago.NewDialogOptions{})
@@ -91,8 +91,8 @@ func TestRejectAndCancel(t *testing.T) {
 	})
 	cancel() // CANCEL
 	<-res
-	if got := a.waitState(t, ring2.ID, telephony.StateEnded); got.Reason != "caller hung up" {
-		t.Fatalf("reason = %q", got.Reason)
+	if got := a.waitState(t, ring2.ID, telephony.StateEnded); got.End != telephony.EndMissed || got.Reason != "caller hung up" {
+		t.Fatalf("end %v, reason %q", got.End, got.Reason)
 	}
 }
 
@@ -210,8 +210,8 @@ func TestDialProgressAudioAndDTMF(t *testing.T) {
 	if err := a.Hangup(ctxT(t), id); err != nil {
 		t.Fatal(err)
 	}
-	if got := a.waitState(t, id, telephony.StateEnded); got.Reason != "hung up" {
-		t.Fatalf("reason = %q", got.Reason)
+	if got := a.waitState(t, id, telephony.StateEnded); got.End != telephony.EndHungUpHere || got.Reason != "hung up" {
+		t.Fatalf("end %v, reason %q", got.End, got.Reason)
 	}
 	select {
 	case <-d.Context().Done():
@@ -229,8 +229,8 @@ func TestDialFailuresAndCancel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := a.waitState(t, id, telephony.StateEnded); got.Reason != "busy" {
-		t.Fatalf("reason = %q", got.Reason)
+	if got := a.waitState(t, id, telephony.StateEnded); got.End != telephony.EndBusy || got.Reason != "busy" {
+		t.Fatalf("end %v, reason %q", got.End, got.Reason)
 	}
 	cancelled := make(chan struct{})
 	slow := newPeer(t, "slow", func(d *diago.DialogServerSession) {
@@ -251,8 +251,8 @@ func TestDialFailuresAndCancel(t *testing.T) {
 	case <-time.After(waitFor):
 		t.Fatal("callee never saw the CANCEL")
 	}
-	if got := a.waitState(t, id, telephony.StateEnded); got.Reason != "hung up" {
-		t.Fatalf("reason = %q", got.Reason)
+	if got := a.waitState(t, id, telephony.StateEnded); got.End != telephony.EndHungUpHere || got.Reason != "hung up" {
+		t.Fatalf("end %v, reason %q", got.End, got.Reason)
 	}
 	if _, err := a.Dial(ctxT(t), "12 34"); err == nil {
 		t.Fatal("bad target accepted")
@@ -275,8 +275,8 @@ func TestBlindTransfer(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := a.waitState(t, r.ID, telephony.StateEnded)
-	if !strings.HasPrefix(got.Reason, "transferred to") {
-		t.Fatalf("reason = %q", got.Reason)
+	if got.End != telephony.EndTransferred || !strings.HasPrefix(got.Reason, "transferred to") {
+		t.Fatalf("end %v, reason %q", got.End, got.Reason)
 	}
 	nd := siptest.Recv(t, "alice's new call", alice.referred)
 	bd := siptest.Recv(t, "bob's call", bob.incoming)

@@ -564,6 +564,8 @@ func (p *Phone) applyLamp(n int, doc dialoginfo.Document) {
 			switch dl.Event {
 			case "remote-bye":
 				next.Left = telephony.LeftGaveUp
+			case "rejected":
+				next.Left = telephony.LeftLost
 			case "replaced":
 				// Retrieved, or taken by whoever answered the ring-back.
 				switch {
@@ -639,7 +641,7 @@ func (p *Phone) updateOrbit(n int, nextOf func(cur telephony.Orbit) telephony.Or
 			c.orbitLit = true
 		} else if !next.Occupied && c.orbitLit {
 			c.info.State = telephony.StateEnded
-			c.info.Reason = fmt.Sprintf("left orbit %d", n)
+			c.info.End, c.info.Reason = telephony.EndLeftOrbit, fmt.Sprintf("left orbit %d", n)
 			delete(p.calls, c.id)
 			touched = append(touched, c)
 		}

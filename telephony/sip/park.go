@@ -41,8 +41,8 @@ type parkRecord struct {
 	callerName string
 	callerURI  string
 	at         time.Time
-	left       time.Time // when the orbit's lamp went dark; zero while lit
-	leftHow    string    // how the call left, when the lamp said so (telephony.Orbit.Left)
+	left       time.Time             // when the orbit's lamp went dark; zero while lit
+	leftHow    telephony.ParkOutcome // how the call left, when the lamp said so
 }
 
 // How long the console waits for a REFER NOTIFY once the caller's leg
@@ -188,7 +188,7 @@ func (p *Phone) runPark(c *call, a *parkAttempt) {
 	err := c.refer(ctx, a.uri, []sip.Header{referredBy}, func(int) {})
 	if err != nil {
 		if c.sess().Context().Err() != nil {
-			p.parkFailed(c, a, "caller hung up while parking")
+			p.parkFailed(c, a, endAs(telephony.EndHungUpByFarEnd, "caller hung up while parking"))
 			return
 		}
 		if res := responseOf(err); res != nil {
@@ -198,14 +198,14 @@ func (p *Phone) runPark(c *call, a *parkAttempt) {
 				p.relayPark(ctx, c, a)
 				return
 			}
-			p.parkFailed(c, a, fmt.Sprintf("caller cannot be transferred (%s)", strings.TrimPrefix(res.StartLine(), "SIP/2.0 ")))
+			p.parkFailed(c, a, endAs(telephony.EndFailed, fmt.Sprintf("caller cannot be transferred (%s)", strings.TrimPrefix(res.StartLine(), "SIP/2.0 "))))
 			return
 		}
 		if ctx.Err() != nil {
-			p.parkFailed(c, a, "caller cannot be transferred (no answer to REFER)")
+			p.parkFailed(c, a, endAs(telephony.EndFailed, "caller cannot be transferred (no answer to REFER)"))
 			return
 		}
-		p.parkFailed(c, a, "caller cannot be transferred: "+err.Error())
+		p.parkFailed(c, a, endAs(telephony.EndFailed, "caller cannot be transferred: "+err.Error()))
 		return
 	}
 	ended := c.sess().Context().Done()
@@ -225,7 +225,7 @@ func (p *Phone) runPark(c *call, a *parkAttempt) {
 				referOK, grace = true, nil
 				p.log.Info("REFER accepted; waiting for the lamp to confirm the park", "call", c.id, "orbit", a.orbit, "code", code)
 			default:
-				p.parkFailed(c, a, p.parkReason(code, a.orbit))
+				p.parkFailed(c, a, endAs(telephony.EndFailed, p.parkReason(code, a.orbit)))
 				return
 			}
 		case n := <-a.lamp:
@@ -234,30 +234,30 @@ func (p *Phone) runPark(c *call, a *parkAttempt) {
 		case <-ctx.Done():
 			switch {
 			case p.ctx.Err() != nil:
-				p.parkFailed(c, a, "console closed")
+				p.parkFailed(c, a, endAs(telephony.EndClosed, ""))
 			case referOK:
-				p.parkFailed(c, a, p.unconfirmed(a, timeout))
+				p.parkFailed(c, a, endAs(telephony.EndParkUnconfirmed, p.unconfirmed(a, timeout)))
 			default:
-				p.parkFailed(c, a, fmt.Sprintf("park service unreachable (no outcome in %s)", timeout))
+				p.parkFailed(c, a, endAs(telephony.EndFailed, fmt.Sprintf("park service unreachable (no outcome in %s)", timeout)))
 			}
 			return
 		case <-ended:
 			ended = nil
 			p.mu.Lock()
-			byUs := c.endReason != ""
+			byUs := c.endReason.set()
 			if c.park == a {
 				a.legGone = true
 			}
 			p.mu.Unlock()
 			switch {
 			case byUs:
-				p.parkFailed(c, a, "")
+				p.parkFailed(c, a, ending{})
 				return
 			case !referOK:
 				grace = time.After(referGrace)
 			}
 		case <-grace:
-			p.parkFailed(c, a, "caller hung up while parking")
+			p.parkFailed(c, a, endAs(telephony.EndHungUpByFarEnd, "caller hung up while parking"))
 			return
 		}
 	}
@@ -316,7 +316,7 @@ func (p *Phone) parkConfirmed(c *call, a *parkAttempt, orbit int, by string) {
 	c.info.State = telephony.StateParkedAway
 	c.info.Orbit = orbit
 	c.info.Reason = ""
-	c.endReason = "parked"
+	c.endReason = endAs(telephony.EndParked, "")
 	gone := a.legGone
 	if gone {
 		p.forgetDialogLocked(c)
@@ -340,17 +340,17 @@ func (p *Phone) parkConfirmed(c *call, a *parkAttempt, orbit int, by string) {
 }
 
 // parkFailed ends a park that did not happen: the call stays with the
-// console, held, with the reason. A call whose leg has ended meanwhile
-// (the caller hung up, or left after a REFER that no lamp confirmed) is
-// over; the reason is ours when we ended it.
-func (p *Phone) parkFailed(c *call, a *parkAttempt, reason string) {
-	p.attemptFailed(c, "park failed", reason, func() bool {
+// console, held, with the reason's words. A call whose leg has ended
+// meanwhile (the caller hung up, or left after a REFER that no lamp
+// confirmed) is over, with the reason; ours when we ended it.
+func (p *Phone) parkFailed(c *call, a *parkAttempt, reason ending) {
+	p.attemptFailed(c, "park failed", reason.text(), func() bool {
 		switch {
 		case c.park != a:
 			return false
 		case a.legGone:
 			why := reason
-			if c.endReason != "" {
+			if c.endReason.set() {
 				why = c.endReason
 			}
 			p.endLocked(c, why)
@@ -435,7 +435,7 @@ func sipfragCode(line string) int {
 func (p *Phone) relayPark(ctx context.Context, c *call, a *parkAttempt) {
 	d, err := p.dg.NewDialog(a.uri, diago.NewDialogOptions{Transport: p.routedTransport(a.uri)})
 	if err != nil {
-		p.parkFailed(c, a, "relay park: "+err.Error())
+		p.parkFailed(c, a, endAs(telephony.EndFailed, "relay park: "+err.Error()))
 		return
 	}
 	hdrs := []sip.Header{
@@ -450,15 +450,15 @@ func (p *Phone) relayPark(ctx context.Context, c *call, a *parkAttempt) {
 	if err != nil {
 		d.Close()
 		if res := responseOf(err); res != nil {
-			p.parkFailed(c, a, p.parkReason(res.StatusCode, a.orbit))
+			p.parkFailed(c, a, endAs(telephony.EndFailed, p.parkReason(res.StatusCode, a.orbit)))
 		} else {
-			p.parkFailed(c, a, "park service unreachable (relay park: "+err.Error()+")")
+			p.parkFailed(c, a, endAs(telephony.EndFailed, "park service unreachable (relay park: "+err.Error()+")"))
 		}
 		return
 	}
 	if err := d.Ack(ctx); err != nil {
 		d.Close()
-		p.parkFailed(c, a, "relay park not confirmed: "+err.Error())
+		p.parkFailed(c, a, endAs(telephony.EndFailed, "relay park not confirmed: "+err.Error()))
 		return
 	}
 	orbit := a.orbit
@@ -471,7 +471,7 @@ func (p *Phone) relayPark(ctx context.Context, c *call, a *parkAttempt) {
 	if err != nil {
 		_ = d.Hangup(ctx)
 		d.Close()
-		p.parkFailed(c, a, "relay park: "+err.Error())
+		p.parkFailed(c, a, endAs(telephony.EndFailed, "relay park: "+err.Error()))
 		return
 	}
 	// The caller must hear the park service's music: off hold.
@@ -489,7 +489,7 @@ func (p *Phone) relayPark(ctx context.Context, c *call, a *parkAttempt) {
 		relayLeg.close()
 		_ = d.Hangup(ctx)
 		d.Close()
-		p.parkFailed(c, a, "caller hung up while parking")
+		p.parkFailed(c, a, endAs(telephony.EndHungUpByFarEnd, "caller hung up while parking"))
 		return
 	}
 	c.park = nil
@@ -519,8 +519,8 @@ func (p *Phone) relayPark(ctx context.Context, c *call, a *parkAttempt) {
 			// up, service stopped): the caller goes too.
 			p.mu.Lock()
 			still := c.relay == rp
-			if still && c.endReason == "" {
-				c.endReason = "relayed call ended"
+			if still && !c.endReason.set() {
+				c.endReason = endAs(telephony.EndRelayEnded, "")
 			}
 			p.mu.Unlock()
 			if still {
@@ -547,7 +547,7 @@ func (p *Phone) comebackLocked(uri string, now time.Time) int {
 	orbit := 0
 	var at time.Time
 	for n, rec := range p.parks {
-		if !telephony.SameParty(rec.callerURI, uri) || rec.leftHow != "" || !rec.left.IsZero() && now.Sub(rec.left) > comebackWindow {
+		if !telephony.SameParty(rec.callerURI, uri) || rec.leftHow != telephony.LeftUnknown || !rec.left.IsZero() && now.Sub(rec.left) > comebackWindow {
 			continue // another caller, or one who gave up or was retrieved
 		}
 		if orbit == 0 || rec.at.After(at) {
@@ -608,7 +608,9 @@ func (p *Phone) Retrieve(ctx context.Context, orbit int) (telephony.CallID, erro
 	if err != nil {
 		return "", fmt.Errorf("sip: retrieve %d: %w", orbit, err)
 	}
-	c := p.newCall(telephony.Outbound, fmt.Sprintf("orbit %d", orbit), uriString(u), "", nil)
+	// No name until the service names the caller: the window names the
+	// card after the orbit (Call.RetrievedFrom).
+	c := p.newCall(telephony.Outbound, "", uriString(u), "", nil)
 	p.log.Info("retrieving", "call", c.id, "orbit", orbit, "safe", token != "")
 	p.startOutbound(c, outbound{uri: u, retrieve: orbit, safe: token != ""})
 	return c.id, nil

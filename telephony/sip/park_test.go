@@ -91,8 +91,8 @@ func TestParkStory(t *testing.T) {
 	if dark.Left != telephony.LeftRetrieved || dark.RetrievedBy != b.AOR() || dark.CallerName != "Alice" {
 		t.Fatalf("A's dark lamp = %+v, want retrieved by %s", dark, b.AOR())
 	}
-	if ended := a.waitState(t, call.ID, telephony.StateEnded); ended.Reason != "left orbit 705" {
-		t.Fatalf("A's parked call ended with %q", ended.Reason)
+	if ended := a.waitState(t, call.ID, telephony.StateEnded); ended.End != telephony.EndLeftOrbit || ended.Reason != "left orbit 705" {
+		t.Fatalf("A's parked call ended with %v, %q", ended.End, ended.Reason)
 	}
 }
 
@@ -288,7 +288,7 @@ func TestSafeRetrieve(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := a.waitState(t, id, telephony.StateEnded)
-	if got.Reason != "the call you parked on 703 is gone" {
+	if got.End != telephony.EndOrbitEmpty || got.Reason != "the call you parked on 703 is gone" {
 		t.Fatalf("stale safe retrieve = %+v", got)
 	}
 	if st, _ := f.svc.Orbit(703); !st.Occupied || st.CallerName != "Bob" {
@@ -298,7 +298,7 @@ func TestSafeRetrieve(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := a.waitState(t, id, telephony.StateEnded); got.Reason != "orbit 702 is empty" {
+	if got := a.waitState(t, id, telephony.StateEnded); got.End != telephony.EndOrbitEmpty || got.Reason != "orbit 702 is empty" {
 		t.Fatalf("retrieve of an empty orbit = %+v", got)
 	}
 	if _, err := a.Retrieve(ctxT(t), 799); !errors.Is(err, sbsip.ErrBadOrbit) {

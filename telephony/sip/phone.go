@@ -51,14 +51,14 @@ import (
 )
 
 // Errors returned by Phone methods; they are wrapped with details. The
-// first four are telephony's, shared by every telephony.Phone.
+// first six are telephony's, shared by every telephony.Phone.
 var (
 	ErrNoSuchCall      = telephony.ErrNoSuchCall
 	ErrWrongState      = telephony.ErrWrongState
 	ErrParkUnavailable = telephony.ErrParkUnavailable
 	ErrBadOrbit        = telephony.ErrBadOrbit
-	ErrNoParkService   = errors.New("no park service is configured")
-	ErrBadTarget       = errors.New("not a number or SIP URI")
+	ErrNoParkService   = telephony.ErrNoParkService
+	ErrBadTarget       = telephony.ErrBadTarget
 	ErrClosed          = errors.New("phone is closed")
 	ErrNotStarted      = errors.New("phone is not started")
 )
@@ -272,7 +272,7 @@ func (p *Phone) Close() error {
 		wg.Go(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
-			c.terminate(ctx, "console closed")
+			c.terminate(ctx, endAs(telephony.EndClosed, ""))
 		})
 	}
 	wg.Wait()

@@ -221,6 +221,6 @@ func TestTLSOutboundProxyLoopback(t *testing.T) {
 	}
 	events.Wait(t, "call busy", func(e telephony.Event) bool {
 		c, ok := e.(telephony.CallChanged)
-		return ok && c.Call.ID == id && c.Call.State == telephony.StateEnded && c.Call.Reason == "busy"
+		return ok && c.Call.ID == id && c.Call.State == telephony.StateEnded && c.Call.End == telephony.EndBusy
 	})
 }

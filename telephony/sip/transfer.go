@@ -147,9 +147,9 @@ func (p *Phone) awaitTransfer(c *call, consult *call, t *transferAttempt) {
 			}
 			p.mu.Lock()
 			c.transfer = nil
-			c.endReason = "transferred to " + t.target
-			if consult != nil && consult.endReason == "" {
-				consult.endReason = "transferred"
+			c.endReason = endAs(telephony.EndTransferred, "transferred to "+t.target)
+			if consult != nil && !consult.endReason.set() {
+				consult.endReason = endAs(telephony.EndTransferred, "")
 			}
 			p.mu.Unlock()
 			_ = c.endLeg(p.ctx)
