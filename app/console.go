@@ -429,16 +429,30 @@ func (c *Console) act(what string, f func(ctx context.Context) error) {
 	})
 }
 
-// errText words an error for the status bar.
+// errWords are the status bar's words for the errors every
+// telephony.Phone wraps, whatever implements it.
+var errWords = []struct {
+	err   error
+	words string
+}{
+	{context.DeadlineExceeded, "no answer in time"},
+	{telephony.ErrNoSuchCall, "the call is gone"},
+	{telephony.ErrWrongState, "not possible in the call's state"},
+	{telephony.ErrBadOrbit, "no such orbit"},
+	{telephony.ErrParkUnavailable, "the park service is unavailable"},
+	{telephony.ErrNoParkService, "no park service is set up"},
+	{telephony.ErrBadTarget, "not a number or SIP URI"},
+}
+
+// errText words an error for the status bar: by its kind where it is
+// one of telephony's, otherwise as the phone said it.
 func errText(err error) string {
-	s := err.Error()
-	for _, p := range []string{"sip: ", "apptest: "} {
-		s = strings.TrimPrefix(s, p)
+	for _, w := range errWords {
+		if errors.Is(err, w.err) {
+			return w.words
+		}
 	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return "no answer in time"
-	}
-	return s
+	return err.Error()
 }
 
 // Apply applies one telephony event to the view. The console's event

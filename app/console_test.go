@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -113,10 +112,10 @@ func TestParkRefusedByTheServiceComesBack(t *testing.T) {
 func TestParkErrorIsShown(t *testing.T) {
 	h := newHarness(t)
 	id := h.answered()
-	h.fake.FailNext("park", errors.New("sip: park c1: park service is unavailable"))
+	h.fake.FailNext("park", fmt.Errorf("sip: park c1: %w", telephony.ErrParkUnavailable))
 	h.drag(id, 706)
 	h.eventually("the error in the status bar", func() bool {
-		return h.c.Snapshot().Message == "Park on 706: park c1: park service is unavailable"
+		return h.c.Snapshot().Message == "Park on 706: the park service is unavailable"
 	})
 	if st := h.lineState(id); st != string(widgets.LineActive) {
 		t.Errorf("call %s", st)
@@ -328,6 +327,36 @@ func TestRingBackShowsItsOrbit(t *testing.T) {
 	}
 }
 
+// TestMissedCallIsTyped: a call is a missed call because it ended as
+// telephony.EndMissed, whatever its words; a ringing call that ended
+// otherwise is not, even where its words say "hung up" (the console
+// once took any such call for a missed one).
+func TestMissedCallIsTyped(t *testing.T) {
+	h := newHarness(t)
+	ring := func(id telephony.CallID, name string) telephony.Call {
+		call := telephony.Call{ID: id, Direction: telephony.Inbound, RemoteName: name,
+			RemoteURI: "sip:" + string(id) + "@127.0.0.1", State: telephony.StateRinging, Started: h.clock.Now()}
+		h.c.Apply(telephony.CallChanged{Call: call})
+		return call
+	}
+	missed := ring("x1", "Alice Martin")
+	missed.State, missed.End, missed.Reason = telephony.StateEnded, telephony.EndMissed, ""
+	h.c.Apply(telephony.CallChanged{Call: missed})
+	if !h.hasHistory("Missed call from Alice Martin [call back]") {
+		t.Errorf("a call that ended missed is not in the history as one: %q", h.history())
+	}
+	for i, end := range []telephony.EndReason{telephony.EndHungUpHere, telephony.EndClosed, telephony.EndRejected} {
+		other := ring(telephony.CallID(fmt.Sprintf("y%d", i)), "Bob Stone")
+		other.State, other.End, other.Reason = telephony.StateEnded, end, "hung up"
+		h.c.Apply(telephony.CallChanged{Call: other})
+		for _, e := range h.history() {
+			if e == "Missed call from Bob Stone [call back]" {
+				t.Fatalf("a ringing call that ended %v, worded %q, is in the history as missed", end, other.Reason)
+			}
+		}
+	}
+}
+
 func TestMissedCallCallBack(t *testing.T) {
 	h := newHarness(t)
 	id := h.fake.Ring("Alice Martin", aliceURI)
@@ -348,12 +377,14 @@ func TestMissedCallCallBack(t *testing.T) {
 
 func TestParkedCallerLeaves(t *testing.T) {
 	for _, c := range []struct {
-		left, by, want string
+		left     telephony.ParkOutcome
+		by, want string
 	}{
 		{telephony.LeftGaveUp, "", "Alice Martin gave up on 708 after 2:10 [call back]"},
 		{telephony.LeftRetrieved, "sip:reception2@10.0.0.9:5060", "Alice Martin was retrieved from 708 by reception2 after 2:10"},
 		{telephony.LeftRetrieved, "", "Alice Martin was retrieved from 708 by another console after 2:10"},
-		{"", "", "Alice Martin left 708 after 2:10"},
+		{telephony.LeftLost, "", "Alice Martin was lost from 708 after 2:10: the phone stopped answering"},
+		{telephony.LeftUnknown, "", "Alice Martin left 708 after 2:10"},
 	} {
 		t.Run(c.want, func(t *testing.T) {
 			h := newHarness(t)

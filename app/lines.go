@@ -137,18 +137,18 @@ func (c *Console) noteCall(l *line, prev telephony.Call, now time.Time) {
 		c.parks[call.Orbit] = parkNote{who: name, uri: call.RemoteURI, at: now}
 		c.history.add(now, fmt.Sprintf("Parked %s on %d", name, call.Orbit), "")
 	case telephony.StateHeld:
-		if prev.State == telephony.StateParking && call.Reason != "" {
-			c.flash("Park failed: " + call.Reason)
+		if prev.State == telephony.StateParking {
+			// Only a failed park takes a parking call back on hold.
+			c.flash("Park failed: " + reasonText(call))
 		}
 	case telephony.StateEnded:
 		switch {
+		case prev.State == telephony.StateEnded:
+			// Seen already.
 		case call.RetrievedFrom != 0 && !l.answered:
 			delete(c.retrieving, call.RetrievedFrom)
-			if call.Reason != "" {
-				c.flash(fmt.Sprintf("Retrieve %d: %s", call.RetrievedFrom, call.Reason))
-			}
-		case prev.State == telephony.StateRinging && call.Direction == telephony.Inbound &&
-			strings.Contains(call.Reason, "hung up"):
+			c.flash(fmt.Sprintf("Retrieve %d: %s", call.RetrievedFrom, reasonText(call)))
+		case call.End == telephony.EndMissed:
 			c.history.add(now, "Missed call from "+name, call.RemoteURI)
 		}
 	}

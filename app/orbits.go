@@ -82,6 +82,8 @@ func (c *Console) noteLeft(now time.Time, n int, note parkNote, o telephony.Orbi
 		c.history.add(now, fmt.Sprintf("%s was retrieved from %d by %s after %s", note.who, n, by, after), "")
 	case telephony.LeftFallback:
 		c.history.add(now, fmt.Sprintf("%s on %d went to the fallback after %s", note.who, n, after), "")
+	case telephony.LeftLost:
+		c.history.add(now, fmt.Sprintf("%s was lost from %d after %s: the phone stopped answering", note.who, n, after), "")
 	case telephony.LeftRingBack:
 		if telephony.SameParty(o.RetrievedBy, c.opts.Identity) || telephony.SameParty(o.RetrievedBy, o.Parker) {
 			return // answered here: its line says so

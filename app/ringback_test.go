@@ -123,7 +123,9 @@ func TestSlotRingingBack(t *testing.T) {
 // retrieve would; the history says where the call went.
 func TestSlotRingBackOutcomes(t *testing.T) {
 	for _, c := range []struct {
-		name, left, by, want string
+		name     string
+		left     telephony.ParkOutcome
+		by, want string
 	}{
 		{"fallback", telephony.LeftFallback, "sip:operator@10.0.0.2", "Alice Martin on 708 went to the fallback after 2:40"},
 		{"answered here", telephony.LeftRingBack, fakeParker, ""},

@@ -53,10 +53,8 @@ func cardDetail(c telephony.Call) string {
 	switch {
 	case c.State == telephony.StateDialing && c.RetrievedFrom != 0:
 		return fmt.Sprintf("retrieving from orbit %d", c.RetrievedFrom)
-	case c.Reason != "" && c.State != telephony.StateEnded:
-		return c.Reason
-	case c.State == telephony.StateEnded && c.Reason != "":
-		return c.Reason
+	case c.Reason != "" || c.State == telephony.StateEnded:
+		return reasonText(c)
 	case c.RemoteHold && (c.State == telephony.StateActive || c.State == telephony.StateHeld):
 		return "the caller put you on hold"
 	case c.Relayed && c.State == telephony.StateParkedAway:
@@ -92,12 +90,21 @@ func keyedDetail(detail string, c telephony.Call, keyed []rune) string {
 	return detail + ", " + b.String()
 }
 
+// reasonText is what a card or message says about why a call is in its
+// state: the phone's words, or the end's own when it has none.
+func reasonText(c telephony.Call) string {
+	if c.Reason != "" {
+		return c.Reason
+	}
+	return c.End.String()
+}
+
 // callName is the caller's name as a card headline shows it; for a
-// retrieve not answered yet, the orbit ("Orbit 705").
+// retrieve whose caller is not named (yet), the orbit ("Orbit 705").
 func callName(c telephony.Call) string {
 	name := strings.TrimSpace(c.RemoteName)
-	if strings.HasPrefix(name, "orbit ") {
-		return "Orbit " + strings.TrimPrefix(name, "orbit ")
+	if name == "" && c.RetrievedFrom != 0 {
+		return "Orbit " + strconv.Itoa(c.RetrievedFrom)
 	}
 	return name
 }
@@ -105,7 +112,7 @@ func callName(c telephony.Call) string {
 // who names the far end of a call for the history: "Alice Martin" or
 // the number when there is no name.
 func who(name, uri string) string {
-	if n := strings.TrimSpace(name); n != "" && !strings.HasPrefix(n, "orbit ") {
+	if n := strings.TrimSpace(name); n != "" {
 		return n
 	}
 	if num := displayNumber(uri); num != "" {

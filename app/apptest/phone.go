@@ -10,7 +10,6 @@ package apptest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -19,13 +18,13 @@ import (
 	"github.com/switchboard/switchboard/telephony"
 )
 
-// Errors returned by Phone methods.
+// Errors returned by Phone methods: telephony's, the same that
+// telephony/sip wraps, so the window words them alike.
 var (
 	ErrNoSuchCall  = telephony.ErrNoSuchCall
 	ErrWrongState  = telephony.ErrWrongState
 	ErrBadOrbit    = telephony.ErrBadOrbit
 	ErrUnavailable = telephony.ErrParkUnavailable
-	ErrOrbitEmpty  = errors.New("orbit is empty")
 )
 
 var _ telephony.Phone = (*Phone)(nil)
@@ -234,7 +233,8 @@ func (p *Phone) RingBack(name, uri string, orbit int) telephony.CallID {
 	return c.ID
 }
 
-// CallerHangsUp simulates the far end hanging up call id.
+// CallerHangsUp simulates the far end hanging up call id: a call that
+// still rings is missed, as telephony/sip reports it.
 func (p *Phone) CallerHangsUp(id telephony.CallID) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -242,8 +242,15 @@ func (p *Phone) CallerHangsUp(id telephony.CallID) {
 	if c == nil {
 		return
 	}
+	switch {
+	case c.State == telephony.StateRinging:
+		c.End, c.Reason = telephony.EndMissed, "caller hung up"
+	case c.Direction == telephony.Outbound:
+		c.End, c.Reason = telephony.EndHungUpByFarEnd, "far end hung up"
+	default:
+		c.End, c.Reason = telephony.EndHungUpByFarEnd, "caller hung up"
+	}
 	c.State = telephony.StateEnded
-	c.Reason = "caller hung up"
 	p.changedLocked(c)
 }
 
@@ -274,11 +281,11 @@ func (p *Phone) SetOrbit(o telephony.Orbit) {
 
 // ClearOrbit simulates the call on orbit n leaving it without the park
 // service saying how.
-func (p *Phone) ClearOrbit(n int) { p.LeaveOrbit(n, "", "") }
+func (p *Phone) ClearOrbit(n int) { p.LeaveOrbit(n, telephony.LeftUnknown, "") }
 
 // LeaveOrbit simulates the call on orbit n leaving it the way left says
-// (telephony.LeftGaveUp, or LeftRetrieved by the URI by).
-func (p *Phone) LeaveOrbit(n int, left, by string) {
+// (telephony.LeftGaveUp, or LeftRetrieved by the URI by, ...).
+func (p *Phone) LeaveOrbit(n int, left telephony.ParkOutcome, by string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	o := p.orbits[n]
@@ -286,7 +293,7 @@ func (p *Phone) LeaveOrbit(n int, left, by string) {
 		return
 	}
 	free := telephony.Orbit{Number: n}
-	if left != "" {
+	if left != telephony.LeftUnknown {
 		free.Left, free.RetrievedBy = left, by
 		free.CallerName, free.CallerURI, free.Parker, free.ParkedAt = o.CallerName, o.CallerURI, o.Parker, o.ParkedAt
 	}
@@ -295,7 +302,7 @@ func (p *Phone) LeaveOrbit(n int, left, by string) {
 	for _, id := range p.order {
 		if c := p.calls[id]; c.State == telephony.StateParkedAway && c.Orbit == n {
 			c.State = telephony.StateEnded
-			c.Reason = fmt.Sprintf("left orbit %d", n)
+			c.End, c.Reason = telephony.EndLeftOrbit, fmt.Sprintf("left orbit %d", n)
 			p.changedLocked(c)
 			break
 		}
@@ -376,12 +383,13 @@ func (p *Phone) Reject(_ context.Context, id telephony.CallID) error {
 	if c.State != telephony.StateRinging {
 		return fmt.Errorf("apptest: reject %s: %w", id, ErrWrongState)
 	}
-	c.State, c.Reason = telephony.StateEnded, "rejected"
+	c.State, c.End, c.Reason = telephony.StateEnded, telephony.EndRejected, "rejected"
 	p.changedLocked(c)
 	return nil
 }
 
-// Hangup ends a call.
+// Hangup ends a call as telephony/sip does: a ringing call is rejected,
+// a call parked on an orbit leaves the lines, any other is hung up.
 func (p *Phone) Hangup(_ context.Context, id telephony.CallID) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -392,7 +400,15 @@ func (p *Phone) Hangup(_ context.Context, id telephony.CallID) error {
 	if err != nil {
 		return err
 	}
-	c.State, c.Reason = telephony.StateEnded, "hung up"
+	switch {
+	case c.State == telephony.StateRinging:
+		c.End = telephony.EndRejected
+	case c.State == telephony.StateParkedAway && !c.Relayed:
+		c.End = telephony.EndRemoved
+	default:
+		c.End = telephony.EndHungUpHere
+	}
+	c.State, c.Reason = telephony.StateEnded, c.End.String()
 	p.changedLocked(c)
 	return nil
 }
@@ -502,7 +518,8 @@ func (p *Phone) Park(_ context.Context, id telephony.CallID, orbit int) error {
 }
 
 // Retrieve picks up the call on orbit as a new active call and frees the
-// orbit.
+// orbit. An empty orbit gives a retrieve call that ends at once, as
+// telephony/sip's does when the park service answers 404.
 func (p *Phone) Retrieve(_ context.Context, orbit int) (telephony.CallID, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -513,20 +530,25 @@ func (p *Phone) Retrieve(_ context.Context, orbit int) (telephony.CallID, error)
 	if o == nil {
 		return "", fmt.Errorf("apptest: retrieve %d: %w", orbit, ErrBadOrbit)
 	}
-	if !o.Occupied {
-		return "", fmt.Errorf("apptest: retrieve %d: %w", orbit, ErrOrbitEmpty)
-	}
 	name, uri := o.CallerName, o.CallerURI
+	if !o.Occupied {
+		c := p.newCallLocked(telephony.Outbound, "", "", telephony.StateDialing)
+		c.RetrievedFrom = orbit
+		p.changedLocked(c)
+		c.State, c.End, c.Reason = telephony.StateEnded, telephony.EndOrbitEmpty, fmt.Sprintf("orbit %d is empty", orbit)
+		p.changedLocked(c)
+		return c.ID, nil
+	}
 	// Our own parked call on it leaves the lines.
 	for _, id := range p.order {
 		if c := p.calls[id]; c.State == telephony.StateParkedAway && c.Orbit == orbit {
-			c.State, c.Reason = telephony.StateEnded, fmt.Sprintf("left orbit %d", orbit)
+			c.State, c.End, c.Reason = telephony.StateEnded, telephony.EndLeftOrbit, fmt.Sprintf("left orbit %d", orbit)
 			p.changedLocked(c)
 			break
 		}
 	}
 	p.holdLiveLocked("")
-	c := p.newCallLocked(telephony.Outbound, fmt.Sprintf("orbit %d", orbit), uri, telephony.StateDialing)
+	c := p.newCallLocked(telephony.Outbound, "", uri, telephony.StateDialing)
 	c.RetrievedFrom = orbit
 	p.changedLocked(c)
 	*o = telephony.Orbit{Number: orbit}
@@ -547,7 +569,7 @@ func (p *Phone) BlindTransfer(_ context.Context, id telephony.CallID, target str
 	if err != nil {
 		return err
 	}
-	c.State, c.Reason = telephony.StateEnded, "transferred to "+target
+	c.State, c.End, c.Reason = telephony.StateEnded, telephony.EndTransferred, "transferred to "+target
 	p.changedLocked(c)
 	return nil
 }
@@ -564,7 +586,7 @@ func (p *Phone) AttendedTransfer(_ context.Context, id, consult telephony.CallID
 		if err != nil {
 			return err
 		}
-		c.State, c.Reason = telephony.StateEnded, "transferred"
+		c.State, c.End, c.Reason = telephony.StateEnded, telephony.EndTransferred, "transferred"
 		p.changedLocked(c)
 	}
 	return nil
