@@ -3,7 +3,6 @@ package park_test
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -83,26 +82,11 @@ func (p *hostPeer) call(t *testing.T, uri sip.Uri) {
 	p.d, _ = p.invite(t, uri, p.sdp(1))
 }
 
-// read records what arrives on the RTP socket.
-func (p *hostPeer) read() {
-	buf := make([]byte, 1500)
-	for {
-		n, err := p.rtp.Read(buf)
-		if errors.Is(err, net.ErrClosed) {
-			return
-		}
-		if err != nil || n < 12 || buf[0]>>6 != 2 {
-			continue
-		}
-		p.ssrcs.Add(binary.BigEndian.Uint32(buf[8:]))
-		if buf[1]&0x7f != 0 {
-			continue
-		}
-		pcm := make([]int16, n-12)
-		for i, b := range buf[12:n] {
-			pcm[i] = pcmu.decode(b)
-		}
-		p.heard.Add(pcm...)
+// read records the SSRC of an RTP packet, and its audio if PCMU.
+func (p *hostPeer) read(pkt []byte) {
+	p.ssrcs.Add(binary.BigEndian.Uint32(pkt[8:]))
+	if pkt[1]&0x7f == 0 {
+		p.heard.Add(pcmu.decodeAll(pkt[12:])...)
 	}
 }
 

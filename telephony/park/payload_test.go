@@ -35,6 +35,15 @@ var (
 	pcma = law{"PCMA", g711.EncodeAlawFrame, g711.DecodeAlawFrame}
 )
 
+// decodeAll decodes a payload of l.
+func (l law) decodeAll(payload []byte) []int16 {
+	pcm := make([]int16, len(payload))
+	for i, b := range payload {
+		pcm[i] = l.decode(b)
+	}
+	return pcm
+}
+
 // rtpIn is one RTP packet a rawPeer received.
 type rtpIn struct {
 	pt      uint8
@@ -112,9 +121,9 @@ func (p *sipPeer) invite(t *testing.T, uri sip.Uri, offer []byte) (*sipgo.Dialog
 
 // start brings p up as name on p.host: setup registers the caller's own
 // handlers on its server (a BYE is answered for the dialog cache, after
-// onBye when set), read drains p.rtp until it is closed. Everything stops
-// when the test ends.
-func (p *sipPeer) start(t *testing.T, name string, setup func(*sipgo.Server), onBye func(*sip.Request), read func()) {
+// onBye when set), onRTP gets each RTP packet that arrives on p.rtp (see
+// readRTP; nil drops them). Everything stops when the test ends.
+func (p *sipPeer) start(t *testing.T, name string, setup func(*sipgo.Server), onBye func(*sip.Request), onRTP func(pkt []byte)) {
 	t.Helper()
 	if !p.host.IsValid() {
 		p.host = netip.AddrFrom4([4]byte{127, 0, 0, 1})
@@ -157,7 +166,7 @@ func (p *sipPeer) start(t *testing.T, name string, setup func(*sipgo.Server), on
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	p.tasks.Go(func() { _ = srv.ListenAndServe(ctx, "udp", addr) })
-	p.tasks.Go(read)
+	p.tasks.Go(func() { p.readRTP(onRTP) })
 	t.Cleanup(func() {
 		close(p.stop)
 		cancel()
@@ -166,6 +175,23 @@ func (p *sipPeer) start(t *testing.T, name string, setup func(*sipgo.Server), on
 		p.tasks.Wait()
 	})
 	siptest.WaitListening(t, ua, addr)
+}
+
+// readRTP calls handle (when set) with each RTP packet (version 2, a
+// whole header) that arrives on p.rtp, until the socket is closed; pkt
+// is only valid during the call.
+func (p *sipPeer) readRTP(handle func(pkt []byte)) {
+	buf := make([]byte, 1500)
+	for {
+		n, err := p.rtp.Read(buf)
+		if errors.Is(err, net.ErrClosed) {
+			return
+		}
+		if err != nil || n < 12 || buf[0]>>6 != 2 || handle == nil {
+			continue
+		}
+		handle(buf[:n])
+	}
 }
 
 // contact is p's Contact: sip:name@host:port.
@@ -214,27 +240,13 @@ func newRawPeer(t *testing.T, name string, pt uint8, l law, event uint8) *rawPee
 }
 
 // read keeps every packet and decodes the audio under p.pt.
-func (p *rawPeer) read() {
-	buf := make([]byte, 1500)
-	for {
-		n, err := p.rtp.Read(buf)
-		if errors.Is(err, net.ErrClosed) {
-			return
-		}
-		if err != nil || n < 12 || buf[0]>>6 != 2 {
-			continue
-		}
-		pkt := rtpIn{pt: buf[1] & 0x7f, marker: buf[1]&0x80 != 0, seq: binary.BigEndian.Uint16(buf[2:]),
-			payload: bytes.Clone(buf[12:n])}
-		if pkt.pt == p.pt {
-			pcm := make([]int16, len(pkt.payload))
-			for i, b := range pkt.payload {
-				pcm[i] = p.law.decode(b)
-			}
-			p.heard.Add(pcm...)
-		}
-		p.pkts.Add(pkt)
+func (p *rawPeer) read(buf []byte) {
+	pkt := rtpIn{pt: buf[1] & 0x7f, marker: buf[1]&0x80 != 0, seq: binary.BigEndian.Uint16(buf[2:]),
+		payload: bytes.Clone(buf[12:])}
+	if pkt.pt == p.pt {
+		p.heard.Add(p.law.decodeAll(pkt.payload)...)
 	}
+	p.pkts.Add(pkt)
 }
 
 // packet waits for the i-th packet received.

@@ -1,7 +1,6 @@
 package park_test
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"testing"
@@ -32,14 +31,7 @@ func newProbedCaller(t *testing.T, name string, code int) *probedCaller {
 				_ = tx.Respond(sip.NewResponseFromRequest(req, code, "Probe", nil))
 			}
 		})
-	}, nil, func() {
-		buf := make([]byte, 1500)
-		for {
-			if _, err := p.rtp.Read(buf); errors.Is(err, net.ErrClosed) {
-				return
-			}
-		}
-	})
+	}, nil, nil)
 	return p
 }
 

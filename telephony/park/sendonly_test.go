@@ -2,7 +2,6 @@ package park_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"regexp"
@@ -109,22 +108,10 @@ func (p *holdPeer) park(t *testing.T, uri sip.Uri, dir string) string {
 	return ans
 }
 
-// read records the PCMU that arrives.
-func (p *holdPeer) read() {
-	buf := make([]byte, 1500)
-	for {
-		n, err := p.rtp.Read(buf)
-		if errors.Is(err, net.ErrClosed) {
-			return
-		}
-		if err != nil || n < 12 || buf[0]>>6 != 2 || buf[1]&0x7f != 0 {
-			continue
-		}
-		pcm := make([]int16, n-12)
-		for i, b := range buf[12:n] {
-			pcm[i] = pcmu.decode(b)
-		}
-		p.heard.Add(pcm...)
+// read records the audio of a PCMU packet.
+func (p *holdPeer) read(pkt []byte) {
+	if pkt[1]&0x7f == 0 {
+		p.heard.Add(pcmu.decodeAll(pkt[12:])...)
 	}
 }
 
