@@ -72,14 +72,26 @@ func TestCheckPassesAWellFormedRequestOfEveryMethod(t *testing.T) {
 	}
 }
 
+// faultCase is a malformed request and the fault it must be found to
+// have.
+type faultCase struct {
+	name   string
+	msg    []byte
+	kind   FaultKind
+	header string
+	status int
+}
+
+// want fails t unless f is the fault c wants.
+func (c faultCase) want(t *testing.T, f *Fault) {
+	t.Helper()
+	if f.Kind != c.kind || f.Header != c.header || f.Status != c.status {
+		t.Fatalf("fault %v %q %d (%q), want %v %q %d", f.Kind, f.Header, f.Status, f.Text, c.kind, c.header, c.status)
+	}
+}
+
 func TestCheckNamesTheFaultOfEachMalformedRequest(t *testing.T) {
-	cases := []struct {
-		name   string
-		msg    []byte
-		kind   FaultKind
-		header string
-		status int
-	}{
+	cases := []faultCase{
 		{"no To", request("SUBSCRIBE sip:701@h SIP/2.0", "-To"), FaultMissingHeader, "To", 400},
 		{"no From", request("SUBSCRIBE sip:701@h SIP/2.0", "-From"), FaultMissingHeader, "From", 400},
 		{"no Call-ID", request("SUBSCRIBE sip:701@h SIP/2.0", "-Call-ID"), FaultMissingHeader, "Call-ID", 400},
@@ -105,9 +117,7 @@ func TestCheckNamesTheFaultOfEachMalformedRequest(t *testing.T) {
 			if f == nil {
 				t.Fatalf("passed:\n%s", c.msg)
 			}
-			if f.Kind != c.kind || f.Header != c.header || f.Status != c.status {
-				t.Fatalf("fault %v %q %d (%q), want %v %q %d", f.Kind, f.Header, f.Status, f.Text, c.kind, c.header, c.status)
-			}
+			c.want(t, f)
 			if f.Text == "" || strings.ContainsAny(f.Text, "\"\r\n\\") {
 				t.Fatalf("warning text %q", f.Text)
 			}
@@ -149,13 +159,7 @@ func TestFaultWarningHeader(t *testing.T) {
 // TestDiagnoseNamesWhatSipgoCannotParse covers the datagrams sipgo's
 // parser refuses: the gate must still say why.
 func TestDiagnoseNamesWhatSipgoCannotParse(t *testing.T) {
-	cases := []struct {
-		name   string
-		msg    []byte
-		kind   FaultKind
-		header string
-		status int
-	}{
+	cases := []faultCase{
 		{"Content-Length larger than the body", request("INVITE sip:701@h SIP/2.0", "Content-Length: 500", "\r\nv=0\r\n"), FaultContentLength, "Content-Length", 400},
 		{"negative Content-Length", request("INVITE sip:701@h SIP/2.0", "Content-Length: -1"), FaultContentLength, "Content-Length", 400},
 		{"unparseable To", request("INVITE sip:701@h SIP/2.0", "To: garbage"), FaultBadHeader, "To", 400},
@@ -182,9 +186,7 @@ func TestDiagnoseNamesWhatSipgoCannotParse(t *testing.T) {
 				t.Fatal("not seen as a request")
 			}
 			f := d.fault
-			if f.Kind != c.kind || f.Header != c.header || f.Status != c.status {
-				t.Fatalf("fault %v %q %d (%q), want %v %q %d", f.Kind, f.Header, f.Status, f.Text, c.kind, c.header, c.status)
-			}
+			c.want(t, f)
 			res, err := sip.ParseMessage(d.response(f, "h"))
 			if err != nil {
 				t.Fatalf("the answer does not parse: %v\n%s", err, d.response(f, "h"))
