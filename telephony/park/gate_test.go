@@ -143,30 +143,28 @@ func (p *gatePeer) options(f *fixture, after string) {
 	}
 }
 
-// gateCrashers are the requests of issue 10 that crashed parkd or got no
-// answer, with the answer each must now get.
-func gateCrashers(f *fixture) []struct {
+// gateCrasher is a request of issue 10 that crashed parkd or got no
+// answer (see gatePeer.request for edits), with the answer it must now
+// get.
+type gateCrasher struct {
 	name, method, uri string
 	body              string
 	edits             []string
 	status            int
 	warning           string
 	udpOnly           bool
-} {
+}
+
+// gateCrashers are the requests of issue 10 that crashed parkd or got no
+// answer, with the answer each must now get.
+func gateCrashers(f *fixture) []gateCrasher {
 	lamp := "sip:701@" + f.h
 	// An offer, so that an INVITE that got past the gate would be served
 	// (parked, or bridged to the caller on 701) rather than refused 488.
 	sdp := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n" +
 		"m=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
 	ct := "Content-Type: application/sdp"
-	return []struct {
-		name, method, uri string
-		body              string
-		edits             []string
-		status            int
-		warning           string
-		udpOnly           bool
-	}{
+	return []gateCrasher{
 		{"SUBSCRIBE without To", "SUBSCRIBE", lamp, "", []string{"-To", "Event: dialog"}, 400, "missing To header", false},
 		{"SUBSCRIBE without From", "SUBSCRIBE", lamp, "", []string{"-From", "Event: dialog"}, 400, "missing From header", false},
 		{"SUBSCRIBE without Call-ID", "SUBSCRIBE", lamp, "", []string{"-Call-ID", "Event: dialog"}, 400, "missing Call-ID header", false},
