@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -28,11 +27,7 @@ func TestBadSIPCorpus(t *testing.T) {
 	if !badsip.Isolated(t) {
 		return
 	}
-	var next slog.Handler
-	if os.Getenv("SIPTEST_LOG") != "" {
-		next = siptest.Logger("SIPTEST_LOG", "park").Handler()
-	}
-	errs := badsip.NewErrorLog(next)
+	errs := badsip.NewErrorLog(siptest.Logger("SIPTEST_LOG", "park").Handler())
 	svc := siptest.StartPark(t, park.Options{Logger: slog.New(errs)})
 	f := &fixture{svc: svc, h: svc.HostPort()}
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -28,11 +27,7 @@ func TestBadSIPCorpus(t *testing.T) {
 	if !badsip.Isolated(t) {
 		return
 	}
-	var next slog.Handler
-	if os.Getenv("SIPTEST_LOG") != "" {
-		next = siptest.Logger("SIPTEST_LOG", "desk").Handler()
-	}
-	errs := badsip.NewErrorLog(next)
+	errs := badsip.NewErrorLog(siptest.Logger("SIPTEST_LOG", "desk").Handler())
 	desk := newConsole(t, "desk", 1000, func(c *sbsip.Config) { c.Logger = slog.New(errs) })
 
 	// A live call, answered before the corpus.
