@@ -1,6 +1,8 @@
 package app_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -119,6 +121,34 @@ func TestParkErrorIsShown(t *testing.T) {
 	})
 	if st := h.lineState(id); st != string(widgets.LineActive) {
 		t.Errorf("call %s", st)
+	}
+}
+
+// TestErrorsWordedByKind: the status bar words an error by which of
+// telephony's errors it wraps, whoever wrapped it and however (the
+// console once stripped the "sip: " and "apptest: " prefixes); an error
+// of no known kind is shown as the phone worded it.
+func TestErrorsWordedByKind(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{fmt.Errorf("sip: park c1 (held): %w", telephony.ErrWrongState), "not possible in the call's state"},
+		{fmt.Errorf("apptest: park c1 (held): %w", telephony.ErrWrongState), "not possible in the call's state"},
+		{fmt.Errorf("sip: park c1: the caller hung up: %w", telephony.ErrNoSuchCall), "the call is gone"},
+		{fmt.Errorf("sip: park on 706: %w (701-720)", telephony.ErrBadOrbit), "no such orbit"},
+		{fmt.Errorf("sip: park: %w", telephony.ErrNoParkService), "no park service is set up"},
+		{fmt.Errorf("sip: park c1: %w", context.DeadlineExceeded), "no answer in time"},
+		{errors.New("the park URI template is broken"), "the park URI template is broken"},
+	} {
+		t.Run(c.want, func(t *testing.T) {
+			h := newHarness(t)
+			id := h.answered()
+			h.fake.FailNext("park", c.err)
+			h.drag(id, 706)
+			want := "Park on 706: " + c.want
+			h.eventually("the error in the status bar", func() bool { return h.c.Snapshot().Message == want })
+		})
 	}
 }
 
