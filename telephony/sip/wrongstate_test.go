@@ -3,6 +3,7 @@ package sip_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/emiago/diago"
@@ -197,7 +198,7 @@ func TestParkOfParkedOrEndedCallRefused(t *testing.T) {
 	if _, ok := a.Call(carol.ID); ok {
 		t.Fatal("the ended call came back")
 	}
-	if after := a.Calls(); len(after) != len(before) || after[0] != before[0] {
+	if after := a.Calls(); !slices.Equal(after, before) {
 		t.Fatalf("calls after the refused park: %+v, before %+v", after, before)
 	}
 }
