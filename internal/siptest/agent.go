@@ -6,14 +6,16 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
+	"net/netip"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/emiago/diago"
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/switchboard/switchboard/internal/freeport"
 	"github.com/switchboard/switchboard/internal/sipready"
 )
 
@@ -56,22 +58,37 @@ func NewAgent(t testing.TB, name string, opts AgentOptions) *Agent {
 	if handler == nil {
 		handler = func(d *diago.DialogServerSession) { _ = d.Respond(sip.StatusBusyHere, "Busy Here", nil) }
 	}
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent(name), sipgo.WithUserAgentHostname("127.0.0.1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := &Agent{Name: name, Display: strings.ToUpper(name[:1]) + name[1:], Port: FreePort(t), UA: ua}
-	dopts := []diago.DiagoOption{diago.WithTransport(diago.Transport{Transport: opts.Transport, BindHost: "127.0.0.1", BindPort: a.Port}),
-		diago.WithLogger(opts.Logger)}
-	if opts.Middleware != nil {
-		dopts = append(dopts, diago.WithServerRequestMiddleware(opts.Middleware))
-	}
-	a.DG = diago.NewDiago(ua, dopts...)
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := a.DG.ServeBackground(ctx, handler); err != nil {
+	// The port was free a moment ago; another test process may take it
+	// before diago binds it: then try another.
+	var (
+		a      *Agent
+		ua     *sipgo.UserAgent
+		cancel context.CancelFunc
+	)
+	for try := 0; ; try++ {
+		var err error
+		ua, err = sipgo.NewUA(sipgo.WithUserAgent(name), sipgo.WithUserAgentHostname("127.0.0.1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		a = &Agent{Name: name, Display: strings.ToUpper(name[:1]) + name[1:], Port: FreePort(t), UA: ua}
+		dopts := []diago.DiagoOption{diago.WithTransport(diago.Transport{Transport: opts.Transport, BindHost: "127.0.0.1", BindPort: a.Port}),
+			diago.WithLogger(opts.Logger)}
+		if opts.Middleware != nil {
+			dopts = append(dopts, diago.WithServerRequestMiddleware(opts.Middleware))
+		}
+		a.DG = diago.NewDiago(ua, dopts...)
+		var ctx context.Context
+		ctx, cancel = context.WithCancel(context.Background())
+		err = a.DG.ServeBackground(ctx, handler)
+		if err == nil {
+			break
+		}
 		cancel()
 		ua.Close()
-		t.Fatal(err)
+		if !errors.Is(err, syscall.EADDRINUSE) || try == 4 {
+			t.Fatal(err)
+		}
 	}
 	t.Cleanup(func() {
 		cancel()
@@ -95,15 +112,15 @@ func WaitListening(t testing.TB, ua *sipgo.UserAgent, addr string) {
 	}
 }
 
-// FreePort returns a UDP port free on 127.0.0.1 a moment ago.
+// FreePort returns a port free for both UDP and TCP on 127.0.0.1 a
+// moment ago.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	port, err := freeport.UDPAndTCP(netip.MustParseAddr("127.0.0.1"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
+	return port
 }
 
 // URI is the agent's address: sip:name@127.0.0.1:port.

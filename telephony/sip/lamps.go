@@ -183,7 +183,15 @@ func (ls *lamps) subscribe(ctx context.Context, l *lamp, refresh bool, expiry ti
 		hop = p.route.Address
 	}
 	l.mu.Unlock()
+	// The next hop may send the first NOTIFY before we read the 200:
+	// know it as the peer before sending.
 	hopAddrs := resolveHost(ctx, hop.Host)
+	l.mu.Lock()
+	if !refresh {
+		l.peers = l.peers[:0]
+	}
+	l.peers = addPeers(l.peers, hopAddrs...)
+	l.mu.Unlock()
 	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(int(expiry/time.Second))))
 	req.AppendHeader(sip.NewHeader("Accept", dialoginfo.ContentType))
 	if routed {
@@ -219,10 +227,6 @@ func (ls *lamps) subscribe(ctx context.Context, l *lamp, refresh bool, expiry ti
 	if c := res.Contact(); c != nil {
 		l.target = c.Address
 	}
-	if !refresh {
-		l.peers = l.peers[:0]
-	}
-	l.peers = addPeers(l.peers, hopAddrs...)
 	if a, ok := sourceAddr(res.Source()); ok {
 		l.peers = addPeers(l.peers, a)
 	}
