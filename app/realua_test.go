@@ -11,7 +11,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/switchboard/switchboard/app"
-	"github.com/switchboard/switchboard/app/demo"
+	"github.com/switchboard/switchboard/internal/demo"
 	"github.com/switchboard/switchboard/internal/siptest"
 	"github.com/switchboard/switchboard/telephony"
 	"github.com/switchboard/switchboard/telephony/park"
@@ -21,7 +21,7 @@ import (
 
 // This file runs the window against the real user agent (telephony/sip)
 // and the real park service (telephony/park) on loopback, with a caller
-// that is a real SIP user agent (app/demo). Only the sound device is a
+// that is a real SIP user agent (internal/demo). Only the sound device is a
 // stand-in: a generator and recorder (the sound device is a true
 // boundary; telephony/audio has its own tests).
 

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/app"
-	"github.com/switchboard/switchboard/app/demo"
+	"github.com/switchboard/switchboard/internal/demo"
 	"github.com/switchboard/switchboard/internal/logflag"
 	"github.com/switchboard/switchboard/telephony"
 )

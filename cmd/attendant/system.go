@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/app"
-	"github.com/switchboard/switchboard/app/demo"
 	"github.com/switchboard/switchboard/assets"
+	"github.com/switchboard/switchboard/internal/demo"
 	"github.com/switchboard/switchboard/telephony"
 	"github.com/switchboard/switchboard/telephony/audio"
 	"github.com/switchboard/switchboard/telephony/park"

@@ -12,7 +12,7 @@
 // sipgo has no event for the registration, so WaitUDP polls the transport
 // layer; the wait is short, since sipgo registers the socket right after
 // reporting it ready. Both the console (telephony/sip) and the demo callers
-// (app/demo) use it, as does the tests' harness (internal/siptest).
+// (internal/demo) use it, as does the tests' harness (internal/siptest).
 package sipready
 
 import (

@@ -6,8 +6,8 @@
 // then hang up while parked, as impatient callers do. They also answer
 // when the console calls them back.
 //
-// Nothing here is Fyne; the package sits under app/ because only the
-// console's demo and tests use it.
+// Nothing here is Fyne: it is SIP code, used by the console's demo mode
+// and by the app's tests, so it sits under internal/ rather than app/.
 package demo
 
 import (
