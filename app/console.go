@@ -212,17 +212,6 @@ func New(a fyne.App, w fyne.Window, opts Options) *Console {
 // Window returns the console's window.
 func (c *Console) Window() fyne.Window { return c.win }
 
-// Grid returns the orbit grid, for tests.
-func (c *Console) Grid() *widgets.OrbitGrid { return c.grid }
-
-// Card returns the line card of call id, or nil.
-func (c *Console) Card(id telephony.CallID) *widgets.LineCard {
-	if l := c.lines[id]; l != nil {
-		return l.card
-	}
-	return nil
-}
-
 func (c *Console) now() time.Time { return c.opts.Clock() }
 
 // build makes the window's content.

@@ -66,17 +66,6 @@ func (g *OrbitGrid) Slot(orbit int) *OrbitSlot {
 	return nil
 }
 
-// SetSlot changes what the slot for orbit shows (see OrbitSlot.Set); it
-// reports false when the lot has no such orbit.
-func (g *OrbitGrid) SetSlot(orbit int, state SlotState, caller, parker string, since time.Time) bool {
-	s := g.Slot(orbit)
-	if s == nil {
-		return false
-	}
-	s.Set(state, caller, parker, since)
-	return true
-}
-
 // SetUnavailable greys the grid out (true) with banner, or back (false).
 func (g *OrbitGrid) SetUnavailable(unavailable bool, banner string) {
 	g.Unavailable, g.Banner = unavailable, banner
