@@ -10,3 +10,11 @@ func SetAckWait(o *Options, d time.Duration) { o.ackWait = d }
 // (once a minute by default); -1 logs every one, for tests that look for
 // each one's log line.
 func SetRefusalLogEvery(o *Options, d time.Duration) { o.refusalLogEvery = d }
+
+// MediaStats returns the media plane's counters, for the tests that check
+// music and relay packets flowed (or did not).
+func (s *Service) MediaStats() MediaStats {
+	st := &s.media.stats
+	return MediaStats{MusicPackets: st.musicSent.Load(), RelayedPackets: st.relayed.Load(),
+		SendErrors: st.sendErrors.Load(), LateTicks: st.lateTicks.Load()}
+}

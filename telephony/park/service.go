@@ -425,13 +425,6 @@ func (s *Service) orbitStateLocked(n int) OrbitState {
 	return st
 }
 
-// MediaStats returns the media plane's counters.
-func (s *Service) MediaStats() MediaStats {
-	st := &s.media.stats
-	return MediaStats{MusicPackets: st.musicSent.Load(), RelayedPackets: st.relayed.Load(),
-		SendErrors: st.sendErrors.Load(), LateTicks: st.lateTicks.Load()}
-}
-
 // Parked is the number of calls on orbits now.
 func (s *Service) Parked() int {
 	s.mu.Lock()
