@@ -332,25 +332,6 @@ func (p *Phone) Orbits() []telephony.Orbit {
 	return out
 }
 
-// Call returns one call's current state.
-func (p *Phone) Call(id telephony.CallID) (telephony.Call, bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	c := p.calls[id]
-	if c == nil {
-		return telephony.Call{}, false
-	}
-	return c.info, true
-}
-
-// ParkAvailable reports whether the park service answered its last
-// health check.
-func (p *Phone) ParkAvailable() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.parkUp
-}
-
 // ready reports whether the phone takes actions.
 func (p *Phone) ready() error {
 	p.mu.Lock()
