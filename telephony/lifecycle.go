@@ -152,7 +152,7 @@ func Check(st CallState, op Op) error {
 	if Allows(st, op) {
 		return nil
 	}
-	return fmt.Errorf("%s a %s call: %w", op, st, ErrWrongState)
+	return fmt.Errorf("cannot %s a call that is %s: %w", op, st, ErrWrongState)
 }
 
 // Next returns the state ev takes a call in state st to, or an error
@@ -161,5 +161,5 @@ func Next(st CallState, ev CallEvent) (CallState, error) {
 	if int(ev) < len(transitions) && transitions[ev].from.has(st) {
 		return transitions[ev].to, nil
 	}
-	return st, fmt.Errorf("%s in a %s call: %w", ev, st, ErrWrongState)
+	return st, fmt.Errorf("%s cannot happen to a call that is %s: %w", ev, st, ErrWrongState)
 }

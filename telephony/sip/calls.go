@@ -99,11 +99,7 @@ func (p *Phone) newCall(dir telephony.Direction, name, uri, sipCallID string, sr
 	c := &call{p: p, seq: p.seq, sipCallID: sipCallID, srv: srv}
 	c.id = telephony.CallID("c" + strconv.FormatUint(p.seq, 10))
 	c.info = telephony.Call{ID: c.id, Direction: dir, RemoteName: name, RemoteURI: uri, Started: time.Now()}
-	if dir == telephony.Inbound {
-		c.info.State = telephony.StateRinging
-	} else {
-		c.info.State = telephony.StateDialing
-	}
+	c.info.State = telephony.InitialState(dir)
 	p.calls[c.id] = c
 	if sipCallID != "" {
 		p.byCallID[sipCallID] = c
@@ -201,10 +197,23 @@ func (p *Phone) finish(c *call, why ending) {
 // publishes the change.
 func (p *Phone) endLocked(c *call, reason ending) {
 	c.park = nil
-	c.info.State = telephony.StateEnded
+	p.moveLocked(c, telephony.EvEnded)
 	c.info.End, c.info.Reason = reason.why, reason.text()
 	delete(p.calls, c.id)
 	p.forgetDialogLocked(c)
+}
+
+// moveLocked moves c by ev as telephony's lifecycle says; p.mu is held.
+// It reports whether the call moved: an event the call's state does not
+// allow leaves it as it was (logged: a call ended twice is no news).
+func (p *Phone) moveLocked(c *call, ev telephony.CallEvent) bool {
+	next, err := telephony.Next(c.info.State, ev)
+	if err != nil {
+		p.log.Debug("call state unchanged", "call", c.id, "error", err)
+		return false
+	}
+	c.info.State = next
+	return true
 }
 
 // forgetDialogLocked stops routing in-dialog requests to c; p.mu is held.
@@ -222,7 +231,10 @@ func (p *Phone) Answer(ctx context.Context, id telephony.CallID) error {
 	if err != nil {
 		return err
 	}
-	if st != telephony.StateRinging || c.srv == nil {
+	if err := telephony.Check(st, telephony.OpAnswer); err != nil {
+		return fmt.Errorf("sip: answer %s: %w", id, err)
+	}
+	if c.srv == nil {
 		return fmt.Errorf("sip: answer %s: %w", id, ErrWrongState)
 	}
 	if live := p.live(c); live != nil {
@@ -247,30 +259,33 @@ func (p *Phone) goLive(c *call, m *diago.DialogMedia) error {
 		_ = c.sess().Hangup(context.Background())
 		return fmt.Errorf("sip: call %s: %w", c.id, err)
 	}
-	err = p.activate(c, func(c *call) error {
-		if c.info.State == telephony.StateEnded {
-			return fmt.Errorf("sip: call %s: %w", c.id, ErrWrongState)
-		}
+	err = p.activate(c, telephony.EvAnswered, func(c *call) error {
 		c.leg = l
 		c.info.Answered = time.Now()
 		return nil
 	})
 	if err != nil {
 		l.close()
+		return fmt.Errorf("sip: call %s: %w", c.id, err)
 	}
-	return err
+	return nil
 }
 
-// activate makes c the live call: under p.mu update checks and changes
-// the call (an error leaves it as it was), then the call is active, on
-// the sound device, and published.
-func (p *Phone) activate(c *call, update func(c *call) error) error {
+// activate makes c the live call by ev: under p.mu, unless the call's
+// state refuses ev, update checks and changes the call (an error leaves
+// it as it was), then the call is active, on the sound device, and
+// published.
+func (p *Phone) activate(c *call, ev telephony.CallEvent, update func(c *call) error) error {
 	p.mu.Lock()
+	if _, err := telephony.Next(c.info.State, ev); err != nil {
+		p.mu.Unlock()
+		return err
+	}
 	if err := update(c); err != nil {
 		p.mu.Unlock()
 		return err
 	}
-	c.info.State = telephony.StateActive
+	p.moveLocked(c, ev)
 	c.info.Reason = ""
 	p.mu.Unlock()
 	if err := p.attachAudio(c); err != nil {
@@ -298,12 +313,11 @@ func (p *Phone) attachAudio(c *call) error {
 // far end does not confirm still takes the call off the sound device.
 func (p *Phone) holdLocked(ctx context.Context, c *call) {
 	p.mu.Lock()
-	if c.info.State != telephony.StateActive {
+	if !p.moveLocked(c, telephony.EvHeld) {
 		p.mu.Unlock()
 		return
 	}
 	l := c.leg
-	c.info.State = telephony.StateHeld
 	c.info.Reason = ""
 	p.mu.Unlock()
 	if l != nil {
@@ -321,7 +335,10 @@ func (p *Phone) holdLocked(ctx context.Context, c *call) {
 // Reject refuses a ringing call with 486 Busy Here.
 func (p *Phone) Reject(ctx context.Context, id telephony.CallID) error {
 	c, err := p.lookupWith(id, func(c *call) error {
-		if c.info.State != telephony.StateRinging || c.srv == nil {
+		if err := telephony.Check(c.info.State, telephony.OpReject); err != nil {
+			return fmt.Errorf("sip: reject %s: %w", id, err)
+		}
+		if c.srv == nil {
 			return fmt.Errorf("sip: reject %s: %w", id, ErrWrongState)
 		}
 		c.endReason = endAs(telephony.EndRejected, "")
@@ -349,11 +366,12 @@ func (p *Phone) Hangup(ctx context.Context, id telephony.CallID) error {
 	if err != nil {
 		return err
 	}
+	if err := telephony.Check(st, telephony.OpHangup); err != nil {
+		return fmt.Errorf("sip: hang up %s: %w", id, err)
+	}
 	switch {
 	case st == telephony.StateRinging:
 		return p.Reject(ctx, id)
-	case st == telephony.StateEnded:
-		return fmt.Errorf("sip: hang up %s: %w", id, ErrWrongState)
 	case st == telephony.StateParkedAway && !relayed:
 		p.mu.Lock()
 		c.endReason = endAs(telephony.EndRemoved, "")
@@ -405,14 +423,13 @@ func (p *Phone) Hold(ctx context.Context, id telephony.CallID) error {
 	if err != nil {
 		return err
 	}
-	switch st {
-	case telephony.StateHeld:
-		return nil
-	case telephony.StateActive:
-		p.holdLocked(ctx, c)
-		return nil
+	if err := telephony.Check(st, telephony.OpHold); err != nil {
+		return fmt.Errorf("sip: hold %s: %w", id, err)
 	}
-	return fmt.Errorf("sip: hold %s (%s): %w", id, st, ErrWrongState)
+	if st == telephony.StateActive { // a held call stays held
+		p.holdLocked(ctx, c)
+	}
+	return nil
 }
 
 // Resume takes a held call off hold and makes it the live line, holding
@@ -424,11 +441,11 @@ func (p *Phone) Resume(ctx context.Context, id telephony.CallID) error {
 	if err != nil {
 		return err
 	}
+	if err := telephony.Check(st, telephony.OpResume); err != nil {
+		return fmt.Errorf("sip: resume %s: %w", id, err)
+	}
 	if st == telephony.StateActive {
 		return nil
-	}
-	if st != telephony.StateHeld {
-		return fmt.Errorf("sip: resume %s (%s): %w", id, st, ErrWrongState)
 	}
 	if live := p.live(c); live != nil {
 		p.holdLocked(ctx, live)
@@ -436,12 +453,10 @@ func (p *Phone) Resume(ctx context.Context, id telephony.CallID) error {
 	if err := c.sess().Unhold(ctx); err != nil {
 		return fmt.Errorf("sip: resume %s: %w", id, err)
 	}
-	return p.activate(c, func(c *call) error {
-		if c.info.State != telephony.StateHeld {
-			return fmt.Errorf("sip: resume %s: %w", id, ErrWrongState)
-		}
-		return nil
-	})
+	if err := p.activate(c, telephony.EvResumed, func(*call) error { return nil }); err != nil {
+		return fmt.Errorf("sip: resume %s: %w", id, err)
+	}
+	return nil
 }
 
 // outbound describes a call the console places.
@@ -633,7 +648,10 @@ func (p *Phone) SendDTMF(ctx context.Context, id telephony.CallID, digits string
 	if err := validDTMF(digits); err != nil {
 		return fmt.Errorf("sip: dtmf on %s: %w", id, err)
 	}
-	if l == nil || (st != telephony.StateActive && st != telephony.StateHeld) {
+	if err := telephony.Check(st, telephony.OpSendDTMF); err != nil {
+		return fmt.Errorf("sip: dtmf on %s: %w", id, err)
+	}
+	if l == nil {
 		return fmt.Errorf("sip: dtmf on %s: %w", id, ErrWrongState)
 	}
 	done := make(chan error, 1)

@@ -644,7 +644,7 @@ func (p *Phone) updateOrbit(n int, nextOf func(cur telephony.Orbit) telephony.Or
 		if next.Occupied && byUs {
 			c.orbitLit = true
 		} else if !next.Occupied && c.orbitLit {
-			c.info.State = telephony.StateEnded
+			p.moveLocked(c, telephony.EvEnded)
 			c.info.End, c.info.Reason = telephony.EndLeftOrbit, fmt.Sprintf("left orbit %d", n)
 			delete(p.calls, c.id)
 			touched = append(touched, c)

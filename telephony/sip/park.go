@@ -103,7 +103,7 @@ func (p *Phone) Park(ctx context.Context, id telephony.CallID, orbit int) error 
 	a.uri.UriParams.Add("token", a.token)
 	addParker(&a.uri.UriParams, p.aor)
 
-	if err := p.lockForRefer(c, "park"); err != nil {
+	if err := p.lockForRefer(c, telephony.OpPark); err != nil {
 		return err
 	}
 	a.callerName, a.callerURI = c.info.RemoteName, c.info.RemoteURI
@@ -113,13 +113,12 @@ func (p *Phone) Park(ctx context.Context, id telephony.CallID, orbit int) error 
 	p.mu.Lock()
 	// The hold went over the network: the caller may have hung up
 	// meanwhile, and the phone forgotten the call.
-	if st := c.info.State; p.calls[c.id] != c || (st != telephony.StateHeld && st != telephony.StateActive) {
+	if p.calls[c.id] != c || !p.moveLocked(c, telephony.EvParkRequested) {
 		p.mu.Unlock()
 		p.lineMu.Unlock()
 		return fmt.Errorf("sip: park %s: the caller hung up: %w", id, ErrNoSuchCall)
 	}
 	c.park = a
-	c.info.State = telephony.StateParking
 	c.info.Orbit, c.info.Token, c.info.Reason = orbit, a.token, ""
 	p.mu.Unlock()
 	p.lineMu.Unlock()
@@ -313,7 +312,7 @@ func (p *Phone) parkConfirmed(c *call, a *parkAttempt, orbit int, by string) {
 		return
 	}
 	c.park = nil
-	c.info.State = telephony.StateParkedAway
+	p.moveLocked(c, telephony.EvParkConfirmed)
 	c.info.Orbit = orbit
 	c.info.Reason = ""
 	c.endReason = endAs(telephony.EndParked, "")
@@ -356,8 +355,7 @@ func (p *Phone) parkFailed(c *call, a *parkAttempt, reason ending) {
 			p.endLocked(c, why)
 		default:
 			c.park = nil
-			if c.info.State != telephony.StateEnded {
-				c.info.State = telephony.StateHeld
+			if p.moveLocked(c, telephony.EvParkFailed) {
 				c.info.Orbit, c.info.Token, c.info.Relayed = 0, "", false
 			}
 		}
@@ -494,7 +492,7 @@ func (p *Phone) relayPark(ctx context.Context, c *call, a *parkAttempt) {
 	}
 	c.park = nil
 	c.relay = rp
-	c.info.State = telephony.StateParkedAway
+	p.moveLocked(c, telephony.EvParkConfirmed)
 	c.info.Relayed = true
 	c.info.Orbit = orbit
 	c.info.Reason = ""
@@ -638,13 +636,14 @@ func (p *Phone) unrelay(ctx context.Context, c *call, orbit int) error {
 	if live := p.live(c); live != nil {
 		p.holdLocked(ctx, live)
 	}
-	return p.activate(c, func(c *call) error {
-		if c.info.State != telephony.StateParkedAway {
-			return fmt.Errorf("sip: retrieve %d: %w", orbit, ErrWrongState)
-		}
+	err := p.activate(c, telephony.EvRetrievedRelay, func(c *call) error {
 		c.info.Relayed = false
 		c.info.Orbit, c.info.Token = 0, ""
 		c.info.RetrievedFrom = orbit
 		return nil
 	})
+	if err != nil {
+		return fmt.Errorf("sip: retrieve %d: %w", orbit, err)
+	}
+	return nil
 }

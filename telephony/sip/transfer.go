@@ -44,7 +44,10 @@ func (p *Phone) AttendedTransfer(ctx context.Context, id, consult telephony.Call
 	p.mu.Lock()
 	st := cc.info.State
 	p.mu.Unlock()
-	if s == nil || (st != telephony.StateActive && st != telephony.StateHeld) {
+	if err := telephony.Check(st, telephony.OpTransfer); err != nil {
+		return fmt.Errorf("sip: attended transfer: consult call %s: %w", consult, err)
+	}
+	if s == nil {
 		return fmt.Errorf("sip: attended transfer: consult call %s (%s): %w", consult, st, ErrWrongState)
 	}
 	dlg := s.DialogSIP()
@@ -74,14 +77,18 @@ func (p *Phone) AttendedTransfer(ctx context.Context, id, consult telephony.Call
 // (a park or a transfer), which it may only while active or held with no
 // park or transfer under way. It returns holding both locks, or holding
 // neither with an error that names op and wraps ErrWrongState.
-func (p *Phone) lockForRefer(c *call, op string) error {
+func (p *Phone) lockForRefer(c *call, op telephony.Op) error {
 	p.lineMu.Lock()
 	p.mu.Lock()
 	st := c.info.State
-	if (st != telephony.StateActive && st != telephony.StateHeld) || c.park != nil || c.transfer != nil {
+	err := telephony.Check(st, op)
+	if err == nil && (c.park != nil || c.transfer != nil) {
+		err = fmt.Errorf("%s a call being handed over: %w", op, ErrWrongState)
+	}
+	if err != nil {
 		p.mu.Unlock()
 		p.lineMu.Unlock()
-		return fmt.Errorf("sip: %s %s (%s): %w", op, c.id, st, ErrWrongState)
+		return fmt.Errorf("sip: %s: %w", c.id, err)
 	}
 	return nil
 }
@@ -93,7 +100,7 @@ func (p *Phone) transfer(ctx context.Context, id telephony.CallID, consult *call
 	if err != nil {
 		return err
 	}
-	if err := p.lockForRefer(c, "transfer"); err != nil {
+	if err := p.lockForRefer(c, telephony.OpTransfer); err != nil {
 		return err
 	}
 	t := &transferAttempt{target: label, notify: make(chan int, 8)}
