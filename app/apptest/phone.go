@@ -177,14 +177,27 @@ func (p *Phone) Call(id telephony.CallID) (telephony.Call, bool) {
 	return *c, true
 }
 
-// newCallLocked adds a call and returns it; p.mu is held.
-func (p *Phone) newCallLocked(dir telephony.Direction, name, uri string, st telephony.CallState) *telephony.Call {
+// newCallLocked adds a call, in the state telephony starts it in, and
+// returns it; p.mu is held.
+func (p *Phone) newCallLocked(dir telephony.Direction, name, uri string) *telephony.Call {
 	p.seq++
 	c := &telephony.Call{ID: telephony.CallID(fmt.Sprintf("c%d", p.seq)), Direction: dir,
-		RemoteName: name, RemoteURI: uri, State: st, Started: p.now()}
+		RemoteName: name, RemoteURI: uri, State: telephony.InitialState(dir), Started: p.now()}
 	p.calls[c.ID] = c
 	p.order = append(p.order, c.ID)
 	return c
+}
+
+// move moves c by ev as telephony's lifecycle says, as telephony/sip
+// does, and reports whether it moved: an event its state does not allow
+// leaves it as it was.
+func move(c *telephony.Call, ev telephony.CallEvent) bool {
+	next, err := telephony.Next(c.State, ev)
+	if err != nil {
+		return false
+	}
+	c.State = next
+	return true
 }
 
 // changedLocked publishes c; p.mu is held.
@@ -205,8 +218,7 @@ func (p *Phone) changedLocked(c *telephony.Call) {
 // holdLiveLocked puts the live call other than except on hold.
 func (p *Phone) holdLiveLocked(except telephony.CallID) {
 	for _, id := range p.order {
-		if c := p.calls[id]; id != except && c.State == telephony.StateActive {
-			c.State = telephony.StateHeld
+		if c := p.calls[id]; id != except && move(c, telephony.EvHeld) {
 			c.Reason = ""
 			p.changedLocked(c)
 		}
@@ -217,7 +229,7 @@ func (p *Phone) holdLiveLocked(except telephony.CallID) {
 func (p *Phone) Ring(name, uri string) telephony.CallID {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	c := p.newCallLocked(telephony.Inbound, name, uri, telephony.StateRinging)
+	c := p.newCallLocked(telephony.Inbound, name, uri)
 	p.changedLocked(c)
 	return c.ID
 }
@@ -227,7 +239,7 @@ func (p *Phone) Ring(name, uri string) telephony.CallID {
 func (p *Phone) RingBack(name, uri string, orbit int) telephony.CallID {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	c := p.newCallLocked(telephony.Inbound, name, uri, telephony.StateRinging)
+	c := p.newCallLocked(telephony.Inbound, name, uri)
 	c.BackFrom = orbit
 	p.changedLocked(c)
 	return c.ID
@@ -250,7 +262,7 @@ func (p *Phone) CallerHangsUp(id telephony.CallID) {
 	default:
 		c.End, c.Reason = telephony.EndHungUpByFarEnd, "caller hung up"
 	}
-	c.State = telephony.StateEnded
+	move(c, telephony.EvEnded)
 	p.changedLocked(c)
 }
 
@@ -301,7 +313,7 @@ func (p *Phone) LeaveOrbit(n int, left telephony.ParkOutcome, by string) {
 	p.emit(telephony.OrbitChanged{Orbit: free})
 	for _, id := range p.order {
 		if c := p.calls[id]; c.State == telephony.StateParkedAway && c.Orbit == n {
-			c.State = telephony.StateEnded
+			move(c, telephony.EvEnded)
 			c.End, c.Reason = telephony.EndLeftOrbit, fmt.Sprintf("left orbit %d", n)
 			p.changedLocked(c)
 			break
@@ -359,11 +371,11 @@ func (p *Phone) Answer(_ context.Context, id telephony.CallID) error {
 	if err != nil {
 		return err
 	}
-	if c.State != telephony.StateRinging {
-		return fmt.Errorf("apptest: answer %s: %w", id, ErrWrongState)
+	if err := telephony.Check(c.State, telephony.OpAnswer); err != nil {
+		return fmt.Errorf("apptest: answer %s: %w", id, err)
 	}
 	p.holdLiveLocked(id)
-	c.State = telephony.StateActive
+	move(c, telephony.EvAnswered)
 	c.Answered = p.now()
 	p.changedLocked(c)
 	return nil
@@ -380,10 +392,11 @@ func (p *Phone) Reject(_ context.Context, id telephony.CallID) error {
 	if err != nil {
 		return err
 	}
-	if c.State != telephony.StateRinging {
-		return fmt.Errorf("apptest: reject %s: %w", id, ErrWrongState)
+	if err := telephony.Check(c.State, telephony.OpReject); err != nil {
+		return fmt.Errorf("apptest: reject %s: %w", id, err)
 	}
-	c.State, c.End, c.Reason = telephony.StateEnded, telephony.EndRejected, "rejected"
+	move(c, telephony.EvEnded)
+	c.End, c.Reason = telephony.EndRejected, "rejected"
 	p.changedLocked(c)
 	return nil
 }
@@ -400,6 +413,9 @@ func (p *Phone) Hangup(_ context.Context, id telephony.CallID) error {
 	if err != nil {
 		return err
 	}
+	if err := telephony.Check(c.State, telephony.OpHangup); err != nil {
+		return fmt.Errorf("apptest: hang up %s: %w", id, err)
+	}
 	switch {
 	case c.State == telephony.StateRinging:
 		c.End = telephony.EndRejected
@@ -408,12 +424,13 @@ func (p *Phone) Hangup(_ context.Context, id telephony.CallID) error {
 	default:
 		c.End = telephony.EndHungUpHere
 	}
-	c.State, c.Reason = telephony.StateEnded, c.End.String()
+	move(c, telephony.EvEnded)
+	c.Reason = c.End.String()
 	p.changedLocked(c)
 	return nil
 }
 
-// Hold puts the live call on hold.
+// Hold puts the live call on hold; a held call stays held.
 func (p *Phone) Hold(_ context.Context, id telephony.CallID) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -424,15 +441,17 @@ func (p *Phone) Hold(_ context.Context, id telephony.CallID) error {
 	if err != nil {
 		return err
 	}
-	if c.State != telephony.StateActive {
-		return fmt.Errorf("apptest: hold %s: %w", id, ErrWrongState)
+	if err := telephony.Check(c.State, telephony.OpHold); err != nil {
+		return fmt.Errorf("apptest: hold %s: %w", id, err)
 	}
-	c.State = telephony.StateHeld
-	p.changedLocked(c)
+	if move(c, telephony.EvHeld) {
+		p.changedLocked(c)
+	}
 	return nil
 }
 
-// Resume makes a held call live, holding the live one.
+// Resume makes a held call live, holding the live one; the live call
+// stays live.
 func (p *Phone) Resume(_ context.Context, id telephony.CallID) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -443,11 +462,15 @@ func (p *Phone) Resume(_ context.Context, id telephony.CallID) error {
 	if err != nil {
 		return err
 	}
-	if c.State != telephony.StateHeld {
-		return fmt.Errorf("apptest: resume %s: %w", id, ErrWrongState)
+	if err := telephony.Check(c.State, telephony.OpResume); err != nil {
+		return fmt.Errorf("apptest: resume %s: %w", id, err)
+	}
+	if c.State == telephony.StateActive {
+		return nil
 	}
 	p.holdLiveLocked(id)
-	c.State, c.Reason = telephony.StateActive, ""
+	move(c, telephony.EvResumed)
+	c.Reason = ""
 	p.changedLocked(c)
 	return nil
 }
@@ -460,9 +483,10 @@ func (p *Phone) Dial(_ context.Context, target string) (telephony.CallID, error)
 		return "", err
 	}
 	p.holdLiveLocked("")
-	c := p.newCallLocked(telephony.Outbound, "", target, telephony.StateDialing)
+	c := p.newCallLocked(telephony.Outbound, "", target)
 	p.changedLocked(c)
-	c.State, c.Answered = telephony.StateActive, p.now()
+	move(c, telephony.EvAnswered)
+	c.Answered = p.now()
 	p.changedLocked(c)
 	return c.ID, nil
 }
@@ -486,8 +510,8 @@ func (p *Phone) Park(_ context.Context, id telephony.CallID, orbit int) error {
 	if orbit != 0 && p.orbits[orbit] == nil {
 		return fmt.Errorf("apptest: park on %d: %w", orbit, ErrBadOrbit)
 	}
-	if c.State != telephony.StateActive && c.State != telephony.StateHeld {
-		return fmt.Errorf("apptest: park %s (%s): %w", id, c.State, ErrWrongState)
+	if err := telephony.Check(c.State, telephony.OpPark); err != nil {
+		return fmt.Errorf("apptest: park %s: %w", id, err)
 	}
 	if orbit == 0 {
 		for n := p.first; n <= p.last; n++ {
@@ -497,10 +521,12 @@ func (p *Phone) Park(_ context.Context, id telephony.CallID, orbit int) error {
 			}
 		}
 	}
-	c.State, c.Orbit, c.Reason = telephony.StateParking, orbit, ""
+	move(c, telephony.EvParkRequested)
+	c.Orbit, c.Reason = orbit, ""
 	p.changedLocked(c)
 	if orbit == 0 || p.orbits[orbit].Occupied {
-		c.State, c.Orbit = telephony.StateHeld, 0
+		move(c, telephony.EvParkFailed)
+		c.Orbit = 0
 		c.Reason = fmt.Sprintf("orbit %d is busy", orbit)
 		if orbit == 0 {
 			c.Reason = "parking lot is full"
@@ -512,7 +538,7 @@ func (p *Phone) Park(_ context.Context, id telephony.CallID, orbit int) error {
 		Parker: "sip:console@127.0.0.1", ParkedAt: p.now(), ParkedByMe: true}
 	*p.orbits[orbit] = o
 	p.emit(telephony.OrbitChanged{Orbit: o})
-	c.State = telephony.StateParkedAway
+	move(c, telephony.EvParkConfirmed)
 	p.changedLocked(c)
 	return nil
 }
@@ -532,28 +558,31 @@ func (p *Phone) Retrieve(_ context.Context, orbit int) (telephony.CallID, error)
 	}
 	name, uri := o.CallerName, o.CallerURI
 	if !o.Occupied {
-		c := p.newCallLocked(telephony.Outbound, "", "", telephony.StateDialing)
+		c := p.newCallLocked(telephony.Outbound, "", "")
 		c.RetrievedFrom = orbit
 		p.changedLocked(c)
-		c.State, c.End, c.Reason = telephony.StateEnded, telephony.EndOrbitEmpty, fmt.Sprintf("orbit %d is empty", orbit)
+		move(c, telephony.EvEnded)
+		c.End, c.Reason = telephony.EndOrbitEmpty, fmt.Sprintf("orbit %d is empty", orbit)
 		p.changedLocked(c)
 		return c.ID, nil
 	}
 	// Our own parked call on it leaves the lines.
 	for _, id := range p.order {
 		if c := p.calls[id]; c.State == telephony.StateParkedAway && c.Orbit == orbit {
-			c.State, c.End, c.Reason = telephony.StateEnded, telephony.EndLeftOrbit, fmt.Sprintf("left orbit %d", orbit)
+			move(c, telephony.EvEnded)
+			c.End, c.Reason = telephony.EndLeftOrbit, fmt.Sprintf("left orbit %d", orbit)
 			p.changedLocked(c)
 			break
 		}
 	}
 	p.holdLiveLocked("")
-	c := p.newCallLocked(telephony.Outbound, "", uri, telephony.StateDialing)
+	c := p.newCallLocked(telephony.Outbound, "", uri)
 	c.RetrievedFrom = orbit
 	p.changedLocked(c)
 	*o = telephony.Orbit{Number: orbit}
 	p.emit(telephony.OrbitChanged{Orbit: *o})
-	c.RemoteName, c.State, c.Answered = name, telephony.StateActive, p.now()
+	move(c, telephony.EvAnswered)
+	c.RemoteName, c.Answered = name, p.now()
 	p.changedLocked(c)
 	return c.ID, nil
 }
@@ -569,7 +598,11 @@ func (p *Phone) BlindTransfer(_ context.Context, id telephony.CallID, target str
 	if err != nil {
 		return err
 	}
-	c.State, c.End, c.Reason = telephony.StateEnded, telephony.EndTransferred, "transferred to "+target
+	if err := telephony.Check(c.State, telephony.OpTransfer); err != nil {
+		return fmt.Errorf("apptest: transfer %s: %w", id, err)
+	}
+	move(c, telephony.EvEnded)
+	c.End, c.Reason = telephony.EndTransferred, "transferred to "+target
 	p.changedLocked(c)
 	return nil
 }
@@ -581,24 +614,38 @@ func (p *Phone) AttendedTransfer(_ context.Context, id, consult telephony.CallID
 	if err := p.record("attended %s %s", id, consult); err != nil {
 		return err
 	}
+	var calls []*telephony.Call
 	for _, cid := range []telephony.CallID{id, consult} {
 		c, err := p.lookupLocked(cid)
 		if err != nil {
 			return err
 		}
-		c.State, c.End, c.Reason = telephony.StateEnded, telephony.EndTransferred, "transferred"
+		if err := telephony.Check(c.State, telephony.OpTransfer); err != nil {
+			return fmt.Errorf("apptest: attended transfer %s: %w", cid, err)
+		}
+		calls = append(calls, c)
+	}
+	for _, c := range calls {
+		move(c, telephony.EvEnded)
+		c.End, c.Reason = telephony.EndTransferred, "transferred"
 		p.changedLocked(c)
 	}
 	return nil
 }
 
-// SendDTMF records the digits.
+// SendDTMF records the digits, on a call that has a line.
 func (p *Phone) SendDTMF(_ context.Context, id telephony.CallID, digits string) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err := p.record("dtmf %s %s", id, digits); err != nil {
 		return err
 	}
-	_, err := p.lookupLocked(id)
-	return err
+	c, err := p.lookupLocked(id)
+	if err != nil {
+		return err
+	}
+	if err := telephony.Check(c.State, telephony.OpSendDTMF); err != nil {
+		return fmt.Errorf("apptest: dtmf on %s: %w", id, err)
+	}
+	return nil
 }
