@@ -110,10 +110,12 @@ func (p *Phone) Park(ctx context.Context, id telephony.CallID, orbit int) error 
 	p.mu.Unlock()
 	// Our leg stays up, on hold, until the park is confirmed.
 	p.holdLocked(ctx, c)
-	p.mu.Lock()
 	// The hold went over the network: the caller may have hung up
-	// meanwhile, and the phone forgotten the call.
-	if p.calls[c.id] != c || !p.moveLocked(c, telephony.EvParkRequested) {
+	// meanwhile, and the phone forgotten the call, or be about to (its
+	// dialog ended: the BYE came, the call's end is on its way).
+	hungUp := c.sess().Context().Err() != nil
+	p.mu.Lock()
+	if hungUp || p.calls[c.id] != c || !p.moveLocked(c, telephony.EvParkRequested) {
 		p.mu.Unlock()
 		p.lineMu.Unlock()
 		return fmt.Errorf("sip: park %s: the caller hung up: %w", id, ErrNoSuchCall)
