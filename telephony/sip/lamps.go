@@ -183,15 +183,15 @@ func (ls *lamps) subscribe(ctx context.Context, l *lamp, refresh bool, expiry ti
 		hop = p.route.Address
 	}
 	l.mu.Unlock()
-	// The next hop may send the first NOTIFY before we read the 200:
-	// know it as the peer before sending.
-	hopAddrs := resolveHost(ctx, hop.Host)
-	l.mu.Lock()
+	// The next hop of a new subscription may send the first NOTIFY
+	// before we read the 200: know it as the peer before sending. A
+	// refresh keeps the peers it has (no lookup per refresh).
 	if !refresh {
-		l.peers = l.peers[:0]
+		hopAddrs := resolveHost(ctx, hop.Host)
+		l.mu.Lock()
+		l.peers = addPeers(l.peers[:0], hopAddrs...)
+		l.mu.Unlock()
 	}
-	l.peers = addPeers(l.peers, hopAddrs...)
-	l.mu.Unlock()
 	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(int(expiry/time.Second))))
 	req.AppendHeader(sip.NewHeader("Accept", dialoginfo.ContentType))
 	if routed {
