@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/app"
+	"github.com/switchboard/switchboard/internal/needpeer"
 	"github.com/switchboard/switchboard/internal/procstop"
 )
 
@@ -61,20 +62,7 @@ type x11 struct {
 // when CI=true (CI must run it).
 func needTools(t testing.TB) {
 	t.Helper()
-	var missing []string
-	for _, tool := range []string{"Xvfb", "xdotool", "import", "dbus-launch"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			missing = append(missing, tool)
-		}
-	}
-	if len(missing) == 0 {
-		return
-	}
-	msg := fmt.Sprintf("real-window test needs %s (Debian: xvfb xdotool imagemagick dbus-x11)", strings.Join(missing, ", "))
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
+	needpeer.Program(t, "Xvfb", "xdotool", "import", "dbus-launch")
 }
 
 // startX starts Xvfb on a free display and a D-Bus session; both end

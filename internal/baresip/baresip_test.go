@@ -2,23 +2,17 @@ package baresip_test
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/switchboard/switchboard/internal/baresip"
+	"github.com/switchboard/switchboard/internal/needpeer"
 )
 
 func need(t *testing.T) {
 	t.Helper()
-	if _, err := exec.LookPath("baresip"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("baresip is required in CI: %v", err)
-		}
-		t.Skip("baresip is not installed")
-	}
+	needpeer.Program(t, "baresip")
 }
 
 func TestStartCommandStop(t *testing.T) {

@@ -3,14 +3,13 @@ package siptest
 import (
 	"context"
 	"log/slog"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/switchboard/switchboard/assets"
 	"github.com/switchboard/switchboard/internal/baresip"
+	"github.com/switchboard/switchboard/internal/needpeer"
 	"github.com/switchboard/switchboard/telephony/park"
 )
 
@@ -46,16 +45,10 @@ func StartPark(t testing.TB, opts park.Options) *park.Service {
 // NeedPeer returns the path of the real peer program bin (baresip,
 // kamailio). Without it the test is skipped, except in CI (CI=true), where
 // the interop tests must run: .ci/run installs them.
+// The skip message names the Debian package to install (needpeer).
 func NeedPeer(t testing.TB, bin string) string {
 	t.Helper()
-	path, err := exec.LookPath(bin)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required in CI: %v", bin, err)
-		}
-		t.Skipf("%s is not installed", bin)
-	}
-	return path
+	return needpeer.Program(t, bin)
 }
 
 // StartBaresip runs Debian's baresip as a peer (skipped without it, see

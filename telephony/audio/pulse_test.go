@@ -20,6 +20,7 @@ import (
 	diagoaudio "github.com/emiago/diago/audio"
 	"github.com/gen2brain/malgo"
 
+	"github.com/switchboard/switchboard/internal/needpeer"
 	"github.com/switchboard/switchboard/internal/tone"
 	"github.com/switchboard/switchboard/telephony"
 )
@@ -55,14 +56,7 @@ type pulseServer struct {
 // pulseaudio installed the test is skipped, or fails under CI=true.
 func startPulse(t testing.TB) *pulseServer {
 	t.Helper()
-	for _, tool := range []string{"pulseaudio", "pactl", "parecord"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("%s is not installed; CI must install pulseaudio and pulseaudio-utils", tool)
-			}
-			t.Skipf("%s is not installed (apt-get install pulseaudio pulseaudio-utils)", tool)
-		}
-	}
+	needpeer.Program(t, "pulseaudio", "pactl", "parecord")
 	base, err := os.MkdirTemp("", "sbpa")
 	if err != nil {
 		t.Fatal(err)
