@@ -1,0 +1,37 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/switchboard/switchboard/internal/flagdoc"
+)
+
+// TestREADMEFlagTable: the README's flag table for attendant has a row for
+// every flag of "attendant -help", no other, with the flag's default.
+func TestREADMEFlagTable(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFlagSet()
+	for _, d := range flagdoc.Compare(string(b), "## The console: `attendant`", f.fs) {
+		t.Error(d)
+	}
+
+	// The table's flags are those "attendant -help" prints.
+	var help bytes.Buffer
+	printUsage(&help)
+	rows, err := flagdoc.Table(string(b), "## The console: `attendant`")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if !strings.Contains(help.String(), "  -"+r.Name+" ") && !strings.Contains(help.String(), "  -"+r.Name+"\n") {
+			t.Errorf("-help does not show -%s", r.Name)
+		}
+	}
+}
