@@ -72,7 +72,7 @@ func newFlagSet() *flagSet {
 // printUsage writes the help text to w.
 func printUsage(w io.Writer) {
 	f := newFlagSet()
-	fmt.Fprintf(w, "Usage: parkd [flags]\n\nparkd runs Switchboard's call-park service (see PARK-PROTOCOL.md).\n\nFlags:\n")
+	fmt.Fprintf(w, "Usage: parkd [flags]\n\nparkd runs Switchboard's call-park service. Its SIP contract is\ndocs/PARK-PROTOCOL.md in Switchboard's source.\n\nFlags:\n")
 	f.fs.SetOutput(w)
 	f.fs.PrintDefaults()
 }

@@ -35,3 +35,16 @@ func TestREADMEFlagTable(t *testing.T) {
 		}
 	}
 }
+
+// TestHelpPointsAtTheProtocol: "parkd -help" names the protocol document,
+// and the repository has it.
+func TestHelpPointsAtTheProtocol(t *testing.T) {
+	var help bytes.Buffer
+	printUsage(&help)
+	if !strings.Contains(help.String(), "docs/PARK-PROTOCOL.md") {
+		t.Errorf("-help does not name docs/PARK-PROTOCOL.md:\n%s", help.String())
+	}
+	if _, err := os.Stat(filepath.Join("..", "..", "docs", "PARK-PROTOCOL.md")); err != nil {
+		t.Error(err)
+	}
+}

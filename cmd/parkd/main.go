@@ -4,7 +4,8 @@
 // It listens for SIP over UDP and TCP (127.0.0.1:5070 by default), holds
 // parked callers on a lot of numbered orbits (701-720) with music on hold,
 // serves busy lamps (RFC 4235) and rings a call back to whoever parked it
-// when nobody retrieves it in time. The SIP contract is PARK-PROTOCOL.md.
+// when nobody retrieves it in time. The SIP contract is
+// docs/PARK-PROTOCOL.md.
 //
 // Usage:
 //
