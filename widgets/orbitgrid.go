@@ -42,7 +42,8 @@ type OrbitGrid struct {
 	// slot shows ("Occupied", "Unavailable", "Answer first").
 	OnRefused func(cardID string, orbit int, reason string) `json:"-"`
 
-	hover *OrbitSlot // the slot a card hovers over
+	hover    *OrbitSlot // the slot a card hovers over
+	dragging *LineCard  // the card being dragged, if any
 }
 
 // NewOrbitGrid returns a grid of count free slots numbered from first
@@ -127,6 +128,10 @@ func (g *OrbitGrid) refusal(card *LineCard, s *OrbitSlot) string {
 // CardMoved highlights the slot under a dragged card: as a place to park
 // it, or as one that would refuse it. It is part of DropTarget.
 func (g *OrbitGrid) CardMoved(card *LineCard, pos fyne.Position) {
+	if g.dragging != card {
+		g.dragging = card
+		g.invite(card)
+	}
 	s := g.SlotAt(pos)
 	if g.hover != nil && g.hover != s {
 		g.hover.setHint(hintNone, "", "")
@@ -142,6 +147,18 @@ func (g *OrbitGrid) CardMoved(card *LineCard, pos fyne.Position) {
 	s.setHint(hintAccept, "Park here", cardName(card))
 }
 
+// invite shows the drop invitation on each free slot that would take
+// card, and takes it away from the others (all of them for nil).
+func (g *OrbitGrid) invite(card *LineCard) {
+	for _, s := range g.Slots {
+		s.setInvite(card != nil && g.refusal(card, s) == "")
+	}
+}
+
+// Dragging reports whether a line card is being dragged over the grid's
+// window: while it is, free slots invite the drop.
+func (g *OrbitGrid) Dragging() bool { return g.dragging != nil }
+
 // cardName is how a slot names the caller on a dragged card.
 func cardName(card *LineCard) string {
 	if card.Name != "" {
@@ -153,6 +170,8 @@ func cardName(card *LineCard) string {
 // CardDropped parks card on the free slot under pos (OnPark), or shows
 // the slot's refusal for a moment (OnRefused). It is part of DropTarget.
 func (g *OrbitGrid) CardDropped(card *LineCard, pos fyne.Position) {
+	g.dragging = nil
+	g.invite(nil)
 	if g.hover != nil {
 		g.hover.setHint(hintNone, "", "")
 		g.hover = nil

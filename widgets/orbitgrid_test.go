@@ -223,7 +223,7 @@ func TestOrbitGrid_HoverHighlights(t *testing.T) {
 func TestOrbitGrid_DragLook(t *testing.T) {
 	for variant, v := range variants {
 		t.Run(variant, func(t *testing.T) {
-			newLookApp(t, v)
+			newConsoleLookApp(t, v)
 			c := newConsole(t, 20, fyne.NewSize(1100, 420))
 			c.grid.SetSlot(702, SlotOccupied, "Bob Chen", "Reception 2", t0.Add(-200*time.Second))
 			c.grid.SetSlot(707, SlotMine, "Dan Okafor", "", t0.Add(-75*time.Second))
@@ -318,7 +318,7 @@ func TestOrbitGrid_Look(t *testing.T) {
 		{"unavailable", 20, fyne.NewSize(860, 420), true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			newLookApp(t, variants["light"])
+			newConsoleLookApp(t, variants["light"])
 			g := NewOrbitGrid(701, tt.lot)
 			for i, s := range g.Slots {
 				since := t0.Add(-time.Duration(i*37) * time.Second)

@@ -68,6 +68,7 @@ type OrbitSlot struct {
 	hintText string       // on the caller's line: "Park here", "Occupied"
 	hintSub  string       // on the caption line: the dragged caller's name
 	hintLeft int          // ticks left for hintRefused and hintPending
+	invite   bool         // a parkable card is being dragged: a free slot invites the drop
 	down     bool         // the whole park service is unavailable
 	grid     *OrbitGrid   // the grid the slot is in, if any
 	timer    *canvas.Text // the renderer's timer, to redraw it alone
@@ -192,6 +193,27 @@ func (s *OrbitSlot) setHint(h dropHint, text, sub string) {
 	s.Refresh()
 }
 
+// Inviting reports whether the slot shows the faint "Drop to park"
+// invitation a free slot shows while a call that can be parked is being
+// dragged.
+func (s *OrbitSlot) Inviting() bool {
+	return s.invite && s.State == SlotFree && !s.down && s.hint == hintNone
+}
+
+// setInvite shows or takes away the drop invitation (see Inviting).
+func (s *OrbitSlot) setInvite(on bool) {
+	if s.invite == on {
+		return
+	}
+	s.invite = on
+	if s.State == SlotFree {
+		s.Refresh()
+	}
+}
+
+// inviteText is what a free slot says while a call may be dropped on it.
+const inviteText = "Drop to park"
+
 // MinSize returns the smallest size the slot can be shown at.
 func (s *OrbitSlot) MinSize() fyne.Size {
 	s.ExtendBaseWidget(s)
@@ -206,7 +228,6 @@ func (s *OrbitSlot) CreateRenderer() fyne.WidgetRenderer {
 	r.number.TextStyle = fyne.TextStyle{Bold: true}
 	r.timer.TextStyle = fyne.TextStyle{Monospace: true}
 	r.timer.Alignment = fyne.TextAlignTrailing
-	r.caption.TextStyle = fyne.TextStyle{Italic: true}
 	r.objects = []fyne.CanvasObject{&r.bg, &r.number, &r.timer, &r.caller, &r.caption}
 	s.timer = &r.timer
 	r.Refresh()
@@ -243,21 +264,34 @@ func (r *slotRenderer) inset() float32 {
 func (r *slotRenderer) MinSize() fyne.Size {
 	th := r.slot.Theme()
 	in := r.inset()
-	num := fyne.MeasureText("0000", th.Size(theme.SizeNameText), r.number.TextStyle)
-	small := th.Size(theme.SizeNameCaptionText)
-	timerW := fyne.MeasureText("0:00", small, r.timer.TextStyle).Width
-	return fyne.NewSize(2*in+fyne.Max(num.Width, timerW), 2*in+num.Height+r.lineHeight(small))
+	text := th.Size(theme.SizeNameText)
+	num := fyne.MeasureText("0000", text, r.number.TextStyle)
+	timerW := fyne.MeasureText("0:00", text, r.timer.TextStyle).Width
+	return fyne.NewSize(2*in+fyne.Max(num.Width, timerW), 2*in+num.Height+r.lineHeight(text))
 }
 
-// sizes scales the slot's text with its height, between the theme's
-// sizes, so that a small lot in a big window reads from across the desk.
+// minDetail is the smallest size of the slot's caption ("parked by
+// you") as a share of the theme's text size: 12 at Fyne's 14, never the
+// 9 to 11 of a caption.
+const minDetail = 0.86
+
+// sizes scales the slot's text with its height, from the theme's text
+// size up, so that a small lot in a big window reads from across the
+// desk. The caller's name is never smaller than body text, the caption
+// never smaller than minDetail of it.
 func (r *slotRenderer) sizes(h float32) (number, name, caption float32) {
 	th := r.slot.Theme()
 	clamp := func(v, lo, hi float32) float32 { return fyne.Min(fyne.Max(v, lo), hi) }
-	text, small := th.Size(theme.SizeNameText), th.Size(theme.SizeNameCaptionText)
+	text, sub := th.Size(theme.SizeNameText), th.Size(theme.SizeNameSubHeadingText)
 	number = clamp(h*0.3, text, th.Size(theme.SizeNameHeadingText)*1.25)
-	name = clamp(h*0.17, small, th.Size(theme.SizeNameSubHeadingText))
-	return number, name, small
+	name = clamp(h*0.18, text, sub*1.34)
+	caption = clamp(h*0.14, text*minDetail, sub)
+	if fyne.MeasureText("0", number, r.number.TextStyle).Height+r.lineHeight(name) > h-2*r.inset() {
+		// A slot near its minimum: the number and the caller's line at
+		// body size, so that both still fit.
+		number, name = text, text
+	}
+	return number, name, caption
 }
 
 // lineHeight is the height of the caller's line at size, which may hold
@@ -313,10 +347,12 @@ func (r *slotRenderer) Layout(size fyne.Size) {
 	}
 	if h := s.Hint(); h != "" {
 		line = h
+	} else if s.Inviting() {
+		line = inviteText
 	}
 	lineW := w
 	if !besideNumber && !r.timer.Hidden {
-		lineW -= timerW + in
+		lineW = fyne.Max(0, lineW-timerW-in)
 	}
 	r.caller.Text = fitText(line, nameSize, r.caller.TextStyle, lineW)
 	r.caller.Move(fyne.NewPos(in, y))
@@ -397,35 +433,47 @@ func (r *slotRenderer) Refresh() {
 	r.bg.FillColor = fill
 	r.bg.CornerRadius = th.Size(theme.SizeNameInputRadius)
 	r.bg.StrokeWidth, r.bg.StrokeColor = 0, nil
+	free := colorOf(th, ColorNameFree)
+	border := th.Size(theme.SizeNameInputBorder)
 	if s.Shown() == SlotFree {
-		r.bg.StrokeColor = th.Color(theme.ColorNameInputBorder, v)
-		r.bg.StrokeWidth = 1
+		// A free orbit's lamp is green (the busy-lamp convention), as a
+		// thin outline: a lot of free orbits stays calm.
+		r.bg.StrokeColor = fade(free, 0.6)
+		r.bg.StrokeWidth = border / 2
+		if s.Inviting() {
+			// A call is being dragged: free orbits invite the drop, faintly.
+			r.bg.FillColor = mix(fill, free, 0.08)
+			r.bg.StrokeColor = free
+			r.bg.StrokeWidth = border
+		}
 	}
 	switch s.hint {
 	case hintAccept, hintPending:
-		primary := th.Color(theme.ColorNamePrimary, v)
-		r.bg.FillColor = mix(fill, primary, 0.25)
-		r.bg.StrokeColor = primary
-		r.bg.StrokeWidth = th.Size(theme.SizeNameInputBorder) * 2
+		r.bg.FillColor = mix(fill, free, 0.2)
+		r.bg.StrokeColor = free
+		r.bg.StrokeWidth = border * 2
 		text = th.Color(theme.ColorNameForeground, v)
 		muted = text
 	case hintRefuse:
 		// Would refuse: the lamp stays, under a red veil and border.
-		errc := th.Color(theme.ColorNameError, v)
+		errc := colorOf(th, ColorNameDanger)
 		r.bg.FillColor = mix(fill, errc, 0.45)
 		r.bg.StrokeColor = errc
-		r.bg.StrokeWidth = th.Size(theme.SizeNameInputBorder) * 2
-		text = onColorOf(th, theme.ColorNameError)
+		r.bg.StrokeWidth = border * 2
+		text = readableOn(th, r.bg.FillColor)
 		muted = text
 	case hintRefused:
 		// Refused a drop: red for a moment.
-		r.bg.FillColor = th.Color(theme.ColorNameError, v)
-		text = onColorOf(th, theme.ColorNameError)
+		r.bg.FillColor = colorOf(th, ColorNameDanger)
+		text = onColorOf(th, ColorNameDanger)
 		muted = text
 	}
 	r.number.Color = text
 	r.timer.Color = text
 	r.caller.Color = text
+	if s.Inviting() {
+		r.caller.Color = muted
+	}
 	r.caption.Color = muted
 
 	r.Layout(s.Size())

@@ -97,7 +97,7 @@ func TestOrbitSlot_Small(t *testing.T) {
 func TestOrbitSlot_Look(t *testing.T) {
 	for variant, v := range variants {
 		t.Run(variant, func(t *testing.T) {
-			newLookApp(t, v)
+			newConsoleLookApp(t, v)
 			var slots []fyne.CanvasObject
 			for _, tt := range slotStates {
 				s := tt.slot()

@@ -48,6 +48,11 @@ var fallbackColors = map[fyne.ThemeColorName]fyne.ThemeColorName{
 	ColorNameSlotRingingBack: theme.ColorNameWarning,
 	ColorNameSlotFree:        theme.ColorNameInputBackground,
 	ColorNameSlotUnavailable: theme.ColorNameDisabledButton,
+	ColorNameFree:            theme.ColorNameSuccess,
+	ColorNameYours:           theme.ColorNamePrimary,
+	ColorNameOthers:          theme.ColorNamePrimary,
+	ColorNameWaiting:         theme.ColorNameWarning,
+	ColorNameDanger:          theme.ColorNameError,
 }
 
 // onColors is the text colour that reads on each filled colour.
@@ -72,10 +77,11 @@ func colorOf(th fyne.Theme, name fyne.ThemeColorName) color.Color {
 	return c
 }
 
-// minContrast is the contrast ratio (WCAG) below which the theme's text
-// colour for a fill is replaced by a more readable one of the theme's:
-// Fyne's default theme puts white on bright green and orange.
-const minContrast = 3.5
+// minContrast is the contrast ratio (WCAG 2, AA for body text) below
+// which the theme's text colour for a fill is replaced by a more readable
+// one of the theme's: Fyne's default theme puts white on bright green and
+// orange.
+const minContrast = 4.5
 
 // onColorOf is the colour of text drawn on a fill of colour name.
 func onColorOf(th fyne.Theme, name fyne.ThemeColorName) color.Color {
@@ -103,6 +109,20 @@ func onColorName(th fyne.Theme, name fyne.ThemeColorName) fyne.ThemeColorName {
 			if cc := contrast(c, fill); cc > bestC {
 				best, bestC = n, cc
 			}
+		}
+	}
+	return best
+}
+
+// readableOn is the one of the theme's text colours (foreground,
+// background, the text on danger) that reads best on fill, a colour
+// mixed from the theme's.
+func readableOn(th fyne.Theme, fill color.Color) color.Color {
+	v := fyne.CurrentApp().Settings().ThemeVariant()
+	var best color.Color = th.Color(theme.ColorNameForeground, v)
+	for _, c := range []color.Color{th.Color(theme.ColorNameBackground, v), onColorOf(th, ColorNameDanger)} {
+		if !isUnset(c) && contrast(c, fill) > contrast(best, fill) {
+			best = c
 		}
 	}
 	return best
