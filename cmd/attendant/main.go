@@ -106,7 +106,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 
 	w := a.NewWindow(appName)
 	w.SetIcon(icon)
-	w.Resize(fyne.NewSize(1280, 800))
+	w.Resize(startSize(a, fyne.NewSize(1280, 800))) // no bigger than the screen
 	w.SetMaster()
 
 	var sys *system

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"image"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+)
+
+// TestFitScreen: the console's 1280×800 start size shrinks to a screen
+// it would not fit at its scale, never grows, and is left alone without
+// a screen to fit.
+func TestFitScreen(t *testing.T) {
+	want := fyne.NewSize(1280, 800)
+	for _, tt := range []struct {
+		name  string
+		work  image.Point
+		scale float32
+		fits  fyne.Size
+	}{
+		// 1.5 × 1280×800 is 1920×1200: the window opened off a 1400×900 screen.
+		{"scale 1.5 on 1400x900", image.Pt(1400, 900), 1.5, fyne.NewSize(922, 568)},
+		{"scale 1 on 1920x1080", image.Pt(1920, 1080), 1, want},
+		{"scale 1 on 1366x768 laptop", image.Pt(1366, 768), 1, fyne.NewSize(1280, 720)},
+		{"scale 2 on 2560x1440", image.Pt(2560, 1440), 2, fyne.NewSize(1272, 696)},
+		{"a work area under a panel", image.Pt(1400, 860), 1, fyne.NewSize(1280, 800)},
+		{"no work area", image.Pt(0, 0), 1.5, want},
+		{"no scale", image.Pt(1400, 900), 0, want},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := fitScreen(want, tt.work, tt.scale)
+			if got != tt.fits {
+				t.Errorf("fitScreen(%v, %v, %v) = %v, want %v", want, tt.work, tt.scale, got, tt.fits)
+			}
+			if tt.scale > 0 && tt.work.X > 0 {
+				if px := got.Width * tt.scale; px > float32(tt.work.X) {
+					t.Errorf("%v px wide on a %d px screen", px, tt.work.X)
+				}
+				if px := got.Height * tt.scale; px > float32(tt.work.Y) {
+					t.Errorf("%v px high on a %d px screen", px, tt.work.Y)
+				}
+			}
+		})
+	}
+}
+
+// TestFyneScale follows Fyne's rule for a window's scale: FYNE_SCALE,
+// else the app's setting, times the system's, to a tenth.
+func TestFyneScale(t *testing.T) {
+	for _, tt := range []struct {
+		env             string
+		setting, system float32
+		want            float32
+	}{
+		{"1.5", 1, 1, 1.5},
+		{"1.5", 1, 1.2, 1.8},
+		{"", 1.25, 1, 1.3},
+		{"", 0, 1, 1},
+		{"auto", 2, 1.5, 1.5},
+		{"bogus", 1.2, 1, 1.2},
+		{"-1", 1, 1, 1},
+	} {
+		if got := fyneScale(tt.env, tt.setting, tt.system); got != tt.want {
+			t.Errorf("fyneScale(%q, %v, %v) = %v, want %v", tt.env, tt.setting, tt.system, got, tt.want)
+		}
+	}
+	for _, tt := range []struct {
+		mm, px int
+		want   float32
+	}{
+		{0, 1400, 1},       // Xvfb and others that say no size
+		{370, 1400, 1},     // 96 dpi
+		{300, 2560, 1.806}, // a HiDPI laptop panel
+		{1, 1400, 1},       // nonsense
+	} {
+		if got := detectedScale(tt.mm, tt.px); got < tt.want-0.01 || got > tt.want+0.01 {
+			t.Errorf("detectedScale(%d mm, %d px) = %v, want %v", tt.mm, tt.px, got, tt.want)
+		}
+	}
+}
+
+// TestRealWindowFitsScreen opens the console at FYNE_SCALE=1.5 on a
+// 1400×900 screen: its window fits the screen (it opened at 1920×1200).
+func TestRealWindowFitsScreen(t *testing.T) {
+	x := startX(t, "fits-screen")
+	x.env = append(x.env, "FYNE_SCALE=1.5") // the last of a key wins
+	c := startConsole(t, x, "-listen", "127.0.0.1:0", "-park-listen", "127.0.0.1:0", "-audio", "none")
+	c.waitEvent(t, "first-frame", 60*time.Second)
+	win := c.window(t, x)
+	// The window manager-less Xvfb takes the size at once; read it until
+	// it has settled at the size the console asked for.
+	var w, h int
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		w, h = geometry(t, x, win)
+		if w > 0 && w <= 1400 && h <= 900 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	x.shot(t, "scale-1.5")
+	if w > 1400 || h > 900 {
+		t.Errorf("window %dx%d on a 1400x900 screen at scale 1.5", w, h)
+	}
+}
+
+// geometry is the size of X window win in pixels.
+func geometry(t *testing.T, x *x11, win string) (w, h int) {
+	t.Helper()
+	for _, line := range strings.Split(x.xdo(t, "getwindowgeometry", win), "\n") {
+		if g, ok := strings.CutPrefix(strings.TrimSpace(line), "Geometry: "); ok {
+			ws, hs, _ := strings.Cut(g, "x")
+			w, _ = strconv.Atoi(ws)
+			h, _ = strconv.Atoi(hs)
+		}
+	}
+	return w, h
+}
