@@ -18,7 +18,8 @@
 // A bad flag exits with status 2 and one line on standard error. A
 // failure to start (a busy port, a bad saved setting) is said on
 // standard error and in the window, which offers the settings; the
-// command then exits with status 1 when the window is closed.
+// command then exits with status 1 when the window is closed. Without a
+// display to open the window on it exits with status 3 and one line.
 package main
 
 import (
@@ -50,6 +51,9 @@ const (
 	exitOK      = 0
 	exitRuntime = 1 // could not start
 	exitUsage   = 2 // a bad flag
+	// exitNoDisplay: no display to open the window on (no X server or
+	// Wayland compositor answers); one line on stderr says what to do.
+	exitNoDisplay = 3
 )
 
 func main() {
@@ -75,6 +79,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 		fmt.Fprintf(stderr, "attendant: %s\n", oneLine(err.Error()))
 		return exitUsage
 	}
+	if err := checkDisplay(os.Getenv); err != nil {
+		fmt.Fprintf(stderr, "attendant: %v: run it in a desktop session, or for a headless try under Xvfb: xvfb-run -a attendant -demo\n", err)
+		return exitNoDisplay
+	}
+	quietDesktop(os.Getenv, os.Setenv)
+	// Logs from here on, Fyne's included: Fyne reports through the log
+	// package, three lines an error, and a desktop without a notification
+	// service (or D-Bus session) would get three at every incoming call.
+	// They go to the debug log.
+	slog.SetDefault(pre.log.Logger(stderr))
+	slog.SetLogLoggerLevel(slog.LevelDebug)
 
 	fyneapp.SetMetadata(fyne.AppMetadata{ID: appID, Name: appName, Version: version, Build: 1,
 		Migrations: map[string]bool{"fyneDo": true}})
