@@ -77,8 +77,7 @@ func (p *Phone) Park(ctx context.Context, id telephony.CallID, orbit int) error 
 	if orbit != 0 && pc.ParkOrbit == "" {
 		return fmt.Errorf("sip: park on %d: this park service takes no directed parks", orbit)
 	}
-	c, err := p.lookup(id)
-	if err != nil {
+	if _, err := p.lookup(id); err != nil {
 		return err
 	}
 	p.mu.Lock()
@@ -93,6 +92,7 @@ func (p *Phone) Park(ctx context.Context, id telephony.CallID, orbit int) error 
 	if orbit != 0 {
 		tmpl = pc.ParkOrbit
 	}
+	var err error
 	a.uri, err = expand(tmpl, orbit, a.token)
 	if err != nil {
 		return fmt.Errorf("sip: park: %w", err)
@@ -103,27 +103,48 @@ func (p *Phone) Park(ctx context.Context, id telephony.CallID, orbit int) error 
 	a.uri.UriParams.Add("token", a.token)
 	addParker(&a.uri.UriParams, p.aor)
 
-	if err := p.lockForRefer(c, telephony.OpPark); err != nil {
+	// Our leg stays up, on hold, until the park is confirmed. The hold
+	// goes over the network: the caller may hang up meanwhile, and the
+	// phone forget the call, or be about to (its dialog ended: the BYE
+	// came, the call's end is on its way).
+	var c *call
+	err = p.runLineOp(ctx, id, telephony.OpPark, lineSteps{
+		begin: func(o *lineOp) error {
+			c = o.c
+			if err := checkHandOver(c, telephony.OpPark); err != nil {
+				return err
+			}
+			a.callerName, a.callerURI = c.info.RemoteName, c.info.RemoteURI
+			o.holdLocked(c)
+			return nil
+		},
+		wait: func() error {
+			if c.sess().Context().Err() == nil {
+				return nil
+			}
+			// The BYE came and the call's end is on its way: once Park
+			// says so, the phone has forgotten the call.
+			select {
+			case <-c.ended:
+			case <-ctx.Done():
+			}
+			return fmt.Errorf("the caller hung up: %w", ErrNoSuchCall)
+		},
+		end: func(o *lineOp, waited error) error {
+			if waited != nil {
+				return waited
+			}
+			if !p.moveLocked(c, telephony.EvParkRequested) {
+				return fmt.Errorf("the caller hung up: %w", ErrNoSuchCall)
+			}
+			c.park = a
+			c.info.Orbit, c.info.Token, c.info.Reason = orbit, a.token, ""
+			return nil
+		},
+	})
+	if err != nil {
 		return err
 	}
-	a.callerName, a.callerURI = c.info.RemoteName, c.info.RemoteURI
-	p.mu.Unlock()
-	// Our leg stays up, on hold, until the park is confirmed.
-	p.holdLocked(ctx, c)
-	// The hold went over the network: the caller may have hung up
-	// meanwhile, and the phone forgotten the call, or be about to (its
-	// dialog ended: the BYE came, the call's end is on its way).
-	hungUp := c.sess().Context().Err() != nil
-	p.mu.Lock()
-	if hungUp || p.calls[c.id] != c || !p.moveLocked(c, telephony.EvParkRequested) {
-		p.mu.Unlock()
-		p.lineMu.Unlock()
-		return fmt.Errorf("sip: park %s: the caller hung up: %w", id, ErrNoSuchCall)
-	}
-	c.park = a
-	c.info.Orbit, c.info.Token, c.info.Reason = orbit, a.token, ""
-	p.mu.Unlock()
-	p.lineMu.Unlock()
 	p.log.Info("parking", "call", c.id, "orbit", orbit, "uri", a.uri.String())
 	p.changed(c)
 	p.wg.Go(func() { p.runPark(c, a) })
@@ -474,11 +495,9 @@ func (p *Phone) relayPark(ctx context.Context, c *call, a *parkAttempt) {
 		p.parkFailed(c, a, endAs(telephony.EndFailed, "relay park: "+err.Error()))
 		return
 	}
-	// The caller must hear the park service's music: off hold.
-	p.lineMu.Lock()
-	err = c.sess().Unhold(ctx)
-	p.lineMu.Unlock()
-	if err != nil {
+	// The caller must hear the park service's music: off hold. The
+	// call is parking: no other operation changes its line meanwhile.
+	if err := c.sess().Unhold(ctx); err != nil {
 		p.log.Warn("relay park: caller not taken off hold", "call", c.id, "error", err)
 	}
 	rp := &relayPark{d: d, leg: relayLeg, done: make(chan struct{})}
@@ -633,16 +652,10 @@ func (p *Phone) unrelay(ctx context.Context, c *call, orbit int) error {
 		p.log.Debug("relay leg hangup", "call", c.id, "error", err)
 	}
 	<-rp.done
-	p.lineMu.Lock()
-	defer p.lineMu.Unlock()
-	if live := p.live(c); live != nil {
-		p.holdLocked(ctx, live)
-	}
-	err := p.activate(c, telephony.EvRetrievedRelay, func(c *call) error {
+	err := p.goLive(ctx, c, telephony.EvRetrievedRelay, func(c *call) {
 		c.info.Relayed = false
 		c.info.Orbit, c.info.Token = 0, ""
 		c.info.RetrievedFrom = orbit
-		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("sip: retrieve %d: %w", orbit, err)

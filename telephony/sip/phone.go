@@ -86,7 +86,11 @@ type Phone struct {
 	stopServing func() // closes the listeners, last
 	wg          sync.WaitGroup
 
-	lineMu sync.Mutex // serialises changes of the live line
+	// soundMu serialises changes of the sound device (syncSound): which
+	// leg it is attached to, sound. It is taken before p.mu, never across
+	// network I/O.
+	soundMu sync.Mutex
+	sound   *leg
 
 	mu       sync.Mutex
 	started  bool
@@ -352,28 +356,15 @@ func (p *Phone) readyLocked() error {
 // lookup returns call id of a running phone.
 func (p *Phone) lookup(id telephony.CallID) (*call, error) { return p.lookupWith(id, nil) }
 
-// lookupState returns call id and its state.
-func (p *Phone) lookupState(id telephony.CallID) (*call, telephony.CallState, error) {
-	var st telephony.CallState
-	c, err := p.lookupWith(id, func(c *call) error {
-		st = c.info.State
-		return nil
-	})
-	return c, st, err
-}
-
 // lookupWith returns call id after running f (when set) on it under
 // p.mu: f reads or checks the call's state in the same moment as the
 // lookup, and its error is returned.
 func (p *Phone) lookupWith(id telephony.CallID, f func(*call) error) (*call, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if err := p.readyLocked(); err != nil {
-		return nil, err
-	}
-	c := p.calls[id]
-	if c == nil {
-		return nil, fmt.Errorf("sip: call %s: %w", id, ErrNoSuchCall)
+	c, err := p.lookupLocked(id)
+	if err != nil {
+		return nil, fmt.Errorf("sip: %w", err)
 	}
 	if f != nil {
 		if err := f(c); err != nil {
@@ -383,23 +374,23 @@ func (p *Phone) lookupWith(id telephony.CallID, f func(*call) error) (*call, err
 	return c, nil
 }
 
+// lookupLocked returns call id of a running phone; p.mu is held.
+func (p *Phone) lookupLocked(id telephony.CallID) (*call, error) {
+	if err := p.readyLocked(); err != nil {
+		return nil, err
+	}
+	c := p.calls[id]
+	if c == nil {
+		return nil, fmt.Errorf("call %s: %w", id, ErrNoSuchCall)
+	}
+	return c, nil
+}
+
 // notAllowed answers a request whose method the console does not serve.
 func notAllowed(req *sip.Request, tx sip.ServerTransaction) {
 	res := sip.NewResponseFromRequest(req, sip.StatusMethodNotAllowed, "Method Not Allowed", nil)
 	res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, NOTIFY, REFER, INFO"))
 	_ = tx.Respond(res)
-}
-
-// live returns the live (active) call other than except, or nil.
-func (p *Phone) live(except *call) *call {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range p.calls {
-		if c != except && c.info.State == telephony.StateActive {
-			return c
-		}
-	}
-	return nil
 }
 
 // middleware sees every request before diago: lamp NOTIFYs are ours,

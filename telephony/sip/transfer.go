@@ -73,22 +73,15 @@ func (p *Phone) AttendedTransfer(ctx context.Context, id, consult telephony.Call
 	return p.transfer(ctx, id, cc, target, uriString(target))
 }
 
-// lockForRefer takes p.lineMu and p.mu to hand call c over with a REFER
-// (a park or a transfer), which it may only while active or held with no
-// park or transfer under way. It returns holding both locks, or holding
-// neither with an error that names op and wraps ErrWrongState.
-func (p *Phone) lockForRefer(c *call, op telephony.Op) error {
-	p.lineMu.Lock()
-	p.mu.Lock()
-	st := c.info.State
-	err := telephony.Check(st, op)
-	if err == nil && (c.park != nil || c.transfer != nil) {
-		err = fmt.Errorf("%s a call being handed over: %w", op, ErrWrongState)
+// checkHandOver checks that call c may be handed over by op with a
+// REFER (a park or a transfer): it must be active or held, with no park
+// or transfer under way. p.mu is held.
+func checkHandOver(c *call, op telephony.Op) error {
+	if err := telephony.Check(c.info.State, op); err != nil {
+		return err
 	}
-	if err != nil {
-		p.mu.Unlock()
-		p.lineMu.Unlock()
-		return fmt.Errorf("sip: %s: %w", c.id, err)
+	if c.park != nil || c.transfer != nil {
+		return fmt.Errorf("%s a call being handed over: %w", op, ErrWrongState)
 	}
 	return nil
 }
@@ -96,30 +89,29 @@ func (p *Phone) lockForRefer(c *call, op telephony.Op) error {
 // transfer REFERs call id to target and owns the outcome; consult, when
 // set, is the consultation call that the transfer replaces.
 func (p *Phone) transfer(ctx context.Context, id telephony.CallID, consult *call, target sip.Uri, label string) error {
-	c, err := p.lookup(id)
+	t := &transferAttempt{target: label, notify: make(chan int, 8)}
+	// The call (and the consultation call) go on hold over the network
+	// first: the caller may hang up meanwhile.
+	var c *call
+	err := p.runLineOp(ctx, id, telephony.OpTransfer, lineSteps{
+		begin: func(o *lineOp) error {
+			c = o.c
+			if err := checkHandOver(c, telephony.OpTransfer); err != nil {
+				return err
+			}
+			if consult != nil && p.calls[consult.id] != consult {
+				return fmt.Errorf("consult call %s: %w", consult.id, ErrNoSuchCall)
+			}
+			c.transfer = t
+			o.holdLocked(c)
+			if consult != nil {
+				o.holdLocked(consult)
+			}
+			return nil
+		},
+	})
 	if err != nil {
 		return err
-	}
-	if err := p.lockForRefer(c, telephony.OpTransfer); err != nil {
-		return err
-	}
-	t := &transferAttempt{target: label, notify: make(chan int, 8)}
-	c.transfer = t
-	p.mu.Unlock()
-	p.holdLocked(ctx, c)
-	if consult != nil {
-		p.holdLocked(ctx, consult)
-	}
-	// The holds went over the network: the caller may have hung up.
-	p.mu.Lock()
-	gone := p.calls[c.id] != c
-	if gone {
-		c.transfer = nil
-	}
-	p.mu.Unlock()
-	p.lineMu.Unlock()
-	if gone {
-		return fmt.Errorf("sip: transfer %s: the caller hung up: %w", id, ErrNoSuchCall)
 	}
 
 	rctx, cancel := context.WithTimeout(ctx, p.cfg.Park.Timeout+DefaultParkTimeout)
