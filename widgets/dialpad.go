@@ -37,6 +37,9 @@ type DialPad struct {
 	// OnSubmit is called with Number on Enter or the button; Number is
 	// kept (the app clears it when the call is placed).
 	OnSubmit func(number string) `json:"-"`
+	// OnCancel, when set, is called on Escape (a dialog closes) in place
+	// of clearing the number; Delete still clears it.
+	OnCancel func() `json:"-"`
 
 	focused bool
 }
@@ -128,13 +131,19 @@ func (d *DialPad) FocusLost() {
 // TypedRune enters a typed key.
 func (d *DialPad) TypedRune(r rune) { d.Press(r) }
 
-// TypedKey handles Backspace, Delete (clears), Escape (clears) and
-// Enter (submits).
+// TypedKey handles Backspace, Delete (clears), Escape (OnCancel, or
+// clears without one) and Enter (submits).
 func (d *DialPad) TypedKey(ev *fyne.KeyEvent) {
 	switch ev.Name {
 	case fyne.KeyBackspace:
 		d.Backspace()
-	case fyne.KeyDelete, fyne.KeyEscape:
+	case fyne.KeyEscape:
+		if d.OnCancel != nil {
+			d.OnCancel()
+			return
+		}
+		d.Clear()
+	case fyne.KeyDelete:
 		d.Clear()
 	case fyne.KeyReturn, fyne.KeyEnter:
 		d.Submit()

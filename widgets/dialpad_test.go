@@ -170,3 +170,23 @@ func TestDialPad_Look(t *testing.T) {
 		})
 	}
 }
+
+// TestDialPad_EscapeCancels: with OnCancel set, Escape calls it (the
+// dialog around the pad closes) and keeps the number; Delete clears.
+func TestDialPad_EscapeCancels(t *testing.T) {
+	newApp(t)
+	var log padLog
+	d := newPad(&log)
+	cancelled := 0
+	d.OnCancel = func() { cancelled++ }
+	test.NewTempWindow(t, d)
+	test.Type(d, "2041")
+	d.TypedKey(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	if cancelled != 1 || d.Number != "2041" {
+		t.Errorf("Escape: cancelled %d times, number %q", cancelled, d.Number)
+	}
+	d.TypedKey(&fyne.KeyEvent{Name: fyne.KeyDelete})
+	if d.Number != "" || cancelled != 1 {
+		t.Errorf("Delete: number %q, cancelled %d times", d.Number, cancelled)
+	}
+}

@@ -51,6 +51,18 @@ type LineCard struct {
 	// Since is when the timer started (the call rang, was answered, was
 	// put on hold...); the zero time shows no timer.
 	Since time.Time
+	// Waited is when the caller first came in, whatever happened since
+	// (rang, held, parked, rang back): a waiting card (ringing, back or
+	// held) shows the total ("waited 3:10") when it differs from the
+	// timer. The zero time shows none.
+	Waited time.Time
+	// LongWait is the total wait from which a waiting card is marked a
+	// long wait, in words ("long wait 3:10") and in the attention colour;
+	// zero marks none.
+	LongWait time.Duration
+	// Compact lays the card out in two lines with icon-only buttons, for
+	// a queue of many calls.
+	Compact bool
 	// DropTargets are told where the card is dragged and where it is
 	// dropped.
 	DropTargets []DropTarget
@@ -65,9 +77,10 @@ type LineCard struct {
 	// OnTransfer asks to transfer the call (the app asks where to).
 	OnTransfer func() `json:"-"`
 
-	now   time.Time
-	drag  cardDrag
-	timer *canvas.Text // the renderer's timer, to redraw it alone
+	now    time.Time
+	drag   cardDrag
+	timer  *canvas.Text // the renderer's timer, to redraw it alone
+	waited *canvas.Text // the renderer's total wait
 }
 
 // NewLineCard returns a card for the call id from name at number, in
@@ -92,6 +105,10 @@ func (c *LineCard) Tick(now time.Time) {
 	if c.timer == nil {
 		return // not drawn yet: the renderer reads the time when it is
 	}
+	if c.waited != nil && c.waited.Text != c.WaitedText() {
+		c.Refresh() // a total appears, grows or turns into a long wait
+		return
+	}
 	shown, after := c.timer.Text, c.Timer()
 	switch {
 	case after == shown:
@@ -101,6 +118,33 @@ func (c *LineCard) Tick(now time.Time) {
 	default:
 		c.Refresh() // the name makes room for a wider timer
 	}
+}
+
+// Waiting reports whether the caller waits for the receptionist: the
+// call rings, rings back or is held.
+func (c *LineCard) Waiting() bool {
+	return c.State == LineRinging || c.State == LineBack || c.State == LineHeld
+}
+
+// IsLongWait reports whether the card is marked a long wait: its caller
+// waits and has been in for LongWait or more.
+func (c *LineCard) IsLongWait() bool {
+	return c.Waiting() && c.LongWait > 0 && !c.Waited.IsZero() && !c.now.Before(c.Waited.Add(c.LongWait))
+}
+
+// WaitedText is the total wait the card shows: "long wait 3:10" for a
+// long wait, "waited 0:40" when the total differs from the timer, else
+// empty.
+func (c *LineCard) WaitedText() string {
+	switch {
+	case !c.Waiting() || c.Waited.IsZero():
+		return ""
+	case c.IsLongWait():
+		return "long wait " + elapsed(c.Waited, c.now)
+	case c.Since.IsZero() || c.Waited.Before(c.Since):
+		return "waited " + elapsed(c.Waited, c.now)
+	}
+	return ""
 }
 
 // Timer is the time the card shows ("0:42"), empty when Since is zero.
@@ -163,6 +207,8 @@ func (c *LineCard) CreateRenderer() fyne.WidgetRenderer {
 	r.timer.TextStyle = fyne.TextStyle{Monospace: true}
 	r.timer.Alignment = fyne.TextAlignTrailing
 	r.detail.TextStyle = fyne.TextStyle{Italic: true}
+	r.waited.TextStyle = fyne.TextStyle{Bold: true}
+	r.waited.Alignment = fyne.TextAlignTrailing
 	r.stateText.TextStyle = fyne.TextStyle{Bold: true}
 	r.stateText.Alignment = fyne.TextAlignCenter
 	call := func(f *func()) func() {
@@ -182,8 +228,9 @@ func (c *LineCard) CreateRenderer() fyne.WidgetRenderer {
 	r.hangUp.Importance = widget.DangerImportance
 	r.buttons = container.NewHBox(r.answer, r.hold, r.resume, r.transfer, r.hangUp)
 	c.timer = &r.timer
+	c.waited = &r.waited
 	r.objects = []fyne.CanvasObject{&r.bg, &r.accent, &r.name, &r.timer, &r.number,
-		&r.pill, &r.stateText, &r.detail, r.buttons}
+		&r.pill, &r.stateText, &r.detail, &r.waited, r.buttons}
 	r.Refresh()
 	return r
 }
@@ -192,14 +239,19 @@ func (c *LineCard) CreateRenderer() fyne.WidgetRenderer {
 //
 //	▌ Name                      0:42
 //	▌ Number                 [Active]
-//	▌ detail
+//	▌ detail             waited 3:10
 //	▌ [Hold] [Transfer] [Hang up]
+//
+// or, compact, with icon-only buttons:
+//
+//	▌ Name             0:42  [⏸][→][✕]
+//	▌ Number       [Active]
 type lineCardRenderer struct {
 	card *LineCard
 
 	bg, accent, pill               canvas.Rectangle
 	name, timer, number, stateText canvas.Text
-	detail                         canvas.Text
+	detail, waited                 canvas.Text
 
 	answer, hold, resume, transfer, hangUp *widget.Button
 	buttons                                *fyne.Container
@@ -211,13 +263,16 @@ func (r *lineCardRenderer) Destroy() {
 	if r.card.timer == &r.timer {
 		r.card.timer = nil
 	}
+	if r.card.waited == &r.waited {
+		r.card.waited = nil
+	}
 }
 
 func (r *lineCardRenderer) Objects() []fyne.CanvasObject { return r.objects }
 
 // metrics are the theme sizes the card is laid out with.
 type cardMetrics struct {
-	pad, inner, accentW, nameH, textH, detailH, pillW, pillH, timerW float32
+	pad, inner, accentW, nameH, textH, detailH, pillW, pillH, timerW, waitedW float32
 }
 
 func (r *lineCardRenderer) metrics() cardMetrics {
@@ -229,8 +284,11 @@ func (r *lineCardRenderer) metrics() cardMetrics {
 	m.accentW = m.pad * 1.5
 	m.nameH = fyne.MeasureText("Mg", r.name.TextSize, r.name.TextStyle).Height
 	m.textH = fyne.MeasureText("Mg", r.number.TextSize, r.number.TextStyle).Height
-	if r.card.Detail != "" {
+	if r.card.Detail != "" || r.waited.Text != "" {
 		m.detailH = fyne.MeasureText("Mg", r.detail.TextSize, r.detail.TextStyle).Height
+	}
+	if r.waited.Text != "" {
+		m.waitedW = fyne.MeasureText(r.waited.Text, r.waited.TextSize, r.waited.TextStyle).Width
 	}
 	st := fyne.MeasureText(r.stateText.Text, r.stateText.TextSize, r.stateText.TextStyle)
 	m.pillW, m.pillH = st.Width+2*m.inner, st.Height+m.pad
@@ -248,6 +306,13 @@ func (r *lineCardRenderer) Layout(size fyne.Size) {
 	x := m.inner + m.accentW + m.inner
 	w := size.Width - x - m.inner
 	y := m.inner
+	bs := r.buttons.MinSize()
+	if r.card.Compact {
+		// The buttons stand at the right, the text rows to their left.
+		r.buttons.Move(fyne.NewPos(size.Width-m.inner-bs.Width, (size.Height-bs.Height)/2))
+		r.buttons.Resize(bs)
+		w -= bs.Width + m.inner
+	}
 
 	r.timer.Move(fyne.NewPos(x+w-m.timerW, y))
 	r.timer.Resize(fyne.NewSize(m.timerW, m.nameH))
@@ -275,16 +340,23 @@ func (r *lineCardRenderer) Layout(size fyne.Size) {
 	r.number.Resize(fyne.NewSize(numW, m.textH))
 	y += row
 
-	r.detail.Text = fitText(r.card.Detail, r.detail.TextSize, r.detail.TextStyle, w)
+	detailW := w
+	if m.waitedW > 0 {
+		detailW = w - m.waitedW - m.inner
+	}
+	r.waited.Move(fyne.NewPos(x+w-m.waitedW, y+m.pad/2))
+	r.waited.Resize(fyne.NewSize(m.waitedW, m.detailH))
+	r.detail.Text = fitText(r.card.Detail, r.detail.TextSize, r.detail.TextStyle, detailW)
 	r.detail.Move(fyne.NewPos(x, y+m.pad/2))
-	r.detail.Resize(fyne.NewSize(w, m.detailH))
+	r.detail.Resize(fyne.NewSize(detailW, m.detailH))
 	if m.detailH > 0 {
 		y += m.detailH + m.pad/2
 	}
 
-	bh := r.buttons.MinSize().Height
-	r.buttons.Move(fyne.NewPos(x, y+m.pad*2))
-	r.buttons.Resize(fyne.NewSize(w, bh))
+	if !r.card.Compact {
+		r.buttons.Move(fyne.NewPos(x, y+m.pad*2))
+		r.buttons.Resize(fyne.NewSize(w, bs.Height))
+	}
 }
 
 func (r *lineCardRenderer) MinSize() fyne.Size {
@@ -304,19 +376,29 @@ func (r *lineCardRenderer) MinSize() fyne.Size {
 		}
 		widest = fyne.Max(widest, w)
 	}
-	w := m.inner + m.accentW + m.inner + widest + m.inner
-	h := m.inner + m.nameH + m.pad/2 + fyne.Max(m.textH, m.pillH)
+	text := m.nameH + m.pad/2 + fyne.Max(m.textH, m.pillH)
 	if m.detailH > 0 {
-		h += m.detailH + m.pad/2
+		text += m.detailH + m.pad/2
 	}
-	h += m.pad*2 + r.answer.MinSize().Height + m.inner
+	if r.card.Compact {
+		// The text beside the buttons needs room for a short name and
+		// the state.
+		textW := m.pillW + m.inner + fyne.MeasureText("Maximilian", r.number.TextSize, r.number.TextStyle).Width
+		w := m.inner + m.accentW + m.inner + textW + m.inner + widest + m.inner
+		return fyne.NewSize(w, m.inner+fyne.Max(text, r.answer.MinSize().Height)+m.inner)
+	}
+	w := m.inner + m.accentW + m.inner + widest + m.inner
+	h := m.inner + text + m.pad*2 + r.answer.MinSize().Height + m.inner
 	return fyne.NewSize(w, h)
 }
 
-// stateColor is the colour name for the card's state lamp.
+// stateColor is the colour name for the card's state lamp: a ring-back
+// and a long wait in the attention colour of the slots ringing back.
 func (r *lineCardRenderer) stateColor() fyne.ThemeColorName {
 	switch r.card.State {
-	case LineRinging, LineBack, LineDialing:
+	case LineBack:
+		return ColorNameSlotRingingBack
+	case LineRinging, LineDialing:
 		return ColorNameLineRinging
 	case LineActive:
 		return ColorNameLineActive
@@ -333,12 +415,19 @@ func (r *lineCardRenderer) Refresh() {
 
 	r.name.TextSize = th.Size(theme.SizeNameSubHeadingText)
 	r.timer.TextSize = th.Size(theme.SizeNameSubHeadingText)
+	if c.Compact {
+		r.name.TextSize = th.Size(theme.SizeNameText)
+		r.timer.TextSize = th.Size(theme.SizeNameText)
+	}
 	r.number.TextSize = th.Size(theme.SizeNameText)
 	r.stateText.TextSize = th.Size(theme.SizeNameText)
 	r.detail.TextSize = th.Size(theme.SizeNameCaptionText)
+	r.waited.TextSize = th.Size(theme.SizeNameCaptionText)
 
 	lamp := r.stateColor()
 	lampColor := colorOf(th, lamp)
+	attention := colorOf(th, ColorNameSlotRingingBack)
+	long := c.IsLongWait()
 	base := th.Color(theme.ColorNameInputBackground, v)
 	r.bg.CornerRadius = th.Size(theme.SizeNameInputRadius)
 	r.bg.StrokeWidth, r.bg.StrokeColor = 0, nil
@@ -352,11 +441,21 @@ func (r *lineCardRenderer) Refresh() {
 		// Calls waiting for the receptionist stand out.
 		r.bg.FillColor = mix(base, lampColor, 0.18)
 		r.bg.StrokeColor = lampColor
+		if long {
+			r.bg.StrokeColor = attention
+		}
+		r.bg.StrokeWidth = th.Size(theme.SizeNameInputBorder)
+	case long:
+		r.bg.FillColor = base
+		r.bg.StrokeColor = attention
 		r.bg.StrokeWidth = th.Size(theme.SizeNameInputBorder)
 	default:
 		r.bg.FillColor = base
 	}
 	r.accent.FillColor = lampColor
+	if long {
+		r.accent.FillColor = attention
+	}
 	r.accent.CornerRadius = r.bg.CornerRadius / 2
 	r.pill.FillColor = lampColor
 	r.pill.CornerRadius = r.bg.CornerRadius
@@ -370,6 +469,9 @@ func (r *lineCardRenderer) Refresh() {
 	r.timer.Text = c.Timer()
 	r.number.Color = muted
 	r.detail.Color = muted
+	r.waited.Text = c.WaitedText()
+	r.waited.Color = fg
+	r.waited.Hidden = r.waited.Text == ""
 
 	show := func(b *widget.Button, on bool) {
 		if on {
@@ -385,10 +487,21 @@ func (r *lineCardRenderer) Refresh() {
 	show(r.resume, c.State == LineHeld)
 	show(r.transfer, talking)
 	show(r.hangUp, ringing || talking || c.State == LineDialing)
+	hangUp := "Hang up"
 	if ringing {
-		r.hangUp.SetText("Decline")
-	} else {
-		r.hangUp.SetText("Hang up")
+		hangUp = "Decline"
+	}
+	for _, b := range []struct {
+		b    *widget.Button
+		text string
+	}{{r.answer, "Answer"}, {r.hold, "Hold"}, {r.resume, "Resume"}, {r.transfer, "Transfer"}, {r.hangUp, hangUp}} {
+		text := b.text
+		if c.Compact {
+			text = ""
+		}
+		if b.b.Text != text {
+			b.b.SetText(text)
+		}
 	}
 	r.buttons.Refresh()
 

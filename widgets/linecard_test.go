@@ -238,3 +238,95 @@ func TestLineCard_Parkable(t *testing.T) {
 		}
 	}
 }
+
+// TestLineCard_Waited: a waiting card shows its caller's total time when
+// it differs from the timer, and from LongWait on marks a long wait in
+// words and in the attention colour; a ring-back is in the attention
+// colour too (issue 13).
+func TestLineCard_Waited(t *testing.T) {
+	newApp(t)
+	c := NewLineCard("c1", "Alice", "201", LineHeld, t0.Add(20*time.Second))
+	c.Waited = t0
+	c.LongWait = time.Minute
+	test.NewTempWindow(t, c)
+	r := cardRenderer(t, c)
+	c.Tick(t0.Add(40 * time.Second))
+	if r.timer.Text != "0:20" || r.waited.Text != "waited 0:40" || r.waited.Hidden {
+		t.Errorf("held: timer %q, waited %q", r.timer.Text, r.waited.Text)
+	}
+	c.Tick(t0.Add(61 * time.Second))
+	if r.waited.Text != "long wait 1:01" {
+		t.Errorf("long wait: %q", r.waited.Text)
+	}
+
+	// A ringing card turns to the attention colour when the wait is long.
+	attention := colorOf(c.Theme(), ColorNameSlotRingingBack)
+	again := NewLineCard("c4", "Dan", "204", LineRinging, t0.Add(30*time.Second))
+	again.Waited, again.LongWait = t0, time.Minute
+	test.NewTempWindow(t, again)
+	ra := cardRenderer(t, again)
+	again.Tick(t0.Add(40 * time.Second))
+	if ra.accent.FillColor == attention || ra.waited.Text != "waited 0:40" {
+		t.Errorf("a short wait: %q, in the attention colour %v", ra.waited.Text, ra.accent.FillColor == attention)
+	}
+	again.Tick(t0.Add(60 * time.Second))
+	if ra.accent.FillColor != attention || ra.bg.StrokeColor != attention || ra.waited.Text != "long wait 1:00" {
+		t.Errorf("a long wait: %q, accent %v", ra.waited.Text, ra.accent.FillColor)
+	}
+
+	// A first ring: the total is the timer, nothing more to show.
+	ring := NewLineCard("c2", "Bob", "202", LineRinging, t0)
+	ring.Waited = t0
+	ring.LongWait = time.Minute
+	test.NewTempWindow(t, ring)
+	ring.Tick(t0.Add(10 * time.Second))
+	if rr := cardRenderer(t, ring); !rr.waited.Hidden || rr.waited.Text != "" {
+		t.Errorf("a first ring shows %q", rr.waited.Text)
+	}
+	// Live, the caller waits no more.
+	c.SetState(LineActive, 0, t0.Add(61*time.Second))
+	if r.waited.Text != "" || r.accent.FillColor == attention {
+		t.Errorf("active: waited %q", r.waited.Text)
+	}
+
+	back := NewLineCard("c3", "Carol", "203", LineBack, t0)
+	back.Orbit = 705
+	test.NewTempWindow(t, back)
+	if rb := cardRenderer(t, back); rb.pill.FillColor != colorOf(back.Theme(), ColorNameSlotRingingBack) || rb.stateText.Text != "Back from 705" {
+		t.Errorf("a ring-back is not marked: pill %v, %q", rb.pill.FillColor, rb.stateText.Text)
+	}
+}
+
+// TestLineCard_Compact: a compact card is much shorter than a full one,
+// keeps its buttons (icons only) and its words.
+func TestLineCard_Compact(t *testing.T) {
+	newApp(t)
+	full := NewLineCard("c1", "Alice Martin", "+44 20 7946 0018", LineRinging, t0)
+	test.NewTempWindow(t, full)
+	compact := NewLineCard("c2", "Alice Martin", "+44 20 7946 0018", LineRinging, t0)
+	compact.Compact = true
+	w := test.NewTempWindow(t, compact)
+	w.Resize(fyne.NewSize(340, compact.MinSize().Height+16))
+	if fh, ch := full.MinSize().Height, compact.MinSize().Height; ch > fh*0.65 {
+		t.Errorf("compact card %.0f high, full %.0f", ch, fh)
+	}
+	if got := visibleButtons(t, compact); len(got) != 2 || got[0] != "" || got[1] != "" {
+		t.Errorf("compact buttons %q, want two icons", got)
+	}
+	r := cardRenderer(t, compact)
+	if r.name.Text != "Alice Martin" || r.stateText.Text != "Ringing" {
+		t.Errorf("compact card says %q, %q", r.name.Text, r.stateText.Text)
+	}
+	answered := false
+	compact.OnAnswer = func() { answered = true }
+	test.TapCanvas(w.Canvas(), centre(r.answer))
+	if !answered {
+		t.Error("the compact Answer does not answer")
+	}
+	// Full again: the words come back.
+	compact.Compact = false
+	compact.Refresh()
+	if got := visibleButtons(t, compact); len(got) != 2 || got[0] != "Answer" || got[1] != "Decline" {
+		t.Errorf("buttons %q after compact", got)
+	}
+}
