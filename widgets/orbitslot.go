@@ -286,7 +286,17 @@ func (r *slotRenderer) sizes(h float32) (number, name, caption float32) {
 	number = clamp(h*0.3, text, th.Size(theme.SizeNameHeadingText)*1.25)
 	name = clamp(h*0.18, text, sub*1.34)
 	caption = clamp(h*0.14, text*minDetail, sub)
-	if fyne.MeasureText("0", number, r.number.TextStyle).Height+r.lineHeight(name) > h-2*r.inset() {
+	room := h - 2*r.inset()
+	numH := func() float32 { return fyne.MeasureText("0", number, r.number.TextStyle).Height }
+	capH := fyne.MeasureText("Mg", caption, r.caption.TextStyle).Height
+	// The number gives way, down to body size, where that gives the
+	// caption ("parked by you") its line.
+	if fyne.MeasureText("0", text, r.number.TextStyle).Height+r.lineHeight(name)+capH <= room+0.5 {
+		for number > text && numH()+r.lineHeight(name)+capH > room+0.5 {
+			number = fyne.Max(text, number-1)
+		}
+	}
+	if numH()+r.lineHeight(name) > room+0.5 {
 		// A slot near its minimum: the number and the caller's line at
 		// body size, so that both still fit.
 		number, name = text, text
@@ -354,13 +364,17 @@ func (r *slotRenderer) Layout(size fyne.Size) {
 	if !besideNumber && !r.timer.Hidden {
 		lineW = fyne.Max(0, lineW-timerW-in)
 	}
-	r.caller.Text = fitText(line, nameSize, r.caller.TextStyle, lineW)
+	// A long name first gets smaller, down to body text, then shortened.
+	r.caller.TextSize = shrinkToFit(line, nameSize, r.slot.Theme().Size(theme.SizeNameText), r.caller.TextStyle, lineW)
+	r.caller.Text = fitText(line, r.caller.TextSize, r.caller.TextStyle, lineW)
 	r.caller.Move(fyne.NewPos(in, y))
 	r.caller.Resize(fyne.NewSize(lineW, nameH))
 	r.caller.Hidden = !callerLine
 	y += nameH
 
-	r.caption.Text = fitText(r.captionText(), capSize, r.caption.TextStyle, w)
+	caption := r.captionText()
+	r.caption.TextSize = shrinkToFit(caption, capSize, r.slot.Theme().Size(theme.SizeNameText)*minDetail, r.caption.TextStyle, w)
+	r.caption.Text = fitText(caption, r.caption.TextSize, r.caption.TextStyle, w)
 	r.caption.Move(fyne.NewPos(in, y))
 	r.caption.Resize(fyne.NewSize(w, capH))
 	r.caption.Hidden = y+capH > avail+0.5

@@ -212,6 +212,21 @@ func elapsed(since, now time.Time) string {
 	return Clock(now.Sub(since))
 }
 
+// shrinkToFit is the largest text size from size down to min, in half
+// steps, at which s fits width in style; min when none does.
+func shrinkToFit(s string, size, min float32, style fyne.TextStyle, width float32) float32 {
+	w := fyne.MeasureText(s, size, style).Width
+	if s == "" || w <= width || size <= min {
+		return size
+	}
+	// Text widens about in proportion to its size: start from there.
+	fit := float32(math.Floor(float64(size*width/w)*2)) / 2
+	for fit > min && fyne.MeasureText(s, fit, style).Width > width {
+		fit -= 0.5
+	}
+	return fyne.Max(fit, min)
+}
+
 // fitText shortens s with an ellipsis until it fits width at the given
 // text size and style.
 func fitText(s string, size float32, style fyne.TextStyle, width float32) string {
