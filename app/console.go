@@ -18,6 +18,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/switchboard/switchboard/calllog"
 	"github.com/switchboard/switchboard/telephony"
 	"github.com/switchboard/switchboard/widgets"
 )
@@ -75,6 +76,9 @@ type Options struct {
 	// OnFirstFrame, when set, is called once, on Fyne's goroutine, when
 	// the window's first frame is being painted.
 	OnFirstFrame func()
+	// CallLog, when set, keeps the history across restarts; its owner
+	// closes it after Close. Without one the history lives in memory.
+	CallLog *calllog.Log
 }
 
 // Console is the main window's controller. Create it with New, start
@@ -111,6 +115,7 @@ type Console struct {
 	retrieving map[int]time.Time // orbits being retrieved: since when their call was parked
 	holdSeq    int
 	history    *history
+	book       *callBook // every call's entry in the call log
 	status     *statusBar
 	digits     string // orbit number being typed
 	confirm    *confirmation
@@ -187,6 +192,7 @@ func New(a fyne.App, w fyne.Window, opts Options) *Console {
 		orbits:     make(map[int]*orbitView),
 		parks:      make(map[int]parkNote),
 		retrieving: make(map[int]time.Time),
+		book:       newCallBook(),
 		parkUp:     true,
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
@@ -202,7 +208,7 @@ func New(a fyne.App, w fyne.Window, opts Options) *Console {
 		c.orbitChanged(o)
 	}
 	for _, call := range c.phone.Calls() {
-		c.callChanged(call)
+		c.callChanged(c.seeCall(call))
 	}
 	c.SetAudioStatusNow(opts.Audio)
 	c.changed()
@@ -247,8 +253,8 @@ func (c *Console) build() {
 	c.linesCol = container.NewVBox(c.linesEmpty, c.linesBox)
 	lines := container.NewBorder(linesHead, nil, nil, nil, container.NewVScroll(c.linesCol))
 
-	c.history = newHistory(c.callBack)
-	hist := container.NewBorder(heading("History"), nil, nil, nil, c.history.view())
+	c.history = c.newHistory()
+	hist := c.history.view()
 
 	left := container.NewVSplit(lines, hist)
 	left.Offset = 0.64
@@ -449,7 +455,7 @@ func errText(err error) string {
 func (c *Console) Apply(ev telephony.Event) {
 	switch e := ev.(type) {
 	case telephony.CallChanged:
-		c.callChanged(e.Call)
+		c.callChanged(c.seeCall(e.Call))
 	case telephony.OrbitChanged:
 		c.orbitChanged(e.Orbit)
 	case telephony.ParkServiceChanged:
@@ -469,7 +475,7 @@ func (c *Console) resync(calls []telephony.Call, orbits []telephony.Orbit) {
 	keep := make(map[telephony.CallID]bool, len(calls))
 	for _, call := range calls {
 		keep[call.ID] = true
-		c.callChanged(call)
+		c.callChanged(c.seeCall(call))
 	}
 	for _, l := range append([]*line(nil), c.order...) {
 		if !keep[l.call.ID] {

@@ -1,19 +1,17 @@
 package app
 
 import (
-	"fmt"
-	"time"
-
+	"github.com/switchboard/switchboard/calllog"
 	"github.com/switchboard/switchboard/telephony"
-	"github.com/switchboard/switchboard/widgets"
 )
 
 // orbitChanged lights or darkens an orbit's slot. When an orbit this
 // console parked a call on goes dark and nobody here retrieved it, the
-// history says how the caller left: gave up (with a call-back button),
-// retrieved by whom, went to the fallback, or just left when the park
-// service does not say; when its call comes back from a ring-back nobody
-// answered, the history says that too.
+// call's entry in the log says how the caller left: gave up (with a
+// call-back button), retrieved by whom, went to the fallback, or just
+// left when the park service does not say; when its call comes back from
+// a ring-back nobody answered, the entry says that too. A ringing call
+// taken for a return while its caller was still here is judged again.
 func (c *Console) orbitChanged(o telephony.Orbit) {
 	slot := c.grid.Slot(o.Number)
 	if slot == nil {
@@ -45,55 +43,20 @@ func (c *Console) orbitChanged(o telephony.Orbit) {
 
 	n := o.Number
 	if o.Occupied && o.ParkedByMe {
-		if _, ok := c.parks[n]; !ok {
-			c.parks[n] = parkNote{who: who(o.CallerName, o.CallerURI), uri: o.CallerURI, at: v.since}
-		}
+		c.parkedHere(o, v.since)
 	}
 	if prev.Occupied && o.Occupied && !o.ReturnedAt.IsZero() && !o.ReturnedAt.Equal(prev.ReturnedAt) {
-		if note, mine := c.parks[n]; mine {
-			c.history.add(now, fmt.Sprintf("%s returned to %d, nobody answered", note.who, n), "")
+		if t := c.book.parked[n]; t != nil {
+			t.e.Outcome, t.e.OutcomeAt = calllog.Returned, now
+			c.write(t)
 		}
 	}
 	if prev.Occupied && !o.Occupied {
-		note, mine := c.parks[n]
-		if _, retrieving := c.retrieving[n]; !retrieving && mine {
-			delete(c.parks, n)
-			c.noteLeft(now, n, note, o)
+		t := c.book.parked[n]
+		if _, retrieving := c.retrieving[n]; !retrieving && t != nil {
+			delete(c.book.parked, n)
+			c.leftOrbit(t, o, now)
 		}
 	}
-}
-
-// noteLeft tells the history how a call this console parked left its
-// orbit, as far as the park service said.
-func (c *Console) noteLeft(now time.Time, n int, note parkNote, o telephony.Orbit) {
-	after := widgets.Clock(now.Sub(note.at))
-	switch o.Left {
-	case telephony.LeftGaveUp:
-		uri := note.uri
-		if uri == "" {
-			uri = o.CallerURI
-		}
-		c.history.add(now, fmt.Sprintf("%s gave up on %d after %s", note.who, n, after), uri)
-	case telephony.LeftRetrieved:
-		by := shortParty(o.RetrievedBy)
-		if by == "" {
-			by = "another console"
-		}
-		c.history.add(now, fmt.Sprintf("%s was retrieved from %d by %s after %s", note.who, n, by, after), "")
-	case telephony.LeftFallback:
-		c.history.add(now, fmt.Sprintf("%s on %d went to the fallback after %s", note.who, n, after), "")
-	case telephony.LeftLost:
-		c.history.add(now, fmt.Sprintf("%s was lost from %d after %s: the phone stopped answering", note.who, n, after), "")
-	case telephony.LeftRingBack:
-		if telephony.SameParty(o.RetrievedBy, c.opts.Identity) || telephony.SameParty(o.RetrievedBy, o.Parker) {
-			return // answered here: its line says so
-		}
-		by := shortParty(o.RetrievedBy)
-		if by == "" {
-			by = "another console"
-		}
-		c.history.add(now, fmt.Sprintf("%s on %d was answered by %s after %s", note.who, n, by, after), "")
-	default:
-		c.history.add(now, fmt.Sprintf("%s left %d after %s", note.who, n, after), "")
-	}
+	c.rejudge(o)
 }

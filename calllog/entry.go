@@ -168,3 +168,17 @@ func searchText(e Entry) string {
 func searchDigits(e Entry) string {
 	return digits(userPart(e.URI)) + "\n" + digits(userPart(e.Party))
 }
+
+// Matches reports whether Search(q) would find e: for the entries a
+// window holds before they are written.
+func Matches(e Entry, q string) bool {
+	q = strings.TrimSpace(q)
+	if q == "" {
+		return true
+	}
+	if strings.Contains(searchText(e), fold(q)) {
+		return true
+	}
+	d := digits(q)
+	return d != "" && strings.Trim(q, "0123456789 +-.()") == "" && strings.Contains(searchDigits(e), d)
+}

@@ -258,3 +258,13 @@ func TestDefaultPath(t *testing.T) {
 		t.Errorf("DefaultPath = %q, %v", p, err)
 	}
 }
+
+// TestMatchesAgreesWithSearch: Matches finds what Search finds.
+func TestMatchesAgreesWithSearch(t *testing.T) {
+	e := calllog.Entry{Name: "Carol Díaz", URI: "sip:+15550173@10.0.0.7", Party: "sip:sales@pbx"}
+	for q, want := range map[string]bool{"DIAZ": true, "555 0173": true, "sales": true, "10.0.0.7": true, "": true, "bob": false, "9999": false} {
+		if calllog.Matches(e, q) != want {
+			t.Errorf("Matches(%q) = %v", q, !want)
+		}
+	}
+}
