@@ -42,6 +42,7 @@ type asterisk struct {
 	byes     chan string // the Call-ID of every BYE from the console
 	wg       sync.WaitGroup
 	subbed   siptest.Log[int]    // the slot of every SUBSCRIBE, once subs has it
+	notified siptest.Log[int]    // the slot of every lamp NOTIFY, once it has its version
 	refused  siptest.Log[string] // the Call-ID of every refresh of a subscription it does not know
 
 	mu     sync.Mutex
@@ -334,6 +335,7 @@ func (x *asterisk) notify(s *lampSub, final bool) {
 	}
 	s.version++
 	s.cseq++
+	x.notified.Add(s.slot)
 	entity := fmt.Sprintf("sip:%d@127.0.0.1:%d", s.slot, x.port)
 	body := fmt.Sprintf("<?xml version=\"1.0\"?>\n<dialog-info xmlns=\"urn:ietf:params:xml:ns:dialog-info\" version=\"%d\" state=\"full\" entity=\"%s\">\n<dialog id=\"%d\">\n<state>%s</state>\n</dialog>\n</dialog-info>\n",
 		s.version, entity, s.slot, state)
@@ -365,14 +367,16 @@ func (x *asterisk) notify(s *lampSub, final bool) {
 	}
 }
 
-// waitSubscribed waits until the console watches every slot.
+// waitSubscribed waits until the console watches every slot and each
+// slot's latest subscription has its first NOTIFY under way (a test that
+// sets a subscription's version afterwards is not overtaken by it).
 func (x *asterisk) waitSubscribed(t testing.TB) {
 	t.Helper()
-	x.subbed.Until(t, "asterisk: every slot watched", func([]int) bool {
+	x.notified.Until(t, "asterisk: every slot watched", func([]int) bool {
 		x.mu.Lock()
 		defer x.mu.Unlock()
 		for s := x.first; s <= x.last; s++ {
-			if len(x.subs[s]) == 0 {
+			if n := len(x.subs[s]); n == 0 || x.subs[s][n-1].version < 0 {
 				return false
 			}
 		}
