@@ -1,3 +1,8 @@
+// Calls: the call type, the phone's registry of calls (created by
+// newCall, found by lookup, forgotten by endLocked), the one place that
+// writes a call's state (call.moveLocked, by telephony.Next), and an
+// inbound call's life from its INVITE to its end (serve, finish).
+
 package sip
 
 import (
@@ -130,7 +135,7 @@ func (p *Phone) serve(d *diago.DialogServerSession) {
 		}
 	}
 	if c.info.BackFrom == 0 {
-		c.info.BackFrom = p.comebackLocked(uri, time.Now())
+		c.info.BackFrom = p.parking.comebackLocked(uri, time.Now())
 	}
 	closed := p.closed
 	p.mu.Unlock()
@@ -148,7 +153,7 @@ func (p *Phone) serve(d *diago.DialogServerSession) {
 	case <-d.Context().Done():
 	case <-p.ctx.Done():
 	}
-	p.relayDone(c)
+	p.parking.relayDone(c)
 	p.finish(c, ending{})
 }
 
@@ -199,7 +204,7 @@ func (p *Phone) finish(c *call, why ending) {
 // publishes the change.
 func (p *Phone) endLocked(c *call, reason ending) {
 	c.park = nil
-	p.moveLocked(c, telephony.EvEnded)
+	c.moveLocked(telephony.EvEnded)
 	c.info.End, c.info.Reason = reason.why, reason.text()
 	delete(p.calls, c.id)
 	p.forgetDialogLocked(c)
@@ -211,12 +216,13 @@ func (p *Phone) endLocked(c *call, reason ending) {
 }
 
 // moveLocked moves c by ev as telephony's lifecycle says; p.mu is held.
+// It is the only place that writes a call's state after its creation.
 // It reports whether the call moved: an event the call's state does not
 // allow leaves it as it was (logged: a call ended twice is no news).
-func (p *Phone) moveLocked(c *call, ev telephony.CallEvent) bool {
+func (c *call) moveLocked(ev telephony.CallEvent) bool {
 	next, err := telephony.Next(c.info.State, ev)
 	if err != nil {
-		p.log.Debug("call state unchanged", "call", c.id, "error", err)
+		c.p.log.Debug("call state unchanged", "call", c.id, "error", err)
 		return false
 	}
 	c.info.State = next

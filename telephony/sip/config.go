@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -18,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/switchboard/switchboard/telephony"
 )
@@ -572,4 +574,17 @@ func selfSigned(host string) (tls.Certificate, error) {
 		return tls.Certificate{}, fmt.Errorf("certificate: %w", err)
 	}
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
+}
+
+// do sends a request outside a dialog, answering a digest challenge with
+// the account's credentials.
+func (a *Account) do(ctx context.Context, client *sipgo.Client, req *sip.Request) (*sip.Response, error) {
+	res, err := client.Do(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if (res.StatusCode == sip.StatusUnauthorized || res.StatusCode == sip.StatusProxyAuthRequired) && a.Password != "" {
+		return client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: a.Username, Password: a.Password})
+	}
+	return res, nil
 }

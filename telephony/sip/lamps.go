@@ -1,3 +1,8 @@
+// The lamp board: one RFC 4235 subscription per orbit of the lot
+// (lamps, lamp), the park service's health probe, and the orbits they
+// light (applyLamp, updateOrbit: an orbit's state, matched to the parks
+// of this console).
+
 package sip
 
 import (
@@ -13,7 +18,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/switchboard/switchboard/telephony"
 	"github.com/switchboard/switchboard/telephony/dialoginfo"
@@ -200,7 +204,7 @@ func (ls *lamps) subscribe(ctx context.Context, l *lamp, refresh bool, expiry ti
 	client, _ := p.clientFor(target, routed)
 	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	res, err := p.do(rctx, client, req)
+	res, err := p.cfg.Account.do(rctx, client, req)
 	if err != nil {
 		l.mu.Lock()
 		l.active = false
@@ -280,26 +284,13 @@ func (ls *lamps) unsubscribe(l *lamp) {
 	client, _ := ls.p.clientFor(target, false)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	if res, err := ls.p.do(ctx, client, req); err != nil || !res.IsSuccess() {
+	if res, err := ls.p.cfg.Account.do(ctx, client, req); err != nil || !res.IsSuccess() {
 		return
 	}
 	select {
 	case <-final:
 	case <-ctx.Done():
 	}
-}
-
-// do sends a request outside a dialog, answering a digest challenge with
-// the account's credentials.
-func (p *Phone) do(ctx context.Context, client *sipgo.Client, req *sip.Request) (*sip.Response, error) {
-	res, err := client.Do(ctx, req)
-	if err != nil {
-		return nil, err
-	}
-	if (res.StatusCode == sip.StatusUnauthorized || res.StatusCode == sip.StatusProxyAuthRequired) && p.cfg.Account.Password != "" {
-		return client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: p.cfg.Account.Username, Password: p.cfg.Account.Password})
-	}
-	return res, nil
 }
 
 // onNotify handles a NOTIFY of a lamp subscription; false means it is not
@@ -379,7 +370,7 @@ func (ls *lamps) onNotify(req *sip.Request, tx sip.ServerTransaction) bool {
 	}
 	ls.sawInstance(instance)
 	if fresh {
-		ls.p.applyLamp(l.orbit, doc)
+		ls.applyLamp(l.orbit, doc)
 	}
 	if terminated {
 		ls.p.log.Info("lamp subscription terminated", "orbit", l.orbit, "state", req.GetHeader("Subscription-State").Value())
@@ -493,8 +484,8 @@ func (ls *lamps) health(ctx context.Context) {
 			return
 		}
 		p.mu.Lock()
-		was, seen := p.parkUp, p.parkSeen
-		p.parkUp, p.parkSeen = up, true
+		was, seen := p.parking.up, p.parking.seen
+		p.parking.up, p.parking.seen = up, true
 		p.mu.Unlock()
 		if !seen || was != up {
 			p.log.Info("park service", "available", up, "reason", reason)
@@ -547,7 +538,7 @@ func (ls *lamps) probe(ctx context.Context, u sip.Uri) (bool, string) {
 
 // applyLamp turns a dialog-info document into the orbit's state, and
 // matches it to the parks of this console.
-func (p *Phone) applyLamp(n int, doc dialoginfo.Document) {
+func (ls *lamps) applyLamp(n int, doc dialoginfo.Document) {
 	next := telephony.Orbit{Number: n}
 	if dl, ok := doc.Occupied(); ok {
 		next.Occupied = true
@@ -592,27 +583,28 @@ func (p *Phone) applyLamp(n int, doc dialoginfo.Document) {
 			break
 		}
 	}
-	p.setOrbit(next)
+	ls.setOrbit(next)
 }
 
 // refreshOrbit re-applies an orbit's current state (after a park of ours
 // changed what it means), in the same critical section that reads it, so
 // that a lamp NOTIFY arriving meanwhile is never overwritten by the older
 // state.
-func (p *Phone) refreshOrbit(n int) {
-	p.updateOrbit(n, func(cur telephony.Orbit) telephony.Orbit { return cur })
+func (ls *lamps) refreshOrbit(n int) {
+	ls.updateOrbit(n, func(cur telephony.Orbit) telephony.Orbit { return cur })
 }
 
 // setOrbit records an orbit's new state, confirms a park of ours that
 // the lamp shows, ends a parked call whose orbit went dark, and
 // publishes what changed.
-func (p *Phone) setOrbit(next telephony.Orbit) {
-	p.updateOrbit(next.Number, func(telephony.Orbit) telephony.Orbit { return next })
+func (ls *lamps) setOrbit(next telephony.Orbit) {
+	ls.updateOrbit(next.Number, func(telephony.Orbit) telephony.Orbit { return next })
 }
 
 // updateOrbit does setOrbit's work for orbit n with the state nextOf
 // makes of its current one, read and written under one hold of p.mu.
-func (p *Phone) updateOrbit(n int, nextOf func(cur telephony.Orbit) telephony.Orbit) {
+func (ls *lamps) updateOrbit(n int, nextOf func(cur telephony.Orbit) telephony.Orbit) {
+	p := ls.p
 	me := p.aor.String()
 	var touched []*call
 	p.mu.Lock()
@@ -628,13 +620,13 @@ func (p *Phone) updateOrbit(n int, nextOf func(cur telephony.Orbit) telephony.Or
 	// may carry the caller this console filled in.
 	fresh := next.Occupied && (!prev.Occupied || next.CallerURI != "" && prev.CallerURI != next.CallerURI || !prev.ParkedAt.Equal(next.ParkedAt))
 	if fresh && byUs {
-		if a := p.parkForLampLocked(next); a != nil {
+		if a := ls.parkForLampLocked(next); a != nil {
 			a.lamp <- n // buffered for the one orbit it is given
 		}
 	}
-	if rec, ok := p.parks[n]; ok && prev.Occupied && !next.Occupied && rec.left.IsZero() {
+	if rec, ok := p.parking.records[n]; ok && prev.Occupied && !next.Occupied && rec.left.IsZero() {
 		rec.left, rec.leftHow = time.Now(), next.Left
-		p.parks[n] = rec
+		p.parking.records[n] = rec
 	}
 	// A call of ours parked on n: lit, then dark means it left.
 	for _, c := range p.calls {
@@ -644,13 +636,11 @@ func (p *Phone) updateOrbit(n int, nextOf func(cur telephony.Orbit) telephony.Or
 		if next.Occupied && byUs {
 			c.orbitLit = true
 		} else if !next.Occupied && c.orbitLit {
-			p.moveLocked(c, telephony.EvEnded)
-			c.info.End, c.info.Reason = telephony.EndLeftOrbit, fmt.Sprintf("left orbit %d", n)
-			delete(p.calls, c.id)
+			p.endLocked(c, endAs(telephony.EndLeftOrbit, fmt.Sprintf("left orbit %d", n)))
 			touched = append(touched, c)
 		}
 	}
-	if rec, ok := p.parks[n]; ok && next.Occupied && byUs && rec.left.IsZero() {
+	if rec, ok := p.parking.records[n]; ok && next.Occupied && byUs && rec.left.IsZero() {
 		if next.CallerURI == "" || telephony.SameParty(next.CallerURI, rec.callerURI) || next.Parker != "" {
 			next.ParkedByMe = true
 			if next.CallerURI == "" {
@@ -676,7 +666,8 @@ func (p *Phone) updateOrbit(n int, nextOf func(cur telephony.Orbit) telephony.Or
 // the parker, our only park in progress); an anonymous lamp (Asterisk's)
 // lighting during parks of ours confirms the oldest of them. Each park
 // is given one orbit.
-func (p *Phone) parkForLampLocked(next telephony.Orbit) *parkAttempt {
+func (ls *lamps) parkForLampLocked(next telephony.Orbit) *parkAttempt {
+	p := ls.p
 	var cands []*parkAttempt
 	for _, c := range p.calls {
 		a := c.park

@@ -17,7 +17,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emiago/diago"
@@ -106,18 +109,22 @@ func (p *Phone) runLineOp(ctx context.Context, id telephony.CallID, op telephony
 	return nil
 }
 
-// newLineOp starts an operation outside runLineOp (a call the console
-// placed going live, a relay park taken back); p.mu is held by the
-// caller, who calls apply once it is released.
-func (p *Phone) newLineOp(c *call) *lineOp { return &lineOp{p: p, op: telephony.OpResume, c: c} }
-
 // claimLocked claims c for o; p.mu is held.
 func (o *lineOp) claimLocked(c *call) error {
 	if c.claim != nil && c.claim != o {
-		return fmt.Errorf("cannot %s a call while its %s is under way: %w", o.op, c.claim.op, ErrWrongState)
+		return fmt.Errorf("cannot %s a call while its %s is under way: %w", o.op, c.claim.opOn(c), ErrWrongState)
 	}
 	c.claim = o
 	return nil
+}
+
+// opOn is what o is doing to c, which it claims: its own operation, or
+// the hold of a call it took off the live line.
+func (o *lineOp) opOn(c *call) telephony.Op {
+	if c == o.c {
+		return o.op
+	}
+	return telephony.OpHold
 }
 
 // releaseLocked ends o's claim on c; p.mu is held.
@@ -134,7 +141,7 @@ func (o *lineOp) holdLocked(c *call) bool {
 	if c.claim != nil && c.claim != o {
 		return false // whoever holds c changes it
 	}
-	if !o.p.moveLocked(c, telephony.EvHeld) {
+	if !c.moveLocked(telephony.EvHeld) {
 		return false
 	}
 	c.claim = o
@@ -164,7 +171,7 @@ func (o *lineOp) activateLocked(ev telephony.CallEvent, update func(c *call)) er
 	if update != nil {
 		update(c)
 	}
-	o.p.moveLocked(c, ev)
+	c.moveLocked(ev)
 	c.info.Reason = ""
 	o.publish = append(o.publish, c)
 	return nil
@@ -182,7 +189,7 @@ func (o *lineOp) apply(ctx context.Context) {
 	if len(held) == 0 && len(publish) == 0 {
 		return
 	}
-	p.syncSound()
+	p.sound.follow(p.liveLeg)
 	for _, c := range publish {
 		p.changed(c)
 	}
@@ -203,40 +210,55 @@ func (o *lineOp) apply(ctx context.Context) {
 	}
 }
 
-// syncSound attaches the sound device to the live call's leg, and to
-// nothing else. Whoever changed which call is live calls it afterwards;
-// whatever the order of such calls, the last one leaves the device
-// following the latest state.
-func (p *Phone) syncSound() {
-	p.soundMu.Lock()
-	defer p.soundMu.Unlock()
-	var want *leg
-	p.mu.Lock()
-	for _, c := range p.calls {
-		if c.info.State == telephony.StateActive && c.leg != nil {
-			want = c.leg
-		}
-	}
-	p.mu.Unlock()
-	if p.sound == want {
+// soundDevice is the sound device of the live line: which leg it is
+// attached to. follow changes it; its lock is held across the device's
+// own calls (open, close), never across network I/O, and taken before
+// p.mu.
+type soundDevice struct {
+	dev telephony.AudioDevice
+	log *slog.Logger
+	mu  sync.Mutex
+	leg *leg
+}
+
+// follow attaches the device to the leg live names (nil: none), and to
+// nothing else. live runs under s.mu: of two changes of the live line,
+// whichever follows last leaves the device on the latest one.
+func (s *soundDevice) follow(live func() *leg) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	want := live()
+	if s.leg == want {
 		return
 	}
-	if p.sound != nil {
-		p.sound.detach()
-		p.sound = nil
+	if s.leg != nil {
+		s.leg.detach()
+		s.leg = nil
 	}
 	if want == nil {
 		return
 	}
-	port, err := p.cfg.Audio.OpenPort(sampleRate)
+	port, err := s.dev.OpenPort(sampleRate)
 	if err == nil {
 		err = want.attach(port)
 	}
 	if err != nil {
-		p.log.Error("sound device", "error", err)
+		s.log.Error("sound device", "error", err)
 		return
 	}
-	p.sound = want
+	s.leg = want
+}
+
+// liveLeg is the leg of the live call, or nil.
+func (p *Phone) liveLeg() *leg {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.calls {
+		if c.info.State == telephony.StateActive && c.leg != nil {
+			return c.leg
+		}
+	}
+	return nil
 }
 
 // Answer answers a ringing call; the live call, if any, is held first.
@@ -260,7 +282,7 @@ func (p *Phone) Answer(ctx context.Context, id telephony.CallID) error {
 			if err != nil {
 				return err
 			}
-			l, err = p.newCallLeg(c, m)
+			l, err = c.newLeg(m)
 			return err
 		},
 		end: func(o *lineOp, waited error) error {
@@ -280,10 +302,10 @@ func (p *Phone) Answer(ctx context.Context, id telephony.CallID) error {
 	})
 }
 
-// newCallLeg starts the media of c, answered as m. Without usable audio
-// the call is hung up.
-func (p *Phone) newCallLeg(c *call, m *diago.DialogMedia) (*leg, error) {
-	id := c.id
+// newLeg starts the media of c, answered as m. Without usable audio the
+// call is hung up.
+func (c *call) newLeg(m *diago.DialogMedia) (*leg, error) {
+	p, id := c.p, c.id
 	l, err := newLeg(m, p.log.With("call", id), func(d rune) { p.dtmfReceived(id, d) })
 	if err != nil {
 		p.mu.Lock()
@@ -341,7 +363,7 @@ func (p *Phone) Resume(ctx context.Context, id telephony.CallID) error {
 // places takes the headset).
 func (p *Phone) holdLive(ctx context.Context, c *call) {
 	p.mu.Lock()
-	o := p.newLineOp(c)
+	o := &lineOp{p: p, op: telephony.OpHold, c: c} // it claims only the calls it holds
 	o.holdOthersLocked()
 	p.mu.Unlock()
 	o.apply(ctx)
@@ -351,7 +373,7 @@ func (p *Phone) holdLive(ctx context.Context, c *call) {
 // park), the live line by ev; update changes it in the same moment.
 func (p *Phone) goLive(ctx context.Context, c *call, ev telephony.CallEvent, update func(c *call)) error {
 	p.mu.Lock()
-	o := p.newLineOp(c)
+	o := &lineOp{p: p, op: telephony.OpHold, c: c} // it claims only the calls it holds
 	err := o.activateLocked(ev, update)
 	p.mu.Unlock()
 	o.apply(ctx)
@@ -368,7 +390,7 @@ func (p *Phone) Reject(ctx context.Context, id telephony.CallID) error {
 			return fmt.Errorf("sip: reject %s: %w", id, ErrWrongState)
 		}
 		if c.claim != nil {
-			return fmt.Errorf("sip: reject %s: its %s is under way: %w", id, c.claim.op, ErrWrongState)
+			return fmt.Errorf("sip: reject %s: its %s is under way: %w", id, c.claim.opOn(c), ErrWrongState)
 		}
 		c.endReason = endAs(telephony.EndRejected, "")
 		return nil
@@ -519,7 +541,7 @@ func (p *Phone) runOutbound(ctx context.Context, c *call, o outbound) {
 		},
 	})
 	if err != nil {
-		p.finish(c, p.dialFailure(c, err))
+		p.finish(c, c.dialFailure(err))
 		return
 	}
 	if err := d.Ack(ctx); err != nil {
@@ -538,7 +560,7 @@ func (p *Phone) runOutbound(ctx context.Context, c *call, o outbound) {
 		}
 		p.mu.Unlock()
 	}
-	l, err := p.newCallLeg(c, m)
+	l, err := c.newLeg(m)
 	if err == nil {
 		err = p.goLive(ctx, c, telephony.EvAnswered, func(c *call) {
 			c.leg = l
@@ -558,7 +580,8 @@ func (p *Phone) runOutbound(ctx context.Context, c *call, o outbound) {
 }
 
 // dialFailure says why a call we placed did not connect.
-func (p *Phone) dialFailure(c *call, err error) ending {
+func (c *call) dialFailure(err error) ending {
+	p := c.p
 	p.mu.Lock()
 	why, orbit, safe := c.endReason, c.retrieve, c.safe
 	p.mu.Unlock()
@@ -597,20 +620,6 @@ func (p *Phone) dialFailure(c *call, err error) ending {
 	return endAs(telephony.EndFailed, "call failed: "+err.Error())
 }
 
-// fromHeader is our From: the console's AOR and display name, or the
-// given identity (a relay park speaks for its caller).
-func (p *Phone) fromHeader(name, uri string) *sip.FromHeader {
-	from := &sip.FromHeader{DisplayName: p.cfg.DisplayName, Address: *p.aor.Clone(), Params: sip.NewParams()}
-	if uri != "" {
-		var u sip.Uri
-		if err := sip.ParseUri(uri, &u); err == nil {
-			from.DisplayName, from.Address = name, u
-		}
-	}
-	from.Params.Add("tag", sip.GenerateTagN(16))
-	return from
-}
-
 // dtmfReceived publishes a digit the far end of call id keyed. It runs
 // on the call's media or SIP goroutine and does not block (emit never
 // does).
@@ -647,4 +656,95 @@ func (p *Phone) SendDTMF(ctx context.Context, id telephony.CallID, digits string
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// onReinvite shows a remote hold or resume from a re-INVITE's SDP.
+func (p *Phone) onReinvite(req *sip.Request) {
+	if len(req.Body()) == 0 {
+		return
+	}
+	c := p.byDialogCallID(req)
+	if c == nil {
+		return
+	}
+	held := sdpHolds(req.Body())
+	p.mu.Lock()
+	if c.info.RemoteHold == held || c.info.State == telephony.StateEnded {
+		p.mu.Unlock()
+		return
+	}
+	c.info.RemoteHold = held
+	p.mu.Unlock()
+	p.changed(c)
+}
+
+// onInfoDTMF takes a SIP INFO that carries a DTMF digit (the
+// application/dtmf-relay of many PBXs and phones, or application/dtmf)
+// in the dialog of one of our calls: it answers 200 and publishes the
+// digit. It reports whether it took the request; diago answers the
+// others (406, or 481 outside our dialogs).
+func (p *Phone) onInfoDTMF(req *sip.Request, tx sip.ServerTransaction) bool {
+	ct := req.ContentType()
+	if ct == nil {
+		return false
+	}
+	d, ok := parseInfoDTMF(ct.Value(), req.Body())
+	if !ok {
+		return false
+	}
+	c := p.byDialogCallID(req)
+	if c == nil {
+		return false
+	}
+	if err := tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)); err != nil {
+		p.log.Debug("answering INFO", "call", c.id, "error", err)
+	}
+	p.dtmfReceived(c.id, d)
+	return true
+}
+
+// parseInfoDTMF reads the digit of an INFO body of content type ct:
+// "Signal=5" lines of application/dtmf-relay (the signal may be an
+// RFC 4733 event number, 10 for *, 11 for #), or the bare digit of
+// application/dtmf.
+func parseInfoDTMF(ct string, body []byte) (rune, bool) {
+	ct, _, _ = strings.Cut(ct, ";")
+	var sig string
+	switch strings.ToLower(strings.TrimSpace(ct)) {
+	case "application/dtmf-relay":
+		for _, line := range strings.Split(string(body), "\n") {
+			k, v, ok := strings.Cut(line, "=")
+			if ok && strings.EqualFold(strings.TrimSpace(k), "signal") {
+				sig = strings.TrimSpace(v)
+				break
+			}
+		}
+	case "application/dtmf":
+		sig = strings.TrimSpace(string(body))
+	default:
+		return 0, false
+	}
+	if n, err := strconv.Atoi(sig); err == nil && n >= 10 && n <= 15 {
+		return rune("*#ABCD"[n-10]), true
+	}
+	sig = strings.ToUpper(sig)
+	if len(sig) != 1 || validDTMF(sig) != nil {
+		return 0, false
+	}
+	return rune(sig[0]), true
+}
+
+// sdpHolds reports whether an SDP offer puts us on hold: sendonly or
+// inactive audio, or the old c=0.0.0.0.
+func sdpHolds(body []byte) bool {
+	for _, line := range strings.Split(string(body), "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case line == "a=sendonly", line == "a=inactive":
+			return true
+		case strings.HasPrefix(line, "c=") && strings.HasSuffix(line, " 0.0.0.0"):
+			return true
+		}
+	}
+	return false
 }

@@ -1,3 +1,7 @@
+// Media: the RTP leg of an answered dialog (G.711 in and out, RFC 4733
+// DTMF), attached to the sound device while its call is the live line,
+// or relayed to another leg while a call is parked by relay.
+
 package sip
 
 import (

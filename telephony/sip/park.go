@@ -1,7 +1,15 @@
+// Parking: parks (Park: hold, then REFER with a token), their
+// confirmation by a sipfrag's X-Park-Orbit or by a lamp, park by relay
+// for callers that refuse REFER, the records of what this console parked
+// where, comebacks, and Retrieve. The state is the parking struct's and
+// each call's park attempt, guarded by p.mu.
+
 package sip
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base32"
 	"errors"
 	"fmt"
 	"net/url"
@@ -15,6 +23,18 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/switchboard/switchboard/telephony"
 )
+
+// parking owns the console's parks: the attempts in progress (each on
+// its call, call.park), their confirmation by a sipfrag or a lamp, relay
+// parks, what this console parked where (for safe retrieve, to name an
+// anonymous lamp and to recognise a comeback), and the park service's
+// health as last probed. Its state is guarded by p.mu.
+type parking struct {
+	p       *Phone
+	records map[int]parkRecord // what this console parked, by orbit
+	up      bool               // the park service answered its last probe
+	seen    bool               // the park service was probed at least once
+}
 
 // parkAttempt is one park in progress.
 type parkAttempt struct {
@@ -55,7 +75,7 @@ const (
 	legByeTimeout  = 5 * time.Second
 )
 
-// relayPark is the console's own leg to the park service of a call it
+// relay is the console's own leg to the park service of a call it
 // parks by relay.
 type relayPark struct {
 	d    *diago.DialogClientSession
@@ -81,7 +101,7 @@ func (p *Phone) Park(ctx context.Context, id telephony.CallID, orbit int) error 
 		return err
 	}
 	p.mu.Lock()
-	down := p.parkSeen && !p.parkUp
+	down := p.parking.seen && !p.parking.up
 	p.mu.Unlock()
 	if down {
 		return fmt.Errorf("sip: park %s: %w", id, ErrParkUnavailable)
@@ -134,7 +154,7 @@ func (p *Phone) Park(ctx context.Context, id telephony.CallID, orbit int) error 
 			if waited != nil {
 				return waited
 			}
-			if !p.moveLocked(c, telephony.EvParkRequested) {
+			if !c.moveLocked(telephony.EvParkRequested) {
 				return fmt.Errorf("the caller hung up: %w", ErrNoSuchCall)
 			}
 			c.park = a
@@ -147,7 +167,7 @@ func (p *Phone) Park(ctx context.Context, id telephony.CallID, orbit int) error 
 	}
 	p.log.Info("parking", "call", c.id, "orbit", orbit, "uri", a.uri.String())
 	p.changed(c)
-	p.wg.Go(func() { p.runPark(c, a) })
+	p.wg.Go(func() { p.parking.run(c, a) })
 	return nil
 }
 
@@ -191,7 +211,7 @@ func parkerParam(aor sip.Uri) string {
 	return strings.NewReplacer("@", "%40", ":", "%3A", ";", "%3B", "=", "%3D", "?", "%3F", "&", "%26").Replace(url.PathEscape(s))
 }
 
-// runPark sends the REFER and waits for the park's outcome. A 200
+// run sends the REFER and waits for the park's outcome. A 200
 // sipfrag alone does not prove the park (PARK-PROTOCOL.md, "Interworking
 // with another PBX": Asterisk says 200 and then hangs up a caller it
 // could not park): the park is done when X-Park-Orbit came back in the
@@ -199,7 +219,8 @@ func parkerParam(aor sip.Uri) string {
 // park-any, the first orbit that lights during the park). Until then our
 // leg stays up; without a confirmation within the park timeout the call
 // stays with the console, held, and says why.
-func (p *Phone) runPark(c *call, a *parkAttempt) {
+func (pk *parking) run(c *call, a *parkAttempt) {
+	p := pk.p
 	timeout := p.cfg.Park.Timeout
 	ctx, cancel := context.WithTimeout(p.ctx, timeout)
 	defer cancel()
@@ -210,24 +231,24 @@ func (p *Phone) runPark(c *call, a *parkAttempt) {
 	err := c.refer(ctx, a.uri, []sip.Header{referredBy}, func(int) {})
 	if err != nil {
 		if c.sess().Context().Err() != nil {
-			p.parkFailed(c, a, endAs(telephony.EndHungUpByFarEnd, "caller hung up while parking"))
+			pk.failed(c, a, endAs(telephony.EndHungUpByFarEnd, "caller hung up while parking"))
 			return
 		}
 		if res := responseOf(err); res != nil {
 			switch res.StatusCode {
 			case sip.StatusMethodNotAllowed, sip.StatusNotAcceptable, sip.StatusNotImplemented:
 				p.log.Info("caller refuses REFER: parking by relay", "call", c.id, "status", res.StatusCode)
-				p.relayPark(ctx, c, a)
+				pk.relay(ctx, c, a)
 				return
 			}
-			p.parkFailed(c, a, endAs(telephony.EndFailed, fmt.Sprintf("caller cannot be transferred (%s)", strings.TrimPrefix(res.StartLine(), "SIP/2.0 "))))
+			pk.failed(c, a, endAs(telephony.EndFailed, fmt.Sprintf("caller cannot be transferred (%s)", strings.TrimPrefix(res.StartLine(), "SIP/2.0 "))))
 			return
 		}
 		if ctx.Err() != nil {
-			p.parkFailed(c, a, endAs(telephony.EndFailed, "caller cannot be transferred (no answer to REFER)"))
+			pk.failed(c, a, endAs(telephony.EndFailed, "caller cannot be transferred (no answer to REFER)"))
 			return
 		}
-		p.parkFailed(c, a, endAs(telephony.EndFailed, "caller cannot be transferred: "+err.Error()))
+		pk.failed(c, a, endAs(telephony.EndFailed, "caller cannot be transferred: "+err.Error()))
 		return
 	}
 	ended := c.sess().Context().Done()
@@ -241,26 +262,26 @@ func (p *Phone) runPark(c *call, a *parkAttempt) {
 				continue
 			case code < 300:
 				if n := int(a.fragOrbit.Load()); n != 0 {
-					p.parkConfirmed(c, a, n, "X-Park-Orbit")
+					pk.confirmed(c, a, n, "X-Park-Orbit")
 					return
 				}
 				referOK, grace = true, nil
 				p.log.Info("REFER accepted; waiting for the lamp to confirm the park", "call", c.id, "orbit", a.orbit, "code", code)
 			default:
-				p.parkFailed(c, a, endAs(telephony.EndFailed, p.parkReason(code, a.orbit)))
+				pk.failed(c, a, endAs(telephony.EndFailed, parkReason(code, a.orbit)))
 				return
 			}
 		case n := <-a.lamp:
-			p.parkConfirmed(c, a, n, "lamp")
+			pk.confirmed(c, a, n, "lamp")
 			return
 		case <-ctx.Done():
 			switch {
 			case p.ctx.Err() != nil:
-				p.parkFailed(c, a, endAs(telephony.EndClosed, ""))
+				pk.failed(c, a, endAs(telephony.EndClosed, ""))
 			case referOK:
-				p.parkFailed(c, a, endAs(telephony.EndParkUnconfirmed, p.unconfirmed(a, timeout)))
+				pk.failed(c, a, endAs(telephony.EndParkUnconfirmed, unconfirmed(a, timeout)))
 			default:
-				p.parkFailed(c, a, endAs(telephony.EndFailed, fmt.Sprintf("park service unreachable (no outcome in %s)", timeout)))
+				pk.failed(c, a, endAs(telephony.EndFailed, fmt.Sprintf("park service unreachable (no outcome in %s)", timeout)))
 			}
 			return
 		case <-ended:
@@ -273,20 +294,20 @@ func (p *Phone) runPark(c *call, a *parkAttempt) {
 			p.mu.Unlock()
 			switch {
 			case byUs:
-				p.parkFailed(c, a, ending{})
+				pk.failed(c, a, ending{})
 				return
 			case !referOK:
 				grace = time.After(referGrace)
 			}
 		case <-grace:
-			p.parkFailed(c, a, endAs(telephony.EndHungUpByFarEnd, "caller hung up while parking"))
+			pk.failed(c, a, endAs(telephony.EndHungUpByFarEnd, "caller hung up while parking"))
 			return
 		}
 	}
 }
 
 // unconfirmed says why a park the REFER accepted is not taken as done.
-func (p *Phone) unconfirmed(a *parkAttempt, timeout time.Duration) string {
+func unconfirmed(a *parkAttempt, timeout time.Duration) string {
 	if a.orbit != 0 {
 		return fmt.Sprintf("the PBX did not confirm the park: the lamp of orbit %d did not light within %s", a.orbit, timeout)
 	}
@@ -307,7 +328,7 @@ func responseOf(err error) *sip.Response {
 }
 
 // parkReason words a failed park's final status.
-func (p *Phone) parkReason(code, orbit int) string {
+func parkReason(code, orbit int) string {
 	switch code {
 	case sip.StatusBusyHere, sip.StatusGlobalBusyEverywhere:
 		if orbit != 0 {
@@ -327,15 +348,16 @@ func (p *Phone) parkReason(code, orbit int) string {
 	return fmt.Sprintf("park failed (%d)", code)
 }
 
-// parkConfirmed ends our leg: the call is on its orbit.
-func (p *Phone) parkConfirmed(c *call, a *parkAttempt, orbit int, by string) {
+// confirmed ends our leg: the call is on its orbit.
+func (pk *parking) confirmed(c *call, a *parkAttempt, orbit int, by string) {
+	p := pk.p
 	p.mu.Lock()
 	if c.park != a {
 		p.mu.Unlock()
 		return
 	}
 	c.park = nil
-	p.moveLocked(c, telephony.EvParkConfirmed)
+	c.moveLocked(telephony.EvParkConfirmed)
 	c.info.Orbit = orbit
 	c.info.Reason = ""
 	c.endReason = endAs(telephony.EndParked, "")
@@ -343,7 +365,7 @@ func (p *Phone) parkConfirmed(c *call, a *parkAttempt, orbit int, by string) {
 	if gone {
 		p.forgetDialogLocked(c)
 	}
-	p.parks[orbit] = parkRecord{token: a.token, call: c.id, callerName: a.callerName, callerURI: a.callerURI, at: a.started}
+	pk.records[orbit] = parkRecord{token: a.token, call: c.id, callerName: a.callerName, callerURI: a.callerURI, at: a.started}
 	if o := p.orbits[orbit]; o != nil && o.Occupied && (o.Parker == "" || telephony.SameParty(o.Parker, p.aor.String())) {
 		c.orbitLit = true
 	}
@@ -351,7 +373,7 @@ func (p *Phone) parkConfirmed(c *call, a *parkAttempt, orbit int, by string) {
 	p.log.Info("parked", "call", c.id, "orbit", orbit, "confirmed_by", by)
 	// The orbit first (now ours), then the call: whoever sees the call
 	// parked finds its orbit already showing it.
-	p.refreshOrbit(orbit)
+	p.lamps.refreshOrbit(orbit)
 	p.changed(c)
 	if gone {
 		return // the caller ended our leg itself once transferred
@@ -361,12 +383,13 @@ func (p *Phone) parkConfirmed(c *call, a *parkAttempt, orbit int, by string) {
 	}
 }
 
-// parkFailed ends a park that did not happen: the call stays with the
+// failed ends a park that did not happen: the call stays with the
 // console, held, with the reason's words. A call whose leg has ended
 // meanwhile (the caller hung up, or left after a REFER that no lamp
 // confirmed) is over, with the reason; ours when we ended it.
-func (p *Phone) parkFailed(c *call, a *parkAttempt, reason ending) {
-	p.attemptFailed(c, "park failed", reason.text(), func() bool {
+func (pk *parking) failed(c *call, a *parkAttempt, reason ending) {
+	p := pk.p
+	c.attemptFailed("park failed", reason.text(), func() bool {
 		switch {
 		case c.park != a:
 			return false
@@ -378,7 +401,7 @@ func (p *Phone) parkFailed(c *call, a *parkAttempt, reason ending) {
 			p.endLocked(c, why)
 		default:
 			c.park = nil
-			if p.moveLocked(c, telephony.EvParkFailed) {
+			if c.moveLocked(telephony.EvParkFailed) {
 				c.info.Orbit, c.info.Token, c.info.Relayed = 0, "", false
 			}
 		}
@@ -386,10 +409,11 @@ func (p *Phone) parkFailed(c *call, a *parkAttempt, reason ending) {
 	})
 }
 
-// attemptFailed ends a park or transfer that did not happen: under p.mu,
-// clear forgets the attempt and reports whether it was still the
+// attemptFailed ends a park or transfer of c that did not happen: under
+// p.mu, clear forgets the attempt and reports whether it was still the
 // call's; the call then stays with the console, with the reason.
-func (p *Phone) attemptFailed(c *call, what, reason string, clear func() bool) {
+func (c *call) attemptFailed(what, reason string, clear func() bool) {
+	p := c.p
 	p.mu.Lock()
 	if !clear() {
 		p.mu.Unlock()
@@ -407,7 +431,8 @@ func (p *Phone) attemptFailed(c *call, what, reason string, clear func() bool) {
 // before diago answers it: the sipfrag's status code, and an
 // X-Park-Orbit header where the referee copied more than the status
 // line.
-func (p *Phone) peekReferNotify(req *sip.Request) {
+func (pk *parking) peekReferNotify(req *sip.Request) {
+	p := pk.p
 	c := p.byDialogCallID(req)
 	if c == nil {
 		return
@@ -451,12 +476,13 @@ func sipfragCode(line string) int {
 	return code
 }
 
-// relayPark parks a caller that cannot be transferred: the console calls
+// relay parks a caller that cannot be transferred: the console calls
 // the park URI itself, speaking for the caller, and bridges the legs.
-func (p *Phone) relayPark(ctx context.Context, c *call, a *parkAttempt) {
+func (pk *parking) relay(ctx context.Context, c *call, a *parkAttempt) {
+	p := pk.p
 	d, err := p.dg.NewDialog(a.uri, diago.NewDialogOptions{Transport: p.routedTransport(a.uri)})
 	if err != nil {
-		p.parkFailed(c, a, endAs(telephony.EndFailed, "relay park: "+err.Error()))
+		pk.failed(c, a, endAs(telephony.EndFailed, "relay park: "+err.Error()))
 		return
 	}
 	hdrs := []sip.Header{
@@ -471,15 +497,15 @@ func (p *Phone) relayPark(ctx context.Context, c *call, a *parkAttempt) {
 	if err != nil {
 		d.Close()
 		if res := responseOf(err); res != nil {
-			p.parkFailed(c, a, endAs(telephony.EndFailed, p.parkReason(res.StatusCode, a.orbit)))
+			pk.failed(c, a, endAs(telephony.EndFailed, parkReason(res.StatusCode, a.orbit)))
 		} else {
-			p.parkFailed(c, a, endAs(telephony.EndFailed, "park service unreachable (relay park: "+err.Error()+")"))
+			pk.failed(c, a, endAs(telephony.EndFailed, "park service unreachable (relay park: "+err.Error()+")"))
 		}
 		return
 	}
 	if err := d.Ack(ctx); err != nil {
 		d.Close()
-		p.parkFailed(c, a, endAs(telephony.EndFailed, "relay park not confirmed: "+err.Error()))
+		pk.failed(c, a, endAs(telephony.EndFailed, "relay park not confirmed: "+err.Error()))
 		return
 	}
 	orbit := a.orbit
@@ -492,7 +518,7 @@ func (p *Phone) relayPark(ctx context.Context, c *call, a *parkAttempt) {
 	if err != nil {
 		_ = d.Hangup(ctx)
 		d.Close()
-		p.parkFailed(c, a, endAs(telephony.EndFailed, "relay park: "+err.Error()))
+		pk.failed(c, a, endAs(telephony.EndFailed, "relay park: "+err.Error()))
 		return
 	}
 	// The caller must hear the park service's music: off hold. The
@@ -508,24 +534,24 @@ func (p *Phone) relayPark(ctx context.Context, c *call, a *parkAttempt) {
 		relayLeg.close()
 		_ = d.Hangup(ctx)
 		d.Close()
-		p.parkFailed(c, a, endAs(telephony.EndHungUpByFarEnd, "caller hung up while parking"))
+		pk.failed(c, a, endAs(telephony.EndHungUpByFarEnd, "caller hung up while parking"))
 		return
 	}
 	c.park = nil
 	c.relay = rp
-	p.moveLocked(c, telephony.EvParkConfirmed)
+	c.moveLocked(telephony.EvParkConfirmed)
 	c.info.Relayed = true
 	c.info.Orbit = orbit
 	c.info.Reason = ""
 	if orbit != 0 {
-		p.parks[orbit] = parkRecord{token: a.token, call: c.id, callerName: a.callerName, callerURI: a.callerURI, at: a.started}
+		pk.records[orbit] = parkRecord{token: a.token, call: c.id, callerName: a.callerName, callerURI: a.callerURI, at: a.started}
 	}
 	p.mu.Unlock()
 	callerLeg.relayTo(relayLeg)
 	relayLeg.relayTo(callerLeg)
 	p.log.Info("parked by relay", "call", c.id, "orbit", orbit)
 	if orbit != 0 {
-		p.refreshOrbit(orbit)
+		p.lamps.refreshOrbit(orbit)
 	}
 	p.changed(c)
 	p.wg.Go(func() {
@@ -562,10 +588,11 @@ func (p *Phone) relayPark(ctx context.Context, c *call, a *parkAttempt) {
 // the lamp to have given up or been retrieved (such a caller calls
 // anew), the latest such park.
 // The park is then forgotten: its call has left the orbit.
-func (p *Phone) comebackLocked(uri string, now time.Time) int {
+func (pk *parking) comebackLocked(uri string, now time.Time) int {
+	p := pk.p
 	orbit := 0
 	var at time.Time
-	for n, rec := range p.parks {
+	for n, rec := range pk.records {
 		if !telephony.SameParty(rec.callerURI, uri) || rec.leftHow != telephony.LeftUnknown || !rec.left.IsZero() && now.Sub(rec.left) > comebackWindow {
 			continue // another caller, or one who gave up or was retrieved
 		}
@@ -574,7 +601,7 @@ func (p *Phone) comebackLocked(uri string, now time.Time) int {
 		}
 	}
 	if orbit != 0 {
-		delete(p.parks, orbit)
+		delete(pk.records, orbit)
 		p.log.Info("unmarked call taken for the return of a park", "orbit", orbit, "caller", uri, "parked_at", at)
 	}
 	return orbit
@@ -582,7 +609,8 @@ func (p *Phone) comebackLocked(uri string, now time.Time) int {
 
 // relayDone waits for a relay park's teardown once the caller's leg is
 // over.
-func (p *Phone) relayDone(c *call) {
+func (pk *parking) relayDone(c *call) {
+	p := pk.p
 	p.mu.Lock()
 	rp := c.relay
 	p.mu.Unlock()
@@ -607,17 +635,17 @@ func (p *Phone) Retrieve(ctx context.Context, orbit int) (telephony.CallID, erro
 		return "", fmt.Errorf("sip: retrieve %d: %w (%s)", orbit, ErrBadOrbit, pc.Orbits)
 	}
 	p.mu.Lock()
-	rec, mine := p.parks[orbit]
+	rec, mine := p.parking.records[orbit]
 	var relayed *call
 	for _, c := range p.calls {
 		if c.info.Relayed && c.info.State == telephony.StateParkedAway && c.info.Orbit == orbit && c.relay != nil {
 			relayed = c
 		}
 	}
-	delete(p.parks, orbit)
+	delete(p.parking.records, orbit)
 	p.mu.Unlock()
 	if relayed != nil {
-		return relayed.id, p.unrelay(ctx, relayed, orbit)
+		return relayed.id, p.parking.unrelay(ctx, relayed, orbit)
 	}
 	tmpl, token := pc.Retrieve, ""
 	if mine && pc.SafeRetrieve != "" {
@@ -637,7 +665,8 @@ func (p *Phone) Retrieve(ctx context.Context, orbit int) (telephony.CallID, erro
 
 // unrelay takes back a call this console relay-parked: the park leg is
 // hung up and the caller is the live line again.
-func (p *Phone) unrelay(ctx context.Context, c *call, orbit int) error {
+func (pk *parking) unrelay(ctx context.Context, c *call, orbit int) error {
+	p := pk.p
 	p.mu.Lock()
 	rp := c.relay
 	c.relay = nil
@@ -661,4 +690,11 @@ func (p *Phone) unrelay(ctx context.Context, c *call, orbit int) error {
 		return fmt.Errorf("sip: retrieve %d: %w", orbit, err)
 	}
 	return nil
+}
+
+// newToken returns a fresh 120-bit park token.
+func newToken() string {
+	var b [15]byte
+	_, _ = rand.Read(b[:])
+	return strings.ToLower(base32.StdEncoding.EncodeToString(b[:]))
 }

@@ -22,19 +22,26 @@
 // console parked there; an inbound call that no X-Park-Orbit marks is
 // taken for the return of a park of ours when its caller is the one we
 // parked on an orbit that is lit or went dark moments before.
+//
+// Where things are. phone.go: the Phone (start, close, events, the
+// routing of in-dialog requests) and its one lock, p.mu, which guards
+// every call, orbit, park and lamp record and is never held across
+// network I/O. calls.go: the calls and the one place that writes their
+// state. lines.go: answer, hold, resume, hang up, dial, DTMF and the
+// live line on the sound device, with the operation that waits on the
+// network outside the lock and checks the call again after (runLineOp);
+// transfer.go: transfers. park.go: parking. lamps.go: the lamp board.
+// register.go: registration. transport.go: listeners, clients,
+// transports, targets. media.go: the RTP legs. config.go: the Config.
 package sip
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base32"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/netip"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -42,7 +49,6 @@ import (
 	"github.com/emiago/diago"
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
-	"github.com/switchboard/switchboard/internal/freeport"
 	"github.com/switchboard/switchboard/internal/sipconn"
 	"github.com/switchboard/switchboard/internal/sipgate"
 	"github.com/switchboard/switchboard/internal/sipready"
@@ -86,11 +92,7 @@ type Phone struct {
 	stopServing func() // closes the listeners, last
 	wg          sync.WaitGroup
 
-	// soundMu serialises changes of the sound device (syncSound): which
-	// leg it is attached to, sound. It is taken before p.mu, never across
-	// network I/O.
-	soundMu sync.Mutex
-	sound   *leg
+	sound soundDevice // the live line's sound device
 
 	mu       sync.Mutex
 	started  bool
@@ -100,10 +102,8 @@ type Phone struct {
 	calls    map[telephony.CallID]*call
 	byCallID map[string]*call
 	orbits   map[int]*telephony.Orbit
-	parks    map[int]parkRecord // what this console parked, by orbit
-	parkUp   bool
-	parkSeen bool
-	lamps    *lamps
+	parking  parking // parks, their records, the park service's health
+	lamps    *lamps  // the lamp board; nil while park is off
 }
 
 // New validates cfg and prepares a Phone; Start makes it listen.
@@ -118,11 +118,12 @@ func New(cfg Config) (*Phone, error) {
 		calls:    make(map[telephony.CallID]*call),
 		byCallID: make(map[string]*call),
 		orbits:   make(map[int]*telephony.Orbit),
-		parks:    make(map[int]parkRecord),
 		clients:  make(map[string]*sipgo.Client),
 		contact:  make(map[string]sip.ContactHeader),
 		addrs:    make(map[string]netip.AddrPort),
 	}
+	p.parking = parking{p: p, records: make(map[int]parkRecord)}
+	p.sound = soundDevice{dev: cfg.Audio, log: cfg.Logger}
 	if cfg.Park.Enabled() {
 		for n := range cfg.Park.Orbits.All() {
 			p.orbits[n] = &telephony.Orbit{Number: n}
@@ -403,7 +404,7 @@ func (p *Phone) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 				return
 			}
 			if ev := req.GetHeader("Event"); ev != nil && strings.EqualFold(dialoginfo.EventType(ev.Value()), "refer") {
-				p.peekReferNotify(req)
+				p.parking.peekReferNotify(req)
 			}
 		case sip.INFO:
 			if p.onInfoDTMF(req, tx) {
@@ -420,82 +421,6 @@ func (p *Phone) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 	}
 }
 
-// onReinvite shows a remote hold or resume from a re-INVITE's SDP.
-func (p *Phone) onReinvite(req *sip.Request) {
-	if len(req.Body()) == 0 {
-		return
-	}
-	c := p.byDialogCallID(req)
-	if c == nil {
-		return
-	}
-	held := sdpHolds(req.Body())
-	p.mu.Lock()
-	if c.info.RemoteHold == held || c.info.State == telephony.StateEnded {
-		p.mu.Unlock()
-		return
-	}
-	c.info.RemoteHold = held
-	p.mu.Unlock()
-	p.changed(c)
-}
-
-// onInfoDTMF takes a SIP INFO that carries a DTMF digit (the
-// application/dtmf-relay of many PBXs and phones, or application/dtmf)
-// in the dialog of one of our calls: it answers 200 and publishes the
-// digit. It reports whether it took the request; diago answers the
-// others (406, or 481 outside our dialogs).
-func (p *Phone) onInfoDTMF(req *sip.Request, tx sip.ServerTransaction) bool {
-	ct := req.ContentType()
-	if ct == nil {
-		return false
-	}
-	d, ok := parseInfoDTMF(ct.Value(), req.Body())
-	if !ok {
-		return false
-	}
-	c := p.byDialogCallID(req)
-	if c == nil {
-		return false
-	}
-	if err := tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)); err != nil {
-		p.log.Debug("answering INFO", "call", c.id, "error", err)
-	}
-	p.dtmfReceived(c.id, d)
-	return true
-}
-
-// parseInfoDTMF reads the digit of an INFO body of content type ct:
-// "Signal=5" lines of application/dtmf-relay (the signal may be an
-// RFC 4733 event number, 10 for *, 11 for #), or the bare digit of
-// application/dtmf.
-func parseInfoDTMF(ct string, body []byte) (rune, bool) {
-	ct, _, _ = strings.Cut(ct, ";")
-	var sig string
-	switch strings.ToLower(strings.TrimSpace(ct)) {
-	case "application/dtmf-relay":
-		for _, line := range strings.Split(string(body), "\n") {
-			k, v, ok := strings.Cut(line, "=")
-			if ok && strings.EqualFold(strings.TrimSpace(k), "signal") {
-				sig = strings.TrimSpace(v)
-				break
-			}
-		}
-	case "application/dtmf":
-		sig = strings.TrimSpace(string(body))
-	default:
-		return 0, false
-	}
-	if n, err := strconv.Atoi(sig); err == nil && n >= 10 && n <= 15 {
-		return rune("*#ABCD"[n-10]), true
-	}
-	sig = strings.ToUpper(sig)
-	if len(sig) != 1 || validDTMF(sig) != nil {
-		return 0, false
-	}
-	return rune(sig[0]), true
-}
-
 func (p *Phone) byDialogCallID(req *sip.Request) *call {
 	id := req.CallID()
 	if id == nil {
@@ -504,163 +429,4 @@ func (p *Phone) byDialogCallID(req *sip.Request) *call {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.byCallID[string(*id)]
-}
-
-// sdpHolds reports whether an SDP offer puts us on hold: sendonly or
-// inactive audio, or the old c=0.0.0.0.
-func sdpHolds(body []byte) bool {
-	for _, line := range strings.Split(string(body), "\n") {
-		line = strings.TrimSpace(line)
-		switch {
-		case line == "a=sendonly", line == "a=inactive":
-			return true
-		case strings.HasPrefix(line, "c=") && strings.HasSuffix(line, " 0.0.0.0"):
-			return true
-		}
-	}
-	return false
-}
-
-// newToken returns a fresh 120-bit park token.
-func newToken() string {
-	var b [15]byte
-	_, _ = rand.Read(b[:])
-	return strings.ToLower(base32.StdEncoding.EncodeToString(b[:]))
-}
-
-// resolvePorts gives listeners with port 0 a free port: one port free
-// for UDP and TCP where both ask for it on one host, so the console has
-// a single address.
-func resolvePorts(ls []Listener) ([]Listener, error) {
-	out := slices.Clone(ls)
-	chosen := map[string]int{} // host -> port for udp/tcp
-	for i := range out {
-		ap, _ := parseHostPort(out[i].Addr)
-		if ap.Port() != 0 {
-			continue
-		}
-		host := ap.Addr().String()
-		if out[i].Transport != "tls" {
-			if port, ok := chosen[host]; ok {
-				out[i].Addr = net.JoinHostPort(host, strconv.Itoa(port))
-				continue
-			}
-		}
-		port, err := freeport.UDPAndTCP(ap.Addr())
-		if err != nil {
-			return nil, fmt.Errorf("no free port on %s: %w", host, err)
-		}
-		if out[i].Transport != "tls" {
-			chosen[host] = port
-		}
-		out[i].Addr = net.JoinHostPort(host, strconv.Itoa(port))
-	}
-	return out, nil
-}
-
-// advertised is the host a listener puts in Contact.
-func advertised(l Listener) string {
-	if l.Advertise != "" {
-		return l.Advertise
-	}
-	ap, _ := parseHostPort(l.Addr)
-	if ap.Addr().IsUnspecified() {
-		if ip, _, err := sip.ResolveInterfacesIP("ip4", nil); err == nil {
-			return ip.String()
-		}
-	}
-	return ap.Addr().String()
-}
-
-// newClient makes a sipgo client that sends from the listener's socket
-// (UDP) so that answers and NOTIFYs come back to it.
-func newClient(ua *sipgo.UserAgent, l Listener, ap netip.AddrPort, log *slog.Logger) (*sipgo.Client, error) {
-	opts := []sipgo.ClientOption{sipgo.WithClientNAT(), sipgo.WithClientLogger(log), sipgo.WithClientHostname(advertised(l))}
-	if l.Transport == "udp" && !ap.Addr().IsUnspecified() {
-		opts = append(opts, sipgo.WithClientConnectionAddr(ap.String()))
-	}
-	if l.Advertise != "" {
-		opts = append(opts, sipgo.WithClientPort(int(ap.Port())))
-	}
-	return sipgo.NewClient(ua, opts...)
-}
-
-// clientFor returns the client for a request to u, and its transport;
-// routed says the request goes through the outbound proxy, when there
-// is one (see routedTransport).
-func (p *Phone) clientFor(u sip.Uri, routed bool) (*sipgo.Client, string) {
-	t := p.transportFor(u)
-	if routed {
-		t = p.routedTransport(u)
-	}
-	return p.clients[t], t
-}
-
-// routedTransport picks the transport of a request to u that goes
-// through the outbound proxy when one is configured (a request outside
-// a dialog, with the proxy's preloaded Route): the proxy is its next
-// hop, so the transport the proxy's URI names wins (sips: or
-// ;transport=tls: TLS); else, or without a proxy, as transportFor.
-func (p *Phone) routedTransport(u sip.Uri) string {
-	if p.route != nil {
-		if t := transportOf(p.route.Address); t != "" {
-			if _, ok := p.clients[t]; ok {
-				return t
-			}
-			p.log.Warn("no listener for the outbound proxy's transport", "transport", t, "proxy", p.route.Address.String())
-		}
-	}
-	return p.transportFor(u)
-}
-
-// transportFor picks the transport of a request to u: its transport
-// parameter when we listen on it, else UDP (or whatever we have).
-func (p *Phone) transportFor(u sip.Uri) string {
-	want := "udp"
-	if u.Scheme == "sips" {
-		want = "tls"
-	}
-	if u.UriParams != nil {
-		if t, ok := u.UriParams.Get("transport"); ok && t != "" {
-			want = strings.ToLower(t)
-		}
-	}
-	if t := p.cfg.Account.pbxTransport(u); t != "" {
-		want = t // the PBX of a TCP or TLS account
-	}
-	if _, ok := p.clients[want]; ok {
-		return want
-	}
-	for _, l := range p.cfg.Listen {
-		return l.Transport
-	}
-	return "udp"
-}
-
-// parseTarget turns a number, user@host or SIP URI into a SIP URI; a bare
-// number goes to the account's domain.
-func (p *Phone) parseTarget(target string) (sip.Uri, error) {
-	t := strings.TrimSpace(target)
-	var u sip.Uri
-	switch {
-	case t == "":
-		return u, fmt.Errorf("sip: dial %q: %w", target, ErrBadTarget)
-	case strings.HasPrefix(t, "sip:") || strings.HasPrefix(t, "sips:"):
-	case strings.Contains(t, "@"):
-		t = "sip:" + t
-	default:
-		for _, r := range t {
-			if !strings.ContainsRune("0123456789*#+", r) {
-				return u, fmt.Errorf("sip: dial %q: %w", target, ErrBadTarget)
-			}
-		}
-		if p.cfg.Account.AOR == "" {
-			return u, fmt.Errorf("sip: dial %q: a number needs an account's domain: %w", target, ErrBadTarget)
-		}
-		t = "sip:" + t + "@" + p.aor.HostPort()
-	}
-	if err := sip.ParseUri(t, &u); err != nil || u.Host == "" {
-		return u, fmt.Errorf("sip: dial %q: %w", target, ErrBadTarget)
-	}
-	return u, nil
 }

@@ -1,3 +1,6 @@
+// Registration: the account's REGISTER, kept fresh and retried with
+// back-off (registrar), and the registration state it publishes.
+
 package sip
 
 import (
@@ -115,7 +118,7 @@ func (r *registrar) register(ctx context.Context, expiry time.Duration) (time.Du
 	// most) counts as down.
 	rctx, cancel := context.WithTimeout(ctx, min(8*time.Second, max(p.cfg.Account.Expiry/2, time.Second)))
 	defer cancel()
-	res, err := p.do(rctx, p.clients[r.transport], req)
+	res, err := p.cfg.Account.do(rctx, p.clients[r.transport], req)
 	if cs := req.CSeq(); cs != nil && cs.SeqNo > r.cseq {
 		r.cseq = cs.SeqNo // digest auth sent it again
 	}

@@ -1,3 +1,6 @@
+// Lines, handed over: blind and attended transfer by REFER. The hold
+// before the REFER runs as a line operation (lines.go).
+
 package sip
 
 import (
@@ -123,7 +126,7 @@ func (p *Phone) transfer(ctx context.Context, id telephony.CallID, consult *call
 		}
 	})
 	if err != nil {
-		p.transferDone(c, t, fmt.Sprintf("transfer to %s refused: %v", label, err))
+		c.transferDone(t, fmt.Sprintf("transfer to %s refused: %v", label, err))
 		return fmt.Errorf("sip: transfer %s: %w", id, err)
 	}
 	p.wg.Go(func() { p.awaitTransfer(c, consult, t) })
@@ -141,7 +144,7 @@ func (p *Phone) awaitTransfer(c *call, consult *call, t *transferAttempt) {
 				continue
 			}
 			if code >= 300 {
-				p.transferDone(c, t, fmt.Sprintf("transfer to %s failed (%d)", t.target, code))
+				c.transferDone(t, fmt.Sprintf("transfer to %s failed (%d)", t.target, code))
 				return
 			}
 			p.mu.Lock()
@@ -164,7 +167,7 @@ func (p *Phone) awaitTransfer(c *call, consult *call, t *transferAttempt) {
 			}
 			return
 		case <-timeout.C:
-			p.transferDone(c, t, fmt.Sprintf("transfer to %s: no outcome", t.target))
+			c.transferDone(t, fmt.Sprintf("transfer to %s: no outcome", t.target))
 			return
 		case <-ended:
 			return
@@ -175,8 +178,8 @@ func (p *Phone) awaitTransfer(c *call, consult *call, t *transferAttempt) {
 }
 
 // transferDone ends a failed transfer: the call stays held, with why.
-func (p *Phone) transferDone(c *call, t *transferAttempt, reason string) {
-	p.attemptFailed(c, "transfer failed", reason, func() bool {
+func (c *call) transferDone(t *transferAttempt, reason string) {
+	c.attemptFailed("transfer failed", reason, func() bool {
 		if c.transfer != t {
 			return false
 		}
