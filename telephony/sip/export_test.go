@@ -19,5 +19,5 @@ func (p *Phone) Call(id telephony.CallID) (telephony.Call, bool) {
 func (p *Phone) ParkAvailable() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.parkUp
+	return p.parking.up
 }
