@@ -16,17 +16,6 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-// callState is where a parked call is in its life.
-type callState uint8
-
-const (
-	stateParking    callState = iota // orbit reserved, waiting for the caller's ACK
-	stateParked                      // on its orbit with music
-	stateRinging                     // on its orbit with music, ringing someone back
-	stateRetrieving                  // claimed by a retrieve, waiting for its ACK
-	stateDone                        // left the orbit: bridged, or gone
-)
-
 // parkedCall is a caller held by the service on an orbit.
 type parkedCall struct {
 	orbit      int
@@ -38,9 +27,11 @@ type parkedCall struct {
 	leg        *sipLeg
 	confirmed  chan struct{} // closed when the parking INVITE is settled
 
-	// guarded by Service.mu
+	// guarded by Service.mu. state, timer and probe are changed only by
+	// moveLocked (state.go), which also cancels stopRing, the ring-back
+	// in progress that startRingback records.
 	state      callState
-	timer      *time.Timer
+	timer      *time.Timer // the park timer: rings the parker back
 	stopRing   context.CancelFunc
 	ringbacks  int
 	retriever  string    // who claimed it (stateRetrieving), for the lamps
@@ -66,6 +57,12 @@ type ringing struct {
 // wait (64×T1); see orbitDocument.
 func (c *parkedCall) visible() bool {
 	return c.state == stateParked || c.state == stateRinging || c.state == stateRetrieving
+}
+
+// onHold says whether the service holds c's caller (music on hold, or
+// its park's 2xx on the way): a re-INVITE of it is answered as a hold.
+func (c *parkedCall) onHold() bool {
+	return c.state == stateParking || c.state == stateParked || c.state == stateRinging
 }
 
 func (c *parkedCall) callerString() string {
@@ -338,12 +335,11 @@ func (s *Service) park(req *sip.Request, tx sip.ServerTransaction, t target, o o
 	}
 	var err error
 	if t.orbit != 0 {
-		c.orbit, err = t.orbit, s.lot.take(t.orbit)
+		c.orbit, err = t.orbit, s.lot.take(t.orbit, c)
 	} else {
-		c.orbit, err = s.lot.takeAny()
+		c.orbit, err = s.lot.takeAny(c)
 	}
 	if err == nil {
-		s.orbits[c.orbit] = c
 		delete(s.exits, c.orbit)
 		s.holdPendingLocked(c, source)
 	}
@@ -390,20 +386,12 @@ func (s *Service) park(req *sip.Request, tx sip.ServerTransaction, t target, o o
 		return
 	}
 	s.mu.Lock()
-	if c.state != stateParking { // the caller hung up before its ACK
+	if !s.moveLocked(c, evAcked) { // the caller hung up before its ACK
 		s.mu.Unlock()
 		return
 	}
-	c.state = stateParked
 	c.parkedAt = time.Now()
-	close(c.confirmed)
-	s.releasePendingLocked(c)
-	s.probeLaterLocked(c)
 	draining := s.draining
-	if !draining {
-		c.timer = time.AfterFunc(s.opts.ParkTime, func() { s.startRingback(c, "timeout") })
-	}
-	s.notifyChangedLocked()
 	s.mu.Unlock()
 	l.playMusic()
 	s.event("parked", c, "token_set", c.token != "", "codec", codecName(o.codec), "pt", o.pt)
@@ -418,10 +406,8 @@ func (s *Service) park(req *sip.Request, tx sip.ServerTransaction, t target, o o
 // unpark frees c's orbit (if c still holds it) and logs why.
 func (s *Service) unpark(c *parkedCall, event string, kv ...any) {
 	s.mu.Lock()
-	held := s.orbits[c.orbit] == c
+	held := s.lot.release(c.orbit, c)
 	if held {
-		delete(s.orbits, c.orbit)
-		s.lot.release(c.orbit)
 		// The lamps say how a visible call left: the caller gave up, or
 		// someone retrieved it (settle, with the retriever noted).
 		exit := OrbitExit{CallerName: c.callerName, CallerURI: c.callerURI, Parker: c.parker, ParkedAt: c.parkedAt, At: time.Now()}
@@ -446,21 +432,7 @@ func (s *Service) unpark(c *parkedCall, event string, kv ...any) {
 		}
 	}
 	wasVisible := c.visible()
-	if c.state == stateParking {
-		close(c.confirmed)
-	}
-	c.state = stateDone
-	s.releasePendingLocked(c)
-	if c.timer != nil {
-		c.timer.Stop()
-	}
-	if c.probe != nil {
-		c.probe.Stop()
-	}
-	if c.stopRing != nil {
-		c.stopRing()
-	}
-	s.notifyChangedLocked()
+	s.moveLocked(c, evLeft) // refused only when c already left
 	s.mu.Unlock()
 	if event != "" {
 		s.event(event, c, kv...)
@@ -472,7 +444,7 @@ func (s *Service) unpark(c *parkedCall, event string, kv ...any) {
 
 func (s *Service) retrieve(req *sip.Request, tx sip.ServerTransaction, t target, o offer) {
 	s.mu.Lock()
-	c := s.orbits[t.orbit]
+	c := s.lot.at(t.orbit)
 	if c != nil && c.state == stateParking {
 		// The caller's ACK is on its way: a retrieve right behind a park
 		// waits for it rather than calling the orbit empty.
@@ -482,25 +454,19 @@ func (s *Service) retrieve(req *sip.Request, tx sip.ServerTransaction, t target,
 		case <-time.After(2 * time.Second):
 		}
 		s.mu.Lock()
-		c = s.orbits[t.orbit]
+		c = s.lot.at(t.orbit)
 	}
 	var why string
 	var reason Reason
 	switch {
-	case c == nil || (c.state != stateParked && c.state != stateRinging):
+	case c == nil || !c.allows(evClaimed):
 		why, reason = "orbit is empty", ReasonEmpty
 	case t.token != "" && !sameToken(t.token, c.token):
 		why, reason = "token does not match the call on the orbit", ReasonTokenMismatch
 	default:
-		c.state = stateRetrieving
+		s.moveLocked(c, evClaimed)
 		c.retriever = uriFromHeader(req.From().Value())
 		c.ring = ringing{} // retrieved, not answered: no ring-back on the lamp
-		if c.stopRing != nil {
-			c.stopRing()
-		}
-		if c.timer != nil {
-			c.timer.Stop()
-		}
 	}
 	s.mu.Unlock()
 	if why != "" {
@@ -601,17 +567,11 @@ func (s *Service) requeue(c *parkedCall, why string) {
 	c.leg.partner = nil
 	c.leg.mu.Unlock()
 	s.mu.Lock()
-	if s.orbits[c.orbit] != c || c.state != stateRetrieving || c.leg.isEnded() {
+	if !s.lot.holds(c.orbit, c) || c.leg.isEnded() || !s.moveLocked(c, evReturned) {
 		s.mu.Unlock()
 		return
 	}
-	c.state = stateParked
 	c.retriever = ""
-	if !s.draining {
-		c.timer = time.AfterFunc(s.opts.ParkTime, func() { s.startRingback(c, "timeout") })
-	}
-	s.probeLaterLocked(c)
-	s.notifyChangedLocked()
 	s.mu.Unlock()
 	c.leg.playMusic()
 	s.event("returned", c, "reason", why)
@@ -758,7 +718,7 @@ func (s *Service) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 	held := false
 	if c != nil {
 		s.mu.Lock()
-		held = c.state == stateParking || c.state == stateParked || c.state == stateRinging
+		held = c.onHold()
 		s.mu.Unlock()
 	}
 	ourFormat, ourEvent := s.media.ours(l.media)
@@ -799,12 +759,9 @@ func (s *Service) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 // c stays on its orbit with music and rings back again a park time later.
 func (s *Service) startRingback(c *parkedCall, why string) {
 	s.mu.Lock()
-	if c.state != stateParked {
+	if !c.allows(evTimedOut) {
 		s.mu.Unlock()
 		return
-	}
-	if c.timer != nil {
-		c.timer.Stop()
 	}
 	targets := []string{}
 	if c.parker != "" {
@@ -814,17 +771,16 @@ func (s *Service) startRingback(c *parkedCall, why string) {
 		targets = append(targets, s.opts.Fallback)
 	}
 	if len(targets) == 0 {
-		c.timer = time.AfterFunc(s.opts.ParkTime, func() { s.startRingback(c, "timeout") })
+		s.moveLocked(c, evNobodyRung)
 		s.mu.Unlock()
 		s.event("timed out", c, "outcome", "nobody to ring back; stays parked")
 		return
 	}
-	c.state = stateRinging
+	s.moveLocked(c, evTimedOut)
 	c.ringbacks++
 	c.ring = ringing{target: targets[0], since: time.Now(), fallback: c.parker == ""}
 	ctx, cancel := context.WithCancel(context.Background())
 	c.stopRing = cancel
-	s.notifyChangedLocked()
 	s.mu.Unlock()
 	s.event("timed out", c, "reason", why)
 	s.lamps.changed(c.orbit)
@@ -850,18 +806,12 @@ func (s *Service) startRingback(c *parkedCall, why string) {
 			}
 		}
 		s.mu.Lock()
-		if c.state != stateRinging {
+		if !s.moveLocked(c, evUnanswered) {
 			s.mu.Unlock()
 			return
 		}
-		c.state = stateParked
-		c.stopRing = nil
 		c.ring = ringing{}
 		c.returnedAt = time.Now() // the park time runs again from here
-		if !s.draining {
-			c.timer = time.AfterFunc(s.opts.ParkTime, func() { s.startRingback(c, "timeout") })
-		}
-		s.notifyChangedLocked()
 		s.mu.Unlock()
 		s.event("returned", c, "reason", "nobody answered the ring-back")
 		s.lamps.changed(c.orbit)
@@ -950,11 +900,11 @@ func (s *Service) ring(ctx context.Context, c *parkedCall, uri string) (bool, er
 		return false, err
 	}
 	s.mu.Lock()
-	ok := c.state == stateRinging && s.orbits[c.orbit] == c && !c.leg.isEnded()
+	ok := c.state == stateRinging && s.lot.holds(c.orbit, c) && !c.leg.isEnded()
 	if ok {
 		// Taken off its orbit by the one who answered: the lamp goes
 		// dark as for a retrieve by uri, saying it was the ring-back.
-		c.state = stateRetrieving
+		s.moveLocked(c, evAnswered)
 		c.retriever = uri
 	}
 	s.mu.Unlock()

@@ -20,27 +20,39 @@ import (
 
 func TestLotLeastRecentlyFreed(t *testing.T) {
 	l := newLot(telephony.Lot{First: 1, Last: 3})
+	calls := map[int]*parkedCall{}
 	for want := 1; want <= 3; want++ {
-		if n, err := l.takeAny(); err != nil || n != want {
+		c := &parkedCall{}
+		n, err := l.takeAny(c)
+		if err != nil || n != want {
 			t.Fatalf("takeAny = %d, %v; want %d", n, err, want)
 		}
+		calls[n] = c
 	}
-	if _, err := l.takeAny(); !errors.Is(err, ErrLotFull) {
+	if _, err := l.takeAny(&parkedCall{}); !errors.Is(err, ErrLotFull) {
 		t.Fatalf("full lot: %v", err)
 	}
-	l.release(2)
-	l.release(1)
-	if n, _ := l.takeAny(); n != 2 {
+	if l.release(2, calls[1]) {
+		t.Fatal("release of orbit 2 by the call on 1 freed it")
+	}
+	if !l.release(2, calls[2]) || !l.release(1, calls[1]) || l.len() != 1 {
+		t.Fatalf("release: %d orbits still taken, want 1", l.len())
+	}
+	c := &parkedCall{}
+	if n, _ := l.takeAny(c); n != 2 || l.at(2) != c {
 		t.Fatalf("takeAny after freeing 2 then 1 = %d, want 2", n)
 	}
-	if err := l.take(1); err != nil {
+	if err := l.take(1, c); err != nil {
 		t.Fatal(err)
 	}
-	if err := l.take(1); !errors.Is(err, ErrOrbitBusy) {
+	if err := l.take(1, c); !errors.Is(err, ErrOrbitBusy) {
 		t.Fatalf("take busy: %v", err)
 	}
-	if err := l.take(9); !errors.Is(err, ErrOutsideLot) {
+	if err := l.take(9, c); !errors.Is(err, ErrOutsideLot) {
 		t.Fatalf("take outside: %v", err)
+	}
+	if got := l.all(); len(got) != 3 || got[0] != c || got[1] != c || got[2] != calls[3] {
+		t.Fatalf("all = %v", got)
 	}
 }
 

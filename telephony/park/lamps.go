@@ -388,7 +388,7 @@ func (ls *lampServer) state(n int) lampState {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := lampState{OrbitState: s.orbitStateLocked(n)}
-	switch c := s.orbits[n]; {
+	switch c := s.lot.at(n); {
 	case st.Occupied && c != nil:
 		st.returnedAt = c.returnedAt
 		// Ringing back, or answered and being bridged (a retrieve

@@ -24,15 +24,6 @@ import (
 // RFC 4028 session timers are not used: a parked caller's phone rarely
 // asks for them, and the probe needs nothing from it.
 
-// probeLaterLocked arms c's next probe one interval from now; s.mu is
-// held. The timer is stopped when c leaves its orbit (unpark).
-func (s *Service) probeLaterLocked(c *parkedCall) {
-	if c.probe != nil {
-		c.probe.Stop()
-	}
-	c.probe = time.AfterFunc(s.opts.ProbeInterval, func() { s.startProbe(c) })
-}
-
 // startProbe runs c's probe on the service's background group when c is
 // still parked (or ringing back). A call claimed by a retrieve is not
 // probed: it leaves its orbit, or comes back to it with a new probe
@@ -45,7 +36,7 @@ func (s *Service) startProbe(c *parkedCall) {
 		return
 	default:
 	}
-	if s.orbits[c.orbit] != c || (c.state != stateParked && c.state != stateRinging) {
+	if !s.lot.holds(c.orbit, c) || !c.allows(evProbed) {
 		return
 	}
 	// Added under s.mu, which Close takes after closing s.closing and
@@ -65,9 +56,9 @@ func (s *Service) probe(c *parkedCall) {
 	}
 	lost := err != nil || code == sip.StatusCallTransactionDoesNotExists || code == sip.StatusRequestTimeout
 	s.mu.Lock()
-	still := s.orbits[c.orbit] == c && (c.state == stateParked || c.state == stateRinging) && !c.leg.isEnded()
+	still := s.lot.holds(c.orbit, c) && c.allows(evProbed) && !c.leg.isEnded()
 	if still && !lost {
-		s.probeLaterLocked(c)
+		s.moveLocked(c, evProbed)
 	}
 	s.mu.Unlock()
 	if !still || !lost {

@@ -207,8 +207,7 @@ type Service struct {
 	instance string // X-Park-Instance, new at every start
 
 	mu       sync.Mutex
-	lot      *lot
-	orbits   map[int]*parkedCall
+	lot      *lot              // the one record of which orbits are taken, by which call
 	exits    map[int]OrbitExit // how the last call left each free orbit
 	dialogs  map[string]*sipLeg
 	legs     map[*sipLeg]struct{}
@@ -233,7 +232,6 @@ func New(opts Options) (*Service, error) {
 		refusalLog: sipgate.NewLogLimiter(max(o.refusalLogEvery, 0)),
 		guard:      newGuard(o.Allow, o.Username, o.Password, o.Realm),
 		lot:        newLot(o.Orbits),
-		orbits:     make(map[int]*parkedCall),
 		exits:      make(map[int]OrbitExit),
 		dialogs:    make(map[string]*sipLeg),
 		legs:       make(map[*sipLeg]struct{}),
@@ -414,7 +412,7 @@ func (s *Service) Orbit(n int) (OrbitState, bool) {
 
 func (s *Service) orbitStateLocked(n int) OrbitState {
 	st := OrbitState{Orbit: n}
-	if c := s.orbits[n]; c != nil && c.visible() {
+	if c := s.lot.at(n); c != nil && c.visible() {
 		st.Occupied = true
 		st.CallerName, st.CallerURI = c.callerName, c.callerURI
 		st.Parker, st.ParkedAt = c.parker, c.parkedAt
@@ -429,7 +427,7 @@ func (s *Service) orbitStateLocked(n int) OrbitState {
 func (s *Service) Parked() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.orbits)
+	return s.lot.len()
 }
 
 // Shutdown stops the service gracefully: new parks are refused, the
@@ -439,10 +437,7 @@ func (s *Service) Parked() int {
 func (s *Service) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.draining = true
-	var parked []*parkedCall
-	for _, c := range s.orbits {
-		parked = append(parked, c)
-	}
+	parked := s.lot.all()
 	s.mu.Unlock()
 	s.log.Info("park service draining", "parked", len(parked))
 	for _, c := range parked {
