@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -287,4 +288,37 @@ func TestHistoryStaysUnderPointer(t *testing.T) {
 	want := []string{"Called bob@10.0.0.2", "Missed call from Dan Ford [call back]", "Missed call from Eve Stone [call back]",
 		"Missed call from Carol Díaz [call back]", "Missed call from Bob Chen [called back]"}
 	h.eventually("the new calls on top", func() bool { return strings.Join(h.history(), "\n") == strings.Join(want, "\n") })
+}
+
+// TestCallLogSettings: the call log's place and retention persist apart
+// from the settings dialog's, default to the user's data directory and
+// 90 days, and open the log where they say.
+func TestCallLogSettings(t *testing.T) {
+	a := newApp(t)
+	p := a.Preferences()
+	if s := app.LoadCallLogSettings(p); s != (app.CallLogSettings{Days: 90}) {
+		t.Errorf("defaults %+v", s)
+	}
+	path := filepath.Join(t.TempDir(), "elsewhere", "calls.db")
+	app.CallLogSettings{Path: path, Days: 30}.Save(p)
+	app.DefaultSettings().Save(p) // the settings dialog's save
+	s := app.LoadCallLogSettings(p)
+	if s != (app.CallLogSettings{Path: path, Days: 30}) {
+		t.Fatalf("loaded %+v", s)
+	}
+	l, err := s.OpenCallLog(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Errorf("the log is not where the settings say: %v", err)
+	}
+	// A place that cannot hold it is an error to show, not a crash.
+	if l, err := (app.CallLogSettings{Path: t.TempDir()}).OpenCallLog(nil); err == nil {
+		_ = l.Close()
+		t.Error("opened a directory as the call log")
+	}
 }

@@ -144,6 +144,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 		return exitRuntime
 	}
 
+	// The history outlives the window in the call log; without it the
+	// console still runs, its history kept until the window closes.
+	callLog, lerr := app.LoadCallLogSettings(prefs).OpenCallLog(logger)
+	if lerr != nil {
+		logger.Warn("the call history cannot be kept on disk: it lasts until the window closes", "error", lerr)
+	}
 	var sound app.Sound
 	if sys.sound != nil {
 		sound = soundAdapter{sys.sound}
@@ -157,6 +163,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 		Settings: cfg.settings,
 		Logger:   logger,
 		StateLog: stateLog,
+		CallLog:  callLog,
 		OnFirstFrame: func() {
 			logger.Info("first frame", "since_start", time.Since(started).Round(time.Millisecond))
 		},
@@ -181,6 +188,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 		sys.stop()
 	}()
 	console.Close()
+	if callLog != nil {
+		if err := callLog.Close(); err != nil {
+			logger.Warn("call log: close", "error", err)
+		}
+	}
 	<-stopped
 	<-audioDone
 	return exitOK
