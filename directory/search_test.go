@@ -3,6 +3,8 @@ package directory
 import (
 	"fmt"
 	"reflect"
+	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -148,4 +150,38 @@ func BenchmarkBuildIndex(b *testing.B) {
 	for b.Loop() {
 		NewIndex(cs)
 	}
+}
+
+// BenchmarkDirectoryMemory5000 reports the heap a refreshed Directory of
+// 5,000 LDAP contacts holds (its index and the last good read kept to
+// stand in for LDAP), measured after a GC, as heap-bytes and
+// bytes/contact.
+func BenchmarkDirectoryMemory5000(b *testing.B) {
+	cs := generated(5000)
+	var keep []*Index
+	var ms runtime.MemStats
+	var total float64
+	for b.Loop() {
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		before := ms.HeapAlloc
+		raw := append([]Contact(nil), cs...)
+		for i := range raw {
+			// copies of the strings, as a read from LDAP makes
+			raw[i].Name = strings.Clone(raw[i].Name)
+			raw[i].Department = strings.Clone(raw[i].Department)
+			raw[i].Mobile = strings.Clone(raw[i].Mobile)
+			raw[i].URI = strings.Clone(raw[i].URI)
+			raw[i].Extension = strings.Clone(raw[i].Extension)
+		}
+		ix := NewIndex(Merge(raw))
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		total += float64(ms.HeapAlloc - before)
+		keep = append(keep[:0], ix)
+		runtime.KeepAlive(raw)
+	}
+	runtime.KeepAlive(keep)
+	b.ReportMetric(total/float64(b.N), "heap-bytes")
+	b.ReportMetric(total/float64(b.N)/5000, "bytes/contact")
 }
