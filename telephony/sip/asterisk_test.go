@@ -44,13 +44,72 @@ type asterisk struct {
 	subbed   siptest.Log[int]    // the slot of every SUBSCRIBE, once subs has it
 	notified siptest.Log[int]    // the slot of every lamp NOTIFY, once it has its version
 	refused  siptest.Log[string] // the Call-ID of every refresh of a subscription it does not know
+	// seen is every lamp SUBSCRIBE the PBX answered, with its answer.
+	seen siptest.Log[subscribeSeen]
+	// auth, once requireAuth set it, challenges every SUBSCRIBE and
+	// REGISTER, as res_pjsip does; password is the account's.
+	auth     *diago.DigestAuthServer
+	password string
 
 	mu     sync.Mutex
 	closed bool                // no more work is started
 	calls  map[string]*pbxCall // by Call-ID, the calls to the console
 	parked map[int]*pbxCall    // by slot
 	subs   map[int][]*lampSub  // by slot
+	cseqs  map[string]uint32   // by Call-ID, the highest SUBSCRIBE CSeq taken
 	hungUp []string            // callers Asterisk hung up on a failed park
+}
+
+// subscribeSeen is one SUBSCRIBE the PBX answered.
+type subscribeSeen struct {
+	callID  string
+	cseq    uint32
+	expires string
+	status  int
+}
+
+// requireAuth makes the PBX challenge every SUBSCRIBE and REGISTER with
+// digest auth for any user with password; call it before the console
+// starts.
+func (x *asterisk) requireAuth(t testing.TB, password string) {
+	x.mu.Lock()
+	x.auth, x.password = diago.NewDigestServer(), password
+	x.mu.Unlock()
+	t.Cleanup(x.auth.Close)
+}
+
+// authorized answers req's challenge or refusal and reports false, or
+// reports true when req may go on (no auth required, or it passed).
+func (x *asterisk) authorized(req *sip.Request, tx sip.ServerTransaction) (bool, int) {
+	x.mu.Lock()
+	auth, password := x.auth, x.password
+	x.mu.Unlock()
+	if auth == nil {
+		return true, 0
+	}
+	res, err := auth.AuthorizeRequest(req, diago.DigestAuth{Username: req.From().Address.User, Password: password, Realm: "asterisk"})
+	if err == nil && res.StatusCode == sip.StatusOK {
+		return true, 0
+	}
+	if err != nil && res.StatusCode == sip.StatusUnauthorized {
+		res = sip.NewResponseFromRequest(req, sip.StatusForbidden, "Forbidden", nil)
+	}
+	_ = tx.Respond(res)
+	return false, res.StatusCode
+}
+
+// onRegister binds the console (after the challenge, when required).
+func (x *asterisk) onRegister(req *sip.Request, tx sip.ServerTransaction) {
+	if ok, _ := x.authorized(req, tx); !ok {
+		return
+	}
+	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
+	exp := "60"
+	if h := req.GetHeader("Expires"); h != nil {
+		exp = strings.TrimSpace(h.Value())
+	}
+	res.AppendHeader(sip.NewHeader("Expires", exp))
+	_ = tx.Respond(res)
 }
 
 // pbxCall is one call the PBX put through to the console.
@@ -81,7 +140,7 @@ func startAsterisk(t testing.TB, first, last int) *asterisk {
 	}
 	x := &asterisk{t: t, ua: ua, port: siptest.FreePort(t), first: first, last: last,
 		referred: make(chan string, 64), byes: make(chan string, 64),
-		calls: make(map[string]*pbxCall), parked: make(map[int]*pbxCall), subs: make(map[int][]*lampSub)}
+		calls: make(map[string]*pbxCall), parked: make(map[int]*pbxCall), subs: make(map[int][]*lampSub), cseqs: make(map[string]uint32)}
 	addr := fmt.Sprintf("127.0.0.1:%d", x.port)
 	x.client, err = sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"), sipgo.WithClientConnectionAddr(addr))
 	if err != nil {
@@ -94,6 +153,7 @@ func startAsterisk(t testing.TB, first, last int) *asterisk {
 		t.Fatal(err)
 	}
 	srv.OnSubscribe(x.onSubscribe)
+	srv.OnRegister(x.onRegister)
 	x.dg = diago.NewDiago(ua, diago.WithServer(srv), diago.WithTransport(diago.Transport{Transport: "udp", BindHost: "127.0.0.1", BindPort: x.port}),
 		diago.WithLogger(testLogger(t, "asterisk")), diago.WithServerRequestMiddleware(x.middleware))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -141,6 +201,7 @@ func (x *asterisk) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 			_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
 		case sip.REFER:
 			x.onRefer(req, tx)
+
 		case sip.BYE:
 			select {
 			case x.byes <- string(*req.CallID()):
@@ -272,6 +333,30 @@ func (x *asterisk) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 	if h := req.GetHeader("Expires"); h != nil {
 		expires = strings.TrimSpace(h.Value())
 	}
+	// res_pjsip refuses a request whose CSeq is not above the last one
+	// of its Call-ID (RFC 3261 §12.2.2), challenged or not.
+	cseq := req.CSeq().SeqNo
+	seen := subscribeSeen{callID: callID, cseq: cseq, expires: expires}
+	x.mu.Lock()
+	if last, ok := x.cseqs[callID]; ok && cseq <= last {
+		x.mu.Unlock()
+		seen.status = sip.StatusInternalServerError
+		x.seen.Add(seen)
+		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusInternalServerError, "Invalid CSeq", nil))
+		return
+	}
+	x.cseqs[callID] = cseq
+	x.mu.Unlock()
+	if ok, status := x.authorized(req, tx); !ok {
+		seen.status = status
+		x.seen.Add(seen)
+		return
+	}
+	status := sip.StatusOK
+	defer func() {
+		seen.status = status
+		x.seen.Add(seen)
+	}()
 	x.mu.Lock()
 	var sub *lampSub
 	for _, s := range x.subs[slot] {
@@ -284,6 +369,7 @@ func (x *asterisk) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 		// chan_sip answers 481, like any request in an unknown dialog.
 		x.mu.Unlock()
 		x.refused.Add(callID)
+		status = sip.StatusCallTransactionDoesNotExists
 		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Call Leg/Transaction Does Not Exist", nil))
 		return
 	}

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/switchboard/switchboard/telephony"
 	"github.com/switchboard/switchboard/telephony/dialoginfo"
@@ -204,7 +205,7 @@ func (ls *lamps) subscribe(ctx context.Context, l *lamp, refresh bool, expiry ti
 	client, _ := p.clientFor(target, routed)
 	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	res, err := p.cfg.Account.do(rctx, client, req)
+	res, err := ls.send(rctx, l, client, req)
 	if err != nil {
 		l.mu.Lock()
 		l.active = false
@@ -284,13 +285,28 @@ func (ls *lamps) unsubscribe(l *lamp) {
 	client, _ := ls.p.clientFor(target, false)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	if res, err := ls.p.cfg.Account.do(ctx, client, req); err != nil || !res.IsSuccess() {
+	if res, err := ls.send(ctx, l, client, req); err != nil || !res.IsSuccess() {
 		return
 	}
 	select {
 	case <-final:
 	case <-ctx.Done():
 	}
+}
+
+// send sends a request of l's subscription, answering a digest
+// challenge. The answer to a challenge goes with the next CSeq (sipgo's
+// digest retry counts it up in req): the subscription's next request
+// takes the one after, never one the far end has seen (res_pjsip
+// answers a repeated CSeq 500, RFC 3261 §12.2.1.1).
+func (ls *lamps) send(ctx context.Context, l *lamp, client *sipgo.Client, req *sip.Request) (*sip.Response, error) {
+	res, err := ls.p.cfg.Account.do(ctx, client, req)
+	if cs := req.CSeq(); cs != nil {
+		l.mu.Lock()
+		l.cseq = max(l.cseq, cs.SeqNo)
+		l.mu.Unlock()
+	}
+	return res, err
 }
 
 // onNotify handles a NOTIFY of a lamp subscription; false means it is not

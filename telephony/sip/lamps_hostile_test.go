@@ -141,3 +141,65 @@ func TestLampRefreshRefusedSubscribesAgain(t *testing.T) {
 	}
 	a.waitOrbit(t, 701, "lit from the new subscription", func(o telephony.Orbit) bool { return o.Occupied })
 }
+
+// TestLampCSeqAfterChallenge: a PBX that challenges every SUBSCRIBE
+// (res_pjsip) and refuses a CSeq not above the last of its Call-ID
+// (500 Invalid CSeq) keeps the lamp's subscription: the refresh after a
+// challenged SUBSCRIBE takes a new CSeq, in the same dialog, and so does
+// the unsubscribe at Close, which the PBX takes (the subscription does
+// not linger on the PBX). The console used to send the refresh with the
+// CSeq the digest retry had already used.
+func TestLampCSeqAfterChallenge(t *testing.T) {
+	x := startAsterisk(t, 701, 701)
+	x.requireAuth(t, "s3cret")
+	a := newConsole(t, "desk", 1000, func(c *sbsip.Config) {
+		x.templates("87{orbit}")(c)
+		c.Account = sbsip.Account{AOR: fmt.Sprintf("sip:desk@127.0.0.1:%d", x.port), Password: "s3cret"}
+		c.Park.LampExpiry = 2 * time.Second
+	})
+	a.waitParkService(t, true)
+	first := x.seen.Wait(t, "an accepted SUBSCRIBE", func(s subscribeSeen) bool { return s.status == sip.StatusOK })
+	// Every SUBSCRIBE the PBX saw: one dialog, CSeqs rising, each
+	// answered 200 after its challenge.
+	check := func(when string) {
+		t.Helper()
+		var last uint32
+		for _, s := range x.seen.All() {
+			if s.callID != first.callID {
+				t.Fatalf("%s: a second subscription %s: the first was lost (%+v)", when, s.callID, s)
+			}
+			if s.status != sip.StatusOK && s.status != sip.StatusUnauthorized {
+				t.Fatalf("%s: SUBSCRIBE CSeq %d (Expires %s) answered %d", when, s.cseq, s.expires, s.status)
+			}
+			if s.cseq <= last {
+				t.Fatalf("%s: CSeq %d after %d", when, s.cseq, last)
+			}
+			last = s.cseq
+		}
+	}
+	// The refresh (due after 80 % of the 2 s granted), in the same dialog.
+	x.seen.Until(t, "asterisk: a refresh answered", func(seen []subscribeSeen) bool {
+		n := 0
+		for _, s := range seen {
+			if s.status != sip.StatusUnauthorized {
+				n++
+			}
+		}
+		return n >= 2
+	})
+	check("after the refresh")
+
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	x.seen.Wait(t, "the unsubscribe answered", func(s subscribeSeen) bool {
+		return s.expires == "0" && s.status != sip.StatusUnauthorized
+	})
+	check("after Close")
+	x.mu.Lock()
+	left := len(x.subs[701])
+	x.mu.Unlock()
+	if left != 0 {
+		t.Errorf("%d subscriptions left on the PBX after Close", left)
+	}
+}
