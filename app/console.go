@@ -156,6 +156,15 @@ type confirmation struct {
 	yes      func()
 }
 
+// useTheme gives a the console's palette (widgets.Theme: readable
+// text, one meaning per colour) unless its owner chose a theme (tests
+// choose theirs).
+func useTheme(a fyne.App) {
+	if a.Settings().Theme() == theme.DefaultTheme() {
+		a.Settings().SetTheme(widgets.NewTheme())
+	}
+}
+
 // New builds the console in w, a window of a. It reads the phone's
 // current calls and lot but starts nothing: Start does.
 func New(a fyne.App, w fyne.Window, opts Options) *Console {
@@ -180,6 +189,7 @@ func New(a fyne.App, w fyne.Window, opts Options) *Console {
 	if opts.Settings == (Settings{}) {
 		opts.Settings = LoadSettings(opts.Prefs)
 	}
+	useTheme(a)
 	c := &Console{
 		opts:       opts,
 		app:        a,

@@ -31,7 +31,7 @@ Drag a call onto a free orbit to park it; tap a lit orbit to retrieve it.`
 const maxDigits = 6
 
 func (c *Console) showKeys() {
-	dialog.ShowInformation("Keyboard", keysHelp, c.win)
+	dialog.ShowCustom("Keyboard", "OK", keysHelpContent(), c.win)
 }
 
 // TypedRune handles a character typed on the window (digits, H, P, and

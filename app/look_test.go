@@ -3,12 +3,17 @@ package app_test
 import (
 	"errors"
 	"fmt"
+	"image"
+	"image/draw"
+	"strings"
 	"testing"
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/switchboard/switchboard/app"
 	"github.com/switchboard/switchboard/app/apptest"
@@ -50,18 +55,141 @@ func (h *harness) busy() {
 	h.settle()
 }
 
-// TestLook renders a busy console in Fyne's real theme, light and dark:
-// the pictures a receptionist sees (testdata/console/look_*.png).
+// TestLook renders a busy console in the console's theme, light and
+// dark: the pictures a receptionist sees (testdata/console/look_*.png).
+//
+// The picture is taken once the window has stopped changing (rendered),
+// so that a loaded machine, which runs the console's goroutines and
+// Fyne's late refreshes later, cannot catch it half drawn. To regenerate
+// the pictures after a change of the look: run the test, look at
+// testdata/failed/console/look_*.png, and copy them over
+// testdata/console/ when they are right.
 func TestLook(t *testing.T) {
 	for name, v := range map[string]fyne.ThemeVariant{"light": theme.VariantLight, "dark": theme.VariantDark} {
 		t.Run(name, func(t *testing.T) {
-			a := lookApp(t, v)
+			a := consoleLookApp(t, v)
 			fake := apptest.NewPhone(701, 720)
 			h := openConsole(t, a, fake, "Switchboard")
 			h.fake = fake
 			fake.Clock = h.clock.Now
 			h.busy()
-			test.AssertRendersToImage(t, "console/look_"+name+".png", h.w.Canvas())
+			test.AssertImageMatches(t, "console/look_"+name+".png", h.rendered())
+		})
+	}
+}
+
+// consoleLookApp starts a test app with the console's own theme in
+// variant v, for pictures.
+func consoleLookApp(t *testing.T, v fyne.ThemeVariant) fyne.App {
+	a := test.NewTempApp(t)
+	a.Settings().SetTheme(variantTheme{widgets.NewTheme(), v})
+	return a
+}
+
+// rendered is a picture of the window once it has stopped changing: the
+// console's queued work run and two pictures in a row alike.
+func (h *harness) rendered() image.Image {
+	h.t.Helper()
+	deadline := time.Now().Add(waitFor)
+	h.settle()
+	last := h.w.Canvas().Capture()
+	for {
+		h.settle()
+		img := h.w.Canvas().Capture()
+		if sameImage(last, img) {
+			return img
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatal("the window never stopped changing")
+		}
+		last = img
+	}
+}
+
+// crop is the part r of img.
+func crop(img image.Image, r image.Rectangle) image.Image {
+	out := image.NewNRGBA(image.Rect(0, 0, r.Dx(), r.Dy()))
+	draw.Draw(out, out.Bounds(), img, r.Min, draw.Src)
+	return out
+}
+
+// sameImage reports whether a and b have the same size and pixels.
+func sameImage(a, b image.Image) bool {
+	if a.Bounds() != b.Bounds() {
+		return false
+	}
+	r := a.Bounds()
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			if a.At(x, y) != b.At(x, y) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// TestConsoleUsesItsTheme: a console in an app with Fyne's default theme
+// gives it the console's own (readable, one meaning per colour); an app
+// whose owner chose a theme keeps it.
+func TestConsoleUsesItsTheme(t *testing.T) {
+	a := test.NewTempApp(t)
+	a.Settings().SetTheme(theme.DefaultTheme())
+	openConsole(t, a, apptest.NewPhone(701, 720), "Switchboard")
+	if _, ok := a.Settings().Theme().(*widgets.Theme); !ok {
+		t.Errorf("theme %T, want *widgets.Theme", a.Settings().Theme())
+	}
+
+	b := lookApp(t, theme.VariantDark) // Fyne's theme, in a variant the owner chose
+	chosen := b.Settings().Theme()
+	openConsole(t, b, apptest.NewPhone(701, 720), "Switchboard")
+	if b.Settings().Theme() != chosen {
+		t.Errorf("the owner's theme was replaced by %T", b.Settings().Theme())
+	}
+}
+
+// TestSlotTextFits: at the window sizes receptionists use, and in the
+// console's theme, no text of a slot is cut: every caller's name and
+// caption is shown whole and fits the room it has, and a parked call's
+// caption ("by reception2", "parked by you") is shown, at 12 or more.
+func TestSlotTextFits(t *testing.T) {
+	for _, size := range []fyne.Size{{Width: 1024, Height: 700}, {Width: 1280, Height: 800}, {Width: 1440, Height: 900}, {Width: 1920, Height: 1080}} {
+		t.Run(fmt.Sprintf("%vx%v", size.Width, size.Height), func(t *testing.T) {
+			a := consoleLookApp(t, theme.VariantDark)
+			fake := apptest.NewPhone(701, 720)
+			h := openConsole(t, a, fake, "Switchboard")
+			h.fake = fake
+			fake.Clock = h.clock.Now
+			h.busy()
+			h.w.Resize(size)
+			h.settle()
+			for _, s := range h.c.Grid().Slots {
+				texts := find(s, func(o fyne.CanvasObject) bool {
+					tx, ok := o.(*canvas.Text)
+					return ok && tx.Text != ""
+				})
+				for _, o := range texts {
+					tx := o.(*canvas.Text)
+					if strings.HasSuffix(tx.Text, "…") || tx.MinSize().Width > tx.Size().Width+0.5 {
+						t.Errorf("slot %d: %q cut (%v wide, needs %v)", s.Orbit, tx.Text, tx.Size().Width, tx.MinSize().Width)
+					}
+				}
+				if !s.Held() {
+					continue
+				}
+				var caption *canvas.Text
+				for _, o := range texts {
+					if tx := o.(*canvas.Text); strings.HasPrefix(tx.Text, "by ") || tx.Text == "parked by you" {
+						caption = tx
+					}
+				}
+				switch {
+				case caption == nil:
+					t.Errorf("slot %d (%s): no caption shown", s.Orbit, s.State)
+				case caption.TextSize < 12:
+					t.Errorf("slot %d: caption %q at %v", s.Orbit, caption.Text, caption.TextSize)
+				}
+			}
 		})
 	}
 }
@@ -109,4 +237,47 @@ func TestViewStates(t *testing.T) {
 		test.AssertRendersToMarkup(t, "console/startup_error.xml", w.Canvas())
 		w.Close()
 	})
+}
+
+// TestKeysHelpShowsLegend: the Keys help lists the window's colours and
+// what each means, below the keys (testdata/console/keys_*.png).
+func TestKeysHelpShowsLegend(t *testing.T) {
+	for name, v := range map[string]fyne.ThemeVariant{"light": theme.VariantLight, "dark": theme.VariantDark} {
+		t.Run(name, func(t *testing.T) {
+			a := consoleLookApp(t, v)
+			fake := apptest.NewPhone(701, 720)
+			h := openConsole(t, a, fake, "Switchboard")
+			h.fake = fake
+			test.Tap(h.button("Keys"))
+			h.settle()
+			top := h.w.Canvas().Overlays().Top()
+			if top == nil {
+				t.Fatal("no dialog after Keys")
+			}
+			legends := find(top, func(o fyne.CanvasObject) bool { _, ok := o.(*widgets.Legend); return ok })
+			if len(legends) != 1 {
+				t.Fatalf("%d legends in the Keys help, want 1", len(legends))
+			}
+			l := legends[0]
+			if l.Size().Width < l.MinSize().Width || l.Size().Height < l.MinSize().Height {
+				t.Errorf("legend %v, smaller than its %v: cut", l.Size(), l.MinSize())
+			}
+			// The dialog alone: the window behind it is TestLook's.
+			var keys fyne.CanvasObject
+			for _, o := range find(top, func(o fyne.CanvasObject) bool {
+				lb, ok := o.(*widget.Label)
+				return ok && strings.HasPrefix(lb.Text, "Enter")
+			}) {
+				keys = o
+			}
+			if keys == nil {
+				t.Fatal("no keys in the Keys help")
+			}
+			d := fyne.CurrentApp().Driver()
+			from, to := d.AbsolutePositionForObject(keys), d.AbsolutePositionForObject(l).Add(l.Size())
+			to.X = fyne.Max(to.X, d.AbsolutePositionForObject(keys).X+keys.Size().Width)
+			box := image.Rect(int(from.X)-8, int(from.Y)-8, int(to.X)+8, int(to.Y)+8)
+			test.AssertImageMatches(t, "console/keys_"+name+".png", crop(h.rendered(), box))
+		})
+	}
 }
