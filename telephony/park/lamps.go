@@ -2,7 +2,6 @@ package park
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"sync"
 	"time"
@@ -57,7 +56,8 @@ type subscription struct {
 	to        sip.ToHeader   // the watcher's
 	callID    sip.CallIDHeader
 	target    sip.Uri
-	dest      string
+	route     []sip.Uri // the dialog's route set (routeSet), fixed at its start
+	dest      string    // the SUBSCRIBE's source: where a NOTIFY goes without a route set
 	transport string
 	eventHdr  string
 
@@ -131,10 +131,11 @@ func (ls *lampServer) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 
 	sub := &subscription{
 		orbit:     n,
-		entity:    fmt.Sprintf("sip:%d@%s", n, s.HostPort()),
+		entity:    lampEntity(req, n),
 		to:        req.From().AsTo(),
 		callID:    *req.CallID(),
 		target:    req.Contact().Address,
+		route:     routeSet(req),
 		dest:      req.Source(),
 		transport: req.Transport(),
 		eventHdr:  ev.Value(),
@@ -307,12 +308,22 @@ func (ls *lampServer) send(sub *subscription, timeout time.Duration) bool {
 	req.AppendHeader(&s.dua.ContactHDR)
 	req.AppendHeader(sip.NewHeader("Content-Type", dialoginfo.ContentType))
 	req.SetBody(body)
-	req.SetDestination(sub.dest)
-	req.SetTransport(sub.transport)
+	// Through the proxies that record-routed the SUBSCRIBE, if any: one
+	// in front of the service answers a NOTIFY that bypasses its route
+	// 404, and the lamp dies.
+	dest, transport := sub.dest, sub.transport
+	if len(sub.route) > 0 {
+		var t string
+		if dest, t = routeRequest(req, sub.route); t != "" {
+			transport = t
+		}
+	}
+	req.SetDestination(dest)
+	req.SetTransport(transport)
 
 	ctx, cancel := context.WithTimeout(ls.ctx, timeout)
 	defer cancel()
-	res, err := s.clientFor(sub.transport).Do(ctx, req)
+	res, err := s.clientFor(transport).Do(ctx, req)
 	switch {
 	case err != nil:
 		s.log.Info("lamp watcher unreachable, subscription dropped", "orbit", sub.orbit, "watcher", sub.to.Address.String(), "error", err)
@@ -460,6 +471,23 @@ func orbitDocument(entity string, version uint32, st lampState) dialoginfo.Docum
 		Ringback:  ringback(st.ring),
 	}}
 	return doc
+}
+
+// lampEntity is the entity of orbit n's documents: the URI the watcher
+// subscribed to, as it wrote it (the To of the SUBSCRIBE, which proxies
+// leave alone, or its Request-URI when the To names another resource),
+// without parameters; not the service's own address, which a watcher
+// behind a proxy never named.
+func lampEntity(req *sip.Request, n int) string {
+	u := req.Recipient
+	if to := req.To(); to != nil {
+		if m, ok := parseOrbit(to.Address.User); ok && m == n {
+			u = to.Address
+		}
+	}
+	u = *u.Clone()
+	u.UriParams, u.Headers = nil, nil
+	return u.String()
 }
 
 func requestedExpiry(req *sip.Request) time.Duration {

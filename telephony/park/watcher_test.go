@@ -29,6 +29,12 @@ type watcher struct {
 	to     sip.ToHeader // with the service's tag once subscribed
 	target sip.Uri      // the service's Contact
 	cseq   uint32
+	// route is the proxies every SUBSCRIBE goes through (preloaded Route
+	// header fields, the first is the next hop); onlyFrom, when set, is
+	// the one source a NOTIFY is accepted from (any other gets 404, as a
+	// watcher behind a proxy and a NAT never hears it).
+	route    []sip.Uri
+	onlyFrom string
 
 	mu         sync.Mutex
 	docs       []dialoginfo.Document
@@ -41,11 +47,19 @@ type watcher struct {
 // the cleanup unsubscribes (Expires: 0) and closes the UA.
 func newWatcher(t testing.TB, f *fixture, orbit int) *watcher {
 	t.Helper()
+	return newWatcherVia(t, f, orbit, f.uri(fmt.Sprint(orbit)), "")
+}
+
+// newWatcherVia is newWatcher subscribing to resource through the proxies
+// route (none: straight to the service), accepting NOTIFYs only from
+// onlyFrom when it is set.
+func newWatcherVia(t testing.TB, f *fixture, orbit int, resource sip.Uri, onlyFrom string, route ...sip.Uri) *watcher {
+	t.Helper()
 	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &watcher{orbit: orbit, addr: conn.LocalAddr().String()}
+	w := &watcher{orbit: orbit, addr: conn.LocalAddr().String(), route: route, onlyFrom: onlyFrom}
 	name := fmt.Sprintf("lamp%d", orbit)
 	w.ua, err = sipgo.NewUA(sipgo.WithUserAgent(name), sipgo.WithUserAgentHostname("127.0.0.1"))
 	if err != nil {
@@ -75,8 +89,8 @@ func newWatcher(t testing.TB, f *fixture, orbit int) *watcher {
 	w.callID = sip.CallIDHeader(fmt.Sprintf("lamp-%d-%s", orbit, sip.GenerateTagN(12)))
 	w.from = sip.FromHeader{DisplayName: "Lamp", Address: sip.Uri{Scheme: "sip", User: name, Host: "127.0.0.1", Port: port}, Params: sip.NewParams()}
 	w.from.Params.Add("tag", sip.GenerateTagN(16))
-	w.to = sip.ToHeader{Address: f.uri(fmt.Sprint(orbit)), Params: sip.NewParams()}
-	w.target = f.uri(fmt.Sprint(orbit))
+	w.to = sip.ToHeader{Address: resource, Params: sip.NewParams()}
+	w.target = resource
 
 	res, err := w.subscribe(time.Hour)
 	if err != nil {
@@ -122,6 +136,12 @@ func (w *watcher) subscribe(exp time.Duration) (*sip.Response, error) {
 	req.AppendHeader(&callID)
 	req.AppendHeader(&sip.CSeqHeader{SeqNo: w.cseq, MethodName: sip.SUBSCRIBE})
 	w.mu.Unlock()
+	for _, u := range w.route {
+		req.AppendHeader(&sip.RouteHeader{Address: u})
+	}
+	if len(w.route) > 0 {
+		req.SetDestination(w.route[0].HostPort())
+	}
 	req.AppendHeader(&sip.ContactHeader{Address: w.from.Address})
 	req.AppendHeader(sip.NewHeader("Event", dialoginfo.EventName))
 	req.AppendHeader(sip.NewHeader("Accept", dialoginfo.ContentType))
@@ -134,6 +154,14 @@ func (w *watcher) subscribe(exp time.Duration) (*sip.Response, error) {
 func (w *watcher) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 	if id := req.CallID(); id == nil || *id != w.callID {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Subscription Does Not Exist", nil))
+		return
+	}
+	if w.onlyFrom != "" && req.Source() != w.onlyFrom {
+		w.mu.Lock()
+		w.errs = append(w.errs, fmt.Sprintf("NOTIFY from %s, not through the proxy %s", req.Source(), w.onlyFrom))
+		w.mu.Unlock()
+		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusNotFound, "Not Found", nil))
+		w.notifies.Add(req)
 		return
 	}
 	_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
