@@ -67,6 +67,9 @@ type Directory struct {
 	opts     Options
 	log      *slog.Logger
 	onUpdate func(Status)
+	// ldapInvalid is what is wrong with the LDAP options: each refresh
+	// reports it instead of reading LDAP, and the cache stands in.
+	ldapInvalid error
 
 	mu      sync.Mutex
 	gen     uint64 // refreshes started
@@ -86,24 +89,34 @@ type fileRead struct {
 	at       time.Time
 }
 
-// New returns an empty directory of the sources in o, after validating
-// o. onUpdate, if not nil, is called with the new status after each
+// New returns an empty directory of the sources in o, and what is wrong
+// with o (Options.Validate), for the settings dialog and the log. The
+// directory is usable even when o is not: a contacts file that cannot be
+// read fails at each refresh, and so do invalid LDAP options, without
+// connecting, while the cached LDAP directory stands in; the status says
+// why. onUpdate, if not nil, is called with the new status after each
 // refresh, on the refreshing goroutine, with no lock held. log may be nil
 // (slog's default).
 func New(o Options, log *slog.Logger, onUpdate func(Status)) (*Directory, error) {
-	if err := o.Validate(); err != nil {
-		return nil, err
-	}
+	err := o.Validate()
 	if log == nil {
 		log = slog.Default()
 	}
+	o = o.withDefaults()
+	if o.Refresh < 0 {
+		o.Refresh = DefaultRefresh
+	}
+	if o.LDAP.Timeout < 0 {
+		o.LDAP.Timeout = DefaultTimeout
+	}
 	return &Directory{
-		opts:     o.withDefaults(),
-		log:      log.With("component", "directory"),
-		onUpdate: onUpdate,
-		index:    NewIndex(nil),
-		files:    map[string]fileRead{},
-	}, nil
+		opts:        o,
+		log:         log.With("component", "directory"),
+		onUpdate:    onUpdate,
+		ldapInvalid: o.LDAP.validate(),
+		index:       NewIndex(nil),
+		files:       map[string]fileRead{},
+	}, err
 }
 
 // Search returns the contacts matching query, best first, at most limit
@@ -172,8 +185,11 @@ func (d *Directory) Refresh(ctx context.Context) error {
 		}
 	}
 	ldapCS, ldapAt, fromCache := prevLDAP, prevLDAPAt, prevFromCache
-	if d.opts.LDAP.URL != "" {
-		cs, err := FetchLDAP(ctx, d.opts.LDAP)
+	if d.opts.LDAP.URL != "" || d.ldapInvalid != nil {
+		cs, err := []Contact(nil), d.ldapInvalid
+		if err == nil {
+			cs, err = FetchLDAP(ctx, d.opts.LDAP)
+		}
 		if err == nil {
 			ldapCS, ldapAt, fromCache = cs, now, false
 			if d.opts.CachePath != "" {
@@ -207,7 +223,7 @@ func (d *Directory) Refresh(ctx context.Context) error {
 	}
 	ix := NewIndex(Merge(lists...))
 
-	st := Status{State: StateFresh, Since: now, Checked: now, Contacts: ix.Len(), FromCache: fromCache && d.opts.LDAP.URL != ""}
+	st := Status{State: StateFresh, Since: now, Checked: now, Contacts: ix.Len(), FromCache: fromCache && ldapCS != nil}
 	err := errors.Join(errs...)
 	if len(errs) > 0 {
 		st.State, st.Reason, st.Err, st.Since = StateStale, ReasonOf(errs[0]), errs[0], since

@@ -171,6 +171,36 @@ func TestDirectoryBadCredentialsUsesCache(t *testing.T) {
 	if st.State != StateStale || st.Reason != ReasonBadCredentials || !st.FromCache || st.Contacts != nPeople+nADUsers-nDisabledA {
 		t.Errorf("bad credentials: %+v", st)
 	}
+	// Settings made invalid since (a filter that does not compile, a URL
+	// of another scheme): the directory is still made, each refresh says
+	// what is wrong without connecting, and the cache stands in.
+	for _, tc := range []struct {
+		change func(*LDAPOptions)
+		want   Reason
+	}{
+		{func(l *LDAPOptions) { l.Password = readerPW; l.Filter = "(cn=Eva" }, ReasonBadFilter},
+		{func(l *LDAPOptions) { l.Password = readerPW; l.URL = strings.Replace(l.URL, "ldap:", "http:", 1) }, ReasonConfig},
+	} {
+		bad := o
+		tc.change(&bad.LDAP)
+		d4, err := New(bad, nil, nil)
+		if ReasonOf(err) != tc.want || d4 == nil {
+			t.Fatalf("New: %v, %v", d4, err)
+		}
+		if err := d4.Refresh(context.Background()); ReasonOf(err) != tc.want {
+			t.Errorf("refresh with invalid options: %v, want %v", err, tc.want)
+		}
+		// The cache's URL and base DN are those of bad (unchanged by the
+		// filter); another URL has no cache.
+		st := d4.Status()
+		if tc.want == ReasonBadFilter && (st.State != StateStale || st.Reason != ReasonBadFilter || !st.FromCache || st.Contacts != nPeople+nADUsers-nDisabledA) {
+			t.Errorf("bad filter: %+v", st)
+		}
+		if tc.want == ReasonConfig && (st.State != StateFailed || st.Reason != ReasonConfig) {
+			t.Errorf("bad URL: %+v", st)
+		}
+	}
+
 	// A cache of another directory is not used.
 	o.LDAP.BaseDN = "ou=People,dc=example,dc=com"
 	d3, err := New(o, nil, nil)
@@ -267,8 +297,12 @@ func TestValidate(t *testing.T) {
 		{"two problems", Options{LDAP: LDAPOptions{URL: "ftp://h"}}, []string{"LDAP URL", "LDAP base DN"}},
 	} {
 		err := tc.o.Validate()
-		if ReasonOf(err) != ReasonConfig {
-			t.Errorf("%s: %v, want a ReasonConfig error", tc.name, err)
+		want := ReasonConfig
+		if tc.name == "bad filter" {
+			want = ReasonBadFilter
+		}
+		if ReasonOf(err) != want {
+			t.Errorf("%s: %v, want a %v error", tc.name, err, want)
 			continue
 		}
 		for _, s := range tc.expect {
@@ -276,8 +310,8 @@ func TestValidate(t *testing.T) {
 				t.Errorf("%s: %q does not say %q", tc.name, err, s)
 			}
 		}
-		if _, nerr := New(tc.o, nil, nil); nerr == nil {
-			t.Errorf("%s: New accepted invalid options", tc.name)
+		if d, nerr := New(tc.o, nil, nil); nerr == nil || nerr.Error() != err.Error() || d == nil {
+			t.Errorf("%s: New gave %v, %v; want a directory and the error", tc.name, d, nerr)
 		}
 	}
 }

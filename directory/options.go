@@ -128,24 +128,33 @@ func (o Options) withDefaults() Options {
 }
 
 // Validate checks the options and says what is wrong with them, every
-// problem at once; each is an *Error with ReasonConfig naming the option.
-// Files and the CA file must be readable now.
+// problem at once; each is an *Error naming the option, with ReasonConfig
+// (ReasonBadFilter for an LDAP filter that does not compile). Files and
+// the CA file must be readable now.
 func (o Options) Validate() error {
 	var errs []error
-	bad := func(op, format string, args ...any) {
-		errs = append(errs, &Error{Reason: ReasonConfig, Op: op, Err: fmt.Errorf(format, args...)})
-	}
 	for _, f := range o.Files {
 		if fh, err := os.Open(f); err != nil {
-			bad("contacts file", "cannot read %s: %w", f, err)
+			errs = append(errs, &Error{Reason: ReasonConfig, Op: "contacts file", Err: fmt.Errorf("cannot read %s: %w", f, err)})
 		} else {
 			fh.Close()
 		}
 	}
 	if o.Refresh < 0 {
-		bad("refresh interval", "must not be negative (%v)", o.Refresh)
+		errs = append(errs, &Error{Reason: ReasonConfig, Op: "refresh interval", Err: fmt.Errorf("must not be negative (%v)", o.Refresh)})
 	}
-	l := o.LDAP
+	if err := o.LDAP.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// validate checks the LDAP options (see Options.Validate).
+func (l LDAPOptions) validate() error {
+	var errs []error
+	bad := func(op, format string, args ...any) {
+		errs = append(errs, &Error{Reason: ReasonConfig, Op: op, Err: fmt.Errorf(format, args...)})
+	}
 	if l.URL == "" {
 		if l.BaseDN != "" || l.BindDN != "" || l.StartTLS || l.CAFile != "" {
 			bad("LDAP URL", "missing: the LDAP settings need a server URL such as ldaps://ldap.example.com")
@@ -177,7 +186,7 @@ func (o Options) Validate() error {
 	}
 	if l.Filter != "" {
 		if _, err := ldap.CompileFilter(l.Filter); err != nil {
-			bad("LDAP filter", "%q is not an LDAP filter: %w", l.Filter, err)
+			errs = append(errs, &Error{Reason: ReasonBadFilter, Op: "LDAP filter", Err: fmt.Errorf("%q is not an LDAP filter: %w", l.Filter, err)})
 		}
 	}
 	if l.CAFile != "" {
