@@ -32,11 +32,12 @@
 // panic may roll back the last writes — the database is never corrupted
 // either way. A parked caller whose park was rolled back would be one the
 // service confirmed and then forgot, so parkd uses SyncFull. Measured on
-// the development machine (a shared 2-vCPU VM on virtual NVMe, see
-// docs/BENCHMARKS.md "Park store"): a park write costs ≈ 1.4 ms with
-// SyncFull (≈ 700 parks/s on one writer) and ≈ 0.06 ms with SyncNormal
-// (≈ 15,000/s): the fsync is the whole cost, and 700/s is far above what
-// a reception's park service sees. Writes from concurrent goroutines are
+// the development machine (a shared, heavily loaded 2-vCPU VM, ext4 on a
+// virtual disk; docs/BENCHMARKS.md "Park store"): a park write takes
+// ≈ 1.6 ms with SyncFull (≈ 600 parks/s on one writer) and ≈ 0.6 ms with
+// SyncNormal (≈ 1,700/s). The fsync is most of the cost, and 600/s is far
+// above what a reception's park service sees. Switching SQLite to
+// fdatasync gained nothing there. Writes from concurrent goroutines are
 // serialised on the one write connection; group commit would raise the
 // SyncFull rate if a busy deployment ever needed it.
 //
