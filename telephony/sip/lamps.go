@@ -207,9 +207,13 @@ func (ls *lamps) subscribe(ctx context.Context, l *lamp, refresh bool, expiry ti
 	defer cancel()
 	res, err := ls.send(rctx, l, client, req)
 	if err != nil {
-		l.mu.Lock()
-		l.active = false
-		l.mu.Unlock()
+		// A refresh cut short by Close leaves the subscription to
+		// unsubscribe: the far end may well have it.
+		if ctx.Err() == nil {
+			l.mu.Lock()
+			l.active = false
+			l.mu.Unlock()
+		}
 		return 0, fmt.Errorf("SUBSCRIBE %s: %w", target.String(), err)
 	}
 	if !res.IsSuccess() {
