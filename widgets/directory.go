@@ -98,6 +98,7 @@ type DirectoryPane struct {
 
 	entry *searchEntry
 	list  *widget.List
+	empty *widget.Label // "Nobody matches …", over the list when a search finds no one
 	// selecting is set while the pane selects a row itself, so that the
 	// list's OnSelected does not report it back.
 	selecting bool
@@ -109,6 +110,10 @@ func NewDirectoryPane(search func(query string)) *DirectoryPane {
 	d := &DirectoryPane{OnSearch: search, Selected: -1, Placeholder: "Search people (name, extension, department)"}
 	d.ExtendBaseWidget(d)
 	d.entry = newSearchEntry(d)
+	d.empty = widget.NewLabel("")
+	d.empty.Alignment = fyne.TextAlignCenter
+	d.empty.Wrapping = fyne.TextWrapWord
+	d.empty.Hide()
 	d.list = widget.NewList(
 		func() int { return len(d.Rows) },
 		func() fyne.CanvasObject { return newDirectoryRowView(d) },
@@ -210,7 +215,7 @@ func (d *DirectoryPane) queryChanged(q string) {
 // CreateRenderer makes the pane's renderer.
 func (d *DirectoryPane) CreateRenderer() fyne.WidgetRenderer {
 	d.ExtendBaseWidget(d)
-	return &directoryRenderer{d: d, objects: []fyne.CanvasObject{d.entry, d.list}}
+	return &directoryRenderer{d: d, objects: []fyne.CanvasObject{d.entry, d.list, d.empty}}
 }
 
 type directoryRenderer struct {
@@ -229,6 +234,8 @@ func (r *directoryRenderer) Layout(size fyne.Size) {
 	r.d.entry.Resize(fyne.NewSize(size.Width, eh))
 	r.d.list.Move(fyne.NewPos(0, eh+pad))
 	r.d.list.Resize(fyne.NewSize(size.Width, max(0, size.Height-eh-pad)))
+	r.d.empty.Move(fyne.NewPos(0, eh+pad))
+	r.d.empty.Resize(fyne.NewSize(size.Width, r.d.empty.MinSize().Height))
 }
 
 func (r *directoryRenderer) MinSize() fyne.Size {
@@ -243,6 +250,13 @@ func (r *directoryRenderer) Refresh() {
 		d.entry.SetText(d.Query)
 	}
 	d.entry.SetPlaceHolder(d.Placeholder)
+	if len(d.Rows) == 0 && d.Query != "" {
+		d.empty.SetText("Nobody matches “" + d.Query + "”")
+		d.empty.Show()
+	} else {
+		d.empty.Hide()
+	}
+	r.Layout(d.Size())
 	d.list.Refresh()
 	d.selectInList()
 }
@@ -391,6 +405,8 @@ func (r *rowRenderer) Refresh() {
 	v.department.Text = v.row.Department
 	v.department.Color = th.Color(theme.ColorNamePlaceHolder, variant)
 	v.department.TextSize = th.Size(theme.SizeNameCaptionText)
+	// The extension's width decides the others': lay out again.
+	r.Layout(v.Size())
 	for _, o := range r.objects {
 		o.Refresh()
 	}

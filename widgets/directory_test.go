@@ -189,3 +189,23 @@ func TestDirectoryPane_Presence(t *testing.T) {
 		t.Errorf("other row's lamp changed: %v", got)
 	}
 }
+
+func TestDirectoryPane_Markup(t *testing.T) {
+	d, w, _ := newDirectory(t)
+	d.FocusSearch()
+	test.Type(w.Canvas().Focused(), "nov")
+	d.SetPresence("eva", PresenceIdle)
+	d.SetPresence("ivan", PresenceRinging)
+	d.SetPresence("nov", PresenceBusy)
+	key(w, fyne.KeyDown)
+	test.AssertRendersToMarkup(t, "directory/search.xml", w.Canvas())
+	test.Type(w.Canvas().Focused(), "zzz")
+	test.AssertRendersToMarkup(t, "directory/none.xml", w.Canvas())
+	if !d.empty.Visible() || d.empty.Text != "Nobody matches \u201cnovzzz\u201d" {
+		t.Errorf("no rows: %q shown %v", d.empty.Text, d.empty.Visible())
+	}
+	key(w, fyne.KeyEscape)
+	if d.empty.Visible() {
+		t.Error("the empty search's note stays after Escape")
+	}
+}
