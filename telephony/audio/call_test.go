@@ -213,7 +213,10 @@ func testRealCall(t *testing.T, ps *pulseServer) {
 		t.Errorf("console bridge: %v", err)
 	}
 	wg.Wait()
-	if st := port.Stats(); st.Played < 50 {
-		t.Errorf("jitter buffer after the call: %+v", st)
+	// The sink's check saw at least half a second of the caller's tone
+	// (five 100 ms windows): the port played at least those 25 frames.
+	// How many more depends on how long the checks took, not on the code.
+	if st := port.Stats(); st.Played < 25 {
+		t.Errorf("jitter buffer after the call: %+v, want at least 25 frames played", st)
 	}
 }

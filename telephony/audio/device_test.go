@@ -75,6 +75,11 @@ type call struct {
 	frame []int16
 	out   []int16
 	sent  [][]int16 // captured frames, as they would be encoded
+	dev   *Device
+	// The loudest the device's meters showed while run ran: a meter
+	// shows the last device period only, and a loaded machine's periods
+	// after the call's last frame are the jitter buffer's fade.
+	peakIn, peakOut float64
 }
 
 // openPort opens a port at rate on d, closed at the end of the test.
@@ -91,7 +96,7 @@ func openPort(t testing.TB, d *Device, rate int) *Port {
 func newCall(t *testing.T, d *Device, rate int) *call {
 	t.Helper()
 	return &call{t: t, port: openPort(t, d, rate), rate: rate, gen: tone.Sine(callHz, float64(rate), callAmp),
-		frame: make([]int16, rate/50), out: make([]int16, rate/50)}
+		frame: make([]int16, rate/50), out: make([]int16, rate/50), dev: d}
 }
 
 func (c *call) run(frames int) {
@@ -104,6 +109,8 @@ func (c *call) run(frames int) {
 		c.gen.Fill(c.frame)
 		c.port.Play(telephony.Frame{Seq: c.seq, Timestamp: uint32(c.seq) * uint32(c.rate/50), PCM: c.frame})
 		c.seq++
+		in, out := c.dev.Levels()
+		c.peakIn, c.peakOut = max(c.peakIn, in.Peak), max(c.peakOut, out.Peak)
 	}
 }
 
@@ -115,33 +122,14 @@ func checkTone(t *testing.T, what string, pcm []int16, hz, rate, amp float64) {
 	}
 }
 
-// checkHeard checks what a device played (48 kHz): in most of its
-// 100 ms blocks (60%) the tone at hz dominates at amp ± 15%. On a loaded
-// 2-core CI machine a device now and then runs late for a few ms,
-// which a check of the whole recording would take for a wrong level.
+// checkHeard checks what a device played (48 kHz): the audio that
+// arrived carries the tone at hz at amp ± 15% in at least 300 ms of it
+// (arrivedTone: gaps a loaded machine leaves are not held against it).
 func checkHeard(t *testing.T, what string, pcm []int16, hz, amp float64) {
 	t.Helper()
-	if good, blocks, levels := toneBlocks(pcm, hz, streamRate, amp); blocks == 0 || good*10 < blocks*6 {
-		t.Errorf("%s: %.0f Hz at %.2f in %d of %d blocks of 100 ms, want 60%%; levels %v", what, hz, amp, good, blocks, levels)
+	if v := arrivedTone(pcm, hz, streamRate, amp, 3); !v.ok {
+		t.Errorf("%s: want %.0f Hz at %.2f: %v", what, hz, amp, v)
 	}
-}
-
-// toneBlocks counts the 100 ms blocks of pcm in which the tone at hz
-// dominates at amp ± 15% (amp 0: at any level above -30 dBFS).
-func toneBlocks(pcm []int16, hz float64, rate int, amp float64) (good, blocks int, levels []string) {
-	block := rate / 10
-	for i := 0; i+block <= len(pcm); i += block {
-		blocks++
-		lvl, ok := tone.Detect(pcm[i:i+block], hz, float64(rate))
-		if amp == 0 && ok && lvl > 0.03 {
-			good++
-		}
-		if ok && lvl >= amp*0.85 && lvl <= amp*1.15 {
-			good++
-		}
-		levels = append(levels, fmt.Sprintf("%.2f", lvl))
-	}
-	return good, blocks, levels
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -178,21 +166,25 @@ func TestCallAudioFlowsBothWays(t *testing.T) {
 			c := newCall(t, d, rate)
 			c.run(10) // warm up: stream start, jitter buffer fill
 			f0, q0 := d.eng.capFrames.Load(), c.port.cap.len()
-			drop0, _ := c.port.CaptureStats()
+			drop0, silent0 := c.port.CaptureStats()
 			c.run(100)
 			f1, q1 := d.eng.capFrames.Load(), c.port.cap.len()
-			drop1, silent := c.port.CaptureStats()
+			drop1, silent1 := c.port.CaptureStats()
+			silent := int(silent1 - silent0)
 
-			// Pace: every frame Capture returned came from the device
-			// (none made up), and the device's clock accounts for all of
-			// them: 100·960 samples taken, plus any dropped as stale,
-			// plus what waits in the ring.
-			if silent != 0 {
-				t.Errorf("Capture made up %d silent frames while the device ran", silent)
+			// Pace: the frames Capture returned came from the device,
+			// and the device's clock accounts for all of them: 960
+			// samples for each frame taken, plus any dropped as stale,
+			// plus what waits in the ring. A loaded machine may stall the
+			// device's thread past stallAfter now and then: Capture then
+			// keeps the call's pace with a silent frame, as it must; a
+			// few of those are the load's, more would be a fault.
+			if silent > 5 {
+				t.Errorf("Capture made up %d silent frames of 100 while the device ran", silent)
 			}
 			// (The counters are read while the device runs: allow one
 			// device period between them.)
-			if got, want := int(f1-f0), 100*streamRate/50+int(drop1-drop0)+q1-q0; got < want-480 || got > want+480 {
+			if got, want := int(f1-f0), (100-silent)*streamRate/50+int(drop1-drop0)+q1-q0; got < want-480 || got > want+480 {
 				t.Errorf("microphone produced %d samples, Capture accounts for %d", got, want)
 			}
 			// Capture → what the call sends: the microphone's tone.
@@ -200,7 +192,9 @@ func TestCallAudioFlowsBothWays(t *testing.T) {
 			for _, f := range c.sent[20:] {
 				sent = append(sent, f...)
 			}
-			checkTone(t, "sent", sent, micHz, float64(rate), micAmp)
+			if v := arrivedTone(sent, micHz, rate, micAmp, 5); !v.ok {
+				t.Errorf("sent: want %.0f Hz at %.2f: %v", micHz, micAmp, v)
+			}
 			// Play → what the headset plays: the caller's tone.
 			out := drain(spk)
 			checkHeard(t, "played", out[len(out)-streamRate:], callHz, callAmp)
@@ -211,8 +205,8 @@ func TestCallAudioFlowsBothWays(t *testing.T) {
 			if s.Played < 95 || s.Lost != 0 || s.Late != 0 || s.Overflows != 0 {
 				t.Errorf("jitter stats %+v: want ≥ 95 played and nothing lost, late or overflowing", s)
 			}
-			if in, out := d.Levels(); in.Peak < micAmp*0.95 || out.Peak < callAmp*0.9 {
-				t.Errorf("levels in %+v out %+v", in, out)
+			if c.peakIn < micAmp*0.95 || c.peakOut < callAmp*0.9 {
+				t.Errorf("meters' peaks during the call: in %.3f, out %.3f; want %.2f and %.2f", c.peakIn, c.peakOut, micAmp, callAmp)
 			}
 		})
 	}
