@@ -33,16 +33,19 @@ func FetchLDAP(ctx context.Context, o LDAPOptions) ([]Contact, error) {
 		tlsConf.RootCAs = pool
 	}
 	dialer := &net.Dialer{Timeout: o.Timeout}
+	if dl, ok := ctx.Deadline(); ok {
+		dialer.Deadline = dl
+	}
 	conn, err := ldap.DialURL(o.URL, ldap.DialWithDialer(dialer), ldap.DialWithTLSConfig(tlsConf))
 	if err != nil {
 		return nil, ldapError(ctx, "connect", err)
 	}
 	defer conn.Close()
 	// Closing the connection ends whatever request waits on it when ctx
-	// is done (the client has no context of its own).
+	// is done (the client has no context of its own). The client's own
+	// request timeout stays off: its error would not say "timeout".
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
-	conn.SetTimeout(o.Timeout)
 
 	if o.StartTLS {
 		if err := conn.StartTLS(tlsConf); err != nil {

@@ -68,12 +68,12 @@ func TestMain(m *testing.M) {
 // skips the test when slapd is not installed, unless CI=true.
 func testSlapd(t *testing.T) *slapdServer {
 	t.Helper()
-	if _, err := exec.LookPath("slapd"); err != nil {
-		if _, err2 := os.Stat("/usr/sbin/slapd"); err2 != nil {
+	for _, bin := range []string{"slapd", "slapadd"} {
+		if _, err := os.Stat(slapdBin(bin)); err != nil {
 			if os.Getenv("CI") == "true" {
-				t.Fatal("directory: slapd is not installed (apt-get install slapd ldap-utils), and CI=true")
+				t.Fatalf("directory: %s is not installed (apt-get install slapd ldap-utils), and CI=true", bin)
 			}
-			t.Skip("directory: slapd is not installed (apt-get install slapd ldap-utils)")
+			t.Skipf("directory: %s is not installed (apt-get install slapd ldap-utils)", bin)
 		}
 	}
 	slapdOnce.Do(func() { slapd, slapdErr = startSlapd() })
@@ -100,11 +100,16 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-func startSlapd() (*slapdServer, error) {
+func startSlapd() (_ *slapdServer, err error) {
 	dir, err := os.MkdirTemp("", "directory-slapd-")
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(dir)
+		}
+	}()
 	s := &slapdServer{dir: dir, exited: make(chan struct{})}
 	if err := os.Mkdir(filepath.Join(dir, "db"), 0o700); err != nil {
 		return nil, err
