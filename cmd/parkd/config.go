@@ -39,6 +39,7 @@ type flagSet struct {
 	listen, advertise, orbits *string
 	parkTime, ringback, drain *string
 	fallback, moh, allow      *string
+	outboundProxy             *string
 	user, password            *string
 	rtpPort                   *string
 	probe, tcpIdle, tcpPerSrc *string
@@ -49,23 +50,24 @@ func newFlagSet() *flagSet {
 	fs := flag.NewFlagSet("parkd", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	return &flagSet{
-		fs:        fs,
-		listen:    fs.String("listen", park.DefaultListen, "SIP `address` (UDP and TCP); port 0 picks a free one"),
-		advertise: fs.String("advertise", "", "`IP` put in Contact and SDP when -listen is 0.0.0.0 (default: first non-loopback IPv4)"),
-		orbits:    fs.String("orbits", telephony.DefaultLot.String(), "the lot: a `range` of orbit numbers"),
-		parkTime:  fs.String("park-time", park.DefaultParkTime.String(), "the `duration` a call stays parked before it rings back its parker"),
-		ringback:  fs.String("ringback", park.DefaultRingbackTime.String(), "the `duration` the parker (then the fallback) rings before the call returns to its orbit"),
-		fallback:  fs.String("fallback", "", "SIP `URI` a call goes to when its parker does not answer the ring-back"),
-		moh:       fs.String("moh", "", "music on hold, a WAV `file` of 8 kHz 16-bit mono PCM (default: the bundled music)"),
-		allow:     fs.String("allow", "127.0.0.0/8,::1", "comma-separated `CIDRs` or addresses allowed to use the service"),
-		user:      fs.String("user", "", "digest `username` required of INVITE and SUBSCRIBE (with -password)"),
-		password:  fs.String("password", "", "digest `password` (with -user)"),
-		drain:     fs.String("drain", park.DefaultDrain.String(), "on SIGINT or SIGTERM, the longest `duration` to wait for parked and bridged calls to leave"),
-		rtpPort:   fs.String("rtp-port", "0", "even UDP `port` for media, RTCP on the next; 0 picks one"),
-		probe:     fs.String("probe-interval", park.DefaultProbeInterval.String(), "how often a parked caller is probed with an in-dialog OPTIONS; no answer for that long, 481 or 408 takes it off its orbit as lost (`duration`)"),
-		tcpIdle:   fs.String("tcp-idle", sipconn.DefaultIdleTimeout.String(), "close a TCP connection a peer opened once it said nothing for this `duration`; 0: never"),
-		tcpPerSrc: fs.String("tcp-per-source", strconv.Itoa(sipconn.DefaultMaxPerSource), "the most TCP connections one source address may hold open (`count`); 0: no cap"),
-		log:       logflag.Declare(fs),
+		fs:            fs,
+		listen:        fs.String("listen", park.DefaultListen, "SIP `address` (UDP and TCP); port 0 picks a free one"),
+		advertise:     fs.String("advertise", "", "`IP` put in Contact and SDP when -listen is 0.0.0.0 (default: first non-loopback IPv4)"),
+		orbits:        fs.String("orbits", telephony.DefaultLot.String(), "the lot: a `range` of orbit numbers"),
+		parkTime:      fs.String("park-time", park.DefaultParkTime.String(), "the `duration` a call stays parked before it rings back its parker"),
+		ringback:      fs.String("ringback", park.DefaultRingbackTime.String(), "the `duration` the parker (then the fallback) rings before the call returns to its orbit"),
+		fallback:      fs.String("fallback", "", "SIP `URI` a call goes to when its parker does not answer the ring-back"),
+		outboundProxy: fs.String("outbound-proxy", "", "SIP `URI` of the proxy the ring-backs go through (a loose route, ;lr implied)"),
+		moh:           fs.String("moh", "", "music on hold, a WAV `file` of 8 kHz 16-bit mono PCM (default: the bundled music)"),
+		allow:         fs.String("allow", "127.0.0.0/8,::1", "comma-separated `CIDRs` or addresses allowed to use the service"),
+		user:          fs.String("user", "", "digest `username` required of INVITE and SUBSCRIBE (with -password)"),
+		password:      fs.String("password", "", "digest `password` (with -user)"),
+		drain:         fs.String("drain", park.DefaultDrain.String(), "on SIGINT or SIGTERM, the longest `duration` to wait for parked and bridged calls to leave"),
+		rtpPort:       fs.String("rtp-port", "0", "even UDP `port` for media, RTCP on the next; 0 picks one"),
+		probe:         fs.String("probe-interval", park.DefaultProbeInterval.String(), "how often a parked caller is probed with an in-dialog OPTIONS; no answer for that long, 481 or 408 takes it off its orbit as lost (`duration`)"),
+		tcpIdle:       fs.String("tcp-idle", sipconn.DefaultIdleTimeout.String(), "close a TCP connection a peer opened once it said nothing for this `duration`; 0: never"),
+		tcpPerSrc:     fs.String("tcp-per-source", strconv.Itoa(sipconn.DefaultMaxPerSource), "the most TCP connections one source address may hold open (`count`); 0: no cap"),
+		log:           logflag.Declare(fs),
 	}
 }
 
@@ -123,6 +125,12 @@ func parseConfig(args []string) (config, error) {
 			return c, flagErr("fallback", *f.fallback, err)
 		}
 		o.Fallback = *f.fallback
+	}
+	if *f.outboundProxy != "" {
+		if err := checkSIPURI(*f.outboundProxy); err != nil {
+			return c, flagErr("outbound-proxy", *f.outboundProxy, err)
+		}
+		o.OutboundProxy = *f.outboundProxy
 	}
 	if *f.moh != "" {
 		if o.Music, err = readMusic(*f.moh); err != nil {

@@ -75,6 +75,7 @@ func TestParseConfigEveryFlag(t *testing.T) {
 		"-moh", moh, "-allow", "10.0.0.0/8, 192.0.2.7,::1", "-user", "park", "-password", "s3cret",
 		"-drain", "0s", "-rtp-port", "40000", "-log-level", "debug", "-log-format", "json",
 		"-probe-interval", "45s", "-tcp-idle", "0", "-tcp-per-source", "8",
+		"-outbound-proxy", "sip:edge.example.com:5060;transport=tcp",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -84,7 +85,8 @@ func TestParseConfigEveryFlag(t *testing.T) {
 		o.ParkTime != 90*time.Second || o.RingbackTime != 15*time.Second ||
 		o.Fallback != "sip:operator@pbx.example.com;transport=tcp" ||
 		o.Username != "park" || o.Password != "s3cret" || o.RTPPort != 40000 || c.drain != 0 ||
-		o.ProbeInterval != 45*time.Second || o.TCPIdleTimeout >= 0 || o.TCPMaxPerSource != 8 {
+		o.ProbeInterval != 45*time.Second || o.TCPIdleTimeout >= 0 || o.TCPMaxPerSource != 8 ||
+		o.OutboundProxy != "sip:edge.example.com:5060;transport=tcp" {
 		t.Fatalf("config = %+v, drain %v", o, c.drain)
 	}
 	wantAllow := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.7/32"), netip.MustParsePrefix("::1/128")}
@@ -154,6 +156,7 @@ func TestParseConfigBadFlags(t *testing.T) {
 		{"fallback http", []string{"-fallback", "http://pbx/100"}, "-fallback http://pbx/100: not a SIP URI like sip:operator@pbx.example.com"},
 		{"fallback without host", []string{"-fallback", "sip:"}, "-fallback sip:: not a SIP URI like sip:operator@pbx.example.com"},
 		{"fallback in brackets", []string{"-fallback", "<sip:100@pbx>"}, "-fallback <sip:100@pbx>: not a SIP URI like sip:operator@pbx.example.com"},
+		{"outbound proxy without scheme", []string{"-outbound-proxy", "edge:5060"}, "-outbound-proxy edge:5060: not a SIP URI like sip:operator@pbx.example.com"},
 
 		{"moh missing", []string{"-moh", missing}, "-moh " + missing + ": cannot read: no such file or directory"},
 		{"moh directory", []string{"-moh", dir}, "-moh " + dir + ": cannot read: is a directory"},

@@ -866,7 +866,15 @@ func (s *Service) ring(ctx context.Context, c *parkedCall, uri string) (bool, er
 	req.AppendHeader(sip.NewHeader("P-Asserted-Identity", identity(c.callerName, c.callerURI)))
 	req.AppendHeader(sip.NewHeader("X-Park-Caller", identity(c.callerName, c.callerURI)))
 	req.AppendHeader(sip.NewHeader("X-Park-Orbit", strconv.Itoa(c.orbit)))
-	if t, _ := u.UriParams.Get("transport"); t != "" {
+	if s.opts.OutboundProxy != "" {
+		// Through the site's proxy, on its transport.
+		proxy, _ := outboundRoute(s.opts.OutboundProxy) // checked by New
+		dest, t := routeRequest(req, []sip.Uri{proxy})
+		req.SetDestination(dest)
+		if t != "" {
+			req.SetTransport(t)
+		}
+	} else if t, _ := u.UriParams.Get("transport"); t != "" {
 		req.SetTransport(strings.ToUpper(t))
 	}
 	d, err := s.dua.WriteInvite(ctx, req)

@@ -277,6 +277,8 @@ func TestOptionsValidation(t *testing.T) {
 		{Options{Music: music, Orbits: telephony.Lot{First: 720, Last: 701}}, "reversed"},
 		{Options{Music: music, Password: "x"}, "needs a username"},
 		{Options{Music: music, Fallback: "not a uri"}, "fallback"},
+		{Options{Music: music, OutboundProxy: "not a uri"}, "outbound proxy"},
+		{Options{Music: music, OutboundProxy: "http://proxy"}, "outbound proxy"},
 		{Options{}, "music"},
 		{Options{Music: music, ParkTime: -time.Second}, "positive"},
 	} {

@@ -25,6 +25,7 @@ func shortTimes(o *park.Options) {
 func TestRingbackAnswered(t *testing.T) {
 	f := startPark(t, shortTimes)
 	got := make(chan *sip.Request, 1)
+	heard := make(chan struct{}, 1)
 	parker := newAgent(t, "console", func(d *diago.DialogServerSession) {
 		got <- d.InviteRequest
 		dm, err := d.Answer(diago.AnswerOptions{})
@@ -33,6 +34,7 @@ func TestRingbackAnswered(t *testing.T) {
 		}
 		m := siptest.StartMedia(t, dm, 1000)
 		hears(t, m, 440)
+		heard <- struct{}{}
 		<-d.Context().Done()
 	})
 	dc := parkAlice(t, f.uri("park-708"), sip.NewHeader("Referred-By", "<"+parker.AOR()+">"))
@@ -50,6 +52,9 @@ func TestRingbackAnswered(t *testing.T) {
 		t.Fatalf("ring-back From = %s, want the caller", from.Value())
 	}
 	hears(t, mc, 1000) // the caller hears the parker
+	// and the parker the caller; the test ends only after the parker's
+	// check did, which fails the test from its handler otherwise.
+	siptest.Recv(t, "the parker hearing the caller", heard)
 	f.log.wait(t, "rang back", "orbit", "708", "answered", "true")
 	if st, _ := f.svc.Orbit(708); st.Occupied {
 		t.Fatal("orbit still occupied after the parker answered the ring-back")

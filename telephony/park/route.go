@@ -1,6 +1,7 @@
 package park
 
 import (
+	"fmt"
 	"net"
 	"strconv"
 	"strings"
@@ -58,4 +59,21 @@ func routeRequest(req *sip.Request, route []sip.Uri) (dest, transport string) {
 		port = sip.DefaultPort(transport)
 	}
 	return net.JoinHostPort(strings.Trim(first.Host, "[]"), strconv.Itoa(port)), transport
+}
+
+// outboundRoute is the outbound proxy's URI as the one entry of a route
+// set, a loose route whether or not it says ;lr (RFC 3261 §8.1.2).
+func outboundRoute(uri string) (sip.Uri, error) {
+	var u sip.Uri
+	if err := sip.ParseUri(uri, &u); err != nil || u.Host == "" || (u.Scheme != "sip" && u.Scheme != "sips") {
+		return u, fmt.Errorf("outbound proxy %q is not a SIP URI", uri)
+	}
+	if u.UriParams == nil {
+		u.UriParams = sip.NewParams()
+	}
+	if !u.UriParams.Has("lr") {
+		u.UriParams.Add("lr", "")
+	}
+	u.Headers = nil
+	return u, nil
 }

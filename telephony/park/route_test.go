@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/emiago/diago"
 	"github.com/emiago/sipgo/sip"
 	"github.com/switchboard/switchboard/internal/siptest"
+	"github.com/switchboard/switchboard/telephony/park"
 )
 
 // rrProxy is a small stateless record-routing SIP proxy over UDP on
@@ -234,5 +237,46 @@ func TestLampNotifyFollowsRecordRoute(t *testing.T) {
 				t.Fatalf("proxy A forwarded %d NOTIFYs to the watcher, want at least 4: %v", notifies, a.forwarded.All())
 			}
 		})
+	}
+}
+
+// TestRingbackThroughOutboundProxy: with Options.OutboundProxy (given
+// without ;lr) the ring-back INVITE goes to the proxy with it as a loose
+// Route, the proxy record-routes it, and the ACK follows the dialog's
+// route set through it; the parker answers and hears the caller.
+func TestRingbackThroughOutboundProxy(t *testing.T) {
+	p := startProxy(t, "edge", false, "")
+	f := startPark(t, func(o *park.Options) {
+		shortTimes(o)
+		o.OutboundProxy = fmt.Sprintf("sip:127.0.0.1:%d", p.port)
+	})
+	got := make(chan *sip.Request, 1)
+	heard := make(chan struct{}, 1)
+	parker := newAgent(t, "console", func(d *diago.DialogServerSession) {
+		got <- d.InviteRequest
+		dm, err := d.Answer(diago.AnswerOptions{})
+		if err != nil {
+			return
+		}
+		m := siptest.StartMedia(t, dm, 1000)
+		hears(t, m, 440)
+		heard <- struct{}{}
+		<-d.Context().Done()
+	})
+	dc := parkAlice(t, f.uri("park-708"), sip.NewHeader("Referred-By", "<"+parker.AOR()+">"))
+	mc := siptest.StartMedia(t, dc, 440)
+	req := siptest.Recv(t, "the ring-back INVITE", got)
+	if v := req.Via(); v == nil || v.Port != p.port {
+		t.Fatalf("ring-back INVITE's top Via %v, want the proxy's (port %d)", v, p.port)
+	}
+	if r := req.GetHeader("Route"); r != nil {
+		t.Errorf("the parker got a Route header %q: the proxy's own route was left in", r.Value())
+	}
+	hears(t, mc, 1000) // the caller hears the parker: bridged
+	siptest.Recv(t, "the parker hearing the caller", heard)
+	f.log.wait(t, "rang back", "orbit", "708", "answered", "true")
+	p.forwarded.Wait(t, "the ring-back's ACK through the proxy", func(s string) bool { return strings.HasPrefix(s, "ACK ") })
+	if r := p.refused.All(); len(r) > 0 {
+		t.Fatalf("the proxy refused %v: a request bypassed its route", r)
 	}
 }

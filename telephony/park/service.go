@@ -62,6 +62,12 @@ type Options struct {
 	// Fallback, when set, is the URI a call goes to when its parker does
 	// not answer the ring-back.
 	Fallback string
+	// OutboundProxy, when set, is the SIP URI of the proxy every request
+	// the service starts outside a dialog (the ring-backs, to the parker
+	// and to the fallback) goes through: a loose route (;lr is implied)
+	// and the next hop, on the transport it names. Requests inside a
+	// dialog follow the dialog's route set instead.
+	OutboundProxy string
 	// Music is the music on hold, 8 kHz 16-bit mono PCM, looped. Required.
 	Music []int16
 	// Allow lists the sources that may use the service (DefaultAllow).
@@ -125,6 +131,11 @@ func (o *Options) withDefaults() (Options, error) {
 		var u sip.Uri
 		if err := sip.ParseUri(out.Fallback, &u); err != nil || u.Host == "" {
 			return out, fmt.Errorf("fallback %q is not a SIP URI", out.Fallback)
+		}
+	}
+	if out.OutboundProxy != "" {
+		if _, err := outboundRoute(out.OutboundProxy); err != nil {
+			return out, err
 		}
 	}
 	if len(out.Allow) == 0 {
