@@ -539,3 +539,15 @@ func TestPathWithURICharacters(t *testing.T) {
 		t.Fatalf("database not at its path: %v", err)
 	}
 }
+
+func TestCanceledWriteChangesNothing(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.PutCall(ctx, parkedCall(1, 0)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("PutCall with a canceled context: %v, want context.Canceled", err)
+	}
+	if calls := load(t, s).Calls; len(calls) != 0 {
+		t.Fatalf("a canceled write was stored: %+v", calls)
+	}
+}
