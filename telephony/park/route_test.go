@@ -280,3 +280,35 @@ func TestRingbackThroughOutboundProxy(t *testing.T) {
 		t.Fatalf("the proxy refused %v: a request bypassed its route", r)
 	}
 }
+
+// TestParkedCallDialogThroughProxy: a caller parks through a
+// record-routing proxy; every request the service then sends in that
+// dialog follows its route set through the proxy (which refuses any
+// that bypasses it): the probes, the re-INVITE that takes the caller
+// off hold at the retrieve, and the BYE when the retriever hangs up.
+func TestParkedCallDialogThroughProxy(t *testing.T) {
+	f := startPark(t, func(o *park.Options) { o.ProbeInterval = 300 * time.Millisecond })
+	p := startProxy(t, "edge", false, "")
+	caller := newAgent(t, "alice", nil)
+	route := p.route()
+	dc, err := caller.Call(t, f.uri("park-703"), &sip.RouteHeader{Address: route})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.log.wait(t, "parked", "orbit", "703")
+	p.forwarded.Wait(t, "the park through the proxy", func(s string) bool { return s == "INVITE "+f.svc.Addr().String() })
+	callerHop := dc.InviteRequest.Contact().Address.HostPort()
+	p.forwarded.Wait(t, "a probe through the proxy", func(s string) bool { return s == "OPTIONS "+callerHop })
+
+	r := newAgent(t, "bob", nil)
+	dr, err := r.Call(t, f.uri("703"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.forwarded.Wait(t, "the re-INVITE off hold through the proxy", func(s string) bool { return s == "INVITE "+callerHop })
+	hangup(t, dr)
+	p.forwarded.Wait(t, "the caller's BYE through the proxy", func(s string) bool { return s == "BYE "+callerHop })
+	if r := p.refused.All(); len(r) > 0 {
+		t.Fatalf("the proxy refused %v: a request bypassed its route", r)
+	}
+}
