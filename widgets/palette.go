@@ -62,6 +62,7 @@ var meaningOf = map[fyne.ThemeColorName]fyne.ThemeColorName{
 type palette struct {
 	meanings  map[fyne.ThemeColorName]color.Color // the semantic colours
 	on        color.Color                         // text on every semantic colour
+	text      color.Color                         // the foreground
 	disabled  color.Color                         // secondary text: low-importance labels, disabled buttons
 	holder    color.Color                         // placeholders and muted details
 	hyperlink color.Color
@@ -85,6 +86,7 @@ var (
 			ColorNameDanger:  rgb(0xff7a70),
 		},
 		on:        rgb(0x111113),
+		text:      rgb(0xf3f3f3),
 		disabled:  rgb(0x9c9ca3),
 		holder:    rgb(0xb2b2b2),
 		hyperlink: rgb(0x8ab8ff),
@@ -98,9 +100,12 @@ var (
 			ColorNameWaiting: rgb(0xa65300),
 			ColorNameDanger:  rgb(0xc2261f),
 		},
-		on:        rgb(0xffffff),
-		disabled:  rgb(0x666666),
-		holder:    rgb(0x666666),
+		on: rgb(0xffffff),
+		// Darker than Fyne's #565656, so that secondary text still reads
+		// on a ringing call's amber-tinted card.
+		text:      rgb(0x1f1f21),
+		disabled:  rgb(0x5c5c5c),
+		holder:    rgb(0x5c5c5c),
 		hyperlink: rgb(0x1c5fd0),
 		focus:     color.NRGBA{R: 0x1c, G: 0x5f, B: 0xd0, A: 0x2a},
 	}
@@ -140,6 +145,8 @@ func (t *Theme) Color(n fyne.ThemeColorName, v fyne.ThemeVariant) color.Color {
 	case theme.ColorNameForegroundOnPrimary, theme.ColorNameForegroundOnSuccess,
 		theme.ColorNameForegroundOnWarning, theme.ColorNameForegroundOnError:
 		return p.on
+	case theme.ColorNameForeground:
+		return p.text
 	case theme.ColorNameDisabled:
 		return p.disabled
 	case theme.ColorNamePlaceHolder:

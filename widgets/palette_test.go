@@ -236,3 +236,36 @@ func newConsoleLookApp(t testing.TB, v fyne.ThemeVariant) fyne.App {
 	a.Settings().SetTheme(variantTheme{NewTheme(), v})
 	return a
 }
+
+// TestLineCard_TextContrast: every text of a line card in every state
+// reads at 4.5:1 or more on what it is drawn on (the card, tinted for a
+// waiting call, or the state's pill), in both variants of the console's
+// theme.
+func TestLineCard_TextContrast(t *testing.T) {
+	states := []LineState{LineRinging, LineBack, LineDialing, LineActive, LineHeld, LineParking, LineParked, LineEnded}
+	for name, v := range variants {
+		t.Run(name, func(t *testing.T) {
+			newConsoleLookApp(t, v)
+			window := NewTheme().Color(theme.ColorNameBackground, v)
+			for _, st := range states {
+				c := NewLineCard("c1", "Eva Novak", "eva.novak@partner.example", st, t0)
+				c.Orbit = 705
+				c.Tick(t0.Add(42 * time.Second))
+				test.NewTempWindow(t, c).Resize(fyne.NewSize(420, 140))
+				r := test.WidgetRenderer(c).(*lineCardRenderer)
+				card := over(window, r.bg.FillColor)
+				check := func(tx *canvas.Text, on color.Color) {
+					if tx.Visible() && tx.Text != "" {
+						if cr := contrast(tx.Color, on); cr < aaContrast {
+							t.Errorf("%s: %q is %.2f:1", st, tx.Text, cr)
+						}
+					}
+				}
+				for _, tx := range []*canvas.Text{&r.name, &r.timer, &r.number, &r.detail, &r.waited} {
+					check(tx, card)
+				}
+				check(&r.stateText, over(card, r.pill.FillColor))
+			}
+		})
+	}
+}
