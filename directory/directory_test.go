@@ -315,3 +315,64 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestRefresherEndsWhileLDAPHangs(t *testing.T) {
+	dir := t.TempDir()
+	addr, accepted := silentServerAccepting(t)
+	o := Options{
+		Files:     []string{"testdata/people.vcf"},
+		CachePath: filepath.Join(dir, "c.json"),
+		LDAP:      LDAPOptions{URL: "ldap://" + addr, BaseDN: testBase, Timeout: time.Hour},
+	}
+	d, err := New(o, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := d.Start(ctx)
+	select {
+	case <-accepted:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the refresh did not connect")
+	}
+	// The refresh waits on a server that never answers; cancelling ends
+	// it and the goroutine, and the status does not call that a failure.
+	cancel()
+	select {
+	case <-r.Done():
+	case <-time.After(30 * time.Second):
+		t.Fatal("the refresher did not end while LDAP hung")
+	}
+	if st := d.Status(); st.State != StateEmpty {
+		t.Errorf("status after a cancelled refresh: %+v", st)
+	}
+}
+
+func TestDirectoryConcurrentUse(t *testing.T) {
+	d, err := New(Options{Files: []string{"testdata/people.csv", "testdata/people.vcf"}, CachePath: filepath.Join(t.TempDir(), "c.json")}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 20; i++ {
+				if g%2 == 0 {
+					if err := d.Refresh(context.Background()); err != nil {
+						t.Error(err)
+						return
+					}
+				} else {
+					d.Search("s", 10)
+					d.Status()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if st := d.Status(); st.State != StateFresh || st.Contacts != 6 {
+		t.Errorf("after concurrent refreshes: %+v", st)
+	}
+}

@@ -136,11 +136,19 @@ func closedPort(t *testing.T) string {
 
 // silentServer accepts connections and never answers.
 func silentServer(t *testing.T) string {
+	addr, _ := silentServerAccepting(t)
+	return addr
+}
+
+// silentServerAccepting is silentServer, with a channel that receives
+// once for each connection accepted.
+func silentServerAccepting(t *testing.T) (string, <-chan struct{}) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})
+	accepted := make(chan struct{}, 16)
 	var conns []net.Conn
 	go func() {
 		defer close(done)
@@ -150,6 +158,10 @@ func silentServer(t *testing.T) string {
 				return
 			}
 			conns = append(conns, c)
+			select {
+			case accepted <- struct{}{}:
+			default:
+			}
 		}
 	}()
 	t.Cleanup(func() {
@@ -159,7 +171,7 @@ func silentServer(t *testing.T) string {
 			c.Close()
 		}
 	})
-	return l.Addr().String()
+	return l.Addr().String(), accepted
 }
 
 func TestLDAPFailures(t *testing.T) {
