@@ -196,7 +196,10 @@ func (o *lineOp) apply(ctx context.Context) {
 	for _, c := range held {
 		err := c.sess().Hold(ctx)
 		p.mu.Lock()
-		if err != nil {
+		// The call may have ended meanwhile (its caller hung up): that
+		// end was published, with its own reason.
+		ended := c.info.State == telephony.StateEnded
+		if err != nil && !ended {
 			c.info.Reason = "hold not confirmed by the far end"
 		}
 		if c != o.c {
@@ -206,7 +209,9 @@ func (o *lineOp) apply(ctx context.Context) {
 		if err != nil {
 			p.log.Warn("hold not confirmed", "call", c.id, "error", err)
 		}
-		p.changed(c)
+		if !ended {
+			p.changed(c)
+		}
 	}
 }
 

@@ -264,6 +264,11 @@ func TestParkCallerHangsUpDuringHold(t *testing.T) {
 		}
 		if cc.Call.State == telephony.StateEnded {
 			ended = true
+			// The hold that failed with the hang-up does not reword
+			// the end (it used to say "hold not confirmed").
+			if cc.Call.End != telephony.EndHungUpByFarEnd || cc.Call.Reason != "caller hung up" {
+				t.Fatalf("the call ended as %v, %q; want hung up by the far end, \"caller hung up\"", cc.Call.End, cc.Call.Reason)
+			}
 		} else if ended {
 			t.Fatalf("the ended call was published again as %s: %+v", cc.Call.State, cc.Call)
 		}
