@@ -202,3 +202,21 @@ func TestLDAPFailures(t *testing.T) {
 		})
 	}
 }
+
+func TestLDAPAttributeMapping(t *testing.T) {
+	s := testSlapd(t)
+	o := readerOptions(s)
+	o.BaseDN = "ou=People," + testBase
+	o.Filter = "(uid=p7)"
+	o.Attributes = Attributes{Name: []string{"sn"}, Extension: []string{"uid"}, URI: []string{"mail"}}
+	cs, err := FetchLDAP(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name, _, mobile, dept := testPerson(7)
+	// The fields not mapped keep their defaults (mobile, ou, mail).
+	want := Contact{Name: strings.Fields(name)[1], Extension: "p7", URI: "sip:p7@example.com", Department: dept, Mobile: mobile, Email: "p7@example.com", Source: SourceLDAP}
+	if len(cs) != 1 || cs[0] != want {
+		t.Errorf("got %+v\nwant %+v", cs, want)
+	}
+}
