@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/emiago/diago"
 	"github.com/emiago/sipgo"
@@ -119,6 +120,75 @@ func TestNoLockAcrossNetworkWait(t *testing.T) {
 		case c.ID == ra.ID && c.State != telephony.StateHeld:
 			t.Fatalf("alice after the hold: %+v", c)
 		case c.State == telephony.StateActive:
+			live++
+		}
+	}
+	if live != 1 {
+		t.Fatalf("%d live calls: %+v", live, a.Calls())
+	}
+}
+
+// TestAnswerWaitsForACKWithoutLock: Answer waits for the caller's ACK
+// (diago waits up to ~32 s for it). Meanwhile the phone is not locked:
+// the receptionist can take another call off hold, and when the ACK
+// comes the answered call becomes the live line and holds that one.
+// (Answer used to hold the line lock across that wait: Resume waited
+// for the ACK.)
+func TestAnswerWaitsForACKWithoutLock(t *testing.T) {
+	a := newConsole(t, "desk", 1000, nil)
+	_, alice, _ := aliceOn(t, a, false) // a first caller, answered
+	if err := a.Hold(ctxT(t), alice.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	carol := siptest.NewAgent(t, "carol", siptest.AgentOptions{Logger: testLogger(t, "carol")})
+	d, err := carol.DG.NewDialog(a.uri(), diago.NewDialogOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	invited := make(chan error, 1)
+	go func() {
+		_, err := d.Invite(ctx, diago.InviteClientOptions{Headers: []sip.Header{carol.From()}})
+		invited <- err
+	}()
+	t.Cleanup(func() {
+		hctx, hcancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer hcancel()
+		_ = d.Hangup(hctx)
+		d.Close()
+	})
+	r := a.waitCall(t, "carol rings", func(c telephony.Call) bool {
+		return c.State == telephony.StateRinging && c.RemoteURI == carol.AOR()
+	})
+	answered := make(chan error, 1)
+	go func() { answered <- a.Answer(context.Background(), r.ID) }()
+	// Carol has the 200 and holds back her ACK: Answer is waiting for it.
+	if err := siptest.Recv(t, "carol's INVITE answered", invited); err != nil {
+		t.Fatal(err)
+	}
+
+	resumed := make(chan error, 1)
+	go func() { resumed <- a.Resume(context.Background(), alice.ID) }()
+	if err := siptest.Recv(t, "Resume while Answer waits for the ACK", resumed); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := a.Call(alice.ID); c.State != telephony.StateActive {
+		t.Fatalf("the resumed call: %+v", c)
+	}
+
+	if err := d.Ack(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := siptest.Recv(t, "Answer, once the ACK came", answered); err != nil {
+		t.Fatal(err)
+	}
+	a.waitState(t, alice.ID, telephony.StateHeld)
+	a.waitState(t, r.ID, telephony.StateActive)
+	live := 0
+	for _, c := range a.Calls() {
+		if c.State == telephony.StateActive {
 			live++
 		}
 	}
