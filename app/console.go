@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"image"
 	"io"
 	"log/slog"
@@ -113,12 +112,13 @@ type Console struct {
 	orbits     map[int]*orbitView
 	parks      map[int]parkNote  // calls this console parked, by orbit
 	retrieving map[int]time.Time // orbits being retrieved: since when their call was parked
-	holdSeq    int
 	history    *history
 	book       *callBook // every call's entry in the call log
 	status     *statusBar
 	digits     string // orbit number being typed
 	confirm    *confirmation
+	dialogs    []*openDialog // the dialogs open, the top last: keys are off
+	queue      queue         // the Lines pane: count, order, history split
 	parkUp     bool
 	parkWhy    string
 	lastNote   string
@@ -133,8 +133,10 @@ type line struct {
 	leaveAt  time.Time // zero while it stays
 	answered bool      // noted in the history
 	parked   bool
-	heldSeq  int    // orders the holds: H resumes the call held last
-	keyed    []rune // the last digits the far end keyed (maxKeyed)
+	// firstSeen is when the caller first came in: rang, or was parked
+	// before this ring-back or retrieve. It orders the queue.
+	firstSeen time.Time
+	keyed     []rune // the last digits the far end keyed (maxKeyed)
 }
 
 // orbitView is what the grid knows of one orbit.
@@ -205,6 +207,7 @@ func New(a fyne.App, w fyne.Window, opts Options) *Console {
 		book:       newCallBook(),
 		parkUp:     true,
 	}
+	c.phone = notingPhone{Phone: opts.Phone, c: c}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	if opts.StateLog != nil {
 		c.state = &stateLog{w: opts.StateLog}
@@ -259,15 +262,13 @@ func (c *Console) build() {
 	c.linesEmpty = widget.NewLabel(empty)
 	c.linesEmpty.Wrapping = fyne.TextWrapWord
 	c.linesEmpty.Importance = widget.LowImportance
-	linesHead := heading("Lines")
 	c.linesCol = container.NewVBox(c.linesEmpty, c.linesBox)
-	lines := container.NewBorder(linesHead, nil, nil, nil, container.NewVScroll(c.linesCol))
+	lines := container.NewVScroll(c.linesCol)
 
 	c.history = c.newHistory()
 	hist := c.history.view()
 
-	left := container.NewVSplit(lines, hist)
-	left.Offset = 0.64
+	left := c.linesPane(lines, hist)
 	lot := "Orbits"
 	if c.lotSize() > 0 {
 		lot = "Orbits " + itoa(c.first) + "–" + itoa(c.last)
@@ -337,7 +338,7 @@ func (c *Console) Start(ctx context.Context) {
 	if c.opts.Sound != nil {
 		c.ring = newRinger(c.opts.Sound, func(err error) {
 			c.log.Warn("ringtone", "error", err)
-			c.do(func() { c.flash("Ringtone: " + err.Error()) })
+			c.do(func() { c.flash(ringtoneFailed) })
 		})
 		c.spawn(func() { c.ring.run(c.ctx) })
 	}
@@ -417,47 +418,10 @@ func (c *Console) ticker() {
 }
 
 // act runs an action of the receptionist on the phone away from Fyne's
-// goroutine; a failure is shown in the status bar.
+// goroutine; a failure is shown in the status bar in plain words (see
+// actOn). what names the action as "Could not " + what says it.
 func (c *Console) act(what string, f func(ctx context.Context) error) {
-	c.spawn(func() {
-		ctx, cancel := context.WithTimeout(c.ctx, actionTimeout)
-		defer cancel()
-		err := f(ctx)
-		if err == nil || c.ctx.Err() != nil {
-			return
-		}
-		c.log.Warn(what, "error", err)
-		c.do(func() {
-			c.flash(what + ": " + errText(err))
-			c.changed()
-		})
-	})
-}
-
-// errWords are the status bar's words for the errors every
-// telephony.Phone wraps, whatever implements it.
-var errWords = []struct {
-	err   error
-	words string
-}{
-	{context.DeadlineExceeded, "no answer in time"},
-	{telephony.ErrNoSuchCall, "the call is gone"},
-	{telephony.ErrWrongState, "not possible in the call's state"},
-	{telephony.ErrBadOrbit, "no such orbit"},
-	{telephony.ErrParkUnavailable, "the park service is unavailable"},
-	{telephony.ErrNoParkService, "no park service is set up"},
-	{telephony.ErrBadTarget, "not a number or SIP URI"},
-}
-
-// errText words an error for the status bar: by its kind where it is
-// one of telephony's, otherwise as the phone said it.
-func errText(err error) string {
-	for _, w := range errWords {
-		if errors.Is(err, w.err) {
-			return w.words
-		}
-	}
-	return err.Error()
+	c.actOn(action{what: what}, f, nil)
 }
 
 // Apply applies one telephony event to the view. The console's event
@@ -509,6 +473,7 @@ func (c *Console) Tick(now time.Time) {
 		}
 		l.card.Tick(now)
 	}
+	c.rememberLayout()
 	c.grid.Tick(now)
 	c.status.tick(now)
 	c.changed()

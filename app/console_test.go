@@ -117,7 +117,7 @@ func TestParkErrorIsShown(t *testing.T) {
 	h.fake.FailNext("park", fmt.Errorf("sip: park c1: %w", telephony.ErrParkUnavailable))
 	h.drag(id, 706)
 	h.eventually("the error in the status bar", func() bool {
-		return h.c.Snapshot().Message == "Park on 706: the park service is unavailable"
+		return h.c.Snapshot().Message == "Could not park the call on 706: the park service is not answering. Keep the call on hold and try again in a moment."
 	})
 	if st := h.lineState(id); st != string(widgets.LineActive) {
 		t.Errorf("call %s", st)
@@ -126,27 +126,28 @@ func TestParkErrorIsShown(t *testing.T) {
 
 // TestErrorsWordedByKind: the status bar words an error by which of
 // telephony's errors it wraps, whoever wrapped it and however (the
-// console once stripped the "sip: " and "apptest: " prefixes); an error
-// of no known kind is shown as the phone worded it.
+// console once stripped the "sip: " and "apptest: " prefixes), in plain
+// words with what to do; an error of no known kind says something went
+// wrong, its words go to the log only (issue 13).
 func TestErrorsWordedByKind(t *testing.T) {
 	for _, c := range []struct {
 		err  error
 		want string
 	}{
-		{fmt.Errorf("sip: park c1 (held): %w", telephony.ErrWrongState), "not possible in the call's state"},
-		{fmt.Errorf("apptest: park c1 (held): %w", telephony.ErrWrongState), "not possible in the call's state"},
-		{fmt.Errorf("sip: park c1: the caller hung up: %w", telephony.ErrNoSuchCall), "the call is gone"},
-		{fmt.Errorf("sip: park on 706: %w (701-720)", telephony.ErrBadOrbit), "no such orbit"},
-		{fmt.Errorf("sip: park: %w", telephony.ErrNoParkService), "no park service is set up"},
-		{fmt.Errorf("sip: park c1: %w", context.DeadlineExceeded), "no answer in time"},
-		{errors.New("the park URI template is broken"), "the park URI template is broken"},
+		{fmt.Errorf("sip: park c1 (held): %w", telephony.ErrWrongState), "the call cannot do that right now. Check its card and try again."},
+		{fmt.Errorf("apptest: park c1 (held): %w", telephony.ErrWrongState), "the call cannot do that right now. Check its card and try again."},
+		{fmt.Errorf("sip: park c1: the caller hung up: %w", telephony.ErrNoSuchCall), "the call has ended."},
+		{fmt.Errorf("sip: park on 706: %w (701-720)", telephony.ErrBadOrbit), "that orbit is not in the park lot. Use one from 701 to 720."},
+		{fmt.Errorf("sip: park: %w", telephony.ErrNoParkService), "no park service is set up. Keep calls on hold, or set one up in Settings."},
+		{fmt.Errorf("sip: park c1: %w", context.DeadlineExceeded), "there was no answer in time. Try again."},
+		{errors.New("the park URI template is broken"), "something went wrong. Try again; the log has the details."},
 	} {
 		t.Run(c.want, func(t *testing.T) {
 			h := newHarness(t)
 			id := h.answered()
 			h.fake.FailNext("park", c.err)
 			h.drag(id, 706)
-			want := "Park on 706: " + c.want
+			want := "Could not park the call on 706: " + c.want
 			h.eventually("the error in the status bar", func() bool { return h.c.Snapshot().Message == want })
 		})
 	}
@@ -198,9 +199,14 @@ func TestKeyboardFlow(t *testing.T) {
 	h.waitLine(bob, widgets.LineActive)
 	h.waitLine(alice, widgets.LineHeld)
 
-	// H holds Bob; H again resumes the call held last (Bob).
+	// H holds Bob; H again resumes the caller held longest (Alice, not
+	// Bob held last). Alice hangs up; H resumes Bob.
 	h.typeText("h")
 	h.waitLine(bob, widgets.LineHeld)
+	h.typeText("H")
+	h.waitLine(alice, widgets.LineActive)
+	h.fake.CallerHangsUp(alice)
+	h.waitLine(alice, widgets.LineEnded)
 	h.typeText("H")
 	h.waitLine(bob, widgets.LineActive)
 
@@ -256,11 +262,16 @@ func TestKeyboardFlow(t *testing.T) {
 	if got := h.c.Snapshot().Confirm; got != "" || h.lineState(back) != string(widgets.LineActive) {
 		t.Fatalf("after Esc Esc: confirm %q, call %s", got, h.lineState(back))
 	}
-	// Esc then Enter hangs up.
+	// Esc then Enter does not hang up (a reflex after Esc); Y does.
 	h.key(fyne.KeyEscape)
 	h.key(fyne.KeyReturn)
+	h.settle()
+	if h.lineState(back) != string(widgets.LineActive) {
+		t.Fatalf("Esc Enter hung up: %q", h.fake.Actions())
+	}
+	h.typeText("y")
 	if !h.fake.WaitAction("hangup "+string(back), waitFor) {
-		t.Fatalf("Esc Enter did not hang up: %q", h.fake.Actions())
+		t.Fatalf("Esc Y did not hang up: %q", h.fake.Actions())
 	}
 	h.waitLine(back, widgets.LineEnded)
 	// Esc with digits typed clears them rather than hanging up.
@@ -299,7 +310,7 @@ func TestKeyboardWithNothingToDo(t *testing.T) {
 	}{
 		{func() { h.key(fyne.KeyReturn) }, "No call is ringing"},
 		{func() { h.typeText("h") }, "No call to hold or resume"},
-		{func() { h.typeText("p") }, "No live call to park"},
+		{func() { h.typeText("p") }, "No live or held call to park"},
 		{func() { h.key(fyne.KeyEscape) }, "No live call to hang up"},
 	} {
 		k.press()
@@ -547,7 +558,7 @@ func TestTransfer(t *testing.T) {
 	h := newHarness(t)
 	id := h.answered()
 	test.Tap(h.button("Transfer"))
-	test.Type(h.entry("number or sip:user@host"), "sip:sales@10.0.0.4")
+	h.typeKeys("sip:sales@10.0.0.4") // the dialog gives its entry the keyboard
 	test.Tap(h.button("Transfer"))
 	if !h.fake.WaitAction("transfer "+string(id)+" sip:sales@10.0.0.4", waitFor) {
 		t.Fatalf("not transferred: %q", h.fake.Actions())

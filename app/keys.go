@@ -6,36 +6,47 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/widget"
 )
 
 // Keyboard operation (DESIGN.md, "A receptionist's day"):
 //
-//	Enter        answer the call that has waited longest
+//	Enter        answer the caller who has waited longest
 //	digits Enter retrieve that orbit (Backspace corrects, Esc clears)
 //	F1–F12       retrieve the lot's first twelve orbits
-//	H            hold the live call, or resume the one held last
-//	P            park the live call on the next free orbit
-//	Esc          hang up the live call, after a confirmation (Enter or
-//	             Y confirms, Esc or N keeps the call)
+//	H            hold the live call, or resume the caller held longest
+//	P            park the live call (or, none live, the caller held
+//	             longest) on the next free orbit
+//	D            dial
+//	T            transfer the live call
+//	X            decline the caller who has waited longest, after a
+//	             confirmation
+//	Esc          hang up the live call, after a confirmation (Y confirms,
+//	             Esc or N keeps the call; Enter does nothing there)
 //
-// The keys reach the console when no text field has the keyboard.
-const keysHelp = `Enter — answer the call that has waited longest
+// The keys reach the console when no text field has the keyboard and no
+// dialog is open: then Esc closes the dialog and the other keys are off.
+const keysHelp = `Enter — answer the caller who has waited longest
 Digits then Enter — retrieve that orbit (Backspace corrects, Esc clears)
 F1–F12 — retrieve the first twelve orbits of the lot
-H — hold the live call, or resume the one held last
-P — park the live call on the next free orbit
-Esc — hang up the live call (asks first: Enter or Y hangs up, Esc or N keeps it)
+H — hold the live call, or resume the caller held longest
+P — park the live call, or the caller held longest, on the next free orbit
+D — dial a number; T — transfer the live call
+X — decline the caller who has waited longest (asks first)
+Esc — hang up the live call (asks first: Y hangs up, N or Esc keeps it)
+Esc in a dialog closes it; the keys above wait until it is closed.
 Drag a call onto a free orbit to park it; tap a lit orbit to retrieve it.`
 
 // maxDigits is the longest orbit number one can type.
 const maxDigits = 6
 
 func (c *Console) showKeys() {
-	dialog.ShowCustom("Keyboard", "OK", keysHelpContent(), c.win)
+	c.showDialog(dialog.NewCustom("Keyboard", "OK", keysHelpContent(), c.win), nil)
 }
 
-// TypedRune handles a character typed on the window (digits, H, P, and
-// Y or N in a confirmation).
+// typedRune handles a character typed on the window: digits and the
+// letter keys, and Y or N in a confirmation. Behind a dialog it does
+// nothing.
 func (c *Console) typedRune(r rune) {
 	defer c.changed()
 	if c.confirm != nil {
@@ -45,6 +56,9 @@ func (c *Console) typedRune(r rune) {
 		case 'n', 'N':
 			c.answerConfirm(false)
 		}
+		return
+	}
+	if c.modal() {
 		return
 	}
 	switch {
@@ -57,30 +71,44 @@ func (c *Console) typedRune(r rune) {
 		c.holdOrResume()
 	case r == 'p' || r == 'P':
 		c.parkNextFree()
+	case r == 'd' || r == 'D':
+		c.showDial()
+	case r == 't' || r == 'T':
+		c.transferLive()
+	case r == 'x' || r == 'X':
+		c.confirmDecline()
 	}
 }
 
-// typedKey handles Enter, Esc, Backspace and the F-keys.
+// typedKey handles Enter, Esc, Backspace and the F-keys. Behind a dialog
+// Esc closes the dialog and the others do nothing; in a confirmation
+// Enter does nothing (Esc then Enter, a reflex, must not hang up).
 func (c *Console) typedKey(ev *fyne.KeyEvent) {
 	defer c.changed()
+	if c.confirm != nil {
+		if ev.Name == fyne.KeyEscape {
+			c.answerConfirm(false)
+		}
+		return
+	}
+	if c.modal() {
+		if ev.Name == fyne.KeyEscape {
+			c.escapeDialog()
+		}
+		return
+	}
 	switch ev.Name {
 	case fyne.KeyReturn, fyne.KeyEnter:
-		switch {
-		case c.confirm != nil:
-			c.answerConfirm(true)
-		case c.digits != "":
+		if c.digits != "" {
 			c.retrieveTyped()
-		default:
+		} else {
 			c.answerWaiting()
 		}
 	case fyne.KeyEscape:
-		switch {
-		case c.confirm != nil:
-			c.answerConfirm(false)
-		case c.digits != "":
+		if c.digits != "" {
 			c.digits = ""
 			c.showTyped()
-		default:
+		} else {
 			c.confirmHangUp()
 		}
 	case fyne.KeyBackspace:
@@ -103,7 +131,7 @@ var fKeys = map[fyne.KeyName]int{
 func (c *Console) showTyped() {
 	switch {
 	case c.confirm != nil:
-		c.status.setTyped(c.confirm.question + " (Enter: yes, Esc: no)")
+		c.status.setTyped(c.confirm.question + " (Y: yes, N or Esc: no)")
 	case c.digits != "":
 		c.status.setTyped("Orbit " + c.digits + "▏ Enter retrieves")
 	default:
@@ -111,7 +139,7 @@ func (c *Console) showTyped() {
 	}
 }
 
-// answerWaiting answers the call that has waited longest.
+// answerWaiting answers the caller who has waited longest.
 func (c *Console) answerWaiting() {
 	l := c.waiting()
 	if l == nil {
@@ -121,7 +149,8 @@ func (c *Console) answerWaiting() {
 	c.answer(l.call.ID)
 }
 
-// holdOrResume holds the live call, or takes back the one held last.
+// holdOrResume holds the live call, or takes back the caller held
+// longest.
 func (c *Console) holdOrResume() {
 	if l := c.live(); l != nil {
 		c.hold(l.call.ID)
@@ -134,11 +163,15 @@ func (c *Console) holdOrResume() {
 	c.flash("No call to hold or resume")
 }
 
-// parkNextFree parks the live call on the next free orbit.
+// parkNextFree parks the live call on the next free orbit, or with none
+// live the caller held longest, as a drag of its card would.
 func (c *Console) parkNextFree() {
 	l := c.live()
 	if l == nil {
-		c.flash("No live call to park")
+		l = c.held()
+	}
+	if l == nil {
+		c.flash("No live or held call to park")
 		return
 	}
 	n, ok := c.grid.NextFree()
@@ -196,15 +229,31 @@ func (c *Console) confirmHangUp() {
 	}
 	id := l.call.ID
 	q := "Hang up on " + who(l.call.RemoteName, l.call.RemoteURI) + "?"
-	c.ask(q, func() {
-		c.act("Hang up", func(ctx context.Context) error { return c.phone.Hangup(ctx, id) })
+	c.ask("Hang up", q, "Hang up", "Keep the call", func() {
+		c.act("hang up", func(ctx context.Context) error { return c.phone.Hangup(ctx, id) })
 	})
 }
 
-// ask shows a yes/no question; yes runs on a yes.
-func (c *Console) ask(question string, yes func()) {
+// confirmDecline asks before declining the caller who has waited
+// longest.
+func (c *Console) confirmDecline() {
+	l := c.waiting()
+	if l == nil {
+		c.flash("No call is ringing")
+		return
+	}
+	id := l.call.ID
+	q := "Decline " + who(l.call.RemoteName, l.call.RemoteURI) + "?"
+	c.ask("Decline", q, "Decline", "Keep it ringing", func() {
+		c.act("decline the call", func(ctx context.Context) error { return c.phone.Reject(ctx, id) })
+	})
+}
+
+// ask shows a yes/no question about a destructive action; yes runs on a
+// yes (Y or the button: never Enter, and the button is not the default).
+func (c *Console) ask(title, question, yesText, noText string, yes func()) {
 	conf := &confirmation{question: question, yes: yes}
-	conf.dlg = dialog.NewConfirm("Hang up", question, func(ok bool) {
+	conf.dlg = dialog.NewConfirm(title, question, func(ok bool) {
 		if c.confirm != conf {
 			return
 		}
@@ -215,11 +264,12 @@ func (c *Console) ask(question string, yes func()) {
 		}
 		c.changed()
 	}, c.win)
-	conf.dlg.SetConfirmText("Hang up")
-	conf.dlg.SetDismissText("Keep the call")
+	conf.dlg.SetConfirmText(yesText)
+	conf.dlg.SetDismissText(noText)
+	conf.dlg.SetConfirmImportance(widget.DangerImportance)
 	c.confirm = conf
 	c.showTyped()
-	conf.dlg.Show()
+	c.showDialog(conf.dlg, func() { c.answerConfirm(false) })
 }
 
 // answerConfirm answers the question on screen from the keyboard.

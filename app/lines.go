@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/switchboard/switchboard/telephony"
@@ -27,8 +28,9 @@ func (c *Console) callChanged(call telephony.Call) {
 		if call.State == telephony.StateEnded {
 			return // its card has left already (a parked call that left its orbit)
 		}
-		l = &line{call: call}
+		l = &line{call: call, firstSeen: c.firstSeen(call, now)}
 		l.card = c.newCard(call)
+		l.card.Waited, l.card.LongWait = l.firstSeen, longWait
 		c.lines[call.ID] = l
 		c.order = append(c.order, l)
 		c.linesBox.Add(l.card)
@@ -40,10 +42,6 @@ func (c *Console) callChanged(call telephony.Call) {
 		}
 	} else if lineState(call) != lineState(l.call) {
 		l.since = sinceFor(call, now)
-	}
-	if call.State == telephony.StateHeld && l.call.State != telephony.StateHeld {
-		c.holdSeq++
-		l.heldSeq = c.holdSeq
 	}
 	prev := l.call
 	l.call = call
@@ -67,6 +65,7 @@ func (c *Console) callChanged(call telephony.Call) {
 	default:
 		l.leaveAt = time.Time{}
 	}
+	c.queueChanged()
 	c.updateRinging()
 }
 
@@ -134,6 +133,7 @@ func (c *Console) noteCall(l *line, prev telephony.Call, now time.Time) {
 			return
 		}
 		l.parked = true
+		c.notePark(l, call.Orbit)
 		c.parks[call.Orbit] = parkNote{who: name, uri: call.RemoteURI, at: now}
 		c.history.add(now, fmt.Sprintf("Parked %s on %d", name, call.Orbit), "")
 	case telephony.StateHeld:
@@ -190,26 +190,27 @@ func (c *Console) live() *line {
 	return nil
 }
 
-// waiting returns the call that has waited longest to be answered, or
-// nil.
+// waiting returns the ringing call (a ring-back too) whose caller has
+// waited longest in all, or nil.
 func (c *Console) waiting() *line {
-	for _, l := range c.order {
-		if l.call.State == telephony.StateRinging && l.leaveAt.IsZero() {
-			return l
-		}
-	}
-	return nil
+	return c.longest(telephony.StateRinging)
 }
 
-// held returns the held line most recently put on hold, or nil.
+// held returns the held call whose caller has waited longest in all, or
+// nil.
 func (c *Console) held() *line {
-	var h *line
+	return c.longest(telephony.StateHeld)
+}
+
+// longest returns the line in state whose caller came in first, or nil.
+func (c *Console) longest(state telephony.CallState) *line {
+	var w *line
 	for _, l := range c.order {
-		if l.call.State == telephony.StateHeld && (h == nil || l.heldSeq > h.heldSeq) {
-			h = l
+		if l.call.State == state && l.leaveAt.IsZero() && (w == nil || l.firstSeen.Before(w.firstSeen)) {
+			w = l
 		}
 	}
-	return h
+	return w
 }
 
 func (c *Console) removeLine(l *line) {
@@ -228,6 +229,7 @@ func (c *Console) removeLine(l *line) {
 		c.linesEmpty.Show()
 	}
 	c.linesCol.Refresh()
+	c.queueChanged()
 	c.updateRinging()
 }
 
@@ -245,30 +247,30 @@ func (c *Console) newCard(call telephony.Call) *widgets.LineCard {
 }
 
 func (c *Console) answer(id telephony.CallID) {
-	c.act("Answer", func(ctx context.Context) error { return c.phone.Answer(ctx, id) })
+	c.act("answer the call", func(ctx context.Context) error { return c.phone.Answer(ctx, id) })
 }
 
 func (c *Console) hold(id telephony.CallID) {
-	c.act("Hold", func(ctx context.Context) error { return c.phone.Hold(ctx, id) })
+	c.act("put the call on hold", func(ctx context.Context) error { return c.phone.Hold(ctx, id) })
 }
 
 func (c *Console) resume(id telephony.CallID) {
-	c.act("Resume", func(ctx context.Context) error { return c.phone.Resume(ctx, id) })
+	c.act("take the call off hold", func(ctx context.Context) error { return c.phone.Resume(ctx, id) })
 }
 
 // hangUp hangs up a call, or declines it while it rings.
 func (c *Console) hangUp(id telephony.CallID) {
 	if l := c.lines[id]; l != nil && l.call.State == telephony.StateRinging {
-		c.act("Decline", func(ctx context.Context) error { return c.phone.Reject(ctx, id) })
+		c.act("decline the call", func(ctx context.Context) error { return c.phone.Reject(ctx, id) })
 		return
 	}
-	c.act("Hang up", func(ctx context.Context) error { return c.phone.Hangup(ctx, id) })
+	c.act("hang up", func(ctx context.Context) error { return c.phone.Hangup(ctx, id) })
 }
 
 // park asks the phone to park a dropped card's call on orbit.
 func (c *Console) park(cardID string, orbit int) {
 	id := telephony.CallID(cardID)
-	c.act("Park on "+itoa(orbit), func(ctx context.Context) error { return c.phone.Park(ctx, id, orbit) })
+	c.act("park the call on "+itoa(orbit), func(ctx context.Context) error { return c.phone.Park(ctx, id, orbit) })
 }
 
 // retrieve asks the phone to pick up the call on orbit.
@@ -282,7 +284,7 @@ func (c *Console) retrieve(orbit int) {
 		parked = v.since
 	}
 	c.retrieving[orbit] = parked
-	c.act("Retrieve "+itoa(orbit), func(ctx context.Context) error {
+	c.act("retrieve the call on "+itoa(orbit), func(ctx context.Context) error {
 		_, err := c.phone.Retrieve(ctx, orbit)
 		if err != nil {
 			c.do(func() { delete(c.retrieving, orbit) })
@@ -293,55 +295,108 @@ func (c *Console) retrieve(orbit int) {
 
 // callBack dials a caller from the history.
 func (c *Console) callBack(uri string) {
-	c.act("Call back", func(ctx context.Context) error {
+	c.actOn(action{what: "call back " + displayNumber(uri), target: uri}, func(ctx context.Context) error {
 		_, err := c.phone.Dial(ctx, uri)
 		return err
-	})
+	}, nil)
+}
+
+// transferLive asks where to transfer the live call (T).
+func (c *Console) transferLive() {
+	l := c.live()
+	if l == nil {
+		c.flash("No live call to transfer")
+		return
+	}
+	c.showTransfer(l.call.ID)
 }
 
 // showTransfer asks where to transfer a call, then transfers it blind.
+// Esc closes the dialog; a failure keeps it open with what was typed and
+// says why.
 func (c *Console) showTransfer(id telephony.CallID) {
 	l := c.lines[id]
 	if l == nil {
 		return
 	}
-	target := widget.NewEntry()
+	var d *dialog.CustomDialog
+	target := newEscEntry()
 	target.SetPlaceHolder("number or sip:user@host")
-	items := []*widget.FormItem{widget.NewFormItem("Transfer to", target)}
-	d := dialog.NewForm("Transfer "+who(l.call.RemoteName, l.call.RemoteURI), "Transfer", "Cancel", items, func(ok bool) {
+	failed := failureLabel()
+	transfer := func() {
 		t := strings.TrimSpace(target.Text)
-		if !ok || t == "" {
+		if t == "" {
 			return
 		}
-		c.act("Transfer", func(ctx context.Context) error { return c.phone.BlindTransfer(ctx, id, t) })
-	}, c.win)
+		failed.Hide()
+		a := action{what: "transfer the call to " + t, target: t}
+		c.actOn(a, func(ctx context.Context) error { return c.phone.BlindTransfer(ctx, id, t) }, func(msg string) {
+			if msg == "" {
+				d.Hide()
+				return
+			}
+			failed.SetText(msg)
+			failed.Show()
+		})
+	}
+	target.OnSubmitted = func(string) { transfer() }
+	cancel := widget.NewButton("Cancel", func() { d.Hide() })
+	ok := widget.NewButtonWithIcon("Transfer", theme.MailForwardIcon(), transfer)
+	ok.Importance = widget.HighImportance
+	form := widget.NewForm(widget.NewFormItem("Transfer to", target))
+	d = dialog.NewCustomWithoutButtons("Transfer "+who(l.call.RemoteName, l.call.RemoteURI),
+		container.NewVBox(form, failed), c.win)
+	d.SetButtons([]fyne.CanvasObject{cancel, ok})
+	target.onEsc = d.Hide
 	d.Resize(fyne.NewSize(420, d.MinSize().Height))
-	d.Show()
+	c.showDialog(d, nil)
 	c.win.Canvas().Focus(target)
 }
 
 // showDial asks for a number (on a dial pad) or a SIP address and calls
-// it.
+// it. Esc closes the dialog; a failure keeps it open with what was typed
+// and says why.
 func (c *Console) showDial() {
-	var d dialog.Dialog
+	var d *dialog.CustomDialog
+	failed := failureLabel()
 	dial := func(target string) {
 		t := strings.TrimSpace(target)
 		if t == "" {
 			return
 		}
-		d.Hide()
-		c.act("Dial "+t, func(ctx context.Context) error {
+		failed.Hide()
+		a := action{what: "call " + t, target: t}
+		c.actOn(a, func(ctx context.Context) error {
 			_, err := c.phone.Dial(ctx, t)
 			return err
+		}, func(msg string) {
+			if msg == "" {
+				d.Hide()
+				return
+			}
+			failed.SetText(msg)
+			failed.Show()
 		})
 	}
 	pad := widgets.NewDialPad(dial)
 	pad.ActionText = "Call"
 	pad.Placeholder = "Number"
-	addr := widget.NewEntry()
+	addr := newEscEntry()
 	addr.SetPlaceHolder("or a SIP address: sip:user@host")
 	addr.OnSubmitted = dial
-	d = dialog.NewCustom("Dial", "Close", container.NewVBox(pad, addr), c.win)
-	d.Show()
+	d = dialog.NewCustom("Dial", "Close", container.NewVBox(pad, addr, failed), c.win)
+	pad.OnCancel = d.Hide
+	addr.onEsc = d.Hide
+	c.showDialog(d, nil)
 	c.win.Canvas().Focus(pad)
+}
+
+// failureLabel is a dialog's line for why its action failed, hidden
+// until then.
+func failureLabel() *widget.Label {
+	l := widget.NewLabel("")
+	l.Wrapping = fyne.TextWrapWord
+	l.Importance = widget.DangerImportance
+	l.Hide()
+	return l
 }

@@ -193,9 +193,9 @@ func TestRealUserAgentParkAndRetrieve(t *testing.T) {
 		}
 	}
 
-	// Console 2 hangs up (Esc, Enter): the caller's call ends.
+	// Console 2 hangs up (Esc, Y): the caller's call ends.
 	h2.key(fyne.KeyEscape)
-	h2.key(fyne.KeyReturn)
+	h2.typeText("y")
 	select {
 	case <-alice.Done():
 	case <-time.After(waitFor):

@@ -285,7 +285,7 @@ func (f *settingsForm) submit() {
 
 // ShowSettings opens the settings dialog.
 func (c *Console) ShowSettings() {
-	c.settingsDialog().dlg.Show()
+	c.showDialog(c.settingsDialog().dlg, nil)
 }
 
 // settingsDialog builds the settings dialog of the console.
@@ -296,10 +296,10 @@ func (c *Console) settingsDialog() *settingsForm {
 		c.settings = s
 		if snd := c.opts.Sound; snd != nil {
 			if s.Playback != old.Playback || s.Capture != old.Capture {
-				c.act("Headset", func(context.Context) error { return snd.SetDevices(s.Playback, s.Capture) })
+				c.act("switch to the headset chosen", func(context.Context) error { return snd.SetDevices(s.Playback, s.Capture) })
 			}
 			if s.RingDevice != old.RingDevice {
-				c.act("Ring device", func(context.Context) error { return snd.SetRingDevice(s.RingDevice) })
+				c.act("switch the ringtone to the device chosen", func(context.Context) error { return snd.SetRingDevice(s.RingDevice) })
 			}
 		}
 		if c.opts.OnSettingsSaved != nil {
