@@ -150,9 +150,11 @@ func (e *SchemaError) Error() string {
 func (e *SchemaError) Is(target error) bool { return target == ErrNewerSchema }
 
 // State is a call's or a leg's state under the name the park package
-// gives it ("parked", "ringing", "bridged", …). The store keeps it
-// verbatim and requires only that it is not empty; the park package maps
-// it to and from its own typed state.
+// gives it: its callState's String ("parking", "parked", "ringing",
+// "retrieving") for a call on an orbit, and a name of its choosing (say
+// "bridged") for a call that left its orbit into a bridge. The store
+// keeps it verbatim and requires only that it is not empty; the park
+// package maps it to and from its own typed state.
 type State string
 
 // Role is which side of a dialog the service is.
