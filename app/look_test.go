@@ -281,3 +281,25 @@ func TestKeysHelpShowsLegend(t *testing.T) {
 		})
 	}
 }
+
+// TestConsoleFitsSmallScreens: a busy console's smallest size, in its
+// theme, fits a 1400×900 screen at scale 2 and a 1024×700 one at 1.5
+// (less the window's frame): the start size cmd/attendant clamps to the
+// screen is never pushed back over it by the content.
+func TestConsoleFitsSmallScreens(t *testing.T) {
+	a := consoleLookApp(t, theme.VariantDark)
+	fake := apptest.NewPhone(701, 720)
+	h := openConsole(t, a, fake, "Switchboard")
+	h.fake = fake
+	fake.Clock = h.clock.Now
+	h.busy()
+	min := h.w.Content().MinSize()
+	for _, s := range []struct {
+		w, h  float32
+		scale float32
+	}{{1400, 900, 2}, {1024, 700, 1.5}} {
+		if room := fyne.NewSize((s.w-16)/s.scale, (s.h-48)/s.scale); min.Width > room.Width || min.Height > room.Height {
+			t.Errorf("the console needs %v, more than the %v a %vx%v screen has at scale %v", min, room, s.w, s.h, s.scale)
+		}
+	}
+}
