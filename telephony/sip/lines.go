@@ -3,13 +3,16 @@
 // live line on the sound device; transfer.go hands a line over by REFER.
 //
 // How an operation that waits on the network runs (one helper does it,
-// lineOp.run): under p.mu the call is checked against telephony's
+// runLineOp): under p.mu the call is checked against telephony's
 // lifecycle and claimed by the operation (a second operation that would
 // change it is refused at once with ErrWrongState; Hang up never is); the
 // lock is released for the wait (a re-INVITE's answer, an ACK); under
 // p.mu again the call is checked anew, since its caller may have hung
 // up or another line become live meanwhile, and moved by telephony.Next
-// through moveLocked. No lock is held across network I/O.
+// through call.moveLocked. No lock is held across network I/O. One live
+// line: a call becomes active only in activateLocked, which holds any
+// other active call in the same moment; the sound device then follows
+// (soundDevice.follow).
 
 package sip
 
