@@ -119,6 +119,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 		stateLog = f
 	}
 
+	// One console per SIP address: a second one brings the first's
+	// window forward and ends here, before it touches the address.
+	inst, ierr := claimInstanceIn(cfg.settings.Listen, logger)
+	switch {
+	case errors.Is(ierr, errAlreadyRunning):
+		fmt.Fprintf(stdout, "attendant: Switchboard is already running on %s: its window was brought forward\n", cfg.settings.Listen)
+		return exitOK
+	case ierr != nil:
+		logger.Warn("cannot tell whether another console runs for this address", "error", ierr)
+	}
+	defer inst.close()
+
 	w := a.NewWindow(appName)
 	w.SetIcon(icon)
 	w.Resize(startSize(a, fyne.NewSize(1280, 800))) // no bigger than the screen
@@ -169,6 +181,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 		},
 	})
 	w.SetTitle(appName + " — " + sys.phone.AOR())
+	inst.setOnRaise(console.BringForward)
+	// Closing with calls up asks first; the choice is made on Fyne's
+	// goroutine, as is ShowAndRun's return.
+	w.SetCloseIntercept(func() {
+		q := sys.closeQuestion()
+		if !q.NeedsAsking() {
+			w.Close()
+			return
+		}
+		console.AskClose(q, func(ch app.CloseChoice) {
+			if ch == app.CloseCancel {
+				return
+			}
+			logger.Info("closing", "choice", ch.String(), "lines", q.Lines, "parked", q.Parked)
+			w.Close()
+		})
+	})
 	cctx, cancel := context.WithCancel(ctx)
 	console.Start(cctx)
 	audioDone := make(chan struct{})
@@ -180,22 +209,51 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 
 	w.ShowAndRun()
 
-	// The window is gone: hang up, stop the services, wait for both.
+	// The window is gone: hang up, stop the services. The hang-ups and
+	// the park service's BYEs go out at once; waiting for every answer
+	// (a far end that never answers is retried for 32 s) would keep the
+	// process, and its ports, for nothing: the wait is bounded, and what
+	// is still running when it ends ends with the process.
+	decided := time.Now()
 	cancel()
-	stopped := make(chan struct{})
+	done := make(chan struct{})
 	go func() {
-		defer close(stopped)
-		sys.stop()
-	}()
-	console.Close()
-	if callLog != nil {
-		if err := callLog.Close(); err != nil {
-			logger.Warn("call log: close", "error", err)
+		defer close(done)
+		stopped := make(chan struct{})
+		go func() {
+			defer close(stopped)
+			sys.stopNow()
+		}()
+		console.Close()
+		if callLog != nil {
+			if err := callLog.Close(); err != nil {
+				logger.Warn("call log: close", "error", err)
+			}
 		}
+		<-stopped
+		<-audioDone
+	}()
+	select {
+	case <-done:
+	case <-time.After(exitGrace):
+		logger.Info("exiting before every hang-up was answered", "waited", exitGrace)
 	}
-	<-stopped
-	<-audioDone
+	logger.Debug("exit", "since_close", time.Since(decided).Round(time.Millisecond))
 	return exitOK
+}
+
+// exitGrace bounds the shutdown after the window closed, so the process
+// exits within a second of the decision.
+const exitGrace = 700 * time.Millisecond
+
+// claimInstanceIn claims the console's instance in the user's runtime
+// directory.
+func claimInstanceIn(listen string, log *slog.Logger) (*instance, error) {
+	dir, err := runtimeDir()
+	if err != nil {
+		return nil, err
+	}
+	return claimInstance(dir, listen, log)
 }
 
 // isSettingsErr reports whether err is about the settings as a whole

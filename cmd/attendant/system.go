@@ -282,6 +282,51 @@ func (sys *system) stop() {
 	}
 }
 
+// stopNow ends everything at once, the calls first, for a console that
+// closes: the built-in park service hangs its calls up instead of
+// draining (ringing back this very console).
+func (sys *system) stopNow() {
+	if sys.demo != nil {
+		sys.demo.Close()
+	}
+	if sys.phone != nil {
+		_ = sys.phone.Close()
+	}
+	if sys.park != nil {
+		sys.park.Close()
+	}
+	sys.cancel()
+	if sys.sound != nil {
+		_ = sys.sound.Close()
+	}
+}
+
+// closeQuestion says what closing the window would do to calls: the
+// calls on the lines are hung up; the parked ones end with the built-in
+// park service, or stay on a separate one.
+func (sys *system) closeQuestion() app.CloseQuestion {
+	var q app.CloseQuestion
+	for _, c := range sys.phone.Calls() {
+		switch {
+		case c.State == telephony.StateEnded:
+		case c.State == telephony.StateParkedAway && !c.Relayed: // on the park service: counted below
+		default:
+			q.Lines++ // ringing, dialing, live, held, being parked, relayed by this console
+		}
+	}
+	if sys.park != nil {
+		q.Parked = sys.park.Parked()
+		return q
+	}
+	q.ParkedStay = true
+	for _, o := range sys.phone.Orbits() {
+		if o.Occupied && o.ParkedByMe {
+			q.Parked++
+		}
+	}
+	return q
+}
+
 // checkFree reports whether the UDP and TCP port of addr can be bound
 // (port 0 always can).
 func checkFree(addr string) error {

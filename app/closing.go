@@ -1,0 +1,207 @@
+package app
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/widget"
+)
+
+// CloseChoice is what the receptionist chose when closing the window
+// with calls up.
+type CloseChoice uint8
+
+// The choices of the close question.
+const (
+	// CloseCancel keeps the console open.
+	CloseCancel CloseChoice = iota
+	// CloseHangUpAll hangs up every call on the lines and, when the
+	// parked calls end with the console (its built-in park service),
+	// those too.
+	CloseHangUpAll
+	// CloseKeepParked hangs up the calls on the lines; the parked calls
+	// stay on the park service, where anyone can retrieve them.
+	CloseKeepParked
+)
+
+// CloseQuestion is what closing the window would do to calls.
+type CloseQuestion struct {
+	// Lines counts the calls on the console's lines (ringing, live,
+	// held, being parked): closing hangs them up.
+	Lines int
+	// Parked counts the parked calls closing concerns: this console's,
+	// or every call on its built-in park service.
+	Parked int
+	// ParkedStay is true when the parked calls stay on the park service
+	// after the console closes (a separate service); false when they end
+	// with it (the built-in one).
+	ParkedStay bool
+}
+
+// NeedsAsking reports whether closing would hang up or leave calls.
+func (q CloseQuestion) NeedsAsking() bool { return q.Lines > 0 || q.Parked > 0 }
+
+// closeButtons are the question's buttons, in order, with their choices.
+func (q CloseQuestion) buttons() (labels []string, choices []CloseChoice) {
+	switch {
+	case q.Parked > 0 && q.ParkedStay:
+		labels, choices = []string{"Keep parked calls parked and close"}, []CloseChoice{CloseKeepParked}
+	case q.Parked > 0:
+		labels, choices = []string{"Hang up all and close"}, []CloseChoice{CloseHangUpAll}
+	default:
+		labels, choices = []string{"Hang up and close"}, []CloseChoice{CloseHangUpAll}
+	}
+	return append(labels, "Cancel"), append(choices, CloseCancel)
+}
+
+// text words the question.
+func (q CloseQuestion) text() string {
+	var s string
+	if q.Lines > 0 {
+		s = fmt.Sprintf("%s on your lines will be hung up.", closePlural(q.Lines, "call"))
+	}
+	if q.Parked > 0 {
+		if s != "" {
+			s += "\n"
+		}
+		if q.ParkedStay {
+			s += fmt.Sprintf("%s you parked will stay parked on the park service: anyone can retrieve %s there.",
+				closePlural(q.Parked, "call"), closeThem(q.Parked))
+		} else {
+			s += fmt.Sprintf("%s parked on this console's built-in park service will be hung up: the service closes with the window.",
+				closePlural(q.Parked, "call"))
+		}
+	}
+	return s
+}
+
+func closePlural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
+
+func closeThem(n int) string {
+	if n == 1 {
+		return "it"
+	}
+	return "them"
+}
+
+// AskClose asks what to do with the calls before the window closes;
+// decide gets the choice on Fyne's goroutine. Call it on Fyne's
+// goroutine (the window's close intercept). Cancel is never the
+// consequence of nothing: only a click on a button decides.
+func (c *Console) AskClose(q CloseQuestion, decide func(CloseChoice)) {
+	labels, choices := q.buttons()
+	var d *dialog.CustomDialog
+	decided := false
+	var btns []fyne.CanvasObject
+	byLabel := map[string]*widget.Button{}
+	for i, label := range labels {
+		choice := choices[i]
+		b := widget.NewButton(label, func() {
+			if decided {
+				return
+			}
+			decided = true
+			d.Hide()
+			c.logEvent("close-decided", map[string]any{"choice": choice.String()})
+			decide(choice)
+		})
+		if choice != CloseCancel {
+			b.Importance = widget.DangerImportance
+		}
+		btns = append(btns, b)
+		byLabel[label] = b
+	}
+	msg := widget.NewLabel(q.text())
+	msg.Wrapping = fyne.TextWrapWord
+	d = dialog.NewCustomWithoutButtons("Close Switchboard?", container.NewVBox(msg, container.NewHBox(btns...)), c.win)
+	d.Resize(fyne.NewSize(520, 0))
+	d.Show()
+	if c.state == nil {
+		return
+	}
+	// The state log says where the buttons are (for the real-window
+	// test) once the dialog is laid out: a frame or so after Show.
+	fields := map[string]any{"lines": q.Lines, "parked": q.Parked, "parked_stay": q.ParkedStay}
+	c.spawn(func() {
+		for range 250 {
+			select {
+			case <-c.ctx.Done():
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			placed := make(chan bool, 1)
+			c.do(func() {
+				rects, ok := map[string]Rect{}, true
+				drv := fyne.CurrentApp().Driver()
+				for label, b := range byLabel {
+					p, s := drv.AbsolutePositionForObject(b), b.Size()
+					ok = ok && (p.X > 0 || p.Y > 0) && s.Width > 0
+					rects[label] = Rect{X: p.X, Y: p.Y, W: s.Width, H: s.Height}
+				}
+				if ok {
+					fields["buttons"] = rects
+					c.logEvent("close-asked", fields)
+				}
+				placed <- ok
+			})
+			select {
+			case <-c.ctx.Done():
+				return
+			case ok := <-placed:
+				if ok {
+					return
+				}
+			}
+		}
+	})
+}
+
+// String names the choice (for the logs).
+func (ch CloseChoice) String() string {
+	switch ch {
+	case CloseHangUpAll:
+		return "hang-up-all"
+	case CloseKeepParked:
+		return "keep-parked"
+	}
+	return "cancel"
+}
+
+// BringForward shows the window and asks the desktop to focus it: a
+// second console started for the same address asks the first for this.
+// It may be called from any goroutine.
+func (c *Console) BringForward() {
+	c.do(func() {
+		c.win.Show()
+		c.win.RequestFocus()
+		c.logEvent("brought-forward", nil)
+	})
+}
+
+// logEvent writes one event line with extra fields to the state log,
+// when there is one.
+func (c *Console) logEvent(name string, extra map[string]any) {
+	if c.state == nil {
+		return
+	}
+	line := map[string]any{"event": name, "time": time.Now().UTC().Format(time.RFC3339Nano)}
+	for k, v := range extra {
+		line[k] = v
+	}
+	b, err := json.Marshal(line)
+	if err != nil {
+		return
+	}
+	c.state.mu.Lock()
+	defer c.state.mu.Unlock()
+	_, _ = c.state.w.Write(append(b, '\n'))
+}
