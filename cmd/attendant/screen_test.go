@@ -113,8 +113,36 @@ func TestRealWindowFitsScreen(t *testing.T) {
 			if w > 1400 || h > 900 {
 				t.Errorf("window %dx%d on a 1400x900 screen at scale %s", w, h, scale)
 			}
+			if scale == "1.5" {
+				// A picture of the Keys help with the colours' legend: Keys
+				// is the header's last button, at its right end.
+				before := screen(t, x)
+				x.xdo(t, "mousemove", "--window", win, strconv.Itoa(w-int(40*1.5)), strconv.Itoa(int(22*1.5)))
+				x.xdo(t, "click", "1")
+				settled(t, x)
+				if bytes.Equal(screen(t, x), before) {
+					t.Error("nothing opened on a click on Keys")
+				}
+				x.shot(t, "keys-legend")
+			}
 		})
 	}
+}
+
+// screen is a picture of the whole screen, as PNG.
+func screen(t *testing.T, x *x11) []byte {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "screen.png")
+	cmd := exec.Command("import", "-window", "root", path)
+	cmd.Env = x.env
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("screenshot: %v: %s", err, out)
+	}
+	img, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
 }
 
 // settled waits until two pictures of the screen in a row are alike:
@@ -122,19 +150,9 @@ func TestRealWindowFitsScreen(t *testing.T) {
 // it shows the frame drawn before, or black).
 func settled(t *testing.T, x *x11) {
 	t.Helper()
-	dir := t.TempDir()
 	var last []byte
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
-		path := filepath.Join(dir, "screen.png")
-		cmd := exec.Command("import", "-window", "root", path)
-		cmd.Env = x.env
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("screenshot: %v: %s", err, out)
-		}
-		img, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
+		img := screen(t, x)
 		if last != nil && bytes.Equal(img, last) {
 			return
 		}
