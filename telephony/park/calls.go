@@ -34,6 +34,7 @@ type parkedCall struct {
 	timer      *time.Timer // the park timer: rings the parker back
 	stopRing   context.CancelFunc
 	ringbacks  int
+	rungAt     time.Time // when its last ring-back began
 	retriever  string    // who claimed it (stateRetrieving), for the lamps
 	ring       ringing   // whom it rings back (stateRinging), or rang when answered
 	returnedAt time.Time // when it last came back from a ring-back nobody answered
@@ -572,10 +573,14 @@ func (s *Service) requeue(c *parkedCall, why string) {
 		return
 	}
 	c.retriever = ""
+	again := s.owesDrainRingLocked(c)
 	s.mu.Unlock()
 	c.leg.playMusic()
 	s.event("returned", c, "reason", why)
 	s.lamps.changed(c.orbit)
+	if again {
+		s.startRingback(c, "shutdown")
+	}
 }
 
 // playMusic puts l on music on hold unless it has ended: a leg whose
@@ -777,6 +782,7 @@ func (s *Service) startRingback(c *parkedCall, why string) {
 		return
 	}
 	s.moveLocked(c, evTimedOut)
+	c.rungAt = time.Now()
 	c.ringbacks++
 	c.ring = ringing{target: targets[0], since: time.Now(), fallback: c.parker == ""}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -812,10 +818,24 @@ func (s *Service) startRingback(c *parkedCall, why string) {
 		}
 		c.ring = ringing{}
 		c.returnedAt = time.Now() // the park time runs again from here
+		again := s.owesDrainRingLocked(c)
 		s.mu.Unlock()
 		s.event("returned", c, "reason", "nobody answered the ring-back")
 		s.lamps.changed(c.orbit)
+		if again {
+			s.startRingback(c, "shutdown")
+		}
 	})
+}
+
+// owesDrainRingLocked says whether c, back on its orbit during a drain,
+// has not been rung back since the drain began: the drain rings every
+// parked call back, including one whose ring-back was under way when it
+// began, or that a failed retrieve put back. Once rung within the drain
+// it waits on its orbit (the drain's deadline then ends it), so an
+// unreachable parker is not rung in a loop. s.mu is held.
+func (s *Service) owesDrainRingLocked(c *parkedCall) bool {
+	return s.draining && !s.drainAt.IsZero() && c.rungAt.Before(s.drainAt)
 }
 
 // ringNext moves c's ring-back on to uri (the fallback) and tells the

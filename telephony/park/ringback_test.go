@@ -181,6 +181,49 @@ func TestShutdownDrains(t *testing.T) {
 	}
 }
 
+// TestShutdownDuringRingbackRingsAgain: a drain that begins while a call
+// rings back its parker rings it back again once that ring-back goes
+// unanswered, within the drain, instead of leaving the call on its orbit
+// unrung until the drain ends and hangs it up (issue 14). The parker
+// answers the second ring and the drain ends with nobody hung up.
+func TestShutdownDuringRingbackRingsAgain(t *testing.T) {
+	f := startPark(t, func(o *park.Options) {
+		o.ParkTime = 300 * time.Millisecond
+		o.RingbackTime = 1500 * time.Millisecond
+	})
+	var rings atomic.Int32
+	ringing := make(chan struct{}, 1)
+	parker := newAgent(t, "console", func(d *diago.DialogServerSession) {
+		if rings.Add(1) == 1 {
+			_ = d.Ringing()
+			ringing <- struct{}{}
+			<-d.Context().Done() // unanswered until the service cancels it
+			return
+		}
+		if _, err := d.Answer(diago.AnswerOptions{}); err != nil {
+			return
+		}
+		time.Sleep(300 * time.Millisecond) // talk a little, then hang up
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = d.Hangup(ctx)
+	})
+	parkAlice(t, f.uri("park-715"), sip.NewHeader("Referred-By", "<"+parker.AOR()+">"))
+	siptest.Recv(t, "the first ring-back", ringing)
+	done := make(chan error, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), siptest.WaitFor)
+	defer cancel()
+	go func() { done <- f.svc.Shutdown(ctx) }()
+	f.log.wait(t, "rang back", "orbit", "715", "answered", "false")
+	f.log.wait(t, "rang back", "orbit", "715", "answered", "true")
+	if err := siptest.Recv(t, "the drain", done); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	if n := rings.Load(); n != 2 {
+		t.Fatalf("the parker was rung %d times, want 2", n)
+	}
+}
+
 func TestShutdownRefusesNewParks(t *testing.T) {
 	f := startPark(t, nil)
 	parkAlice(t, f.uri("park-717"))

@@ -224,6 +224,7 @@ type Service struct {
 	legs     map[*sipLeg]struct{}
 	pending  map[string]int // unconfirmed parks (2xx not ACKed) by source host
 	draining bool
+	drainAt  time.Time     // when Shutdown began the drain; zero for Close alone
 	changed  chan struct{} // closed and replaced on every call change (drain waits on it)
 }
 
@@ -448,6 +449,9 @@ func (s *Service) Parked() int {
 func (s *Service) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.draining = true
+	if s.drainAt.IsZero() {
+		s.drainAt = time.Now()
+	}
 	parked := s.lot.all()
 	s.mu.Unlock()
 	s.log.Info("park service draining", "parked", len(parked))
