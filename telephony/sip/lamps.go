@@ -180,12 +180,12 @@ func (ls *lamps) subscribe(ctx context.Context, l *lamp, refresh bool, expiry ti
 	l.cseq++
 	// A new subscription goes through the outbound proxy; a refresh
 	// goes in the dialog, to the service's Contact.
-	routed := !refresh && p.route != nil
+	routed := !refresh && p.net.route != nil
 	req := ls.request(l, sip.SUBSCRIBE, routed)
 	target := l.target
 	hop := target
 	if routed {
-		hop = p.route.Address
+		hop = p.net.route.Address
 	}
 	l.mu.Unlock()
 	// The next hop of a new subscription may send the first NOTIFY
@@ -200,9 +200,9 @@ func (ls *lamps) subscribe(ctx context.Context, l *lamp, refresh bool, expiry ti
 	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(int(expiry/time.Second))))
 	req.AppendHeader(sip.NewHeader("Accept", dialoginfo.ContentType))
 	if routed {
-		req.AppendHeader(sip.HeaderClone(p.route))
+		req.AppendHeader(sip.HeaderClone(p.net.route))
 	}
-	client, _ := p.clientFor(target, routed)
+	client, _ := p.net.clientFor(target, routed)
 	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	res, err := ls.send(rctx, l, client, req)
@@ -258,11 +258,11 @@ func (ls *lamps) request(l *lamp, method sip.RequestMethod, routed bool) *sip.Re
 	req.AppendHeader(&sip.CSeqHeader{SeqNo: l.cseq, MethodName: method})
 	maxFwd := sip.MaxForwardsHeader(70)
 	req.AppendHeader(&maxFwd)
-	t := ls.p.transportFor(l.target)
+	t := ls.p.net.transportFor(l.target)
 	if routed {
-		t = ls.p.routedTransport(l.target)
+		t = ls.p.net.routedTransport(l.target)
 	}
-	ct := ls.p.contact[t]
+	ct := ls.p.net.contact[t]
 	req.AppendHeader(&ct)
 	req.AppendHeader(sip.NewHeader("Event", dialoginfo.EventName))
 	req.SetTransport(strings.ToUpper(t))
@@ -286,7 +286,7 @@ func (ls *lamps) unsubscribe(l *lamp) {
 	target := l.target
 	l.mu.Unlock()
 	req.AppendHeader(sip.NewHeader("Expires", "0"))
-	client, _ := ls.p.clientFor(target, false)
+	client, _ := ls.p.net.clientFor(target, false)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	if res, err := ls.send(ctx, l, client, req); err != nil || !res.IsSuccess() {
@@ -529,10 +529,10 @@ func (ls *lamps) probe(ctx context.Context, u sip.Uri) (bool, string) {
 	req := sip.NewRequest(sip.OPTIONS, u)
 	req.AppendHeader(p.fromHeader("", ""))
 	req.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
-	if p.route != nil {
-		req.AppendHeader(sip.HeaderClone(p.route))
+	if p.net.route != nil {
+		req.AppendHeader(sip.HeaderClone(p.net.route))
 	}
-	client, t := p.clientFor(u, p.route != nil)
+	client, t := p.net.clientFor(u, p.net.route != nil)
 	req.SetTransport(strings.ToUpper(t))
 	pctx, cancel := context.WithTimeout(ctx, min(p.cfg.Park.HealthInterval, 4*time.Second))
 	defer cancel()

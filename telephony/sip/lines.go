@@ -517,7 +517,7 @@ func (p *Phone) runOutbound(ctx context.Context, c *call, o outbound) {
 	// One live line: the call being placed takes the headset.
 	p.holdLive(ctx, c)
 
-	d, err := p.dg.NewDialog(o.uri, diago.NewDialogOptions{Transport: p.routedTransport(o.uri)})
+	d, err := p.dg.NewDialog(o.uri, diago.NewDialogOptions{Transport: p.net.routedTransport(o.uri)})
 	if err != nil {
 		p.finish(c, endAs(telephony.EndFailed, "cannot place the call: "+err.Error()))
 		return
@@ -531,8 +531,8 @@ func (p *Phone) runOutbound(ctx context.Context, c *call, o outbound) {
 	p.mu.Unlock()
 
 	hdrs := append([]sip.Header{p.fromHeader("", ""), &callID}, o.headers...)
-	if p.route != nil {
-		hdrs = append(hdrs, sip.HeaderClone(p.route))
+	if p.net.route != nil {
+		hdrs = append(hdrs, sip.HeaderClone(p.net.route))
 	}
 	m, err := d.Invite(ctx, diago.InviteClientOptions{
 		Headers:  hdrs,

@@ -480,7 +480,7 @@ func sipfragCode(line string) int {
 // the park URI itself, speaking for the caller, and bridges the legs.
 func (pk *parking) relay(ctx context.Context, c *call, a *parkAttempt) {
 	p := pk.p
-	d, err := p.dg.NewDialog(a.uri, diago.NewDialogOptions{Transport: p.routedTransport(a.uri)})
+	d, err := p.dg.NewDialog(a.uri, diago.NewDialogOptions{Transport: p.net.routedTransport(a.uri)})
 	if err != nil {
 		pk.failed(c, a, endAs(telephony.EndFailed, "relay park: "+err.Error()))
 		return
@@ -490,8 +490,8 @@ func (pk *parking) relay(ctx context.Context, c *call, a *parkAttempt) {
 		sip.NewHeader("Referred-By", "<"+p.aor.String()+">"),
 		sip.NewHeader("X-Park-Parker", "<"+p.aor.String()+">"),
 	}
-	if p.route != nil {
-		hdrs = append(hdrs, sip.HeaderClone(p.route))
+	if p.net.route != nil {
+		hdrs = append(hdrs, sip.HeaderClone(p.net.route))
 	}
 	m, err := d.Invite(ctx, diago.InviteClientOptions{Headers: hdrs, Username: p.cfg.Account.Username, Password: p.cfg.Account.Password})
 	if err != nil {

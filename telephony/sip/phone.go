@@ -77,13 +77,10 @@ type Phone struct {
 	cfg Config
 	log *slog.Logger
 
-	ua      *sipgo.UserAgent
-	dg      *diago.Diago
-	clients map[string]*sipgo.Client // by transport, for requests outside dialogs
-	contact map[string]sip.ContactHeader
-	aor     sip.Uri
-	route   *sip.RouteHeader
-	addrs   map[string]netip.AddrPort
+	ua  *sipgo.UserAgent
+	dg  *diago.Diago
+	net transports // where requests go; set up by Start
+	aor sip.Uri
 
 	events *telephony.EventQueue
 
@@ -118,10 +115,11 @@ func New(cfg Config) (*Phone, error) {
 		calls:    make(map[telephony.CallID]*call),
 		byCallID: make(map[string]*call),
 		orbits:   make(map[int]*telephony.Orbit),
-		clients:  make(map[string]*sipgo.Client),
-		contact:  make(map[string]sip.ContactHeader),
-		addrs:    make(map[string]netip.AddrPort),
 	}
+	p.net = transports{account: &p.cfg.Account, listen: cfg.Listen, log: cfg.Logger,
+		clients: make(map[string]*sipgo.Client),
+		contact: make(map[string]sip.ContactHeader),
+		addrs:   make(map[string]netip.AddrPort)}
 	p.parking = parking{p: p, records: make(map[int]parkRecord)}
 	p.sound = soundDevice{dev: cfg.Audio, log: cfg.Logger}
 	if cfg.Park.Enabled() {
@@ -130,7 +128,7 @@ func New(cfg Config) (*Phone, error) {
 		}
 	}
 	if cfg.Account.OutboundProxy != "" {
-		p.route, _ = proxyRoute(cfg.Account.OutboundProxy)
+		p.net.route, _ = proxyRoute(cfg.Account.OutboundProxy)
 	}
 	return p, nil
 }
@@ -184,7 +182,7 @@ func (p *Phone) Start(ctx context.Context) error {
 	}
 	for _, l := range listeners {
 		ap, _ := parseHostPort(l.Addr)
-		p.addrs[l.Transport] = ap
+		p.net.addrs[l.Transport] = ap
 		t := diago.Transport{
 			ID:        l.Transport,
 			Transport: l.Transport,
@@ -200,19 +198,19 @@ func (p *Phone) Start(ctx context.Context) error {
 			t.TLSURINoSIPS = true
 		}
 		opts = append(opts, diago.WithTransport(t))
-		p.clients[l.Transport], err = newClient(p.ua, l, ap, p.log)
+		p.net.clients[l.Transport], err = newClient(p.ua, l, ap, p.log)
 		if err != nil {
 			return fmt.Errorf("sip: %s client: %w", l.Transport, err)
 		}
 		ch := sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: p.cfg.User, Host: advertised(l), Port: int(ap.Port()),
 			UriParams: sip.NewParams(), Headers: sip.NewParams()}}
 		ch.Address.UriParams.Add("transport", l.Transport)
-		p.contact[l.Transport] = ch
+		p.net.contact[l.Transport] = ch
 	}
 	if p.cfg.Account.AOR != "" {
 		_ = sip.ParseUri(p.cfg.Account.AOR, &p.aor)
 	} else {
-		ap := p.addrs[first.Transport]
+		ap := p.net.addrs[first.Transport]
 		p.aor = sip.Uri{Scheme: "sip", User: p.cfg.User, Host: host, Port: int(ap.Port())}
 	}
 	p.dg = diago.NewDiago(p.ua, opts...)
@@ -229,7 +227,7 @@ func (p *Phone) Start(ctx context.Context) error {
 		return fmt.Errorf("sip: listen: %w", err)
 	}
 	p.stopServing = stopServing
-	if ap, ok := p.addrs["udp"]; ok {
+	if ap, ok := p.net.addrs["udp"]; ok {
 		if err := sipready.WaitUDP(ctx, p.ua, ap.String()); err != nil {
 			p.cancel()
 			stopServing()
@@ -291,7 +289,7 @@ func (p *Phone) Close() error {
 
 // Addr returns the address the phone listens on for transport ("udp",
 // "tcp" or "tls"), once started.
-func (p *Phone) Addr(transport string) netip.AddrPort { return p.addrs[transport] }
+func (p *Phone) Addr(transport string) netip.AddrPort { return p.net.addrs[transport] }
 
 // AOR returns the console's address of record: the account's, or its own
 // address when it has none.

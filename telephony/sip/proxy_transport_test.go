@@ -48,16 +48,16 @@ func TestOutboundProxyChoosesTransport(t *testing.T) {
 			// What Start would listen on: Validate adds a TLS listener
 			// for a TLS proxy or registrar.
 			for _, l := range p.cfg.Listen {
-				p.clients[l.Transport] = nil
+				p.net.clients[l.Transport] = nil
 			}
 			var u sip.Uri
 			if err := sip.ParseUri(tc.target, &u); err != nil {
 				t.Fatal(err)
 			}
-			if got := p.routedTransport(u); got != tc.want {
+			if got := p.net.routedTransport(u); got != tc.want {
 				t.Errorf("routed through %q: %s, want %s (listening on %v)", tc.proxy, got, tc.want, p.cfg.Listen)
 			}
-			if got := p.transportFor(u); got != tc.inDialog {
+			if got := p.net.transportFor(u); got != tc.inDialog {
 				t.Errorf("in a dialog: %s, want %s", got, tc.inDialog)
 			}
 		})

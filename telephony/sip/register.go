@@ -38,7 +38,7 @@ type registrar struct {
 func newRegistrar(p *Phone) *registrar {
 	r := &registrar{p: p, callID: "reg-" + sip.GenerateTagN(20), fromTag: sip.GenerateTagN(16)}
 	_ = sip.ParseUri(p.cfg.Account.Registrar, &r.uri)
-	r.transport = p.routedTransport(r.uri)
+	r.transport = p.net.routedTransport(r.uri)
 	return r
 }
 
@@ -106,19 +106,19 @@ func (r *registrar) register(ctx context.Context, expiry time.Duration) (time.Du
 	req.AppendHeader(&sip.CSeqHeader{SeqNo: r.cseq, MethodName: sip.REGISTER})
 	maxFwd := sip.MaxForwardsHeader(70)
 	req.AppendHeader(&maxFwd)
-	ct := p.contact[r.transport]
+	ct := p.net.contact[r.transport]
 	req.AppendHeader(&ct)
 	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(int(expiry/time.Second))))
 	req.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, REFER, NOTIFY, INFO"))
-	if p.route != nil {
-		req.AppendHeader(sip.HeaderClone(p.route))
+	if p.net.route != nil {
+		req.AppendHeader(sip.HeaderClone(p.net.route))
 	}
 	req.SetTransport(strings.ToUpper(r.transport))
 	// A registrar that does not answer within half the expiry (8 s at
 	// most) counts as down.
 	rctx, cancel := context.WithTimeout(ctx, min(8*time.Second, max(p.cfg.Account.Expiry/2, time.Second)))
 	defer cancel()
-	res, err := p.cfg.Account.do(rctx, p.clients[r.transport], req)
+	res, err := p.cfg.Account.do(rctx, p.net.clients[r.transport], req)
 	if cs := req.CSeq(); cs != nil && cs.SeqNo > r.cseq {
 		r.cseq = cs.SeqNo // digest auth sent it again
 	}

@@ -20,6 +20,20 @@ import (
 	"github.com/switchboard/switchboard/internal/freeport"
 )
 
+// transports is where the console's requests go: a client per
+// listener's transport (sending from its socket), the Contact and
+// address of each, and the outbound proxy's Route. Start fills it before
+// the phone runs; it is only read afterwards.
+type transports struct {
+	account *Account
+	listen  []Listener
+	log     *slog.Logger
+	clients map[string]*sipgo.Client // by transport, for requests outside dialogs
+	contact map[string]sip.ContactHeader
+	addrs   map[string]netip.AddrPort
+	route   *sip.RouteHeader // the outbound proxy's, or nil
+}
+
 // resolvePorts gives listeners with port 0 a free port: one port free
 // for UDP and TCP where both ask for it on one host, so the console has
 // a single address.
@@ -80,12 +94,12 @@ func newClient(ua *sipgo.UserAgent, l Listener, ap netip.AddrPort, log *slog.Log
 // clientFor returns the client for a request to u, and its transport;
 // routed says the request goes through the outbound proxy, when there
 // is one (see routedTransport).
-func (p *Phone) clientFor(u sip.Uri, routed bool) (*sipgo.Client, string) {
-	t := p.transportFor(u)
+func (ts *transports) clientFor(u sip.Uri, routed bool) (*sipgo.Client, string) {
+	t := ts.transportFor(u)
 	if routed {
-		t = p.routedTransport(u)
+		t = ts.routedTransport(u)
 	}
-	return p.clients[t], t
+	return ts.clients[t], t
 }
 
 // routedTransport picks the transport of a request to u that goes
@@ -93,21 +107,21 @@ func (p *Phone) clientFor(u sip.Uri, routed bool) (*sipgo.Client, string) {
 // a dialog, with the proxy's preloaded Route): the proxy is its next
 // hop, so the transport the proxy's URI names wins (sips: or
 // ;transport=tls: TLS); else, or without a proxy, as transportFor.
-func (p *Phone) routedTransport(u sip.Uri) string {
-	if p.route != nil {
-		if t := transportOf(p.route.Address); t != "" {
-			if _, ok := p.clients[t]; ok {
+func (ts *transports) routedTransport(u sip.Uri) string {
+	if ts.route != nil {
+		if t := transportOf(ts.route.Address); t != "" {
+			if _, ok := ts.clients[t]; ok {
 				return t
 			}
-			p.log.Warn("no listener for the outbound proxy's transport", "transport", t, "proxy", p.route.Address.String())
+			ts.log.Warn("no listener for the outbound proxy's transport", "transport", t, "proxy", ts.route.Address.String())
 		}
 	}
-	return p.transportFor(u)
+	return ts.transportFor(u)
 }
 
 // transportFor picks the transport of a request to u: its transport
 // parameter when we listen on it, else UDP (or whatever we have).
-func (p *Phone) transportFor(u sip.Uri) string {
+func (ts *transports) transportFor(u sip.Uri) string {
 	want := "udp"
 	if u.Scheme == "sips" {
 		want = "tls"
@@ -117,13 +131,13 @@ func (p *Phone) transportFor(u sip.Uri) string {
 			want = strings.ToLower(t)
 		}
 	}
-	if t := p.cfg.Account.pbxTransport(u); t != "" {
+	if t := ts.account.pbxTransport(u); t != "" {
 		want = t // the PBX of a TCP or TLS account
 	}
-	if _, ok := p.clients[want]; ok {
+	if _, ok := ts.clients[want]; ok {
 		return want
 	}
-	for _, l := range p.cfg.Listen {
+	for _, l := range ts.listen {
 		return l.Transport
 	}
 	return "udp"
