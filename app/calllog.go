@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -31,6 +32,9 @@ type tracked struct {
 	suspect  bool
 	answered bool
 	ended    bool
+	// transferTo is where the receptionist last asked to transfer the
+	// call: the phone's events say that it was transferred, not where.
+	transferTo string
 }
 
 func newCallBook() *callBook {
@@ -138,7 +142,13 @@ func (c *Console) noteInLog(t *tracked, call telephony.Call) {
 		if call.Orbit == 0 || e.Outcome == calllog.Parked && e.Orbit == call.Orbit {
 			return
 		}
-		e.Outcome, e.Orbit, e.ParkedAt, e.OutcomeAt = calllog.Parked, call.Orbit, now, now
+		// Since when it is parked is the lamp's to say, when it lit
+		// first.
+		at := now
+		if v := c.orbits[call.Orbit]; v != nil && v.o.Occupied && !v.since.IsZero() && telephony.SameParty(v.o.CallerURI, call.RemoteURI) {
+			at = v.since
+		}
+		e.Outcome, e.Orbit, e.ParkedAt, e.OutcomeAt = calllog.Parked, call.Orbit, at, now
 		b.parked[call.Orbit] = t
 	case telephony.StateEnded:
 		if t.ended {
@@ -148,7 +158,7 @@ func (c *Console) noteInLog(t *tracked, call telephony.Call) {
 		e.Ended = now
 		switch {
 		case call.End == telephony.EndTransferred:
-			e.Outcome = calllog.Transferred
+			e.Outcome, e.Party = calllog.Transferred, t.transferTo
 		case t.answered:
 			c.write(t) // the end time; the outcome stays
 			return
@@ -243,6 +253,37 @@ func (c *Console) leftOrbit(t *tracked, o telephony.Orbit, now time.Time) {
 		e.Outcome = calllog.LeftOrbit
 	}
 	c.write(t)
+}
+
+// notingPhone is the console's phone, noting where the receptionist
+// transfers each call for its entry in the log before it asks the phone.
+// The note is queued on Fyne's goroutine ahead of the transfer's events.
+type notingPhone struct {
+	telephony.Phone
+	c *Console
+}
+
+// BlindTransfer notes target, then transfers.
+func (p notingPhone) BlindTransfer(ctx context.Context, id telephony.CallID, target string) error {
+	p.c.do(func() { p.c.transferring(id, target) })
+	return p.Phone.BlindTransfer(ctx, id, target)
+}
+
+// AttendedTransfer notes the consultation call's far end, then
+// transfers.
+func (p notingPhone) AttendedTransfer(ctx context.Context, id, consult telephony.CallID) error {
+	p.c.do(func() {
+		if t := p.c.book.calls[consult]; t != nil {
+			p.c.transferring(id, t.e.URI)
+		}
+	})
+	return p.Phone.AttendedTransfer(ctx, id, consult)
+}
+
+func (c *Console) transferring(id telephony.CallID, to string) {
+	if t := c.book.calls[id]; t != nil {
+		t.transferTo = to
+	}
 }
 
 func logDirection(d telephony.Direction) calllog.Direction {

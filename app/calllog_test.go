@@ -322,3 +322,19 @@ func TestCallLogSettings(t *testing.T) {
 		t.Error("opened a directory as the call log")
 	}
 }
+
+// TestTransferredTo: the history says where a call was transferred.
+func TestTransferredTo(t *testing.T) {
+	h := newHarness(t)
+	h.answered()
+	test.Tap(h.button("Transfer"))
+	entry := h.w.Canvas().Focused()
+	if entry == nil {
+		t.Fatal("the transfer dialog's entry has not the keyboard")
+	}
+	for _, r := range "sip:sales@10.0.0.4" {
+		entry.TypedRune(r)
+	}
+	test.Tap(h.button("Transfer"))
+	h.historyHas("Transferred Alice Martin to sales")
+}

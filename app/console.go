@@ -207,6 +207,7 @@ func New(a fyne.App, w fyne.Window, opts Options) *Console {
 		book:       newCallBook(),
 		parkUp:     true,
 	}
+	c.phone = notingPhone{Phone: opts.Phone, c: c}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	if opts.StateLog != nil {
 		c.state = &stateLog{w: opts.StateLog}
