@@ -1,7 +1,10 @@
 package app
 
 import (
+	"errors"
+	"log/slog"
 	"strings"
+	"syscall"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -16,7 +19,7 @@ func StartupError(a fyne.App, w fyne.Window, err error, sound Sound) {
 	prefs := a.Preferences()
 	icon := widget.NewIcon(theme.ErrorIcon())
 	title := widget.NewLabelWithStyle("Switchboard could not start", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	msg := widget.NewLabel(strings.TrimSpace(err.Error()))
+	msg := widget.NewLabel(startupWords(err))
 	msg.Wrapping = fyne.TextWrapWord
 	hint := widget.NewLabel("Fix the settings, or stop whatever uses the address, then start Switchboard again.")
 	hint.Wrapping = fyne.TextWrapWord
@@ -37,4 +40,24 @@ func StartupError(a fyne.App, w fyne.Window, err error, sound Sound) {
 	head := container.NewBorder(nil, nil, container.NewGridWrap(fyne.NewSquareSize(48), icon), nil, title)
 	body := container.NewVBox(head, msg, hint, saved, container.NewHBox(settings, quit))
 	w.SetContent(container.NewPadded(body))
+}
+
+// startupWords says why the console could not start: in plain words for
+// the errors it knows by kind (the address taken, a port it may not
+// use), whose technical words then go to the log only; others as their
+// maker worded them.
+func startupWords(err error) string {
+	var words string
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		words = "Another program, maybe another Switchboard, already uses this console's SIP address. " +
+			"Close that program, or choose another address in Settings."
+	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EADDRNOTAVAIL):
+		words = "This computer does not let Switchboard use its SIP address (a port below 1024, or an address " +
+			"this computer does not have). Choose another address in Settings."
+	default:
+		return strings.TrimSpace(err.Error())
+	}
+	slog.Default().Error("Switchboard could not start", "error", err)
+	return words
 }

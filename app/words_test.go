@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -116,4 +117,36 @@ func TestUnknownErrorInPlainWords(t *testing.T) {
 	if !strings.Contains(logged.String(), "488 Not Acceptable Here") {
 		t.Errorf("log %q", logged.String())
 	}
+}
+
+// TestTransferFailureKeepsTarget: a transfer the phone refuses leaves
+// the Transfer dialog open with the address typed and says why in plain
+// words.
+func TestTransferFailureKeepsTarget(t *testing.T) {
+	h := newHarness(t)
+	id := h.answered()
+	h.fake.FailNext("transfer", fmt.Errorf("sip: transfer %s: refer: %w", id, telephony.ErrBadTarget))
+	h.typeText("t")
+	h.typeKeys("sales desx")
+	h.press(fyne.KeyReturn)
+	const want = "Could not transfer the call to sales desx: that is not a phone number or SIP address. " +
+		"Check it and try again (a SIP address looks like sip:name@host)."
+	h.eventually("the words", func() bool { return h.c.Snapshot().Message == want })
+	if !h.dialogOpen() {
+		t.Fatal("the Transfer dialog closed on the failure")
+	}
+	if !slices.Contains(h.dialogLabels(), want) {
+		t.Errorf("dialog labels %q", h.dialogLabels())
+	}
+	if st := h.lineState(id); st != string(widgets.LineActive) {
+		t.Errorf("the call is %s", st)
+	}
+	// The address typed is still there: corrected, it transfers.
+	h.press(fyne.KeyBackspace)
+	h.typeKeys("k")
+	h.press(fyne.KeyReturn)
+	if !h.fake.WaitAction("transfer "+string(id)+" sales desk", waitFor) {
+		t.Fatalf("the corrected address was not transferred to: %q", h.fake.Actions())
+	}
+	h.eventually("the dialog closed", func() bool { return !h.dialogOpen() })
 }
