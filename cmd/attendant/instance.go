@@ -54,6 +54,11 @@ func runtimeDir() (string, error) {
 	if err := os.MkdirAll(d, 0o700); err != nil {
 		return "", fmt.Errorf("runtime directory: %w", err)
 	}
+	// In a directory all users share, someone else may have made it
+	// first: a socket there could be anyone's.
+	if err := ownPrivateDir(d); err != nil {
+		return "", fmt.Errorf("runtime directory: %w", err)
+	}
 	return d, nil
 }
 

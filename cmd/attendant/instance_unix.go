@@ -4,6 +4,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"syscall"
 )
@@ -22,4 +23,17 @@ func tryLock(f *os.File) (bool, error) {
 		return false, nil
 	}
 	return false, err
+}
+
+// ownPrivateDir checks that d belongs to this user and to nobody else.
+func ownPrivateDir(d string) error {
+	fi, err := os.Lstat(d)
+	if err != nil {
+		return err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !fi.IsDir() || !ok || int(st.Uid) != os.Getuid() || fi.Mode().Perm()&0o077 != 0 {
+		return fmt.Errorf("%s is not a directory private to this user", d)
+	}
+	return nil
 }
