@@ -35,6 +35,7 @@ type watcher struct {
 	// watcher behind a proxy and a NAT never hears it).
 	route    []sip.Uri
 	onlyFrom string
+	tcp      bool // SUBSCRIBE over TCP, on a connection of its own
 
 	mu         sync.Mutex
 	docs       []dialoginfo.Document
@@ -55,11 +56,24 @@ func newWatcher(t testing.TB, f *fixture, orbit int) *watcher {
 // onlyFrom when it is set.
 func newWatcherVia(t testing.TB, f *fixture, orbit int, resource sip.Uri, onlyFrom string, route ...sip.Uri) *watcher {
 	t.Helper()
+	return startWatcher(t, f, &watcher{orbit: orbit, route: route, onlyFrom: onlyFrom}, resource)
+}
+
+// newWatcherTCP is newWatcher over TCP: it opens its own connection to
+// the service, which must send its NOTIFYs down that connection.
+func newWatcherTCP(t testing.TB, f *fixture, orbit int) *watcher {
+	t.Helper()
+	return startWatcher(t, f, &watcher{orbit: orbit, tcp: true}, f.uri(fmt.Sprint(orbit), "transport=tcp"))
+}
+
+func startWatcher(t testing.TB, f *fixture, w *watcher, resource sip.Uri) *watcher {
+	t.Helper()
+	orbit := w.orbit
 	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &watcher{orbit: orbit, addr: conn.LocalAddr().String(), route: route, onlyFrom: onlyFrom}
+	w.addr = conn.LocalAddr().String()
 	name := fmt.Sprintf("lamp%d", orbit)
 	w.ua, err = sipgo.NewUA(sipgo.WithUserAgent(name), sipgo.WithUserAgentHostname("127.0.0.1"))
 	if err != nil {
@@ -69,7 +83,11 @@ func newWatcherVia(t testing.TB, f *fixture, orbit int, resource sip.Uri, onlyFr
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.client, err = sipgo.NewClient(w.ua, sipgo.WithClientHostname("127.0.0.1"), sipgo.WithClientConnectionAddr(w.addr))
+	if w.tcp { // a connection of its own, from an ephemeral port
+		w.client, err = sipgo.NewClient(w.ua, sipgo.WithClientHostname("127.0.0.1"))
+	} else {
+		w.client, err = sipgo.NewClient(w.ua, sipgo.WithClientHostname("127.0.0.1"), sipgo.WithClientConnectionAddr(w.addr))
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,6 +159,9 @@ func (w *watcher) subscribe(exp time.Duration) (*sip.Response, error) {
 	}
 	if len(w.route) > 0 {
 		req.SetDestination(w.route[0].HostPort())
+	}
+	if w.tcp {
+		req.SetTransport("TCP")
 	}
 	req.AppendHeader(&sip.ContactHeader{Address: w.from.Address})
 	req.AppendHeader(sip.NewHeader("Event", dialoginfo.EventName))
