@@ -158,7 +158,9 @@ func (c *Console) queueChanged() {
 		if waiting > 0 {
 			text += " · " + strconv.Itoa(waiting) + " waiting"
 		}
-		c.queue.head.SetText(text)
+		if c.queue.head.Text != text {
+			c.queue.head.SetText(text)
+		}
 	}
 	compact := len(c.order) > compactAbove
 	resized := false

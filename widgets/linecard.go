@@ -2,6 +2,7 @@ package widgets
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -105,9 +106,18 @@ func (c *LineCard) Tick(now time.Time) {
 	if c.timer == nil {
 		return // not drawn yet: the renderer reads the time when it is
 	}
-	if c.waited != nil && c.waited.Text != c.WaitedText() {
-		c.Refresh() // a total appears, grows or turns into a long wait
-		return
+	if c.waited != nil {
+		shown, after := c.waited.Text, c.WaitedText()
+		switch {
+		case after == shown:
+		case shown != "" && c.IsLongWait() == strings.HasPrefix(shown, "long") &&
+			fyne.MeasureText(after, c.waited.TextSize, c.waited.TextStyle).Width <= c.waited.Size().Width:
+			c.waited.Text = after // the same words, a second on
+			c.waited.Refresh()
+		default:
+			c.Refresh() // a total appears, goes, widens or turns into a long wait
+			return
+		}
 	}
 	shown, after := c.timer.Text, c.Timer()
 	switch {
