@@ -18,6 +18,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/switchboard/switchboard/calllog"
+	"github.com/switchboard/switchboard/directory"
 	"github.com/switchboard/switchboard/telephony"
 	"github.com/switchboard/switchboard/widgets"
 )
@@ -78,6 +79,9 @@ type Options struct {
 	// CallLog, when set, keeps the history across restarts; its owner
 	// closes it after Close. Without one the history lives in memory.
 	CallLog *calllog.Log
+	// Directory, when set, is read for the People pane (app/directory.go);
+	// without it the window has no People pane.
+	Directory *directory.Options
 }
 
 // Console is the main window's controller. Create it with New, start
@@ -123,6 +127,7 @@ type Console struct {
 	parkWhy    string
 	lastNote   string
 	state      *stateLog
+	people     *people // the People pane; nil without a directory
 }
 
 // line is one call on the lines.
@@ -274,7 +279,7 @@ func (c *Console) build() {
 		lot = "Orbits " + itoa(c.first) + "–" + itoa(c.last)
 	}
 	right := container.NewBorder(heading(lot), nil, nil, nil, c.grid)
-	split := container.NewHSplit(left, right)
+	split := container.NewHSplit(left, c.withPeople(right))
 	split.Offset = 0.34
 
 	c.status = newStatusBar(c.firstFrame())
@@ -332,6 +337,7 @@ func (c *Console) Start(ctx context.Context) {
 		stop()
 	})
 	c.spawn(c.events)
+	c.startPeople()
 	if c.opts.Tick > 0 {
 		c.spawn(c.ticker)
 	}
@@ -530,6 +536,7 @@ func nonEmpty(s, fallback string) string {
 
 // changed records the view's state in the state log, when there is one.
 func (c *Console) changed() {
+	c.peopleChanged()
 	if c.state != nil {
 		c.state.snapshot(c.Snapshot())
 	}

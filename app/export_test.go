@@ -1,6 +1,8 @@
 package app
 
 import (
+	"context"
+
 	"github.com/switchboard/switchboard/telephony"
 	"github.com/switchboard/switchboard/widgets"
 )
@@ -17,3 +19,20 @@ func (c *Console) Card(id telephony.CallID) *widgets.LineCard {
 	}
 	return nil
 }
+
+// People returns the People pane, nil without a directory.
+func (c *Console) People() *widgets.DirectoryPane {
+	if c.people == nil {
+		return nil
+	}
+	return c.people.pane
+}
+
+// RefreshDirectory reads the directory's sources again now.
+func (c *Console) RefreshDirectory(ctx context.Context) error { return c.people.dir.Refresh(ctx) }
+
+// DirectoryStatus is what the status bar says of the directory.
+func (c *Console) DirectoryStatus() string { return c.status.directoryText() }
+
+// Favourites names the favourite contacts in order.
+func (c *Console) Favourites() []string { return c.people.favouriteNames() }

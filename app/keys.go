@@ -77,6 +77,8 @@ func (c *Console) typedRune(r rune) {
 		c.transferLive()
 	case r == 'x' || r == 'X':
 		c.confirmDecline()
+	case r == '/':
+		c.focusPeople()
 	}
 }
 

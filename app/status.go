@@ -59,6 +59,7 @@ func (s *statusItem) view() fyne.CanvasObject {
 // device, then a message or what is being typed.
 type statusBar struct {
 	reg, park, audio *statusItem
+	dir              *statusItem // the directory: only while stale or failed
 	msg              *widget.Label
 	typed            *widget.Label
 	msgUntil         time.Time
@@ -114,6 +115,41 @@ func (b *statusBar) setAudio(ok bool, text string) {
 	} else {
 		b.audio.set(lampBad, withReason("Audio unavailable", text))
 	}
+}
+
+// setDirectory says what is wrong with the directory (failed: nothing to
+// show; else stale); "" (fresh) shows nothing. Its item joins the bar the
+// first time there is something to say.
+func (b *statusBar) setDirectory(failed bool, text string) {
+	if text == "" {
+		if b.dir != nil {
+			b.dir.box.Hide()
+			b.relayout()
+		}
+		return
+	}
+	if b.dir == nil {
+		b.dir = newStatusItem()
+		b.dir.bar = b
+		b.dir.view()
+		if b.left != nil {
+			b.left.Add(b.dir.box)
+		}
+	}
+	b.dir.box.Show()
+	lamp := lampWait
+	if failed {
+		lamp = lampBad
+	}
+	b.dir.set(lamp, text)
+}
+
+// directoryText is what the bar says of the directory ("" when nothing).
+func (b *statusBar) directoryText() string {
+	if b.dir == nil || !b.dir.box.Visible() {
+		return ""
+	}
+	return b.dir.label.Text
 }
 
 func withReason(s, why string) string {

@@ -1,0 +1,491 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/switchboard/switchboard/directory"
+	"github.com/switchboard/switchboard/telephony"
+	"github.com/switchboard/switchboard/widgets"
+)
+
+// The People pane: the directory (package directory) beside the lines
+// and the orbits. It sits at the right of the orbit grid, in a split that
+// gives it a quarter of the grid's side, so the lines (the queue of
+// waiting calls) keep their third of the window; dragging the split
+// narrows it to nothing. The search runs on Fyne's goroutine: it costs
+// ~0.3 ms for 5,000 contacts (docs/BENCHMARKS.md), less than a frame.
+
+// favouritesKey is where the favourite contacts are kept in the
+// preferences, as JSON.
+const favouritesKey = "directory.favourites"
+
+// maxRows is the most contacts the pane lists for one search.
+const maxRows = 200
+
+// people is the console's directory pane and what it acts on. Its fields
+// belong to Fyne's goroutine, except dir (safe for concurrent use).
+type people struct {
+	dir      *directory.Directory
+	pane     *widgets.DirectoryPane
+	rows     map[string]directory.Contact // the contacts listed, by row ID
+	favs     []directory.Contact
+	favBox   *fyne.Container
+	pin      *widget.Button
+	consult  *consultation
+	consultB *fyne.Container // the attended transfer's bar: Complete, Cancel
+	consultL *widget.Label
+	adopted  map[*widgets.LineCard]bool // the cards that drop on the pane
+}
+
+// consultation is an attended transfer under way: the caller held, the
+// console talking to the colleague.
+type consultation struct {
+	caller, consult telephony.CallID
+	callerName      string
+	to              directory.Contact
+	seen            map[telephony.CallID]bool // its calls seen on the lines
+}
+
+// rowID is a contact's row ID: its identity, else its name.
+func rowID(ct directory.Contact) string {
+	if k := ct.Key(); k != "" {
+		return k
+	}
+	return "name:" + ct.Name
+}
+
+// contactTarget is what is dialled to reach a contact: the SIP address,
+// else the extension.
+func contactTarget(ct directory.Contact) string {
+	if ct.URI != "" {
+		return ct.URI
+	}
+	return ct.Extension
+}
+
+// withPeople returns the right side of the window: the orbits, and the
+// People pane beside them when a directory is configured.
+func (c *Console) withPeople(orbits fyne.CanvasObject) fyne.CanvasObject {
+	if c.opts.Directory == nil {
+		return orbits
+	}
+	p := &people{rows: map[string]directory.Contact{}, adopted: map[*widgets.LineCard]bool{}}
+	c.people = p
+	dir, err := directory.New(*c.opts.Directory, c.log, func(st directory.Status) {
+		c.do(func() {
+			c.directoryUpdated(st)
+			c.changed()
+		})
+	})
+	if err != nil {
+		c.log.Warn("directory settings", "error", err)
+	}
+	p.dir = dir
+	p.pane = widgets.NewDirectoryPane(c.search)
+	p.pane.OnActivate = func(row widgets.DirectoryRow) { c.activateRow(row, p.pane.ShiftHeld()) }
+	p.pin = widget.NewButtonWithIcon("Favourite", theme.ContentAddIcon(), c.toggleFavourite)
+	p.pin.Importance = widget.LowImportance
+	p.favBox = container.NewHBox()
+	p.consultL = widget.NewLabel("")
+	p.consultL.Wrapping = fyne.TextWrapWord
+	complete := widget.NewButtonWithIcon("Complete", theme.ConfirmIcon(), c.completeConsult)
+	complete.Importance = widget.HighImportance
+	cancel := widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), c.cancelConsult)
+	p.consultB = container.NewVBox(p.consultL, container.NewHBox(complete, cancel))
+	p.consultB.Hide()
+	p.favs = loadFavourites(c.prefs)
+	c.showFavourites()
+
+	head := container.NewBorder(nil, nil, nil, p.pin, heading("People"))
+	top := container.NewVBox(head, p.consultB, container.NewHScroll(p.favBox))
+	pane := container.NewBorder(top, nil, nil, nil, p.pane)
+	split := container.NewHSplit(orbits, pane)
+	split.Offset = 0.72
+	c.search("")
+	return split
+}
+
+// startPeople starts the directory's refresher; it ends with the console.
+func (c *Console) startPeople() {
+	if c.people == nil {
+		return
+	}
+	r := c.people.dir.Start(c.ctx)
+	c.spawn(r.Wait)
+}
+
+// search lists the contacts matching q (the pane's OnSearch).
+func (c *Console) search(q string) {
+	p := c.people
+	found := p.dir.Search(q, maxRows)
+	rows := make([]widgets.DirectoryRow, len(found))
+	clear(p.rows)
+	for i, ct := range found {
+		id := rowID(ct)
+		p.rows[id] = ct
+		ext := ct.Extension
+		if ext == "" {
+			ext = displayNumber(ct.URI)
+		}
+		// Presence is not subscribed yet: every lamp is unknown.
+		rows[i] = widgets.DirectoryRow{ID: id, Name: ct.Name, Extension: ext, Department: ct.Department}
+	}
+	p.pane.SetRows(rows)
+}
+
+// directoryUpdated shows a refreshed directory: the search again, and
+// the status bar's word on it.
+func (c *Console) directoryUpdated(st directory.Status) {
+	if c.people == nil {
+		return
+	}
+	c.search(c.people.pane.Query)
+	c.status.setDirectory(st.State == directory.StateFailed, directoryWords(st, c.now()))
+}
+
+// directoryWords is what the status bar says of the directory: nothing
+// when it is fresh (or not read yet).
+func directoryWords(st directory.Status, now time.Time) string {
+	switch st.State {
+	case directory.StateStale:
+		since := st.Since.Format("15:04")
+		if st.Since.YearDay() != now.YearDay() || st.Since.Year() != now.Year() {
+			since = st.Since.Format("2 Jan 15:04")
+		}
+		return "Directory as of " + since + " (" + reasonWords(st.Reason) + ")"
+	case directory.StateFailed:
+		return "No directory: " + reasonWords(st.Reason)
+	}
+	return ""
+}
+
+// reasonWords says why the directory could not be read, in plain words.
+func reasonWords(r directory.Reason) string {
+	switch r {
+	case directory.ReasonConfig:
+		return "its settings are wrong"
+	case directory.ReasonUnreachable:
+		return "the directory server cannot be reached"
+	case directory.ReasonTimeout:
+		return "the directory server did not answer in time"
+	case directory.ReasonTLS:
+		return "the directory server's certificate is not trusted"
+	case directory.ReasonBadCredentials:
+		return "the directory refused the login"
+	case directory.ReasonBadFilter:
+		return "the directory filter is wrong"
+	case directory.ReasonSearch:
+		return "the directory server refused the search"
+	case directory.ReasonFile:
+		return "the contacts file cannot be read"
+	case directory.ReasonCache, directory.ReasonNoCache:
+		return "no saved copy of the directory"
+	}
+	return "it could not be read"
+}
+
+// focusPeople gives the search box the keyboard (the "/" key).
+func (c *Console) focusPeople() {
+	if c.people == nil {
+		c.flash("No directory is set up")
+		return
+	}
+	c.people.pane.FocusSearch()
+}
+
+// activateRow acts on a contact: with no call up it dials the contact;
+// with a live (else held) call it transfers that call to the contact,
+// blind, or attended when attended is set.
+func (c *Console) activateRow(row widgets.DirectoryRow, attended bool) {
+	ct, ok := c.people.rows[row.ID]
+	if !ok {
+		return
+	}
+	c.actOnContact(ct, attended)
+	c.changed()
+}
+
+// actOnContact is activateRow for a contact.
+func (c *Console) actOnContact(ct directory.Contact, attended bool) {
+	target := contactTarget(ct)
+	if target == "" {
+		c.flash(ct.Name + " has no number in the directory")
+		return
+	}
+	l := c.live()
+	if l == nil {
+		l = c.held()
+	}
+	switch {
+	case l == nil:
+		c.dialContact(ct)
+	case attended:
+		c.startConsult(l, ct)
+	default:
+		c.transferTo(l.call.ID, ct)
+	}
+}
+
+// dialContact calls a contact (click-to-dial).
+func (c *Console) dialContact(ct directory.Contact) {
+	target := contactTarget(ct)
+	c.actOn(action{what: "call " + ct.Name, target: target}, func(ctx context.Context) error {
+		_, err := c.phone.Dial(ctx, target)
+		return err
+	}, nil)
+}
+
+// transferTo transfers call id blind to a contact. A failure says why
+// and takes a held caller back.
+func (c *Console) transferTo(id telephony.CallID, ct directory.Contact) {
+	target := contactTarget(ct)
+	a := action{what: "transfer the call to " + ct.Name, target: target}
+	c.actOn(a, func(ctx context.Context) error { return c.phone.BlindTransfer(ctx, id, target) }, func(msg string) {
+		if msg != "" {
+			c.takeBack(id)
+		}
+	})
+}
+
+// takeBack resumes call id if it is held, after a failed transfer.
+func (c *Console) takeBack(id telephony.CallID) {
+	if l := c.lines[id]; l != nil && l.call.State == telephony.StateHeld {
+		c.act("take the call off hold", func(ctx context.Context) error { return c.phone.Resume(ctx, id) })
+	}
+}
+
+// startConsult starts an attended transfer of the caller on l to a
+// contact: the caller is held and the colleague called; the People pane
+// then offers Complete and Cancel.
+func (c *Console) startConsult(l *line, ct directory.Contact) {
+	p := c.people
+	if p.consult != nil {
+		c.flash("Finish the transfer to " + p.consult.to.Name + " first")
+		return
+	}
+	caller, name := l.call.ID, who(l.call.RemoteName, l.call.RemoteURI)
+	target := contactTarget(ct)
+	wasLive := l.call.State == telephony.StateActive
+	a := action{what: "call " + ct.Name + " for " + name, target: target}
+	var consult telephony.CallID
+	c.actOn(a, func(ctx context.Context) error {
+		if wasLive {
+			if err := c.phone.Hold(ctx, caller); err != nil {
+				return fmt.Errorf("hold the caller: %w", err)
+			}
+		}
+		id, err := c.phone.Dial(ctx, target)
+		consult = id
+		return err
+	}, func(msg string) {
+		if msg != "" {
+			c.takeBack(caller)
+			return
+		}
+		p.consult = &consultation{caller: caller, consult: consult, callerName: name, to: ct, seen: map[telephony.CallID]bool{}}
+		p.consultL.SetText("Transfer " + name + " to " + ct.Name + ": Complete connects them, Cancel takes " + name + " back")
+		p.consultB.Show()
+	})
+}
+
+// completeConsult connects the held caller with the colleague (the
+// attended transfer's Complete). A failure says why; the caller stays
+// held for the receptionist to take back or try again.
+func (c *Console) completeConsult() {
+	p := c.people
+	k := p.consult
+	if k == nil {
+		return
+	}
+	a := action{what: "transfer " + k.callerName + " to " + k.to.Name}
+	c.actOn(a, func(ctx context.Context) error { return c.phone.AttendedTransfer(ctx, k.caller, k.consult) }, func(msg string) {
+		if msg == "" {
+			c.endConsult(k)
+		}
+	})
+	c.changed()
+}
+
+// cancelConsult hangs up on the colleague and takes the caller back (the
+// attended transfer's Cancel).
+func (c *Console) cancelConsult() {
+	k := c.people.consult
+	if k == nil {
+		return
+	}
+	c.endConsult(k)
+	c.act("take "+k.callerName+" back", func(ctx context.Context) error {
+		// The colleague may have hung up already: the caller comes back
+		// either way.
+		_ = c.phone.Hangup(ctx, k.consult)
+		return c.phone.Resume(ctx, k.caller)
+	})
+	c.changed()
+}
+
+// endConsult forgets the attended transfer k and hides its bar.
+func (c *Console) endConsult(k *consultation) {
+	p := c.people
+	if p.consult != k {
+		return
+	}
+	p.consult = nil
+	p.consultB.Hide()
+}
+
+// consultCallChanged ends the attended transfer when one of its calls
+// ends: the caller hung up, or the colleague did (the caller then stays
+// held, with the bar gone, for the receptionist to take back).
+func (c *Console) consultCallChanged() {
+	if c.people == nil || c.people.consult == nil {
+		return
+	}
+	k := c.people.consult
+	for _, id := range []telephony.CallID{k.caller, k.consult} {
+		// The consultation call's card may come after the dial returned.
+		l := c.lines[id]
+		if l != nil && l.call.State != telephony.StateEnded {
+			k.seen[id] = true
+			continue
+		}
+		if l != nil || k.seen[id] {
+			c.endConsult(k)
+			return
+		}
+	}
+}
+
+// peopleChanged follows the lines for the People pane: every card drops
+// on it, and an attended transfer ends with its calls.
+func (c *Console) peopleChanged() {
+	if c.people == nil {
+		return
+	}
+	c.adoptCards()
+	c.consultCallChanged()
+}
+
+// adoptCards makes the People pane a drop target of every card.
+func (c *Console) adoptCards() {
+	for _, l := range c.order {
+		if !c.people.adopted[l.card] {
+			c.people.adopted[l.card] = true
+			l.card.DropTargets = append(l.card.DropTargets, peopleDrop{c})
+		}
+	}
+	for card := range c.people.adopted {
+		if l := c.lines[telephony.CallID(card.ID)]; l == nil || l.card != card {
+			delete(c.people.adopted, card)
+		}
+	}
+}
+
+// peopleDrop is the People pane as a drop target of the line cards: a
+// card dropped on a contact transfers its call to the contact, blind.
+type peopleDrop struct{ c *Console }
+
+// CardMoved does nothing: the pane shows no hover.
+func (peopleDrop) CardMoved(*widgets.LineCard, fyne.Position) {}
+
+// CardDropped transfers the card's call to the contact under pos.
+func (d peopleDrop) CardDropped(card *widgets.LineCard, pos fyne.Position) {
+	c := d.c
+	i, ok := c.people.pane.RowAt(pos)
+	if !ok {
+		return
+	}
+	ct, ok := c.people.rows[c.people.pane.Rows[i].ID]
+	if !ok {
+		return
+	}
+	l := c.lines[telephony.CallID(card.ID)]
+	if l == nil || (l.call.State != telephony.StateActive && l.call.State != telephony.StateHeld) {
+		c.flash("Only a live or held call can be transferred")
+		c.changed()
+		return
+	}
+	if contactTarget(ct) == "" {
+		c.flash(ct.Name + " has no number in the directory")
+	} else {
+		c.transferTo(l.call.ID, ct)
+	}
+	c.changed()
+}
+
+// toggleFavourite pins the selected contact to the favourites row, or
+// unpins it; the favourites are kept in the preferences.
+func (c *Console) toggleFavourite() {
+	p := c.people
+	if p.pane.Selected < 0 || p.pane.Selected >= len(p.pane.Rows) {
+		c.flash("Select a person to add to the favourites")
+		return
+	}
+	ct, ok := p.rows[p.pane.Rows[p.pane.Selected].ID]
+	if !ok {
+		return
+	}
+	id := rowID(ct)
+	kept := p.favs[:0:0]
+	for _, f := range p.favs {
+		if rowID(f) != id {
+			kept = append(kept, f)
+		}
+	}
+	if len(kept) == len(p.favs) {
+		kept = append(kept, ct)
+	}
+	p.favs = kept
+	saveFavourites(c.prefs, p.favs)
+	c.showFavourites()
+	c.changed()
+}
+
+// showFavourites lays out the favourites row: one button per contact,
+// acting on it as Enter does.
+func (c *Console) showFavourites() {
+	p := c.people
+	objs := make([]fyne.CanvasObject, 0, len(p.favs))
+	for _, f := range p.favs {
+		b := widget.NewButtonWithIcon(f.Name, widgets.PhoneIcon(), func() {
+			c.actOnContact(f, false)
+			c.changed()
+		})
+		objs = append(objs, b)
+	}
+	p.favBox.Objects = objs
+	p.favBox.Refresh()
+}
+
+func loadFavourites(prefs fyne.Preferences) []directory.Contact {
+	var favs []directory.Contact
+	if s := prefs.String(favouritesKey); s != "" {
+		_ = json.Unmarshal([]byte(s), &favs) // a damaged list is an empty one
+	}
+	return favs
+}
+
+func saveFavourites(prefs fyne.Preferences, favs []directory.Contact) {
+	b, err := json.Marshal(favs)
+	if err != nil {
+		return
+	}
+	prefs.SetString(favouritesKey, string(b))
+}
+
+// favouriteNames names the favourites in order (for the tests).
+func (p *people) favouriteNames() []string {
+	names := make([]string, len(p.favs))
+	for i, f := range p.favs {
+		names[i] = strings.TrimSpace(f.Name)
+	}
+	return names
+}
