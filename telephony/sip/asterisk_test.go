@@ -57,6 +57,7 @@ type asterisk struct {
 	parked map[int]*pbxCall    // by slot
 	subs   map[int][]*lampSub  // by slot
 	cseqs  map[string]uint32   // by Call-ID, the highest SUBSCRIBE CSeq taken
+	pinned map[int]int         // by slot, the version every NOTIFY says while set
 	hungUp []string            // callers Asterisk hung up on a failed park
 }
 
@@ -140,7 +141,7 @@ func startAsterisk(t testing.TB, first, last int) *asterisk {
 	}
 	x := &asterisk{t: t, ua: ua, port: siptest.FreePort(t), first: first, last: last,
 		referred: make(chan string, 64), byes: make(chan string, 64),
-		calls: make(map[string]*pbxCall), parked: make(map[int]*pbxCall), subs: make(map[int][]*lampSub), cseqs: make(map[string]uint32)}
+		calls: make(map[string]*pbxCall), parked: make(map[int]*pbxCall), subs: make(map[int][]*lampSub), cseqs: make(map[string]uint32), pinned: make(map[int]int)}
 	addr := fmt.Sprintf("127.0.0.1:%d", x.port)
 	x.client, err = sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"), sipgo.WithClientConnectionAddr(addr))
 	if err != nil {
@@ -420,6 +421,9 @@ func (x *asterisk) notify(s *lampSub, final bool) {
 		state = "confirmed"
 	}
 	s.version++
+	if v, ok := x.pinned[s.slot]; ok {
+		s.version = v
+	}
 	s.cseq++
 	x.notified.Add(s.slot)
 	entity := fmt.Sprintf("sip:%d@127.0.0.1:%d", s.slot, x.port)
@@ -451,6 +455,14 @@ func (x *asterisk) notify(s *lampSub, final bool) {
 	if _, err := x.client.Do(ctx, req); err != nil {
 		x.t.Logf("asterisk: lamp NOTIFY %d: %v", s.slot, err)
 	}
+}
+
+// pinVersion makes every later lamp NOTIFY of slot, on any of its
+// subscriptions (a re-subscription may come at any time), say version.
+func (x *asterisk) pinVersion(slot, version int) {
+	x.mu.Lock()
+	x.pinned[slot] = version
+	x.mu.Unlock()
 }
 
 // waitSubscribed waits until the console watches every slot and each

@@ -99,18 +99,12 @@ func TestLampFullDocumentWhateverItsVersion(t *testing.T) {
 	a.waitParkService(t, true)
 	x.waitSubscribed(t)
 
-	x.mu.Lock()
-	for _, s := range x.subs[701] {
-		s.version = 4294967294 // the next NOTIFY says 4294967295
-	}
-	x.mu.Unlock()
+	x.pinVersion(701, 4294967295)
 	x.parkOther(701, "Bob")
 	a.waitOrbit(t, 701, "lit at version 4294967295", func(o telephony.Orbit) bool { return o.Occupied })
 
+	x.pinVersion(701, 5) // counting anew, as a restarted PBX does
 	x.mu.Lock()
-	for _, s := range x.subs[701] {
-		s.version = 4 // counting anew, as a restarted PBX does
-	}
 	delete(x.parked, 701)
 	x.mu.Unlock()
 	x.lamp(701)
