@@ -897,7 +897,9 @@ func (s *Service) ring(ctx context.Context, c *parkedCall, uri string) (bool, er
 	} else if t, _ := u.UriParams.Get("transport"); t != "" {
 		req.SetTransport(strings.ToUpper(t))
 	}
-	d, err := s.dua.WriteInvite(ctx, req)
+	// Over TCP on a connection to the parker (or its proxy), never one
+	// another peer opened that the listening address's client may pick.
+	d, err := s.duaFor(req.Transport()).WriteInvite(ctx, req)
 	if err != nil {
 		return false, err
 	}
