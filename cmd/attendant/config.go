@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/app"
+	"github.com/switchboard/switchboard/directory"
 	"github.com/switchboard/switchboard/internal/demo"
 	"github.com/switchboard/switchboard/internal/logflag"
 	"github.com/switchboard/switchboard/telephony"
@@ -35,6 +36,7 @@ type config struct {
 	demoSeed     uint64
 
 	stateLog   string
+	directory  *directory.Options // the People pane's; nil: no pane
 	log        logflag.Options
 	showHelp   bool
 	version    bool
@@ -55,6 +57,7 @@ type flagSet struct {
 	demo                                                 *bool
 	demoInterval, demoMax, demoGiveUp, demoSeed          *string
 	stateLog                                             *string
+	directory                                            directoryFlags
 	log                                                  *logflag.Flags
 	version, reset                                       *bool
 }
@@ -93,6 +96,7 @@ func newFlagSet() *flagSet {
 		demoGiveUp:   fs.String("demo-giveup", strconv.FormatFloat(demo.DefaultGiveUp, 'g', -1, 64), "`chance` (0-1) that a parked demo caller hangs up"),
 		demoSeed:     fs.String("demo-seed", "0", "`seed` of the demo's choices (0: random)"),
 		stateLog:     fs.String("state-log", "", "write what the window shows, one JSON line per change, to `file` (for tests and tools)"),
+		directory:    declareDirectoryFlags(fs),
 		log:          logflag.Declare(fs),
 		version:      fs.Bool("version", false, "print the version and exit"),
 		reset:        fs.Bool("reset-settings", false, "forget the saved settings and use the defaults and flags"),
@@ -218,6 +222,9 @@ func parseConfig(args []string, saved app.Settings) (config, error) {
 		return c, flagErr("demo-seed", *f.demoSeed, errors.New("not a number"))
 	}
 	c.stateLog = *f.stateLog
+	if c.directory, err = f.directory.parse(c.set); err != nil {
+		return c, err
+	}
 	if c.log, err = f.log.Parse(); err != nil {
 		return c, err
 	}

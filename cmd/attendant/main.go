@@ -167,15 +167,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 		sound = soundAdapter{sys.sound}
 	}
 	console := app.New(a, w, app.Options{
-		Phone:    sys.phone,
-		Sound:    sound,
-		Audio:    sys.status,
-		Identity: sys.phone.AOR(),
-		Prefs:    prefs,
-		Settings: cfg.settings,
-		Logger:   logger,
-		StateLog: stateLog,
-		CallLog:  callLog,
+		Phone:     sys.phone,
+		Sound:     sound,
+		Audio:     sys.status,
+		Identity:  sys.phone.AOR(),
+		Prefs:     prefs,
+		Settings:  cfg.settings,
+		Logger:    logger,
+		StateLog:  stateLog,
+		CallLog:   callLog,
+		Directory: cfg.directory,
 		OnFirstFrame: func() {
 			logger.Info("first frame", "since_start", time.Since(started).Round(time.Millisecond))
 		},
@@ -244,7 +245,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 
 // exitGrace bounds the shutdown after the window closed, so the process
 // exits within a second of the decision.
-const exitGrace = 400 * time.Millisecond
+const exitGrace = 700 * time.Millisecond
 
 // claimInstanceIn claims the console's instance in the user's runtime
 // directory.
