@@ -395,3 +395,20 @@ func rowViews(h *harness) []fyne.CanvasObject {
 		return dt && !focusable
 	})
 }
+
+func TestPeopleKeysHelp(t *testing.T) {
+	says := func(h *harness) bool {
+		h.button("Keys").OnTapped()
+		defer h.key(fyne.KeyEscape)
+		return len(find(h.w.Canvas().Overlays().Top(), func(o fyne.CanvasObject) bool {
+			l, ok := o.(*widget.Label)
+			return ok && strings.Contains(l.Text, "Shift+Enter")
+		})) > 0
+	}
+	if h, _ := newPeopleHarness(t); !says(h) {
+		t.Error("the Keys help does not tell the People pane's keys")
+	}
+	if h := newHarness(t); says(h) {
+		t.Error("the Keys help tells the People pane's keys in a window without one")
+	}
+}

@@ -41,7 +41,7 @@ Drag a call onto a free orbit to park it; tap a lit orbit to retrieve it.`
 const maxDigits = 6
 
 func (c *Console) showKeys() {
-	c.showDialog(dialog.NewCustom("Keyboard", "OK", keysHelpContent(), c.win), nil)
+	c.showDialog(dialog.NewCustom("Keyboard", "OK", keysHelpContent(c.people != nil), c.win), nil)
 }
 
 // typedRune handles a character typed on the window: digits and the

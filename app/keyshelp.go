@@ -10,12 +10,24 @@ import (
 	"github.com/switchboard/switchboard/widgets"
 )
 
-// keysHelpContent is what the Keys help shows: the keys, then the
-// colours of the window and what each means (widgets.Legend).
-func keysHelpContent() fyne.CanvasObject {
+// peopleKeysHelp is the Keys help's part on the People pane, shown when
+// the window has one.
+const peopleKeysHelp = `/ — search the People pane (Esc clears the search)
+Up, Down — choose a person; Enter — call them, or transfer your call to them
+Shift+Enter — hold your caller and call the person first: Complete or Cancel
+Drag a call onto a person to transfer it.`
+
+// keysHelpContent is what the Keys help shows: the keys (those of the
+// People pane when people is set), then the colours of the window and
+// what each means (widgets.Legend).
+func keysHelpContent(people bool) fyne.CanvasObject {
 	colours := widget.NewLabelWithStyle("Colours", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	// The legend lines up with the labels' text, inset by their padding.
 	inset := theme.InnerPadding()
 	legend := container.New(layout.NewCustomPaddedLayout(0, 0, inset, inset), widgets.NewLegend())
-	return container.NewVBox(widget.NewLabel(keysHelp), widget.NewSeparator(), colours, legend)
+	objs := []fyne.CanvasObject{widget.NewLabel(keysHelp)}
+	if people {
+		objs = append(objs, widget.NewLabel(peopleKeysHelp))
+	}
+	return container.NewVBox(append(objs, widget.NewSeparator(), colours, legend)...)
 }
