@@ -42,6 +42,7 @@ type lineOp struct {
 	c       *call
 	held    []*call
 	publish []*call // changed under p.mu; published once it is released
+	holdErr error   // how the hold of c itself failed, once sent
 }
 
 // errNothingToDo ends an operation that finds the call as asked (a hold
@@ -207,6 +208,8 @@ func (o *lineOp) apply(ctx context.Context) {
 		}
 		if c != o.c {
 			o.releaseLocked(c)
+		} else {
+			o.holdErr = err
 		}
 		p.mu.Unlock()
 		if err != nil {

@@ -128,9 +128,10 @@ func (p *Phone) Park(ctx context.Context, id telephony.CallID, orbit int) error 
 	// phone forget the call, or be about to (its dialog ended: the BYE
 	// came, the call's end is on its way).
 	var c *call
+	var op *lineOp
 	err = p.runLineOp(ctx, id, telephony.OpPark, lineSteps{
 		begin: func(o *lineOp) error {
-			c = o.c
+			c, op = o.c, o
 			if err := checkHandOver(c, telephony.OpPark); err != nil {
 				return err
 			}
@@ -139,6 +140,16 @@ func (p *Phone) Park(ctx context.Context, id telephony.CallID, orbit int) error 
 			return nil
 		},
 		wait: func() error {
+			if op.holdErr != nil {
+				// A caller who hangs up while we hold answers the hold
+				// (481) once its BYE is answered, and diago answers a
+				// BYE before it ends the dialog: give that a moment.
+				select {
+				case <-c.sess().Context().Done():
+				case <-time.After(referGrace):
+				case <-ctx.Done():
+				}
+			}
 			if c.sess().Context().Err() == nil {
 				return nil
 			}

@@ -256,6 +256,7 @@ func TestParkCallerHangsUpDuringHold(t *testing.T) {
 	if c, ok := a.Call(r.ID); ok {
 		t.Fatalf("the phone still has the call: %+v", c)
 	}
+	a.waitState(t, r.ID, telephony.StateEnded) // published just after
 	ended := false
 	for _, ev := range a.events.All()[mark:] {
 		cc, ok := ev.(telephony.CallChanged)
