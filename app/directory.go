@@ -3,7 +3,9 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -488,4 +490,128 @@ func (p *people) favouriteNames() []string {
 		names[i] = strings.TrimSpace(f.Name)
 	}
 	return names
+}
+
+// LDAPPasswordEnv holds the LDAP bind password when no password file is
+// set.
+const LDAPPasswordEnv = "SWITCHBOARD_LDAP_PASSWORD"
+
+// Directory returns the People pane's directory options of s, nil when s
+// names no contacts file and no LDAP setting. The error says what is
+// wrong with the LDAP settings (directory.Options.Validate's words); a
+// contacts file that cannot be read now is no error here: the status
+// bar says so, and it is read again at each refresh.
+func (s Settings) Directory() (*directory.Options, error) {
+	var files []string
+	for _, f := range strings.Split(s.ContactsFiles, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			files = append(files, f)
+		}
+	}
+	l := directory.LDAPOptions{
+		URL: strings.TrimSpace(s.LDAPURL), StartTLS: s.LDAPStartTLS, CAFile: strings.TrimSpace(s.LDAPCAFile),
+		BindDN: strings.TrimSpace(s.LDAPBindDN), BaseDN: strings.TrimSpace(s.LDAPBaseDN), Filter: strings.TrimSpace(s.LDAPFilter),
+	}
+	ldapSet := l.URL != "" || l.StartTLS || l.CAFile != "" || l.BindDN != "" || l.BaseDN != "" || l.Filter != "" ||
+		s.LDAPPasswordFile != ""
+	if len(files) == 0 && !ldapSet {
+		return nil, nil
+	}
+	var errs []error
+	if s.DirectoryRefresh < 0 {
+		errs = append(errs, fmt.Errorf("directory refresh %v: must not be negative", s.DirectoryRefresh))
+	}
+	if p := strings.TrimSpace(s.LDAPPasswordFile); p != "" {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("LDAP password file: %w", err))
+		}
+		l.Password = strings.TrimRight(string(b), "\r\n")
+	} else if l.URL != "" {
+		l.Password = os.Getenv(LDAPPasswordEnv)
+	}
+	o := &directory.Options{Files: files, LDAP: l, Refresh: s.DirectoryRefresh}
+	if err := o.Validate(); err != nil {
+		var parts []error
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			parts = j.Unwrap()
+		} else {
+			parts = []error{err}
+		}
+		for _, e := range parts {
+			var de *directory.Error
+			if errors.As(e, &de) && de.Op == "contacts file" {
+				continue
+			}
+			errs = append(errs, e)
+		}
+	}
+	if len(errs) > 0 {
+		return o, errors.Join(errs...)
+	}
+	return o, nil
+}
+
+// peopleFields are the settings dialog's People tab: the directory's
+// contacts files and LDAP settings.
+type peopleFields struct {
+	contacts, url, ca, bindDN, passwordFile, baseDN, filter, refresh *widget.Entry
+	startTLS                                                         *widget.Check
+}
+
+// build makes the People tab with the settings of cur.
+func (p *peopleFields) build(cur Settings) fyne.CanvasObject {
+	entry := func(text, placeholder string) *widget.Entry {
+		e := widget.NewEntry()
+		e.SetText(text)
+		e.SetPlaceHolder(placeholder)
+		return e
+	}
+	p.contacts = entry(cur.ContactsFiles, "people.csv, team.vcf (comma-separated)")
+	p.url = entry(cur.LDAPURL, "ldaps://ldap.example.com (empty: no LDAP)")
+	p.startTLS = widget.NewCheck("StartTLS (for ldap://)", nil)
+	p.startTLS.SetChecked(cur.LDAPStartTLS)
+	p.ca = entry(cur.LDAPCAFile, "CA PEM file (empty: the system's CAs)")
+	p.bindDN = entry(cur.LDAPBindDN, "cn=reader,dc=example,dc=com (empty: anonymous)")
+	p.passwordFile = entry(cur.LDAPPasswordFile, "file holding the password (or set "+LDAPPasswordEnv+")")
+	p.baseDN = entry(cur.LDAPBaseDN, "dc=example,dc=com")
+	p.filter = entry(cur.LDAPFilter, "(default: people in OpenLDAP or Active Directory)")
+	refresh := ""
+	if cur.DirectoryRefresh > 0 {
+		refresh = cur.DirectoryRefresh.String()
+	}
+	p.refresh = entry(refresh, directory.DefaultRefresh.String())
+	return container.NewVBox(
+		widget.NewForm(widget.NewFormItem("Contacts files", p.contacts)),
+		widget.NewSeparator(),
+		widget.NewLabelWithStyle("LDAP directory", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		widget.NewForm(
+			widget.NewFormItem("Server URL", p.url),
+			widget.NewFormItem("", p.startTLS),
+			widget.NewFormItem("CA file", p.ca),
+			widget.NewFormItem("Bind DN", p.bindDN),
+			widget.NewFormItem("Password file", p.passwordFile),
+			widget.NewFormItem("Base DN", p.baseDN),
+			widget.NewFormItem("Filter", p.filter),
+			widget.NewFormItem("Read again every", p.refresh),
+		),
+	)
+}
+
+// read puts the tab's settings in s; the error says what is wrong with
+// the refresh interval (Settings.Validate checks the rest).
+func (p *peopleFields) read(s *Settings) error {
+	trim := func(e *widget.Entry) string { return strings.TrimSpace(e.Text) }
+	s.ContactsFiles, s.LDAPURL, s.LDAPCAFile = trim(p.contacts), trim(p.url), trim(p.ca)
+	s.LDAPBindDN, s.LDAPPasswordFile, s.LDAPBaseDN, s.LDAPFilter = trim(p.bindDN), trim(p.passwordFile), trim(p.baseDN), trim(p.filter)
+	s.LDAPStartTLS = p.startTLS.Checked
+	s.DirectoryRefresh = 0
+	if r := trim(p.refresh); r != "" {
+		d, err := time.ParseDuration(r)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("directory refresh %q: not a duration like 15m", r)
+		}
+		s.DirectoryRefresh = d
+	}
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/driver/desktop"
@@ -410,5 +411,52 @@ func TestPeopleKeysHelp(t *testing.T) {
 	}
 	if h := newHarness(t); says(h) {
 		t.Error("the Keys help tells the People pane's keys in a window without one")
+	}
+}
+
+func TestPeopleSettingsDialog(t *testing.T) {
+	var saved []app.Settings
+	h := newHarness(t, func(o *app.Options) {
+		o.OnSettingsSaved = func(s app.Settings) { saved = append(saved, s) }
+	})
+	h.c.ShowSettings()
+	tabs := find(h.w.Canvas().Overlays().Top(), func(o fyne.CanvasObject) bool {
+		_, ok := o.(interface{ SelectIndex(int) })
+		return ok
+	})
+	tabs[0].(interface{ SelectIndex(int) }).SelectIndex(3)
+	h.entry("people.csv, team.vcf (comma-separated)").SetText("people.csv")
+	url := h.entry("ldaps://ldap.example.com (empty: no LDAP)")
+	url.SetText("http://ldap.example.com")
+	h.entry("15m0s").SetText("5m")
+	test.Tap(h.button("Save"))
+	if len(saved) != 0 {
+		t.Fatal("invalid directory settings were saved")
+	}
+	for _, want := range []string{"must start with ldap:// or ldaps://", "the search needs a base DN"} {
+		if errs := find(h.w.Canvas().Overlays().Top(), func(o fyne.CanvasObject) bool {
+			l, ok := o.(*widget.Label)
+			return ok && strings.Contains(l.Text, want)
+		}); len(errs) != 1 {
+			t.Errorf("the dialog does not say %q", want)
+		}
+	}
+	url.SetText("ldaps://ldap.example.com")
+	h.entry("dc=example,dc=com").SetText("dc=example,dc=com")
+	test.Tap(h.button("Save"))
+	if len(saved) != 1 {
+		t.Fatalf("saved %d times", len(saved))
+	}
+	got := app.LoadSettings(h.a.Preferences())
+	if got != saved[0] || got.ContactsFiles != "people.csv" || got.LDAPURL != "ldaps://ldap.example.com" ||
+		got.LDAPBaseDN != "dc=example,dc=com" || got.DirectoryRefresh != 5*time.Minute {
+		t.Fatalf("preferences hold %+v", got)
+	}
+	o, err := got.Directory()
+	if err != nil || o == nil || !reflect.DeepEqual(o.Files, []string{"people.csv"}) || o.LDAP.URL != "ldaps://ldap.example.com" {
+		t.Fatalf("directory options %+v, %v", o, err)
+	}
+	if o, err := app.DefaultSettings().Directory(); o != nil || err != nil {
+		t.Errorf("default settings have a directory: %+v, %v", o, err)
 	}
 }

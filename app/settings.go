@@ -6,6 +6,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"time"
 
 	"fyne.io/fyne/v2"
 
@@ -65,6 +66,19 @@ type Settings struct {
 	// Playback and Capture are the headset's device IDs, RingDevice the
 	// ringtone's ("" for the system default).
 	Playback, Capture, RingDevice string
+	// ContactsFiles are the People pane's contacts files (CSV or vCard),
+	// comma-separated.
+	ContactsFiles string
+	// The People pane's LDAP directory (off when LDAPURL is empty): see
+	// directory.LDAPOptions. The bind password is read from
+	// LDAPPasswordFile, else from $SWITCHBOARD_LDAP_PASSWORD, never kept
+	// here.
+	LDAPURL, LDAPCAFile, LDAPBindDN, LDAPPasswordFile, LDAPBaseDN, LDAPFilter string
+	// LDAPStartTLS upgrades an ldap:// connection with StartTLS.
+	LDAPStartTLS bool
+	// DirectoryRefresh is how often the directory is read again (0:
+	// directory.DefaultRefresh).
+	DirectoryRefresh time.Duration
 }
 
 // DefaultSettings are the settings of a console nobody configured: SIP
@@ -104,6 +118,15 @@ const (
 	keyCapture       = "audio.capture"
 	keyRingDevice    = "audio.ring"
 	keySettingsSaved = "settings.saved"
+	keyContacts      = "directory.contacts"
+	keyLDAPURL       = "directory.ldap_url"
+	keyLDAPCA        = "directory.ldap_ca_file"
+	keyLDAPBindDN    = "directory.ldap_bind_dn"
+	keyLDAPPassFile  = "directory.ldap_password_file"
+	keyLDAPBaseDN    = "directory.ldap_base_dn"
+	keyLDAPFilter    = "directory.ldap_filter"
+	keyLDAPStartTLS  = "directory.ldap_starttls"
+	keyDirRefresh    = "directory.refresh_seconds"
 )
 
 // LoadSettings reads the settings from p; what was never saved has its
@@ -135,6 +158,16 @@ func LoadSettings(p fyne.Preferences) Settings {
 		Playback:   p.String(keyPlayback),
 		Capture:    p.String(keyCapture),
 		RingDevice: p.String(keyRingDevice),
+
+		ContactsFiles:    p.String(keyContacts),
+		LDAPURL:          p.String(keyLDAPURL),
+		LDAPCAFile:       p.String(keyLDAPCA),
+		LDAPBindDN:       p.String(keyLDAPBindDN),
+		LDAPPasswordFile: p.String(keyLDAPPassFile),
+		LDAPBaseDN:       p.String(keyLDAPBaseDN),
+		LDAPFilter:       p.String(keyLDAPFilter),
+		LDAPStartTLS:     p.Bool(keyLDAPStartTLS),
+		DirectoryRefresh: time.Duration(p.Int(keyDirRefresh)) * time.Second,
 	}
 }
 
@@ -166,6 +199,15 @@ func (s Settings) Save(p fyne.Preferences) {
 	p.SetString(keyPlayback, s.Playback)
 	p.SetString(keyCapture, s.Capture)
 	p.SetString(keyRingDevice, s.RingDevice)
+	p.SetString(keyContacts, s.ContactsFiles)
+	p.SetString(keyLDAPURL, s.LDAPURL)
+	p.SetString(keyLDAPCA, s.LDAPCAFile)
+	p.SetString(keyLDAPBindDN, s.LDAPBindDN)
+	p.SetString(keyLDAPPassFile, s.LDAPPasswordFile)
+	p.SetString(keyLDAPBaseDN, s.LDAPBaseDN)
+	p.SetString(keyLDAPFilter, s.LDAPFilter)
+	p.SetBool(keyLDAPStartTLS, s.LDAPStartTLS)
+	p.SetInt(keyDirRefresh, int(s.DirectoryRefresh/time.Second))
 	p.SetBool(keySettingsSaved, true)
 }
 
@@ -208,6 +250,9 @@ func (s Settings) Validate() error {
 	case ParkOff:
 	default:
 		errs = append(errs, fmt.Errorf("park mode %q: must be embedded, service, templates or off", s.ParkMode))
+	}
+	if _, err := s.Directory(); err != nil {
+		errs = append(errs, err)
 	}
 	if s.ParkMode != ParkOff {
 		if err := s.Orbits.Validate(); err != nil {

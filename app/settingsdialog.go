@@ -41,6 +41,7 @@ type settingsForm struct {
 	save                                         *widget.Button
 	service, templates                           *fyne.Container
 	tabs                                         *container.AppTabs
+	people                                       peopleFields
 	onSave                                       func(Settings) error
 }
 
@@ -90,6 +91,7 @@ func newSettingsForm(win fyne.Window, cur Settings, sound Sound, onSave func(Set
 	f.parkMode.SetSelected(labelOf(cur.ParkMode))
 
 	audio := f.audioChoices(cur, sound)
+	people := f.people.build(cur)
 
 	f.errText = widget.NewLabel("")
 	f.errText.Wrapping = fyne.TextWrapWord
@@ -126,6 +128,7 @@ func newSettingsForm(win fyne.Window, cur Settings, sound Sound, onSave func(Set
 		container.NewTabItem("Console", account),
 		container.NewTabItem("Park service", park),
 		container.NewTabItem("Audio", audio),
+		container.NewTabItem("People", people),
 	)
 	f.tabs = tabs
 	note := widget.NewLabel("Account, address and park changes apply the next time Switchboard starts; audio devices at once.")
@@ -252,6 +255,9 @@ func (f *settingsForm) settings() (Settings, error) {
 		ParkRetrieve:     trim(f.parkRetrieve),
 		ParkSafeRetrieve: trim(f.parkSafe),
 		ParkLamp:         trim(f.parkLamp),
+	}
+	if err := f.people.read(&s); err != nil {
+		return s, err
 	}
 	if f.playback != nil {
 		s.Playback = f.playIDs[f.playback.Selected]

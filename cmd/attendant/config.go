@@ -222,7 +222,7 @@ func parseConfig(args []string, saved app.Settings) (config, error) {
 		return c, flagErr("demo-seed", *f.demoSeed, errors.New("not a number"))
 	}
 	c.stateLog = *f.stateLog
-	if c.directory, err = f.directory.parse(c.set); err != nil {
+	if err := f.directory.parse(c.set, s); err != nil {
 		return c, err
 	}
 	if c.log, err = f.log.Parse(); err != nil {
@@ -231,6 +231,7 @@ func parseConfig(args []string, saved app.Settings) (config, error) {
 	if err := s.Validate(); err != nil {
 		return c, settingsError{err}
 	}
+	c.directory, _ = s.Directory() // its errors are Validate's
 	return c, nil
 }
 

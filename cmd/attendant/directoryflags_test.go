@@ -37,10 +37,10 @@ func TestParseConfigDirectory(t *testing.T) {
 	if l := c.directory.LDAP; l.URL != "ldaps://ldap.example.com" || l.Password != "s3cret" || l.BaseDN != "dc=example,dc=com" {
 		t.Fatalf("LDAP %+v", l)
 	}
-	t.Setenv(ldapPasswordEnv, "fromenv")
+	t.Setenv(app.LDAPPasswordEnv, "fromenv")
 	c, err = parseConfig([]string{"-ldap-url", "ldap://ldap", "-ldap-base-dn", "dc=x", "-ldap-bind-dn", "cn=r,dc=x"}, app.DefaultSettings())
 	if err != nil || c.directory.LDAP.Password != "fromenv" {
-		t.Fatalf("password from %s: %+v, %v", ldapPasswordEnv, c.directory, err)
+		t.Fatalf("password from %s: %+v, %v", app.LDAPPasswordEnv, c.directory, err)
 	}
 
 	for _, tc := range []struct {
@@ -53,7 +53,7 @@ func TestParseConfigDirectory(t *testing.T) {
 		{[]string{"-ldap-url", "ldap://ldap", "-ldap-base-dn", "dc=x", "-ldap-filter", "(cn=x"}, "is not an LDAP filter"},
 		{[]string{"-ldap-url", "ldaps://ldap", "-ldap-base-dn", "dc=x", "-ldap-starttls"}, "StartTLS is for ldap:// URLs"},
 		{[]string{"-ldap-base-dn", "dc=x"}, "the LDAP settings need a server URL"},
-		{[]string{"-ldap-url", "ldap://ldap", "-ldap-base-dn", "dc=x", "-ldap-password-file", filepath.Join(dir, "none")}, "-ldap-password-file"},
+		{[]string{"-ldap-url", "ldap://ldap", "-ldap-base-dn", "dc=x", "-ldap-password-file", filepath.Join(dir, "none")}, "LDAP password file"},
 	} {
 		_, err := parseConfig(tc.args, app.DefaultSettings())
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
