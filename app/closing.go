@@ -114,8 +114,11 @@ func (c *Console) AskClose(q CloseQuestion, decide func(CloseChoice)) {
 			c.logEvent("close-decided", map[string]any{"choice": choice.String()})
 			decide(choice)
 		})
-		if choice != CloseCancel {
+		switch choice {
+		case CloseHangUpAll:
 			b.Importance = widget.DangerImportance
+		case CloseKeepParked:
+			b.Importance = widget.HighImportance
 		}
 		btns = append(btns, b)
 		byLabel[label] = b

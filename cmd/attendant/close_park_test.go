@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard/switchboard/app"
+	"github.com/switchboard/switchboard/internal/demo"
+	"github.com/switchboard/switchboard/internal/siptest"
+	"github.com/switchboard/switchboard/telephony/park"
+)
+
+// TestRealWindowCloseKeepsParkedCalls: a console on a separate park
+// service parks a caller (Enter, P) and is closed: the question offers to
+// keep the parked call parked; after that choice the console exits and
+// the caller is still parked on the service, music and all.
+func TestRealWindowCloseKeepsParkedCalls(t *testing.T) {
+	x := startX(t, "close-keep-parked")
+	svc := siptest.StartPark(t, park.Options{})
+	c := startConsole(t, x, "-listen", "127.0.0.1:0", "-park", svc.HostPort(), "-audio", "none")
+	c.waitEvent(t, "first-frame", 60*time.Second)
+	win := c.window(t, x)
+	title := x.xdo(t, "getwindowname", win)
+	_, aor, ok := strings.Cut(title, "— ")
+	if !ok {
+		t.Fatalf("window title %q names no address", title)
+	}
+
+	callers, err := demo.New(demo.Options{Console: aor, Interval: -1, GiveUp: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := callers.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(callers.Close)
+	alice, err := callers.Dial(demo.Caller{Name: "Alice Martin", Number: "+442079460018", Sound: func() []int16 { return demo.Tone(440, 2) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.wait(t, "Alice ringing", 30*time.Second, func(s *app.Snapshot) bool { _, ok := lineNamed(s, "ringing"); return ok })
+	x.xdo(t, "key", "--window", win, "Return")
+	c.wait(t, "Alice answered", 30*time.Second, func(s *app.Snapshot) bool { _, ok := lineNamed(s, "active"); return ok })
+	x.xdo(t, "key", "--window", win, "p")
+	c.wait(t, "Alice parked by this console", 30*time.Second, func(s *app.Snapshot) bool {
+		for _, o := range s.Orbits {
+			if o.State == "mine" && o.Caller == "Alice Martin" {
+				return len(s.Lines) == 0
+			}
+		}
+		return false
+	})
+
+	if err := closeWindow(x.display, win); err != nil {
+		t.Fatal(err)
+	}
+	asked := c.waitEvents(t, "close-asked", 1)
+	if asked.Parked != 1 || asked.Lines != 0 {
+		t.Errorf("close question: %d lines, %d parked; want 0 and 1", asked.Lines, asked.Parked)
+	}
+	keep, ok := asked.Buttons["Keep parked calls parked and close"]
+	if !ok {
+		t.Fatalf("buttons %v: no Keep parked calls parked and close", asked.Buttons)
+	}
+	x.shot(t, "close-asked")
+	x.click(t, win, keep)
+	clicked := time.Now()
+	select {
+	case <-c.exited:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the console did not exit")
+	}
+	c.logExit(t, clicked)
+	if d := c.events("close-decided"); len(d) != 1 || d[0].Choice != "keep-parked" {
+		t.Errorf("decisions %+v, want keep-parked", d)
+	}
+	if n := svc.Parked(); n != 1 {
+		t.Errorf("%d calls parked on the service after the console closed, want Alice's", n)
+	}
+	if st, _ := alice.State(); st != demo.CallParked {
+		t.Errorf("Alice's call is %v, want parked", st)
+	}
+}
