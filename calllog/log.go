@@ -63,6 +63,9 @@ type Log struct {
 	closed bool
 	ops    chan op
 	done   chan struct{}
+	// pruneEvery is how often the writer prunes (pruneEvery; tests
+	// shorten it).
+	pruneEvery time.Duration
 }
 
 // op is one job of the writer: exactly one field is set.
@@ -70,6 +73,7 @@ type op struct {
 	put     *Entry
 	handled string        // a party key whose call-back entries are handled
 	flush   chan struct{} // closed once everything before it is written
+	hold    chan struct{} // the writer waits for it to close (tests)
 }
 
 // DefaultPath is where the console keeps its call log:
@@ -98,6 +102,16 @@ func DefaultPath() (string, error) {
 // at path, brings its tables to this version, drops the entries older
 // than the retention and starts the writer. Close ends it.
 func Open(path string, opts Options) (*Log, error) {
+	l, err := open(path, opts)
+	if err != nil {
+		return nil, err
+	}
+	go l.writer()
+	return l, nil
+}
+
+// open is Open without the writer.
+func open(path string, opts Options) (*Log, error) {
 	if opts.Retention == 0 {
 		opts.Retention = DefaultRetention
 	}
@@ -118,7 +132,8 @@ func Open(path string, opts Options) (*Log, error) {
 	if err != nil {
 		return nil, fmt.Errorf("calllog: open %s: %w", path, err)
 	}
-	l := &Log{db: db, opts: opts, log: opts.Logger, ops: make(chan op, opts.Queue), done: make(chan struct{})}
+	l := &Log{db: db, opts: opts, log: opts.Logger, ops: make(chan op, opts.Queue), done: make(chan struct{}),
+		pruneEvery: pruneEvery}
 	if err := l.migrate(); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("calllog: %s: %w", path, err)
@@ -132,7 +147,6 @@ func Open(path string, opts Options) (*Log, error) {
 	if err := l.prune(); err != nil {
 		l.log.Warn("call log: pruning old entries", "error", err)
 	}
-	go l.writer()
 	return l, nil
 }
 
@@ -298,13 +312,17 @@ func (l *Log) Close() error {
 // transaction, and prunes daily. It ends when Close closes ops.
 func (l *Log) writer() {
 	defer close(l.done)
-	prune := time.NewTicker(pruneEvery)
+	prune := time.NewTicker(l.pruneEvery)
 	defer prune.Stop()
 	for {
 		select {
 		case o, ok := <-l.ops:
 			if !ok {
 				return
+			}
+			if o.hold != nil {
+				<-o.hold
+				continue
 			}
 			batch := []op{o}
 		more:

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -266,5 +267,62 @@ func TestMatchesAgreesWithSearch(t *testing.T) {
 		if calllog.Matches(e, q) != want {
 			t.Errorf("Matches(%q) = %v", q, !want)
 		}
+	}
+}
+
+// TestFullQueueDrops: when the writer is behind by the whole queue, a
+// write is dropped and counted, never waited for; what was queued is
+// written once the writer goes on.
+func TestFullQueueDrops(t *testing.T) {
+	l := open(t, filepath.Join(t.TempDir(), "calls.db"), calllog.Options{Clock: fixed(t0), Queue: 4})
+	release := l.HoldWriter()
+	// The hold may still sit in the queue: fill it up to the brim.
+	for i := 0; l.Dropped() == 0; i++ {
+		if i > 5 {
+			t.Fatal("no write dropped with the writer held and the queue full")
+		}
+		l.Add(calllog.Entry{Name: fmt.Sprint(i), URI: "sip:x@y", Started: t0})
+	}
+	release()
+	flush(t, l)
+	got, err := l.Recent(context.Background(), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(got); n < 3 || n > 4 {
+		t.Errorf("%d entries written, want the 3 or 4 the queue held", n)
+	}
+}
+
+// TestPrunedWhileOpen: the writer drops entries that grew older than the
+// retention while the log was open.
+func TestPrunedWhileOpen(t *testing.T) {
+	var mu sync.Mutex
+	now := t0
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	l, err := calllog.OpenPruningEvery(filepath.Join(t.TempDir(), "calls.db"), calllog.Options{Clock: clock, Retention: time.Hour}, 5*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	l.Add(calllog.Entry{Name: "old", URI: "sip:x@y", Started: t0})
+	l.Add(calllog.Entry{Name: "new", URI: "sip:x@y", Started: t0.Add(90 * time.Minute)})
+	flush(t, l)
+	mu.Lock()
+	now = t0.Add(2 * time.Hour)
+	mu.Unlock()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		got, err := l.Recent(context.Background(), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(names(got)) == "[new]" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("never pruned: %q", names(got))
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
