@@ -150,7 +150,20 @@ func (c *Console) directoryUpdated(st directory.Status) {
 	if c.people == nil {
 		return
 	}
-	c.search(c.people.pane.Query)
+	// The refresh keeps the receptionist's choice where it is still
+	// listed.
+	pane := c.people.pane
+	chosen := ""
+	if pane.Selected >= 0 && pane.Selected < len(pane.Rows) {
+		chosen = pane.Rows[pane.Selected].ID
+	}
+	c.search(pane.Query)
+	for i, r := range pane.Rows {
+		if r.ID == chosen && i != pane.Selected {
+			pane.MoveSelection(i - pane.Selected)
+			break
+		}
+	}
 	c.status.setDirectory(st.State == directory.StateFailed, directoryWords(st, c.now()))
 }
 

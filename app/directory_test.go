@@ -460,3 +460,19 @@ func TestPeopleSettingsDialog(t *testing.T) {
 		t.Errorf("default settings have a directory: %+v, %v", o, err)
 	}
 }
+
+func TestPeopleRefreshKeepsSelection(t *testing.T) {
+	h, _ := newPeopleHarness(t)
+	h.typeText("/")
+	h.searchKey(fyne.KeyDown)
+	h.searchKey(fyne.KeyDown) // Jürgen Groß
+	if err := h.c.RefreshDirectory(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h.settle()
+	if p := h.c.People(); p.Selected != 2 {
+		t.Fatalf("after a refresh row %d is selected, want 2 (Jürgen Groß) as before", p.Selected)
+	}
+	h.searchKey(fyne.KeyReturn)
+	h.waitAction("dial sip:jurgen@pbx.example")
+}
