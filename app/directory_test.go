@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
@@ -475,4 +477,38 @@ func TestPeopleRefreshKeepsSelection(t *testing.T) {
 	}
 	h.searchKey(fyne.KeyReturn)
 	h.waitAction("dial sip:jurgen@pbx.example")
+}
+
+func TestPeopleDragOntoContactInScrolledList(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString("Name,Extension\n")
+	for i := 10; i < 70; i++ {
+		fmt.Fprintf(&b, "Person %d,30%d\n", i, i)
+	}
+	path := filepath.Join(dir, "many.csv")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, func(o *app.Options) {
+		o.Directory = &directory.Options{Files: []string{path}, CachePath: filepath.Join(dir, "cache.json")}
+	})
+	h.eventually("the directory read", func() bool { return len(h.c.People().Rows) == 60 })
+	id := h.liveCall()
+	h.c.People().MoveSelection(50) // scrolls the list down to Person 60
+	var target fyne.CanvasObject
+	for _, row := range rowViews(h) {
+		if len(find(row, func(o fyne.CanvasObject) bool {
+			tx, ok := o.(*canvas.Text)
+			return ok && tx.Text == "Person 60"
+		})) > 0 {
+			target = row
+		}
+	}
+	if target == nil {
+		t.Fatal("Person 60 is not drawn after scrolling to it")
+	}
+	from, to := centre(h.c.Card(id)), centre(target)
+	test.Drag(h.w.Canvas(), from, to.X-from.X, to.Y-from.Y)
+	h.waitAction("transfer " + string(id) + " 3060")
 }
