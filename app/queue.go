@@ -7,6 +7,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/switchboard/switchboard/telephony"
@@ -28,6 +29,9 @@ const (
 	// defaultLinesSplit is the share of the column the lines take before
 	// the receptionist moves the split.
 	defaultLinesSplit = 0.7
+	// maxAutoSplit is how far the lines push the history down by
+	// themselves when their cards need the room.
+	maxAutoSplit = 0.85
 	// Preferences keys of the split and the history's collapse.
 	prefLinesSplit    = "lines.split"
 	prefHistoryHidden = "history.hidden"
@@ -37,9 +41,11 @@ const (
 type queue struct {
 	head   *widget.Label
 	toggle *widget.Button
+	top    fyne.CanvasObject // the heading's row
 	split  *container.Split
 	hist   fyne.CanvasObject
-	saved  float64 // the split's offset as last remembered
+	saved  float64 // the split's offset the receptionist chose (or the default)
+	auto   float64 // the offset the lines took for their cards, 0 for none
 	// parked remembers, by orbit, when the callers this console parked
 	// first came in, for their ring-backs and retrieves.
 	parked map[int]parkedCaller
@@ -60,8 +66,8 @@ func (c *Console) linesPane(lines, hist fyne.CanvasObject) fyne.CanvasObject {
 	q.head = widget.NewLabelWithStyle("Lines", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	q.toggle = widget.NewButton("Hide history", c.toggleHistory)
 	q.toggle.Importance = widget.LowImportance
-	top := container.NewBorder(nil, nil, nil, q.toggle, q.head)
-	q.split = container.NewVSplit(container.NewBorder(top, nil, nil, nil, lines), hist)
+	q.top = container.NewBorder(nil, nil, nil, q.toggle, q.head)
+	q.split = container.NewVSplit(container.NewBorder(q.top, nil, nil, nil, lines), hist)
 	q.saved = c.prefs.FloatWithFallback(prefLinesSplit, defaultLinesSplit)
 	q.split.Offset = q.saved
 	if c.prefs.Bool(prefHistoryHidden) {
@@ -85,17 +91,42 @@ func (c *Console) toggleHistory() {
 	}
 	c.prefs.SetBool(prefHistoryHidden, hidden)
 	q.split.Refresh()
+	c.fitLines()
 }
 
 // rememberLayout saves the split's offset when the receptionist moved
 // it; Tick calls it.
 func (c *Console) rememberLayout() {
 	q := &c.queue
-	if q.split == nil || q.split.Offset == q.saved || !q.hist.Visible() {
+	if q.split == nil || !q.hist.Visible() || q.split.Offset == q.saved || q.split.Offset == q.auto {
 		return
 	}
-	q.saved = q.split.Offset
+	q.saved, q.auto = q.split.Offset, 0
 	c.prefs.SetFloat(prefLinesSplit, q.saved)
+}
+
+// fitLines gives the lines the room their cards need, up to
+// maxAutoSplit of the column, pushing the history down; with fewer calls
+// the split goes back where the receptionist left it.
+func (c *Console) fitLines() {
+	q := &c.queue
+	c.rememberLayout() // a move not yet remembered is the receptionist's
+	if q.split == nil || !q.hist.Visible() {
+		return
+	}
+	total := q.split.Size().Height
+	if total <= 0 {
+		return // not laid out yet
+	}
+	need := q.top.MinSize().Height + c.linesCol.MinSize().Height + 2*theme.Padding()
+	want := q.saved
+	if f := float64(need/total) + 0.01; f > want {
+		want = min(f, maxAutoSplit)
+	}
+	if q.split.Offset != want {
+		q.auto = want
+		q.split.SetOffset(want)
+	}
 }
 
 // firstSeen is when the caller of a new line came in: the call's start,
@@ -174,6 +205,7 @@ func (c *Console) queueChanged() {
 	if resized {
 		c.linesBox.Refresh() // the cards' heights changed: lay them out again
 	}
+	c.fitLines()
 }
 
 // isWaiting reports whether the caller of l waits for the receptionist:

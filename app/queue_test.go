@@ -186,8 +186,10 @@ func TestSixRingingCallsAllVisible(t *testing.T) {
 	h.w.Resize(fyne.NewSize(1024, 700))
 	for i := range 6 {
 		h.fake.Ring(fmt.Sprintf("Caller %d", i+1), fmt.Sprintf("sip:+155501%02d@127.0.0.1", i))
+		h.clock.Advance(20 * time.Second)
 	}
 	h.eventually("6 lines", func() bool { return len(h.c.Snapshot().Lines) == 6 })
+	h.tick(0) // the first callers are long waits now, marked in words
 	h.settle()
 	if got := h.linesHeading(); got != "Lines · 6 waiting" {
 		t.Errorf("heading %q", got)

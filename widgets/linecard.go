@@ -256,6 +256,9 @@ func (c *LineCard) CreateRenderer() fyne.WidgetRenderer {
 //
 //	▌ Name             0:42  [⏸][→][✕]
 //	▌ Number       [Active]
+//
+// where a compact card's total ("long wait 3:10") takes the timer's
+// place and its detail is left out.
 type lineCardRenderer struct {
 	card *LineCard
 
@@ -294,7 +297,8 @@ func (r *lineCardRenderer) metrics() cardMetrics {
 	m.accentW = m.pad * 1.5
 	m.nameH = fyne.MeasureText("Mg", r.name.TextSize, r.name.TextStyle).Height
 	m.textH = fyne.MeasureText("Mg", r.number.TextSize, r.number.TextStyle).Height
-	if r.card.Detail != "" || r.waited.Text != "" {
+	if !r.card.Compact && (r.card.Detail != "" || r.waited.Text != "") {
+		// A compact card has no detail row; its total takes the timer's place.
 		m.detailH = fyne.MeasureText("Mg", r.detail.TextSize, r.detail.TextStyle).Height
 	}
 	if r.waited.Text != "" {
@@ -324,9 +328,15 @@ func (r *lineCardRenderer) Layout(size fyne.Size) {
 		w -= bs.Width + m.inner
 	}
 
+	timerW := m.timerW
+	if r.card.Compact && m.waitedW > 0 {
+		timerW = m.waitedW
+		r.waited.Move(fyne.NewPos(x+w-timerW, y))
+		r.waited.Resize(fyne.NewSize(timerW, m.nameH))
+	}
 	r.timer.Move(fyne.NewPos(x+w-m.timerW, y))
 	r.timer.Resize(fyne.NewSize(m.timerW, m.nameH))
-	nameW := w - m.timerW - m.inner
+	nameW := w - timerW - m.inner
 	r.name.Text = fitText(r.card.Name, r.name.TextSize, r.name.TextStyle, nameW)
 	if r.name.Text == "" && r.card.Name == "" {
 		r.name.Text = fitText(r.card.Number, r.name.TextSize, r.name.TextStyle, nameW)
@@ -351,11 +361,11 @@ func (r *lineCardRenderer) Layout(size fyne.Size) {
 	y += row
 
 	detailW := w
-	if m.waitedW > 0 {
+	if m.waitedW > 0 && !r.card.Compact {
 		detailW = w - m.waitedW - m.inner
+		r.waited.Move(fyne.NewPos(x+w-m.waitedW, y+m.pad/2))
+		r.waited.Resize(fyne.NewSize(m.waitedW, m.detailH))
 	}
-	r.waited.Move(fyne.NewPos(x+w-m.waitedW, y+m.pad/2))
-	r.waited.Resize(fyne.NewSize(m.waitedW, m.detailH))
 	r.detail.Text = fitText(r.card.Detail, r.detail.TextSize, r.detail.TextStyle, detailW)
 	r.detail.Move(fyne.NewPos(x, y+m.pad/2))
 	r.detail.Resize(fyne.NewSize(detailW, m.detailH))
@@ -433,6 +443,9 @@ func (r *lineCardRenderer) Refresh() {
 	r.stateText.TextSize = th.Size(theme.SizeNameText)
 	r.detail.TextSize = th.Size(theme.SizeNameCaptionText)
 	r.waited.TextSize = th.Size(theme.SizeNameCaptionText)
+	if c.Compact {
+		r.waited.TextSize = th.Size(theme.SizeNameText)
+	}
 
 	lamp := r.stateColor()
 	lampColor := colorOf(th, lamp)
@@ -482,6 +495,8 @@ func (r *lineCardRenderer) Refresh() {
 	r.waited.Text = c.WaitedText()
 	r.waited.Color = fg
 	r.waited.Hidden = r.waited.Text == ""
+	r.timer.Hidden = c.Compact && !r.waited.Hidden
+	r.detail.Hidden = c.Compact
 
 	show := func(b *widget.Button, on bool) {
 		if on {

@@ -323,6 +323,20 @@ func TestLineCard_Compact(t *testing.T) {
 	if !answered {
 		t.Error("the compact Answer does not answer")
 	}
+	// A long wait keeps the compact card two lines high: its total takes
+	// the timer's place, the detail is left out.
+	h := compact.MinSize().Height
+	compact.Waited, compact.LongWait = t0.Add(-2*time.Minute), time.Minute
+	compact.Detail = "nobody picked up 705 in 2:00"
+	compact.Tick(t0.Add(10 * time.Second))
+	if r.waited.Text != "long wait 2:10" || r.waited.Hidden || !r.timer.Hidden || !r.detail.Hidden {
+		t.Errorf("compact long wait: %q (hidden %v), timer hidden %v, detail hidden %v",
+			r.waited.Text, r.waited.Hidden, r.timer.Hidden, r.detail.Hidden)
+	}
+	if got := compact.MinSize().Height; got != h {
+		t.Errorf("a compact long wait is %.0f high, %.0f without", got, h)
+	}
+	compact.Waited, compact.Detail = time.Time{}, ""
 	// Full again: the words come back.
 	compact.Compact = false
 	compact.Refresh()
