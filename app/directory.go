@@ -225,6 +225,9 @@ func (c *Console) activateRow(row widgets.DirectoryRow, attended bool) {
 	if !ok {
 		return
 	}
+	// The console's keys work again at once: Enter answers the next
+	// caller instead of acting on the contact a second time.
+	c.win.Canvas().Unfocus()
 	c.actOnContact(ct, attended)
 	c.changed()
 }
@@ -408,8 +411,14 @@ func (c *Console) adoptCards() {
 // card dropped on a contact transfers its call to the contact, blind.
 type peopleDrop struct{ c *Console }
 
-// CardMoved does nothing: the pane shows no hover.
-func (peopleDrop) CardMoved(*widgets.LineCard, fyne.Position) {}
+// CardMoved selects the contact under the pointer: the one a drop there
+// transfers to.
+func (d peopleDrop) CardMoved(_ *widgets.LineCard, pos fyne.Position) {
+	pane := d.c.people.pane
+	if i, ok := pane.RowAt(pos); ok && i != pane.Selected {
+		pane.MoveSelection(i - pane.Selected)
+	}
+}
 
 // CardDropped transfers the card's call to the contact under pos.
 func (d peopleDrop) CardDropped(card *widgets.LineCard, pos fyne.Position) {

@@ -296,6 +296,9 @@ func TestPeopleDragCardOntoContact(t *testing.T) {
 	from, to := centre(card), centre(rows[1]) // Eva Novák
 	test.Drag(h.w.Canvas(), from, to.X-from.X, to.Y-from.Y)
 	h.waitAction("transfer " + string(id) + " 2104")
+	if p := h.c.People(); p.Selected != 1 {
+		t.Errorf("the drag over Eva Novák selected row %d, want 1", p.Selected)
+	}
 	h.waitLine(id, widgets.LineEnded)
 }
 
@@ -511,4 +514,18 @@ func TestPeopleDragOntoContactInScrolledList(t *testing.T) {
 	from, to := centre(h.c.Card(id)), centre(target)
 	test.Drag(h.w.Canvas(), from, to.X-from.X, to.Y-from.Y)
 	h.waitAction("transfer " + string(id) + " 3060")
+}
+
+func TestPeopleEnterGivesKeysBack(t *testing.T) {
+	h, _ := newPeopleHarness(t)
+	h.typeText("/")
+	h.typeSearch("eva")
+	h.searchKey(fyne.KeyReturn)
+	h.waitAction("dial 2104")
+	if h.focused() != nil {
+		t.Fatalf("%T still has the keyboard after Enter on a contact", h.focused())
+	}
+	// The console's keys work again: H holds the call just placed.
+	h.typeText("h")
+	h.waitAction("hold c1")
 }
