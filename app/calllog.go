@@ -30,6 +30,7 @@ type tracked struct {
 	// until its orbit darkens or rings back.
 	backFrom int
 	suspect  bool
+	seen     time.Time // when the book first saw the call
 	answered bool
 	ended    bool
 	// transferTo is where the receptionist last asked to transfer the
@@ -51,7 +52,7 @@ func (c *Console) seeCall(call telephony.Call) telephony.Call {
 		if call.State == telephony.StateEnded {
 			return call // a call seen before this console, or forgotten
 		}
-		t = &tracked{backFrom: call.BackFrom, e: calllog.Entry{
+		t = &tracked{backFrom: call.BackFrom, seen: c.now(), e: calllog.Entry{
 			Direction: logDirection(call.Direction), Name: call.RemoteName, URI: call.RemoteURI,
 			Started: nonZero(call.Started, c.now()),
 		}}
@@ -78,26 +79,38 @@ func (c *Console) seeCall(call telephony.Call) telephony.Call {
 	return call
 }
 
+// returnWindow is how soon after a suspect call rang its orbit must
+// darken (or ring us back) for the call to be that orbit's return: the
+// two signals of one return cross, they do not wait for each other.
+const returnWindow = 5 * time.Second
+
 // stillParked reports whether orbit n holds the caller at uri, parked
-// and not being rung back: a call from uri now is not that caller's
-// return.
+// and not being rung back to this console: a call from uri now is not
+// that caller's return.
 func (c *Console) stillParked(n int, uri string) bool {
 	v := c.orbits[n]
-	return v != nil && v.o.Occupied && v.o.RingingBack == "" && telephony.SameParty(v.o.CallerURI, uri)
+	return v != nil && v.o.Occupied && !c.ringsUs(v.o) && telephony.SameParty(v.o.CallerURI, uri)
+}
+
+// ringsUs reports whether the park service rings o's call back to this
+// console: its parker, or the fallback when that is this console.
+func (c *Console) ringsUs(o telephony.Orbit) bool {
+	return o.RingingBack != "" && (o.ParkedByMe || telephony.SameParty(o.RingingBack, c.opts.Identity))
 }
 
 // rejudge gives a ringing call that was not believed to be orbit n's
-// return its mark back once the orbit darkens or rings it back: the
-// PBX's signals crossed.
+// return its mark back when, moments after it rang, the orbit darkens
+// without saying how or rings it back to us: the PBX's signals crossed.
 func (c *Console) rejudge(o telephony.Orbit) {
-	if o.Occupied && o.RingingBack == "" {
+	if o.Occupied && !c.ringsUs(o) {
 		return
 	}
 	if !o.Occupied && o.Left != telephony.LeftUnknown {
 		return // it left another way: gave up, retrieved...
 	}
+	now := c.now()
 	for id, t := range c.book.calls {
-		if !t.suspect || t.backFrom != o.Number || t.answered {
+		if !t.suspect || t.backFrom != o.Number || t.answered || now.Sub(t.seen) > returnWindow {
 			continue
 		}
 		l := c.lines[id]

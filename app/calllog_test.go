@@ -338,3 +338,36 @@ func TestTransferredTo(t *testing.T) {
 	test.Tap(h.button("Transfer"))
 	h.historyHas("Transferred Alice Martin to sales")
 }
+
+// TestLateDarkIsNoReturn: a call from a parked caller's number that has
+// rung a while is not taken for the return when the orbit darkens later:
+// a colleague took the parked caller, the PBX saying nothing.
+func TestLateDarkIsNoReturn(t *testing.T) {
+	h := newHarness(t)
+	h.parkedHere(702)
+	id := h.fake.RingBack("Alice Martin", aliceURI, 702)
+	h.waitLine(id, widgets.LineRinging)
+	h.clock.Advance(20 * time.Second)
+	h.fake.ClearOrbit(702)
+	h.waitSlot(702, widgets.SlotFree)
+	h.settle()
+	if l, _ := h.line(id); l.State != string(widgets.LineRinging) || l.Orbit != 0 {
+		t.Errorf("the call shows as %q from %d after the orbit darkened 20 s later", l.State, l.Orbit)
+	}
+}
+
+// TestColleaguesRingBackIsNoReturnHere: while the park service rings a
+// colleague back for the caller on 702, a call here from that number is
+// a new call.
+func TestColleaguesRingBackIsNoReturnHere(t *testing.T) {
+	h := newHarness(t)
+	h.fake.SetOrbit(telephony.Orbit{Number: 702, Occupied: true, CallerName: "Alice Martin", CallerURI: aliceURI,
+		Parker: reception1, ParkedAt: t0.Add(-3 * time.Minute), RingingBack: reception1, RingingBackSince: t0})
+	h.waitSlot(702, widgets.SlotRingingBack)
+	id := h.fake.RingBack("Alice Martin", aliceURI, 702)
+	h.waitLine(id, widgets.LineRinging)
+	h.settle()
+	if l, _ := h.line(id); l.State != string(widgets.LineRinging) || l.Orbit != 0 {
+		t.Errorf("the call shows as %q from %d while 702 rings reception1", l.State, l.Orbit)
+	}
+}
