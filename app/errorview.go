@@ -16,6 +16,7 @@ import (
 // a bad setting...), with the settings dialog to fix it and a button to
 // quit. Settings saved here are used the next time Switchboard starts.
 func StartupError(a fyne.App, w fyne.Window, err error, sound Sound) {
+	useTheme(a) // New, which would set it, never runs
 	prefs := a.Preferences()
 	icon := widget.NewIcon(theme.ErrorIcon())
 	title := widget.NewLabelWithStyle("Switchboard could not start", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
