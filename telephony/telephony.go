@@ -128,6 +128,34 @@ type Orbit struct {
 	// retriever for LeftRetrieved, whoever answered the ring-back for
 	// LeftRingBack and LeftFallback.
 	RetrievedBy string
+	// Lamp is LampKnown while the orbit's lamp subscription stands (or
+	// has not been tried); otherwise why it failed: the orbit's state is
+	// then unknown, and the other fields are the last state known.
+	Lamp LampFault
+}
+
+// LampFault says why an orbit's lamp subscription failed, so that an
+// orbit nobody can see is shown unknown rather than free.
+type LampFault uint8
+
+// Lamp faults.
+const (
+	LampKnown      LampFault = iota // the lamp stands: the orbit's state is known
+	LampRefused                     // 401/403/407 or a failed digest: wrong credentials?
+	LampNotFound                    // 404: the service has no such orbit
+	LampNotOffered                  // 489/405/501: the service offers no dialog lamps
+	LampNoAnswer                    // no answer, 408, or the service unreachable
+	LampFailing                     // 5xx or another failure
+)
+
+var lampFaultNames = [...]string{"known", "refused", "not-found", "not-offered", "no-answer", "failing"}
+
+// String returns the fault's lower-case name.
+func (f LampFault) String() string {
+	if int(f) < len(lampFaultNames) {
+		return lampFaultNames[f]
+	}
+	return fmt.Sprintf("lampfault(%d)", f)
 }
 
 // RegistrationState is the state of the console's PBX registration.

@@ -34,6 +34,10 @@ type lamps struct {
 	mu       sync.Mutex
 	byCallID map[string]*lamp
 	instance string // the park service's X-Park-Instance last seen
+	// faults are the orbits whose lamp failed, with why; fault is the
+	// board's summary last logged (LampKnown when none failed).
+	faults map[int]telephony.LampFault
+	fault  telephony.LampFault
 }
 
 // lamp is the subscription to one orbit's dialog state.
@@ -75,7 +79,7 @@ func (e *refusedError) Error() string {
 }
 
 func newLamps(p *Phone) *lamps {
-	ls := &lamps{p: p, subs: make(map[int]*lamp), byCallID: make(map[string]*lamp)}
+	ls := &lamps{p: p, subs: make(map[int]*lamp), byCallID: make(map[string]*lamp), faults: make(map[int]telephony.LampFault)}
 	pc := p.cfg.Park
 	for n := range pc.Orbits.All() {
 		u, _ := expand(pc.Lamp, n, "")
@@ -132,6 +136,7 @@ func (ls *lamps) keep(ctx context.Context, l *lamp) {
 			return
 		case err != nil:
 			ls.p.log.Debug("lamp subscription failed", "orbit", l.orbit, "error", err, "retry", backoff)
+			ls.lampFault(l.orbit, lampFaultOf(err), err)
 			wait = backoff + rand.N(backoff/4+1)
 			backoff = min(backoff*2, pc.LampRetryMax)
 		default:
@@ -242,6 +247,56 @@ func (ls *lamps) subscribe(ctx context.Context, l *lamp, refresh bool, expiry ti
 	l.active = true
 	l.mu.Unlock()
 	return granted, nil
+}
+
+// lampFaultOf is the kind of a lamp subscription's failure.
+func lampFaultOf(err error) telephony.LampFault {
+	var refused *refusedError
+	if !errors.As(err, &refused) {
+		return telephony.LampNoAnswer
+	}
+	switch refused.res.StatusCode {
+	case sip.StatusUnauthorized, sip.StatusForbidden, sip.StatusProxyAuthRequired:
+		return telephony.LampRefused
+	case sip.StatusNotFound:
+		return telephony.LampNotFound
+	case sip.StatusMethodNotAllowed, sip.StatusNotImplemented, 489: // Bad Event
+		return telephony.LampNotOffered
+	case sip.StatusRequestTimeout:
+		return telephony.LampNoAnswer
+	}
+	return telephony.LampFailing
+}
+
+// lampFault records that orbit n's lamp failed (fault) or is known again
+// (LampKnown): the orbit shows unknown, never free, while it fails. The
+// board's health is logged once per change, at WARN when lamps fail.
+func (ls *lamps) lampFault(n int, fault telephony.LampFault, err error) {
+	ls.mu.Lock()
+	if fault == telephony.LampKnown {
+		delete(ls.faults, n)
+	} else {
+		ls.faults[n] = fault
+	}
+	summary := telephony.LampKnown
+	for _, f := range ls.faults {
+		summary = max(summary, f) // any order will do: the same faults give the same one
+	}
+	prev := ls.fault
+	ls.fault = summary
+	failed := len(ls.faults)
+	ls.mu.Unlock()
+	if summary != prev {
+		if summary == telephony.LampKnown {
+			ls.p.log.Info("orbit lamps known again")
+		} else {
+			ls.p.log.Warn("orbit lamps failing: their orbits are unknown", "fault", summary.String(), "lamps", failed, "error", err)
+		}
+	}
+	ls.updateOrbit(n, func(cur telephony.Orbit) telephony.Orbit {
+		cur.Lamp = fault
+		return cur
+	})
 }
 
 // request builds an in-dialog (or initial) request of the lamp's
@@ -391,6 +446,7 @@ func (ls *lamps) onNotify(req *sip.Request, tx sip.ServerTransaction) bool {
 	ls.sawInstance(instance)
 	if fresh {
 		ls.applyLamp(l.orbit, doc)
+		ls.lampKnown(l.orbit)
 	}
 	if terminated {
 		ls.p.log.Info("lamp subscription terminated", "orbit", l.orbit, "state", req.GetHeader("Subscription-State").Value())
@@ -400,6 +456,16 @@ func (ls *lamps) onNotify(req *sip.Request, tx sip.ServerTransaction) bool {
 		}
 	}
 	return true
+}
+
+// lampKnown clears a fault of orbit n's lamp: a document came.
+func (ls *lamps) lampKnown(n int) {
+	ls.mu.Lock()
+	_, failed := ls.faults[n]
+	ls.mu.Unlock()
+	if failed {
+		ls.lampFault(n, telephony.LampKnown, nil)
+	}
 }
 
 // sawInstance notes the park service's X-Park-Instance from an OPTIONS
