@@ -750,8 +750,9 @@ func (ls *lamps) updateOrbit(n int, nextOf func(cur telephony.Orbit) telephony.O
 // orbit or any, and not older than the lamp's park time. A lamp that
 // names the caller confirms the park of that caller (or, naming us as
 // the parker, our only park in progress); an anonymous lamp (Asterisk's)
-// lighting during parks of ours confirms the oldest of them. Each park
-// is given one orbit.
+// confirms nothing here: the parks the PBX accepted are told of it
+// (parking.litLocked) and never guess between orbits. Each park is given
+// one orbit.
 func (ls *lamps) parkForLampLocked(next telephony.Orbit) *parkAttempt {
 	p := ls.p
 	var cands []*parkAttempt
@@ -770,8 +771,9 @@ func (ls *lamps) parkForLampLocked(next telephony.Orbit) *parkAttempt {
 	}
 	var match *parkAttempt
 	switch {
-	case next.CallerURI == "":
-		match = slices.MinFunc(cands, func(x, y *parkAttempt) int { return x.started.Compare(y.started) })
+	case next.CallerURI == "" && next.Parker == "":
+		p.parking.litLocked(cands, next.Number)
+		return nil
 	case len(cands) == 1 && next.Parker != "":
 		match = cands[0]
 	}

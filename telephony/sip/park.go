@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -44,12 +45,15 @@ type parkAttempt struct {
 	started    time.Time
 	callerName string
 	callerURI  string
-	notify     chan int // REFER NOTIFY sipfrag codes
-	lamp       chan int // an orbit whose lamp shows our caller
+	notify     chan int      // REFER NOTIFY sipfrag codes
+	lamp       chan int      // an orbit whose lamp shows our caller
+	anon       chan struct{} // an anonymous lamp lit after our 2xx (lit has it)
 	fragOrbit  atomic.Int64
 	// guarded by p.mu
-	legGone   bool // our leg ended while parking
-	lampOrbit int  // the orbit whose lamp confirmed it (sent on lamp)
+	legGone   bool  // our leg ended while parking
+	lampOrbit int   // the orbit whose lamp confirmed it (sent on lamp)
+	accepted  bool  // a 2xx sipfrag came: the PBX has taken the caller
+	lit       []int // orbits whose anonymous lamp lit since accepted
 }
 
 // parkRecord is what the console remembers of a call it parked, by
@@ -73,6 +77,11 @@ const (
 	referGrace     = time.Second
 	comebackWindow = 15 * time.Second
 	legByeTimeout  = 5 * time.Second
+	// lampSettle is how long a park-any waits, after the first anonymous
+	// lamp lit since its 2xx, for others that light in the same moment
+	// (other consoles', desk phones' parks) before it takes the one
+	// orbit as its own.
+	lampSettle = time.Second
 )
 
 // relay is the console's own leg to the park service of a call it
@@ -107,7 +116,7 @@ func (p *Phone) Park(ctx context.Context, id telephony.CallID, orbit int) error 
 		return fmt.Errorf("sip: park %s: %w", id, ErrParkUnavailable)
 	}
 	a := &parkAttempt{orbit: orbit, token: newToken(), started: time.Now(),
-		notify: make(chan int, 8), lamp: make(chan int, 1)}
+		notify: make(chan int, 8), lamp: make(chan int, 1), anon: make(chan struct{}, 1)}
 	tmpl := pc.ParkAny
 	if orbit != 0 {
 		tmpl = pc.ParkOrbit
@@ -226,10 +235,14 @@ func parkerParam(aor sip.Uri) string {
 // sipfrag alone does not prove the park (PARK-PROTOCOL.md, "Interworking
 // with another PBX": Asterisk says 200 and then hangs up a caller it
 // could not park): the park is done when X-Park-Orbit came back in the
-// sipfrag or when the lamp of the orbit lights for the caller (for a
-// park-any, the first orbit that lights during the park). Until then our
-// leg stays up; without a confirmation within the park timeout the call
-// stays with the console, held, and says why.
+// sipfrag, when a lamp naming the caller lights, or when an anonymous
+// lamp lights after the 2xx: the requested orbit's for a directed park;
+// for a park-any the one orbit that lit within lampSettle of the first
+// (more than one: the call may be on any of them, and the console does
+// not guess). Until the 2xx our leg stays up, and a failed park leaves
+// the call with the console, held, saying why. After it the PBX has the
+// caller and answers nothing on our leg: a park no lamp confirmed leaves
+// the lines (tookUnconfirmed).
 func (pk *parking) run(c *call, a *parkAttempt) {
 	p := pk.p
 	timeout := p.cfg.Park.Timeout
@@ -263,7 +276,7 @@ func (pk *parking) run(c *call, a *parkAttempt) {
 		return
 	}
 	ended := c.sess().Context().Done()
-	var grace <-chan time.Time
+	var grace, settle <-chan time.Time
 	referOK := false
 	for {
 		select {
@@ -285,12 +298,29 @@ func (pk *parking) run(c *call, a *parkAttempt) {
 		case n := <-a.lamp:
 			pk.confirmed(c, a, n, "lamp")
 			return
+		case <-a.anon:
+			if settle == nil {
+				settle = time.After(lampSettle)
+			}
+		case <-settle:
+			p.mu.Lock()
+			lit := slices.Compact(slices.Sorted(slices.Values(a.lit)))
+			if len(lit) == 1 && c.park == a {
+				a.lampOrbit = lit[0]
+			}
+			p.mu.Unlock()
+			if len(lit) == 1 {
+				pk.confirmed(c, a, lit[0], "lamp")
+			} else {
+				pk.tookUnconfirmed(c, a, fmt.Sprintf("the PBX took %s but %s lit at the same time: it may be on any of them", callerLabel(a), orbitList(lit)))
+			}
+			return
 		case <-ctx.Done():
 			switch {
 			case p.ctx.Err() != nil:
 				pk.failed(c, a, endAs(telephony.EndClosed, ""))
 			case referOK:
-				pk.failed(c, a, endAs(telephony.EndParkUnconfirmed, unconfirmed(a, timeout)))
+				pk.tookUnconfirmed(c, a, unconfirmed(a, timeout))
 			default:
 				pk.failed(c, a, endAs(telephony.EndFailed, fmt.Sprintf("park service unreachable (no outcome in %s)", timeout)))
 			}
@@ -320,9 +350,80 @@ func (pk *parking) run(c *call, a *parkAttempt) {
 // unconfirmed says why a park the REFER accepted is not taken as done.
 func unconfirmed(a *parkAttempt, timeout time.Duration) string {
 	if a.orbit != 0 {
-		return fmt.Sprintf("the PBX did not confirm the park: the lamp of orbit %d did not light within %s", a.orbit, timeout)
+		return fmt.Sprintf("the PBX took %s but the lamp of orbit %d did not light within %s: the PBX may have dropped the call", callerLabel(a), a.orbit, timeout)
 	}
-	return fmt.Sprintf("the PBX did not confirm the park: no orbit's lamp lit within %s", timeout)
+	return fmt.Sprintf("the PBX took %s but no orbit's lamp lit within %s: the PBX may have dropped the call", callerLabel(a), timeout)
+}
+
+// callerLabel names the caller being parked.
+func callerLabel(a *parkAttempt) string {
+	if a.callerName != "" {
+		return a.callerName
+	}
+	if a.callerURI != "" {
+		return a.callerURI
+	}
+	return "the call"
+}
+
+// orbitList words orbits as "701 and 702" or "701, 702 and 703".
+func orbitList(orbits []int) string {
+	words := make([]string, len(orbits))
+	for i, n := range orbits {
+		words[i] = strconv.Itoa(n)
+	}
+	if len(words) < 2 {
+		return "orbit " + strings.Join(words, "")
+	}
+	return "orbits " + strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
+}
+
+// litLocked tells the parks in progress that an anonymous lamp
+// (Asterisk's) lit orbit n; p.mu is held. Only a park the PBX accepted
+// (a 2xx sipfrag) may take it: one lighting before is another parker's.
+// A directed park takes its own orbit's lamp; a park-any collects the
+// orbits that light and decides once they settle (run).
+func (pk *parking) litLocked(cands []*parkAttempt, n int) {
+	for _, a := range cands {
+		switch {
+		case !a.accepted:
+		case a.orbit != 0:
+			a.lampOrbit = n
+			a.lamp <- n // buffered for the one orbit it is given
+		default:
+			a.lit = append(a.lit, n)
+			select {
+			case a.anon <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+// tookUnconfirmed ends a call the PBX took (a 2xx sipfrag) but no lamp
+// confirmed for certain. Our leg is gone whatever follows (Asterisk
+// answers nothing on it any more): the call leaves the lines with words,
+// and the console ends its leg.
+func (pk *parking) tookUnconfirmed(c *call, a *parkAttempt, words string) {
+	p := pk.p
+	p.mu.Lock()
+	if c.park != a {
+		p.mu.Unlock()
+		return
+	}
+	gone := a.legGone
+	why := endAs(telephony.EndParkUnconfirmed, words)
+	c.endReason = why
+	p.endLocked(c, why)
+	p.mu.Unlock()
+	p.log.Warn("park taken by the PBX but not confirmed", "call", c.id, "reason", words)
+	p.changed(c)
+	if gone {
+		return
+	}
+	if err := c.endLeg(p.ctx); err != nil {
+		p.log.Debug("ending our leg after an unconfirmed park", "call", c.id, "error", err)
+	}
 }
 
 // responseOf returns the SIP response an error carries, if any.
@@ -448,15 +549,18 @@ func (pk *parking) peekReferNotify(req *sip.Request) {
 	if c == nil {
 		return
 	}
-	p.mu.Lock()
-	a := c.park
-	p.mu.Unlock()
-	if a == nil {
-		return
-	}
 	lines := strings.Split(string(req.Body()), "\n")
 	code := sipfragCode(lines[0])
 	if code == 0 {
+		return
+	}
+	p.mu.Lock()
+	a := c.park
+	if a != nil && code >= 200 && code < 300 {
+		a.accepted = true // before any lamp this NOTIFY's answer lets through
+	}
+	p.mu.Unlock()
+	if a == nil {
 		return
 	}
 	for _, line := range lines[1:] {
