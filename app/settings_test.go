@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchboard/switchboard/app"
 	"github.com/switchboard/switchboard/telephony"
+	"github.com/switchboard/switchboard/widgets"
 )
 
 func TestSettingsDefaultsAndPersistence(t *testing.T) {
@@ -79,14 +80,68 @@ func TestSettingsValidate(t *testing.T) {
 // entry finds the entry of the open dialog with the given placeholder.
 func (h *harness) entry(placeholder string) *widget.Entry {
 	h.t.Helper()
+	e, _ := app.EntryOf(h.field(placeholder))
+	return e
+}
+
+// field finds the text field of the open dialog with the given
+// placeholder, as the window has it: what takes the keyboard.
+func (h *harness) field(placeholder string) interface {
+	fyne.CanvasObject
+	fyne.Focusable
+} {
+	h.t.Helper()
 	for _, o := range find(h.w.Canvas().Overlays().Top(), func(o fyne.CanvasObject) bool {
-		e, ok := o.(*widget.Entry)
+		e, ok := app.EntryOf(o)
 		return ok && e.PlaceHolder == placeholder
 	}) {
-		return o.(*widget.Entry)
+		return o.(interface {
+			fyne.CanvasObject
+			fyne.Focusable
+		})
 	}
 	h.t.Fatalf("no entry %q in the dialog", placeholder)
 	return nil
+}
+
+// TestSettingsEscFromAField: Esc closes the Settings dialog while one of
+// its text fields has the keyboard, and reaches no call (issue 13,
+// item 1: the field kept Esc, the dialog stayed).
+func TestSettingsEscFromAField(t *testing.T) {
+	for _, tc := range []struct{ tab, placeholder string }{
+		{"Console", "Reception"},
+		{"Console", "the address's user"},
+		{"Console", ""}, // the password
+		{"Park service", "701-720"},
+	} {
+		t.Run(tc.tab+"/"+tc.placeholder, func(t *testing.T) {
+			h := newHarness(t)
+			alice := h.fake.Ring("Alice Martin", aliceURI)
+			h.waitLine(alice, widgets.LineRinging)
+			h.c.ShowSettings()
+			h.tab(tc.tab)
+			f := h.field(tc.placeholder)
+			h.w.Canvas().Focus(f)
+			h.typeKeys("x")
+			if e, _ := app.EntryOf(f); !strings.Contains(e.Text, "x") {
+				t.Fatalf("the field did not get the keys: %q", e.Text)
+			}
+			h.press(fyne.KeyEscape)
+			if h.dialogOpen() {
+				t.Fatal("Esc in a field did not close the Settings dialog")
+			}
+			h.settle()
+			if s := h.c.Snapshot(); s.Confirm != "" {
+				t.Errorf("Esc reached the calls: confirm %q", s.Confirm)
+			}
+			if a := h.fake.Actions(); len(a) != 0 {
+				t.Errorf("keys acted on the calls: %q", a)
+			}
+			if got := app.LoadSettings(h.a.Preferences()); got != app.DefaultSettings() {
+				t.Errorf("Esc saved %+v", got)
+			}
+		})
+	}
 }
 
 func (h *harness) selectWidget(has string) *widget.Select {

@@ -28,13 +28,13 @@ const systemDefault = "System default"
 // settingsForm is the settings dialog: its fields, and what saving does.
 type settingsForm struct {
 	dlg                                          *dialog.CustomDialog
-	displayName, listen                          *widget.Entry
-	aor, username, password, registrar, outbound *widget.Entry
-	tlsCA, tlsCert, tlsKey                       *widget.Entry
+	displayName, listen                          *escEntry
+	aor, username, password, registrar, outbound *escEntry
+	tlsCA, tlsCert, tlsKey                       *escEntry
 	parkMode                                     *widget.Select
-	parkService, orbits                          *widget.Entry
-	parkAny, parkOrbit, parkRetrieve, parkSafe   *widget.Entry
-	parkLamp                                     *widget.Entry
+	parkService, orbits                          *escEntry
+	parkAny, parkOrbit, parkRetrieve, parkSafe   *escEntry
+	parkLamp                                     *escEntry
 	playback, capture, ring                      *widget.Select
 	playIDs, capIDs                              map[string]string // choice -> device ID
 	errText                                      *widget.Label
@@ -50,18 +50,23 @@ type settingsForm struct {
 // stays open.
 func newSettingsForm(win fyne.Window, cur Settings, sound Sound, onSave func(Settings) error) *settingsForm {
 	f := &settingsForm{onSave: onSave, playIDs: map[string]string{}, capIDs: map[string]string{}}
-	entry := func(text, placeholder string) *widget.Entry {
-		e := widget.NewEntry()
+	// Esc in a field closes the dialog, as it does elsewhere in it.
+	esc := func() { f.dlg.Hide() }
+	entry := func(text, placeholder string) *escEntry {
+		e := newEscEntry()
+		e.Wrapping = fyne.TextWrap(fyne.TextTruncateClip) // as widget.NewEntry's: long text does not widen the dialog
 		e.SetText(text)
 		e.SetPlaceHolder(placeholder)
+		e.onEsc = esc
 		return e
 	}
 	f.displayName = entry(cur.DisplayName, "Reception")
 	f.listen = entry(cur.Listen, DefaultListen)
 	f.aor = entry(cur.AccountAOR, "sip:reception@pbx.example (empty: no account)")
 	f.username = entry(cur.Username, "the address's user")
-	f.password = widget.NewPasswordEntry()
+	f.password = newPasswordEscEntry()
 	f.password.SetText(cur.Password)
+	f.password.onEsc = esc
 	f.registrar = entry(cur.Registrar, "sip:pbx.example (the address's host)")
 	f.outbound = entry(cur.OutboundProxy, "none")
 	f.tlsCA = entry(cur.TLSCAFile, "CA PEM file of a sips: registrar (empty: the system's CAs)")
@@ -236,7 +241,7 @@ func (f *settingsForm) showMode(mode string) {
 
 // settings reads the fields.
 func (f *settingsForm) settings() (Settings, error) {
-	trim := func(e *widget.Entry) string { return strings.TrimSpace(e.Text) }
+	trim := func(e *escEntry) string { return strings.TrimSpace(e.Text) }
 	s := Settings{
 		DisplayName:      trim(f.displayName),
 		Listen:           trim(f.listen),
@@ -325,4 +330,25 @@ func (c *Console) settingsDialog() *settingsForm {
 func networkChanged(a, b Settings) bool {
 	a.Playback, a.Capture, a.RingDevice = b.Playback, b.Capture, b.RingDevice
 	return a != b
+}
+
+// newPasswordEscEntry is a password field on which Esc closes its
+// dialog, with Fyne's button that shows and hides the password (whose
+// own is tied to the entry Fyne made).
+func newPasswordEscEntry() *escEntry {
+	e := newEscEntry()
+	e.Password, e.Wrapping = true, fyne.TextWrap(fyne.TextTruncateClip)
+	var reveal *widget.Button
+	reveal = widget.NewButtonWithIcon("", theme.VisibilityOffIcon(), func() {
+		e.Password = !e.Password
+		if e.Password {
+			reveal.SetIcon(theme.VisibilityOffIcon())
+		} else {
+			reveal.SetIcon(theme.VisibilityIcon())
+		}
+		e.Refresh()
+	})
+	reveal.Importance = widget.LowImportance
+	e.ActionItem = reveal
+	return e
 }
