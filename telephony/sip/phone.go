@@ -8,12 +8,16 @@
 // and its own AOR as the parker, keeps its leg up on hold, and ends it
 // once the park is confirmed: by an X-Park-Orbit header in the REFER
 // NOTIFY's sipfrag, where the referee copies one, or by the orbit's lamp
-// lighting for the caller (for a park on the next free orbit, the lamp
-// that lights during the park names the orbit). A 200 sipfrag alone
-// proves nothing (Asterisk sends it, then hangs up a caller it could not
-// park: PARK-PROTOCOL.md, "Interworking with another PBX"): without a
-// confirmation within ParkConfig.Timeout the call stays with the
-// console, held, saying that the PBX did not confirm the park. A caller
+// lighting for the caller. A lamp that names nobody (Asterisk's) counts
+// only after the PBX's 2xx sipfrag, and our leg is never ended before
+// it: for a park on the next free orbit, the one orbit that lit then
+// names it; when more than one lit in the same moment the console does
+// not guess. A 200 sipfrag alone proves nothing (Asterisk sends it, then
+// hangs up a caller it could not park: PARK-PROTOCOL.md, "Interworking
+// with another PBX"), but after it the PBX answers nothing on our leg:
+// without a certain confirmation within ParkConfig.Timeout the call
+// leaves the lines (telephony.EndParkUnconfirmed, naming the orbits it
+// may be on) and the console ends its leg. A caller
 // that refuses REFER (405, 406, 501) is parked by relay: the console
 // INVITEs the park URI itself with the caller's identity and bridges the
 // two legs. A park that fails (final NOTIFY >= 300, REFER refused, no
