@@ -114,7 +114,6 @@ type Console struct {
 	linesEmpty *widget.Label
 	grid       *widgets.OrbitGrid
 	orbits     map[int]*orbitView
-	parks      map[int]parkNote  // calls this console parked, by orbit
 	retrieving map[int]time.Time // orbits being retrieved: since when their call was parked
 	history    *history
 	book       *callBook // every call's entry in the call log
@@ -136,7 +135,7 @@ type line struct {
 	card     *widgets.LineCard
 	since    time.Time
 	leaveAt  time.Time // zero while it stays
-	answered bool      // noted in the history
+	answered bool      // went live once (a retrieve ending before is a failed one)
 	parked   bool
 	// firstSeen is when the caller first came in: rang, or was parked
 	// before this ring-back or retrieve. It orders the queue.
@@ -148,12 +147,6 @@ type line struct {
 type orbitView struct {
 	o     telephony.Orbit
 	since time.Time
-}
-
-// parkNote remembers a call this console parked, for the history.
-type parkNote struct {
-	who, uri string
-	at       time.Time
 }
 
 // confirmation is a question waiting for the receptionist.
@@ -207,7 +200,6 @@ func New(a fyne.App, w fyne.Window, opts Options) *Console {
 		settings:   opts.Settings,
 		lines:      make(map[telephony.CallID]*line),
 		orbits:     make(map[int]*orbitView),
-		parks:      make(map[int]parkNote),
 		retrieving: make(map[int]time.Time),
 		book:       newCallBook(),
 		parkUp:     true,

@@ -316,12 +316,6 @@ func (h *history) show(es []calllog.Entry) {
 	h.showEmpty()
 }
 
-// add is how lines.go noted calls when the history was a list of words.
-// The history is now the call log, which the console's callBook writes
-// from the calls' events (seeCall), so add records nothing.
-// TODO(lines.go): drop its calls of add.
-func (h *history) add(time.Time, string, string) {}
-
 // texts returns the entries' words, newest first, with the state of
 // their call-back.
 func (h *history) texts() []string {

@@ -53,7 +53,7 @@ func (c *Console) callChanged(call telephony.Call) {
 	card.SetState(lineState(call), cardOrbit(call), l.since)
 	card.Tick(now)
 
-	c.noteCall(l, prev, now)
+	c.noteCall(l, prev)
 	switch call.State {
 	case telephony.StateEnded, telephony.StateParkedAway:
 		if l.leaveAt.IsZero() {
@@ -101,32 +101,18 @@ func sinceFor(call telephony.Call, now time.Time) time.Time {
 	return now
 }
 
-// noteCall adds the history entries a call's change deserves.
-func (c *Console) noteCall(l *line, prev telephony.Call, now time.Time) {
+// noteCall notes what the window needs of a call's change beyond its
+// card (the history itself follows the calls' events: see seeCall).
+func (c *Console) noteCall(l *line, prev telephony.Call) {
 	call := l.call
-	name := who(call.RemoteName, call.RemoteURI)
 	switch call.State {
 	case telephony.StateActive:
 		if l.answered {
 			return
 		}
 		l.answered = true
-		switch {
-		case call.RetrievedFrom != 0:
-			n := call.RetrievedFrom
-			text := fmt.Sprintf("Retrieved %s from %d", name, n)
-			if at := c.retrieving[n]; !at.IsZero() {
-				text += " after " + widgets.Clock(now.Sub(at))
-			}
-			delete(c.retrieving, n)
-			delete(c.parks, n)
-			c.history.add(now, text, "")
-		case call.Direction == telephony.Outbound:
-			c.history.add(now, "Called "+name, "")
-		case call.BackFrom != 0:
-			c.history.add(now, fmt.Sprintf("Answered %s, back from %d", name, call.BackFrom), "")
-		default:
-			c.history.add(now, "Answered "+name, "")
+		if call.RetrievedFrom != 0 {
+			delete(c.retrieving, call.RetrievedFrom)
 		}
 	case telephony.StateParkedAway:
 		if l.parked || call.Orbit == 0 {
@@ -134,22 +120,15 @@ func (c *Console) noteCall(l *line, prev telephony.Call, now time.Time) {
 		}
 		l.parked = true
 		c.notePark(l, call.Orbit)
-		c.parks[call.Orbit] = parkNote{who: name, uri: call.RemoteURI, at: now}
-		c.history.add(now, fmt.Sprintf("Parked %s on %d", name, call.Orbit), "")
 	case telephony.StateHeld:
 		if prev.State == telephony.StateParking {
 			// Only a failed park takes a parking call back on hold.
 			c.flash("Park failed: " + reasonText(call))
 		}
 	case telephony.StateEnded:
-		switch {
-		case prev.State == telephony.StateEnded:
-			// Seen already.
-		case call.RetrievedFrom != 0 && !l.answered:
+		if prev.State != telephony.StateEnded && call.RetrievedFrom != 0 && !l.answered {
 			delete(c.retrieving, call.RetrievedFrom)
 			c.flash(fmt.Sprintf("Retrieve %d: %s", call.RetrievedFrom, reasonText(call)))
-		case call.End == telephony.EndMissed:
-			c.history.add(now, "Missed call from "+name, call.RemoteURI)
 		}
 	}
 }
