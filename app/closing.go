@@ -95,25 +95,27 @@ func closeThem(n int) string {
 
 // AskClose asks what to do with the calls before the window closes;
 // decide gets the choice on Fyne's goroutine. Call it on Fyne's
-// goroutine (the window's close intercept). Cancel is never the
-// consequence of nothing: only a click on a button decides.
+// goroutine (the window's close intercept). The question is modal:
+// only a click on a button decides, or Esc, which is Cancel; Enter
+// decides nothing, so Esc-then-Enter never hangs up.
 func (c *Console) AskClose(q CloseQuestion, decide func(CloseChoice)) {
 	labels, choices := q.buttons()
 	var d *dialog.CustomDialog
 	decided := false
+	choose := func(choice CloseChoice) {
+		if decided {
+			return
+		}
+		decided = true
+		d.Hide()
+		c.logEvent("close-decided", map[string]any{"choice": choice.String()})
+		decide(choice)
+	}
 	var btns []fyne.CanvasObject
 	byLabel := map[string]*widget.Button{}
 	for i, label := range labels {
 		choice := choices[i]
-		b := widget.NewButton(label, func() {
-			if decided {
-				return
-			}
-			decided = true
-			d.Hide()
-			c.logEvent("close-decided", map[string]any{"choice": choice.String()})
-			decide(choice)
-		})
+		b := widget.NewButton(label, func() { choose(choice) })
 		switch choice {
 		case CloseHangUpAll:
 			b.Importance = widget.DangerImportance
@@ -127,7 +129,7 @@ func (c *Console) AskClose(q CloseQuestion, decide func(CloseChoice)) {
 	msg.Wrapping = fyne.TextWrapWord
 	d = dialog.NewCustomWithoutButtons("Close Switchboard?", container.NewVBox(msg, container.NewHBox(btns...)), c.win)
 	d.Resize(fyne.NewSize(520, 0))
-	d.Show()
+	c.showDialog(d, func() { choose(CloseCancel) })
 	if c.state == nil {
 		return
 	}
