@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+
+	"github.com/switchboard/switchboard/internal/sqlitefile"
 )
 
 // migrations turn a store of schema version i into version i+1; a store
@@ -76,43 +78,13 @@ var migrations = []string{
 
 // migrate brings db's schema to the newest version in one transaction;
 // a store newer than this code is refused with a *SchemaError.
-func migrate(ctx context.Context, db *sql.DB) (err error) {
-	tx, err := db.BeginTx(ctx, nil)
+func migrate(ctx context.Context, db *sql.DB) error {
+	err := sqlitefile.Migrate(ctx, db, migrations)
+	if se := (*sqlitefile.SchemaError)(nil); errors.As(err, &se) {
+		return &SchemaError{Found: se.Found, Known: se.Known}
+	}
 	if err != nil {
-		return fmt.Errorf("park store: begin migration: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			_ = tx.Rollback()
-		}
-	}()
-	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL) STRICT`); err != nil {
-		return fmt.Errorf("park store: schema version table: %w", err)
-	}
-	var v int
-	switch err := tx.QueryRowContext(ctx, `SELECT version FROM schema_version`).Scan(&v); {
-	case errors.Is(err, sql.ErrNoRows):
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (0)`); err != nil {
-			return fmt.Errorf("park store: schema version: %w", err)
-		}
-	case err != nil:
-		return fmt.Errorf("park store: schema version: %w", err)
-	}
-	if v > len(migrations) {
-		return &SchemaError{Found: v, Known: len(migrations)}
-	}
-	for i := v; i < len(migrations); i++ {
-		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
-			return fmt.Errorf("park store: migration to version %d: %w", i+1, err)
-		}
-	}
-	if v < len(migrations) {
-		if _, err := tx.ExecContext(ctx, `UPDATE schema_version SET version = ?`, len(migrations)); err != nil {
-			return fmt.Errorf("park store: schema version: %w", err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("park store: commit migration: %w", err)
+		return fmt.Errorf("park store: %w", err)
 	}
 	return nil
 }

@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"modernc.org/sqlite"
+	"github.com/switchboard/switchboard/internal/sqlitefile"
 )
 
 // File names in a store's directory.
@@ -24,24 +24,17 @@ const (
 )
 
 // Sync is how durable a SQLite store's writes are when they return.
-type Sync uint8
+type Sync = sqlitefile.Sync
 
 // Sync levels; see the package doc for the trade-off.
 const (
 	// SyncFull: each write is on stable storage when it returns
 	// (PRAGMA synchronous=FULL). The default.
-	SyncFull Sync = iota
+	SyncFull = sqlitefile.SyncFull
 	// SyncNormal: each write survives a crash of the process; a power
 	// loss may undo the last ones (PRAGMA synchronous=NORMAL).
-	SyncNormal
+	SyncNormal = sqlitefile.SyncNormal
 )
-
-func (s Sync) pragma() string {
-	if s == SyncNormal {
-		return "NORMAL"
-	}
-	return "FULL"
-}
 
 // Options tune a SQLite store; the zero value is parkd's setting.
 type Options struct {
@@ -94,9 +87,12 @@ func OpenWith(dir string, o Options) (st *SQLite, err error) {
 			s.release()
 		}
 	}()
-	s.db, err = sql.Open("sqlite", dsn(filepath.Join(dir, DBName), o))
+	ctx := context.Background()
+	s.db, err = sqlitefile.Open(ctx, s.path(), sqlitefile.Options{
+		Sync: o.Sync, BusyTimeout: o.BusyTimeout, ForeignKeys: true, Immediate: true, QuickCheck: true,
+	})
 	if err != nil {
-		return nil, fmt.Errorf("park store: open: %w", err)
+		return nil, classify(fmt.Errorf("park store: %w", err))
 	}
 	// One connection: writes are serialised anyway, and every statement
 	// below is prepared on it once.
@@ -105,21 +101,6 @@ func OpenWith(dir string, o Options) (st *SQLite, err error) {
 	s.db.SetConnMaxLifetime(0)
 	s.db.SetConnMaxIdleTime(0)
 
-	ctx := context.Background()
-	var mode string
-	if err := s.db.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil {
-		return nil, classify(fmt.Errorf("park store: open %s: %w", s.path(), err))
-	}
-	if !strings.EqualFold(mode, "wal") {
-		return nil, fmt.Errorf("park store: %s: journal mode is %q, not WAL (a file system without shared memory?)", s.path(), mode)
-	}
-	var check string
-	if err := s.db.QueryRowContext(ctx, `PRAGMA quick_check`).Scan(&check); err != nil {
-		return nil, classify(fmt.Errorf("park store: check %s: %w", s.path(), err))
-	}
-	if check != "ok" {
-		return nil, fmt.Errorf("%w: %s: %s", ErrCorrupt, s.path(), check)
-	}
 	if err := migrate(ctx, s.db); err != nil {
 		return nil, classify(err)
 	}
@@ -127,25 +108,6 @@ func OpenWith(dir string, o Options) (st *SQLite, err error) {
 		return nil, err
 	}
 	return s, nil
-}
-
-// dsn is the modernc.org/sqlite name of the database at path: a file:
-// URI (so a path with '?' or '#' is not cut) with the pragmas every
-// connection runs.
-func dsn(path string, o Options) string {
-	p := filepath.ToSlash(path)
-	if !strings.HasPrefix(p, "/") {
-		p = "/" + p // a Windows drive letter: file:/C:/…
-	}
-	p = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(p)
-	q := []string{
-		"_pragma=busy_timeout(" + strconv.FormatInt(o.BusyTimeout.Milliseconds(), 10) + ")",
-		"_pragma=journal_mode(WAL)",
-		"_pragma=synchronous(" + o.Sync.pragma() + ")",
-		"_pragma=foreign_keys(1)",
-		"_txlock=immediate",
-	}
-	return "file:" + p + "?" + strings.Join(q, "&")
 }
 
 func (s *SQLite) path() string { return filepath.Join(s.dir, DBName) }
@@ -172,14 +134,11 @@ func readPID(f *os.File) int {
 	return pid
 }
 
-// classify marks SQLite's "not a database" and "corrupt" as ErrCorrupt.
+// classify marks SQLite's "not a database" and "corrupt", and a failed
+// quick check, as ErrCorrupt.
 func classify(err error) error {
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		switch se.Code() & 0xff {
-		case 11, 26: // SQLITE_CORRUPT, SQLITE_NOTADB
-			return fmt.Errorf("%w: %w", ErrCorrupt, err)
-		}
+	if sqlitefile.IsCorrupt(err) {
+		return fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
 	return err
 }
