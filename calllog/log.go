@@ -14,7 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
+	"github.com/switchboard/switchboard/internal/sqlitefile"
 )
 
 // Defaults of Options.
@@ -27,9 +27,6 @@ const (
 	// maxBatch bounds the writes one transaction carries.
 	maxBatch = 256
 )
-
-// schemaVersion is the version of the tables this package writes.
-const schemaVersion = 1
 
 // ErrClosed is returned by reads of a closed log.
 var ErrClosed = errors.New("calllog: closed")
@@ -127,14 +124,14 @@ func open(path string, opts Options) (*Log, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("calllog: %w", err)
 	}
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=synchronous(NORMAL)"
-	db, err := sql.Open("sqlite", dsn)
+	ctx := context.Background()
+	db, err := sqlitefile.Open(ctx, path, sqlitefile.Options{Sync: sqlitefile.SyncNormal})
 	if err != nil {
-		return nil, fmt.Errorf("calllog: open %s: %w", path, err)
+		return nil, fmt.Errorf("calllog: %w", err)
 	}
 	l := &Log{db: db, opts: opts, log: opts.Logger, ops: make(chan op, opts.Queue), done: make(chan struct{}),
 		pruneEvery: pruneEvery}
-	if err := l.migrate(); err != nil {
+	if err := sqlitefile.Migrate(ctx, db, migrations); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("calllog: %s: %w", path, err)
 	}
@@ -150,60 +147,31 @@ func open(path string, opts Options) (*Log, error) {
 	return l, nil
 }
 
-// migrate creates the tables or brings them to schemaVersion.
-func (l *Log) migrate() error {
-	if _, err := l.db.Exec(`CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
-		return fmt.Errorf("schema: %w", err)
-	}
-	var v int
-	err := l.db.QueryRow(`SELECT version FROM schema_version`).Scan(&v)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		v = 0
-	case err != nil:
-		return fmt.Errorf("schema version: %w", err)
-	}
-	if v > schemaVersion {
-		return fmt.Errorf("schema version %d is newer than this program's %d", v, schemaVersion)
-	}
-	if v == schemaVersion {
-		return nil
-	}
-	tx, err := l.db.Begin()
-	if err != nil {
-		return fmt.Errorf("schema: %w", err)
-	}
-	defer func() { _ = tx.Rollback() }()
-	for _, s := range []string{
-		`CREATE TABLE calls (
-			id INTEGER PRIMARY KEY,
-			direction INTEGER NOT NULL,
-			name TEXT NOT NULL,
-			uri TEXT NOT NULL,
-			party_key TEXT NOT NULL,
-			started INTEGER NOT NULL,
-			answered INTEGER NOT NULL,
-			ended INTEGER NOT NULL,
-			outcome INTEGER NOT NULL,
-			orbit INTEGER NOT NULL,
-			back_from INTEGER NOT NULL,
-			party TEXT NOT NULL,
-			parked_at INTEGER NOT NULL,
-			outcome_at INTEGER NOT NULL,
-			handled INTEGER NOT NULL,
-			search TEXT NOT NULL,
-			search_digits TEXT NOT NULL
-		)`,
-		`CREATE INDEX calls_started ON calls (started DESC, id DESC)`,
-		`CREATE INDEX calls_callback ON calls (party_key) WHERE handled = 0`,
-		`DELETE FROM schema_version`,
-		fmt.Sprintf(`INSERT INTO schema_version (version) VALUES (%d)`, schemaVersion),
-	} {
-		if _, err := tx.Exec(s); err != nil {
-			return fmt.Errorf("schema: %w", err)
-		}
-	}
-	return tx.Commit()
+// migrations turn a log of schema version i into version i+1. Only
+// ever append: a released migration is never edited.
+var migrations = []string{
+	// 1: the calls.
+	`CREATE TABLE calls (
+		id INTEGER PRIMARY KEY,
+		direction INTEGER NOT NULL,
+		name TEXT NOT NULL,
+		uri TEXT NOT NULL,
+		party_key TEXT NOT NULL,
+		started INTEGER NOT NULL,
+		answered INTEGER NOT NULL,
+		ended INTEGER NOT NULL,
+		outcome INTEGER NOT NULL,
+		orbit INTEGER NOT NULL,
+		back_from INTEGER NOT NULL,
+		party TEXT NOT NULL,
+		parked_at INTEGER NOT NULL,
+		outcome_at INTEGER NOT NULL,
+		handled INTEGER NOT NULL,
+		search TEXT NOT NULL,
+		search_digits TEXT NOT NULL
+	);
+	CREATE INDEX calls_started ON calls (started DESC, id DESC);
+	CREATE INDEX calls_callback ON calls (party_key) WHERE handled = 0;`,
 }
 
 // prune drops the entries older than the retention.
