@@ -254,3 +254,43 @@ func TestAsteriskSimultaneousParksNeverMisplaced(t *testing.T) {
 	}
 	t.Logf("%d of %d parks left uncertain", uncertain, 2*rounds)
 }
+
+// TestAsteriskDirectedParkReslotted: Asterisk does not refuse a directed
+// park onto an occupied slot; it parks the caller on the next free one.
+// The console, which asked for 705, is confirmed only by 705's own lamp,
+// which does not light again: it never claims 705 nor 706 as certain,
+// and once the window passes the call leaves the lines saying it may be
+// on 706, which lit at the same time.
+func TestAsteriskDirectedParkReslotted(t *testing.T) {
+	x := startAsterisk(t, 701, 708)
+	x.parkOther(705, "Other")
+	a := newConsole(t, "desk", 1000, func(c *sbsip.Config) {
+		x.templates("87{orbit}")(c)
+		c.Park.Timeout = 3 * time.Second
+	})
+	a.waitParkService(t, true)
+	x.waitSubscribed(t)
+	a.waitOrbit(t, 705, "occupied by someone", func(o telephony.Orbit) bool { return o.Occupied })
+	_, leg := x.call(t, a.uri(), "Alice", "alice")
+	call := answered(t, a)
+	siptest.Recv(t, "alice put through", leg)
+	if err := a.Park(ctxT(t), call.ID, 705); err != nil {
+		t.Fatal(err)
+	}
+	got := parkOutcome(t, a, call.ID)
+	if got.State != telephony.StateEnded || got.End != telephony.EndParkUnconfirmed || got.Orbit != 0 ||
+		!strings.Contains(got.Reason, "705") || !strings.Contains(got.Reason, "706") {
+		t.Fatalf("call = %+v, want a park not confirmed that names 705 and 706", got)
+	}
+	if s := x.slotOf("Alice"); s != 706 {
+		t.Fatalf("Alice is on %d at the PBX", s)
+	}
+	if lost := x.hungUpSoFar(); len(lost) != 0 {
+		t.Fatalf("asterisk lost %v", lost)
+	}
+	for _, o := range a.Orbits() {
+		if o.ParkedByMe {
+			t.Fatalf("orbit %+v claimed as this console's park", o)
+		}
+	}
+}

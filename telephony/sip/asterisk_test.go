@@ -24,7 +24,8 @@ import (
 // res_parking does. Its calls to the console are the callers; a REFER on
 // one gets 202 and one NOTIFY with sipfrag 200 (no 100 first) and never
 // a BYE. A REFER to the lot's park extension (700) parks the caller on
-// the first free slot; to 87NN on slot NN; to a bare slot number NN
+// the first free slot; to 87NN on slot NN (occupied: silently on the
+// next free one); to a bare slot number NN
 // Asterisk tries to retrieve NN, fails and hangs the caller up (after
 // the same 200 sipfrag). Lamps: SUBSCRIBE sip:NN@pbx gets dialog-info
 // with <dialog id="NN"><state>…</state></dialog>, state="full", a
@@ -345,8 +346,14 @@ func (x *asterisk) park(user string) int {
 				return s
 			}
 		}
-	case strings.HasPrefix(user, "87") && err == nil && n >= x.first && n <= x.last && x.parked[n] == nil:
-		return n
+	case strings.HasPrefix(user, "87") && err == nil && n >= x.first && n <= x.last:
+		// An occupied slot is not refused: the caller goes on the next
+		// free one, silently.
+		for s := n; s <= x.last; s++ {
+			if x.parked[s] == nil {
+				return s
+			}
+		}
 	}
 	return 0 // a bare slot: retrieve of an empty slot fails, the caller is hung up
 }

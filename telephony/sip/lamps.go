@@ -756,9 +756,12 @@ func (ls *lamps) updateOrbit(n int, nextOf func(cur telephony.Orbit) telephony.O
 func (ls *lamps) parkForLampLocked(next telephony.Orbit) *parkAttempt {
 	p := ls.p
 	var cands []*parkAttempt
+	anon := next.CallerURI == "" && next.Parker == ""
 	for _, c := range p.calls {
 		a := c.park
-		if a == nil || a.lampOrbit != 0 || a.orbit != 0 && a.orbit != next.Number {
+		// A directed park hears of every anonymous lamp: Asterisk puts
+		// its caller on the next free slot when the asked one is taken.
+		if a == nil || a.lampOrbit != 0 || a.orbit != 0 && a.orbit != next.Number && !anon {
 			continue
 		}
 		if !next.ParkedAt.IsZero() && next.ParkedAt.Before(a.started.Add(-2*time.Second)) {
@@ -771,7 +774,7 @@ func (ls *lamps) parkForLampLocked(next telephony.Orbit) *parkAttempt {
 	}
 	var match *parkAttempt
 	switch {
-	case next.CallerURI == "" && next.Parker == "":
+	case anon:
 		p.parking.litLocked(cands, next.Number)
 		return nil
 	case len(cands) == 1 && next.Parker != "":

@@ -320,7 +320,10 @@ func (pk *parking) run(c *call, a *parkAttempt) {
 			case p.ctx.Err() != nil:
 				pk.failed(c, a, endAs(telephony.EndClosed, ""))
 			case referOK:
-				pk.tookUnconfirmed(c, a, unconfirmed(a, timeout))
+				p.mu.Lock()
+				lit := slices.Compact(slices.Sorted(slices.Values(a.lit)))
+				p.mu.Unlock()
+				pk.tookUnconfirmed(c, a, unconfirmed(a, timeout, lit))
 			default:
 				pk.failed(c, a, endAs(telephony.EndFailed, fmt.Sprintf("park service unreachable (no outcome in %s)", timeout)))
 			}
@@ -347,12 +350,17 @@ func (pk *parking) run(c *call, a *parkAttempt) {
 	}
 }
 
-// unconfirmed says why a park the REFER accepted is not taken as done.
-func unconfirmed(a *parkAttempt, timeout time.Duration) string {
+// unconfirmed says why a park the REFER accepted is not taken as done;
+// lit are the orbits that lit since, where the call may be.
+func unconfirmed(a *parkAttempt, timeout time.Duration, lit []int) string {
+	what := fmt.Sprintf("no orbit's lamp lit within %s", timeout)
 	if a.orbit != 0 {
-		return fmt.Sprintf("the PBX took %s but the lamp of orbit %d did not light within %s: the PBX may have dropped the call", callerLabel(a), a.orbit, timeout)
+		what = fmt.Sprintf("the lamp of orbit %d did not light within %s", a.orbit, timeout)
 	}
-	return fmt.Sprintf("the PBX took %s but no orbit's lamp lit within %s: the PBX may have dropped the call", callerLabel(a), timeout)
+	if len(lit) == 0 {
+		return fmt.Sprintf("the PBX took %s but %s: the PBX may have dropped the call", callerLabel(a), what)
+	}
+	return fmt.Sprintf("the PBX took %s but %s: it may be on %s, which lit at the same time", callerLabel(a), what, orbitList(lit))
 }
 
 // callerLabel names the caller being parked.
@@ -381,15 +389,18 @@ func orbitList(orbits []int) string {
 // litLocked tells the parks in progress that an anonymous lamp
 // (Asterisk's) lit orbit n; p.mu is held. Only a park the PBX accepted
 // (a 2xx sipfrag) may take it: one lighting before is another parker's.
-// A directed park takes its own orbit's lamp; a park-any collects the
-// orbits that light and decides once they settle (run).
+// A directed park takes its own orbit's lamp (others it notes, to say
+// where the call may be); a park-any collects the orbits that light and
+// decides once they settle (run).
 func (pk *parking) litLocked(cands []*parkAttempt, n int) {
 	for _, a := range cands {
 		switch {
 		case !a.accepted:
-		case a.orbit != 0:
+		case a.orbit == n:
 			a.lampOrbit = n
 			a.lamp <- n // buffered for the one orbit it is given
+		case a.orbit != 0:
+			a.lit = append(a.lit, n) // where it may be, when its own orbit does not light
 		default:
 			a.lit = append(a.lit, n)
 			select {
@@ -412,6 +423,7 @@ func (pk *parking) tookUnconfirmed(c *call, a *parkAttempt, words string) {
 		return
 	}
 	gone := a.legGone
+	c.info.Orbit = 0 // no orbit is known to be its
 	why := endAs(telephony.EndParkUnconfirmed, words)
 	c.endReason = why
 	p.endLocked(c, why)
