@@ -54,6 +54,16 @@ type Options struct {
 	// OnSettingsSaved, when set, is called on Fyne's goroutine after the
 	// receptionist saved new settings.
 	OnSettingsSaved func(Settings)
+	// OnRestart, when set, restarts the console: after saving settings
+	// that apply only at the next start the console offers "Restart
+	// now", asks the close question (CloseQuestion) when calls are up,
+	// and after a decision to close calls OnRestart on Fyne's goroutine.
+	// Its owner closes the window and starts again; the console never
+	// restarts itself.
+	OnRestart func()
+	// CloseQuestion, when set, tells what closing would do to the calls
+	// now, for the question before a restart.
+	CloseQuestion func() CloseQuestion
 	// Logger receives diagnostics (slog.Default() when nil).
 	Logger *slog.Logger
 	// StateLog, when set, receives one JSON line per change of what the

@@ -43,6 +43,9 @@ type settingsForm struct {
 	tabs                                         *container.AppTabs
 	people                                       peopleFields
 	onSave                                       func(Settings) error
+	// afterSave, when set by onSave, runs once the dialog is gone (a
+	// dialog shown over it would go with it).
+	afterSave func()
 }
 
 // newSettingsForm builds the dialog for settings cur on win. onSave gets
@@ -292,6 +295,10 @@ func (f *settingsForm) submit() {
 		return
 	}
 	f.dlg.Hide()
+	if then := f.afterSave; then != nil {
+		f.afterSave = nil
+		then()
+	}
 }
 
 // ShowSettings opens the settings dialog.
@@ -301,7 +308,8 @@ func (c *Console) ShowSettings() {
 
 // settingsDialog builds the settings dialog of the console.
 func (c *Console) settingsDialog() *settingsForm {
-	return newSettingsForm(c.win, c.settings, c.opts.Sound, func(s Settings) error {
+	var f *settingsForm
+	f = newSettingsForm(c.win, c.settings, c.opts.Sound, func(s Settings) error {
 		old := c.settings
 		s.Save(c.prefs)
 		c.settings = s
@@ -318,12 +326,16 @@ func (c *Console) settingsDialog() *settingsForm {
 		}
 		if networkChanged(old, s) {
 			c.flash("Settings saved: account, address and park changes apply when Switchboard starts again")
+			if c.opts.OnRestart != nil {
+				f.afterSave = c.offerRestart
+			}
 		} else {
 			c.flash("Settings saved")
 		}
 		c.changed()
 		return nil
 	})
+	return f
 }
 
 // networkChanged reports whether a change needs a restart.

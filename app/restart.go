@@ -1,0 +1,52 @@
+package app
+
+import (
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+)
+
+// offerRestart offers to restart now, after settings that apply at the
+// next start were saved. Esc and Later leave them for the next start;
+// Enter does nothing (the dialog is modal).
+func (c *Console) offerRestart() {
+	var d *dialog.CustomDialog
+	msg := widget.NewLabel("Account, address and park changes apply when Switchboard starts again. " +
+		"Restart now? Calls on your lines are asked about first.")
+	msg.Wrapping = fyne.TextWrapWord
+	later := widget.NewButton("Later", func() { d.Hide() })
+	now := widget.NewButtonWithIcon("Restart now", theme.ViewRefreshIcon(), func() {
+		d.Hide()
+		c.restart()
+	})
+	now.Importance = widget.HighImportance
+	d = dialog.NewCustomWithoutButtons("Restart Switchboard?", container.NewVBox(msg), c.win)
+	d.SetButtons([]fyne.CanvasObject{later, now})
+	d.Resize(fyne.NewSize(480, d.MinSize().Height))
+	c.showDialog(d, nil)
+}
+
+// restart asks what to do with the calls, as closing the window does,
+// and after a decision to close hands the restart to the owner.
+func (c *Console) restart() {
+	var q CloseQuestion
+	if c.opts.CloseQuestion != nil {
+		q = c.opts.CloseQuestion()
+	}
+	if !q.NeedsAsking() {
+		c.logEvent("restart", nil)
+		c.opts.OnRestart()
+		return
+	}
+	c.AskClose(q, func(ch CloseChoice) {
+		if ch == CloseCancel {
+			c.flash("Not restarted: account, address and park changes apply when Switchboard starts again")
+			c.changed()
+			return
+		}
+		c.logEvent("restart", map[string]any{"choice": ch.String()})
+		c.opts.OnRestart()
+	})
+}
