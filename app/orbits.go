@@ -1,8 +1,11 @@
 package app
 
 import (
+	"time"
+
 	"github.com/switchboard/switchboard/calllog"
 	"github.com/switchboard/switchboard/telephony"
+	"github.com/switchboard/switchboard/widgets"
 )
 
 // orbitChanged lights or darkens an orbit's slot. When an orbit this
@@ -25,6 +28,14 @@ func (c *Console) orbitChanged(o telephony.Orbit) {
 	}
 	prev := v.o
 	v.o = o
+	c.status.setLamp(o.Number, o.Lamp)
+	if o.Lamp != telephony.LampKnown {
+		// Unknown, never free: o is the last state known, the changes
+		// are judged when the lamp is known again.
+		slot.Set(widgets.SlotUnavailable, "", "", time.Time{})
+		slot.Tick(now)
+		return
+	}
 	switch {
 	case !o.Occupied:
 		v.since = now

@@ -65,6 +65,12 @@ type statusBar struct {
 	msgUntil         time.Time
 	probe            fyne.CanvasObject
 	left, right, box *fyne.Container
+	// parkUp and parkText are the park service's state as last set;
+	// lampFaults the orbits whose lamp failed. A failed lamp is told in
+	// place of "available".
+	parkUp     bool
+	parkText   string
+	lampFaults map[int]telephony.LampFault
 }
 
 func newStatusBar(probe fyne.CanvasObject) *statusBar {
@@ -97,11 +103,58 @@ func (b *statusBar) setRegistration(st telephony.RegistrationState, why string) 
 }
 
 func (b *statusBar) setPark(up bool, text string) {
+	b.parkUp, b.parkText = up, text
+	b.showPark()
+}
+
+// setLamp notes whether orbit n's lamp failed (LampKnown: it stands).
+func (b *statusBar) setLamp(n int, fault telephony.LampFault) {
+	if fault == telephony.LampKnown {
+		if _, ok := b.lampFaults[n]; !ok {
+			return
+		}
+		delete(b.lampFaults, n)
+	} else {
+		if b.lampFaults == nil {
+			b.lampFaults = make(map[int]telephony.LampFault)
+		}
+		if b.lampFaults[n] == fault {
+			return
+		}
+		b.lampFaults[n] = fault
+	}
+	b.showPark()
+}
+
+// lampFaultText says, in the receptionist's words, why orbit lamps are
+// unknown.
+func lampFaultText(f telephony.LampFault) string {
+	switch f {
+	case telephony.LampRefused:
+		return "Orbit lamps refused by the park service (wrong password?)"
+	case telephony.LampNotFound:
+		return "Orbit lamps: the park service does not know these orbits"
+	case telephony.LampNotOffered:
+		return "Orbit lamps: the park service offers none"
+	case telephony.LampNoAnswer:
+		return "Orbit lamps: the park service does not answer"
+	}
+	return "Orbit lamps failing at the park service"
+}
+
+func (b *statusBar) showPark() {
+	up, text := b.parkUp, b.parkText
+	worst := telephony.LampKnown
+	for _, f := range b.lampFaults {
+		worst = max(worst, f)
+	}
 	switch {
 	case text == "off":
 		b.park.set(lampOff, "Park: off")
-	case text == "checking…":
+	case text == "checking…" && worst == telephony.LampKnown:
 		b.park.set(lampWait, "Park service: checking…")
+	case worst != telephony.LampKnown && (up || text == "checking…"):
+		b.park.set(lampBad, lampFaultText(worst))
 	case up:
 		b.park.set(lampOK, "Park service: "+text)
 	default:
