@@ -346,8 +346,10 @@ func (l *Log) write(batch []op) error {
 		switch {
 		case o.put != nil:
 			e := o.put
-			_, err = put.Exec(e.ID, int(e.Direction), e.Name, e.URI, PartyKey(e.URI), nanos(e.Started), nanos(e.Answered),
-				nanos(e.Ended), int(e.Outcome), e.Orbit, e.BackFrom, e.Party, nanos(e.ParkedAt), nanos(e.OutcomeAt),
+			_, err = put.Exec(e.ID, int(e.Direction), e.Name, e.URI, PartyKey(e.URI),
+				sqlitefile.Nanos(e.Started), sqlitefile.Nanos(e.Answered), sqlitefile.Nanos(e.Ended),
+				int(e.Outcome), e.Orbit, e.BackFrom, e.Party,
+				sqlitefile.Nanos(e.ParkedAt), sqlitefile.Nanos(e.OutcomeAt),
 				e.Handled, searchText(*e), searchDigits(*e))
 		case o.handled != "":
 			_, err = tx.Exec(`UPDATE calls SET handled = 1 WHERE party_key = ? AND handled = 0 AND outcome IN (?, ?)`,
@@ -358,20 +360,6 @@ func (l *Log) write(batch []op) error {
 		}
 	}
 	return tx.Commit()
-}
-
-func nanos(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-func fromNanos(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n)
 }
 
 const columns = `id, direction, name, uri, started, answered, ended, outcome, orbit, back_from, party, parked_at, outcome_at, handled`
@@ -427,8 +415,8 @@ func (l *Log) query(ctx context.Context, q string, args ...any) ([]Entry, error)
 			return nil, fmt.Errorf("calllog: %w", err)
 		}
 		e.Direction, e.Outcome = Direction(dir), Outcome(outcome)
-		e.Started, e.Answered, e.Ended = fromNanos(started), fromNanos(answered), fromNanos(ended)
-		e.ParkedAt, e.OutcomeAt = fromNanos(parked), fromNanos(at)
+		e.Started, e.Answered, e.Ended = sqlitefile.FromNanos(started), sqlitefile.FromNanos(answered), sqlitefile.FromNanos(ended)
+		e.ParkedAt, e.OutcomeAt = sqlitefile.FromNanos(parked), sqlitefile.FromNanos(at)
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {

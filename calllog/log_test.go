@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/calllog"
+	"github.com/switchboard/switchboard/internal/sqlitefile"
 )
 
 var t0 = time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
@@ -238,9 +239,13 @@ func TestNewerSchemaRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = db.Close()
-	if l, err := calllog.Open(path, calllog.Options{}); err == nil {
+	l, err := calllog.Open(path, calllog.Options{})
+	if err == nil {
 		_ = l.Close()
 		t.Fatal("opened a file of schema 99")
+	}
+	if !errors.Is(err, sqlitefile.ErrNewerSchema) {
+		t.Errorf("Open of a newer file: %v, want sqlitefile.ErrNewerSchema", err)
 	}
 }
 

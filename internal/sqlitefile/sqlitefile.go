@@ -203,3 +203,20 @@ func Migrate(ctx context.Context, db *sql.DB, migrations []string) (err error) {
 	}
 	return nil
 }
+
+// Nanos is t as the INTEGER column keeps it: Unix nanoseconds, and 0
+// for the zero time (which UnixNano cannot represent).
+func Nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// FromNanos is Nanos undone: 0 is the zero time.
+func FromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 var twoSteps = []string{
@@ -111,5 +112,20 @@ func TestJunkIsCorrupt(t *testing.T) {
 	}
 	if IsCorrupt(errors.New("other")) {
 		t.Error("any error is corrupt")
+	}
+}
+
+// TestNanosKeepsTheZeroTime: the zero time is 0 and back, others their
+// instant.
+func TestNanosKeepsTheZeroTime(t *testing.T) {
+	if n := Nanos(time.Time{}); n != 0 {
+		t.Errorf("Nanos(zero) = %d", n)
+	}
+	if !FromNanos(0).IsZero() {
+		t.Error("FromNanos(0) is not the zero time")
+	}
+	at := time.Date(2026, 12, 5, 13, 0, 0, 7, time.UTC)
+	if got := FromNanos(Nanos(at)); !got.Equal(at) {
+		t.Errorf("round trip %v, want %v", got, at)
 	}
 }

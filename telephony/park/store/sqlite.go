@@ -382,20 +382,6 @@ func (s *SQLite) release() error {
 	return errors.Join(errs...)
 }
 
-func nanos(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-func fromNanos(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n)
-}
-
 func addrText(a netip.AddrPort) string {
 	if !a.IsValid() {
 		return ""
@@ -428,8 +414,8 @@ func callArgs(c *Call) []any {
 	}
 	return []any{
 		c.ID, string(c.State), orbit, c.Token, c.Parker, c.For, c.Note, c.CallerName, c.CallerURI,
-		nanos(c.ParkedAt), nanos(c.ReturnedAt), nanos(c.RingbackAt), int64(c.Ringbacks),
-		c.Ring.Target, nanos(c.Ring.Since), boolInt(c.Ring.Fallback), c.Retriever,
+		sqlitefile.Nanos(c.ParkedAt), sqlitefile.Nanos(c.ReturnedAt), sqlitefile.Nanos(c.RingbackAt), int64(c.Ringbacks),
+		c.Ring.Target, sqlitefile.Nanos(c.Ring.Since), boolInt(c.Ring.Fallback), c.Retriever,
 	}
 }
 
@@ -477,8 +463,8 @@ func loadCalls(ctx context.Context, tx *sql.Tx) ([]Call, error) {
 			return nil, fmt.Errorf("park store: load calls: %w", err)
 		}
 		c.State, c.Orbit = State(state), int(orbit.Int64)
-		c.ParkedAt, c.ReturnedAt, c.RingbackAt = fromNanos(parked), fromNanos(returned), fromNanos(due)
-		c.Ringbacks, c.Ring.Since, c.Ring.Fallback = int(ringbacks), fromNanos(since), fallback != 0
+		c.ParkedAt, c.ReturnedAt, c.RingbackAt = sqlitefile.FromNanos(parked), sqlitefile.FromNanos(returned), sqlitefile.FromNanos(due)
+		c.Ringbacks, c.Ring.Since, c.Ring.Fallback = int(ringbacks), sqlitefile.FromNanos(since), fallback != 0
 		out = append(out, c)
 	}
 	if err := rows.Err(); err != nil {
