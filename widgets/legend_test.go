@@ -48,7 +48,7 @@ func TestLegend(t *testing.T) {
 			if tx.Size().Width < tx.MinSize().Width-0.5 || tx.Position().X+tx.Size().Width > l.Size().Width+0.5 {
 				t.Errorf("%q cut: %v wide at x %v in a legend %v wide, needs %v", tx.Text, tx.Size().Width, tx.Position().X, l.Size().Width, tx.MinSize().Width)
 			}
-			if c := contrast(tx.Color, NewTheme().Color(theme.ColorNameOverlayBackground, theme.VariantDark)); c < aaContrast {
+			if c := Contrast(tx.Color, NewTheme().Color(theme.ColorNameOverlayBackground, theme.VariantDark)); c < aaContrast {
 				t.Errorf("%q: %.2f:1 on a dialog", tx.Text, c)
 			}
 		}

@@ -81,10 +81,10 @@ func TestTheme_OwnColours(t *testing.T) {
 }
 
 func TestContrast(t *testing.T) {
-	if c := contrast(color.White, color.Black); c < 20.9 || c > 21.1 {
+	if c := Contrast(color.White, color.Black); c < 20.9 || c > 21.1 {
 		t.Errorf("white on black %v, want 21", c)
 	}
-	if c := contrast(color.White, color.White); c != 1 {
+	if c := Contrast(color.White, color.White); c != 1 {
 		t.Errorf("white on white %v, want 1", c)
 	}
 	// Fyne's light theme: white on its bright green reads poorly, so

@@ -80,7 +80,7 @@ func lowContrast(th fyne.Theme, v fyne.ThemeVariant) []string {
 		if p.blend != "" {
 			bg = over(bg, th.Color(p.blend, v))
 		}
-		if c := contrast(text, bg); c < aaContrast {
+		if c := Contrast(text, bg); c < aaContrast {
 			on := string(p.on)
 			if p.blend != "" {
 				on += "+" + string(p.blend)
@@ -204,7 +204,7 @@ func TestOrbitSlot_TextContrast(t *testing.T) {
 					t.Errorf("%s: no text drawn", tt.name)
 				}
 				for _, tx := range texts {
-					if c := contrast(tx.Color, fill); c < aaContrast {
+					if c := Contrast(tx.Color, fill); c < aaContrast {
 						t.Errorf("%s: %q is %.2f:1 on its fill", tt.name, tx.Text, c)
 					}
 				}
@@ -256,7 +256,7 @@ func TestLineCard_TextContrast(t *testing.T) {
 				card := over(window, r.bg.FillColor)
 				check := func(tx *canvas.Text, on color.Color) {
 					if tx.Visible() && tx.Text != "" {
-						if cr := contrast(tx.Color, on); cr < aaContrast {
+						if cr := Contrast(tx.Color, on); cr < aaContrast {
 							t.Errorf("%s: %q is %.2f:1", st, tx.Text, cr)
 						}
 					}

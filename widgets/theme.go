@@ -100,13 +100,13 @@ func onColorName(th fyne.Theme, name fyne.ThemeColorName) fyne.ThemeColorName {
 	on := themeOnColorName(th, name)
 	fill := colorOf(th, name)
 	onColor := th.Color(on, v)
-	if isUnset(fill) || isUnset(onColor) || contrast(onColor, fill) >= minContrast {
+	if isUnset(fill) || isUnset(onColor) || Contrast(onColor, fill) >= minContrast {
 		return on
 	}
-	best, bestC := on, contrast(onColor, fill)
+	best, bestC := on, Contrast(onColor, fill)
 	for _, n := range []fyne.ThemeColorName{theme.ColorNameForeground, theme.ColorNameBackground} {
 		if c := th.Color(n, v); !isUnset(c) {
-			if cc := contrast(c, fill); cc > bestC {
+			if cc := Contrast(c, fill); cc > bestC {
 				best, bestC = n, cc
 			}
 		}
@@ -121,7 +121,7 @@ func readableOn(th fyne.Theme, fill color.Color) color.Color {
 	v := fyne.CurrentApp().Settings().ThemeVariant()
 	var best color.Color = th.Color(theme.ColorNameForeground, v)
 	for _, c := range []color.Color{th.Color(theme.ColorNameBackground, v), onColorOf(th, ColorNameDanger)} {
-		if !isUnset(c) && contrast(c, fill) > contrast(best, fill) {
+		if !isUnset(c) && Contrast(c, fill) > Contrast(best, fill) {
 			best = c
 		}
 	}
@@ -141,8 +141,10 @@ func luminance(c color.Color) float64 {
 	return 0.2126*lin(n.R) + 0.7152*lin(n.G) + 0.0722*lin(n.B)
 }
 
-// contrast is the WCAG contrast ratio of a and b, from 1 to 21.
-func contrast(a, b color.Color) float64 {
+// Contrast is the WCAG 2 contrast ratio of a and b, from 1 to 21: text
+// needs 4.5 on its background. The console checks its theme with it;
+// tests of views drawn elsewhere use it rather than a copy.
+func Contrast(a, b color.Color) float64 {
 	la, lb := luminance(a), luminance(b)
 	if la < lb {
 		la, lb = lb, la
