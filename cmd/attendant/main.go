@@ -59,7 +59,15 @@ const (
 func main() {
 	debug.SetTraceback("crash") // a crash aborts (SIGABRT) with every stack: never status 2, a bad flag's
 	// SIGINT and SIGTERM close the window: Fyne's driver catches them.
-	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr, time.Now()))
+	code := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr, time.Now())
+	if code == exitRestart {
+		code = exitOK
+		if err := restart(os.Args[1:]); err != nil {
+			fmt.Fprintf(os.Stderr, "attendant: could not start again: %v: start Switchboard yourself\n", err)
+			code = exitRuntime
+		}
+	}
+	os.Exit(code)
 }
 
 // run is the console from its arguments to its exit status.
@@ -162,6 +170,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 	if lerr != nil {
 		logger.Warn("the call history cannot be kept on disk: it lasts until the window closes", "error", lerr)
 	}
+	restarting := false // set on Fyne's goroutine before ShowAndRun returns
 	var sound app.Sound
 	if sys.sound != nil {
 		sound = soundAdapter{sys.sound}
@@ -177,6 +186,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 		StateLog:  stateLog,
 		CallLog:   callLog,
 		Directory: cfg.directory,
+		// Restart now (after settings that apply at the next start):
+		// the console asks about the calls as closing does, then the
+		// window closes, the close path runs and main starts again.
+		CloseQuestion: sys.closeQuestion,
+		OnRestart: func() {
+			logger.Info("restarting")
+			restarting = true
+			w.Close()
+		},
 		OnFirstFrame: func() {
 			logger.Info("first frame", "since_start", time.Since(started).Round(time.Millisecond))
 		},
@@ -240,6 +258,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 		logger.Info("exiting before every hang-up was answered", "waited", exitGrace)
 	}
 	logger.Debug("exit", "since_close", time.Since(decided).Round(time.Millisecond))
+	if restarting {
+		return exitRestart
+	}
 	return exitOK
 }
 
