@@ -264,6 +264,12 @@ func (pk *parking) run(c *call, a *parkAttempt) {
 				p.log.Info("caller refuses REFER: parking by relay", "call", c.id, "status", res.StatusCode)
 				pk.relay(ctx, c, a)
 				return
+			case sip.StatusServiceUnavailable:
+				// chan_sip's "can't handle one-legged xfers": the call
+				// is not bridged through yet (park pressed just after
+				// answering).
+				pk.failed(c, a, endAs(telephony.EndFailed, fmt.Sprintf("the PBX was not ready to park yet: try again (%s)", strings.TrimPrefix(res.StartLine(), "SIP/2.0 "))))
+				return
 			}
 			pk.failed(c, a, endAs(telephony.EndFailed, fmt.Sprintf("caller cannot be transferred (%s)", strings.TrimPrefix(res.StartLine(), "SIP/2.0 "))))
 			return
