@@ -59,15 +59,7 @@ const (
 func main() {
 	debug.SetTraceback("crash") // a crash aborts (SIGABRT) with every stack: never status 2, a bad flag's
 	// SIGINT and SIGTERM close the window: Fyne's driver catches them.
-	code := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr, time.Now())
-	if code == exitRestart {
-		code = exitOK
-		if err := restart(os.Args[1:]); err != nil {
-			fmt.Fprintf(os.Stderr, "attendant: could not start again: %v: start Switchboard yourself\n", err)
-			code = exitRuntime
-		}
-	}
-	os.Exit(code)
+	os.Exit(afterRun(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr, time.Now()), os.Args[1:], os.Stderr))
 }
 
 // run is the console from its arguments to its exit status.

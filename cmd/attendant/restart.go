@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"reflect"
 	"slices"
@@ -14,6 +15,20 @@ import (
 // restart (the window's close path has run): main then starts the
 // console again in place of this process. It is never an exit status.
 const exitRestart = -1
+
+// afterRun is the process's exit status for run's code: for exitRestart
+// it first starts the console again with args (see restart), and is
+// exitOK, or exitRuntime when it could not.
+func afterRun(code int, args []string, stderr io.Writer) int {
+	if code != exitRestart {
+		return code
+	}
+	if err := restart(args); err != nil {
+		fmt.Fprintf(stderr, "attendant: could not start again: %v: start Switchboard yourself\n", err)
+		return exitRuntime
+	}
+	return exitOK
+}
 
 // restartArgs are the arguments the console starts again with: args
 // without the flags that set what the window's settings hold (the

@@ -42,7 +42,7 @@ func TestMain(m *testing.M) {
 		stop := cpuProfile()
 		code := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr, time.Now())
 		stop()
-		os.Exit(code)
+		os.Exit(afterRun(code, os.Args[1:], os.Stderr))
 	case os.Getenv("ATTENDANT_BENCH") != "":
 		os.Exit(benchConsole(os.Getenv("ATTENDANT_BENCH")))
 	}
