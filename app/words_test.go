@@ -1,12 +1,10 @@
 package app_test
 
 import (
-	"bytes"
 	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"fyne.io/fyne/v2"
@@ -14,28 +12,10 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/switchboard/switchboard/app"
+	"github.com/switchboard/switchboard/internal/syncbuf"
 	"github.com/switchboard/switchboard/telephony"
 	"github.com/switchboard/switchboard/widgets"
 )
-
-// syncBuffer is a log sink the console's goroutines write to while the
-// test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // dialogLabels returns the texts of the labels on the open dialog.
 func (h *harness) dialogLabels() []string {
@@ -57,7 +37,7 @@ func (h *harness) dialogLabels() []string {
 // window said 'Dial 1234: dial "1234": a number needs an account's
 // domain: not a number or SIP URI' and the number was gone).
 func TestDialFailureKeepsNumber(t *testing.T) {
-	var logged syncBuffer
+	var logged syncbuf.Buffer
 	h := newHarness(t, func(o *app.Options) {
 		o.Logger = slog.New(slog.NewTextHandler(&logged, nil))
 	})
@@ -105,7 +85,7 @@ func TestDialFailureKeepsNumber(t *testing.T) {
 // not shown as the phone worded it: the window says something went
 // wrong and what to do, the log has the words.
 func TestUnknownErrorInPlainWords(t *testing.T) {
-	var logged syncBuffer
+	var logged syncbuf.Buffer
 	h := newHarness(t, func(o *app.Options) {
 		o.Logger = slog.New(slog.NewTextHandler(&logged, nil))
 	})

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/switchboard/switchboard/internal/syncbuf"
 )
 
 // TestRunBadFlagsExit2 runs parkd's run with bad flags and values: each
@@ -51,7 +53,7 @@ func TestParkdCrashIsNotExit2(t *testing.T) {
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestParkdCrashIsNotExit2$", "-test.count=1")
 	cmd.Env = append(os.Environ(), crashChild+"=1", "GOTRACEBACK=")
-	var stderr syncBuffer
+	var stderr syncbuf.Buffer
 	cmd.Stderr = &stderr
 	err := cmd.Run()
 	var ee *exec.ExitError

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -22,6 +21,7 @@ import (
 	"github.com/emiago/diago"
 	"github.com/emiago/sipgo/sip"
 	"github.com/switchboard/switchboard/internal/siptest"
+	"github.com/switchboard/switchboard/internal/syncbuf"
 )
 
 // Generous limits that only stop a hung test; nothing is measured by them.
@@ -74,30 +74,12 @@ func parkdBinary(t *testing.T) string {
 	return parkdPath
 }
 
-// syncBuffer is a bytes.Buffer safe for a writer goroutine and a reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // proc is a running parkd.
 type proc struct {
 	cmd    *exec.Cmd
-	lines  chan string // stdout, line by line; closed at EOF
-	stdout syncBuffer  // all of stdout
-	stderr syncBuffer
+	lines  chan string    // stdout, line by line; closed at EOF
+	stdout syncbuf.Buffer // all of stdout
+	stderr syncbuf.Buffer
 	exited chan struct{}
 	err    error // of Wait, once exited is closed
 }

@@ -10,7 +10,6 @@ package baresip
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -29,6 +28,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/internal/freeport"
+	"github.com/switchboard/switchboard/internal/syncbuf"
 )
 
 // Options configures one baresip instance. Dir is required.
@@ -89,7 +89,7 @@ type Baresip struct {
 	cmd     *exec.Cmd
 	exited  chan struct{} // closed when the process is reaped
 	waitErr error
-	out     *syncBuffer
+	out     *syncbuf.Buffer
 	conn    net.Conn
 
 	wmu   sync.Mutex // serialises writes on conn
@@ -206,7 +206,7 @@ func start(ctx context.Context, bin string, opts Options) (*Baresip, error) {
 		AOR:     aor,
 		Dir:     opts.Dir,
 		exited:  make(chan struct{}),
-		out:     &syncBuffer{tee: opts.Output},
+		out:     &syncbuf.Buffer{Tee: opts.Output},
 		pend:    make(map[string]chan response),
 		wake:    make(chan struct{}),
 		rdEnd:   make(chan struct{}),
@@ -499,26 +499,4 @@ func freeTCPPort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// syncBuffer collects the process output for Log.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-	tee io.Writer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.tee != nil {
-		_, _ = s.tee.Write(p)
-	}
-	return s.buf.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
 }
