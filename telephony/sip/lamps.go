@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -33,11 +34,16 @@ type lamps struct {
 
 	mu       sync.Mutex
 	byCallID map[string]*lamp
-	instance string // the park service's X-Park-Instance last seen
+	// instances are the X-Park-Instance last seen of each park service
+	// the console hears from, by backendKey: behind a proxy that splits
+	// the lot, each backend has its own, and restarts on its own.
+	instances map[string]string
 	// faults are the orbits whose lamp failed, with why; fault is the
 	// board's summary last logged (LampKnown when none failed).
 	faults map[int]telephony.LampFault
 	fault  telephony.LampFault
+	// probes counts the health probes answered or given up (for tests).
+	probes atomic.Int64
 }
 
 // lamp is the subscription to one orbit's dialog state.
@@ -79,7 +85,7 @@ func (e *refusedError) Error() string {
 }
 
 func newLamps(p *Phone) *lamps {
-	ls := &lamps{p: p, subs: make(map[int]*lamp), byCallID: make(map[string]*lamp), faults: make(map[int]telephony.LampFault)}
+	ls := &lamps{p: p, subs: make(map[int]*lamp), byCallID: make(map[string]*lamp), instances: make(map[string]string), faults: make(map[int]telephony.LampFault)}
 	pc := p.cfg.Park
 	for n := range pc.Orbits.All() {
 		u, _ := expand(pc.Lamp, n, "")
@@ -419,6 +425,7 @@ func (ls *lamps) onNotify(req *sip.Request, tx sip.ServerTransaction) bool {
 	if c := req.Contact(); c != nil {
 		l.target = c.Address
 	}
+	backend := backendKey(l.target)
 	var doc dialoginfo.Document
 	var docErr error
 	fresh := false
@@ -443,7 +450,7 @@ func (ls *lamps) onNotify(req *sip.Request, tx sip.ServerTransaction) bool {
 	if docErr != nil {
 		ls.p.log.Warn("lamp document", "orbit", l.orbit, "error", docErr)
 	}
-	ls.sawInstance(instance)
+	ls.sawInstance(backend, instance)
 	if fresh {
 		ls.applyLamp(l.orbit, doc)
 		ls.lampKnown(l.orbit)
@@ -468,17 +475,32 @@ func (ls *lamps) lampKnown(n int) {
 	}
 }
 
-// sawInstance notes the park service's X-Park-Instance from an OPTIONS
-// answer or a NOTIFY. A new one means the service restarted and forgot
-// every subscription made before: those lamps subscribe again at once,
-// instead of showing the old service's calls until their refresh.
-func (ls *lamps) sawInstance(id string) {
+// backendKey names the park service a URI reaches ("host:port"): a
+// lamp's backend is its dialog's target, the Contact of the service
+// that holds the subscription.
+func backendKey(u sip.Uri) string {
+	port := u.Port
+	if port == 0 {
+		port = 5060
+		if u.IsEncrypted() {
+			port = 5061
+		}
+	}
+	return net.JoinHostPort(strings.ToLower(strings.Trim(u.Host, "[]")), strconv.Itoa(port))
+}
+
+// sawInstance notes the X-Park-Instance of the park service backend
+// from an OPTIONS answer or a NOTIFY. A new one means that service
+// restarted and forgot every subscription made before: its lamps
+// subscribe again at once, instead of showing the old service's calls
+// until their refresh. Lamps on other backends are not its business.
+func (ls *lamps) sawInstance(backend, id string) {
 	if id == "" {
 		return
 	}
 	ls.mu.Lock()
-	prev := ls.instance
-	ls.instance = id
+	prev := ls.instances[backend]
+	ls.instances[backend] = id
 	ls.mu.Unlock()
 	if prev == id {
 		return
@@ -486,7 +508,7 @@ func (ls *lamps) sawInstance(id string) {
 	kicked := 0
 	for _, l := range ls.subs {
 		l.mu.Lock()
-		stale := l.active && l.instance != "" && l.instance != id
+		stale := l.active && l.instance != "" && l.instance != id && backendKey(l.target) == backend
 		if stale {
 			l.active = false
 		}
@@ -500,7 +522,7 @@ func (ls *lamps) sawInstance(id string) {
 		}
 	}
 	if prev != "" {
-		ls.p.log.Info("park service restarted: subscribing again", "instance", id, "previous", prev, "lamps", kicked)
+		ls.p.log.Info("park service restarted: subscribing again", "backend", backend, "instance", id, "previous", prev, "lamps", kicked)
 	}
 }
 
@@ -566,6 +588,7 @@ func (ls *lamps) health(ctx context.Context) {
 	defer t.Stop()
 	for {
 		up, reason := ls.probe(ctx, u)
+		ls.probeBackends(ctx, backendKey(u))
 		if ctx.Err() != nil {
 			return
 		}
@@ -603,9 +626,14 @@ func (ls *lamps) probe(ctx context.Context, u sip.Uri) (bool, string) {
 	pctx, cancel := context.WithTimeout(ctx, min(p.cfg.Park.HealthInterval, 4*time.Second))
 	defer cancel()
 	res, err := client.Do(pctx, req)
+	ls.probes.Add(1)
 	if err == nil {
 		if h := res.GetHeader(instanceHeader); h != nil {
-			ls.sawInstance(strings.TrimSpace(h.Value()))
+			backend := backendKey(u)
+			if c := res.Contact(); c != nil {
+				backend = backendKey(c.Address)
+			}
+			ls.sawInstance(backend, strings.TrimSpace(h.Value()))
 		}
 	}
 	switch {
@@ -620,6 +648,45 @@ func (ls *lamps) probe(ctx context.Context, u sip.Uri) (bool, string) {
 		return false, "park service failing: " + res.StartLine()
 	}
 	return true, ""
+}
+
+// probeBackends asks every other park service that holds lamps (a
+// backend behind a proxy, whose Contact the lamp's dialog has) for its
+// X-Park-Instance, in the dialog's way (straight to the Contact): a
+// backend that restarted is noticed within one health interval, whatever
+// the health probe's service answers. A backend that does not answer is
+// its lamps' refresh's business.
+func (ls *lamps) probeBackends(ctx context.Context, health string) {
+	targets := make(map[string]sip.Uri)
+	for _, l := range ls.subs {
+		l.mu.Lock()
+		if l.active {
+			if k := backendKey(l.target); k != health {
+				targets[k] = l.target
+			}
+		}
+		l.mu.Unlock()
+	}
+	var wg sync.WaitGroup
+	for k, u := range targets {
+		wg.Go(func() {
+			req := sip.NewRequest(sip.OPTIONS, u)
+			req.AppendHeader(ls.p.fromHeader("", ""))
+			client, t := ls.p.net.clientFor(u, false)
+			req.SetTransport(strings.ToUpper(t))
+			pctx, cancel := context.WithTimeout(ctx, min(ls.p.cfg.Park.HealthInterval, 4*time.Second))
+			defer cancel()
+			res, err := client.Do(pctx, req)
+			if err != nil {
+				ls.p.log.Debug("park backend probe", "backend", k, "error", err)
+				return
+			}
+			if h := res.GetHeader(instanceHeader); h != nil {
+				ls.sawInstance(k, strings.TrimSpace(h.Value()))
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // applyLamp turns a dialog-info document into the orbit's state, and
