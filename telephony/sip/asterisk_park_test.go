@@ -34,6 +34,23 @@ func parkOutcome(t *testing.T, c *console, id telephony.CallID) telephony.Call {
 	})
 }
 
+// seesLit returns a wait, for the PBX's hooks, until console c shows
+// orbit n lit (polled: a hook runs off the test's goroutine and cannot
+// fail the test; the test's own checks catch a wait that ran out).
+func seesLit(c *console, n int) func() {
+	return func() {
+		deadline := time.Now().Add(waitFor)
+		for time.Now().Before(deadline) {
+			for _, o := range c.Orbits() {
+				if o.Number == n && o.Occupied {
+					return
+				}
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+}
+
 // hungUp is what the PBX hung up or lost so far.
 func (x *asterisk) hungUpSoFar() []string {
 	x.mu.Lock()
@@ -134,10 +151,13 @@ func TestAsteriskRefusedParkKeepsCaller(t *testing.T) {
 // it.
 func TestAsteriskLampBeforeOur200IsNotOurs(t *testing.T) {
 	x := startAsterisk(t, 701, 704)
-	x.mu.Lock()
-	x.beforeNotify = func() { x.parkOther(701, "Other") }
-	x.mu.Unlock()
 	a := newConsole(t, "desk", 1000, x.templates("87{orbit}"))
+	x.mu.Lock()
+	x.beforeNotify = func() {
+		x.parkOther(701, "Other")
+		seesLit(a, 701)() // the console knows of it before the 200
+	}
+	x.mu.Unlock()
 	a.waitParkService(t, true)
 	x.waitSubscribed(t)
 	_, leg := x.call(t, a.uri(), "Alice", "alice")
@@ -293,5 +313,38 @@ func TestAsteriskDirectedParkReslotted(t *testing.T) {
 		if o.ParkedByMe {
 			t.Fatalf("orbit %+v claimed as this console's park", o)
 		}
+	}
+}
+
+// TestAsteriskLampBeforeOur200NamedAsPossible: where the caller's lamp
+// lights before the 200 sipfrag, the console cannot take it as its own
+// (another parker's looks the same), but once the window passes without
+// a lamp after the 200 it says the call may be on that orbit, rather
+// than that the PBX may have dropped it.
+func TestAsteriskLampBeforeOur200NamedAsPossible(t *testing.T) {
+	x := startAsterisk(t, 701, 704)
+	a := newConsole(t, "desk", 1000, func(c *sbsip.Config) {
+		x.templates("87{orbit}")(c)
+		c.Park.Timeout = 2 * time.Second
+	})
+	x.mu.Lock()
+	x.lampFirst = true
+	x.beforeNotify = seesLit(a, 701) // the console knows of it before the 200
+	x.mu.Unlock()
+	a.waitParkService(t, true)
+	x.waitSubscribed(t)
+	_, leg := x.call(t, a.uri(), "Alice", "alice")
+	call := answered(t, a)
+	siptest.Recv(t, "alice put through", leg)
+	if err := a.Park(ctxT(t), call.ID, 0); err != nil {
+		t.Fatal(err)
+	}
+	got := parkOutcome(t, a, call.ID)
+	if got.State != telephony.StateEnded || got.End != telephony.EndParkUnconfirmed || got.Orbit != 0 ||
+		!strings.Contains(got.Reason, "may be on orbit 701") {
+		t.Fatalf("call = %+v, want a park not confirmed that says it may be on 701", got)
+	}
+	if lost := x.hungUpSoFar(); len(lost) != 0 {
+		t.Fatalf("asterisk lost %v", lost)
 	}
 }

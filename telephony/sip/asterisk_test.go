@@ -65,8 +65,12 @@ type asterisk struct {
 	refuseRefer int
 	// beforeNotify and afterNotify, when set, run in a REFER's handling
 	// just before its 200 sipfrag and just after (before the caller is
-	// parked): another parker's park in the same moment.
+	// parked, unless lampFirst): another parker's park in the same
+	// moment, or a wait for the console to see a lamp.
 	beforeNotify, afterNotify func()
+	// lampFirst parks the caller, and lights its lamp, before the 200
+	// sipfrag rather than after.
+	lampFirst bool
 }
 
 // subscribeSeen is one SUBSCRIBE the PBX answered.
@@ -284,7 +288,7 @@ func (x *asterisk) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 	if refuse == 0 {
 		pc.referred = true
 	}
-	before, after := x.beforeNotify, x.afterNotify
+	before, after, lampFirst := x.beforeNotify, x.afterNotify, x.lampFirst
 	x.mu.Unlock()
 	if refuse != 0 {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, refuse, "Can't handle one-legged xfers", nil))
@@ -298,15 +302,31 @@ func (x *asterisk) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 	x.spawn(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 		defer cancel()
-		if before != nil {
-			before()
-		}
 		x.mu.Lock()
 		lost := pc.lost
 		pc.accepted = !lost
 		x.mu.Unlock()
 		if lost {
 			return
+		}
+		parkIt := func() {
+			slot := x.park(to.User)
+			x.mu.Lock()
+			if slot == 0 {
+				x.hungUp = append(x.hungUp, pc.name)
+			} else {
+				x.parked[slot] = pc
+			}
+			x.mu.Unlock()
+			if slot != 0 {
+				x.lamp(slot)
+			}
+		}
+		if lampFirst {
+			parkIt()
+		}
+		if before != nil {
+			before()
 		}
 		// One NOTIFY, 200, whatever becomes of the caller.
 		n := sip.NewRequest(sip.NOTIFY, pc.d.RemoteContact().Address)
@@ -320,16 +340,8 @@ func (x *asterisk) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 		if after != nil {
 			after()
 		}
-		slot := x.park(to.User)
-		x.mu.Lock()
-		if slot == 0 {
-			x.hungUp = append(x.hungUp, pc.name)
-		} else {
-			x.parked[slot] = pc
-		}
-		x.mu.Unlock()
-		if slot != 0 {
-			x.lamp(slot)
+		if !lampFirst {
+			parkIt()
 		}
 	})
 }

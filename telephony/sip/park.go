@@ -54,6 +54,7 @@ type parkAttempt struct {
 	lampOrbit int   // the orbit whose lamp confirmed it (sent on lamp)
 	accepted  bool  // a 2xx sipfrag came: the PBX has taken the caller
 	lit       []int // orbits whose anonymous lamp lit since accepted
+	early     []int // orbits whose anonymous lamp lit before accepted
 }
 
 // parkRecord is what the console remembers of a call it parked, by
@@ -327,7 +328,7 @@ func (pk *parking) run(c *call, a *parkAttempt) {
 				pk.failed(c, a, endAs(telephony.EndClosed, ""))
 			case referOK:
 				p.mu.Lock()
-				lit := slices.Compact(slices.Sorted(slices.Values(a.lit)))
+				lit := slices.Compact(slices.Sorted(slices.Values(slices.Concat(a.lit, a.early))))
 				p.mu.Unlock()
 				pk.tookUnconfirmed(c, a, unconfirmed(a, timeout, lit))
 			default:
@@ -402,6 +403,7 @@ func (pk *parking) litLocked(cands []*parkAttempt, n int) {
 	for _, a := range cands {
 		switch {
 		case !a.accepted:
+			a.early = append(a.early, n) // never ours, but where it may be if nothing lights after
 		case a.orbit == n:
 			a.lampOrbit = n
 			a.lamp <- n // buffered for the one orbit it is given
