@@ -130,44 +130,12 @@ func (c *Console) AskClose(q CloseQuestion, decide func(CloseChoice)) {
 	d = dialog.NewCustomWithoutButtons("Close Switchboard?", container.NewVBox(msg, container.NewHBox(btns...)), c.win)
 	d.Resize(fyne.NewSize(520, 0))
 	c.showDialog(d, func() { choose(CloseCancel) })
-	if c.state == nil {
-		return
+	// The state log says where the buttons are, for the real-window test.
+	objs := map[string]fyne.CanvasObject{}
+	for label, b := range byLabel {
+		objs[label] = b
 	}
-	// The state log says where the buttons are (for the real-window
-	// test) once the dialog is laid out: a frame or so after Show.
-	fields := map[string]any{"lines": q.Lines, "parked": q.Parked, "parked_stay": q.ParkedStay}
-	c.spawn(func() {
-		for range 250 {
-			select {
-			case <-c.ctx.Done():
-				return
-			case <-time.After(20 * time.Millisecond):
-			}
-			placed := make(chan bool, 1)
-			c.do(func() {
-				rects, ok := map[string]Rect{}, true
-				drv := fyne.CurrentApp().Driver()
-				for label, b := range byLabel {
-					p, s := drv.AbsolutePositionForObject(b), b.Size()
-					ok = ok && (p.X > 0 || p.Y > 0) && s.Width > 0
-					rects[label] = Rect{X: p.X, Y: p.Y, W: s.Width, H: s.Height}
-				}
-				if ok {
-					fields["buttons"] = rects
-					c.logEvent("close-asked", fields)
-				}
-				placed <- ok
-			})
-			select {
-			case <-c.ctx.Done():
-				return
-			case ok := <-placed:
-				if ok {
-					return
-				}
-			}
-		}
-	})
+	c.logPlaced("close-asked", map[string]any{"lines": q.Lines, "parked": q.Parked, "parked_stay": q.ParkedStay}, objs)
 }
 
 // String names the choice (for the logs).

@@ -260,6 +260,7 @@ func (c *Console) build() {
 	settings := widget.NewButtonWithIcon("Settings…", theme.SettingsIcon(), c.ShowSettings)
 	keys := widget.NewButtonWithIcon("Keys", theme.HelpIcon(), c.showKeys)
 	top := container.NewHBox(title, ident, layout.NewSpacer(), dial, settings, keys)
+	c.logPlaced("top-buttons", nil, map[string]fyne.CanvasObject{"Dial…": dial, "Settings…": settings, "Keys": keys})
 
 	c.linesBox = container.NewVBox()
 	empty := "No calls."

@@ -26,6 +26,7 @@ func (c *Console) offerRestart() {
 	d.SetButtons([]fyne.CanvasObject{later, now})
 	d.Resize(fyne.NewSize(480, d.MinSize().Height))
 	c.showDialog(d, nil)
+	c.logPlaced("restart-offered", nil, map[string]fyne.CanvasObject{"Later": later, "Restart now": now})
 }
 
 // restart asks what to do with the calls, as closing the window does,

@@ -303,7 +303,9 @@ func (f *settingsForm) submit() {
 
 // ShowSettings opens the settings dialog.
 func (c *Console) ShowSettings() {
-	c.showDialog(c.settingsDialog().dlg, nil)
+	f := c.settingsDialog()
+	c.showDialog(f.dlg, nil)
+	c.logPlaced("settings-shown", nil, map[string]fyne.CanvasObject{"Save": f.save, "SIP address": f.listen})
 }
 
 // settingsDialog builds the settings dialog of the console.
