@@ -258,7 +258,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 
 // exitGrace bounds the shutdown after the window closed, so the process
 // exits within a second of the decision.
-const exitGrace = 700 * time.Millisecond
+const exitGrace = 400 * time.Millisecond
 
 // claimInstanceIn claims the console's instance in the user's runtime
 // directory.
