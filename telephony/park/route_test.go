@@ -306,11 +306,13 @@ func TestParkedCallDialogThroughProxy(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.forwarded.Wait(t, "the re-INVITE off hold through the proxy", func(s string) bool { return s == "INVITE "+callerHop })
-	// The hang-up waits for the re-INVITE's ACK: a retriever's BYE that
-	// arrives while the caller's re-INVITE is still under way leaves the
-	// caller without a BYE (a separate bug, noted on issue 15's hang-up
-	// paths); this test is about the route set.
+	// The hang-up waits until the service has finished the retrieve: a
+	// retriever's BYE that arrives before that leaves the caller without
+	// a BYE (a separate bug, noted for the service's hang-up paths); this
+	// test is about the route set.
 	p.forwarded.Wait(t, "the re-INVITE's ACK through the proxy", func(s string) bool { return s == "ACK "+callerHop })
+	f.log.wait(t, "retrieved", "orbit", "703")
+	f.log.wait(t, "taken off hold", "orbit", "703")
 	hangup(t, dr)
 	p.forwarded.Wait(t, "the caller's BYE through the proxy", func(s string) bool { return s == "BYE "+callerHop })
 	if r := p.refused.All(); len(r) > 0 {
