@@ -170,6 +170,12 @@ type ParkInfo struct {
 	// The zero time (never returned) leaves it out. It is encoded in UTC
 	// to the second.
 	ReturnedAt time.Time
+	// For is the URI of the colleague the call was parked for (the park
+	// URI's for parameter); optional.
+	For string
+	// Note is the parker's note on the call (the park URI's note
+	// parameter, at most 140 characters); optional.
+	Note string
 }
 
 // Ringback is Switchboard's ring-back extension element of a [Dialog]. On

@@ -126,7 +126,7 @@ func sizeHint(d *Document) int {
 			}
 		}
 		if dl.Park != nil {
-			n += 160 + len(dl.Park.Parker) + len(dl.Park.RetrievedBy)
+			n += 160 + len(dl.Park.Parker) + len(dl.Park.RetrievedBy) + len(dl.Park.For) + 6*len(dl.Park.Note)
 		}
 		if dl.Ringback != nil {
 			n += 128 + len(dl.Ringback.Target)
@@ -172,6 +172,8 @@ func appendDialog(b []byte, dl *Dialog) []byte {
 		b = appendTime(b, " parked-at", pk.ParkedAt)
 		b = appendAttr(b, " retrieved-by", pk.RetrievedBy)
 		b = appendTime(b, " returned-at", pk.ReturnedAt)
+		b = appendAttr(b, " for", pk.For)
+		b = appendAttr(b, " note", pk.Note)
 		b = append(b, `/>`...)
 	}
 	if rb := dl.Ringback; rb != nil {

@@ -322,6 +322,10 @@ func decodePark(start xml.StartElement) (*ParkInfo, error) {
 			pk.Parker = v
 		case "retrieved-by":
 			pk.RetrievedBy = v
+		case "for":
+			pk.For = v
+		case "note":
+			pk.Note = v
 		case "parked-at":
 			t, err := time.Parse(time.RFC3339, v)
 			if err != nil {
