@@ -527,15 +527,26 @@ func (s *Service) answerBridge(req *sip.Request, tx sip.ServerTransaction, c *pa
 		return nil, err
 	}
 	s.link(c, l)
-	if c.leg.isEnded() {
+	// Off its orbit now whatever happens next: a caller ended by its
+	// retriever's BYE (legGone found the partner) is not left holding it.
+	s.settle(c)
+	switch {
+	case c.leg.isEnded():
 		// The caller hung up while the retriever's ACK was on its way:
 		// its leg went with no partner to hang up, so end this one.
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		l.hangup(ctx, "caller hung up")
 		cancel()
 		return nil, errors.New("caller hung up before the retriever's ACK")
+	case l.isEnded():
+		// The retriever hung up right after its ACK, before the link: its
+		// BYE found no partner to hang up (legGone reads the partner after
+		// marking the leg ended, link sets it before this check), so the
+		// caller gets its BYE here instead of a bridge to nobody.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		c.leg.hangup(ctx, "retriever hung up")
+		cancel()
 	}
-	s.settle(c)
 	return l, nil
 }
 

@@ -454,7 +454,7 @@ func orbitDocument(entity string, version uint32, st lampState) dialoginfo.Docum
 				Event:     event,
 				Local:     &dialoginfo.Participant{Identity: entity},
 				Remote:    &dialoginfo.Participant{Identity: e.CallerURI, Display: e.CallerName},
-				Park:      &dialoginfo.ParkInfo{Orbit: st.Orbit, Parker: e.Parker, ParkedAt: e.ParkedAt, RetrievedBy: e.RetrievedBy},
+				Park:      &dialoginfo.ParkInfo{Orbit: st.Orbit, Parker: e.Parker, ParkedAt: e.ParkedAt, RetrievedBy: e.RetrievedBy, For: e.For, Note: e.Note},
 				Ringback:  ringback(st.ring),
 			}}
 		}
@@ -467,7 +467,7 @@ func orbitDocument(entity string, version uint32, st lampState) dialoginfo.Docum
 		Duration:  int(time.Since(st.ParkedAt) / time.Second),
 		Local:     &dialoginfo.Participant{Identity: entity},
 		Remote:    &dialoginfo.Participant{Identity: st.CallerURI, Display: st.CallerName},
-		Park:      &dialoginfo.ParkInfo{Orbit: st.Orbit, Parker: st.Parker, ParkedAt: st.ParkedAt, ReturnedAt: st.returnedAt},
+		Park:      &dialoginfo.ParkInfo{Orbit: st.Orbit, Parker: st.Parker, ParkedAt: st.ParkedAt, ReturnedAt: st.returnedAt, For: st.For, Note: st.Note},
 		Ringback:  ringback(st.ring),
 	}}
 	return doc

@@ -165,6 +165,9 @@ type OrbitState struct {
 	Parker      string
 	ParkedAt    time.Time
 	RingingBack bool
+	// For is whom the call was parked for (a URI), Note the parker's
+	// note; empty when the park named none.
+	For, Note string
 	// Last says how the last call left a free orbit, for ExitShown after
 	// it left; nil otherwise.
 	Last *OrbitExit
@@ -188,6 +191,7 @@ type OrbitExit struct {
 	CallerURI   string
 	Parker      string
 	ParkedAt    time.Time
+	For, Note   string // whom it was parked for, the parker's note
 	RetrievedBy string // the retriever's URI, for ExitRetrieved
 	At          time.Time
 }
@@ -428,6 +432,7 @@ func (s *Service) orbitStateLocked(n int) OrbitState {
 		st.Occupied = true
 		st.CallerName, st.CallerURI = c.callerName, c.callerURI
 		st.Parker, st.ParkedAt = c.parker, c.parkedAt
+		st.For, st.Note = c.forURI, c.note
 		st.RingingBack = c.state == stateRinging
 	} else if e, ok := s.exits[n]; ok && time.Since(e.At) < ExitShown {
 		st.Last = &e
