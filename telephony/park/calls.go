@@ -21,6 +21,8 @@ type parkedCall struct {
 	orbit      int
 	token      string
 	parker     string // URI to ring back, may be empty
+	forURI     string // whom the call was parked for (forwhom.go), may be empty
+	note       string // the parker's note, may be empty
 	callerName string
 	callerURI  string
 	parkedAt   time.Time
@@ -303,10 +305,17 @@ func uriFromHeader(v string) string {
 }
 
 func (s *Service) park(req *sip.Request, tx sip.ServerTransaction, t target, o offer) {
+	fw, bad, why := forWhomOf(req.Recipient)
+	if bad != "" {
+		s.refuseForWhom(req, tx, bad, why)
+		return
+	}
 	from := req.From()
 	c := &parkedCall{
 		token:     t.token,
 		parker:    parkerOf(req),
+		forURI:    fw.uri,
+		note:      fw.note,
 		parkedAt:  time.Now(),
 		state:     stateParking,
 		confirmed: make(chan struct{}),
@@ -411,7 +420,7 @@ func (s *Service) unpark(c *parkedCall, event string, kv ...any) {
 	if held {
 		// The lamps say how a visible call left: the caller gave up, or
 		// someone retrieved it (settle, with the retriever noted).
-		exit := OrbitExit{CallerName: c.callerName, CallerURI: c.callerURI, Parker: c.parker, ParkedAt: c.parkedAt, At: time.Now()}
+		exit := OrbitExit{CallerName: c.callerName, CallerURI: c.callerURI, Parker: c.parker, ParkedAt: c.parkedAt, For: c.forURI, Note: c.note, At: time.Now()}
 		switch {
 		case !c.visible():
 			delete(s.exits, c.orbit)
@@ -515,6 +524,7 @@ func (s *Service) answerBridge(req *sip.Request, tx sip.ServerTransaction, c *pa
 	res.AppendHeader(sip.NewHeader("P-Asserted-Identity", identity(c.callerName, c.callerURI)))
 	res.AppendHeader(sip.NewHeader("X-Park-Caller", identity(c.callerName, c.callerURI)))
 	res.AppendHeader(sip.NewHeader("X-Park-Orbit", strconv.Itoa(c.orbit)))
+	addForWhom(res, c)
 	err = s.answer(d, tx, res, func() { s.requeue(c, "retriever did not ACK") })
 	if errors.Is(err, errNoAck) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

@@ -21,6 +21,10 @@ const (
 	// that already has maxPendingPerSource parks whose 200 it has not
 	// ACKed: not in PARK-PROTOCOL.md's list, which we extend with it.
 	ReasonPendingLimit Reason = "pending-limit"
+	// ReasonBadFor and ReasonBadNote refuse a park (400) whose for or
+	// note URI parameter is malformed (forwhom.go): also our extension.
+	ReasonBadFor  Reason = "bad-for"
+	ReasonBadNote Reason = "bad-note"
 )
 
 // ReasonHeader is the name of the header that carries a Reason.
