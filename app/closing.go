@@ -24,8 +24,14 @@ const (
 	// those too.
 	CloseHangUpAll
 	// CloseKeepParked hangs up the calls on the lines; the parked calls
-	// stay on the park service, where anyone can retrieve them.
+	// stay on the park service, where anyone can retrieve them (a
+	// separate one), or in the built-in one's store, which gives them
+	// back when the console opens again (ParkedReturn).
 	CloseKeepParked
+	// CloseRingBack keeps the window open while the built-in park
+	// service rings every parked call back to this console (its drain);
+	// the console closes once no call is parked on or bridged through it.
+	CloseRingBack
 )
 
 // CloseQuestion is what closing the window would do to calls.
@@ -36,18 +42,30 @@ type CloseQuestion struct {
 	// Parked counts the parked calls closing concerns: this console's,
 	// or every call on its built-in park service.
 	Parked int
+	// Bridged counts the calls bridged through the built-in park service
+	// that are not on this console's lines (retrieved by another
+	// console): their sound goes through this process.
+	Bridged int
 	// ParkedStay is true when the parked calls stay on the park service
 	// after the console closes (a separate service); false when they end
 	// with it (the built-in one).
 	ParkedStay bool
+	// ParkedReturn is true when the parked and bridged calls stay in the
+	// built-in park service's store and come back when the console opens
+	// again; ParkedStay is then false.
+	ParkedReturn bool
 }
 
 // NeedsAsking reports whether closing would hang up or leave calls.
-func (q CloseQuestion) NeedsAsking() bool { return q.Lines > 0 || q.Parked > 0 }
+func (q CloseQuestion) NeedsAsking() bool { return q.Lines > 0 || q.Parked > 0 || q.Bridged > 0 }
 
 // closeButtons are the question's buttons, in order, with their choices.
 func (q CloseQuestion) buttons() (labels []string, choices []CloseChoice) {
 	switch {
+	case q.ParkedReturn && q.Parked > 0:
+		labels, choices = []string{"Close", "Ring back now"}, []CloseChoice{CloseKeepParked, CloseRingBack}
+	case q.ParkedReturn && q.Bridged > 0:
+		labels, choices = []string{"Close"}, []CloseChoice{CloseKeepParked}
 	case q.Parked > 0 && q.ParkedStay:
 		labels, choices = []string{"Keep parked calls parked and close"}, []CloseChoice{CloseKeepParked}
 	case q.Parked > 0:
@@ -63,6 +81,23 @@ func (q CloseQuestion) text() string {
 	var s string
 	if q.Lines > 0 {
 		s = fmt.Sprintf("%s on your lines will be hung up.", closePlural(q.Lines, "call"))
+	}
+	if q.ParkedReturn {
+		if q.Parked > 0 {
+			if s != "" {
+				s += "\n"
+			}
+			s += fmt.Sprintf("%s parked here: %s will return to you when you reopen Switchboard.",
+				closeAre(q.Parked), closeThey(q.Parked))
+		}
+		if q.Bridged > 0 {
+			if s != "" {
+				s += "\n"
+			}
+			s += fmt.Sprintf("%s another console retrieved from here %s through this one: %s silent until you reopen Switchboard.",
+				closePlural(q.Bridged, "call"), closeGo(q.Bridged), closeBe(q.Bridged))
+		}
+		return s
 	}
 	if q.Parked > 0 {
 		if s != "" {
@@ -84,6 +119,35 @@ func closePlural(n int, what string) string {
 		return "1 " + what
 	}
 	return fmt.Sprintf("%d %ss", n, what)
+}
+
+// closeAre is "1 call is" or "3 calls are".
+func closeAre(n int) string {
+	if n == 1 {
+		return "1 call is"
+	}
+	return fmt.Sprintf("%d calls are", n)
+}
+
+func closeThey(n int) string {
+	if n == 1 {
+		return "it"
+	}
+	return "they"
+}
+
+func closeGo(n int) string {
+	if n == 1 {
+		return "goes"
+	}
+	return "go"
+}
+
+func closeBe(n int) string {
+	if n == 1 {
+		return "it is"
+	}
+	return "they are"
 }
 
 func closeThem(n int) string {
@@ -135,7 +199,8 @@ func (c *Console) AskClose(q CloseQuestion, decide func(CloseChoice)) {
 	for label, b := range byLabel {
 		objs[label] = b
 	}
-	c.logPlaced("close-asked", map[string]any{"lines": q.Lines, "parked": q.Parked, "parked_stay": q.ParkedStay}, objs)
+	c.logPlaced("close-asked", map[string]any{"lines": q.Lines, "parked": q.Parked, "bridged": q.Bridged,
+		"parked_stay": q.ParkedStay, "parked_return": q.ParkedReturn}, objs)
 }
 
 // String names the choice (for the logs).
@@ -145,6 +210,8 @@ func (ch CloseChoice) String() string {
 		return "hang-up-all"
 	case CloseKeepParked:
 		return "keep-parked"
+	case CloseRingBack:
+		return "ring-back"
 	}
 	return "cancel"
 }

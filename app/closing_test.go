@@ -94,3 +94,75 @@ func TestCloseQuestion(t *testing.T) {
 		t.Error("NeedsAsking true with no calls")
 	}
 }
+
+// TestCloseQuestionParkedHere: with the built-in park service keeping
+// its calls, closing says the parked calls return at the next start and
+// offers Close, Ring back now and Cancel; each decides its own choice,
+// and Esc is Cancel.
+func TestCloseQuestionParkedHere(t *testing.T) {
+	q := app.CloseQuestion{Lines: 1, Parked: 3, Bridged: 1, ParkedReturn: true}
+	for _, c := range []struct {
+		tap  string // "" presses Esc
+		want app.CloseChoice
+	}{
+		{"Close", app.CloseKeepParked},
+		{"Ring back now", app.CloseRingBack},
+		{"Cancel", app.CloseCancel},
+		{"", app.CloseCancel},
+	} {
+		name := c.tap
+		if name == "" {
+			name = "Esc"
+		}
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t)
+			var got []app.CloseChoice
+			h.c.AskClose(q, func(ch app.CloseChoice) { got = append(got, ch) })
+			text, btns := closeDialog(t, h)
+			for _, want := range []string{
+				"1 call on your lines will be hung up.",
+				"3 calls are parked here: they will return to you when you reopen Switchboard.",
+				"1 call another console retrieved from here goes through this one: it is silent until you reopen Switchboard.",
+			} {
+				if !strings.Contains(text, want) {
+					t.Errorf("question %q lacks %q", text, want)
+				}
+			}
+			if len(btns) != 3 || btns["Close"] == nil || btns["Ring back now"] == nil || btns["Cancel"] == nil {
+				t.Fatalf("buttons %v, want Close, Ring back now, Cancel", btns)
+			}
+			if c.tap == "" {
+				h.press(fyne.KeyEscape)
+			} else {
+				test.Tap(btns[c.tap])
+			}
+			if len(got) != 1 || got[0] != c.want {
+				t.Errorf("choices %v, want [%v]", got, c.want)
+			}
+			if h.dialogOpen() {
+				t.Error("the question stays open after the choice")
+			}
+		})
+	}
+
+	// One parked call, nothing else: singular words; only bridged calls:
+	// nothing to ring back.
+	h := newHarness(t)
+	h.c.AskClose(app.CloseQuestion{Parked: 1, ParkedReturn: true}, func(app.CloseChoice) {})
+	if text, _ := closeDialog(t, h); !strings.HasPrefix(text, "1 call is parked here: it will return to you when you reopen Switchboard.") {
+		t.Errorf("one parked call: %q", text)
+	}
+	h.press(fyne.KeyEscape)
+	bridged := app.CloseQuestion{Bridged: 2, ParkedReturn: true}
+	if !bridged.NeedsAsking() {
+		t.Error("NeedsAsking false with bridged calls only")
+	}
+	h.c.AskClose(bridged, func(app.CloseChoice) {})
+	text, btns := closeDialog(t, h)
+	if !strings.Contains(text, "2 calls another console retrieved from here go through this one: they are silent until you reopen Switchboard.") {
+		t.Errorf("bridged calls only: %q", text)
+	}
+	if len(btns) != 2 || btns["Close"] == nil || btns["Cancel"] == nil {
+		t.Errorf("bridged calls only: buttons %v, want Close and Cancel", btns)
+	}
+}
