@@ -389,6 +389,9 @@ func (s *Service) park(req *sip.Request, tx sip.ServerTransaction, t target, o o
 		cancel()
 		return
 	}
+	if errors.Is(err, errStopped) {
+		return
+	}
 	if err != nil {
 		if l.finish() { // else the caller's BYE already settled it
 			s.unpark(c, "refused", "reason", "caller did not confirm: "+err.Error())
@@ -493,6 +496,9 @@ func (s *Service) retrieve(req *sip.Request, tx sip.ServerTransaction, t target,
 		return
 	}
 	if _, err := s.answerBridge(req, tx, c, o); err != nil {
+		if errors.Is(err, errStopped) {
+			return
+		}
 		s.requeue(c, "retrieve failed: "+err.Error())
 		return
 	}

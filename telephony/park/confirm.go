@@ -32,6 +32,10 @@ const InstanceHeader = "X-Park-Instance"
 // errNoAck is a 2xx whose ACK did not come within the ACK wait.
 var errNoAck = errors.New("no ACK to the 2xx")
 
+// errStopped is a step cut short by Close with a store: the call is left
+// as the store has it, for the next start.
+var errStopped = errors.New("service stopped; the call is kept")
+
 // newInstanceID is 16 random hex digits.
 func newInstanceID() string {
 	var b [8]byte
@@ -102,6 +106,12 @@ func (s *Service) answer(d *sipgo.DialogServerSession, tx sip.ServerTransaction,
 		return err
 	case <-t.C:
 	case <-s.closing:
+		if s.keeps() {
+			// Stopping keeps the call: the store has it, and the next
+			// start takes it back as confirmed; the 2xx goes unanswered
+			// here, its transport closes with the service.
+			return errStopped
+		}
 	}
 	tx.Terminate()
 	if expired != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/switchboard/switchboard/internal/sipconn"
 	"github.com/switchboard/switchboard/internal/sipgate"
 	"github.com/switchboard/switchboard/telephony"
+	"github.com/switchboard/switchboard/telephony/park/store"
 )
 
 // Defaults of Options.
@@ -86,6 +87,13 @@ type Options struct {
 	// for a whole interval, or answering 481 or 408, is taken off its
 	// orbit as lost.
 	ProbeInterval time.Duration
+	// Store, when set, keeps every parked and bridged call across
+	// restarts of the service: each step is written to it before the
+	// service confirms it, Start takes back the calls it holds, and Close
+	// stops without hanging anybody up (persist.go, restore.go). nil: the
+	// calls live and die with the service. The owner opens it
+	// (store.Open) and closes it after Close or Shutdown returned.
+	Store store.Store
 
 	// ackWait is how long a 2xx waits for its ACK (64×T1, 32 s); tests
 	// shorten it (export_test.go).
@@ -230,6 +238,9 @@ type Service struct {
 	draining bool
 	drainAt  time.Time     // when Shutdown began the drain; zero for Close alone
 	changed  chan struct{} // closed and replaced on every call change (drain waits on it)
+
+	storeMu  sync.RWMutex // read-held by each store write, write-held by Close (persist.go)
+	storeOff bool         // Close stopped the writes: the store keeps the calls as they were
 }
 
 // New validates opts and prepares a service; Start makes it listen.
@@ -479,23 +490,39 @@ func (s *Service) Shutdown(ctx context.Context) error {
 		}
 		break
 	}
-	s.Close()
+	s.stop(true)
 	return err
 }
 
-// Close stops the service at once, hanging up every leg it still has.
-func (s *Service) Close() {
+// Close stops the service at once. With Options.Store it hangs nobody
+// up: every call stays in the store as it is, for the next start to take
+// back, and Close returns once the store's writes are done and the
+// sockets are closed (within about a second). Without a store it hangs
+// up every leg it still has. Shutdown is the drain that decommissions.
+func (s *Service) Close() { s.stop(!s.keeps()) }
+
+// stop closes the service, hanging up every leg when hangup is set.
+func (s *Service) stop(hangup bool) {
 	select {
 	case <-s.closing:
 		return
 	default:
 		close(s.closing)
 	}
+	if !hangup {
+		// Nothing after this moment reaches the store: the calls stay
+		// there as the callers last saw them confirmed.
+		s.stopWriting()
+	}
 	s.mu.Lock()
 	s.draining = true
 	legs := make([]*sipLeg, 0, len(s.legs))
-	for l := range s.legs {
-		legs = append(legs, l)
+	if hangup {
+		for l := range s.legs {
+			legs = append(legs, l)
+		}
+	} else {
+		s.keepCallsLocked()
 	}
 	s.mu.Unlock()
 	var wg sync.WaitGroup
