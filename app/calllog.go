@@ -266,6 +266,9 @@ func (c *Console) leftOrbit(t *tracked, o telephony.Orbit, now time.Time) {
 		e.Outcome = calllog.LeftOrbit
 	}
 	c.write(t)
+	if e.Outcome == calllog.GaveUp {
+		c.notifyGaveUp(*e)
+	}
 }
 
 // notingPhone is the console's phone, noting where the receptionist

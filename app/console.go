@@ -92,6 +92,10 @@ type Options struct {
 	// Directory, when set, is read for the People pane (app/directory.go);
 	// without it the window has no People pane.
 	Directory *directory.Options
+	// Notifier, when set, shows the desktop notifications with actions
+	// (Answer, Call back) and withdraws a call's when it stops ringing;
+	// without it they go through Fyne, without actions.
+	Notifier Notifier
 }
 
 // Console is the main window's controller. Create it with New, start
@@ -135,6 +139,7 @@ type Console struct {
 	parkUp     bool
 	parkWhy    string
 	lastNote   string
+	notices    map[telephony.CallID]*notice // a ringing call's notification
 	state      *stateLog
 	people     *people // the People pane; nil without a directory
 }
@@ -438,7 +443,9 @@ func (c *Console) act(what string, f func(ctx context.Context) error) {
 func (c *Console) Apply(ev telephony.Event) {
 	switch e := ev.(type) {
 	case telephony.CallChanged:
-		c.callChanged(c.seeCall(e.Call))
+		call := c.seeCall(e.Call)
+		c.callChanged(call)
+		c.noticeCallChanged(call)
 	case telephony.OrbitChanged:
 		c.orbitChanged(e.Orbit)
 	case telephony.ParkServiceChanged:

@@ -145,7 +145,7 @@ func (c *Console) incoming(call telephony.Call) {
 	if num := displayNumber(call.RemoteURI); num != "" && num != text {
 		text += " " + num
 	}
-	c.notify(title, text)
+	c.notifyCall(call.ID, title, text)
 	if c.live() != nil && c.opts.Sound != nil {
 		c.spawn(func() { c.opts.Sound.Beep() })
 	}

@@ -167,7 +167,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 	if sys.sound != nil {
 		sound = soundAdapter{sys.sound}
 	}
+	notifier, closeNotifier := newNotifier(logger)
 	console := app.New(a, w, app.Options{
+		Notifier:  notifier,
 		Phone:     sys.phone,
 		Sound:     sound,
 		Audio:     sys.status,
@@ -194,21 +196,31 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 	w.SetTitle(appName + " — " + sys.phone.AOR())
 	inst.setOnRaise(console.BringForward)
 	// Closing with calls up asks first; the choice is made on Fyne's
-	// goroutine, as is ShowAndRun's return.
-	w.SetCloseIntercept(func() {
+	// goroutine, as is ShowAndRun's return. "Ring back now" keeps the
+	// window open while the built-in park service rings its calls back
+	// here, and asks again once they are done.
+	var askClose func()
+	askClose = func() {
 		q := sys.closeQuestion()
 		if !q.NeedsAsking() {
 			w.Close()
 			return
 		}
 		console.AskClose(q, func(ch app.CloseChoice) {
-			if ch == app.CloseCancel {
+			switch ch {
+			case app.CloseCancel:
+				return
+			case app.CloseRingBack:
+				logger.Info("ringing back the parked calls before closing", "parked", q.Parked, "bridged", q.Bridged)
+				console.RingingBackToClose(q.Parked)
+				sys.ringBackNow(func() { console.WhenOpen(askClose) })
 				return
 			}
-			logger.Info("closing", "choice", ch.String(), "lines", q.Lines, "parked", q.Parked)
+			logger.Info("closing", "choice", ch.String(), "lines", q.Lines, "parked", q.Parked, "bridged", q.Bridged, "kept", q.ParkedReturn)
 			w.Close()
 		})
-	})
+	}
+	w.SetCloseIntercept(askClose)
 	cctx, cancel := context.WithCancel(ctx)
 	console.Start(cctx)
 	audioDone := make(chan struct{})
@@ -236,6 +248,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 			sys.stopNow()
 		}()
 		console.Close()
+		closeNotifier(exitGrace / 2)
 		if callLog != nil {
 			if err := callLog.Close(); err != nil {
 				logger.Warn("call log: close", "error", err)
