@@ -107,6 +107,10 @@ type Orbit struct {
 	CallerURI  string
 	Parker     string
 	ParkedAt   time.Time // zero when unknown
+	// For is whom the call was parked for (an address of record), Note
+	// the parker's note: from the lamp, or for a park of this console's
+	// on a PBX lot, remembered by the console. Empty when none.
+	For, Note string
 	// ParkedByMe is true when this console parked the call on it.
 	ParkedByMe bool
 	// RingingBack is the URI the park service rings back for the call on
@@ -240,8 +244,16 @@ type Phone interface {
 	Dial(ctx context.Context, target string) (CallID, error)
 	// Park parks a call on orbit (0: the next free one).
 	Park(ctx context.Context, id CallID, orbit int) error
+	// ParkFor parks a call like Park, for someone: the park service
+	// (or, with a PBX lot, the console) keeps whom it is for and the
+	// note, and once it is parked the colleague is told by a SIP
+	// MESSAGE. A zero f is Park.
+	ParkFor(ctx context.Context, id CallID, orbit int, f ParkFor) error
 	// Retrieve picks up the call parked on orbit as a new call.
 	Retrieve(ctx context.Context, orbit int) (CallID, error)
+	// RetrieveParked picks up the call a park notice told of (a
+	// ParkedForYou event), safely where the notice allows.
+	RetrieveParked(ctx context.Context, n ParkedForYou) (CallID, error)
 	BlindTransfer(ctx context.Context, id CallID, target string) error
 	// AttendedTransfer connects the far ends of id and consult (the
 	// consultation call) and drops both of ours.

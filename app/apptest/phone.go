@@ -500,6 +500,11 @@ func (p *Phone) Park(_ context.Context, id telephony.CallID, orbit int) error {
 	if err := p.record("park %s %d", id, orbit); err != nil {
 		return err
 	}
+	return p.parkLocked(id, orbit, telephony.ParkFor{})
+}
+
+// parkLocked parks id on orbit for f (parkfor.go); p.mu is held.
+func (p *Phone) parkLocked(id telephony.CallID, orbit int, f telephony.ParkFor) error {
 	c, err := p.lookupLocked(id)
 	if err != nil {
 		return err
@@ -535,7 +540,7 @@ func (p *Phone) Park(_ context.Context, id telephony.CallID, orbit int) error {
 		return nil
 	}
 	o := telephony.Orbit{Number: orbit, Occupied: true, CallerName: c.RemoteName, CallerURI: c.RemoteURI,
-		Parker: "sip:console@127.0.0.1", ParkedAt: p.now(), ParkedByMe: true}
+		Parker: "sip:console@127.0.0.1", ParkedAt: p.now(), ParkedByMe: true, For: f.For, Note: f.Note}
 	*p.orbits[orbit] = o
 	p.emit(telephony.OrbitChanged{Orbit: o})
 	move(c, telephony.EvParkConfirmed)

@@ -196,31 +196,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 	w.SetTitle(appName + " — " + sys.phone.AOR())
 	inst.setOnRaise(console.BringForward)
 	// Closing with calls up asks first; the choice is made on Fyne's
-	// goroutine, as is ShowAndRun's return. "Ring back now" keeps the
-	// window open while the built-in park service rings its calls back
-	// here, and asks again once they are done.
-	var askClose func()
-	askClose = func() {
+	// goroutine, as is ShowAndRun's return.
+	w.SetCloseIntercept(func() {
 		q := sys.closeQuestion()
 		if !q.NeedsAsking() {
 			w.Close()
 			return
 		}
 		console.AskClose(q, func(ch app.CloseChoice) {
-			switch ch {
-			case app.CloseCancel:
-				return
-			case app.CloseRingBack:
-				logger.Info("ringing back the parked calls before closing", "parked", q.Parked, "bridged", q.Bridged)
-				console.RingingBackToClose(q.Parked)
-				sys.ringBackNow(func() { console.WhenOpen(askClose) })
+			if ch == app.CloseCancel {
 				return
 			}
-			logger.Info("closing", "choice", ch.String(), "lines", q.Lines, "parked", q.Parked, "bridged", q.Bridged, "kept", q.ParkedReturn)
+			logger.Info("closing", "choice", ch.String(), "lines", q.Lines, "parked", q.Parked)
 			w.Close()
 		})
-	}
-	w.SetCloseIntercept(askClose)
+	})
 	cctx, cancel := context.WithCancel(ctx)
 	console.Start(cctx)
 	audioDone := make(chan struct{})

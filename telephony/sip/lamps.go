@@ -700,6 +700,7 @@ func (ls *lamps) applyLamp(n int, doc dialoginfo.Document) {
 		}
 		if dl.Park != nil {
 			next.Parker, next.ParkedAt, next.ReturnedAt = dl.Park.Parker, dl.Park.ParkedAt, dl.Park.ReturnedAt
+			next.For, next.Note = dl.Park.For, dl.Park.Note
 		}
 		if rb := dl.Ringback; rb != nil {
 			next.RingingBack, next.RingingBackSince = rb.Target, rb.Since
@@ -732,6 +733,7 @@ func (ls *lamps) applyLamp(n int, doc dialoginfo.Document) {
 			}
 			if dl.Park != nil {
 				next.Parker, next.ParkedAt, next.RetrievedBy = dl.Park.Parker, dl.Park.ParkedAt, dl.Park.RetrievedBy
+				next.For, next.Note = dl.Park.For, dl.Park.Note
 			}
 			break
 		}
@@ -801,6 +803,7 @@ func (ls *lamps) updateOrbit(n int, nextOf func(cur telephony.Orbit) telephony.O
 			}
 		}
 	}
+	p.forWhomLocked(n, &next)
 	changed := next != prev
 	*o = next
 	p.mu.Unlock()

@@ -43,6 +43,7 @@ type parkAttempt struct {
 	token      string
 	uri        sip.Uri
 	started    time.Time
+	forWhom    telephony.ParkFor
 	callerName string
 	callerURI  string
 	notify     chan int      // REFER NOTIFY sipfrag codes
@@ -97,6 +98,18 @@ type relayPark struct {
 // documentation for the protocol. It returns once the park is under way;
 // the outcome arrives as CallChanged events.
 func (p *Phone) Park(ctx context.Context, id telephony.CallID, orbit int) error {
+	return p.ParkFor(ctx, id, orbit, telephony.ParkFor{})
+}
+
+// ParkFor parks a call like Park, for someone (message.go): whom it is
+// for and the note go on the park URI where the park service is
+// Switchboard's, and once the park is confirmed the colleague gets a
+// park notice.
+func (p *Phone) ParkFor(ctx context.Context, id telephony.CallID, orbit int, f telephony.ParkFor) error {
+	forURI, ferr := p.checkParkFor(f)
+	if ferr != nil {
+		return ferr
+	}
 	pc := p.cfg.Park
 	if !pc.Enabled() {
 		return fmt.Errorf("sip: park: %w", ErrNoParkService)
@@ -132,6 +145,10 @@ func (p *Phone) Park(ctx context.Context, id telephony.CallID, orbit int) error 
 	}
 	a.uri.UriParams.Add("token", a.token)
 	addParker(&a.uri.UriParams, p.aor)
+	a.forWhom = f
+	if p.switchboardLot() {
+		forWhomParams(&a.uri.UriParams, forURI, f.Note)
+	}
 
 	// Our leg stays up, on hold, until the park is confirmed. The hold
 	// goes over the network: the caller may hang up meanwhile, and the
@@ -493,6 +510,7 @@ func (pk *parking) confirmed(c *call, a *parkAttempt, orbit int, by string) {
 	c.info.Orbit = orbit
 	c.info.Reason = ""
 	c.endReason = endAs(telephony.EndParked, "")
+	pk.parkedForLocked(a, orbit)
 	gone := a.legGone
 	if gone {
 		p.forgetDialogLocked(c)
@@ -680,6 +698,7 @@ func (pk *parking) relay(ctx context.Context, c *call, a *parkAttempt) {
 	c.info.Reason = ""
 	if orbit != 0 {
 		pk.records[orbit] = parkRecord{token: a.token, call: c.id, callerName: a.callerName, callerURI: a.callerURI, at: a.started}
+		pk.parkedForLocked(a, orbit)
 	}
 	p.mu.Unlock()
 	callerLeg.relayTo(relayLeg)

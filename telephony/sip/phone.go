@@ -103,6 +103,7 @@ type Phone struct {
 	calls    map[telephony.CallID]*call
 	byCallID map[string]*call
 	orbits   map[int]*telephony.Orbit
+	forWhom  map[int]telephony.ParkFor
 	parking  parking // parks, their records, the park service's health
 	lamps    *lamps  // the lamp board; nil while park is off
 }
@@ -177,6 +178,7 @@ func (p *Phone) Start(ctx context.Context) error {
 	// connection: outermost, so that it closes even when the gate answers.
 	framing := sipconn.Framing(p.ua.TransportLayer(), host, p.log)
 	srv.OnNoRoute(framing(gate.Middleware(notAllowed)))
+	srv.OnMessage(framing(gate.Middleware(p.onMessage)))
 	opts := []diago.DiagoOption{
 		diago.WithLogger(p.log),
 		diago.WithServer(srv),

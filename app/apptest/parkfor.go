@@ -1,0 +1,44 @@
+package apptest
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/switchboard/switchboard/telephony"
+)
+
+// ParkFor parks like Park, for someone: the orbit shows f.For and
+// f.Note. It is recorded as "park ID ORBIT for URI note "NOTE"" (a zero
+// f as Park's "park ID ORBIT"). The fake tells nobody: the SIP MESSAGE
+// is telephony/sip's.
+func (p *Phone) ParkFor(ctx context.Context, id telephony.CallID, orbit int, f telephony.ParkFor) error {
+	if f.Nobody() {
+		return p.Park(ctx, id, orbit)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.record("park %s %d for %s note %q", id, orbit, f.For, f.Note); err != nil {
+		return err
+	}
+	return p.parkLocked(id, orbit, f)
+}
+
+// RetrieveParked retrieves the orbit n names, recorded as
+// "retrieve-parked ORBIT TOKEN" and then as Retrieve.
+func (p *Phone) RetrieveParked(ctx context.Context, n telephony.ParkedForYou) (telephony.CallID, error) {
+	p.mu.Lock()
+	err := p.record("retrieve-parked %d %s", n.Orbit, n.Token)
+	p.mu.Unlock()
+	if err != nil {
+		return "", fmt.Errorf("apptest: %w", err)
+	}
+	return p.Retrieve(ctx, n.Orbit)
+}
+
+// TellParkedFor delivers a park notice, as another console's MESSAGE
+// would.
+func (p *Phone) TellParkedFor(n telephony.ParkedForYou) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.emit(n)
+}

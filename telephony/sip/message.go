@@ -1,0 +1,293 @@
+// Park for someone: the for and note of a park (ParkFor), and the SIP
+// MESSAGE (RFC 3428) that tells the colleague, sent and received. See
+// docs/PARK-PROTOCOL.md, "Park for someone".
+
+package sip
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/switchboard/switchboard/telephony"
+)
+
+// Headers of a park notice, a MESSAGE that tells a colleague a call was
+// parked for them. X-Park-Orbit marks a MESSAGE as one.
+const (
+	noticeOrbitHeader  = "X-Park-Orbit"
+	noticeCallerHeader = "X-Park-Caller"
+	noticeNoteHeader   = "X-Park-Note"
+	noticeTokenHeader  = "X-Park-Token"
+)
+
+// messageTimeout bounds the sending of one park notice.
+const messageTimeout = 32 * time.Second
+
+// ErrBadParkFor is wrapped by ParkFor when whom a park is for, or its
+// note, cannot be sent.
+var ErrBadParkFor = errors.New("park for: bad colleague or note")
+
+// checkParkFor validates f and returns the colleague's URI (nil when
+// the park is for nobody).
+func (p *Phone) checkParkFor(f telephony.ParkFor) (*sip.Uri, error) {
+	if utf8.RuneCountInString(f.Note) > telephony.MaxParkNote {
+		return nil, fmt.Errorf("sip: %w: the note is longer than %d characters", ErrBadParkFor, telephony.MaxParkNote)
+	}
+	for _, r := range f.Note {
+		if unicode.IsControl(r) {
+			return nil, fmt.Errorf("sip: %w: the note holds a control character", ErrBadParkFor)
+		}
+	}
+	if f.For == "" {
+		return nil, nil
+	}
+	u, err := p.parseTarget(f.For)
+	if err != nil {
+		return nil, fmt.Errorf("sip: %w: %q is not an address: %w", ErrBadParkFor, f.For, err)
+	}
+	return &u, nil
+}
+
+// forWhomParams adds whom a park is for and its note to a park URI, in
+// the escape-free forms (for-user/for-host, note64) where they can be:
+// baresip 1.0 runs a Refer-To through printf and eats percent escapes
+// (see addParker).
+func forWhomParams(params *sip.HeaderParams, to *sip.Uri, note string) {
+	if to != nil {
+		hostport := to.Host
+		if to.Port != 0 {
+			hostport += ":" + strconv.Itoa(to.Port)
+		}
+		if to.Scheme == "sip" && to.User != "" && plainParam(to.User) && plainParam(hostport) {
+			params.Add("for-user", to.User)
+			params.Add("for-host", hostport)
+		} else {
+			params.Add("for", parkerParam(*to))
+		}
+	}
+	if note != "" {
+		params.Add("note64", base64.RawURLEncoding.EncodeToString([]byte(note)))
+	}
+}
+
+// switchboardLot reports whether the park service is Switchboard's own
+// (PARK-PROTOCOL.md), which keeps for and note: its safe retrieve takes
+// a token. With a PBX lot they stay with this console.
+func (p *Phone) switchboardLot() bool {
+	return strings.Contains(p.cfg.Park.SafeRetrieve, "{token}")
+}
+
+// noticeText is a park notice as a person reads it: "Call for you: Eva
+// Novak (+442079460777) on 705 — dial 705", the note after.
+func noticeText(callerName, callerURI string, orbit int, note string) string {
+	who := numberOf(callerURI)
+	if callerName != "" && callerName != who {
+		if who != "" {
+			who = callerName + " (" + who + ")"
+		} else {
+			who = callerName
+		}
+	}
+	if who == "" {
+		who = "a caller"
+	}
+	n := strconv.Itoa(orbit)
+	s := "Call for you: " + who + " on " + n + " — dial " + n
+	if note != "" {
+		s += ". " + note
+	}
+	return s
+}
+
+// numberOf is the user part of a caller's URI ("+442079460777"), or
+// user@host when the user part is no number.
+func numberOf(uri string) string {
+	var u sip.Uri
+	if err := sip.ParseUri(uri, &u); err != nil {
+		return uri
+	}
+	user := u.User
+	if v, err := url.PathUnescape(user); err == nil {
+		user = v
+	}
+	if user == "" {
+		return u.Host
+	}
+	for _, r := range user {
+		if !strings.ContainsRune("0123456789+*# -.", r) {
+			return user + "@" + u.Host
+		}
+	}
+	return user
+}
+
+// tellParkedFor sends the colleague a call was parked for the park
+// notice, in the background: the park is done whatever becomes of it.
+func (p *Phone) tellParkedFor(f telephony.ParkFor, token string, orbit int, callerName, callerURI string) {
+	if f.For == "" || orbit == 0 {
+		return
+	}
+	to, err := p.parseTarget(f.For)
+	if err != nil {
+		p.log.Warn("park notice not sent", "for", f.For, "error", err)
+		return
+	}
+	if !p.switchboardLot() {
+		token = "" // a PBX lot's retrieve takes none
+	}
+	p.wg.Go(func() {
+		ctx, cancel := context.WithTimeout(p.ctx, messageTimeout)
+		defer cancel()
+		if err := p.sendNotice(ctx, to, token, orbit, callerName, callerURI, f.Note); err != nil {
+			p.log.Warn("park notice not delivered", "for", f.For, "orbit", orbit, "error", err)
+			return
+		}
+		p.log.Info("park notice delivered", "for", f.For, "orbit", orbit)
+	})
+}
+
+// sendNotice sends one park notice: MESSAGE to the colleague's AOR
+// (through the outbound proxy where there is one), the text as
+// text/plain for any phone, the X-Park headers for a console.
+func (p *Phone) sendNotice(ctx context.Context, to sip.Uri, token string, orbit int, callerName, callerURI, note string) error {
+	req := sip.NewRequest(sip.MESSAGE, to)
+	req.AppendHeader(p.fromHeader("", ""))
+	req.AppendHeader(&sip.ToHeader{Address: to, Params: sip.NewParams()})
+	maxFwd := sip.MaxForwardsHeader(70)
+	req.AppendHeader(&maxFwd)
+	routed := p.net.route != nil
+	if routed {
+		req.AppendHeader(sip.HeaderClone(p.net.route))
+	}
+	client, t := p.net.clientFor(to, routed)
+	if client == nil {
+		return fmt.Errorf("no %s transport", t)
+	}
+	req.SetTransport(strings.ToUpper(t))
+	req.AppendHeader(sip.NewHeader("Content-Type", "text/plain;charset=UTF-8"))
+	req.AppendHeader(sip.NewHeader(noticeOrbitHeader, strconv.Itoa(orbit)))
+	if callerURI != "" {
+		req.AppendHeader(sip.NewHeader(noticeCallerHeader, nameAddr(callerName, callerURI)))
+	}
+	if note != "" {
+		req.AppendHeader(sip.NewHeader(noticeNoteHeader, url.PathEscape(note)))
+	}
+	if token != "" {
+		req.AppendHeader(sip.NewHeader(noticeTokenHeader, token))
+	}
+	req.SetBody([]byte(noticeText(callerName, callerURI, orbit, note)))
+	res, err := p.cfg.Account.do(ctx, client, req)
+	if err != nil {
+		return err
+	}
+	if !res.IsSuccess() {
+		return fmt.Errorf("answered %d %s", res.StatusCode, res.Reason)
+	}
+	return nil
+}
+
+// nameAddr is `"Name" <uri>`, or `<uri>` without a name.
+func nameAddr(name, uri string) string {
+	if name == "" {
+		return "<" + uri + ">"
+	}
+	return strconv.Quote(name) + " <" + uri + ">"
+}
+
+// onMessage answers a MESSAGE: a park notice (X-Park-Orbit) becomes a
+// ParkedForYou event; any other message is taken (200) and logged, for
+// the console shows no chat.
+func (p *Phone) onMessage(req *sip.Request, tx sip.ServerTransaction) {
+	h := req.GetHeader(noticeOrbitHeader)
+	if h == nil {
+		p.log.Info("message ignored: not a park notice", "from", req.From().Value())
+		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
+		return
+	}
+	orbit, err := strconv.Atoi(strings.TrimSpace(h.Value()))
+	if err != nil || !p.cfg.Park.Orbits.Contains(orbit) {
+		res := sip.NewResponseFromRequest(req, sip.StatusBadRequest, "Bad Request", nil)
+		res.AppendHeader(sip.NewHeader("Warning", `399 console "not an orbit of this console's lot"`))
+		_ = tx.Respond(res)
+		return
+	}
+	_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
+	n := telephony.ParkedForYou{Orbit: orbit, Text: strings.TrimSpace(string(req.Body())), At: time.Now()}
+	if from := req.From(); from != nil {
+		n.FromName, n.From = from.DisplayName, uriString(from.Address)
+	}
+	n.CallerName, n.CallerURI = identityOf(req.GetHeader(noticeCallerHeader))
+	if h := req.GetHeader(noticeNoteHeader); h != nil {
+		if v, err := url.PathUnescape(h.Value()); err == nil {
+			n.Note = telephony.CleanNote(v)
+		}
+	}
+	if h := req.GetHeader(noticeTokenHeader); h != nil && plainParam(h.Value()) {
+		n.Token = h.Value()
+	}
+	p.log.Info("park notice", "orbit", orbit, "from", n.From, "caller", n.CallerURI)
+	p.emit(n)
+}
+
+// RetrieveParked picks up the call a park notice told of: with its token
+// (safe retrieve) where the notice has one and this console's park
+// service takes tokens, so the colleague never gets another call that
+// took the orbit meanwhile.
+func (p *Phone) RetrieveParked(ctx context.Context, n telephony.ParkedForYou) (telephony.CallID, error) {
+	pc := p.cfg.Park
+	if n.Token == "" || pc.SafeRetrieve == "" {
+		return p.Retrieve(ctx, n.Orbit)
+	}
+	if err := p.ready(); err != nil {
+		return "", err
+	}
+	if !pc.Orbits.Contains(n.Orbit) {
+		return "", fmt.Errorf("sip: retrieve %d: %w (%s)", n.Orbit, ErrBadOrbit, pc.Orbits)
+	}
+	u, err := expand(pc.SafeRetrieve, n.Orbit, n.Token)
+	if err != nil {
+		return "", fmt.Errorf("sip: retrieve %d: %w", n.Orbit, err)
+	}
+	c := p.newCall(telephony.Outbound, n.CallerName, uriString(u), "", nil)
+	p.log.Info("retrieving a call parked for us", "call", c.id, "orbit", n.Orbit)
+	p.startOutbound(c, outbound{uri: u, retrieve: n.Orbit, safe: true})
+	return c.id, nil
+}
+
+// parkedForLocked notes whom a park of ours just confirmed on orbit is
+// for, so the orbit shows it where the lamps do not (a PBX lot), and
+// tells the colleague. p.mu is held.
+func (pk *parking) parkedForLocked(a *parkAttempt, orbit int) {
+	p := pk.p
+	if a.forWhom.Nobody() || orbit == 0 {
+		return
+	}
+	if p.forWhom == nil {
+		p.forWhom = make(map[int]telephony.ParkFor)
+	}
+	p.forWhom[orbit] = a.forWhom
+	p.tellParkedFor(a.forWhom, a.token, orbit, a.callerName, a.callerURI)
+}
+
+// forWhomLocked fills in whom the call on orbit n is for when this
+// console parked it there and the lamp does not say (a PBX lot's lamps
+// never do), and forgets it once the orbit is free. p.mu is held.
+func (p *Phone) forWhomLocked(n int, next *telephony.Orbit) {
+	f, ok := p.forWhom[n]
+	switch {
+	case !ok:
+	case !next.Occupied:
+		delete(p.forWhom, n)
+	case next.ParkedByMe && next.For == "" && next.Note == "":
+		next.For, next.Note = f.For, f.Note
+	}
+}
