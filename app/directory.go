@@ -94,6 +94,8 @@ func (c *Console) withPeople(orbits fyne.CanvasObject) fyne.CanvasObject {
 	p.dir = dir
 	p.pane = widgets.NewDirectoryPane(c.search)
 	p.pane.OnActivate = func(row widgets.DirectoryRow) { c.activateRow(row, p.pane.ShiftHeld()) }
+	// Esc in the empty search gives the keys back to the lines.
+	p.pane.OnEscape = func() { c.win.Canvas().Unfocus() }
 	p.pin = widget.NewButtonWithIcon("Favourite", theme.ContentAddIcon(), c.toggleFavourite)
 	p.pin.Importance = widget.LowImportance
 	p.favBox = container.NewHBox()
@@ -577,16 +579,19 @@ func (s Settings) Directory() (*directory.Options, error) {
 // peopleFields are the settings dialog's People tab: the directory's
 // contacts files and LDAP settings.
 type peopleFields struct {
-	contacts, url, ca, bindDN, passwordFile, baseDN, filter, refresh *widget.Entry
+	contacts, url, ca, bindDN, passwordFile, baseDN, filter, refresh *escEntry
 	startTLS                                                         *widget.Check
 }
 
-// build makes the People tab with the settings of cur.
-func (p *peopleFields) build(cur Settings) fyne.CanvasObject {
-	entry := func(text, placeholder string) *widget.Entry {
-		e := widget.NewEntry()
+// build makes the People tab with the settings of cur; Esc in a field
+// calls esc (the dialog closes), as in the other tabs.
+func (p *peopleFields) build(cur Settings, esc func()) fyne.CanvasObject {
+	entry := func(text, placeholder string) *escEntry {
+		e := newEscEntry()
+		e.Wrapping = fyne.TextWrap(fyne.TextTruncateClip) // as widget.NewEntry's: long text does not widen the dialog
 		e.SetText(text)
 		e.SetPlaceHolder(placeholder)
+		e.onEsc = esc
 		return e
 	}
 	p.contacts = entry(cur.ContactsFiles, "people.csv, team.vcf (comma-separated)")
@@ -623,7 +628,7 @@ func (p *peopleFields) build(cur Settings) fyne.CanvasObject {
 // read puts the tab's settings in s; the error says what is wrong with
 // the refresh interval (Settings.Validate checks the rest).
 func (p *peopleFields) read(s *Settings) error {
-	trim := func(e *widget.Entry) string { return strings.TrimSpace(e.Text) }
+	trim := func(e *escEntry) string { return strings.TrimSpace(e.Text) }
 	s.ContactsFiles, s.LDAPURL, s.LDAPCAFile = trim(p.contacts), trim(p.url), trim(p.ca)
 	s.LDAPBindDN, s.LDAPPasswordFile, s.LDAPBaseDN, s.LDAPFilter = trim(p.bindDN), trim(p.passwordFile), trim(p.baseDN), trim(p.filter)
 	s.LDAPStartTLS = p.startTLS.Checked

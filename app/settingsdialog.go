@@ -99,7 +99,7 @@ func newSettingsForm(win fyne.Window, cur Settings, sound Sound, onSave func(Set
 	f.parkMode.SetSelected(labelOf(cur.ParkMode))
 
 	audio := f.audioChoices(cur, sound)
-	people := f.people.build(cur)
+	people := f.people.build(cur, esc)
 
 	f.errText = widget.NewLabel("")
 	f.errText.Wrapping = fyne.TextWrapWord

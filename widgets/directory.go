@@ -95,6 +95,9 @@ type DirectoryPane struct {
 	// OnActivate is called with the selected row on Enter, or when a row
 	// is double-tapped.
 	OnActivate func(row DirectoryRow) `json:"-"`
+	// OnEscape is called on Escape in the empty search box (the owner
+	// gives the keyboard back); Escape in a search clears it first.
+	OnEscape func() `json:"-"`
 
 	entry *searchEntry
 	list  *widget.List
@@ -292,6 +295,8 @@ func (e *searchEntry) TypedKey(k *fyne.KeyEvent) {
 	case fyne.KeyEscape:
 		if e.Text != "" {
 			e.SetText("")
+		} else if e.pane.OnEscape != nil {
+			e.pane.OnEscape()
 		}
 	default:
 		e.Entry.TypedKey(k)
