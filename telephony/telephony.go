@@ -216,12 +216,81 @@ type DTMFReceived struct {
 // in time; the app should resynchronise from Phone.Calls and Phone.Orbits.
 type EventsLost struct{ Count int }
 
+// Presence is a colleague's line as their dialog lamp (an RFC 4235
+// subscription to their extension at the PBX) shows it.
+type Presence uint8
+
+// Presence states.
+const (
+	PresenceUnknown Presence = iota // not watched, no document yet, or the subscription fails (PresenceChanged.Fault)
+	PresenceIdle                    // no call
+	PresenceRinging                 // a call rings them (early, or trying)
+	PresenceBusy                    // on a call
+)
+
+var presenceNames = [...]string{"unknown", "idle", "ringing", "busy"}
+
+// String returns the state's lower-case name.
+func (p Presence) String() string {
+	if int(p) < len(presenceNames) {
+		return presenceNames[p]
+	}
+	return fmt.Sprintf("presence(%d)", p)
+}
+
+// PresenceChanged reports a watched colleague's new state (Phone.Watch).
+// Target is the target as given to Watch.
+type PresenceChanged struct {
+	Target   string
+	Presence Presence
+	// Fault says why the state is unknown when the subscription fails;
+	// LampKnown otherwise.
+	Fault LampFault
+}
+
+// TransferFailure says why a transfer failed (TransferFailed.Why).
+type TransferFailure uint8
+
+// Why a transfer failed.
+const (
+	TransferRefused      TransferFailure = iota // the caller's side refused the REFER (or the request failed)
+	TransferBusy                                // the target was busy (486, 600)
+	TransferNoAnswer                            // the target did not answer (408, 480, 487)
+	TransferNoSuchPerson                        // the target does not exist (404, 484, 604)
+	TransferDeclined                            // the target declined (403, 603)
+	TransferNoOutcome                           // the caller's side never said how it went
+	TransferFailedOther                         // another failure (TransferFailed.Code)
+)
+
+var transferFailureNames = [...]string{"refused", "busy", "no answer", "no such person", "declined", "no outcome", "failed"}
+
+// String returns the reason's lower-case name.
+func (f TransferFailure) String() string {
+	if int(f) < len(transferFailureNames) {
+		return transferFailureNames[f]
+	}
+	return fmt.Sprintf("transferfailure(%d)", f)
+}
+
+// TransferFailed reports that a transfer of Call (blind, or attended to
+// the consultation call) failed: the call stays held on the lines, with
+// Call.Reason saying so, for the receptionist to take back.
+type TransferFailed struct {
+	Call   CallID
+	Target string
+	Why    TransferFailure
+	// Code is the SIP status the failure came with, 0 when none.
+	Code int
+}
+
 func (CallChanged) event()         {}
 func (OrbitChanged) event()        {}
 func (ParkServiceChanged) event()  {}
 func (RegistrationChanged) event() {}
 func (DTMFReceived) event()        {}
 func (EventsLost) event()          {}
+func (PresenceChanged) event()     {}
+func (TransferFailed) event()      {}
 
 // Phone is the receptionist's telephone as the window drives it. Every
 // method acts on the live SIP stack and returns when the action is under
@@ -259,6 +328,12 @@ type Phone interface {
 	// consultation call) and drops both of ours.
 	AttendedTransfer(ctx context.Context, id, consult CallID) error
 	SendDTMF(ctx context.Context, id CallID, digits string) error
+	// Watch sets the colleagues whose presence is followed (numbers or
+	// SIP URIs), replacing the last set: the new ones are subscribed,
+	// the ones left out unsubscribed. Their states arrive as
+	// PresenceChanged. Presence returns the state of a watched target.
+	Watch(targets []string)
+	Presence(target string) (Presence, bool)
 }
 
 // FrameDuration is the length of every audio frame between a call and

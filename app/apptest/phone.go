@@ -51,6 +51,7 @@ type Phone struct {
 	failNext map[string]error
 	wake     chan struct{}
 	losing   bool
+	presence presenceState
 }
 
 // NewPhone returns a phone with a park lot of orbits first..last (none
@@ -605,6 +606,12 @@ func (p *Phone) BlindTransfer(_ context.Context, id telephony.CallID, target str
 	}
 	if err := telephony.Check(c.State, telephony.OpTransfer); err != nil {
 		return fmt.Errorf("apptest: transfer %s: %w", id, err)
+	}
+	if p.presence.deferTransfers {
+		// Under way: held until the test says how it went.
+		c.State = telephony.StateHeld
+		p.changedLocked(c)
+		return nil
 	}
 	move(c, telephony.EvEnded)
 	c.End, c.Reason = telephony.EndTransferred, "transferred to "+target

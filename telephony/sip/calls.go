@@ -119,6 +119,10 @@ func (p *Phone) newCall(dir telephony.Direction, name, uri, sipCallID string, sr
 // call's life, as diago requires.
 func (p *Phone) serve(d *diago.DialogServerSession) {
 	req := d.InviteRequest
+	if err := p.srtpRefusal(req); err != nil {
+		p.refuseForSRTP(d, err)
+		return
+	}
 	name, uri := identityOf(req.From())
 	if h := req.GetHeader("P-Asserted-Identity"); h != nil {
 		if n, u, ok := parseIdentity(h.Value()); ok {

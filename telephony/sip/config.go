@@ -137,6 +137,11 @@ type Account struct {
 	// the console shows when the PBX asks for one; none is needed
 	// otherwise.
 	CertFile, KeyFile string
+	// SRTP says whether the account's calls over TLS encrypt their audio
+	// (SRTP keyed by SDES, RFC 4568): SRTPOff (the default), SRTPOffered
+	// or SRTPRequired. Anything but SRTPOff needs a TLS account: SDES
+	// keys travel in the SDP, which only TLS hides.
+	SRTP SRTPMode
 
 	tls *tls.Config // the client side, built by validate for a TLS account
 }
@@ -233,6 +238,8 @@ func (c *Config) Validate() error {
 		}
 	}
 	if err := c.Account.validate(); err != nil {
+		errs = append(errs, err)
+	} else if err := c.Account.validateSRTP(); err != nil {
 		errs = append(errs, err)
 	} else if c.Account.tls != nil && !seen["tls"] && len(errs) == 0 {
 		l, err := implicitTLSListener(c.Listen[0])

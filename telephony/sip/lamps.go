@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"net/netip"
 	"slices"
@@ -19,21 +18,18 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/switchboard/switchboard/telephony"
 	"github.com/switchboard/switchboard/telephony/dialoginfo"
 )
 
-// lamps keeps one RFC 4235 subscription per orbit and probes the park
-// service with OPTIONS. sipgo has no subscription layer, so each lamp
-// keeps its dialog itself; NOTIFYs arrive through the phone's middleware.
+// lamps keeps one RFC 4235 subscription per orbit (subscription.go)
+// and probes the park service with OPTIONS.
 type lamps struct {
 	p    *Phone
 	subs map[int]*lamp // by orbit, fixed at creation
 
-	mu       sync.Mutex
-	byCallID map[string]*lamp
+	mu sync.Mutex
 	// instances are the X-Park-Instance last seen of each park service
 	// the console hears from, by backendKey: behind a proxy that splits
 	// the lot, each backend has its own, and restarts on its own.
@@ -49,47 +45,22 @@ type lamps struct {
 // lamp is the subscription to one orbit's dialog state.
 type lamp struct {
 	orbit int
-	uri   sip.Uri
-	kick  chan struct{} // re-subscribe now (terminated, service back)
-
-	mu      sync.Mutex
-	callID  string
-	from    sip.FromHeader
-	to      sip.ToHeader // with the service's tag once known
-	target  sip.Uri
-	cseq    uint32
-	version int64 // last document version; -1 before the first
-	active  bool
-	final   chan struct{} // closed by the NOTIFY that ends an unsubscribe
-	// peers are the addresses the subscription's NOTIFYs may come from:
-	// its next hop and whoever answered the SUBSCRIBE. A NOTIFY from
-	// anywhere else changes nothing.
-	peers []netip.Addr
-	// instance is the X-Park-Instance of the service this subscription
-	// lives on ("" for a PBX that sends none).
-	instance string
+	*subscription
 }
 
 // instanceHeader names the park service's start (PARK-PROTOCOL.md,
 // "Restarts are visible").
 const instanceHeader = "X-Park-Instance"
 
-// refusedError is a SUBSCRIBE the far end answered with a failure.
-type refusedError struct {
-	target string
-	res    *sip.Response
-}
-
-func (e *refusedError) Error() string {
-	return "SUBSCRIBE " + e.target + ": " + e.res.StartLine()
-}
-
 func newLamps(p *Phone) *lamps {
-	ls := &lamps{p: p, subs: make(map[int]*lamp), byCallID: make(map[string]*lamp), instances: make(map[string]string), faults: make(map[int]telephony.LampFault)}
+	ls := &lamps{p: p, subs: make(map[int]*lamp), instances: make(map[string]string), faults: make(map[int]telephony.LampFault)}
 	pc := p.cfg.Park
 	for n := range pc.Orbits.All() {
 		u, _ := expand(pc.Lamp, n, "")
-		ls.subs[n] = &lamp{orbit: n, uri: u, kick: make(chan struct{}, 1), version: -1}
+		l := &lamp{orbit: n, subscription: newSubscription("lamp-"+strconv.Itoa(n), u)}
+		l.noted = func(nt notice) { ls.noted(l, nt) }
+		l.faulted = func(f telephony.LampFault, err error) { ls.lampFault(n, f, err) }
+		ls.subs[n] = l
 	}
 	return ls
 }
@@ -100,7 +71,9 @@ func (ls *lamps) run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Go(func() { ls.health(ctx) })
 	for _, l := range ls.subs {
-		wg.Go(func() { ls.keep(ctx, l) })
+		wg.Go(func() {
+			ls.p.keepSubscribed(ctx, nil, l.subscription, ls.p.cfg.Park.LampExpiry, ls.p.cfg.Park.LampRetryMax)
+		})
 	}
 	wg.Wait()
 }
@@ -117,161 +90,6 @@ func (ls *lamps) kickAll() {
 		default:
 		}
 	}
-}
-
-// keep subscribes to one lamp, refreshes it before it expires and
-// subscribes again after a failure or a termination, with back-off.
-func (ls *lamps) keep(ctx context.Context, l *lamp) {
-	pc := ls.p.cfg.Park
-	backoff := time.Second
-	for {
-		l.mu.Lock()
-		refresh := l.active
-		l.mu.Unlock()
-		exp, err := ls.subscribe(ctx, l, refresh, pc.LampExpiry)
-		if refresh && err != nil && ctx.Err() == nil {
-			// The service forgot the subscription (481), lost it (408) or
-			// did not answer: a new one at once, not after a back-off.
-			ls.p.log.Info("lamp refresh failed: subscribing again", "orbit", l.orbit, "error", err)
-			exp, err = ls.subscribe(ctx, l, false, pc.LampExpiry)
-		}
-		var wait time.Duration
-		switch {
-		case ctx.Err() != nil:
-			ls.unsubscribe(l)
-			return
-		case err != nil:
-			ls.p.log.Debug("lamp subscription failed", "orbit", l.orbit, "error", err, "retry", backoff)
-			ls.lampFault(l.orbit, lampFaultOf(err), err)
-			wait = backoff + rand.N(backoff/4+1)
-			backoff = min(backoff*2, pc.LampRetryMax)
-		default:
-			backoff = time.Second
-			// Refresh with a margin: at 80 % of the granted time.
-			wait = max(exp*4/5, minimumRefreshInterval)
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			ls.unsubscribe(l)
-			return
-		case <-l.kick:
-			t.Stop()
-			// A kick after a failure or termination retries soon but not
-			// in a tight loop.
-			select {
-			case <-ctx.Done():
-				ls.unsubscribe(l)
-				return
-			case <-time.After(time.Duration(rand.N(200)) * time.Millisecond):
-			}
-		case <-t.C:
-		}
-	}
-}
-
-// subscribe sends SUBSCRIBE: a refresh within the dialog when refresh is
-// set, else a new subscription. It returns the granted expiry.
-func (ls *lamps) subscribe(ctx context.Context, l *lamp, refresh bool, expiry time.Duration) (time.Duration, error) {
-	p := ls.p
-	l.mu.Lock()
-	if !refresh {
-		ls.mu.Lock()
-		delete(ls.byCallID, l.callID)
-		l.callID = "lamp-" + strconv.Itoa(l.orbit) + "-" + sip.GenerateTagN(16)
-		ls.byCallID[l.callID] = l
-		ls.mu.Unlock()
-		l.from = sip.FromHeader{Address: *p.aor.Clone(), Params: sip.NewParams()}
-		l.from.Params.Add("tag", sip.GenerateTagN(16))
-		l.to = sip.ToHeader{Address: l.uri, Params: sip.NewParams()}
-		l.target = l.uri
-		l.version = -1
-	}
-	l.cseq++
-	// A new subscription goes through the outbound proxy; a refresh
-	// goes in the dialog, to the service's Contact.
-	routed := !refresh && p.net.route != nil
-	req := ls.request(l, sip.SUBSCRIBE, routed)
-	target := l.target
-	hop := target
-	if routed {
-		hop = p.net.route.Address
-	}
-	l.mu.Unlock()
-	// The next hop of a new subscription may send the first NOTIFY
-	// before we read the 200: know it as the peer before sending. A
-	// refresh keeps the peers it has (no lookup per refresh).
-	if !refresh {
-		hopAddrs := resolveHost(ctx, hop.Host)
-		l.mu.Lock()
-		l.peers = addPeers(l.peers[:0], hopAddrs...)
-		l.mu.Unlock()
-	}
-	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(int(expiry/time.Second))))
-	req.AppendHeader(sip.NewHeader("Accept", dialoginfo.ContentType))
-	if routed {
-		req.AppendHeader(sip.HeaderClone(p.net.route))
-	}
-	client, _ := p.net.clientFor(target, routed)
-	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	res, err := ls.send(rctx, l, client, req)
-	if err != nil {
-		// A refresh cut short by Close leaves the subscription to
-		// unsubscribe: the far end may well have it.
-		if ctx.Err() == nil {
-			l.mu.Lock()
-			l.active = false
-			l.mu.Unlock()
-		}
-		return 0, fmt.Errorf("SUBSCRIBE %s: %w", target.String(), err)
-	}
-	if !res.IsSuccess() {
-		l.mu.Lock()
-		l.active = false
-		l.mu.Unlock()
-		return 0, &refusedError{target: target.String(), res: res}
-	}
-	granted := expiry
-	if h := res.GetHeader("Expires"); h != nil {
-		if n, err := strconv.Atoi(strings.TrimSpace(h.Value())); err == nil && n > 0 {
-			granted = time.Duration(n) * time.Second
-		}
-	}
-	l.mu.Lock()
-	if tag, ok := res.To().Params.Get("tag"); ok && tag != "" {
-		l.to.Params.Remove("tag")
-		l.to.Params.Add("tag", tag)
-	}
-	if c := res.Contact(); c != nil {
-		l.target = c.Address
-	}
-	if a, ok := sourceAddr(res.Source()); ok {
-		l.peers = addPeers(l.peers, a)
-	}
-	l.active = true
-	l.mu.Unlock()
-	return granted, nil
-}
-
-// lampFaultOf is the kind of a lamp subscription's failure.
-func lampFaultOf(err error) telephony.LampFault {
-	var refused *refusedError
-	if !errors.As(err, &refused) {
-		return telephony.LampNoAnswer
-	}
-	switch refused.res.StatusCode {
-	case sip.StatusUnauthorized, sip.StatusForbidden, sip.StatusProxyAuthRequired:
-		return telephony.LampRefused
-	case sip.StatusNotFound:
-		return telephony.LampNotFound
-	case sip.StatusMethodNotAllowed, sip.StatusNotImplemented, 489: // Bad Event
-		return telephony.LampNotOffered
-	case sip.StatusRequestTimeout:
-		return telephony.LampNoAnswer
-	}
-	return telephony.LampFailing
 }
 
 // lampFault records that orbit n's lamp failed (fault) or is known again
@@ -305,164 +123,14 @@ func (ls *lamps) lampFault(n int, fault telephony.LampFault, err error) {
 	})
 }
 
-// request builds an in-dialog (or initial) request of the lamp's
-// subscription, routed through the outbound proxy or not; l.mu is held.
-func (ls *lamps) request(l *lamp, method sip.RequestMethod, routed bool) *sip.Request {
-	req := sip.NewRequest(method, l.target)
-	from, to := l.from, l.to
-	from.Params = l.from.Params.Clone()
-	to.Params = l.to.Params.Clone()
-	callID := sip.CallIDHeader(l.callID)
-	req.AppendHeader(&from)
-	req.AppendHeader(&to)
-	req.AppendHeader(&callID)
-	req.AppendHeader(&sip.CSeqHeader{SeqNo: l.cseq, MethodName: method})
-	maxFwd := sip.MaxForwardsHeader(70)
-	req.AppendHeader(&maxFwd)
-	t := ls.p.net.transportFor(l.target)
-	if routed {
-		t = ls.p.net.routedTransport(l.target)
-	}
-	ct := ls.p.net.contact[t]
-	req.AppendHeader(&ct)
-	req.AppendHeader(sip.NewHeader("Event", dialoginfo.EventName))
-	req.SetTransport(strings.ToUpper(t))
-	return req
-}
-
-// unsubscribe ends a lamp's subscription (Expires: 0) and waits, briefly,
-// for the final NOTIFY, so that the service does not send it on to a
-// closed socket.
-func (ls *lamps) unsubscribe(l *lamp) {
-	l.mu.Lock()
-	if !l.active {
-		l.mu.Unlock()
-		return
-	}
-	l.active = false
-	l.cseq++
-	final := make(chan struct{})
-	l.final = final
-	req := ls.request(l, sip.SUBSCRIBE, false)
-	target := l.target
-	l.mu.Unlock()
-	req.AppendHeader(sip.NewHeader("Expires", "0"))
-	client, _ := ls.p.net.clientFor(target, false)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	if res, err := ls.send(ctx, l, client, req); err != nil || !res.IsSuccess() {
-		return
-	}
-	select {
-	case <-final:
-	case <-ctx.Done():
-	}
-}
-
-// send sends a request of l's subscription, answering a digest
-// challenge. The answer to a challenge goes with the next CSeq (sipgo's
-// digest retry counts it up in req): the subscription's next request
-// takes the one after, never one the far end has seen (res_pjsip
-// answers a repeated CSeq 500, RFC 3261 §12.2.1.1).
-func (ls *lamps) send(ctx context.Context, l *lamp, client *sipgo.Client, req *sip.Request) (*sip.Response, error) {
-	res, err := ls.p.cfg.Account.do(ctx, client, req)
-	if cs := req.CSeq(); cs != nil {
-		l.mu.Lock()
-		l.cseq = max(l.cseq, cs.SeqNo)
-		l.mu.Unlock()
-	}
-	return res, err
-}
-
-// onNotify handles a NOTIFY of a lamp subscription; false means it is not
-// one of ours.
-func (ls *lamps) onNotify(req *sip.Request, tx sip.ServerTransaction) bool {
-	ev := req.GetHeader("Event")
-	if ev == nil || !strings.EqualFold(dialoginfo.EventType(ev.Value()), dialoginfo.EventName) {
-		return false
-	}
-	id := req.CallID()
-	if id == nil {
-		return false
-	}
-	ls.mu.Lock()
-	l := ls.byCallID[string(*id)]
-	ls.mu.Unlock()
-	if l == nil {
-		// An old subscription the service still sends on: end it.
-		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Subscription Does Not Exist", nil))
-		return true
-	}
-	l.mu.Lock()
-	fromPeer := l.fromPeerLocked(req.Source())
-	l.mu.Unlock()
-	if !fromPeer {
-		ls.p.log.Warn("lamp NOTIFY from a stranger ignored", "orbit", l.orbit, "source", req.Source())
-		res := sip.NewResponseFromRequest(req, sip.StatusForbidden, "Forbidden", nil)
-		res.AppendHeader(sip.NewHeader("Warning", `399 console "not the subscription's peer"`))
-		_ = tx.Respond(res)
-		return true
-	}
-	_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
-	instance := ""
-	if h := req.GetHeader(instanceHeader); h != nil {
-		instance = strings.TrimSpace(h.Value())
-	}
-
-	terminated := false
-	if st := req.GetHeader("Subscription-State"); st != nil && strings.HasPrefix(strings.ToLower(strings.TrimSpace(st.Value())), "terminated") {
-		terminated = true
-	}
-	l.mu.Lock()
-	if instance != "" {
-		l.instance = instance
-	}
-	if tag, ok := req.From().Params.Get("tag"); ok && tag != "" {
-		if cur, _ := l.to.Params.Get("tag"); cur == "" {
-			l.to.Params.Add("tag", tag)
-		}
-	}
-	if c := req.Contact(); c != nil {
-		l.target = c.Address
-	}
-	backend := backendKey(l.target)
-	var doc dialoginfo.Document
-	var docErr error
-	fresh := false
-	if len(req.Body()) > 0 {
-		doc, docErr = dialoginfo.Unmarshal(req.Body())
-		// A full document is the whole truth whatever its version (a
-		// restarted service counts from 0 again); a partial one only
-		// when newer.
-		if docErr == nil && (doc.State == dialoginfo.StateFull || int64(doc.Version) > l.version) {
-			l.version = int64(doc.Version)
-			fresh = true
-		}
-	}
-	if terminated {
-		l.active = false
-		if l.final != nil {
-			close(l.final)
-			l.final = nil
-		}
-	}
-	l.mu.Unlock()
-	if docErr != nil {
-		ls.p.log.Warn("lamp document", "orbit", l.orbit, "error", docErr)
-	}
-	ls.sawInstance(backend, instance)
-	if fresh {
-		ls.applyLamp(l.orbit, doc)
+// noted takes what a NOTIFY of lamp l said: the service's instance,
+// and the orbit's state from a fresh document.
+func (ls *lamps) noted(l *lamp, n notice) {
+	ls.sawInstance(n.backend, n.instance)
+	if n.fresh {
+		ls.applyLamp(l.orbit, n.doc)
 		ls.lampKnown(l.orbit)
 	}
-	if terminated {
-		ls.p.log.Info("lamp subscription terminated", "orbit", l.orbit, "state", req.GetHeader("Subscription-State").Value())
-		select {
-		case l.kick <- struct{}{}:
-		default:
-		}
-	}
-	return true
 }
 
 // lampKnown clears a fault of orbit n's lamp: a document came.
@@ -524,18 +192,6 @@ func (ls *lamps) sawInstance(backend, id string) {
 	if prev != "" {
 		ls.p.log.Info("park service restarted: subscribing again", "backend", backend, "instance", id, "previous", prev, "lamps", kicked)
 	}
-}
-
-// fromPeerLocked tells whether a NOTIFY from source may belong to the
-// subscription: it comes from its next hop or from whoever answered the
-// SUBSCRIBE. Before either is known (a NOTIFY racing its 200 from a
-// host that did not resolve), it is taken. l.mu is held.
-func (l *lamp) fromPeerLocked(source string) bool {
-	if len(l.peers) == 0 {
-		return true
-	}
-	a, ok := sourceAddr(source)
-	return ok && slices.Contains(l.peers, a)
 }
 
 // sourceAddr is the IP address of a message's source "host:port".

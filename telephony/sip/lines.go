@@ -317,7 +317,11 @@ func (p *Phone) Answer(ctx context.Context, id telephony.CallID) error {
 // call is hung up.
 func (c *call) newLeg(m *diago.DialogMedia) (*leg, error) {
 	p, id := c.p, c.id
-	l, err := newLeg(m, p.log.With("call", id), func(d rune) { p.dtmfReceived(id, d) })
+	err := p.srtpAnswered(c.cli)
+	var l *leg
+	if err == nil {
+		l, err = newLeg(m, p.log.With("call", id), func(d rune) { p.dtmfReceived(id, d) })
+	}
 	if err != nil {
 		p.mu.Lock()
 		c.endReason = endAs(telephony.EndNoAudio, "no usable audio: "+err.Error())

@@ -195,6 +195,7 @@ func (p *Phone) Start(ctx context.Context) error {
 			BindHost:  ap.Addr().String(),
 			BindPort:  int(ap.Port()),
 			TLSConf:   l.TLS,
+			MediaSRTP: p.cfg.Account.mediaSRTP(l.Transport),
 		}
 		if l.Advertise != "" {
 			t.ExternalHost = l.Advertise

@@ -126,7 +126,11 @@ func (p *Phone) transfer(ctx context.Context, id telephony.CallID, consult *call
 		}
 	})
 	if err != nil {
-		c.transferDone(t, fmt.Sprintf("transfer to %s refused: %v", label, err))
+		code := 0
+		if res := responseOf(err); res != nil {
+			code = res.StatusCode
+		}
+		c.transferDone(t, fmt.Sprintf("transfer to %s refused: %v", label, err), telephony.TransferRefused, code)
 		return fmt.Errorf("sip: transfer %s: %w", id, err)
 	}
 	p.wg.Go(func() { p.awaitTransfer(c, consult, t) })
@@ -144,7 +148,7 @@ func (p *Phone) awaitTransfer(c *call, consult *call, t *transferAttempt) {
 				continue
 			}
 			if code >= 300 {
-				c.transferDone(t, fmt.Sprintf("transfer to %s failed (%d)", t.target, code))
+				c.transferDone(t, fmt.Sprintf("transfer to %s failed (%d)", t.target, code), transferFailureOf(code), code)
 				return
 			}
 			p.mu.Lock()
@@ -167,7 +171,7 @@ func (p *Phone) awaitTransfer(c *call, consult *call, t *transferAttempt) {
 			}
 			return
 		case <-timeout.C:
-			c.transferDone(t, fmt.Sprintf("transfer to %s: no outcome", t.target))
+			c.transferDone(t, fmt.Sprintf("transfer to %s: no outcome", t.target), telephony.TransferNoOutcome, 0)
 			return
 		case <-ended:
 			return
@@ -177,13 +181,35 @@ func (p *Phone) awaitTransfer(c *call, consult *call, t *transferAttempt) {
 	}
 }
 
-// transferDone ends a failed transfer: the call stays held, with why.
-func (c *call) transferDone(t *transferAttempt, reason string) {
+// transferDone ends a failed transfer: the call stays held, with why
+// (Call.Reason for the eye, TransferFailed for the window to decide by).
+func (c *call) transferDone(t *transferAttempt, reason string, why telephony.TransferFailure, code int) {
+	mine := false
 	c.attemptFailed("transfer failed", reason, func() bool {
 		if c.transfer != t {
 			return false
 		}
 		c.transfer = nil
+		mine = true
 		return true
 	})
+	if mine {
+		c.p.emit(telephony.TransferFailed{Call: c.id, Target: t.target, Why: why, Code: code})
+	}
+}
+
+// transferFailureOf is why a transfer failed, from the status of the
+// new call the caller's side reported (the REFER NOTIFY's sipfrag).
+func transferFailureOf(code int) telephony.TransferFailure {
+	switch code {
+	case sip.StatusBusyHere, sip.StatusGlobalBusyEverywhere:
+		return telephony.TransferBusy
+	case sip.StatusRequestTimeout, sip.StatusTemporarilyUnavailable, sip.StatusRequestTerminated:
+		return telephony.TransferNoAnswer
+	case sip.StatusNotFound, 484, 604:
+		return telephony.TransferNoSuchPerson
+	case sip.StatusForbidden, sip.StatusGlobalDecline:
+		return telephony.TransferDeclined
+	}
+	return telephony.TransferFailedOther
 }

@@ -1,0 +1,281 @@
+package sip_test
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard/switchboard/internal/baresip"
+	"github.com/switchboard/switchboard/internal/siptest"
+	"github.com/switchboard/switchboard/internal/tone"
+	"github.com/switchboard/switchboard/internal/wav"
+	"github.com/switchboard/switchboard/telephony"
+	sbsip "github.com/switchboard/switchboard/telephony/sip"
+)
+
+// tlsBaresip is Debian's baresip with SIP over TLS (its certificate
+// signed by a test CA) and its srtp module, recording what it hears.
+type tlsBaresip struct {
+	*baresip.Baresip
+	tlsAddr string // host:port of its TLS listener
+	sndDir  string // where its sndfile module writes what it hears and sends
+}
+
+// startTLSBaresip starts baresip with a certificate for 127.0.0.1 from
+// ca; mediaenc is the account's media encryption ("srtp-mand": SDES
+// SRTP, RTP/SAVP, or none, "": plain RTP). internal/baresip writes its
+// config; the extra lines (modules srtp and sndfile, the certificate)
+// are added by a wrapper that baresip.Options.Binary names, which
+// appends them to the config directory's file and runs baresip.
+func startTLSBaresip(t *testing.T, ca *testCA, mediaenc string, toneHz int) *tlsBaresip {
+	t.Helper()
+	siptest.NeedPeer(t, "baresip")
+	real, err := exec.LookPath("baresip")
+	if err != nil {
+		t.Skip(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile := ca.issue(t, dir, "baresip", "127.0.0.1")
+	certPEM, err := os.ReadFile(certFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyPEM, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	both := filepath.Join(dir, "baresip-cert-and-key.pem")
+	writeFile(t, both, string(certPEM)+string(keyPEM))
+	snd := filepath.Join(dir, "snd")
+	if err := os.Mkdir(snd, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	extra := filepath.Join(dir, "extra-config")
+	writeFile(t, extra, strings.Join([]string{
+		"module\tsrtp.so",
+		"module\tsndfile.so",
+		"snd_path\t" + snd,
+		"sip_certificate\t" + both,
+		"",
+	}, "\n"))
+	wrapper := filepath.Join(dir, "baresip-tls")
+	// baresip.Start runs it as: wrapper -f DIR [-t N] [-s].
+	writeFile(t, wrapper, "#!/bin/sh\ncat '"+extra+"' >> \"$2/config\" && exec '"+real+"' \"$@\"\n")
+	if err := os.Chmod(wrapper, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	params := ""
+	if mediaenc != "" {
+		params = ";mediaenc=" + mediaenc
+	}
+	b := siptest.StartBaresip(t, baresip.Options{Dir: filepath.Join(dir, "conf"), Binary: wrapper, Display: "Bare Sip",
+		ToneHz: toneHz, AccountParams: params})
+	host, port, _ := net.SplitHostPort(b.SIPAddr)
+	p, _ := strconv.Atoi(port)
+	// baresip listens for TLS one port above its SIP port.
+	return &tlsBaresip{Baresip: b, tlsAddr: net.JoinHostPort(host, strconv.Itoa(p+1)), sndDir: snd}
+}
+
+// srtpAccount is a console's TLS account whose registrar is b (baresip
+// refuses the REGISTER: the calls go straight to and from it).
+func srtpAccount(b *tlsBaresip, ca *testCA, mode sbsip.SRTPMode) sbsip.Account {
+	acc := tlsAccount("desk", b.tlsAddr, ca.file)
+	acc.RetryInterval = time.Hour
+	acc.SRTP = mode
+	return acc
+}
+
+// recording is baresip's recording of what it hears on its call
+// (sndfile's "-dec" file), once it holds a second of audio.
+func (b *tlsBaresip) recording(t *testing.T) string {
+	t.Helper()
+	var file string
+	var last error
+	pollSRTP(t, "a second of baresip's recording of what it hears", func() bool {
+		files, _ := filepath.Glob(filepath.Join(b.sndDir, "*-dec.wav"))
+		if len(files) != 1 {
+			last = fmt.Errorf("recordings %q", files)
+			return false
+		}
+		raw, err := os.ReadFile(files[0])
+		if err != nil || len(raw) < 44 {
+			last = fmt.Errorf("%d bytes (%v)", len(raw), err)
+			return false
+		}
+		// The canonical header libsndfile writes: channels at 22, rate
+		// at 24; the data sizes are filled in when the call ends.
+		channels := int(binary.LittleEndian.Uint16(raw[22:]))
+		rate := int(binary.LittleEndian.Uint32(raw[24:]))
+		last = fmt.Errorf("%d bytes of %d Hz, %d channels", len(raw), rate, channels)
+		file = files[0]
+		return len(raw) >= 44+2*channels*rate
+	}, &last)
+	return file
+}
+
+// heard checks, once baresip's call ended, that freq dominates the last
+// half second of its recording.
+func heard(t *testing.T, file string, freq float64) {
+	t.Helper()
+	var a *wav.Audio
+	var last error
+	pollSRTP(t, "baresip's recording closed", func() bool {
+		a, last = wav.ReadFile(file)
+		return last == nil && a.Duration() >= time.Second
+	}, &last)
+	mono := make([]int16, 0, a.Frames())
+	for i := 0; i < len(a.Samples); i += a.Channels {
+		mono = append(mono, a.Samples[i])
+	}
+	win := mono[len(mono)-a.SampleRate/2:]
+	if level, ok := tone.Detect(win, freq, float64(a.SampleRate)); !ok {
+		t.Fatalf("baresip heard no %v Hz (level %.3f, %d Hz, %s)", freq, level, a.SampleRate, a.Duration())
+	}
+}
+
+// srtpOn waits until baresip says its call's audio is encrypted
+// (CALL_MENC, "0,audio,AES_CM_128_HMAC_SHA1_80").
+func (b *tlsBaresip) srtpOn(t *testing.T) {
+	t.Helper()
+	ev, err := b.WaitType(ctxT(t), "CALL_MENC", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(ev.Param, "audio,AES_CM_128_HMAC_SHA1_80") {
+		t.Fatalf("baresip's media encryption: %q", ev.Param)
+	}
+}
+
+// TestSRTPConsoleCallsBaresip: a console whose TLS account requires SRTP
+// calls baresip over TLS with SRTP mandatory (RTP/SAVP, SDES); each
+// hears the other's tone through the encryption.
+func TestSRTPConsoleCallsBaresip(t *testing.T) {
+	ca := newTestCA(t, t.TempDir(), "pbx-ca")
+	b := startTLSBaresip(t, ca, "srtp-mand", 440)
+	a := newConsole(t, "desk", 1000, func(c *sbsip.Config) { c.Account = srtpAccount(b, ca, sbsip.SRTPRequired) })
+	id, err := a.Dial(ctxT(t), "sip:baresip@"+b.tlsAddr+";transport=tls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.WaitType(ctxT(t), "CALL_INCOMING", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Command(ctxT(t), "accept", ""); err != nil {
+		t.Fatal(err)
+	}
+	a.waitState(t, id, telephony.StateActive)
+	b.srtpOn(t)
+	a.hears(t, 440)
+	rec := b.recording(t)
+	if err := a.Hangup(ctxT(t), id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.WaitType(ctxT(t), "CALL_CLOSED", ""); err != nil {
+		t.Fatal(err)
+	}
+	heard(t, rec, 1000)
+}
+
+// TestSRTPBaresipCallsConsole: baresip calls a console that offers SRTP,
+// over TLS with SRTP mandatory; the console answers with its own key and
+// each hears the other.
+func TestSRTPBaresipCallsConsole(t *testing.T) {
+	ca := newTestCA(t, t.TempDir(), "pbx-ca")
+	b := startTLSBaresip(t, ca, "srtp-mand", 440)
+	a := newConsole(t, "desk", 1000, func(c *sbsip.Config) { c.Account = srtpAccount(b, ca, sbsip.SRTPOffered) })
+	if err := b.Dial(ctxT(t), "sip:desk@"+a.Addr("tls").String()+";transport=tls"); err != nil {
+		t.Fatal(err)
+	}
+	call := answered(t, a)
+	b.srtpOn(t)
+	a.hears(t, 440)
+	rec := b.recording(t)
+	if err := a.Hangup(ctxT(t), call.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.WaitType(ctxT(t), "CALL_CLOSED", ""); err != nil {
+		t.Fatal(err)
+	}
+	heard(t, rec, 1000)
+}
+
+// TestSRTPRequiredRefusesPlainOffer: baresip without SRTP calls a console
+// whose account requires it: 488 Not Acceptable Here, and the console
+// never shows the call.
+func TestSRTPRequiredRefusesPlainOffer(t *testing.T) {
+	ca := newTestCA(t, t.TempDir(), "pbx-ca")
+	b := startTLSBaresip(t, ca, "", 440)
+	a := newConsole(t, "desk", 1000, func(c *sbsip.Config) { c.Account = srtpAccount(b, ca, sbsip.SRTPRequired) })
+	if err := b.Dial(ctxT(t), "sip:desk@"+a.Addr("tls").String()+";transport=tls"); err != nil {
+		t.Fatal(err)
+	}
+	ev, err := b.WaitType(ctxT(t), "CALL_CLOSED", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(ev.Param, "488") {
+		t.Fatalf("baresip's call closed with %q, want 488", ev.Param)
+	}
+	for _, e := range a.events.All() {
+		if _, ok := e.(telephony.CallChanged); ok {
+			t.Fatalf("the refused call was shown: %+v", e)
+		}
+	}
+}
+
+// pollSRTP checks cond every 20 ms until it holds, for at most waitFor;
+// *why, when given, says what was last seen.
+func pollSRTP(t *testing.T, what string, cond func() bool, why *error) {
+	t.Helper()
+	for deadline := time.Now().Add(waitFor); !cond(); {
+		if time.Now().After(deadline) {
+			if why != nil {
+				t.Fatalf("%s: not within %s (%v)", what, waitFor, *why)
+			}
+			t.Fatalf("%s: not within %s", what, waitFor)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestSRTPCallToPlainPeerRefused: a console whose account requires SRTP
+// offers it (RTP/SAVP) to baresip, which has none: baresip refuses the
+// offer (488) and the call ends failed, never live with plain audio.
+func TestSRTPCallToPlainPeerRefused(t *testing.T) {
+	ca := newTestCA(t, t.TempDir(), "pbx-ca")
+	b := startTLSBaresip(t, ca, "", 440)
+	a := newConsole(t, "desk", 1000, func(c *sbsip.Config) { c.Account = srtpAccount(b, ca, sbsip.SRTPRequired) })
+	id, err := a.Dial(ctxT(t), "sip:baresip@"+b.tlsAddr+";transport=tls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := a.waitState(t, id, telephony.StateEnded)
+	if got.End != telephony.EndFailed || !strings.Contains(got.Reason, "488") {
+		t.Fatalf("ended: %+v, want failed with 488", got)
+	}
+	for _, e := range a.events.All() {
+		if cc, ok := e.(telephony.CallChanged); ok && cc.Call.State == telephony.StateActive {
+			t.Fatalf("the call went live: %+v", cc.Call)
+		}
+	}
+}
+
+// TestSRTPOfferedTakesPlainCall: a console that offers SRTP takes a call
+// from baresip without it, in plain RTP.
+func TestSRTPOfferedTakesPlainCall(t *testing.T) {
+	ca := newTestCA(t, t.TempDir(), "pbx-ca")
+	b := startTLSBaresip(t, ca, "", 440)
+	a := newConsole(t, "desk", 1000, func(c *sbsip.Config) { c.Account = srtpAccount(b, ca, sbsip.SRTPOffered) })
+	if err := b.Dial(ctxT(t), "sip:desk@"+a.Addr("tls").String()+";transport=tls"); err != nil {
+		t.Fatal(err)
+	}
+	answered(t, a)
+	a.hears(t, 440)
+}
