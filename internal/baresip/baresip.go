@@ -55,6 +55,9 @@ type Options struct {
 	SIPTrace bool
 	// Output, when set, also receives baresip's stdout and stderr.
 	Output io.Writer
+	// Console loads the cons UI module and reads what it shows (the
+	// menu's output: instant messages, ...) into the log (message.go).
+	Console bool
 }
 
 // Event is one event baresip reported on ctrl_tcp.
@@ -165,7 +168,7 @@ func start(ctx context.Context, bin string, opts Options) (*Baresip, error) {
 	sipAddr := "127.0.0.1:" + strconv.Itoa(sipPort)
 	ctrlAddr := "127.0.0.1:" + strconv.Itoa(ctrlPort)
 
-	config := strings.Join([]string{
+	lines := []string{
 		"sip_listen\t" + sipAddr,
 		"net_interface\t127.0.0.1",
 		"audio_source\tausine," + strconv.Itoa(opts.ToneHz),
@@ -179,8 +182,15 @@ func start(ctx context.Context, bin string, opts Options) (*Baresip, error) {
 		"module_app\tmenu.so",
 		"module_app\tctrl_tcp.so",
 		"ctrl_tcp_listen\t" + ctrlAddr,
-		"",
-	}, "\n")
+	}
+	var consAddr string
+	if opts.Console {
+		if consAddr, err = consoleAddr(); err != nil {
+			return nil, err
+		}
+		lines = append(lines, "module\tcons.so", "cons_listen\t"+consAddr)
+	}
+	config := strings.Join(append(lines, ""), "\n")
 	aor := "sip:" + opts.User + "@" + sipAddr
 	account := "<" + aor + ">"
 	if opts.Display != "" {
@@ -249,6 +259,12 @@ func start(ctx context.Context, bin string, opts Options) (*Baresip, error) {
 		}
 	}
 	go b.read()
+	if consAddr != "" {
+		if err := b.attachConsole(ctx, consAddr); err != nil {
+			b.kill()
+			return nil, err
+		}
+	}
 	if !strings.Contains(b.out.String(), "baresip is ready") {
 		// Modules are loaded; give the UA the moment it needs to finish.
 		b.waitOutput(ctx, "baresip is ready", 5*time.Second)

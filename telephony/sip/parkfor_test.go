@@ -1,0 +1,148 @@
+package sip_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/switchboard/switchboard/internal/baresip"
+	"github.com/switchboard/switchboard/internal/siptest"
+	"github.com/switchboard/switchboard/telephony"
+	sbsip "github.com/switchboard/switchboard/telephony/sip"
+)
+
+// parkedForYou waits for c's park notice of orbit n.
+func parkedForYou(t *testing.T, c *console, n int) telephony.ParkedForYou {
+	t.Helper()
+	ev := c.waitEvent(t, "a park notice", func(e telephony.Event) bool {
+		p, ok := e.(telephony.ParkedForYou)
+		return ok && p.Orbit == n
+	})
+	return ev.(telephony.ParkedForYou)
+}
+
+// TestParkForColleague: console A parks alice on 705 for Bob with a
+// note. Both consoles' lamps say whom the call is for and the note (the
+// park service keeps them); Bob's console gets the park notice (a SIP
+// MESSAGE) naming alice, the orbit and the note, retrieves from it (a
+// safe retrieve with the park's token), and Bob and alice hear each
+// other.
+func TestParkForColleague(t *testing.T) {
+	f := startParkService(t, "", nil)
+	a := newConsole(t, "desk-a", 1000, f.templates)
+	bob := newConsole(t, "bob", 1200, f.templates)
+	a.waitParkService(t, true)
+	bob.waitParkService(t, true)
+
+	alice, call, _ := aliceOn(t, a, true)
+	const note = "re: the contract; 50% — urgent"
+	if err := a.ParkFor(ctxT(t), call.ID, 705, telephony.ParkFor{For: bob.AOR(), Name: "Bob", Note: note}); err != nil {
+		t.Fatal(err)
+	}
+	a.waitState(t, call.ID, telephony.StateParkedAway)
+	nd := siptest.Recv(t, "alice follows the REFER", alice.referred)
+	m := siptest.StartMedia(t, nd, 440)
+
+	forBob := func(o telephony.Orbit) bool { return o.Occupied && o.For == bob.AOR() && o.Note == note }
+	a.waitOrbit(t, 705, "lit for Bob", forBob)
+	bob.waitOrbit(t, 705, "lit for Bob", forBob)
+
+	n := parkedForYou(t, bob, 705)
+	if n.CallerURI != alice.AOR() || n.From != a.AOR() || n.Note != note || n.Token == "" {
+		t.Fatalf("park notice %+v: want alice %s from %s, the note and a token", n, alice.AOR(), a.AOR())
+	}
+	if want := "Call for you: Alice ("; !strings.HasPrefix(n.Text, want) || !strings.Contains(n.Text, "on 705 — dial 705") {
+		t.Fatalf("park notice text %q", n.Text)
+	}
+
+	id, err := bob.RetrieveParked(ctxT(t), n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob.waitState(t, id, telephony.StateActive)
+	bob.hears(t, 440)
+	m.WaitTone(t, "alice hears Bob", 1200)
+	bob.waitOrbit(t, 705, "free", free)
+}
+
+// TestParkForSafeRetrieveOfNotice: the notice's token retrieves only
+// the call it told of: when that caller gave up and another was parked
+// on the orbit, Bob's retrieve from the old notice gets nobody, and the
+// other caller stays parked.
+func TestParkForSafeRetrieveOfNotice(t *testing.T) {
+	f := startParkService(t, "", nil)
+	a := newConsole(t, "desk-a", 1000, f.templates)
+	bob := newConsole(t, "bob", 1200, f.templates)
+	a.waitParkService(t, true)
+
+	alice, call, _ := aliceOn(t, a, true)
+	if err := a.ParkFor(ctxT(t), call.ID, 703, telephony.ParkFor{For: bob.AOR()}); err != nil {
+		t.Fatal(err)
+	}
+	nd := siptest.Recv(t, "alice follows the REFER", alice.referred)
+	n := parkedForYou(t, bob, 703)
+	bob.waitOrbit(t, 703, "lit for Bob", func(o telephony.Orbit) bool { return o.Occupied && o.For == bob.AOR() })
+	if err := nd.Hangup(ctxT(t)); err != nil { // alice gives up
+		t.Fatal(err)
+	}
+	bob.waitOrbit(t, 703, "dark", free)
+	parkDirect(t, f, "carol", "park-703")
+	bob.waitOrbit(t, 703, "lit with Carol", occupiedBy("Carol"))
+
+	id, err := bob.RetrieveParked(ctxT(t), n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := bob.waitState(t, id, telephony.StateEnded); got.End != telephony.EndOrbitEmpty {
+		t.Fatalf("retrieve from a stale notice = %+v", got)
+	}
+	if st, _ := f.svc.Orbit(703); !st.Occupied || st.CallerName != "Carol" {
+		t.Fatalf("carol is no longer parked: %+v", st)
+	}
+}
+
+// TestParkForRefusesBadNote: a note over 140 characters or a colleague
+// that is no address is refused before anything is sent; the call stays.
+func TestParkForRefusesBadNote(t *testing.T) {
+	f := startParkService(t, "", nil)
+	a := newConsole(t, "desk-a", 1000, f.templates)
+	a.waitParkService(t, true)
+	_, call, _ := aliceOn(t, a, true)
+	for _, pf := range []telephony.ParkFor{
+		{Note: strings.Repeat("x", telephony.MaxParkNote+1)},
+		{Note: "two\nlines"},
+		{For: "bob chen"},
+	} {
+		if err := a.ParkFor(ctxT(t), call.ID, 705, pf); !errors.Is(err, sbsip.ErrBadParkFor) {
+			t.Fatalf("ParkFor(%+v) = %v, want ErrBadParkFor", pf, err)
+		}
+	}
+	for _, c := range a.Calls() {
+		if c.ID == call.ID && c.State != telephony.StateActive {
+			t.Fatalf("call after the refusals: %+v", c)
+		}
+	}
+}
+
+// TestParkForBaresipColleague: the colleague runs an ordinary phone,
+// Debian's baresip: it receives the park notice MESSAGE, answers it 200,
+// and its menu shows the text, "Call for you: Alice (alice@…) on 704 —
+// dial 704" with the note, as from the console.
+func TestParkForBaresipColleague(t *testing.T) {
+	b := siptest.StartBaresip(t, baresip.Options{User: "bob", Display: "Bob Chen", Console: true})
+	f := startParkService(t, "", nil)
+	a := newConsole(t, "desk-a", 1000, f.templates)
+	a.waitParkService(t, true)
+	_, call, _ := aliceOn(t, a, true)
+	if err := a.ParkFor(ctxT(t), call.ID, 704, telephony.ParkFor{For: b.AOR, Name: "Bob Chen", Note: "contract, urgent"}); err != nil {
+		t.Fatal(err)
+	}
+	a.waitState(t, call.ID, telephony.StateParkedAway)
+	line, err := b.WaitMessage(ctxT(t), "dial 704")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := a.AOR() + `: "Call for you: Alice (alice@127.0.0.1) on 704 — dial 704. contract, urgent"`; line != want {
+		t.Fatalf("baresip showed %s, want %s", line, want)
+	}
+}
