@@ -106,6 +106,9 @@ type Phone struct {
 	forWhom  map[int]telephony.ParkFor
 	parking  parking // parks, their records, the park service's health
 	lamps    *lamps  // the lamp board; nil while park is off
+	// subs are the dialog subscriptions (lamps and presence) by Call-ID.
+	subs     subscriptions
+	presence *presence // the colleagues watched (presence.go)
 }
 
 // New validates cfg and prepares a Phone; Start makes it listen.
@@ -405,7 +408,7 @@ func (p *Phone) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
 		switch req.Method {
 		case sip.NOTIFY:
-			if p.lamps != nil && p.lamps.onNotify(req, tx) {
+			if p.subs.onNotify(p, req, tx) {
 				return
 			}
 			if ev := req.GetHeader("Event"); ev != nil && strings.EqualFold(dialoginfo.EventType(ev.Value()), "refer") {
