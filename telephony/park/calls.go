@@ -141,6 +141,7 @@ func (l *sipLeg) unregister() {
 	delete(s.legs, l)
 	s.notifyChangedLocked()
 	s.mu.Unlock()
+	s.forget(l)
 }
 
 func (s *Service) newLeg(o offer) *sipLeg {
@@ -374,6 +375,13 @@ func (s *Service) park(req *sip.Request, tx sip.ServerTransaction, t target, o o
 	l.uas, l.id, l.call = d, d.ID, c
 	c.leg = l
 	s.register(l)
+	if err := s.saveCall(c, nil); err != nil {
+		// Never confirm a park the store does not have.
+		l.finish()
+		s.unpark(c, "refused", "reason", "park store: "+err.Error())
+		s.reply(req, tx, sip.StatusInternalServerError, "Server Internal Error", sip.NewHeader("Warning", `399 park "the park store could not write the call"`))
+		return
+	}
 
 	// Music starts with the ACK, never at the 200: an unconfirmed 200
 	// sends no media anywhere. Without an ACK within the ACK wait the
@@ -406,6 +414,7 @@ func (s *Service) park(req *sip.Request, tx sip.ServerTransaction, t target, o o
 	c.parkedAt = time.Now()
 	draining := s.draining
 	s.mu.Unlock()
+	_ = s.saveCall(c, nil)
 	l.playMusic()
 	s.event("parked", c, "token_set", c.token != "", "codec", codecName(o.codec), "pt", o.pt)
 	s.lamps.changed(c.orbit)
@@ -525,8 +534,15 @@ func (s *Service) answerBridge(req *sip.Request, tx sip.ServerTransaction, c *pa
 	l := s.newLeg(o)
 	l.uas, l.id = d, d.ID
 	s.register(l)
+	body := s.answerSDP(l, o)
+	if err := s.saveCall(c, l); err != nil {
+		// Never confirm a retrieve the store does not have.
+		l.finish()
+		s.reply(req, tx, sip.StatusInternalServerError, "Server Internal Error", sip.NewHeader("Warning", `399 park "the park store could not write the call"`))
+		return nil, err
+	}
 
-	res := sip.NewSDPResponseFromRequest(d.InviteRequest, s.answerSDP(l, o))
+	res := sip.NewSDPResponseFromRequest(d.InviteRequest, body)
 	res.AppendHeader(sip.NewHeader("P-Asserted-Identity", identity(c.callerName, c.callerURI)))
 	res.AppendHeader(sip.NewHeader("X-Park-Caller", identity(c.callerName, c.callerURI)))
 	res.AppendHeader(sip.NewHeader("X-Park-Orbit", strconv.Itoa(c.orbit)))
@@ -562,6 +578,8 @@ func (s *Service) answerBridge(req *sip.Request, tx sip.ServerTransaction, c *pa
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		c.leg.hangup(ctx, "retriever hung up")
 		cancel()
+	default:
+		s.saveBridge(c, c.leg, l)
 	}
 	return l, nil
 }
@@ -602,6 +620,7 @@ func (s *Service) requeue(c *parkedCall, why string) {
 	c.retriever = ""
 	again := s.owesDrainRingLocked(c)
 	s.mu.Unlock()
+	_ = s.saveCall(c, nil) // without the retriever's leg
 	c.leg.playMusic()
 	s.event("returned", c, "reason", why)
 	s.lamps.changed(c.orbit)
@@ -780,6 +799,7 @@ func (s *Service) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 	} else {
 		body = s.answerSDP(l, o)
 	}
+	s.saveLeg(l) // the new SDP and media, before the peer has them
 	res := sip.NewSDPResponseFromRequest(req, body)
 	res.AppendHeader(&s.dua.ContactHDR)
 	if err := tx.Respond(res); err != nil {
@@ -805,6 +825,7 @@ func (s *Service) startRingback(c *parkedCall, why string) {
 	if len(targets) == 0 {
 		s.moveLocked(c, evNobodyRung)
 		s.mu.Unlock()
+		_ = s.saveCall(c, nil)
 		s.event("timed out", c, "outcome", "nobody to ring back; stays parked")
 		return
 	}
@@ -815,6 +836,7 @@ func (s *Service) startRingback(c *parkedCall, why string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	c.stopRing = cancel
 	s.mu.Unlock()
+	_ = s.saveCall(c, nil)
 	s.event("timed out", c, "reason", why)
 	s.lamps.changed(c.orbit)
 	s.bg.Go(func() {
@@ -847,6 +869,7 @@ func (s *Service) startRingback(c *parkedCall, why string) {
 		c.returnedAt = time.Now() // the park time runs again from here
 		again := s.owesDrainRingLocked(c)
 		s.mu.Unlock()
+		_ = s.saveCall(c, nil)
 		s.event("returned", c, "reason", "nobody answered the ring-back")
 		s.lamps.changed(c.orbit)
 		if again {
@@ -876,6 +899,7 @@ func (s *Service) ringNext(c *parkedCall, uri string, fallback bool) bool {
 	c.ring = ringing{target: uri, since: time.Now(), fallback: fallback}
 	s.notifyChangedLocked()
 	s.mu.Unlock()
+	_ = s.saveCall(c, nil)
 	s.lamps.changed(c.orbit)
 	return true
 }
@@ -979,6 +1003,7 @@ func (s *Service) ring(ctx context.Context, c *parkedCall, uri string) (bool, er
 	}
 	s.link(c, l)
 	s.settle(c)
+	s.saveBridge(c, c.leg, l)
 	if l.isEnded() {
 		// The answerer hung up before the bridge stood: end the call
 		// as any bridged call ends.

@@ -61,6 +61,9 @@ func (s *Service) probe(c *parkedCall) {
 		s.moveLocked(c, evProbed)
 	}
 	s.mu.Unlock()
+	if still && !lost {
+		s.saveLeg(c.leg) // its CSeq: a restart goes on above it
+	}
 	if !still || !lost {
 		return
 	}

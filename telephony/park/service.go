@@ -239,8 +239,7 @@ type Service struct {
 	drainAt  time.Time     // when Shutdown began the drain; zero for Close alone
 	changed  chan struct{} // closed and replaced on every call change (drain waits on it)
 
-	storeMu  sync.RWMutex // read-held by each store write, write-held by Close (persist.go)
-	storeOff bool         // Close stopped the writes: the store keeps the calls as they were
+	keep keeper // what is written to Options.Store (persist.go)
 }
 
 // New validates opts and prepares a service; Start makes it listen.
@@ -305,7 +304,17 @@ func (s *Service) Start(ctx context.Context) error {
 	if ip.IsUnspecified() {
 		mediaHost = adv
 	}
-	eng, err := listenEngine(mediaHost, s.opts.RTPPort, s.media.music, s.log)
+	snap, err := s.loadStore()
+	if err != nil {
+		udp.Close()
+		tcp.Close()
+		return err
+	}
+	rtpPort := s.opts.RTPPort
+	if rtpPort == 0 {
+		rtpPort = storedRTPPort(snap, mediaHost) // where the kept calls' peers send
+	}
+	eng, err := listenEngine(mediaHost, rtpPort, s.media.music, s.log)
 	if err != nil {
 		udp.Close()
 		tcp.Close()
@@ -382,6 +391,9 @@ func (s *Service) Start(ctx context.Context) error {
 	// caps connections per source and closes idle ones.
 	tcpL := sipconn.NewListener(tcp, sipconn.Options{MaxPerSource: s.opts.TCPMaxPerSource,
 		IdleTimeout: s.opts.TCPIdleTimeout, Logger: s.log})
+
+	// The calls of the previous start, before anyone is served.
+	s.restore(snap)
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
@@ -511,7 +523,9 @@ func (s *Service) stop(hangup bool) {
 	}
 	if !hangup {
 		// Nothing after this moment reaches the store: the calls stay
-		// there as the callers last saw them confirmed.
+		// there as the callers last saw them confirmed, each sender's
+		// RTP position last.
+		s.saveMediaPositions()
 		s.stopWriting()
 	}
 	s.mu.Lock()
