@@ -6,6 +6,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 )
@@ -36,6 +37,13 @@ type OrbitGrid struct {
 	// slot orbit. The grid shows the slot as pending until the slot's
 	// state changes (or a few ticks pass).
 	OnPark func(cardID string, orbit int) `json:"-"`
+	// OnParkFor, when set, is called instead of OnPark for a drop made
+	// with Shift held: the app asks whom the call is for before it
+	// parks. A plain drop parks at once, for nobody.
+	OnParkFor func(cardID string, orbit int) `json:"-"`
+	// Modifiers returns the keyboard modifiers held at a drop; nil asks
+	// the desktop driver (a driver without keyboard state holds none).
+	Modifiers func() fyne.KeyModifier `json:"-"`
 	// OnRetrieve is called when a slot holding a call is tapped.
 	OnRetrieve func(orbit int) `json:"-"`
 	// OnRefused is called when a drop is refused, with the reason the
@@ -187,9 +195,33 @@ func (g *OrbitGrid) CardDropped(card *LineCard, pos fyne.Position) {
 		}
 		return
 	}
+	if g.OnParkFor != nil && g.modifiers()&fyne.KeyModifierShift != 0 {
+		s.setHint(hintPending, "Park for…", cardName(card))
+		g.OnParkFor(card.ID, s.Orbit)
+		return
+	}
 	s.setHint(hintPending, "Parking…", cardName(card))
 	if g.OnPark != nil {
 		g.OnPark(card.ID, s.Orbit)
+	}
+}
+
+// modifiers are the keyboard modifiers held now (Modifiers).
+func (g *OrbitGrid) modifiers() fyne.KeyModifier {
+	if g.Modifiers != nil {
+		return g.Modifiers()
+	}
+	if d, ok := fyne.CurrentApp().Driver().(desktop.Driver); ok {
+		return d.CurrentKeyModifiers()
+	}
+	return 0
+}
+
+// ClearHint takes a pending drop's words off the slot of orbit at once
+// (a park for someone the receptionist cancelled).
+func (g *OrbitGrid) ClearHint(orbit int) {
+	if s := g.Slot(orbit); s != nil && s.hint == hintPending {
+		s.setHint(hintNone, "", "")
 	}
 }
 

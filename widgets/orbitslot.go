@@ -59,6 +59,9 @@ type OrbitSlot struct {
 	Parker string
 	// Since is when the call was parked; the zero time shows no timer.
 	Since time.Time
+	// For is whom the call was parked for ("Bob Chen"), Note the
+	// parker's note; the caption says "for Bob Chen" (SetFor).
+	For, Note string
 	// OnRetrieve is called with Orbit when a slot holding a call is
 	// tapped. Without it, the slot's grid's OnRetrieve is called.
 	OnRetrieve func(orbit int) `json:"-"`
@@ -89,6 +92,16 @@ func (s *OrbitSlot) Set(state SlotState, caller, parker string, since time.Time)
 	if changed && s.hint == hintPending {
 		s.hint, s.hintText, s.hintSub, s.hintLeft = hintNone, "", "", 0
 	}
+	s.Refresh()
+}
+
+// SetFor changes whom the slot's call is for and its note, and redraws
+// the slot when they changed.
+func (s *OrbitSlot) SetFor(who, note string) {
+	if who == s.For && note == s.Note {
+		return
+	}
+	s.For, s.Note = who, note
 	s.Refresh()
 }
 
@@ -393,6 +406,16 @@ func (r *slotRenderer) captionText() string {
 		if s.Caller != "" {
 			return s.Caller // the hint took the caller's line
 		}
+	}
+	if (s.State == SlotMine || s.State == SlotOccupied) && (s.For != "" || s.Note != "") {
+		// Whom the call waits for matters more than who parked it.
+		switch {
+		case s.For != "" && s.Note != "":
+			return "for " + s.For + ": " + s.Note
+		case s.For != "":
+			return "for " + s.For
+		}
+		return s.Note
 	}
 	switch s.State {
 	case SlotMine:
