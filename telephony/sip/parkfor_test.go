@@ -146,3 +146,37 @@ func TestParkForBaresipColleague(t *testing.T) {
 		t.Fatalf("baresip showed %s, want %s", line, want)
 	}
 }
+
+// TestAsteriskParkForStaysLocal: with a PBX lot (Asterisk's, no tokens)
+// whom the call is for and the note stay with the console that parked:
+// its orbit shows them, another console's lamp does not (the PBX never
+// heard of them), and the colleague is told all the same, without a
+// token.
+func TestAsteriskParkForStaysLocal(t *testing.T) {
+	x := startAsterisk(t, 701, 704)
+	a := newConsole(t, "desk", 1000, x.templates("87{orbit}"))
+	bob := newConsole(t, "bob", 1200, x.templates("87{orbit}"))
+	a.waitParkService(t, true)
+	x.waitSubscribed(t)
+
+	_, leg := x.call(t, a.uri(), "Alice", "alice")
+	call := answered(t, a)
+	siptest.Recv(t, "alice put through", leg)
+	if err := a.ParkFor(ctxT(t), call.ID, 0, telephony.ParkFor{For: bob.AOR(), Note: "contract"}); err != nil {
+		t.Fatal(err)
+	}
+	if to := siptest.Recv(t, "REFER", x.referred); to != "700" {
+		t.Fatalf("REFER to %q, want the park extension 700", to)
+	}
+	parked := a.waitState(t, call.ID, telephony.StateParkedAway)
+	a.waitOrbit(t, parked.Orbit, "lit for Bob", func(o telephony.Orbit) bool {
+		return o.Occupied && o.ParkedByMe && o.For == bob.AOR() && o.Note == "contract"
+	})
+	n := parkedForYou(t, bob, parked.Orbit)
+	if n.Token != "" || n.Note != "contract" || !strings.Contains(n.Text, "Alice") {
+		t.Fatalf("park notice %+v: want Alice, the note and no token", n)
+	}
+	if o := bob.waitOrbit(t, parked.Orbit, "lit", func(o telephony.Orbit) bool { return o.Occupied }); o.For != "" || o.Note != "" {
+		t.Fatalf("Bob's console shows %+v: the PBX lot's lamp cannot know whom it is for", o)
+	}
+}
