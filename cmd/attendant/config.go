@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard/switchboard/internal/demo"
 	"github.com/switchboard/switchboard/internal/logflag"
 	"github.com/switchboard/switchboard/telephony"
+	"github.com/switchboard/switchboard/telephony/park/store"
 )
 
 // config is what the flags decide. Settings are the console's settings
@@ -27,7 +28,17 @@ type config struct {
 	user      string
 	advertise string
 	parkTime  time.Duration
-	audio     string // "auto" or "none"
+	// stateDir is where the embedded park service keeps its calls
+	// across restarts; "" keeps none (-state-dir none, or a park
+	// address with port 0 and no -state-dir).
+	stateDir string
+	audio    string // "auto" or "none"
+	// music is the embedded park service's music on hold; nil: the
+	// bundled one (tests set a tone they can detect).
+	music []int16
+	// device, when set, is the phone's sound device instead of the
+	// system's (tests: a tone device).
+	device telephony.AudioDevice
 
 	demo         bool
 	demoInterval time.Duration
@@ -51,7 +62,7 @@ type flagSet struct {
 	listen, advertise, user, displayName                 *string
 	account, username, password, registrar, outbound     *string
 	tlsCA, tlsCert, tlsKey                               *string
-	park, parkListen, orbits, parkTime                   *string
+	park, parkListen, orbits, parkTime, stateDir         *string
 	parkAny, parkOrbit, parkRetrieve, parkSafe, parkLamp *string
 	audio                                                *string
 	demo                                                 *bool
@@ -84,6 +95,7 @@ func newFlagSet() *flagSet {
 		parkListen:   fs.String("park-listen", d.ParkService, "`address` the embedded park service listens on"),
 		orbits:       fs.String("orbits", d.Orbits.String(), "the lot: a `range` of orbit numbers"),
 		parkTime:     fs.String("park-time", "2m", "the embedded service's park `time` before it rings the parker back"),
+		stateDir:     fs.String("state-dir", "", "`directory` where the embedded park service keeps its parked and bridged calls while the console is closed (default: the user's state directory, e.g. ~/.local/state/switchboard/console; none with a -park-listen on port 0); none: keep no calls"),
 		parkAny:      fs.String("park-any", "", "another PBX's park `URI`, e.g. sip:700@pbx (with the other -park-* templates; {orbit} is the orbit number)"),
 		parkOrbit:    fs.String("park-orbit", "", "another PBX's park-on-orbit URI `template`, e.g. sip:park-{orbit}@pbx (optional)"),
 		parkRetrieve: fs.String("park-retrieve", "", "another PBX's retrieve URI `template`, e.g. sip:{orbit}@pbx"),
@@ -202,6 +214,9 @@ func parseConfig(args []string, saved app.Settings) (config, error) {
 	if c.parkTime, err = time.ParseDuration(*f.parkTime); err != nil || c.parkTime <= 0 {
 		return c, flagErr("park-time", *f.parkTime, errors.New("not a positive duration like 90s or 2m"))
 	}
+	if c.stateDir, err = stateDirOf(c.set["state-dir"], strings.TrimSpace(*f.stateDir), s); err != nil {
+		return c, err
+	}
 	switch c.audio = *f.audio; c.audio {
 	case "auto", "none":
 	default:
@@ -251,3 +266,35 @@ func flagErr(name, value string, reason error) error {
 
 // oneLine folds a multi-line error onto one line for stderr.
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// stateDirName names the embedded park service's state directory under
+// the user's (store.DefaultDir).
+const stateDirName = "console"
+
+// stateDirOf is where the embedded park service keeps its calls: the
+// -state-dir given ("none": nowhere), else the user's state directory
+// when the service listens on a fixed port. On port 0 its address
+// changes at every start, and calls kept for an address nobody will
+// listen on again would never come back: it keeps none.
+func stateDirOf(given bool, dir string, s *app.Settings) (string, error) {
+	switch {
+	case given && dir == "":
+		return "", flagErr("state-dir", `""`, errors.New("want a directory, or none"))
+	case given && dir == "none":
+		return "", nil
+	case given && s.ParkMode != app.ParkEmbedded:
+		return "", flagErr("state-dir", dir, errors.New("only for the embedded park service (-park embedded)"))
+	case given:
+		return dir, nil
+	case s.ParkMode != app.ParkEmbedded:
+		return "", nil
+	}
+	if _, port, err := net.SplitHostPort(s.ParkService); err != nil || port == "0" {
+		return "", nil
+	}
+	d, err := store.DefaultDir(stateDirName)
+	if err != nil {
+		return "", nil // no home: the service keeps no calls, start says so
+	}
+	return d, nil
+}

@@ -112,6 +112,54 @@ func claimInstance(dir, listen string, log *slog.Logger) (*instance, error) {
 	}
 }
 
+// heldByAnother is a park service address another console holds: its
+// window can be asked to come forward on sock (askRaise).
+type heldByAnother struct {
+	addr string
+	sock string
+}
+
+// Error names the address.
+func (e *heldByAnother) Error() string {
+	return "another Switchboard runs its park service on " + e.addr
+}
+
+// claimPark takes the embedded park service's address, parkAddr, in dir
+// for this console: consoles on other SIP addresses (other instances)
+// may not share it. It returns the instance when this console is the
+// first, or a *heldByAnother without asking the other anything: whether
+// to bring that window forward is the receptionist's choice. Nothing is
+// claimed (nil, nil) for port 0.
+func claimPark(dir, parkAddr string, log *slog.Logger) (*instance, error) {
+	name := instanceName(parkAddr)
+	if name == "" {
+		return nil, nil
+	}
+	name = strings.Replace(name, "switchboard-attendant-", "switchboard-park-", 1)
+	lockPath, sock := filepath.Join(dir, name+".lock"), filepath.Join(dir, name+".sock")
+	if !lockSupported {
+		// No lock to ask: a console listening on the socket holds it.
+		if c, err := net.DialTimeout("unix", sock, time.Second); err == nil {
+			c.Close()
+			return nil, &heldByAnother{addr: parkAddr, sock: sock}
+		}
+	}
+	f, err := os.OpenFile(lockPath, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("park instance lock: %w", err)
+	}
+	locked, err := tryLock(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("park instance lock %s: %w", lockPath, err)
+	}
+	if !locked {
+		f.Close()
+		return nil, &heldByAnother{addr: parkAddr, sock: sock}
+	}
+	return serveInstance(f, sock, log)
+}
+
 // serveInstance listens on sock for the next consoles' requests.
 func serveInstance(lock *os.File, sock string, log *slog.Logger) (*instance, error) {
 	_ = os.Remove(sock) // a socket left by a console that ended: we hold the lock

@@ -130,11 +130,47 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 		logger.Warn("cannot tell whether another console runs for this address", "error", ierr)
 	}
 	defer inst.close()
+	// The built-in park service's address is this console's too: another
+	// console (on another SIP address) that runs its park service there
+	// is said plainly, with an offer to bring its window forward.
+	var parkInst *instance
+	var held *heldByAnother
+	if err == nil && cfg.settings.ParkMode == app.ParkEmbedded {
+		var perr error
+		parkInst, perr = claimParkIn(cfg.settings.ParkService, logger)
+		if !errors.As(perr, &held) && perr != nil {
+			logger.Warn("cannot tell whether another console runs this park service", "error", perr)
+		}
+	}
+	defer parkInst.close()
 
 	w := a.NewWindow(appName)
 	w.SetIcon(icon)
 	w.Resize(startSize(a, fyne.NewSize(1280, 800))) // no bigger than the screen
 	w.SetMaster()
+
+	if held != nil {
+		fmt.Fprintf(stderr, "attendant: Switchboard is already running with its park service on %s\n", held.addr)
+		if stateLog != nil {
+			fmt.Fprintf(stateLog, "{\"event\":\"already-running\",\"park\":%q}\n", held.addr)
+		}
+		shown := false
+		app.AlreadyRunning(a, w, "the park service address "+held.addr, func() error {
+			if err := askRaise(held.sock); err != nil {
+				logger.Warn("the other console did not answer", "socket", held.sock, "error", err)
+				return err
+			}
+			shown = true
+			return nil
+		}, nil)
+		w.Resize(fyne.NewSize(640, 240))
+		w.ShowAndRun()
+		if shown {
+			fmt.Fprintf(stdout, "attendant: Switchboard is already running with its park service on %s: its window was brought forward\n", held.addr)
+			return exitOK
+		}
+		return exitRuntime
+	}
 
 	var sys *system
 	if err == nil {
@@ -195,22 +231,33 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 	})
 	w.SetTitle(appName + " — " + sys.phone.AOR())
 	inst.setOnRaise(console.BringForward)
+	parkInst.setOnRaise(console.BringForward)
 	// Closing with calls up asks first; the choice is made on Fyne's
-	// goroutine, as is ShowAndRun's return.
-	w.SetCloseIntercept(func() {
+	// goroutine, as is ShowAndRun's return. "Ring back now" keeps the
+	// window open while the built-in park service rings its calls back
+	// here, and asks again once they are done.
+	var askClose func()
+	askClose = func() {
 		q := sys.closeQuestion()
 		if !q.NeedsAsking() {
 			w.Close()
 			return
 		}
 		console.AskClose(q, func(ch app.CloseChoice) {
-			if ch == app.CloseCancel {
+			switch ch {
+			case app.CloseCancel:
+				return
+			case app.CloseRingBack:
+				logger.Info("ringing back the parked calls before closing", "parked", q.Parked, "bridged", q.Bridged)
+				console.RingingBackToClose(q.Parked)
+				sys.ringBackNow(func() { console.WhenOpen(askClose) })
 				return
 			}
-			logger.Info("closing", "choice", ch.String(), "lines", q.Lines, "parked", q.Parked)
+			logger.Info("closing", "choice", ch.String(), "lines", q.Lines, "parked", q.Parked, "bridged", q.Bridged, "kept", q.ParkedReturn)
 			w.Close()
 		})
-	})
+	}
+	w.SetCloseIntercept(askClose)
 	cctx, cancel := context.WithCancel(ctx)
 	console.Start(cctx)
 	audioDone := make(chan struct{})
@@ -271,6 +318,16 @@ func claimInstanceIn(listen string, log *slog.Logger) (*instance, error) {
 		return nil, err
 	}
 	return claimInstance(dir, listen, log)
+}
+
+// claimParkIn claims the built-in park service's address in the user's
+// runtime directory.
+func claimParkIn(parkAddr string, log *slog.Logger) (*instance, error) {
+	dir, err := runtimeDir()
+	if err != nil {
+		return nil, err
+	}
+	return claimPark(dir, parkAddr, log)
 }
 
 // isSettingsErr reports whether err is about the settings as a whole

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/switchboard/switchboard/telephony"
 	"github.com/switchboard/switchboard/telephony/audio"
 	"github.com/switchboard/switchboard/telephony/park"
+	"github.com/switchboard/switchboard/telephony/park/store"
 	"github.com/switchboard/switchboard/telephony/sip"
 )
 
@@ -28,9 +30,18 @@ type system struct {
 	sound  *audio.Device // nil: none
 	status app.AudioStatus
 	park   *park.Service
+	// store keeps the embedded park service's calls while the console
+	// is closed; nil: they end with it.
+	store  *store.SQLite
 	phone  *sip.Phone
 	demo   *demo.Demo
 	cancel context.CancelFunc
+
+	// drainStop cancels a "Ring back now" drain in progress; drainWG is
+	// its goroutine.
+	drainMu   sync.Mutex
+	drainStop context.CancelFunc
+	drainWG   sync.WaitGroup
 }
 
 // startError is a failure to start, worded for the receptionist.
@@ -81,11 +92,24 @@ func start(ctx context.Context, c config, log *slog.Logger) (_ *system, err erro
 	var pc sip.ParkConfig
 	switch s.ParkMode {
 	case app.ParkEmbedded:
+		music := c.music
+		if music == nil {
+			music = assets.MusicOnHold()
+		}
+		var st store.Store
+		if c.stateDir != "" {
+			sq, err := openStore(c.stateDir, s.ParkService)
+			if err != nil {
+				return nil, err
+			}
+			sys.store, st = sq, sq
+		}
 		svc, err := park.New(park.Options{
 			Listen:   s.ParkService,
 			Orbits:   s.Orbits,
 			ParkTime: c.parkTime,
-			Music:    assets.MusicOnHold(),
+			Music:    music,
+			Store:    st,
 			Logger:   log.With("component", "park"),
 		})
 		if err != nil {
@@ -95,6 +119,10 @@ func start(ctx context.Context, c config, log *slog.Logger) (_ *system, err erro
 			return nil, &startError{what: "park service", err: errors.New(strings.TrimPrefix(err.Error(), "park: "))}
 		}
 		sys.park = svc
+		if sys.store != nil {
+			p, b := svc.Held()
+			log.Info("park service keeps its calls", "state_dir", c.stateDir, "parked", p, "bridged", b)
+		}
 		pc = sip.ServiceTemplates(svc.HostPort(), s.Orbits)
 	case app.ParkService:
 		pc = sip.ServiceTemplates(s.ParkService, s.Orbits)
@@ -106,6 +134,9 @@ func start(ctx context.Context, c config, log *slog.Logger) (_ *system, err erro
 	var dev telephony.AudioDevice = audio.NewSilent(ctx)
 	if sys.sound != nil {
 		dev = sys.sound
+	}
+	if c.device != nil {
+		dev = c.device
 	}
 	cfg := sip.Config{
 		User:        c.user,
@@ -270,21 +301,73 @@ func (sys *system) stop() {
 	if sys.phone != nil {
 		_ = sys.phone.Close()
 	}
-	if sys.park != nil {
+	if sys.park != nil && sys.store == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		_ = sys.park.Shutdown(ctx)
 		cancel()
-		sys.park.Close()
 	}
+	sys.closePark()
 	sys.cancel()
 	if sys.sound != nil {
 		_ = sys.sound.Close()
 	}
 }
 
+// closePark stops the embedded park service: with a store its calls
+// stay there for the next start, without one they are hung up. A drain
+// in progress ends after the service closed, so that what it left is
+// kept, not hung up.
+func (sys *system) closePark() {
+	if sys.park != nil {
+		sys.park.Close()
+	}
+	sys.drainMu.Lock()
+	if sys.drainStop != nil {
+		sys.drainStop()
+	}
+	sys.drainMu.Unlock()
+	sys.drainWG.Wait()
+	if sys.store != nil {
+		if err := sys.store.Close(); err != nil {
+			sys.log.Warn("park store: close", "error", err)
+		}
+	}
+}
+
+// ringBackNow drains the embedded park service: every parked call rings
+// back its parker (this console) now, new parks are refused, and once no
+// call is parked on or bridged through the service it closes and done
+// runs (on the drain's goroutine). A close meanwhile (closePark) ends the
+// drain without done, keeping in the store what is left.
+func (sys *system) ringBackNow(done func()) {
+	if sys.park == nil {
+		return
+	}
+	sys.drainMu.Lock()
+	defer sys.drainMu.Unlock()
+	if sys.drainStop != nil {
+		return // draining already
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	sys.drainStop = cancel
+	svc := sys.park
+	sys.drainWG.Go(func() {
+		err := svc.Shutdown(ctx)
+		if ctx.Err() != nil {
+			return // the console closed first
+		}
+		if err != nil {
+			sys.log.Warn("ring back now: drain", "error", err)
+		}
+		sys.log.Info("ring back now: every call rang back and ended; closing")
+		done()
+	})
+}
+
 // stopNow ends everything at once, the calls first, for a console that
-// closes: the built-in park service hangs its calls up instead of
-// draining (ringing back this very console).
+// closes: the built-in park service keeps its calls in its store for the
+// next start, or without one hangs them up, instead of draining (ringing
+// back this very console).
 func (sys *system) stopNow() {
 	if sys.demo != nil {
 		sys.demo.Close()
@@ -292,9 +375,7 @@ func (sys *system) stopNow() {
 	if sys.phone != nil {
 		_ = sys.phone.Close()
 	}
-	if sys.park != nil {
-		sys.park.Close()
-	}
+	sys.closePark()
 	sys.cancel()
 	if sys.sound != nil {
 		_ = sys.sound.Close()
@@ -302,20 +383,30 @@ func (sys *system) stopNow() {
 }
 
 // closeQuestion says what closing the window would do to calls: the
-// calls on the lines are hung up; the parked ones end with the built-in
-// park service, or stay on a separate one.
+// calls on the lines are hung up; the parked ones stay in the built-in
+// park service's store for the next start (or end with it when it has
+// none), or stay on a separate service.
 func (sys *system) closeQuestion() app.CloseQuestion {
 	var q app.CloseQuestion
+	throughUs := 0 // calls on the lines bridged through the built-in service
 	for _, c := range sys.phone.Calls() {
 		switch {
 		case c.State == telephony.StateEnded:
 		case c.State == telephony.StateParkedAway && !c.Relayed: // on the park service: counted below
 		default:
 			q.Lines++ // ringing, dialing, live, held, being parked, relayed by this console
+			if c.RetrievedFrom != 0 || c.BackFrom != 0 {
+				throughUs++
+			}
 		}
 	}
 	if sys.park != nil {
-		q.Parked = sys.park.Parked()
+		if sys.store == nil {
+			q.Parked = sys.park.Parked()
+			return q
+		}
+		parked, bridged := sys.park.Held()
+		q.Parked, q.Bridged, q.ParkedReturn = parked, max(0, bridged-throughUs), true
 		return q
 	}
 	q.ParkedStay = true
@@ -381,3 +472,24 @@ func (s soundAdapter) Devices() (playback, capture []app.AudioDevice, err error)
 	}
 	return conv(p), conv(c), err
 }
+
+// openStore opens the embedded park service's store in dir, worded for
+// the receptionist when another Switchboard holds it.
+func openStore(dir, parkAddr string) (*store.SQLite, error) {
+	st, err := store.Open(dir)
+	switch {
+	case err == nil:
+		return st, nil
+	case errors.Is(err, store.ErrInUse):
+		return nil, &startError{what: "parked calls in " + dir, err: errInUseByAnother,
+			hint: "Another Switchboard keeps its parked calls there: use that window, or give this one its own directory with -state-dir (or -state-dir none)."}
+	case errors.Is(err, store.ErrNewerSchema):
+		return nil, &startError{what: "parked calls in " + dir, err: errors.New("kept by a newer Switchboard"),
+			hint: "Start the newer Switchboard to take them back, or start this one with another -state-dir."}
+	}
+	return nil, &startError{what: "parked calls in " + dir, err: errors.New(strings.TrimPrefix(err.Error(), "park store: ")),
+		hint: "Start with another -state-dir, or -state-dir none to keep no calls (the park service at " + parkAddr + " then ends them when the console closes)."}
+}
+
+// errInUseByAnother is a store or an address another Switchboard holds.
+var errInUseByAnother = errors.New("in use by another Switchboard")
