@@ -46,6 +46,7 @@ func newApp(t testing.TB) fyne.App {
 // newLookApp starts a test app with Fyne's real theme in variant (for
 // image goldens).
 func newLookApp(t testing.TB, v fyne.ThemeVariant) fyne.App {
+	freshRenderCache()
 	a := test.NewTempApp(t)
 	a.Settings().SetTheme(variantTheme{theme.DefaultTheme(), v})
 	return a

@@ -59,8 +59,7 @@ func TestLegend(t *testing.T) {
 func TestLegend_Look(t *testing.T) {
 	for name, v := range variants {
 		t.Run(name, func(t *testing.T) {
-			a := test.NewTempApp(t)
-			a.Settings().SetTheme(variantTheme{NewTheme(), v})
+			newConsoleLookApp(t, v)
 			l := NewLegend()
 			w := test.NewTempWindow(t, l)
 			w.Resize(l.MinSize().AddWidthHeight(16, 16))

@@ -232,6 +232,7 @@ func TestOrbitSlot_FreeIsGreen(t *testing.T) {
 // newConsoleLookApp starts a test app with the console's theme in
 // variant, for images of what a receptionist sees.
 func newConsoleLookApp(t testing.TB, v fyne.ThemeVariant) fyne.App {
+	freshRenderCache()
 	a := test.NewTempApp(t)
 	a.Settings().SetTheme(variantTheme{NewTheme(), v})
 	return a
