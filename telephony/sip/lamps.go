@@ -175,20 +175,12 @@ func (ls *lamps) sawInstance(backend, id string) {
 	}
 	kicked := 0
 	for _, l := range ls.subs {
-		l.mu.Lock()
-		stale := l.active && l.instance != "" && l.instance != id && backendKey(l.target) == backend
-		if stale {
-			l.active = false
-		}
-		l.mu.Unlock()
-		if stale {
+		if kickIfStale(l.subscription, backend, id) {
 			kicked++
-			select {
-			case l.kick <- struct{}{}:
-			default:
-			}
 		}
 	}
+	// The colleagues watched on that service forgot us too.
+	kicked += ls.p.kickStalePresence(backend, id)
 	if prev != "" {
 		ls.p.log.Info("park service restarted: subscribing again", "backend", backend, "instance", id, "previous", prev, "lamps", kicked)
 	}

@@ -152,8 +152,33 @@ func (p *Phone) presenceURI(target string) (sip.Uri, error) {
 	return u, nil
 }
 
-// presenceNoted takes what a NOTIFY of w's subscription said.
+// kickStalePresence subscribes again the colleagues watched on a
+// service that restarted (backend, now instance); it returns how many.
+func (p *Phone) kickStalePresence(backend, instance string) int {
+	p.mu.Lock()
+	var subs []*subscription
+	if p.presence != nil {
+		for _, w := range p.presence.watches {
+			subs = append(subs, w.sub)
+		}
+	}
+	p.mu.Unlock()
+	n := 0
+	for _, s := range subs {
+		if kickIfStale(s, backend, instance) {
+			n++
+		}
+	}
+	return n
+}
+
+// presenceNoted takes what a NOTIFY of w's subscription said: a
+// service's new start (as for the lamps), and the colleague's state
+// from a fresh document.
 func (p *Phone) presenceNoted(w *watch, n notice) {
+	if p.lamps != nil {
+		p.lamps.sawInstance(n.backend, n.instance)
+	}
 	if !n.fresh {
 		return
 	}

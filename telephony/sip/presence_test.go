@@ -34,8 +34,11 @@ type dialogSource struct {
 	states map[string]telephony.Presence // by extension; idle when not set
 	refuse map[string]int                // by extension, the status its SUBSCRIBEs get
 	subs   map[string]*dialogSub         // by Call-ID
-	closed bool
-	wg     sync.WaitGroup
+	// instance, when set, is sent as X-Park-Instance on NOTIFYs and
+	// OPTIONS answers, as a Switchboard park service names its start.
+	instance string
+	closed   bool
+	wg       sync.WaitGroup
 
 	// subscribed logs "EXT" for every subscription made (not refreshes),
 	// unsubscribed "EXT" for every one ended by the console.
@@ -69,6 +72,15 @@ func startDialogSource(t testing.TB) *dialogSource {
 		t.Fatal(err)
 	}
 	srv.OnSubscribe(s.onSubscribe)
+	srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
+		res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
+		s.mu.Lock()
+		if s.instance != "" {
+			res.AppendHeader(sip.NewHeader("X-Park-Instance", s.instance))
+		}
+		s.mu.Unlock()
+		_ = tx.Respond(res)
+	})
 	ctx, cancel := context.WithCancel(context.Background())
 	var serving sync.WaitGroup
 	serving.Go(func() { _ = srv.ListenAndServe(ctx, "udp", addr) })
@@ -118,10 +130,12 @@ func (s *dialogSource) refuseExt(ext string, code int) {
 	s.refuse[ext] = code
 }
 
-// restart forgets every subscription without a word.
-func (s *dialogSource) restart() {
+// restart forgets every subscription without a word; instance is the
+// new start's X-Park-Instance ("" for a server that sends none).
+func (s *dialogSource) restart(instance string) {
 	s.mu.Lock()
 	clear(s.subs)
+	s.instance = instance
 	s.mu.Unlock()
 }
 
@@ -208,6 +222,9 @@ func (s *dialogSource) notify(d *dialogSub, final bool) {
 	} else {
 		req.AppendHeader(sip.NewHeader("Subscription-State", "active;expires=600"))
 	}
+	if s.instance != "" {
+		req.AppendHeader(sip.NewHeader("X-Park-Instance", s.instance))
+	}
 	req.AppendHeader(sip.NewHeader("Content-Type", dialoginfo.ContentType))
 	req.SetBody(body)
 	req.SetTransport("UDP")
@@ -293,7 +310,7 @@ func TestPresenceResubscribesAfterRestart(t *testing.T) {
 	a.Watch([]string{bob})
 	var m presenceMark
 	a.waitPresence(t, &m, bob, telephony.PresenceIdle)
-	src.restart()
+	src.restart("")
 	src.set("203", telephony.PresenceBusy) // nobody to notify: the server lost them
 	a.waitPresence(t, &m, bob, telephony.PresenceBusy)
 	n := 0
@@ -387,4 +404,25 @@ func TestBlindTransferToBusyFailsTyped(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.waitState(t, r.ID, telephony.StateActive)
+}
+
+// TestPresenceResubscribesOnServiceRestart: the colleagues are watched
+// on the park service that serves the lamps; it restarts (a new
+// X-Park-Instance on its health answer) and forgot them: the console
+// subscribes again at once, as for the orbit lamps, not after the
+// 10-minute refresh, and the state it has now shows.
+func TestPresenceResubscribesOnServiceRestart(t *testing.T) {
+	src := startDialogSource(t)
+	src.restart("start-1")
+	a := newConsole(t, "desk", 1000, func(c *sbsip.Config) {
+		h := fmt.Sprintf("@127.0.0.1:%d", src.port)
+		c.Park = sbsip.ParkConfig{ParkAny: "sip:700" + h, Retrieve: "sip:{orbit}" + h, Lamp: "sip:{orbit}" + h,
+			Orbits: telephony.Lot{First: 701, Last: 701}, HealthInterval: 300 * time.Millisecond}
+	})
+	a.Watch([]string{"204"})
+	var m presenceMark
+	a.waitPresence(t, &m, "204", telephony.PresenceIdle)
+	src.restart("start-2")
+	src.set("204", telephony.PresenceBusy) // nobody to notify: it forgot them
+	a.waitPresence(t, &m, "204", telephony.PresenceBusy)
 }

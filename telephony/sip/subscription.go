@@ -192,6 +192,22 @@ func (p *Phone) keepSubscribed(ctx context.Context, stop <-chan struct{}, s *sub
 	}
 }
 
+// kickIfStale makes s subscribe afresh when it stands on backend and
+// was made with another start of it than instance (the service
+// restarted and forgot it); it reports whether it did.
+func kickIfStale(s *subscription, backend, instance string) bool {
+	s.mu.Lock()
+	stale := s.active && s.instance != "" && s.instance != instance && backendKey(s.target) == backend
+	if stale {
+		s.active = false
+	}
+	s.mu.Unlock()
+	if stale {
+		kickSub(s)
+	}
+	return stale
+}
+
 // kickSub makes s subscribe afresh soon.
 func kickSub(s *subscription) {
 	select {
