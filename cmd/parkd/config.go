@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/switchboard/switchboard/internal/wav"
 	"github.com/switchboard/switchboard/telephony"
 	"github.com/switchboard/switchboard/telephony/park"
+	"github.com/switchboard/switchboard/telephony/park/store"
 )
 
 // config is everything the flags decide.
@@ -29,7 +31,16 @@ type config struct {
 	drain   time.Duration
 	log     logflag.Options
 	mohFile string // "" for the bundled music
+	// stateDir is where the park store lives; "" with -state-dir none:
+	// no store, calls end with the process.
+	stateDir string
+	// drainOnExit: a signal decommissions (rings every parker back,
+	// waits up to drain, ends the rest) instead of keeping the calls.
+	drainOnExit bool
 }
+
+// stateDirOff is the -state-dir value that runs without a store.
+const stateDirOff = "none"
 
 // flagSet declares parkd's flags. Every value is taken as a string and
 // checked by parseConfig, so that each bad value gets its own reason.
@@ -43,6 +54,8 @@ type flagSet struct {
 	user, password            *string
 	rtpPort                   *string
 	probe, tcpIdle, tcpPerSrc *string
+	stateDir                  *string
+	drainOnExit               *bool
 	log                       *logflag.Flags
 }
 
@@ -67,6 +80,8 @@ func newFlagSet() *flagSet {
 		probe:         fs.String("probe-interval", park.DefaultProbeInterval.String(), "how often a parked caller is probed with an in-dialog OPTIONS; no answer for that long, 481 or 408 takes it off its orbit as lost (`duration`)"),
 		tcpIdle:       fs.String("tcp-idle", sipconn.DefaultIdleTimeout.String(), "close a TCP connection a peer opened once it said nothing for this `duration`; 0: never"),
 		tcpPerSrc:     fs.String("tcp-per-source", strconv.Itoa(sipconn.DefaultMaxPerSource), "the most TCP connections one source address may hold open (`count`); 0: no cap"),
+		stateDir:      fs.String("state-dir", "", "`directory` of the park store that keeps parked and bridged calls across restarts; none: no store (default: $STATE_DIRECTORY, else $XDG_STATE_HOME/switchboard/parkd, else ~/.local/state/switchboard/parkd)"),
+		drainOnExit:   fs.Bool("drain-on-exit", false, "on SIGINT or SIGTERM, decommission: ring back every parker, wait up to -drain, end the rest (default: keep every call for the next start)"),
 		log:           logflag.Declare(fs),
 	}
 }
@@ -169,6 +184,18 @@ func parseConfig(args []string) (config, error) {
 	} else {
 		o.TCPMaxPerSource = n
 	}
+	switch *f.stateDir {
+	case stateDirOff:
+	case "":
+		if c.stateDir, err = store.DefaultDir("parkd"); err != nil {
+			return c, fmt.Errorf("-state-dir: no default: %w (name one, or none)", err)
+		}
+	default:
+		if c.stateDir, err = filepath.Abs(*f.stateDir); err != nil {
+			return c, flagErr("state-dir", *f.stateDir, err)
+		}
+	}
+	c.drainOnExit = *f.drainOnExit
 	if c.log, err = f.log.Parse(); err != nil {
 		return c, err
 	}

@@ -13,11 +13,16 @@
 //
 // Run "parkd -help" for the flags. On start parkd prints one line to
 // standard output saying where it listens and what lot it serves; its logs,
-// one structured line per park event, go to standard error. SIGINT or
-// SIGTERM stops it gracefully: new parks are refused, the parkers of calls
-// still parked are rung back, and it waits up to the drain time for the
-// calls to leave before it exits with status 0. A second signal stops the
-// wait at once.
+// one structured line per park event, go to standard error.
+//
+// Parked and bridged calls are kept in a park store (-state-dir, SQLite)
+// written before each step is confirmed. SIGINT or SIGTERM stops parkd
+// within a second without hanging anybody up: the next parkd started on
+// the same store and addresses takes every call back. With
+// -drain-on-exit (or -state-dir none) a signal decommissions instead: new
+// parks are refused, the parkers of calls still parked are rung back, and
+// it waits up to the drain time for the calls to leave before it exits
+// with status 0, ending the rest. A second signal stops the wait at once.
 //
 // A bad flag makes parkd exit with status 2 and one line on standard error
 // naming the flag and the reason; a failure to start (a busy port, say)
@@ -40,6 +45,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/telephony/park"
+	"github.com/switchboard/switchboard/telephony/park/store"
 )
 
 // Exit statuses.
@@ -76,6 +82,19 @@ func run(args []string, stdout, stderr io.Writer, signals <-chan os.Signal) int 
 	slog.SetDefault(logger)
 	cfg.opts.Logger = logger
 
+	if _, err := park.New(cfg.opts); err != nil { // options checked before the store is touched
+		fmt.Fprintf(stderr, "parkd: %s\n", oneLine(strings.TrimPrefix(err.Error(), "park: ")))
+		return exitUsage
+	}
+	var st *store.SQLite
+	if cfg.stateDir != "" {
+		if st, err = store.Open(cfg.stateDir); err != nil {
+			fmt.Fprintf(stderr, "parkd: cannot start: %s\n", oneLine(err.Error()))
+			return exitRuntime
+		}
+		defer st.Close()
+		cfg.opts.Store = st
+	}
 	svc, err := park.New(cfg.opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "parkd: %s\n", oneLine(strings.TrimPrefix(err.Error(), "park: ")))
@@ -88,6 +107,19 @@ func run(args []string, stdout, stderr io.Writer, signals <-chan os.Signal) int 
 	fmt.Fprintln(stdout, listeningLine(svc, cfg))
 
 	sig := <-signals
+	if st != nil && !cfg.drainOnExit {
+		// Stopping is not hanging up: every call stays in the store for
+		// the next start, which takes it back.
+		parked, bridged := svc.Held()
+		start := time.Now()
+		svc.Close()
+		if err := st.Close(); err != nil {
+			fmt.Fprintf(stderr, "parkd: closing the park store: %s\n", oneLine(err.Error()))
+		}
+		fmt.Fprintf(stdout, "parkd: %v: stopped after %v; %s and %s kept in %s for the next start\n",
+			sig, time.Since(start).Round(time.Millisecond), plural(parked, "parked call"), plural(bridged, "bridged call"), cfg.stateDir)
+		return exitOK
+	}
 	fmt.Fprintf(stdout, "parkd: %v: refusing new parks, ringing back %s, waiting up to %v for calls to leave\n",
 		sig, plural(svc.Parked(), "parked call"), cfg.drain)
 
@@ -131,6 +163,9 @@ func listeningLine(svc *park.Service, cfg config) string {
 		fmt.Fprintf(&b, " as %s", hp)
 	}
 	fmt.Fprintf(&b, ", orbits %s, park time %v, ring-back %v", svc.Orbits(), cfg.opts.ParkTime, cfg.opts.RingbackTime)
+	if p, br := svc.Held(); p+br > 0 {
+		fmt.Fprintf(&b, ", restored %s and %s", plural(p, "parked call"), plural(br, "bridged call"))
+	}
 	if cfg.opts.Fallback != "" {
 		fmt.Fprintf(&b, ", fallback %s", cfg.opts.Fallback)
 	}
