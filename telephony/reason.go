@@ -26,7 +26,7 @@ const (
 	EndRemoved                          // the receptionist took a parked call off the lines
 	EndOrbitEmpty                       // a retrieve found no call on the orbit (or not the one this console parked there)
 	EndRelayEnded                       // the park service ended a call this console relay-parked
-	EndParkUnconfirmed                  // the caller left during a park that no lamp confirmed: it may be on an orbit nobody knows
+	EndParkUnconfirmed                  // the PBX took the call (a 2xx sipfrag, or it forgot our leg) but no lamp confirmed where: Call.Reason names the orbits it may be on, or says it may have dropped it
 	EndNoAudio                          // the call had no usable audio
 	EndClosed                           // the console closed
 	EndFailed                           // anything else; Call.Reason has the details

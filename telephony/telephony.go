@@ -97,6 +97,68 @@ type Call struct {
 	BackFrom int
 	// RetrievedFrom is the orbit this call was retrieved from.
 	RetrievedFrom int
+	// Candidates are the orbits a parked call may be on when the PBX
+	// took it but no lamp said which is its (StateParkedAway with Orbit
+	// 0; see Uncertain): more than one anonymous lamp lit in the moment
+	// of its park. They narrow as one goes dark, is retrieved, or lights
+	// for another call.
+	Candidates OrbitSet
+	// Likely is the candidate most likely the call's (the first to light
+	// after the PBX took it): the one a retrieve of the call takes.
+	Likely int
+}
+
+// Uncertain reports whether c is parked but not on an orbit known for
+// certain: the PBX has it on one of c.Candidates.
+func (c Call) Uncertain() bool {
+	return c.State == StateParkedAway && c.Orbit == 0 && c.Candidates.Len() > 0
+}
+
+// MaxCandidates is how many orbits an OrbitSet holds.
+const MaxCandidates = 8
+
+// OrbitSet is a small set of orbits, ascending. It is a value (copied
+// with the Call that holds it, comparable); the zero value is empty.
+type OrbitSet struct {
+	orbits [MaxCandidates]int
+	n      uint8
+}
+
+// NewOrbitSet returns the set of orbits; ok is false when they are more
+// than MaxCandidates (the set then holds none).
+func NewOrbitSet(orbits ...int) (s OrbitSet, ok bool) {
+	for _, o := range orbits {
+		if s.Contains(o) {
+			continue
+		}
+		if int(s.n) == MaxCandidates {
+			return OrbitSet{}, false
+		}
+		i := int(s.n)
+		for i > 0 && s.orbits[i-1] > o {
+			s.orbits[i] = s.orbits[i-1]
+			i--
+		}
+		s.orbits[i] = o
+		s.n++
+	}
+	return s, true
+}
+
+// Len is how many orbits s holds.
+func (s OrbitSet) Len() int { return int(s.n) }
+
+// List returns the orbits, ascending, in a new slice.
+func (s OrbitSet) List() []int { return append([]int(nil), s.orbits[:s.n]...) }
+
+// Contains reports whether s holds orbit n.
+func (s OrbitSet) Contains(n int) bool {
+	for _, o := range s.orbits[:s.n] {
+		if o == n {
+			return true
+		}
+	}
+	return false
 }
 
 // Orbit is a snapshot of one park orbit, as the busy lamps report it.

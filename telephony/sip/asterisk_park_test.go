@@ -1,7 +1,9 @@
 package sip_test
 
 import (
+	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -181,27 +183,11 @@ func TestAsteriskLampBeforeOur200IsNotOurs(t *testing.T) {
 // TestAsteriskTwoLampsAfterOur200NeverGuessed: another parker's park
 // lights a slot right after our 200 sipfrag, and ours lights the next.
 // Lamps are anonymous: the console cannot tell which is ours, so it
-// claims neither. The PBX has the caller, so the call leaves the lines
-// as a park not confirmed, naming both slots it may be on.
+// claims neither. The PBX has the caller, so the call stays on the
+// lines, parked on one of the two, both named (uncertainPark).
 func TestAsteriskTwoLampsAfterOur200NeverGuessed(t *testing.T) {
 	x := startAsterisk(t, 701, 704)
-	x.mu.Lock()
-	x.afterNotify = func() { x.parkOther(701, "Other") }
-	x.mu.Unlock()
-	a := newConsole(t, "desk", 1000, x.templates("87{orbit}"))
-	a.waitParkService(t, true)
-	x.waitSubscribed(t)
-	_, leg := x.call(t, a.uri(), "Alice", "alice")
-	call := answered(t, a)
-	siptest.Recv(t, "alice put through", leg)
-	if err := a.Park(ctxT(t), call.ID, 0); err != nil {
-		t.Fatal(err)
-	}
-	got := parkOutcome(t, a, call.ID)
-	if got.State != telephony.StateEnded || got.End != telephony.EndParkUnconfirmed ||
-		!strings.Contains(got.Reason, "701") || !strings.Contains(got.Reason, "702") {
-		t.Fatalf("call = %+v, want a park not confirmed naming 701 and 702", got)
-	}
+	a, _ := uncertainPark(t, x, nil)
 	if lost := x.hungUpSoFar(); len(lost) != 0 {
 		t.Fatalf("asterisk lost %v", lost)
 	}
@@ -217,20 +203,22 @@ func TestAsteriskTwoLampsAfterOur200NeverGuessed(t *testing.T) {
 
 // TestAsteriskSimultaneousParksNeverMisplaced: two consoles park their
 // callers at the PBX in the same moment, round after round. No caller
-// is ever lost (no console hangs up before its transfer is done), and a
-// console that says its caller is parked on an orbit is right; one that
-// cannot tell says so.
+// is ever lost (no console hangs up before its transfer is done), a
+// console that says its caller is parked on an orbit is right, and one
+// that cannot tell keeps the call with the orbits it may be on, the
+// right one among them. Then both callers hang up: every call of the
+// round leaves both consoles' lines.
 func TestAsteriskSimultaneousParksNeverMisplaced(t *testing.T) {
-	const rounds = 8
-	x := startAsterisk(t, 701, 700+2*rounds)
+	const rounds = 30
+	x := startAsterisk(t, 701, 704)
 	a := newConsole(t, "deska", 1000, x.templates("87{orbit}"))
 	b := newConsole(t, "deskb", 1200, x.templates("87{orbit}"))
 	a.waitParkService(t, true)
 	b.waitParkService(t, true)
 	x.waitSubscribed(t)
-	uncertain := 0
+	uncertain, ended := 0, 0
 	for r := range rounds {
-		names := [2]string{"Ann" + string(rune('A'+r)), "Bea" + string(rune('A'+r))}
+		names := [2]string{fmt.Sprintf("Ann%d", r), fmt.Sprintf("Bea%d", r)}
 		consoles := [2]*console{a, b}
 		var calls [2]telephony.Call
 		for i, c := range consoles {
@@ -252,14 +240,22 @@ func TestAsteriskSimultaneousParksNeverMisplaced(t *testing.T) {
 		wg.Wait()
 		for i, c := range consoles {
 			got := parkOutcome(t, c, calls[i].ID)
+			s := x.slotOf(names[i])
 			switch {
-			case got.State == telephony.StateParkedAway:
-				if s := x.slotOf(names[i]); s != got.Orbit {
+			case got.State == telephony.StateParkedAway && got.Orbit != 0:
+				if s != got.Orbit {
 					t.Fatalf("round %d: %s says %s is on %d, the PBX has it on %d", r, c.name, names[i], got.Orbit, s)
 				}
-			case got.State == telephony.StateEnded && got.End == telephony.EndParkUnconfirmed:
+			case got.Uncertain():
 				uncertain++
-				t.Logf("round %d: %s: %s", r, c.name, got.Reason)
+				if !got.Candidates.Contains(s) {
+					t.Fatalf("round %d: %s says %s is on %v, the PBX has it on %d", r, c.name, names[i], got.Candidates.List(), s)
+				}
+			case got.State == telephony.StateEnded && got.End == telephony.EndParkUnconfirmed:
+				ended++
+				if !strings.Contains(got.Reason, strconv.Itoa(s)) {
+					t.Fatalf("round %d: %s: %s does not name %d, where the PBX has it", r, c.name, got.Reason, s)
+				}
 			default:
 				t.Fatalf("round %d: %s's park of %s: %+v", r, c.name, names[i], got)
 			}
@@ -268,12 +264,24 @@ func TestAsteriskSimultaneousParksNeverMisplaced(t *testing.T) {
 			t.Fatalf("round %d: the PBX lost %v", r, lost)
 		}
 		for _, n := range names {
-			if x.slotOf(n) == 0 {
+			if s := x.slotOf(n); s == 0 {
 				t.Fatalf("round %d: %s is parked nowhere", r, n)
+			} else {
+				x.leave(s)
+			}
+		}
+		for i, c := range consoles {
+			if gone := c.waitState(t, calls[i].ID, telephony.StateEnded); gone.End != telephony.EndLeftOrbit && gone.End != telephony.EndParkUnconfirmed {
+				t.Fatalf("round %d: %s's %s ended %v %q", r, c.name, names[i], gone.End, gone.Reason)
+			}
+		}
+		for _, c := range consoles {
+			for _, n := range []int{701, 702, 703, 704} {
+				c.waitOrbit(t, n, "dark", free)
 			}
 		}
 	}
-	t.Logf("%d of %d parks left uncertain", uncertain, 2*rounds)
+	t.Logf("%d of %d parks kept uncertain, %d left the lines unconfirmed", uncertain, 2*rounds, ended)
 }
 
 // TestAsteriskDirectedParkReslotted: Asterisk does not refuse a directed

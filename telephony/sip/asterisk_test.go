@@ -71,6 +71,22 @@ type asterisk struct {
 	// lampFirst parks the caller, and lights its lamp, before the 200
 	// sipfrag rather than after.
 	lampFirst bool
+	// afterPark, when set, runs once a REFER's caller is parked and its
+	// lamp NOTIFYs are sent (the caller hanging up at once...).
+	afterPark func(slot int)
+	// silentRefer accepts a REFER (202), takes the caller and says
+	// nothing more: no sipfrag, and the transferer's dialog is gone (an
+	// in-dialog OPTIONS gets 481).
+	silentRefer bool
+	// sendrpid sends a retrieved caller's identity in a re-INVITE right
+	// after the 200 (P-Asserted-Identity, as sendrpid=pai does), never
+	// in the 200 itself.
+	sendrpid bool
+
+	// retrieved is the name of every caller a retrieve took off its
+	// slot; probed the Call-ID of every in-dialog OPTIONS.
+	retrieved siptest.Log[string]
+	probed    siptest.Log[string]
 }
 
 // subscribeSeen is one SUBSCRIBE the PBX answered.
@@ -174,9 +190,7 @@ func startAsterisk(t testing.TB, first, last int) *asterisk {
 	x.dg = diago.NewDiago(ua, diago.WithServer(srv), diago.WithTransport(diago.Transport{Transport: "udp", BindHost: "127.0.0.1", BindPort: x.port}),
 		diago.WithLogger(testLogger(t, "asterisk")), diago.WithServerRequestMiddleware(x.middleware))
 	ctx, cancel := context.WithCancel(context.Background())
-	err = x.dg.ServeBackground(ctx, func(d *diago.DialogServerSession) {
-		_ = d.Respond(sip.StatusTemporarilyUnavailable, "Temporarily Unavailable", nil)
-	})
+	err = x.dg.ServeBackground(ctx, x.onInvite)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,6 +229,17 @@ func (x *asterisk) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
 		switch req.Method {
 		case sip.OPTIONS:
+			if tag, _ := req.To().Params.Get("tag"); tag != "" {
+				x.probed.Add(string(*req.CallID()))
+				x.mu.Lock()
+				pc := x.calls[string(*req.CallID())]
+				gone := pc != nil && pc.referred && x.silentRefer
+				x.mu.Unlock()
+				if gone {
+					_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Call Leg/Transaction Does Not Exist", nil))
+					return
+				}
+			}
 			_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
 		case sip.REFER:
 			x.onRefer(req, tx)
@@ -288,7 +313,7 @@ func (x *asterisk) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 	if refuse == 0 {
 		pc.referred = true
 	}
-	before, after, lampFirst := x.beforeNotify, x.afterNotify, x.lampFirst
+	before, after, lampFirst, afterPark, silent := x.beforeNotify, x.afterNotify, x.lampFirst, x.afterPark, x.silentRefer
 	x.mu.Unlock()
 	if refuse != 0 {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, refuse, "Can't handle one-legged xfers", nil))
@@ -320,7 +345,14 @@ func (x *asterisk) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 			x.mu.Unlock()
 			if slot != 0 {
 				x.lamp(slot)
+				if afterPark != nil {
+					afterPark(slot)
+				}
 			}
+		}
+		if silent {
+			parkIt()
+			return
 		}
 		if lampFirst {
 			parkIt()
@@ -368,6 +400,66 @@ func (x *asterisk) park(user string) int {
 		}
 	}
 	return 0 // a bare slot: retrieve of an empty slot fails, the caller is hung up
+}
+
+// onInvite answers a retrieve, an INVITE to a slot: the slot's caller
+// is bridged and its lamp goes dark; an empty slot is 404. With sendrpid
+// the caller's identity follows in a re-INVITE. diago wants the handler
+// to last the call.
+func (x *asterisk) onInvite(d *diago.DialogServerSession) {
+	slot, err := strconv.Atoi(d.ToUser())
+	x.mu.Lock()
+	pc := x.parked[slot]
+	if err == nil && pc != nil {
+		delete(x.parked, slot)
+	}
+	rpid := x.sendrpid
+	x.mu.Unlock()
+	if pc == nil {
+		_ = d.Respond(sip.StatusNotFound, "Not Found", nil)
+		return
+	}
+	if _, err := d.Answer(diago.AnswerOptions{}); err != nil {
+		x.t.Logf("asterisk: retrieve %d: %v", slot, err)
+		return
+	}
+	x.retrieved.Add(pc.name)
+	x.lamp(slot)
+	if rpid {
+		ctx, cancel := context.WithTimeout(d.Context(), waitFor)
+		x.reinviteIdentity(ctx, d, pc)
+		cancel()
+	}
+	<-d.Context().Done()
+}
+
+// reinviteIdentity sends the bridged caller's identity in a re-INVITE
+// with the dialog's SDP unchanged, as Asterisk with sendrpid=pai does.
+func (x *asterisk) reinviteIdentity(ctx context.Context, d *diago.DialogServerSession, pc *pbxCall) {
+	req := sip.NewRequest(sip.INVITE, d.RemoteContact().Address)
+	req.AppendHeader(sip.NewHeader("P-Asserted-Identity", fmt.Sprintf("\"%s\" <sip:%s@127.0.0.1:%d>", pc.name, pc.user, x.port)))
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	req.SetBody(d.InviteResponse.Body())
+	res, err := d.Do(ctx, req)
+	if err != nil {
+		x.t.Logf("asterisk: identity re-INVITE: %v", err)
+		return
+	}
+	if res.IsSuccess() {
+		ack := sip.NewRequest(sip.ACK, d.RemoteContact().Address)
+		if cont := res.Contact(); cont != nil {
+			ack = sip.NewRequest(sip.ACK, cont.Address)
+		}
+		_ = d.WriteRequest(ack)
+	}
+}
+
+// leave makes the caller parked on slot hang up: the slot goes dark.
+func (x *asterisk) leave(slot int) {
+	x.mu.Lock()
+	delete(x.parked, slot)
+	x.mu.Unlock()
+	x.lamp(slot)
 }
 
 // parkOther puts a call that is not the console's on a slot.

@@ -38,9 +38,12 @@ type call struct {
 	relay      *relayPark
 	orbitLit   bool // the lamp of the orbit it is parked on has shown it
 	transfer   *transferAttempt
-	retrieve   int     // orbit of a retrieve call
-	safe       bool    // the retrieve used our token
-	claim      *lineOp // the operation waiting on the network for it
+	retrieve   int        // orbit of a retrieve call
+	safe       bool       // the retrieve used our token
+	maybe      *maybePark // parked, but on which orbit is not certain (info.Candidates)
+	maybeOf    *call      // the uncertain park a retrieve call may be bringing back
+	guessed    bool       // a retrieve call's name is this console's memory, not the PBX's word
+	claim      *lineOp    // the operation waiting on the network for it
 
 	ended chan struct{} // closed (under p.mu) once the call has ended
 }
@@ -138,11 +141,15 @@ func (p *Phone) serve(d *diago.DialogServerSession) {
 			c.info.BackFrom = n
 		}
 	}
+	var left *call // an uncertain park whose caller this is
 	if c.info.BackFrom == 0 {
-		c.info.BackFrom = p.parking.comebackLocked(uri, time.Now())
+		c.info.BackFrom, left = p.parking.comebackLocked(uri, time.Now())
 	}
 	closed := p.closed
 	p.mu.Unlock()
+	if left != nil {
+		p.changed(left)
+	}
 	if closed {
 		_ = d.Respond(sip.StatusServiceUnavailable, "Service Unavailable", nil)
 		p.finish(c, endAs(telephony.EndClosed, ""))

@@ -431,6 +431,7 @@ func (ls *lamps) updateOrbit(n int, nextOf func(cur telephony.Orbit) telephony.O
 		rec.left, rec.leftHow = time.Now(), next.Left
 		p.parking.records[n] = rec
 	}
+	touched = append(touched, p.parking.orbitChangedLocked(prev, next)...) // uncertain parks narrow
 	// A call of ours parked on n: lit, then dark means it left.
 	for _, c := range p.calls {
 		if c.info.State != telephony.StateParkedAway || c.info.Orbit != n || c.info.Relayed {

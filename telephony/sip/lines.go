@@ -487,6 +487,13 @@ type outbound struct {
 	headers  []sip.Header
 	retrieve int  // orbit, for a retrieve
 	safe     bool // retrieve with our token
+	// memory is whom this console parked on the orbit retrieved (a
+	// certain park, or, with maybeOf, an uncertain one that may be on
+	// it, likely the likeliest candidate): the call is named after it
+	// until the PBX names the caller.
+	memory  *telephony.Call
+	maybeOf *call
+	likely  bool
 }
 
 // Dial calls a number or SIP URI; the call shows dialing, then active.
@@ -508,6 +515,7 @@ func (p *Phone) startOutbound(c *call, o outbound) {
 	p.mu.Lock()
 	c.cancelDial = cancel
 	c.retrieve, c.safe = o.retrieve, o.safe
+	c.maybeOf = o.maybeOf
 	if o.retrieve != 0 {
 		c.info.RetrievedFrom = o.retrieve
 	}
@@ -563,17 +571,21 @@ func (p *Phone) runOutbound(ctx context.Context, c *call, o outbound) {
 		p.finish(c, endAs(telephony.EndFailed, "call not confirmed: "+err.Error()))
 		return
 	}
+	var found *call // an uncertain park the retrieve brought back
 	if o.retrieve != 0 {
 		p.mu.Lock()
-		for _, name := range []string{"P-Asserted-Identity", "X-Park-Caller"} {
-			if h := d.InviteResponse.GetHeader(name); h != nil {
-				if n, u, ok := parseIdentity(h.Value()); ok {
-					c.info.RemoteName, c.info.RemoteURI = n, u
-					break
-				}
-			}
+		named := false
+		if n, u, ok := identityIn(d.InviteResponse, "P-Asserted-Identity", "X-Park-Caller"); ok {
+			_, found = p.parking.retrieveNamedLocked(c, n, u)
+			named = true
+		}
+		if !named && o.memory != nil && o.maybeOf == nil {
+			c.info.RemoteName, c.info.RemoteURI, c.guessed = o.memory.RemoteName, o.memory.RemoteURI, true
 		}
 		p.mu.Unlock()
+	}
+	if found != nil {
+		p.changed(found)
 	}
 	l, err := c.newLeg(m)
 	if err == nil {
@@ -583,6 +595,18 @@ func (p *Phone) runOutbound(ctx context.Context, c *call, o outbound) {
 		})
 		if err != nil {
 			l.close()
+		}
+	}
+	if err == nil && o.maybeOf != nil {
+		// Whom it probably brings back, until the PBX says.
+		p.mu.Lock()
+		guess := c.maybeOf != nil && c.info.State == telephony.StateActive
+		if guess {
+			c.info.Reason = guessWords(o)
+		}
+		p.mu.Unlock()
+		if guess {
+			p.changed(c)
 		}
 	}
 	if err == nil {
@@ -673,13 +697,16 @@ func (p *Phone) SendDTMF(ctx context.Context, id telephony.CallID, digits string
 	}
 }
 
-// onReinvite shows a remote hold or resume from a re-INVITE's SDP.
+// onReinvite shows a remote hold or resume from a re-INVITE's SDP, and
+// names a retrieved call after the caller it asserts (Asterisk with
+// sendrpid=pai sends it only in a re-INVITE after the bridge).
 func (p *Phone) onReinvite(req *sip.Request) {
-	if len(req.Body()) == 0 {
-		return
-	}
 	c := p.byDialogCallID(req)
 	if c == nil {
+		return
+	}
+	p.identityFrom(c, req)
+	if len(req.Body()) == 0 {
 		return
 	}
 	held := sdpHolds(req.Body())
@@ -691,6 +718,41 @@ func (p *Phone) onReinvite(req *sip.Request) {
 	c.info.RemoteHold = held
 	p.mu.Unlock()
 	p.changed(c)
+}
+
+// identityFrom names retrieve call c after the caller an in-dialog
+// request from the PBX asserts (P-Asserted-Identity, Remote-Party-ID).
+func (p *Phone) identityFrom(c *call, req *sip.Request) {
+	n, u, ok := identityIn(req, "P-Asserted-Identity", "Remote-Party-ID")
+	if !ok {
+		return
+	}
+	p.mu.Lock()
+	changed, found := false, (*call)(nil)
+	if c.info.State != telephony.StateEnded {
+		changed, found = p.parking.retrieveNamedLocked(c, n, u)
+	}
+	p.mu.Unlock()
+	if found != nil {
+		p.changed(found)
+	}
+	if changed {
+		p.log.Info("retrieved call named by the PBX", "call", c.id, "name", n, "uri", u)
+		p.changed(c)
+	}
+}
+
+// identityIn is the identity in the first of the headers m has that
+// parses.
+func identityIn(m interface{ GetHeader(string) sip.Header }, names ...string) (name, uri string, ok bool) {
+	for _, h := range names {
+		if v := m.GetHeader(h); v != nil {
+			if n, u, ok := parseIdentity(v.Value()); ok {
+				return n, u, true
+			}
+		}
+	}
+	return "", "", false
 }
 
 // onInfoDTMF takes a SIP INFO that carries a DTMF digit (the

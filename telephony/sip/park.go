@@ -69,6 +69,22 @@ type parkRecord struct {
 	at         time.Time
 	left       time.Time             // when the orbit's lamp went dark; zero while lit
 	leftHow    telephony.ParkOutcome // how the call left, when the lamp said so
+	// returned is when an unmarked call from the caller was taken for
+	// its return while the orbit was still lit (the PBX's INVITE beat
+	// the lamp): the record goes once the lamp goes dark, not before.
+	returned time.Time
+}
+
+// maybePark is what the console keeps of a call the PBX took whose
+// orbit no lamp confirmed for certain: it is on one of the call's
+// Candidates (kept in call.info, narrowed here).
+type maybePark struct {
+	token string
+	at    time.Time // when it was parked
+	order []int     // the candidates in the order they lit: the first is the likeliest
+	// returned is when an unmarked call from its caller was taken for
+	// its return: the next candidate to go dark is the one it left.
+	returned time.Time
 }
 
 // How long the console waits for a REFER NOTIFY once the caller's leg
@@ -84,6 +100,12 @@ const (
 	// (other consoles', desk phones' parks) before it takes the one
 	// orbit as its own.
 	lampSettle = time.Second
+	// probeAfter is how long after a REFER's 202 without an outcome the
+	// console asks the PBX whether it still holds our leg (an in-dialog
+	// OPTIONS answered within probeTimeout), rather than waiting the
+	// whole park timeout: a PBX that took the caller answers 481.
+	probeAfter   = 2 * time.Second
+	probeTimeout = 2 * time.Second
 )
 
 // relay is the console's own leg to the park service of a call it
@@ -302,8 +324,21 @@ func (pk *parking) run(c *call, a *parkAttempt) {
 	ended := c.sess().Context().Done()
 	var grace, settle <-chan time.Time
 	referOK := false
+	probe := time.After(probeAfter)
+	probed := make(chan bool, 1)
 	for {
 		select {
+		case <-probe:
+			probe = nil
+			if !referOK && ended != nil {
+				p.wg.Go(func() { probed <- c.legGone(ctx) })
+			}
+		case gone := <-probed:
+			if gone && !referOK {
+				p.log.Warn("the PBX no longer knows our leg of a call it accepted to park", "call", c.id)
+				pk.tookUnconfirmed(c, a, pk.legGoneWords(a))
+				return
+			}
 		case code := <-a.notify:
 			switch {
 			case code < 200 || referOK:
@@ -336,7 +371,7 @@ func (pk *parking) run(c *call, a *parkAttempt) {
 			if len(lit) == 1 {
 				pk.confirmed(c, a, lit[0], "lamp")
 			} else {
-				pk.tookUnconfirmed(c, a, fmt.Sprintf("the PBX took %s but %s lit at the same time: it may be on any of them", callerLabel(a), orbitList(lit)))
+				pk.uncertain(c, a, lit)
 			}
 			return
 		case <-ctx.Done():
@@ -348,6 +383,8 @@ func (pk *parking) run(c *call, a *parkAttempt) {
 				lit := slices.Compact(slices.Sorted(slices.Values(slices.Concat(a.lit, a.early))))
 				p.mu.Unlock()
 				pk.tookUnconfirmed(c, a, unconfirmed(a, timeout, lit))
+			case ended != nil && c.legGone(p.ctx):
+				pk.tookUnconfirmed(c, a, pk.legGoneWords(a))
 			default:
 				pk.failed(c, a, endAs(telephony.EndFailed, fmt.Sprintf("park service unreachable (no outcome in %s)", timeout)))
 			}
@@ -385,6 +422,44 @@ func unconfirmed(a *parkAttempt, timeout time.Duration, lit []int) string {
 		return fmt.Sprintf("the PBX took %s but %s: the PBX may have dropped the call", callerLabel(a), what)
 	}
 	return fmt.Sprintf("the PBX took %s but %s: it may be on %s, which lit at the same time", callerLabel(a), what, orbitList(lit))
+}
+
+// legGoneWords says why a park whose REFER the PBX accepted (202), with
+// no outcome since, leaves the lines: the PBX no longer knows our leg,
+// so it has the caller, maybe on an orbit that lit meanwhile.
+func (pk *parking) legGoneWords(a *parkAttempt) string {
+	pk.p.mu.Lock()
+	lit := slices.Compact(slices.Sorted(slices.Values(slices.Concat(a.lit, a.early))))
+	pk.p.mu.Unlock()
+	what := fmt.Sprintf("the PBX took %s without saying how it went", callerLabel(a))
+	if len(lit) == 0 {
+		return what + ": the PBX may have dropped the call"
+	}
+	return fmt.Sprintf("%s: it may be on %s, which lit since", what, orbitList(lit))
+}
+
+// legGone asks the far end, with an in-dialog OPTIONS, whether it still
+// knows c's dialog: true only when it says it does not (481). No answer
+// within probeTimeout, or any other, proves nothing.
+func (c *call) legGone(parent context.Context) bool {
+	ctx, cancel := context.WithTimeout(parent, probeTimeout)
+	defer cancel()
+	var res *sip.Response
+	var err error
+	switch d := c.sess().(type) {
+	case *diago.DialogServerSession:
+		res, err = d.Do(ctx, sip.NewRequest(sip.OPTIONS, d.RemoteContact().Address))
+	case *diago.DialogClientSession:
+		res, err = d.Do(ctx, sip.NewRequest(sip.OPTIONS, d.RemoteContact().Address))
+	default:
+		return false
+	}
+	if err != nil {
+		c.p.log.Debug("probing a doubtful leg", "call", c.id, "error", err)
+		return false
+	}
+	c.p.log.Info("probed a doubtful leg", "call", c.id, "status", res.StatusCode)
+	return res.StatusCode == sip.StatusCallTransactionDoesNotExists
 }
 
 // callerLabel names the caller being parked.
@@ -463,6 +538,188 @@ func (pk *parking) tookUnconfirmed(c *call, a *parkAttempt, words string) {
 	}
 }
 
+// uncertain decides a park-any the PBX took (a 2xx sipfrag) when more
+// than one orbit lit after it: its caller is on one of them and the
+// console cannot tell which (lamps are anonymous; PARK-PROTOCOL.md: never
+// guess). The call stays on the lines, parked "on 701 or 702", with the
+// candidates still lit, the first to light the likeliest; they narrow as
+// the lamps change (orbitChangedLocked). The console ends its leg. With
+// none still lit the call leaves the lines (tookUnconfirmed).
+func (pk *parking) uncertain(c *call, a *parkAttempt, lit []int) {
+	p := pk.p
+	p.mu.Lock()
+	if c.park != a {
+		p.mu.Unlock()
+		return
+	}
+	var order []int
+	for _, n := range a.lit {
+		if !slices.Contains(order, n) && pk.mayBeOnLocked(c, n, a.callerURI) {
+			order = append(order, n)
+		}
+	}
+	if len(order) > telephony.MaxCandidates {
+		p.mu.Unlock()
+		pk.tookUnconfirmed(c, a, fmt.Sprintf("the PBX took %s but %s lit at the same time: it may be on any of them", callerLabel(a), orbitList(lit)))
+		return
+	}
+	if len(order) == 0 {
+		p.mu.Unlock()
+		pk.tookUnconfirmed(c, a, fmt.Sprintf("the PBX took %s but %s lit at the same time and none of them holds a call it may be now: it may have left", callerLabel(a), orbitList(lit)))
+		return
+	}
+	c.park = nil
+	c.moveLocked(telephony.EvParkConfirmed)
+	c.maybe = &maybePark{token: a.token, at: a.started, order: order}
+	c.info.Orbit = 0
+	c.setCandidatesLocked(order)
+	c.endReason = endAs(telephony.EndParked, "")
+	gone := a.legGone
+	if gone {
+		p.forgetDialogLocked(c)
+	}
+	p.mu.Unlock()
+	p.log.Warn("parked, but on which orbit is not certain", "call", c.id, "candidates", order, "lit", lit)
+	p.changed(c)
+	if gone {
+		return
+	}
+	if err := c.endLeg(p.ctx); err != nil {
+		p.log.Debug("ending our leg after an uncertain park", "call", c.id, "error", err)
+	}
+}
+
+// mayBeOnLocked reports whether the caller at uri, parked by call c,
+// may be on orbit n: it is lit, by no other call this console parked
+// there for certain, and its lamp names no other caller or parker. p.mu
+// is held.
+func (pk *parking) mayBeOnLocked(c *call, n int, uri string) bool {
+	p := pk.p
+	o := p.orbits[n]
+	if o == nil || !o.Occupied {
+		return false
+	}
+	if rec, ok := pk.records[n]; ok && rec.left.IsZero() && rec.call != c.id {
+		return false
+	}
+	if o.Parker != "" && !telephony.SameParty(o.Parker, p.aor.String()) {
+		return false
+	}
+	return o.CallerURI == "" || o.ParkedByMe || telephony.SameParty(o.CallerURI, uri)
+}
+
+// setCandidatesLocked shows an uncertain park on the orbits order lists
+// (the likeliest first, at most telephony.MaxCandidates); p.mu is held.
+func (c *call) setCandidatesLocked(order []int) {
+	c.info.Candidates, _ = telephony.NewOrbitSet(order...)
+	c.info.Likely = order[0]
+	c.info.Reason = candidateWords(c.info.Candidates.List())
+}
+
+// candidateWords words where an uncertain park is: "parked, on 701 or
+// 702", "parked, probably on 702".
+func candidateWords(cands []int) string {
+	if len(cands) == 1 {
+		return fmt.Sprintf("parked, probably on %d", cands[0])
+	}
+	return "parked, on " + orWords(cands)
+}
+
+// orWords words orbits as "701", "701 or 702", "701, 702 or 703".
+func orWords(orbits []int) string {
+	words := make([]string, len(orbits))
+	for i, n := range orbits {
+		words[i] = strconv.Itoa(n)
+	}
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
+}
+
+// notOursLocked takes orbit n, where call c of ours is now parked for
+// certain, off the candidates of the other uncertain parks; p.mu is
+// held. It returns the calls it changed, to publish.
+func (pk *parking) notOursLocked(n int, c *call) []*call {
+	var touched []*call
+	for _, o := range pk.p.calls {
+		if o != c && o.info.Uncertain() && o.info.Candidates.Contains(n) {
+			pk.dropCandidateLocked(o, n, false, telephony.LeftUnknown)
+			touched = append(touched, o)
+		}
+	}
+	return touched
+}
+
+// orbitChangedLocked narrows the uncertain parks by orbit n's change
+// from prev to next; p.mu is held. A candidate that goes dark, or lights
+// naming another caller or parker, is not where the call is now. It
+// returns the calls it changed, to publish. A park record is never
+// dropped here: a dark one waits for its return (comebackLocked).
+func (pk *parking) orbitChangedLocked(prev, next telephony.Orbit) []*call {
+	p := pk.p
+	n := next.Number
+	dark := prev.Occupied && !next.Occupied
+	var touched []*call
+	for _, c := range p.calls {
+		if !c.info.Uncertain() || !c.info.Candidates.Contains(n) {
+			continue
+		}
+		switch {
+		case dark:
+		case next.Occupied && next.Parker != "" && !telephony.SameParty(next.Parker, p.aor.String()):
+		case next.Occupied && next.CallerURI != "" && !telephony.SameParty(next.CallerURI, c.info.RemoteURI):
+		default:
+			continue
+		}
+		pk.dropCandidateLocked(c, n, dark, next.Left)
+		touched = append(touched, c)
+	}
+	return touched
+}
+
+// dropCandidateLocked takes orbit n off uncertain park c's candidates;
+// p.mu is held. dark: n went dark (how, as its lamp said): the call may
+// have left from it, so a record of it stays for its return; when its
+// caller rang back moments ago, or n was its last candidate, it has
+// left. The caller publishes the change.
+func (pk *parking) dropCandidateLocked(c *call, n int, dark bool, how telephony.ParkOutcome) {
+	p := pk.p
+	m := c.maybe
+	if m == nil {
+		return
+	}
+	m.order = slices.DeleteFunc(slices.Clone(m.order), func(o int) bool { return o == n })
+	now := time.Now()
+	if dark {
+		if _, ok := pk.records[n]; !ok {
+			pk.records[n] = parkRecord{token: m.token, call: c.id, callerName: c.info.RemoteName, callerURI: c.info.RemoteURI, at: m.at, left: now, leftHow: how}
+		}
+	}
+	switch {
+	case dark && !m.returned.IsZero() && now.Sub(m.returned) <= comebackWindow, dark && len(m.order) == 0:
+		p.log.Info("uncertain park left its orbit", "call", c.id, "orbit", n)
+		p.endLocked(c, endAs(telephony.EndLeftOrbit, fmt.Sprintf("left orbit %d", n)))
+	case len(m.order) == 0:
+		p.log.Info("uncertain park: every orbit it may be on holds another call", "call", c.id, "orbit", n)
+		p.endLocked(c, endAs(telephony.EndParkUnconfirmed, fmt.Sprintf("the PBX took %s but orbit %d, where it may have been, holds another call now: it may have left", who(c.info.RemoteName, c.info.RemoteURI), n)))
+	default:
+		c.setCandidatesLocked(m.order)
+		p.log.Info("uncertain park narrowed", "call", c.id, "without", n, "candidates", c.info.Candidates)
+	}
+}
+
+// who names a caller for the words of a call: the name, or the URI.
+func who(name, uri string) string {
+	if name != "" {
+		return name
+	}
+	if uri != "" {
+		return uri
+	}
+	return "the call"
+}
+
 // responseOf returns the SIP response an error carries, if any.
 func responseOf(err error) *sip.Response {
 	var ptr *sipgo.ErrDialogResponse
@@ -515,16 +772,30 @@ func (pk *parking) confirmed(c *call, a *parkAttempt, orbit int, by string) {
 	if gone {
 		p.forgetDialogLocked(c)
 	}
-	pk.records[orbit] = parkRecord{token: a.token, call: c.id, callerName: a.callerName, callerURI: a.callerURI, at: a.started}
-	if o := p.orbits[orbit]; o != nil && o.Occupied && (o.Parker == "" || telephony.SameParty(o.Parker, p.aor.String())) {
+	rec := parkRecord{token: a.token, call: c.id, callerName: a.callerName, callerURI: a.callerURI, at: a.started}
+	o := p.orbits[orbit]
+	if o != nil && o.Occupied && (o.Parker == "" || telephony.SameParty(o.Parker, p.aor.String())) {
 		c.orbitLit = true
 	}
+	// A lamp that lit for it and went dark before the park was decided
+	// (the caller hung up at once, or was taken): it has left already.
+	// Its record stays, dark, for its return.
+	left := by == "lamp" && o != nil && !o.Occupied && o.Lamp == telephony.LampKnown
+	if left {
+		rec.left, rec.leftHow = time.Now(), o.Left
+		p.endLocked(c, endAs(telephony.EndLeftOrbit, fmt.Sprintf("left orbit %d", orbit)))
+	}
+	pk.records[orbit] = rec
+	others := pk.notOursLocked(orbit, c)
 	p.mu.Unlock()
-	p.log.Info("parked", "call", c.id, "orbit", orbit, "confirmed_by", by)
+	p.log.Info("parked", "call", c.id, "orbit", orbit, "confirmed_by", by, "left_already", left)
 	// The orbit first (now ours), then the call: whoever sees the call
 	// parked finds its orbit already showing it.
 	p.lamps.refreshOrbit(orbit)
 	p.changed(c)
+	for _, o := range others {
+		p.changed(o)
+	}
 	if gone {
 		return // the caller ended our leg itself once transferred
 	}
@@ -735,14 +1006,20 @@ func (pk *parking) relay(ctx context.Context, c *call, a *parkAttempt) {
 }
 
 // comebackLocked returns the orbit an unmarked inbound call from uri
-// returns from, or 0; p.mu is held. Asterisk's comebacktoorigin re-dials
+// returns from, or 0, and an uncertain park it shows has left (to
+// publish), or nil; p.mu is held. Asterisk's comebacktoorigin re-dials
 // the parker with only the caller's ID (PARK-PROTOCOL.md), so the call
 // is matched to a park this console remembers: the same caller, on an
 // orbit still lit or dark for less than comebackWindow, and not said by
 // the lamp to have given up or been retrieved (such a caller calls
-// anew), the latest such park.
-// The park is then forgotten: its call has left the orbit.
-func (pk *parking) comebackLocked(uri string, now time.Time) int {
+// anew), the latest such park. Failing that, an uncertain park of that
+// caller: its likeliest orbit, and the next of its candidates to go dark
+// is the one it left.
+// A dark park record is then forgotten: its call has left the orbit. A
+// lit one is kept: the PBX's INVITE may beat the lamp, or the caller
+// may be calling anew while still parked, and its real return is still
+// to come.
+func (pk *parking) comebackLocked(uri string, now time.Time) (int, *call) {
 	p := pk.p
 	orbit := 0
 	var at time.Time
@@ -755,10 +1032,29 @@ func (pk *parking) comebackLocked(uri string, now time.Time) int {
 		}
 	}
 	if orbit != 0 {
+		rec := pk.records[orbit]
+		p.log.Info("unmarked call taken for the return of a park", "orbit", orbit, "caller", uri, "parked_at", at, "orbit_lit", rec.left.IsZero())
+		if rec.left.IsZero() {
+			rec.returned = now
+			pk.records[orbit] = rec
+			return orbit, nil
+		}
 		delete(pk.records, orbit)
-		p.log.Info("unmarked call taken for the return of a park", "orbit", orbit, "caller", uri, "parked_at", at)
+		// A dark candidate of an uncertain park: it left from there.
+		if c := p.calls[rec.call]; c != nil && c.info.Uncertain() {
+			p.endLocked(c, endAs(telephony.EndLeftOrbit, fmt.Sprintf("left orbit %d", orbit)))
+			return orbit, c
+		}
+		return orbit, nil
 	}
-	return orbit
+	for _, c := range p.calls {
+		if c.info.Uncertain() && c.maybe != nil && telephony.SameParty(c.info.RemoteURI, uri) {
+			c.maybe.returned = now
+			p.log.Info("unmarked call taken for the return of an uncertain park", "call", c.id, "orbit", c.info.Likely, "candidates", c.info.Candidates, "caller", uri)
+			return c.info.Likely, nil
+		}
+	}
+	return 0, nil
 }
 
 // relayDone waits for a relay park's teardown once the caller's leg is
@@ -790,14 +1086,42 @@ func (p *Phone) Retrieve(ctx context.Context, orbit int) (telephony.CallID, erro
 	}
 	p.mu.Lock()
 	rec, mine := p.parking.records[orbit]
-	var relayed *call
+	var relayed, maybe *call
 	for _, c := range p.calls {
 		if c.info.Relayed && c.info.State == telephony.StateParkedAway && c.info.Orbit == orbit && c.relay != nil {
 			relayed = c
 		}
+		if c.info.Uncertain() && c.info.Candidates.Contains(orbit) && (maybe == nil || c.info.Likely == orbit) {
+			maybe = c
+		}
 	}
 	delete(p.parking.records, orbit)
+	var out outbound
+	var ended *call
+	switch {
+	case mine && rec.left.IsZero() && !(maybe != nil && rec.call == maybe.id):
+		// Still lit with the call this console parked there: it is
+		// named after its caller until the PBX says otherwise.
+		out.memory = &telephony.Call{RemoteName: rec.callerName, RemoteURI: rec.callerURI}
+	case maybe != nil:
+		// One of the orbits an uncertain park may be on: what comes
+		// back is probably (or maybe) its caller, and it is not on this
+		// orbit any more.
+		out.maybeOf, out.likely = maybe, maybe.info.Likely == orbit
+		out.memory = &telephony.Call{RemoteName: maybe.info.RemoteName, RemoteURI: maybe.info.RemoteURI, Candidates: maybe.info.Candidates}
+		if maybe.info.Candidates.Len() == 1 {
+			p.parking.retrievedMaybeLocked(maybe, orbit)
+			ended = maybe
+		} else {
+			p.parking.dropCandidateLocked(maybe, orbit, false, telephony.LeftUnknown)
+			ended = maybe // changed
+		}
+		mine = false
+	}
 	p.mu.Unlock()
+	if ended != nil {
+		p.changed(ended)
+	}
 	if relayed != nil {
 		return relayed.id, p.parking.unrelay(ctx, relayed, orbit)
 	}
@@ -812,9 +1136,77 @@ func (p *Phone) Retrieve(ctx context.Context, orbit int) (telephony.CallID, erro
 	// No name until the service names the caller: the window names the
 	// card after the orbit (Call.RetrievedFrom).
 	c := p.newCall(telephony.Outbound, "", uriString(u), "", nil)
-	p.log.Info("retrieving", "call", c.id, "orbit", orbit, "safe", token != "")
-	p.startOutbound(c, outbound{uri: u, retrieve: orbit, safe: token != ""})
+	p.log.Info("retrieving", "call", c.id, "orbit", orbit, "safe", token != "", "maybe_of", out.maybeOf != nil)
+	out.uri, out.retrieve, out.safe = u, orbit, token != ""
+	p.startOutbound(c, out)
 	return c.id, nil
+}
+
+// RetrieveCall picks up a call this console parked as a new call: the
+// one on its orbit, or, for a park whose orbit is not certain
+// (Call.Uncertain), the candidate most likely its (Call.Likely); the new
+// call says so until the PBX names its caller. It returns the new call.
+func (p *Phone) RetrieveCall(ctx context.Context, id telephony.CallID) (telephony.CallID, error) {
+	var orbit int
+	_, err := p.lookupWith(id, func(c *call) error {
+		switch {
+		case c.info.State != telephony.StateParkedAway:
+			return fmt.Errorf("sip: retrieve %s: %w", id, ErrWrongState)
+		case c.info.Orbit != 0:
+			orbit = c.info.Orbit
+		default:
+			orbit = c.info.Likely
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	if orbit == 0 {
+		return "", fmt.Errorf("sip: retrieve %s: %w", id, ErrWrongState)
+	}
+	return p.Retrieve(ctx, orbit)
+}
+
+// retrievedMaybeLocked ends uncertain park c: this console retrieved its
+// caller from orbit n (its last candidate, or the PBX named the caller
+// it retrieved). p.mu is held; the caller publishes the change.
+func (pk *parking) retrievedMaybeLocked(c *call, n int) {
+	pk.p.log.Info("uncertain park retrieved here", "call", c.id, "orbit", n)
+	pk.p.endLocked(c, endAs(telephony.EndLeftOrbit, fmt.Sprintf("retrieved from orbit %d", n)))
+}
+
+// retrieveNamedLocked names retrieve call c after the caller the PBX
+// says it is (the 200's or a later request's P-Asserted-Identity and
+// the like); p.mu is held. A retrieve of an uncertain park's candidate
+// that names its caller ends that park: the caller is here. It reports
+// whether anything changed, and the uncertain park it ended, to publish.
+func (pk *parking) retrieveNamedLocked(c *call, name, uri string) (bool, *call) {
+	if c.retrieve == 0 || uri == "" || name == c.info.RemoteName && uri == c.info.RemoteURI && !c.guessed {
+		return false, nil
+	}
+	c.info.RemoteName, c.info.RemoteURI = name, uri
+	c.guessed = false
+	if c.info.State == telephony.StateActive {
+		c.info.Reason = ""
+	}
+	m := c.maybeOf
+	c.maybeOf = nil
+	if m != nil && m.info.Uncertain() && telephony.SameParty(m.info.RemoteURI, uri) {
+		pk.retrievedMaybeLocked(m, c.retrieve)
+		return true, m
+	}
+	return true, nil
+}
+
+// guessWords says whom a retrieve of an uncertain park's candidate
+// probably brings back, until the PBX names the caller.
+func guessWords(o outbound) string {
+	how := "maybe"
+	if o.likely {
+		how = "probably"
+	}
+	return fmt.Sprintf("%s %s (parked on %s)", how, who(o.memory.RemoteName, o.memory.RemoteURI), orWords(o.memory.Candidates.List()))
 }
 
 // unrelay takes back a call this console relay-parked: the park leg is
