@@ -58,6 +58,20 @@ func presenceColor(th fyne.Theme, p Presence) color.Color {
 	return c
 }
 
+// PresenceWord is a lamp in words, beside its colour: "free", "ringing",
+// "on a call"; nothing for unknown (the grey lamp).
+func PresenceWord(p Presence) string {
+	switch p {
+	case PresenceIdle:
+		return "free"
+	case PresenceRinging:
+		return "ringing"
+	case PresenceBusy:
+		return "on a call"
+	}
+	return ""
+}
+
 // DirectoryRow is one contact as the directory pane lists it.
 type DirectoryRow struct {
 	// ID is the owner's key for the contact; the pane does not show it.
@@ -98,6 +112,13 @@ type DirectoryPane struct {
 	// OnEscape is called on Escape in the empty search box (the owner
 	// gives the keyboard back); Escape in a search clears it first.
 	OnEscape func() `json:"-"`
+	// OnShown is called with the rows on screen (first..last, inclusive;
+	// last < first for none) when they change: after a search, a
+	// scroll, a resize. The owner watches their presence.
+	OnShown func(first, last int) `json:"-"`
+
+	// shown is the range last reported to OnShown.
+	shown [2]int
 
 	entry *searchEntry
 	list  *widget.List
@@ -124,6 +145,8 @@ func NewDirectoryPane(search func(query string)) *DirectoryPane {
 			if id >= 0 && id < len(d.Rows) {
 				o.(*directoryRowView).set(id, d.Rows[id])
 			}
+			// The list binds a row as it comes on screen.
+			d.reportShown()
 		},
 	)
 	d.list.OnSelected = func(id widget.ListItemID) {
@@ -142,6 +165,40 @@ func (d *DirectoryPane) SetRows(rows []DirectoryRow) {
 		d.Selected = 0
 	}
 	d.Refresh()
+	d.shown = [2]int{-1, -2} // new rows: report them even where the range is the same
+	d.reportShown()
+}
+
+// shownWithoutWindow is how many rows count as on screen while the
+// pane has no size (not laid out yet).
+const shownWithoutWindow = 30
+
+// ShownRows returns the rows on screen, first..last inclusive (last <
+// first when none): those the list's height and scroll offset show.
+func (d *DirectoryPane) ShownRows() (first, last int) {
+	n := len(d.Rows)
+	h := d.list.Size().Height
+	step := newDirectoryRowView(d).MinSize().Height + d.Theme().Size(theme.SizeNamePadding)
+	if h <= 0 || step <= 0 {
+		return 0, min(n, shownWithoutWindow) - 1
+	}
+	off := d.list.GetScrollOffset()
+	first = int(off / step)
+	last = int((off + h) / step)
+	return min(first, n), min(last, n-1)
+}
+
+// reportShown calls OnShown when the rows on screen changed.
+func (d *DirectoryPane) reportShown() {
+	if d.OnShown == nil {
+		return
+	}
+	first, last := d.ShownRows()
+	if d.shown == [2]int{first, last} {
+		return
+	}
+	d.shown = [2]int{first, last}
+	d.OnShown(first, last)
 }
 
 // SetPresence changes the lamp of the rows with id, redrawing only them.
@@ -231,6 +288,7 @@ func (r *directoryRenderer) Destroy() {}
 func (r *directoryRenderer) Objects() []fyne.CanvasObject { return r.objects }
 
 func (r *directoryRenderer) Layout(size fyne.Size) {
+	defer r.d.reportShown() // a new height shows other rows
 	pad := r.d.Theme().Size(theme.SizeNamePadding)
 	eh := r.d.entry.MinSize().Height
 	r.d.entry.Move(fyne.NewPos(0, 0))
@@ -317,6 +375,7 @@ type directoryRowView struct {
 	lamp       *canvas.Rectangle
 	name, ext  *canvas.Text
 	department *canvas.Text
+	state      *canvas.Text // the lamp in a word, under the extension
 }
 
 func newDirectoryRowView(d *DirectoryPane) *directoryRowView {
@@ -347,7 +406,9 @@ func (v *directoryRowView) CreateRenderer() fyne.WidgetRenderer {
 	v.ext = canvas.NewText("", color.Black)
 	v.ext.TextStyle.Monospace = true
 	v.department = canvas.NewText("", color.Black)
-	r := &rowRenderer{v: v, objects: []fyne.CanvasObject{v.lamp, v.name, v.department, v.ext}}
+	v.state = canvas.NewText("", color.Black)
+	v.state.Alignment = fyne.TextAlignTrailing
+	r := &rowRenderer{v: v, objects: []fyne.CanvasObject{v.lamp, v.name, v.department, v.ext, v.state}}
 	r.Refresh()
 	return r
 }
@@ -372,13 +433,16 @@ func (r *rowRenderer) Layout(size fyne.Size) {
 	v := r.v
 	v.lamp.Resize(fyne.NewSquareSize(ls))
 	v.lamp.Move(fyne.NewPos(pad, (size.Height-ls)/2))
-	ext := v.ext.MinSize()
-	v.ext.Move(fyne.NewPos(size.Width-pad-ext.Width, (size.Height-ext.Height)/2))
-	v.ext.Resize(ext)
-	x := pad + ls + pad
-	w := max(0, size.Width-x-ext.Width-2*pad)
 	nh, dh := v.name.MinSize().Height, v.department.MinSize().Height
 	top := (size.Height - nh - dh) / 2
+	ext, st := v.ext.MinSize(), v.state.MinSize()
+	right := max(ext.Width, st.Width)
+	v.ext.Move(fyne.NewPos(size.Width-pad-ext.Width, top))
+	v.ext.Resize(ext)
+	v.state.Move(fyne.NewPos(size.Width-pad-st.Width, top+nh))
+	v.state.Resize(st)
+	x := pad + ls + pad
+	w := max(0, size.Width-x-right-2*pad)
 	v.name.Move(fyne.NewPos(x, top))
 	v.name.Resize(fyne.NewSize(w, nh))
 	v.department.Move(fyne.NewPos(x, top+nh))
@@ -390,7 +454,7 @@ func (r *rowRenderer) MinSize() fyne.Size {
 	pad := th.Size(theme.SizeNamePadding)
 	v := r.v
 	h := v.name.MinSize().Height + v.department.MinSize().Height
-	w := pad + r.lampSize() + pad + v.name.MinSize().Width + 2*pad + v.ext.MinSize().Width + pad
+	w := pad + r.lampSize() + pad + v.name.MinSize().Width + 2*pad + max(v.ext.MinSize().Width, v.state.MinSize().Width) + pad
 	return fyne.NewSize(w, h+pad)
 }
 
@@ -410,6 +474,9 @@ func (r *rowRenderer) Refresh() {
 	v.department.Text = v.row.Department
 	v.department.Color = th.Color(theme.ColorNamePlaceHolder, variant)
 	v.department.TextSize = th.Size(theme.SizeNameCaptionText)
+	v.state.Text = PresenceWord(v.row.Presence)
+	v.state.Color = th.Color(theme.ColorNamePlaceHolder, variant)
+	v.state.TextSize = th.Size(theme.SizeNameCaptionText)
 	// The extension's width decides the others': lay out again.
 	r.Layout(v.Size())
 	for _, o := range r.objects {
