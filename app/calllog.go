@@ -257,6 +257,8 @@ func (c *Console) leftOrbit(t *tracked, o telephony.Orbit, now time.Time) {
 		e.Outcome, e.Party = calllog.Fallback, o.RetrievedBy
 	case telephony.LeftLost:
 		e.Outcome = calllog.Lost
+	case telephony.LeftServiceStopped:
+		e.Outcome = calllog.LostInRestart
 	case telephony.LeftRingBack:
 		if telephony.SameParty(o.RetrievedBy, c.opts.Identity) || telephony.SameParty(o.RetrievedBy, o.Parker) {
 			return // answered here: the ring-back's own entry says so
@@ -362,6 +364,8 @@ func entryText(e calllog.Entry) string {
 		return fmt.Sprintf("%s was lost from %d%s: the phone stopped answering", name, e.Orbit, after)
 	case calllog.LeftOrbit:
 		return fmt.Sprintf("%s left %d%s", name, e.Orbit, after)
+	case calllog.LostInRestart:
+		return fmt.Sprintf("%s on %d was lost when the park service stopped%s", name, e.Orbit, after)
 	case calllog.RangBack:
 		return fmt.Sprintf("%s rang back from %d, returned to the orbit", name, e.Orbit)
 	case calllog.Transferred:

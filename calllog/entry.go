@@ -59,6 +59,7 @@ const (
 	LeftOrbit                    // it left Orbit; the park service did not say how
 	RangBack                     // the park service rang it back from Orbit, nobody answered, it went back to the orbit
 	Transferred                  // transferred to Party
+	LostInRestart                // parked on Orbit, it did not survive a restart of the park service
 )
 
 var outcomeNames = [...]string{
@@ -66,7 +67,7 @@ var outcomeNames = [...]string{
 	Missed: "missed", Declined: "declined", Parked: "parked", Returned: "returned",
 	RetrievedHere: "retrieved here", RetrievedBy: "retrieved by", AnsweredBy: "answered by",
 	GaveUp: "gave up", Fallback: "fallback", Lost: "lost", LeftOrbit: "left orbit",
-	RangBack: "rang back", Transferred: "transferred",
+	RangBack: "rang back", Transferred: "transferred", LostInRestart: "lost in restart",
 }
 
 // String names the outcome ("gave up").
@@ -79,7 +80,7 @@ func (o Outcome) String() string {
 
 // NeedsCallBack reports whether an entry with this outcome asks the
 // receptionist to call the caller back until it is handled.
-func (o Outcome) NeedsCallBack() bool { return o == Missed || o == GaveUp }
+func (o Outcome) NeedsCallBack() bool { return o == Missed || o == GaveUp || o == LostInRestart }
 
 // Entry is one call in the log.
 type Entry struct {

@@ -205,7 +205,7 @@ func (l *Log) Update(e Entry) {
 	l.send(op{put: &e})
 }
 
-// MarkHandled queues marking handled every Missed and GaveUp entry of
+// MarkHandled queues marking handled every Missed, GaveUp and LostInRestart entry of
 // the party at uri: the receptionist called it back.
 func (l *Log) MarkHandled(uri string) {
 	l.send(op{handled: PartyKey(uri)})
@@ -352,8 +352,8 @@ func (l *Log) write(batch []op) error {
 				sqlitefile.Nanos(e.ParkedAt), sqlitefile.Nanos(e.OutcomeAt),
 				e.Handled, searchText(*e), searchDigits(*e))
 		case o.handled != "":
-			_, err = tx.Exec(`UPDATE calls SET handled = 1 WHERE party_key = ? AND handled = 0 AND outcome IN (?, ?)`,
-				o.handled, int(Missed), int(GaveUp))
+			_, err = tx.Exec(`UPDATE calls SET handled = 1 WHERE party_key = ? AND handled = 0 AND outcome IN (?, ?, ?)`,
+				o.handled, int(Missed), int(GaveUp), int(LostInRestart))
 		}
 		if err != nil {
 			return err

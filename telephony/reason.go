@@ -29,6 +29,7 @@ const (
 	EndParkUnconfirmed                  // the PBX took the call (a 2xx sipfrag, or it forgot our leg) but no lamp confirmed where: Call.Reason names the orbits it may be on, or says it may have dropped it
 	EndNoAudio                          // the call had no usable audio
 	EndClosed                           // the console closed
+	EndLostInRestart                    // a call this console parked did not survive a restart of the park service (Orbit.Left LeftServiceStopped)
 	EndFailed                           // anything else; Call.Reason has the details
 )
 
@@ -53,6 +54,7 @@ var endNames = [...]string{
 	EndParkUnconfirmed: "the park was not confirmed",
 	EndNoAudio:         "no usable audio",
 	EndClosed:          "console closed",
+	EndLostInRestart:   "lost when the park service stopped",
 	EndFailed:          "call failed",
 }
 
@@ -79,15 +81,21 @@ const (
 	LeftRingBack                     // the parker answered the ring-back (Orbit.RetrievedBy)
 	LeftFallback                     // the ring-back went to the fallback, which answered (Orbit.RetrievedBy)
 	LeftLost                         // its phone stopped answering the service's probes
+	// LeftServiceStopped: the park service restarted (a new
+	// X-Park-Instance) and the call did not come back with it: its orbit
+	// came back free, or lost at the restored service's first probe (the
+	// caller hung up while the service was down).
+	LeftServiceStopped
 )
 
 var leftNames = [...]string{
-	LeftUnknown:   "",
-	LeftGaveUp:    "gave up",
-	LeftRetrieved: "retrieved",
-	LeftRingBack:  "answered ring-back",
-	LeftFallback:  "fallback",
-	LeftLost:      "lost",
+	LeftUnknown:        "",
+	LeftGaveUp:         "gave up",
+	LeftRetrieved:      "retrieved",
+	LeftRingBack:       "answered ring-back",
+	LeftFallback:       "fallback",
+	LeftLost:           "lost",
+	LeftServiceStopped: "lost when the park service stopped",
 }
 
 // String words the outcome ("gave up", "retrieved"); empty for

@@ -8,7 +8,6 @@ package sip
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"net/netip"
 	"slices"
@@ -40,6 +39,9 @@ type lamps struct {
 	fault  telephony.LampFault
 	// probes counts the health probes answered or given up (for tests).
 	probes atomic.Int64
+	// restarts are the orbits whose service restarted lately
+	// (restartloss.go).
+	restarts restartMarks
 }
 
 // lamp is the subscription to one orbit's dialog state.
@@ -182,6 +184,7 @@ func (ls *lamps) sawInstance(backend, id string) {
 	// The colleagues watched on that service forgot us too.
 	kicked += ls.p.kickStalePresence(backend, id)
 	if prev != "" {
+		ls.markRestart(backend)
 		ls.p.log.Info("park service restarted: subscribing again", "backend", backend, "instance", id, "previous", prev, "lamps", kicked)
 	}
 }
@@ -418,6 +421,7 @@ func (ls *lamps) updateOrbit(n int, nextOf func(cur telephony.Orbit) telephony.O
 	}
 	prev := *o
 	next := nextOf(prev)
+	next.Left = ls.restarts.leftOf(n, prev, next, time.Now())
 	byUs := next.Parker == "" || telephony.SameParty(next.Parker, me)
 	// An anonymous lamp (Asterisk's) is news only when it lights: prev
 	// may carry the caller this console filled in.
@@ -440,7 +444,7 @@ func (ls *lamps) updateOrbit(n int, nextOf func(cur telephony.Orbit) telephony.O
 		if next.Occupied && byUs {
 			c.orbitLit = true
 		} else if !next.Occupied && c.orbitLit {
-			p.endLocked(c, endAs(telephony.EndLeftOrbit, fmt.Sprintf("left orbit %d", n)))
+			p.endLocked(c, leftOrbitEnd(n, next.Left))
 			touched = append(touched, c)
 		}
 	}

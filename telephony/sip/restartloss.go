@@ -1,0 +1,95 @@
+package sip
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/switchboard/switchboard/telephony"
+)
+
+// A parked call that does not survive a restart of its park service
+// (issue 15): the service came back with a new X-Park-Instance, and the
+// orbit the call was on comes back free, or lost at the restored
+// service's first probe of it (the caller hung up while the service was
+// down: its BYE found nobody). The lamp says LeftServiceStopped then,
+// not "left" or "the phone stopped answering", and the console's call
+// parked there ends with EndLostInRestart.
+
+// restartLossWindow is how long after a restart was seen an orbit's
+// departure is still the restart's: the restored service probes its
+// callers at once, and a probe nobody answers gives up after 64×T1
+// (32 s).
+const restartLossWindow = 40 * time.Second
+
+// restartMarks remembers, per orbit, when its park service was seen to
+// restart. The zero value is ready.
+type restartMarks struct {
+	mu sync.Mutex
+	at map[int]time.Time
+}
+
+// mark notes that the service of orbits restarted at now.
+func (m *restartMarks) mark(orbits []int, now time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.at == nil {
+		m.at = make(map[int]time.Time)
+	}
+	for _, n := range orbits {
+		m.at[n] = now
+	}
+}
+
+// leftOf is how the call on orbit n left it, going from prev to next at
+// now: LeftServiceStopped for a call parked before the restart of its
+// service that leaves, unsaid or lost, within restartLossWindow of it;
+// next.Left otherwise. An orbit that goes free forgets its mark, and so
+// does one whose window passed.
+func (m *restartMarks) leftOf(n int, prev, next telephony.Orbit, now time.Time) telephony.ParkOutcome {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	at, ok := m.at[n]
+	if !ok {
+		return next.Left
+	}
+	if now.Sub(at) > restartLossWindow {
+		delete(m.at, n)
+		return next.Left
+	}
+	if next.Occupied {
+		return next.Left // restored (or parked anew): its first probe may still lose it
+	}
+	delete(m.at, n)
+	if !prev.Occupied || (!prev.ParkedAt.IsZero() && !prev.ParkedAt.Before(at)) {
+		return next.Left // nothing there, or parked after the restart
+	}
+	if next.Left == telephony.LeftUnknown || next.Left == telephony.LeftLost {
+		return telephony.LeftServiceStopped
+	}
+	return next.Left
+}
+
+// markRestart notes that the park service backend restarted: the orbits
+// whose lamps it holds.
+func (ls *lamps) markRestart(backend string) {
+	var orbits []int
+	for _, l := range ls.subs {
+		l.mu.Lock()
+		on := backendKey(l.target) == backend
+		l.mu.Unlock()
+		if on {
+			orbits = append(orbits, l.orbit)
+		}
+	}
+	ls.restarts.mark(orbits, time.Now())
+}
+
+// leftOrbitEnd is the end of a call of ours parked on orbit n that left
+// it as how says.
+func leftOrbitEnd(n int, how telephony.ParkOutcome) ending {
+	if how == telephony.LeftServiceStopped {
+		return endAs(telephony.EndLostInRestart, fmt.Sprintf("lost from orbit %d when the park service stopped", n))
+	}
+	return endAs(telephony.EndLeftOrbit, fmt.Sprintf("left orbit %d", n))
+}
