@@ -312,3 +312,91 @@ func TestEmbeddedParkKeepsCallsAcrossReopen(t *testing.T) {
 		t.Errorf("the service still holds %d parked and %d bridged calls", p, b)
 	}
 }
+
+// TestRingBackNow: "Ring back now" in the close question drains the
+// built-in park service with the console still open: Alice and Bob,
+// parked, ring back here at once (new parks are refused meanwhile). The
+// console answers Alice (tones both ways) and hangs up; closing while
+// Bob still rings back keeps him in the store instead of hanging him up
+// (the drain ends without its done), and the reopened console has him
+// on his orbit again with the music. A drain that ends by itself, every
+// call gone, calls done.
+func TestRingBackNow(t *testing.T) {
+	lo := netip.MustParseAddr("127.0.0.1")
+	phonePort, err := freeport.UDPAndTCP(lo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parkPort, err := freeport.UDPAndTCP(lo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"-listen", net.JoinHostPort("127.0.0.1", strconv.Itoa(phonePort)),
+		"-park-listen", net.JoinHostPort("127.0.0.1", strconv.Itoa(parkPort)), "-state-dir", t.TempDir(), "-audio", "none"}
+	r := openPhone(t, args...)
+	alice, bob := newCaller(t, "alice"), newCaller(t, "bob")
+	aliceD, aliceM := alice.callAndPark(t, r, 701, aliceFreq)
+	_, bobM := bob.callAndPark(t, r, 702, bobFreq)
+
+	done := make(chan struct{})
+	r.sys.ringBackNow(func() { close(done) })
+	r.sys.ringBackNow(func() { t.Error("a second Ring back now started another drain") })
+	ringing := func(name string) telephony.Call {
+		return r.waitCall(t, name+" ringing back", func(c telephony.Call) bool {
+			return c.State == telephony.StateRinging && c.RemoteName == name && c.BackFrom != 0
+		})
+	}
+	back := ringing("Alice")
+	ringing("Bob")
+	ctx, cancel := context.WithTimeout(context.Background(), siptest.WaitFor)
+	defer cancel()
+	if err := r.sys.phone.Answer(ctx, back.ID); err != nil {
+		t.Fatal(err)
+	}
+	aliceM.WaitTone(t, "Alice hears the console", consoleFreq)
+	r.dev.WaitTone(t, "the console hears Alice", aliceFreq)
+	if err := r.sys.phone.Hangup(ctx, back.ID); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-aliceD.Context().Done():
+	case <-time.After(siptest.WaitFor):
+		t.Fatal("Alice was not hung up")
+	}
+	select {
+	case <-done:
+		t.Fatal("the drain ended with Bob still ringing back")
+	default:
+	}
+
+	r.close() // as after Close: Bob is kept, not hung up
+	select {
+	case <-done:
+		t.Error("the drain's done ran although the console closed first")
+	default:
+	}
+	r = openPhone(t, args...)
+	r.waitOrbit(t, 702, "lit again with Bob", func(o telephony.Orbit) bool { return o.Occupied && o.CallerName == "Bob" })
+	bobM.WaitTone(t, "Bob hears the music after the reopen", musicFreq)
+
+	// A drain that ends by itself: Bob rings back, the console answers
+	// and hangs up, nothing is left, done runs.
+	done2 := make(chan struct{})
+	r.sys.ringBackNow(func() { close(done2) })
+	back = ringing("Bob")
+	if err := r.sys.phone.Answer(ctx, back.ID); err != nil {
+		t.Fatal(err)
+	}
+	bobM.WaitTone(t, "Bob hears the console", consoleFreq)
+	if err := r.sys.phone.Hangup(ctx, back.ID); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done2:
+	case <-time.After(siptest.WaitFor):
+		t.Fatal("the drain did not end once nothing was left")
+	}
+	if q := r.sys.closeQuestion(); q.NeedsAsking() {
+		t.Errorf("after the drain the close question still asks: %+v", q)
+	}
+}
