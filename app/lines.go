@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/switchboard/switchboard/calllog"
 	"github.com/switchboard/switchboard/telephony"
 	"github.com/switchboard/switchboard/widgets"
 )
@@ -54,8 +55,12 @@ func (c *Console) callChanged(call telephony.Call) {
 	card.Tick(now)
 
 	c.noteCall(l, prev)
-	switch call.State {
-	case telephony.StateEnded, telephony.StateParkedAway:
+	switch {
+	case call.Uncertain():
+		// Parked, but which of its candidates is not known: it stays
+		// on the lines, where the receptionist sees where it may be.
+		l.leaveAt = time.Time{}
+	case call.State == telephony.StateEnded, call.State == telephony.StateParkedAway:
 		if l.leaveAt.IsZero() {
 			l.leaveAt = now.Add(c.opts.Linger)
 			if c.opts.Linger < 0 {
@@ -108,6 +113,9 @@ func (c *Console) noteCall(l *line, prev telephony.Call) {
 	switch call.State {
 	case telephony.StateActive:
 		if l.answered {
+			if call.RetrievedFrom != 0 && (call.RemoteName != prev.RemoteName || call.RemoteURI != prev.RemoteURI) {
+				c.retrieveNamed(call)
+			}
 			return
 		}
 		l.answered = true
@@ -131,6 +139,18 @@ func (c *Console) noteCall(l *line, prev telephony.Call) {
 			c.flash(fmt.Sprintf("Retrieve %d: %s", call.RetrievedFrom, reasonText(call)))
 		}
 	}
+}
+
+// retrieveNamed puts the caller the PBX named after a retrieve was
+// answered (Asterisk's re-INVITE with P-Asserted-Identity) in the
+// retrieve's history entry: "Retrieved Eva Novak from 701 after 0:42".
+func (c *Console) retrieveNamed(call telephony.Call) {
+	t := c.book.calls[call.ID]
+	if t == nil || !t.logged || t.e.Outcome != calllog.RetrievedHere {
+		return
+	}
+	t.e.Name, t.e.URI = call.RemoteName, call.RemoteURI
+	c.write(t)
 }
 
 // incoming tells the receptionist about a new call: a desktop
