@@ -12,7 +12,11 @@
 // only after the PBX's 2xx sipfrag, and our leg is never ended before
 // it: for a park on the next free orbit, the one orbit that lit then
 // names it; when more than one lit in the same moment the console does
-// not guess. A 200 sipfrag alone proves nothing (Asterisk sends it, then
+// not guess: the call stays on the lines, parked on one of them
+// (telephony.Call.Uncertain), narrowed as their lamps change. A REFER
+// the PBX accepted (202) with no outcome within 2 s is probed with an
+// in-dialog OPTIONS: a 481 says the PBX took the caller. A 200 sipfrag
+// alone proves nothing (Asterisk sends it, then
 // hangs up a caller it could not park: PARK-PROTOCOL.md, "Interworking
 // with another PBX"), but after it the PBX answers nothing on our leg:
 // without a certain confirmation within ParkConfig.Timeout the call
