@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/switchboard/switchboard/app"
 	"github.com/switchboard/switchboard/internal/demo"
+	"github.com/switchboard/switchboard/internal/freeport"
 	"github.com/switchboard/switchboard/internal/siptest"
 	"github.com/switchboard/switchboard/telephony/park"
 )
@@ -81,5 +84,98 @@ func TestRealWindowCloseKeepsParkedCalls(t *testing.T) {
 	}
 	if st, _ := alice.State(); st != demo.CallParked {
 		t.Errorf("Alice's call is %v, want parked", st)
+	}
+}
+
+// TestRealWindowCloseKeepsCallsHere: a console whose built-in park
+// service keeps its calls parks a caller (Enter, P) and is closed: the
+// question says the call will return at the next start and offers
+// Close, Ring back now and Cancel; after Close the console exits at once
+// without hanging the caller up, and the console started again on the
+// same addresses shows her on her orbit (issue 15).
+func TestRealWindowCloseKeepsCallsHere(t *testing.T) {
+	x := startX(t, "close-keep-here")
+	port, err := freeport.UDPAndTCP(netip.MustParseAddr("127.0.0.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"-listen", "127.0.0.1:0", "-park-listen", "127.0.0.1:" + strconv.Itoa(port),
+		"-state-dir", t.TempDir(), "-audio", "none"}
+	c := startConsole(t, x, args...)
+	c.waitEvent(t, "first-frame", 60*time.Second)
+	win := c.window(t, x)
+	title := x.xdo(t, "getwindowname", win)
+	_, aor, ok := strings.Cut(title, "— ")
+	if !ok {
+		t.Fatalf("window title %q names no address", title)
+	}
+	callers, err := demo.New(demo.Options{Console: aor, Interval: -1, GiveUp: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := callers.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(callers.Close)
+	alice, err := callers.Dial(demo.Caller{Name: "Alice Martin", Number: "+442079460018", Sound: func() []int16 { return demo.Tone(440, 2) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.wait(t, "Alice ringing", 30*time.Second, func(s *app.Snapshot) bool { _, ok := lineNamed(s, "ringing"); return ok })
+	x.xdo(t, "key", "--window", win, "Return")
+	c.wait(t, "Alice answered", 30*time.Second, func(s *app.Snapshot) bool { _, ok := lineNamed(s, "active"); return ok })
+	x.xdo(t, "key", "--window", win, "p")
+	c.wait(t, "Alice parked by this console", 30*time.Second, func(s *app.Snapshot) bool {
+		for _, o := range s.Orbits {
+			if o.State == "mine" && o.Caller == "Alice Martin" {
+				return len(s.Lines) == 0
+			}
+		}
+		return false
+	})
+	if st, _ := alice.State(); st != demo.CallParked {
+		t.Fatalf("Alice's call is %v, want parked", st)
+	}
+
+	if err := closeWindow(x.display, win); err != nil {
+		t.Fatal(err)
+	}
+	asked := c.waitEvents(t, "close-asked", 1)
+	if asked.Parked != 1 || asked.Lines != 0 {
+		t.Errorf("close question: %d lines, %d parked; want 0 and 1", asked.Lines, asked.Parked)
+	}
+	for _, b := range []string{"Close", "Ring back now", "Cancel"} {
+		if _, ok := asked.Buttons[b]; !ok {
+			t.Errorf("buttons %v: no %s", asked.Buttons, b)
+		}
+	}
+	x.shot(t, "close-asked")
+	x.click(t, win, asked.Buttons["Close"])
+	clicked := time.Now()
+	select {
+	case <-c.exited:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the console did not exit")
+	}
+	c.logExit(t, clicked)
+	if d := c.events("close-decided"); len(d) != 1 || d[0].Choice != "keep-parked" {
+		t.Errorf("decisions %+v, want keep-parked", d)
+	}
+	if st, _ := alice.State(); st != demo.CallParked {
+		t.Errorf("Alice's call is %v once the console closed, want still parked", st)
+	}
+
+	again := startConsole(t, x, args...)
+	again.waitEvent(t, "first-frame", 60*time.Second)
+	again.wait(t, "Alice on her orbit again", 30*time.Second, func(s *app.Snapshot) bool {
+		for _, o := range s.Orbits {
+			if o.State != "free" && o.Caller == "Alice Martin" {
+				return true
+			}
+		}
+		return false
+	})
+	if st, _ := alice.State(); st != demo.CallParked {
+		t.Errorf("Alice's call is %v after the reopen, want parked", st)
 	}
 }
