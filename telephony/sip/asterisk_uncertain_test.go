@@ -12,19 +12,23 @@ import (
 
 // uncertainPark parks Alice at the PBX while another parker's caller
 // (Other) lands on 701 right after Alice's 200 sipfrag: Alice goes on
-// 702, both lamps light in the same moment, and the console keeps Alice
-// as a park on 701 or 702. It returns the console and Alice's call.
+// 702, both lamps light in the same moment (701 first), and the console
+// keeps Alice as a park on 701 or 702, 701 the likelier. It returns the
+// console and Alice's call.
 func uncertainPark(t *testing.T, x *asterisk, mod func(*sbsip.Config)) (*console, telephony.Call) {
 	t.Helper()
-	x.mu.Lock()
-	x.afterNotify = func() { x.parkOther(701, "Other") }
-	x.mu.Unlock()
 	a := newConsole(t, "desk", 1000, func(c *sbsip.Config) {
 		x.templates("87{orbit}")(c)
 		if mod != nil {
 			mod(c)
 		}
 	})
+	x.mu.Lock()
+	x.afterNotify = func() {
+		x.parkOther(701, "Other")
+		seesLit(a, 701)() // 701 lights first at the console too (it answers a NOTIFY before applying it)
+	}
+	x.mu.Unlock()
 	a.waitParkService(t, true)
 	x.waitSubscribed(t)
 	_, leg := x.call(t, a.uri(), "Alice", "alice")
