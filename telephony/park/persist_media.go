@@ -3,6 +3,7 @@ package park
 import (
 	"net"
 	"net/netip"
+	"time"
 
 	"github.com/switchboard/switchboard/telephony/park/store"
 )
@@ -20,14 +21,23 @@ func (e *engine) position(l *leg, m *store.Media) {
 	m.Codec, m.SendPT, m.RecvPT = l.codec, l.sendPT, l.recvPT
 	m.SendEventPT, m.RecvEventPT, m.Mute = l.sendEvent, l.recvEvent, l.mute
 	m.SSRC, m.Seq, m.Timestamp = l.ssrc, l.seq, l.ts
+	m.PositionAt = time.Now()
 }
 
-// restoredLeg is the media leg of a stored leg: the same formats and the
-// same sender (SSRC, sequence and timestamp carry on, the sequence a
-// little ahead so that nothing sent since the last write repeats).
-// Its latched stream is not restored: the engine latches the peer's
-// stream again from its SDP address and SIP host, as for a new call.
-func restoredLeg(m store.Media, ahead uint32) *leg {
+// restoredLeg is the media leg of a stored leg at now: the same formats
+// and the same sender. Its SSRC carries on, and its sequence and
+// timestamp go on from beyond where the sender can have got since the
+// position was read (one packet per 20 ms), so that nothing it sent
+// before a crash is repeated under the same numbers and the timestamp
+// follows the wall clock across the gap; without a read time, by
+// restoreAhead packets. Its latched stream is not restored: the engine
+// latches the peer's stream again from its SDP address and SIP host, as
+// for a new call.
+func restoredLeg(m store.Media, now time.Time) *leg {
+	ahead := uint32(restoreAhead)
+	if !m.PositionAt.IsZero() {
+		ahead = 1 + uint32(max(now.Sub(m.PositionAt), 0)/framePeriod)
+	}
 	l := &leg{
 		sdp:       m.Remote,
 		remote:    m.Remote,

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emiago/sipgo/sip"
 	"github.com/switchboard/switchboard/internal/siptest"
 	"github.com/switchboard/switchboard/telephony/park"
 	"github.com/switchboard/switchboard/telephony/park/store"
@@ -137,4 +138,39 @@ func TestRestartKeepsParkedAndBridgedCalls(t *testing.T) {
 	// Dan hangs up the restored bridge: Rita gets her BYE.
 	hangup(t, dan)
 	ended(t, "the BYE of the restored bridge's other side", rita)
+}
+
+// TestRestartFindsCallersGoneMeanwhile: a caller whose phone forgot its
+// dialog while the service was down (its BYE found nobody) answers the
+// probe right after the restore 481 and leaves its orbit as lost, lamp
+// and all; a caller still there (answering 200) stays parked. The probe
+// interval is the default two minutes: only the restore's probe runs.
+func TestRestartFindsCallersGoneMeanwhile(t *testing.T) {
+	st, _ := openStore(t)
+	same := sameAddresses(t, st)
+	f1 := startPark(t, same)
+	gone := newProbedCaller(t, "gone", sip.StatusCallTransactionDoesNotExists)
+	gone.park(t, f1, 707)
+	here := newProbedCaller(t, "here", sip.StatusOK)
+	here.park(t, f1, 708)
+	f1.svc.Close()
+
+	f2 := startPark(t, same)
+	w := newWatcher(t, f2, 707)
+	ev := f2.log.wait(t, "lost", "orbit", "707")
+	if ev["reason"] != "probe answered 481" {
+		t.Fatalf("lost event %v, want reason probe answered 481", ev)
+	}
+	w.waitOccupied(t, false)
+	if st, _ := f2.svc.Orbit(707); st.Occupied || st.Last == nil || st.Last.How != park.ExitLost {
+		t.Fatalf("orbit 707 after the restore's probe: %+v, want free, left as lost", st)
+	}
+	here.probes.Until(t, "the restore's probe of 708", func(r []*sip.Request) bool { return len(r) >= 1 })
+	f2.log.wait(t, "restored", "orbit", "708")
+	if n := f2.log.count("lost"); n != 1 {
+		t.Fatalf("%d lost events, want only 707's", n)
+	}
+	if st, _ := f2.svc.Orbit(708); !st.Occupied {
+		t.Fatalf("orbit 708, whose caller answered the probe, is %+v after the restore", st)
+	}
 }

@@ -38,8 +38,9 @@ import (
 // for either role.
 
 // restoreAhead is how many frames a restored sender's sequence and
-// timestamp skip past the stored position: the packets sent between the
-// last write and the stop are not repeated under the same numbers.
+// timestamp skip past a stored position whose read time is unknown (a
+// store of schema 1): the packets sent between the last write and the
+// stop are not repeated under the same numbers.
 const restoreAhead = 50
 
 // loadStore reads what the store holds, once, at Start; nil without a
@@ -335,7 +336,7 @@ func (s *Service) restoreLeg(rec store.Leg) (*sipLeg, error) {
 	if !validRemote(m.Remote) {
 		return nil, fmt.Errorf("leg %s: no media address", rec.ID)
 	}
-	l := &sipLeg{s: s, id: rec.ID, uas: dss, media: restoredLeg(m, restoreAhead),
+	l := &sipLeg{s: s, id: rec.ID, uas: dss, media: restoredLeg(m, time.Now()),
 		sess: m.SDPSession, ver: max(m.SDPVersion, 1)}
 	if l.sess == 0 {
 		l.sess = rand.Uint64() >> 2

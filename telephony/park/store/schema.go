@@ -74,6 +74,9 @@ var migrations = []string{
 		sdp           BLOB NOT NULL
 	) STRICT;
 	CREATE INDEX legs_by_call ON legs (call);`,
+	// 2: when a leg's sender position was read, so that a restart after
+	// a crash can tell how far the sender has gone since.
+	`ALTER TABLE legs ADD COLUMN position_at INTEGER NOT NULL DEFAULT 0;`,
 }
 
 // migrate brings db's schema to the newest version in one transaction;

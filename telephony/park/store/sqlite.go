@@ -149,7 +149,7 @@ var legColumns = []string{
 	"local_contact", "route_set", "local_cseq", "remote_cseq", "transport", "source",
 	"rtp_local", "rtp_remote", "rtp_latched", "latched_ssrc",
 	"codec", "send_pt", "recv_pt", "send_event_pt", "recv_event_pt", "mute",
-	"ssrc", "seq", "ts", "sdp_session", "sdp_version", "sdp",
+	"ssrc", "seq", "ts", "sdp_session", "sdp_version", "sdp", "position_at",
 }
 
 var callColumns = []string{
@@ -441,6 +441,7 @@ func legArgs(l *Leg) ([]any, error) {
 		int64(m.Codec), int64(m.SendPT), int64(m.RecvPT), int64(m.SendEventPT), int64(m.RecvEventPT), boolInt(m.Mute),
 		int64(m.SSRC), int64(m.Seq), int64(m.Timestamp),
 		int64(m.SDPSession), int64(m.SDPVersion), sdp, // uint64 bits kept as they are
+		sqlitefile.Nanos(m.PositionAt),
 	}, nil
 }
 
@@ -484,12 +485,12 @@ func loadLegs(ctx context.Context, tx *sql.Tx) ([]Leg, error) {
 		var l Leg
 		d, m := &l.Dialog, &l.Media
 		var state, role, routes, local, remote, latched string
-		var lcseq, rcseq, lssrc, codec, spt, rpt, sev, rev, mute, ssrc, seq, ts, sess, ver int64
+		var lcseq, rcseq, lssrc, codec, spt, rpt, sev, rev, mute, ssrc, seq, ts, sess, ver, posAt int64
 		if err := rows.Scan(&l.ID, &l.Call, &state, &role, &l.Partner,
 			&d.CallID, &d.LocalTag, &d.RemoteTag, &d.LocalURI, &d.RemoteURI, &d.RemoteTarget,
 			&d.LocalContact, &routes, &lcseq, &rcseq, &d.Transport, &d.Source,
 			&local, &remote, &latched, &lssrc, &codec, &spt, &rpt, &sev, &rev, &mute,
-			&ssrc, &seq, &ts, &sess, &ver, &m.SDP); err != nil {
+			&ssrc, &seq, &ts, &sess, &ver, &m.SDP, &posAt); err != nil {
 			return nil, fmt.Errorf("park store: load legs: %w", err)
 		}
 		l.State = State(state)
@@ -519,6 +520,7 @@ func loadLegs(ctx context.Context, tx *sql.Tx) ([]Leg, error) {
 		m.SendEventPT, m.RecvEventPT, m.Mute = uint8(sev), uint8(rev), mute != 0
 		m.SSRC, m.Seq, m.Timestamp = uint32(ssrc), uint16(seq), uint32(ts)
 		m.SDPSession, m.SDPVersion = uint64(sess), uint64(ver)
+		m.PositionAt = sqlitefile.FromNanos(posAt)
 		out = append(out, l)
 	}
 	if err := rows.Err(); err != nil {

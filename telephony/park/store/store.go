@@ -284,6 +284,11 @@ type Media struct {
 	SSRC      uint32 // the service's sender's SSRC
 	Seq       uint16 // the next sequence number it sends
 	Timestamp uint32 // the next RTP timestamp it sends
+	// PositionAt is when Seq and Timestamp were read (wall clock): the
+	// sender went on at one packet per 20 ms after it, so a restart
+	// after a crash continues from beyond where it can have got to.
+	// Zero: unknown.
+	PositionAt time.Time
 
 	SDPSession uint64 // o= session ID of the service's SDP
 	SDPVersion uint64 // o= version of its last SDP in the dialog

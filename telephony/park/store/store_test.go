@@ -64,6 +64,7 @@ func callerLeg(call string, i, v int, state State, partner string) Leg {
 			Latched: netip.MustParseAddrPort("198.51.100.9:16390"), LatchedSSRC: 0xdeadbeef,
 			Codec: 8, SendPT: 8, RecvPT: 8, SendEventPT: 101, RecvEventPT: 96, Mute: true,
 			SSRC: 0xfeedface, Seq: uint16(65000 + v), Timestamp: 0xfffffff0, SDPSession: 1<<63 | uint64(v), SDPVersion: uint64(v + 2),
+			PositionAt: at(int64(v) + 300),
 			SDP: []byte("v=0\r\no=- 1 2 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio 30000 RTP/AVP 8 101\r\na=sendonly\r\n" +
 				strings.Repeat("a=x-pad:0123456789abcdef\r\n", v%4)),
 		},
