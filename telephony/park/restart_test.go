@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emiago/diago"
 	"github.com/emiago/sipgo/sip"
 	"github.com/switchboard/switchboard/internal/siptest"
 	"github.com/switchboard/switchboard/telephony/park"
@@ -173,4 +174,54 @@ func TestRestartFindsCallersGoneMeanwhile(t *testing.T) {
 	if st, _ := f2.svc.Orbit(708); !st.Occupied {
 		t.Fatalf("orbit 708, whose caller answered the probe, is %+v after the restore", st)
 	}
+}
+
+// TestRestartRingsACutShortRingbackAgain: a call whose ring-back was
+// ringing when the service stopped is rung back again at once by the
+// restored service (whose own park time is an hour: the ring comes from
+// the restored state), and the parker answering it talks to the caller.
+func TestRestartRingsACutShortRingbackAgain(t *testing.T) {
+	st, _ := openStore(t)
+	same := sameAddresses(t, st)
+	rings := make(chan *diago.DialogServerSession, 4)
+	answer := make(chan struct{})
+	heard := make(chan struct{}, 1)
+	parker := newAgent(t, "console", func(d *diago.DialogServerSession) {
+		rings <- d
+		select {
+		case <-answer:
+		case <-d.Context().Done():
+			return
+		}
+		dm, err := d.Answer(diago.AnswerOptions{})
+		if err != nil {
+			return
+		}
+		m := siptest.StartMedia(t, dm, 1000)
+		hears(t, m, 440)
+		heard <- struct{}{}
+		<-d.Context().Done()
+	})
+	f1 := startPark(t, func(o *park.Options) {
+		same(o)
+		o.ParkTime = 300 * time.Millisecond
+		o.RingbackTime = time.Hour // it rings until the stop
+	})
+	dc := parkAlice(t, f1.uri("park-708"), sip.NewHeader("Referred-By", "<"+parker.AOR()+">"))
+	mc := siptest.StartMedia(t, dc, 440)
+	siptest.Recv(t, "the first ring-back", rings)
+	f1.log.wait(t, "timed out", "orbit", "708")
+	f1.svc.Close()
+
+	f2 := startPark(t, same) // park time an hour
+	f2.log.wait(t, "restored", "orbit", "708", "state", "ringing")
+	f2.log.wait(t, "timed out", "orbit", "708")
+	second := siptest.Recv(t, "the ring-back again after the restart", rings)
+	if h := second.InviteRequest.GetHeader("X-Park-Orbit"); h == nil || h.Value() != "708" {
+		t.Fatalf("the second ring-back's X-Park-Orbit = %v, want 708", h)
+	}
+	close(answer)
+	hears(t, mc, 1000)
+	siptest.Recv(t, "the parker hearing the restored caller", heard)
+	f2.log.wait(t, "rang back", "orbit", "708", "answered", "true")
 }
