@@ -26,3 +26,18 @@ func TestAddParker(t *testing.T) {
 		}
 	}
 }
+
+func TestCandidateWords(t *testing.T) {
+	for _, tc := range []struct {
+		cands []int
+		want  string
+	}{
+		{[]int{702}, "parked, probably on 702"},
+		{[]int{701, 702}, "parked, on 701 or 702"},
+		{[]int{701, 702, 705}, "parked, on 701, 702 or 705"},
+	} {
+		if got := candidateWords(tc.cands); got != tc.want {
+			t.Errorf("candidateWords(%v) = %q, want %q", tc.cands, got, tc.want)
+		}
+	}
+}
