@@ -138,6 +138,7 @@ type Console struct {
 	queue      queue         // the Lines pane: count, order, history split
 	parkUp     bool
 	parkWhy    string
+	anyParks   map[telephony.CallID]int // park-any parks under way: the orbit each asked for (0: any), by call (keys.go)
 	lastNote   string
 	notices    map[telephony.CallID]*notice // a ringing call's notification
 	state      *stateLog

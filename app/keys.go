@@ -7,6 +7,8 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/switchboard/switchboard/telephony"
 )
 
 // Keyboard operation (DESIGN.md, "A receptionist's day"):
@@ -189,6 +191,49 @@ func (c *Console) parkNextFree() {
 		return
 	}
 	c.park(string(l.call.ID), n)
+}
+
+// parkTarget is the orbit a park of call id that asked for orbit asked
+// (a slot dropped on, P's next free one) goes to: asked, or 0 (park-any:
+// the PBX picks) on a PBX lot that takes no directed parks or whose
+// directed parks are not trusted (Settings.ParkDirected off: Asterisk
+// parks a directed park onto a busy slot on another one, silently). A
+// park-any is remembered, so that the orbit the call got is told when
+// its lamp confirms it (anyParkLanded).
+func (c *Console) parkTarget(id telephony.CallID, asked int) int {
+	inForce := c.opts.Settings
+	if inForce.ParkMode != ParkTemplates || inForce.ParkOrbit != "" && c.settings.ParkDirected {
+		return asked
+	}
+	if c.anyParks == nil {
+		c.anyParks = make(map[telephony.CallID]int)
+	}
+	c.anyParks[id] = asked
+	return 0
+}
+
+// anyParkLanded tells the receptionist where a park-any of theirs went,
+// once the lamp of orbit o confirms it: the caller on o is the one of a
+// call parked via park-any (the console names the callers it parks).
+// When a slot was dropped on and the PBX chose another, it says so.
+func (c *Console) anyParkLanded(o telephony.Orbit) {
+	for id, asked := range c.anyParks {
+		l := c.lines[id]
+		if l == nil {
+			delete(c.anyParks, id)
+			continue
+		}
+		if !telephony.SameParty(l.call.RemoteURI, o.CallerURI) {
+			continue
+		}
+		delete(c.anyParks, id)
+		msg := fmt.Sprintf("Parked %s on %d", who(l.call.RemoteName, l.call.RemoteURI), o.Number)
+		if asked != 0 && asked != o.Number {
+			msg += fmt.Sprintf(": the PBX chose it, not %d", asked)
+		}
+		c.flash(msg)
+		return
+	}
 }
 
 // retrieveTyped retrieves the orbit whose number was typed.

@@ -269,6 +269,10 @@ func (c *Console) hangUp(id telephony.CallID) {
 // park asks the phone to park a dropped card's call on orbit.
 func (c *Console) park(cardID string, orbit int) {
 	id := telephony.CallID(cardID)
+	if orbit = c.parkTarget(id, orbit); orbit == 0 {
+		c.act("park the call", func(ctx context.Context) error { return c.phone.Park(ctx, id, 0) })
+		return
+	}
 	c.act("park the call on "+itoa(orbit), func(ctx context.Context) error { return c.phone.Park(ctx, id, orbit) })
 }
 

@@ -55,6 +55,7 @@ func (c *Console) orbitChanged(o telephony.Orbit) {
 	n := o.Number
 	if o.Occupied && o.ParkedByMe {
 		c.parkedHere(o, v.since)
+		c.anyParkLanded(o)
 	}
 	if prev.Occupied && o.Occupied && !o.ReturnedAt.IsZero() && !o.ReturnedAt.Equal(prev.ReturnedAt) {
 		if t := c.book.parked[n]; t != nil {

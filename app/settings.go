@@ -27,6 +27,13 @@ const (
 	ParkOff = "off"
 )
 
+// SRTP modes of Settings.SRTP (telephony/sip's SRTPMode by name).
+const (
+	SRTPOff      = ""
+	SRTPOffered  = "offered"
+	SRTPRequired = "required"
+)
+
 // Defaults of Settings.
 const (
 	DefaultListen      = "127.0.0.1:5060"
@@ -53,6 +60,10 @@ type Settings struct {
 	// system's roots), and an optional client certificate and its key
 	// (both or neither). The user agent reads and checks them at start.
 	TLSCAFile, TLSCertFile, TLSKeyFile string
+	// SRTP is whether a TLS account's calls encrypt their audio (SRTP
+	// keyed by SDES): SRTPOff ("", the default), SRTPOffered or
+	// SRTPRequired. It needs a TLS account.
+	SRTP string
 	// ParkMode is ParkEmbedded, ParkService, ParkTemplates or ParkOff.
 	ParkMode string
 	// ParkService is host:port of the park service: where the embedded
@@ -61,6 +72,12 @@ type Settings struct {
 	// The URI templates of another PBX's park ("{orbit}" is the orbit
 	// number, "{token}" the park's token), for ParkTemplates.
 	ParkAny, ParkOrbit, ParkRetrieve, ParkSafeRetrieve, ParkLamp string
+	// ParkDirected, with ParkTemplates and a ParkOrbit template, parks
+	// on the orbit the receptionist chose (a slot dropped on, P's next
+	// free). Off (the default), every park of a PBX lot goes to ParkAny
+	// and the PBX picks the orbit, which the lamps then tell: Asterisk
+	// parks a directed park onto a busy slot on another one, silently.
+	ParkDirected bool
 	// Orbits is the lot (telephony.DefaultLot).
 	Orbits telephony.Lot
 	// Playback and Capture are the headset's device IDs, RingDevice the
@@ -105,6 +122,7 @@ const (
 	keyTLSCA         = "account.tls_ca_file"
 	keyTLSCert       = "account.tls_cert_file"
 	keyTLSKey        = "account.tls_key_file"
+	keySRTP          = "account.srtp"
 	keyParkMode      = "park.mode"
 	keyParkService   = "park.service"
 	keyParkAny       = "park.any"
@@ -112,6 +130,7 @@ const (
 	keyParkRetrieve  = "park.retrieve"
 	keyParkSafe      = "park.safe_retrieve"
 	keyParkLamp      = "park.lamp"
+	keyParkDirected  = "park.directed"
 	keyFirstOrbit    = "park.first"
 	keyLastOrbit     = "park.last"
 	keyPlayback      = "audio.playback"
@@ -144,6 +163,7 @@ func LoadSettings(p fyne.Preferences) Settings {
 		TLSCAFile:        p.String(keyTLSCA),
 		TLSCertFile:      p.String(keyTLSCert),
 		TLSKeyFile:       p.String(keyTLSKey),
+		SRTP:             p.String(keySRTP),
 		ParkMode:         p.StringWithFallback(keyParkMode, d.ParkMode),
 		ParkService:      p.StringWithFallback(keyParkService, d.ParkService),
 		ParkAny:          p.String(keyParkAny),
@@ -151,6 +171,7 @@ func LoadSettings(p fyne.Preferences) Settings {
 		ParkRetrieve:     p.String(keyParkRetrieve),
 		ParkSafeRetrieve: p.String(keyParkSafe),
 		ParkLamp:         p.String(keyParkLamp),
+		ParkDirected:     p.Bool(keyParkDirected),
 		Orbits: telephony.Lot{
 			First: p.IntWithFallback(keyFirstOrbit, d.Orbits.First),
 			Last:  p.IntWithFallback(keyLastOrbit, d.Orbits.Last),
@@ -187,6 +208,7 @@ func (s Settings) Save(p fyne.Preferences) {
 	p.SetString(keyTLSCA, s.TLSCAFile)
 	p.SetString(keyTLSCert, s.TLSCertFile)
 	p.SetString(keyTLSKey, s.TLSKeyFile)
+	p.SetString(keySRTP, s.SRTP)
 	p.SetString(keyParkMode, s.ParkMode)
 	p.SetString(keyParkService, s.ParkService)
 	p.SetString(keyParkAny, s.ParkAny)
@@ -194,6 +216,7 @@ func (s Settings) Save(p fyne.Preferences) {
 	p.SetString(keyParkRetrieve, s.ParkRetrieve)
 	p.SetString(keyParkSafe, s.ParkSafeRetrieve)
 	p.SetString(keyParkLamp, s.ParkLamp)
+	p.SetBool(keyParkDirected, s.ParkDirected)
 	p.SetInt(keyFirstOrbit, s.Orbits.First)
 	p.SetInt(keyLastOrbit, s.Orbits.Last)
 	p.SetString(keyPlayback, s.Playback)
@@ -229,6 +252,15 @@ func (s Settings) Validate() error {
 		errs = append(errs, errors.New("account: TLS files need an address (AOR) and a TLS registrar"))
 	} else if tlsFiles && !s.usesTLS() {
 		errs = append(errs, errors.New("account: TLS files need a TLS registrar or outbound proxy (sips:pbx.example or sip:pbx.example;transport=tls)"))
+	}
+	switch s.SRTP {
+	case SRTPOff:
+	case SRTPOffered, SRTPRequired:
+		if !s.usesTLS() {
+			errs = append(errs, fmt.Errorf("account: SRTP %s needs a TLS registrar or outbound proxy (sips:pbx.example or sip:pbx.example;transport=tls): its keys travel in the SDP", s.SRTP))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("SRTP %q: must be off, offered or required", s.SRTP))
 	}
 	if (s.TLSCertFile == "") != (s.TLSKeyFile == "") {
 		errs = append(errs, errors.New("account: a TLS client certificate needs both its certificate and its key file"))

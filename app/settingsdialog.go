@@ -35,6 +35,8 @@ type settingsForm struct {
 	parkService, orbits                          *escEntry
 	parkAny, parkOrbit, parkRetrieve, parkSafe   *escEntry
 	parkLamp                                     *escEntry
+	parkDirected                                 *widget.Check
+	srtp                                         *widget.Select
 	playback, capture, ring                      *widget.Select
 	playIDs, capIDs                              map[string]string // choice -> device ID
 	errText                                      *widget.Label
@@ -82,6 +84,10 @@ func newSettingsForm(win fyne.Window, cur Settings, sound Sound, onSave func(Set
 	f.parkRetrieve = entry(cur.ParkRetrieve, "sip:{orbit}@pbx.example")
 	f.parkSafe = entry(cur.ParkSafeRetrieve, "optional: sip:{orbit}@pbx.example;token={token}")
 	f.parkLamp = entry(cur.ParkLamp, "sip:{orbit}@pbx.example")
+	f.parkDirected = widget.NewCheck("Park on the orbit chosen (else the PBX picks it)", nil)
+	f.parkDirected.SetChecked(cur.ParkDirected)
+	f.srtp = widget.NewSelect(srtpLabels, nil)
+	f.srtp.SetSelected(srtpLabel(cur.SRTP))
 
 	labels := make([]string, len(parkModes))
 	for i, m := range parkModes {
@@ -91,6 +97,7 @@ func newSettingsForm(win fyne.Window, cur Settings, sound Sound, onSave func(Set
 	f.templates = container.NewVBox(widget.NewForm(
 		widget.NewFormItem("Park", f.parkAny),
 		widget.NewFormItem("Park on orbit", f.parkOrbit),
+		widget.NewFormItem("", f.parkDirected),
 		widget.NewFormItem("Retrieve", f.parkRetrieve),
 		widget.NewFormItem("Safe retrieve", f.parkSafe),
 		widget.NewFormItem("Busy lamp", f.parkLamp),
@@ -122,6 +129,7 @@ func newSettingsForm(win fyne.Window, cur Settings, sound Sound, onSave func(Set
 			widget.NewFormItem("TLS CA file", f.tlsCA),
 			widget.NewFormItem("TLS certificate", f.tlsCert),
 			widget.NewFormItem("TLS key", f.tlsKey),
+			widget.NewFormItem("SRTP (TLS)", f.srtp),
 		),
 	)
 	park := container.NewVBox(
@@ -263,6 +271,8 @@ func (f *settingsForm) settings() (Settings, error) {
 		ParkRetrieve:     trim(f.parkRetrieve),
 		ParkSafeRetrieve: trim(f.parkSafe),
 		ParkLamp:         trim(f.parkLamp),
+		ParkDirected:     f.parkDirected.Checked,
+		SRTP:             srtpMode(f.srtp.Selected),
 	}
 	if err := f.people.read(&s); err != nil {
 		return s, err
@@ -343,6 +353,7 @@ func (c *Console) settingsDialog() *settingsForm {
 // networkChanged reports whether a change needs a restart.
 func networkChanged(a, b Settings) bool {
 	a.Playback, a.Capture, a.RingDevice = b.Playback, b.Capture, b.RingDevice
+	a.ParkDirected = b.ParkDirected // the window's own choice, at once
 	return a != b
 }
 
@@ -365,4 +376,30 @@ func newPasswordEscEntry() *escEntry {
 	reveal.Importance = widget.LowImportance
 	e.ActionItem = reveal
 	return e
+}
+
+// srtpLabels are the SRTP choices, in the order of srtpModes.
+var (
+	srtpLabels = []string{"Off", "Offered", "Required"}
+	srtpModes  = []string{SRTPOff, SRTPOffered, SRTPRequired}
+)
+
+// srtpLabel is the choice shown for Settings.SRTP.
+func srtpLabel(mode string) string {
+	for i, m := range srtpModes {
+		if m == mode {
+			return srtpLabels[i]
+		}
+	}
+	return srtpLabels[0]
+}
+
+// srtpMode is the Settings.SRTP of a choice.
+func srtpMode(label string) string {
+	for i, l := range srtpLabels {
+		if l == label {
+			return srtpModes[i]
+		}
+	}
+	return SRTPOff
 }
