@@ -704,46 +704,12 @@ func (e *engine) clock(ctx context.Context) {
 			case <-timer.C:
 			}
 		}
-		// Build the tick's packets under the read lock (microseconds),
-		// send them after it: parks, retrieves and hang-ups, which take
-		// the write lock, then never wait for a tick's syscalls.
-		e.mu.RLock()
-		msgs = msgs[:0]
-		for _, l := range e.onHold {
-			if l.mute {
-				continue
-			}
-			writeRTPHeader(l.buf[:], l.sendPT, l.marker, l.seq, l.ts, l.ssrc)
-			copy(l.buf[rtpHeaderLen:], e.music.frame(l.codec, l.frame))
-			l.marker = false
-			l.seq++
-			l.ts += frameSamples
-			if l.frame++; l.frame == len(e.music.pcmu) {
-				l.frame = 0
-			}
-			if len(msgs) < cap(msgs) {
-				msgs = msgs[:len(msgs)+1] // keeps the entry's Buffers
-			} else {
-				msgs = append(msgs, ipv4.Message{})
-			}
-			m := &msgs[len(msgs)-1]
-			if m.Buffers == nil {
-				m.Buffers = make([][]byte, 1)
-			}
-			m.Buffers[0], m.Addr = l.buf[:], l.addr
-		}
-		e.stats.musicSent.Add(uint64(len(msgs)))
-		e.mu.RUnlock()
+		msgs = e.tick(msgs)
 		if len(msgs) == 0 && e.stopClock() {
 			idle = true
 			continue
 		}
-		for i := 0; i < len(msgs); i += batchSize {
-			e.send(msgs[i:min(i+batchSize, len(msgs))])
-		}
-		for i := range msgs {
-			msgs[i].Addr = nil
-		}
+		e.sendTick(msgs)
 
 		next = next.Add(framePeriod)
 		now := time.Now()
@@ -753,6 +719,54 @@ func (e *engine) clock(ctx context.Context) {
 			next = now
 		}
 		timer.Reset(next.Sub(now))
+	}
+}
+
+// tick builds one music frame for every leg on hold into msgs (reused
+// from the last tick: once every leg has had its entry, a tick allocates
+// nothing). It builds under the read lock (microseconds) and the caller
+// sends after it (sendTick): parks, retrieves and hang-ups, which take
+// the write lock, then never wait for a tick's syscalls.
+func (e *engine) tick(msgs []ipv4.Message) []ipv4.Message {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	msgs = msgs[:0]
+	for _, l := range e.onHold {
+		if l.mute {
+			continue
+		}
+		writeRTPHeader(l.buf[:], l.sendPT, l.marker, l.seq, l.ts, l.ssrc)
+		copy(l.buf[rtpHeaderLen:], e.music.frame(l.codec, l.frame))
+		l.marker = false
+		l.seq++
+		l.ts += frameSamples
+		if l.frame++; l.frame == len(e.music.pcmu) {
+			l.frame = 0
+		}
+		if len(msgs) < cap(msgs) {
+			msgs = msgs[:len(msgs)+1] // keeps the entry's Buffers
+		} else {
+			msgs = append(msgs, ipv4.Message{})
+		}
+		m := &msgs[len(msgs)-1]
+		if m.Buffers == nil {
+			m.Buffers = make([][]byte, 1)
+		}
+		m.Buffers[0], m.Addr = l.buf[:], l.addr
+	}
+	e.stats.musicSent.Add(uint64(len(msgs)))
+	return msgs
+}
+
+// sendTick sends a tick's frames in batches and lets go of their
+// addresses (a leg that leaves is not kept alive by the next tick's
+// buffer).
+func (e *engine) sendTick(msgs []ipv4.Message) {
+	for i := 0; i < len(msgs); i += batchSize {
+		e.send(msgs[i:min(i+batchSize, len(msgs))])
+	}
+	for i := range msgs {
+		msgs[i].Addr = nil
 	}
 }
 
