@@ -31,6 +31,10 @@ import (
 //	  - idle: the real console (built here with go build; SIP, the embedded
 //	    park service, no calls, no sound device): time from exec to the
 //	    first painted frame, resident memory, CPU while idle;
+//	  - three-calls: the real console with three demo callers, one held,
+//	    one parked on the embedded park service and one live (keys Enter,
+//	    H, P): resident memory and CPU, the calls' media included (the
+//	    demo callers run in the console's process);
 //	  - lines20-orbits100: the window with 20 lines (10 ringing, 1 live, 9
 //	    held) and a lot of 100 orbits all parked, its timers ticking once a
 //	    second (the phone is app/apptest's in-memory one): resident memory
@@ -74,6 +78,28 @@ func BenchmarkConsoleWindow(b *testing.B) {
 		b.ReportMetric(rss/n, "MB-resident")
 		b.ReportMetric(cpu/n, "%CPU-idle")
 	})
+	b.Run("three-calls", func(b *testing.B) {
+		var rss, cpu float64
+		// With ATTENDANT_CPUPROFILE set, the console is this test binary
+		// (TestMain), which writes a CPU profile there.
+		cexe, cenv := exe, []string(nil)
+		if os.Getenv("ATTENDANT_CPUPROFILE") != "" {
+			cexe, cenv = os.Args[0], []string{"ATTENDANT_MAIN=1"}
+		}
+		for i := 0; i < b.N; i++ {
+			p := launch(b, x, cexe, cenv, "-demo", "-demo-interval", "1s", "-demo-max", "3", "-demo-giveup", "0",
+				"-demo-seed", "7", "-listen", "127.0.0.1:0", "-park-listen", "127.0.0.1:0", "-audio", "none")
+			p.firstFrame(b)
+			threeCalls(b, x, p)
+			time.Sleep(3 * time.Second) // the calls' media settled
+			rss += p.rssMB()
+			cpu += p.cpuPercent(20 * time.Second)
+			p.stop(b)
+		}
+		n := float64(b.N)
+		b.ReportMetric(rss/n, "MB-resident")
+		b.ReportMetric(cpu/n, "%CPU-3-calls")
+	})
 	b.Run("lines20-orbits100", func(b *testing.B) {
 		var first, rss, cpu float64
 		for i := 0; i < b.N; i++ {
@@ -112,6 +138,36 @@ func BenchmarkConsoleWindow(b *testing.B) {
 		b.ReportMetric(perTick/n, "CPU-ms/tick+frame")
 		b.ReportMetric(rate/n, "ticks/s")
 	})
+}
+
+// threeCalls brings the console p (with demo callers, at most three)
+// to one call held, one parked on the embedded park service and one
+// live, with the keys: Enter answers, H holds, P parks.
+func threeCalls(b *testing.B, x *x11, p *proc) {
+	b.Helper()
+	c := &console{cmd: p.cmd, log: p.log, exited: p.exited}
+	win := c.window(b, x)
+	answer := func() {
+		c.wait(b, "a ringing call", 60*time.Second, func(s *app.Snapshot) bool { _, ok := lineNamed(s, "ringing"); return ok })
+		x.xdo(b, "key", "--window", win, "Return")
+		c.wait(b, "a call answered", 15*time.Second, func(s *app.Snapshot) bool { _, ok := lineNamed(s, "active"); return ok })
+	}
+	answer()
+	x.xdo(b, "key", "--window", win, "h")
+	c.wait(b, "a call held", 15*time.Second, func(s *app.Snapshot) bool { _, ok := lineNamed(s, "held"); return ok })
+	answer()
+	x.xdo(b, "key", "--window", win, "p")
+	c.wait(b, "a call parked", 15*time.Second, func(s *app.Snapshot) bool {
+		_, live := lineNamed(s, "active")
+		return !live && orbitOf(s, 701).State == "mine"
+	})
+	answer()
+	s := c.wait(b, "one held, one live, one parked", 15*time.Second, func(s *app.Snapshot) bool {
+		_, held := lineNamed(s, "held")
+		_, live := lineNamed(s, "active")
+		return held && live && orbitOf(s, 701).State == "mine"
+	})
+	b.Logf("three calls: %d lines, 701 %s", len(s.Lines), orbitOf(s, 701).State)
 }
 
 // proc is a console process started by the benchmark.
