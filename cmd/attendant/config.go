@@ -61,7 +61,8 @@ type flagSet struct {
 
 	listen, advertise, user, displayName                 *string
 	account, username, password, registrar, outbound     *string
-	tlsCA, tlsCert, tlsKey                               *string
+	tlsCA, tlsCert, tlsKey, srtp                         *string
+	parkDirected                                         *bool
 	park, parkListen, orbits, parkTime, stateDir         *string
 	parkAny, parkOrbit, parkRetrieve, parkSafe, parkLamp *string
 	audio                                                *string
@@ -91,6 +92,7 @@ func newFlagSet() *flagSet {
 		tlsCA:        fs.String("tls-ca", "", "PEM `file` of the CA that signs the PBX's certificate, for a TLS registrar or outbound proxy (sips: or ;transport=tls; default: the system's CAs)"),
 		tlsCert:      fs.String("tls-cert", "", "PEM `file` of a client certificate to show the PBX over TLS (optional, with -tls-key)"),
 		tlsKey:       fs.String("tls-key", "", "PEM `file` of the client certificate's key (with -tls-cert)"),
+		srtp:         fs.String("srtp", "off", "encrypted audio (SRTP keyed by SDES) on the calls of a TLS account: off, offered (plain RTP with a far end without it) or required (no call without it)"),
 		park:         fs.String("park", app.ParkEmbedded, "park `service`: embedded (run one in the console), host:port of a Switchboard park service (parkd), or off"),
 		parkListen:   fs.String("park-listen", d.ParkService, "`address` the embedded park service listens on"),
 		orbits:       fs.String("orbits", d.Orbits.String(), "the lot: a `range` of orbit numbers"),
@@ -98,6 +100,7 @@ func newFlagSet() *flagSet {
 		stateDir:     fs.String("state-dir", "", "`directory` where the embedded park service keeps its parked and bridged calls while the console is closed (default: the user's state directory, e.g. ~/.local/state/switchboard/console; none with a -park-listen on port 0); none: keep no calls"),
 		parkAny:      fs.String("park-any", "", "another PBX's park `URI`, e.g. sip:700@pbx (with the other -park-* templates; {orbit} is the orbit number)"),
 		parkOrbit:    fs.String("park-orbit", "", "another PBX's park-on-orbit URI `template`, e.g. sip:park-{orbit}@pbx (optional)"),
+		parkDirected: fs.Bool("park-directed", false, "with -park-orbit, park on the orbit chosen in the window; off, the PBX picks it (-park-any) and the window says which (Asterisk re-slots a directed park onto a busy slot silently)"),
 		parkRetrieve: fs.String("park-retrieve", "", "another PBX's retrieve URI `template`, e.g. sip:{orbit}@pbx"),
 		parkSafe:     fs.String("park-safe-retrieve", "", "another PBX's safe-retrieve URI `template` with {token} (optional)"),
 		parkLamp:     fs.String("park-lamp", "", "another PBX's busy-lamp URI `template`, e.g. sip:{orbit}@pbx"),
@@ -173,6 +176,19 @@ func parseConfig(args []string, saved app.Settings) (config, error) {
 	str("park-retrieve", &s.ParkRetrieve, f.parkRetrieve)
 	str("park-safe-retrieve", &s.ParkSafeRetrieve, f.parkSafe)
 	str("park-lamp", &s.ParkLamp, f.parkLamp)
+	if c.set["park-directed"] {
+		s.ParkDirected = *f.parkDirected
+	}
+	if c.set["srtp"] {
+		switch v := strings.ToLower(strings.TrimSpace(*f.srtp)); v {
+		case "off":
+			s.SRTP = app.SRTPOff
+		case app.SRTPOffered, app.SRTPRequired:
+			s.SRTP = v
+		default:
+			return c, flagErr("srtp", *f.srtp, errors.New("want off, offered or required"))
+		}
+	}
 	if pw := os.Getenv("SWITCHBOARD_PASSWORD"); pw != "" && !c.set["password"] {
 		s.Password = pw
 	}

@@ -147,7 +147,7 @@ func start(ctx context.Context, c config, log *slog.Logger) (_ *system, err erro
 		},
 		Account: sip.Account{AOR: s.AccountAOR, Username: s.Username, Password: s.Password,
 			Registrar: s.Registrar, OutboundProxy: s.OutboundProxy,
-			CAFile: s.TLSCAFile, CertFile: s.TLSCertFile, KeyFile: s.TLSKeyFile},
+			CAFile: s.TLSCAFile, CertFile: s.TLSCertFile, KeyFile: s.TLSKeyFile, SRTP: accountSRTP(s.SRTP)},
 		Park:   pc,
 		Audio:  dev,
 		Logger: log.With("component", "sip"),
