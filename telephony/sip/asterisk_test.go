@@ -79,9 +79,11 @@ type asterisk struct {
 	// in-dialog OPTIONS gets 481).
 	silentRefer bool
 	// sendrpid sends a retrieved caller's identity in a re-INVITE right
-	// after the 200 (P-Asserted-Identity, as sendrpid=pai does), never
-	// in the 200 itself.
-	sendrpid bool
+	// after the 200 (P-Asserted-Identity, as sendrpid=pai does, or
+	// Remote-Party-ID with rpidHeader, as sendrpid=rpid does), never in
+	// the 200 itself.
+	sendrpid   bool
+	rpidHeader string
 
 	// retrieved is the name of every caller a retrieve took off its
 	// slot; probed the Call-ID of every in-dialog OPTIONS.
@@ -413,7 +415,7 @@ func (x *asterisk) onInvite(d *diago.DialogServerSession) {
 	if err == nil && pc != nil {
 		delete(x.parked, slot)
 	}
-	rpid := x.sendrpid
+	rpid, header := x.sendrpid, x.rpidHeader
 	x.mu.Unlock()
 	if pc == nil {
 		_ = d.Respond(sip.StatusNotFound, "Not Found", nil)
@@ -427,7 +429,7 @@ func (x *asterisk) onInvite(d *diago.DialogServerSession) {
 	x.lamp(slot)
 	if rpid {
 		ctx, cancel := context.WithTimeout(d.Context(), waitFor)
-		x.reinviteIdentity(ctx, d, pc)
+		x.reinviteIdentity(ctx, d, pc, header)
 		cancel()
 	}
 	<-d.Context().Done()
@@ -435,9 +437,15 @@ func (x *asterisk) onInvite(d *diago.DialogServerSession) {
 
 // reinviteIdentity sends the bridged caller's identity in a re-INVITE
 // with the dialog's SDP unchanged, as Asterisk with sendrpid=pai does.
-func (x *asterisk) reinviteIdentity(ctx context.Context, d *diago.DialogServerSession, pc *pbxCall) {
+func (x *asterisk) reinviteIdentity(ctx context.Context, d *diago.DialogServerSession, pc *pbxCall, header string) {
 	req := sip.NewRequest(sip.INVITE, d.RemoteContact().Address)
-	req.AppendHeader(sip.NewHeader("P-Asserted-Identity", fmt.Sprintf("\"%s\" <sip:%s@127.0.0.1:%d>", pc.name, pc.user, x.port)))
+	id := fmt.Sprintf("\"%s\" <sip:%s@127.0.0.1:%d>", pc.name, pc.user, x.port)
+	if header == "Remote-Party-ID" {
+		id += ";party=calling;privacy=off;screen=no"
+	} else {
+		header = "P-Asserted-Identity"
+	}
+	req.AppendHeader(sip.NewHeader(header, id))
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(d.InviteResponse.Body())
 	res, err := d.Do(ctx, req)

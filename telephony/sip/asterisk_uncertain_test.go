@@ -215,8 +215,9 @@ func TestAsteriskSilentReferProbed(t *testing.T) {
 
 // TestAsteriskRetrieveNamedFromMemoryAndPAI: a retrieve is named after
 // the caller: by this console's memory of whom it parked there when the
-// PBX's 200 names nobody, and by the P-Asserted-Identity of the
-// re-INVITE that follows the bridge on a console that parked nothing.
+// PBX's 200 names nobody, and by the P-Asserted-Identity (or
+// Remote-Party-ID) of the re-INVITE that follows the bridge on a console
+// that parked nothing.
 func TestAsteriskRetrieveNamedFromMemoryAndPAI(t *testing.T) {
 	x := startAsterisk(t, 701, 704)
 	a := newConsole(t, "desk", 1000, x.templates("87{orbit}"))
@@ -224,7 +225,7 @@ func TestAsteriskRetrieveNamedFromMemoryAndPAI(t *testing.T) {
 	a.waitParkService(t, true)
 	b.waitParkService(t, true)
 	x.waitSubscribed(t)
-	for _, name := range []string{"Alice", "Bob"} {
+	for _, name := range []string{"Alice", "Bob", "Carol"} {
 		_, leg := x.call(t, a.uri(), name, strings.ToLower(name))
 		call := answeredFrom(t, a, name)
 		siptest.Recv(t, name+" put through", leg)
@@ -260,6 +261,19 @@ func TestAsteriskRetrieveNamedFromMemoryAndPAI(t *testing.T) {
 	if !strings.HasPrefix(named.RemoteURI, "sip:bob@") || named.RetrievedFrom != bob {
 		t.Fatalf("retrieve = %+v", named)
 	}
+
+	x.mu.Lock()
+	x.rpidHeader = "Remote-Party-ID"
+	x.mu.Unlock()
+	carol := x.slotOf("Carol")
+	b.waitOrbit(t, carol, "lit", func(o telephony.Orbit) bool { return o.Occupied })
+	rid, err = b.Retrieve(ctxT(t), carol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.waitCall(t, "retrieve named by Remote-Party-ID", func(c telephony.Call) bool {
+		return c.ID == rid && c.State == telephony.StateActive && c.RemoteName == "Carol" && strings.HasPrefix(c.RemoteURI, "sip:carol@")
+	})
 }
 
 // TestAsteriskComebackWhileStillLit: an unmarked call from a caller this
