@@ -143,6 +143,7 @@ type Console struct {
 	notices    map[telephony.CallID]*notice // a ringing call's notification
 	state      *stateLog
 	people     *people // the People pane; nil without a directory
+	forWhom    *forWhom
 }
 
 // line is one call on the lines.
@@ -250,6 +251,7 @@ func (c *Console) now() time.Time { return c.opts.Clock() }
 func (c *Console) build() {
 	c.grid = widgets.NewOrbitGrid(c.first, c.lotSize())
 	c.grid.OnPark = c.park
+	c.grid.OnParkFor = c.askParkFor
 	c.grid.OnRetrieve = c.retrieve
 	c.grid.OnRefused = func(id string, orbit int, why string) {
 		c.flash("Orbit " + itoa(orbit) + ": " + strings.ToLower(why))
@@ -455,6 +457,8 @@ func (c *Console) Apply(ev telephony.Event) {
 		c.status.setRegistration(e.State, e.Reason)
 	case telephony.DTMFReceived:
 		c.dtmfReceived(e.CallID, e.Digit)
+	case telephony.ParkedForYou:
+		c.parkedForYou(e)
 	case telephony.EventsLost:
 		c.resync(c.phone.Calls(), c.phone.Orbits())
 	}

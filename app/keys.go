@@ -71,8 +71,10 @@ func (c *Console) typedRune(r rune) {
 		c.showTyped()
 	case r == 'h' || r == 'H':
 		c.holdOrResume()
-	case r == 'p' || r == 'P':
+	case r == 'p':
 		c.parkNextFree()
+	case r == 'P':
+		c.parkNextFreeFor()
 	case r == 'd' || r == 'D':
 		c.showDial()
 	case r == 't' || r == 'T':

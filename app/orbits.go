@@ -47,8 +47,10 @@ func (c *Console) orbitChanged(o telephony.Orbit) {
 	state, caller, parker := slotView(o, c.opts.Identity)
 	if o.Occupied {
 		slot.Set(state, caller, parker, slotSince(o, v.since))
+		c.showFor(o)
 	} else {
 		slot.Set(state, "", "", v.since)
+		c.showFor(o)
 	}
 	slot.Tick(now)
 
