@@ -537,7 +537,7 @@ func (p *Phone) runOutbound(ctx context.Context, c *call, o outbound) {
 		p.finish(c, endAs(telephony.EndFailed, "cannot place the call: "+err.Error()))
 		return
 	}
-	defer d.Close()
+	defer func() { d.Close() }() // the last dialog tried
 	callID := sip.CallIDHeader(sip.GenerateTagN(24))
 	p.mu.Lock()
 	c.cli = d
@@ -549,7 +549,7 @@ func (p *Phone) runOutbound(ctx context.Context, c *call, o outbound) {
 	if p.net.route != nil {
 		hdrs = append(hdrs, sip.HeaderClone(p.net.route))
 	}
-	m, err := d.Invite(ctx, diago.InviteClientOptions{
+	invite := diago.InviteClientOptions{
 		Headers:  hdrs,
 		Username: p.cfg.Account.Username,
 		Password: p.cfg.Account.Password,
@@ -562,7 +562,11 @@ func (p *Phone) runOutbound(ctx context.Context, c *call, o outbound) {
 			}
 			return nil
 		},
-	})
+	}
+	m, err := d.Invite(ctx, invite)
+	if err != nil && p.srtpOfferRefused(d, err) {
+		d, m, err = p.inviteInPlain(ctx, c, d, o.uri, invite)
+	}
 	if err != nil {
 		p.finish(c, c.dialFailure(err))
 		return

@@ -212,6 +212,9 @@ func (p *Phone) Start(ctx context.Context) error {
 			t.TLSURINoSIPS = true
 		}
 		opts = append(opts, diago.WithTransport(t))
+		if plain, ok := p.cfg.Account.plainTwin(t); ok {
+			opts = append(opts, diago.WithTransport(plain))
+		}
 		p.net.clients[l.Transport], err = newClient(p.ua, l, ap, p.log)
 		if err != nil {
 			return fmt.Errorf("sip: %s client: %w", l.Transport, err)

@@ -9,9 +9,11 @@ package sip
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/emiago/diago"
@@ -66,6 +68,11 @@ var ErrSRTPRequired = errors.New("the far end has no SRTP (SDES AES_CM_128_HMAC_
 // srtpSuite is the one crypto suite diago keys (media.MediaSession's
 // default SRTPAlg); another suite in an offer is skipped by it.
 const srtpSuite = "AES_CM_128_HMAC_SHA1_80"
+
+// plainTLS is the ID of the diago transport that places a call of an
+// SRTPOffered account again in plain RTP, over TLS, when the far end
+// refused its SRTP offer.
+const plainTLS = "tls-plain"
 
 // validateSRTP checks the account's SRTP mode; validate has built its
 // TLS side before.
@@ -153,4 +160,64 @@ func (p *Phone) srtpAnswered(d *diago.DialogClientSession) error {
 		return nil
 	}
 	return fmt.Errorf("sip: answer from %s: %w", d.InviteRequest.Recipient.String(), ErrSRTPRequired)
+}
+
+// plainTwin is, for the TLS transport t of an SRTPOffered account, the
+// same transport without SRTP (ID plainTLS), added after t so that diago
+// picks t for everything but the calls placed again in plain RTP
+// (inviteInPlain). The console serves the listener itself: the twin only
+// configures diago's dialogs.
+func (a *Account) plainTwin(t diago.Transport) (diago.Transport, bool) {
+	if a.SRTP != SRTPOffered || t.MediaSRTP == 0 {
+		return diago.Transport{}, false
+	}
+	t.ID, t.MediaSRTP = plainTLS, 0
+	return t, true
+}
+
+// srtpOfferRefused reports whether err is the far end refusing the SRTP
+// offer of d (488 Not Acceptable Here) on an account that only offers
+// SRTP: the call is then placed again in plain RTP.
+func (p *Phone) srtpOfferRefused(d *diago.DialogClientSession, err error) bool {
+	if p.cfg.Account.SRTP != SRTPOffered || d == nil || !strings.EqualFold(d.InviteRequest.Transport(), "tls") {
+		return false
+	}
+	res := responseOf(err)
+	return res != nil && res.StatusCode == sip.StatusNotAcceptableHere
+}
+
+// inviteInPlain places call c to uri again, without SRTP, after the far
+// end refused the SRTP offer of dialog first: a new dialog on the plainTLS
+// transport, with a new Call-ID and From tag (the first INVITE's
+// transaction is over; its dialog is closed once the new one exists). It
+// returns the dialog to close at the end, first when none could be made.
+func (p *Phone) inviteInPlain(ctx context.Context, c *call, first *diago.DialogClientSession, uri sip.Uri,
+	invite diago.InviteClientOptions) (*diago.DialogClientSession, *diago.DialogMedia, error) {
+	d, err := p.dg.NewDialog(uri, diago.NewDialogOptions{Transport: "tls", TransportID: plainTLS})
+	if err != nil {
+		return first, nil, fmt.Errorf("placing the call again without SRTP: %w", err)
+	}
+	if err := first.Close(); err != nil {
+		p.log.Debug("closing the refused dialog", "call", c.id, "error", err)
+	}
+	callID := sip.CallIDHeader(sip.GenerateTagN(24))
+	hdrs := slices.Clone(invite.Headers)
+	for i, h := range hdrs {
+		switch h.(type) {
+		case *sip.FromHeader:
+			hdrs[i] = p.fromHeader("", "")
+		case *sip.CallIDHeader:
+			hdrs[i] = &callID
+		}
+	}
+	invite.Headers = hdrs
+	p.mu.Lock()
+	delete(p.byCallID, c.sipCallID)
+	c.cli = d
+	c.sipCallID = string(callID)
+	p.byCallID[c.sipCallID] = c
+	p.mu.Unlock()
+	p.log.Info("SRTP offer refused (488): placing the call again in plain RTP", "call", c.id)
+	m, err := d.Invite(ctx, invite)
+	return d, m, err
 }

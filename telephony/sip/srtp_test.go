@@ -279,3 +279,37 @@ func TestSRTPOfferedTakesPlainCall(t *testing.T) {
 	answered(t, a)
 	a.hears(t, 440)
 }
+
+// TestSRTPOfferedCallToPlainPeer: a console that only offers SRTP calls
+// baresip, which has none: baresip refuses the SRTP offer (488), the
+// console places the call again in plain RTP, and each hears the other.
+func TestSRTPOfferedCallToPlainPeer(t *testing.T) {
+	ca := newTestCA(t, t.TempDir(), "pbx-ca")
+	b := startTLSBaresip(t, ca, "", 440)
+	a := newConsole(t, "desk", 1000, func(c *sbsip.Config) { c.Account = srtpAccount(b, ca, sbsip.SRTPOffered) })
+	id, err := a.Dial(ctxT(t), "sip:baresip@"+b.tlsAddr+";transport=tls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.WaitType(ctxT(t), "CALL_INCOMING", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Command(ctxT(t), "accept", ""); err != nil {
+		t.Fatal(err)
+	}
+	a.waitState(t, id, telephony.StateActive)
+	a.hears(t, 440)
+	rec := b.recording(t)
+	if err := a.Hangup(ctxT(t), id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.WaitType(ctxT(t), "CALL_CLOSED", ""); err != nil {
+		t.Fatal(err)
+	}
+	heard(t, rec, 1000)
+	for _, e := range b.Events() {
+		if e.Type == "CALL_MENC" {
+			t.Fatalf("baresip, without SRTP, reported media encryption: %s", e.Raw)
+		}
+	}
+}
