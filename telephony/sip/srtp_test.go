@@ -313,3 +313,26 @@ func TestSRTPOfferedCallToPlainPeer(t *testing.T) {
 		}
 	}
 }
+
+// TestSRTPHoldAndResume: an SRTP call with baresip put on hold and
+// resumed (re-INVITEs with the same keys) carries audio again.
+func TestSRTPHoldAndResume(t *testing.T) {
+	ca := newTestCA(t, t.TempDir(), "pbx-ca")
+	b := startTLSBaresip(t, ca, "srtp-mand", 440)
+	a := newConsole(t, "desk", 1000, func(c *sbsip.Config) { c.Account = srtpAccount(b, ca, sbsip.SRTPRequired) })
+	if err := b.Dial(ctxT(t), "sip:desk@"+a.Addr("tls").String()+";transport=tls"); err != nil {
+		t.Fatal(err)
+	}
+	call := answered(t, a)
+	b.srtpOn(t)
+	a.hears(t, 440)
+	if err := a.Hold(ctxT(t), call.ID); err != nil {
+		t.Fatal(err)
+	}
+	a.waitState(t, call.ID, telephony.StateHeld)
+	if err := a.Resume(ctxT(t), call.ID); err != nil {
+		t.Fatal(err)
+	}
+	a.waitState(t, call.ID, telephony.StateActive)
+	a.hears(t, 440)
+}
