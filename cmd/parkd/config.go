@@ -37,6 +37,8 @@ type config struct {
 	// drainOnExit: a signal decommissions (rings every parker back,
 	// waits up to drain, ends the rest) instead of keeping the calls.
 	drainOnExit bool
+	// memLimit is the soft memory limit in bytes (memory.go); 0: none.
+	memLimit int64
 }
 
 // stateDirOff is the -state-dir value that runs without a store.
@@ -56,6 +58,7 @@ type flagSet struct {
 	probe, tcpIdle, tcpPerSrc *string
 	stateDir                  *string
 	drainOnExit               *bool
+	memLimit                  *string
 	log                       *logflag.Flags
 }
 
@@ -81,6 +84,7 @@ func newFlagSet() *flagSet {
 		tcpIdle:       fs.String("tcp-idle", sipconn.DefaultIdleTimeout.String(), "close a TCP connection a peer opened once it said nothing for this `duration`; 0: never"),
 		tcpPerSrc:     fs.String("tcp-per-source", strconv.Itoa(sipconn.DefaultMaxPerSource), "the most TCP connections one source address may hold open (`count`); 0: no cap"),
 		stateDir:      fs.String("state-dir", "", "`directory` of the park store that keeps parked and bridged calls across restarts; none: no store (default: $STATE_DIRECTORY, else $XDG_STATE_HOME/switchboard/parkd, else ~/.local/state/switchboard/parkd)"),
+		memLimit:      fs.String("memory-limit", "none", "soft memory `limit` of the process, e.g. 128MiB: the Go runtime collects sooner as it nears it and returns what is above it; none: no limit"),
 		drainOnExit:   fs.Bool("drain-on-exit", false, "on SIGINT or SIGTERM, decommission: ring back every parker, wait up to -drain, end the rest (default: keep every call for the next start)"),
 		log:           logflag.Declare(fs),
 	}
@@ -196,6 +200,9 @@ func parseConfig(args []string) (config, error) {
 		}
 	}
 	c.drainOnExit = *f.drainOnExit
+	if c.memLimit, err = parseSize(*f.memLimit); err != nil {
+		return c, flagErr("memory-limit", *f.memLimit, err)
+	}
 	if c.log, err = f.log.Parse(); err != nil {
 		return c, err
 	}

@@ -105,6 +105,16 @@ func run(args []string, stdout, stderr io.Writer, signals <-chan os.Signal) int 
 		return exitRuntime
 	}
 	fmt.Fprintln(stdout, listeningLine(svc, cfg))
+	memCtx, memStop := context.WithCancel(context.Background())
+	memDone := make(chan struct{})
+	go func() {
+		defer close(memDone)
+		keepMemory(memCtx, cfg.memLimit, idleCheck, logger)
+	}()
+	defer func() {
+		memStop()
+		<-memDone
+	}()
 
 	sig := <-signals
 	if st != nil && !cfg.drainOnExit {
