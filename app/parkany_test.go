@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/switchboard/switchboard/app"
 	"github.com/switchboard/switchboard/internal/demo"
@@ -191,4 +193,45 @@ func TestRealUserAgentParkKeyWithoutDirectedTemplate(t *testing.T) {
 		return o.State == string(widgets.SlotMine) && o.Caller == "Alice Martin"
 	}, h)
 	pumpUntil(t, "the orbit told", func() bool { return h.c.Snapshot().Message == "Parked Alice Martin on 701" }, h)
+}
+
+// TestSettingsDialogSRTPAndParkDirected: the account's SRTP choice and
+// the PBX lot's "park on the orbit chosen" are saved; the latter alone
+// applies at once (no restart asked), and parks follow it.
+func TestSettingsDialogSRTPAndParkDirected(t *testing.T) {
+	var saved []app.Settings
+	h := newHarness(t, pbxLot("sip:87{orbit}@pbx.example", false), func(o *app.Options) {
+		o.OnSettingsSaved = func(s app.Settings) { saved = append(saved, s) }
+	})
+	h.c.ShowSettings()
+	h.tab("Park service")
+	checks := find(h.w.Canvas().Overlays().Top(), func(o fyne.CanvasObject) bool {
+		c, ok := o.(*widget.Check)
+		return ok && strings.HasPrefix(c.Text, "Park on the orbit chosen")
+	})
+	if len(checks) != 1 {
+		t.Fatalf("%d park-on-the-orbit-chosen checks", len(checks))
+	}
+	checks[0].(*widget.Check).SetChecked(true)
+	test.Tap(h.button("Save"))
+	if len(saved) != 1 || !saved[0].ParkDirected {
+		t.Fatalf("saved %+v", saved)
+	}
+	if msg := h.c.Snapshot().Message; msg != "Settings saved" {
+		t.Fatalf("message %q: the choice applies at once", msg)
+	}
+	id := h.answered()
+	h.drag(id, 705)
+	h.waitParkAction(id, 705)
+
+	h.c.ShowSettings()
+	h.entry("sip:reception@pbx.example (empty: no account)").SetText("sips:frontdesk@pbx.example")
+	h.selectWidget("Required").SetSelected("Required")
+	test.Tap(h.button("Save"))
+	if len(saved) != 2 || saved[1].SRTP != app.SRTPRequired {
+		t.Fatalf("saved %+v", saved)
+	}
+	if got := app.LoadSettings(h.a.Preferences()); got.SRTP != app.SRTPRequired || !got.ParkDirected {
+		t.Fatalf("loaded %+v", got)
+	}
 }
