@@ -82,7 +82,7 @@ func runLevel(cfg config, binary string, n int, stop <-chan os.Signal) (*result,
 	svc := &service{addr: cfg.target, pid: cfg.pid}
 	if cfg.target == "" {
 		var err error
-		if svc, err = startParkd(binary, cfg.orbits, cfg.svcCPUs, cfg.svcEnv); err != nil {
+		if svc, err = startParkd(binary, cfg.orbits, cfg.svcCPUs, cfg.svcEnv, cfg.svcArgs...); err != nil {
 			return nil, err
 		}
 		progress("parkd pid %d listening on %s", svc.pid, svc.addr)

@@ -76,6 +76,17 @@
 // refusals and the orbits it still got, and parkd's CPU, memory (VmRSS
 // before, sampled peak during, VmHWM, after), descriptors and threads.
 //
+// With -soak it runs park → retrieve → hang-up cycles instead: -soak-rate
+// cycles a second for -soak against a fresh parkd (run with
+// GODEBUG=gctrace=1), each a new caller that parks, is retrieved by the
+// retriever (after -soak-hold) and hung up by the retriever's BYE (the
+// service then hangs up the caller); the phones' sockets and dialogs go
+// when their cycle ends. parkd is then left idle for -soak-idle. Every
+// -soak-sample it reads parkd's VmRSS, its live heap after the last GC
+// and the GC count (from the gctrace lines of its log), its descriptors
+// and threads; the report gives the cycles, their failures and
+// latencies, parkd's CPU, the peak, VmHWM and final RSS, and the samples.
+//
 // All traffic stays on 127.0.0.0/8, every wait is bounded, and the command
 // stops by itself. With -perf DIR it also records the service with
 // "perf record" during each window and writes a flat profile next to the
@@ -87,6 +98,7 @@
 //	go run ./cmd/parkload -n 2000 -send=false -perf /tmp/parkd-perf
 //	go run ./cmd/parkload -calibrate -n 100,500,1000,2000
 //	go run ./cmd/parkload -flood missing,disallowed,unacked,garbage -flood-rate 3000 -flood-for 5s
+//	go run ./cmd/parkload -soak 40s -soak-rate 250 -soak-idle 40s
 package main
 
 import (
@@ -121,6 +133,7 @@ type config struct {
 	keepLogs bool          // print parkd's log file names instead of removing them
 	svcCPUs  string        // taskset CPU list for parkd; "" for none
 	svcEnv   []string      // extra environment of parkd, KEY=VALUE
+	svcArgs  []string      // extra flags of parkd
 	genCPUs  string        // CPU list the generator pins itself to; "" for none
 	calib    bool          // measure the machine's loopback floor instead
 	quiet    float64       // wait before a level until others use less than this (% of one core); 0: do not
@@ -134,6 +147,13 @@ type config struct {
 	floodSources  int           // source addresses of the flood, 127.0.0.2 and up
 	legitRate     float64       // the legitimate caller's parks per second
 	legitHold     time.Duration // how long it stays parked each time
+
+	soak        time.Duration // park → retrieve → hang-up cycles for this long; 0: no soak
+	soakRate    float64       // cycles started per second
+	soakHold    time.Duration // how long each caller stays parked before its retrieve
+	soakIdle    time.Duration // parkd left idle after the cycles, still sampled
+	soakSample  time.Duration // between two samples of parkd's memory
+	soakSources int           // loopback hosts the soak's callers come from
 }
 
 func parseFlags(args []string, errOut io.Writer) (config, error) {
@@ -163,6 +183,13 @@ func parseFlags(args []string, errOut io.Writer) (config, error) {
 		c.svcEnv = append(c.svcEnv, v)
 		return nil
 	})
+	fs.Func("service-arg", "add `FLAG` to parkd's command line, e.g. -memory-limit=96MiB (repeatable; levels and -soak)", func(v string) error {
+		if !strings.HasPrefix(v, "-") {
+			return errors.New("want a flag such as -memory-limit=96MiB")
+		}
+		c.svcArgs = append(c.svcArgs, v)
+		return nil
+	})
 	fs.StringVar(&c.genCPUs, "cpus", "", "pin the load generator to CPU `list` (e.g. 1)")
 	fs.Float64Var(&c.quiet, "quiet", 60, "before each level wait until the machine's other work is below this `percent` of one core (0: do not wait)")
 	fs.DurationVar(&c.quietMax, "quiet-wait", 3*time.Minute, "the longest wait for a quiet machine (`duration`)")
@@ -174,6 +201,12 @@ func parseFlags(args []string, errOut io.Writer) (config, error) {
 	fs.IntVar(&c.floodSources, "flood-sources", 1, "how many source `addresses` the flood comes from (127.0.0.2 and up, at most 250)")
 	fs.Float64Var(&c.legitRate, "legit-rate", 5, "the legitimate caller's parks (each hung up after -legit-hold) per `second` during a flood run")
 	fs.DurationVar(&c.legitHold, "legit-hold", 300*time.Millisecond, "how long the legitimate caller stays parked each time (`duration`)")
+	fs.DurationVar(&c.soak, "soak", 0, "soak instead of levels: park → retrieve → hang-up cycles for this `duration` against a fresh parkd (run with GODEBUG=gctrace=1), sampling its RSS, live heap, GCs, descriptors and threads")
+	fs.Float64Var(&c.soakRate, "soak-rate", 250, "soak cycles started per `second`")
+	fs.DurationVar(&c.soakHold, "soak-hold", 0, "how long each soak caller stays parked before it is retrieved (`duration`)")
+	fs.DurationVar(&c.soakIdle, "soak-idle", 40*time.Second, "after the soak's cycles, parkd is left idle and still sampled for this `duration` (its transactions last 32 s)")
+	fs.DurationVar(&c.soakSample, "soak-sample", time.Second, "`interval` between two samples during a soak")
+	fs.IntVar(&c.soakSources, "soak-sources", 8, "how many loopback `hosts` (127.0.0.1 and up) the soak's callers come from: the service lets one host have 4 parks not yet ACKed")
 	fs.BoolVar(&c.calib, "calibrate", false, "measure this machine's floor instead: what sending one 20 ms frame to each of N loopback sockets costs (sendmmsg from one socket, as the service does)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -216,6 +249,16 @@ func parseFlags(args []string, errOut io.Writer) (config, error) {
 		c.levels = append(c.levels, n)
 	}
 	switch {
+	case c.soak < 0:
+		return c, errors.New("-soak must not be negative")
+	case c.soak > 0 && (c.target != "" || c.calib || c.flood != nil):
+		return c, errors.New("-soak starts parkd itself (no -target) and goes with neither -calibrate nor -flood")
+	case c.soak > 0 && (c.soakRate <= 0 || c.soakRate > 5000):
+		return c, errors.New("-soak-rate must be above 0 and at most 5000")
+	case c.soak > 0 && (c.soakSample < 100*time.Millisecond || c.soakIdle < 0 || c.soakHold < 0):
+		return c, errors.New("-soak-sample must be at least 100ms, -soak-idle and -soak-hold not negative")
+	case c.soak > 0 && (c.soakSources < 1 || c.soakSources > maxFloodSources):
+		return c, fmt.Errorf("-soak-sources must be from 1 to %d", maxFloodSources)
 	case c.rate <= 0:
 		return c, errors.New("-rate must be positive")
 	case c.window < time.Second:
@@ -277,6 +320,9 @@ func run(cfg config) error {
 	}
 	if cfg.flood != nil {
 		return runFlood(cfg, binary, stop)
+	}
+	if cfg.soak > 0 {
+		return runSoak(cfg, binary, stop)
 	}
 	if cfg.perfDir != "" {
 		if err := os.MkdirAll(cfg.perfDir, 0o755); err != nil {

@@ -27,6 +27,7 @@ type agent struct {
 	srv  *sipgo.Server
 	dua  *sipgo.DialogUA
 	conn *countingConn
+	host string // the loopback address it sends from and is reached at
 	port int
 	done chan struct{}
 
@@ -51,8 +52,13 @@ type call struct {
 	hungUp   atomic.Bool // by the service (BYE received)
 }
 
-func newAgent(name string) (*agent, error) {
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent(name), sipgo.WithUserAgentHostname("127.0.0.1"))
+func newAgent(name string) (*agent, error) { return newAgentOn(name, "127.0.0.1") }
+
+// newAgentOn is newAgent on a loopback address of its own (127.0.0.2...),
+// for load that must come from several hosts: the service lets one host
+// have only a few parks not yet confirmed.
+func newAgentOn(name, host string) (*agent, error) {
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(name), sipgo.WithUserAgentHostname(host))
 	if err != nil {
 		return nil, err
 	}
@@ -62,13 +68,13 @@ func newAgent(name string) (*agent, error) {
 		ua.Close()
 		return nil, err
 	}
-	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	pc, err := net.ListenPacket("udp4", net.JoinHostPort(host, "0"))
 	if err != nil {
 		ua.Close()
 		return nil, err
 	}
 	port := pc.LocalAddr().(*net.UDPAddr).Port
-	cli, err := sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"),
+	cli, err := sipgo.NewClient(ua, sipgo.WithClientHostname(host),
 		sipgo.WithClientConnectionAddr(pc.LocalAddr().String()), sipgo.WithClientLogger(quiet))
 	if err != nil {
 		pc.Close()
@@ -76,9 +82,9 @@ func newAgent(name string) (*agent, error) {
 		return nil, err
 	}
 	a := &agent{
-		ua: ua, srv: srv, port: port, conn: &countingConn{PacketConn: pc}, done: make(chan struct{}),
+		ua: ua, srv: srv, host: host, port: port, conn: &countingConn{PacketConn: pc}, done: make(chan struct{}),
 		dua: &sipgo.DialogUA{Client: cli, ContactHDR: sip.ContactHeader{
-			Address: sip.Uri{Scheme: "sip", User: name, Host: "127.0.0.1", Port: port}}},
+			Address: sip.Uri{Scheme: "sip", User: name, Host: host, Port: port}}},
 		byCall: make(map[string]*call),
 	}
 	srv.OnBye(a.onBye)
@@ -151,7 +157,7 @@ func (a *agent) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	a.reinvites.Add(1)
 	res := sip.NewSDPResponseFromRequest(req, offerSDP(c.user, c.rtp.port, dir))
-	res.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: c.user, Host: "127.0.0.1", Port: a.port}})
+	res.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: c.user, Host: a.host, Port: a.port}})
 	_ = tx.Respond(res)
 }
 
@@ -166,11 +172,11 @@ func (a *agent) invite(ctx context.Context, c *call, uri string, hdrs ...sip.Hea
 	}
 	user := c.user
 	req := sip.NewRequest(sip.INVITE, u)
-	from := &sip.FromHeader{DisplayName: user, Address: sip.Uri{Scheme: "sip", User: user, Host: "127.0.0.1"}, Params: sip.NewParams()}
+	from := &sip.FromHeader{DisplayName: user, Address: sip.Uri{Scheme: "sip", User: user, Host: a.host}, Params: sip.NewParams()}
 	from.Params.Add("tag", sip.GenerateTagN(16))
 	req.AppendHeader(from)
 	req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: u.User, Host: u.Host, Port: u.Port}, Params: sip.NewParams()})
-	req.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: user, Host: "127.0.0.1", Port: a.port}})
+	req.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: user, Host: a.host, Port: a.port}})
 	callID := sip.CallIDHeader(fmt.Sprintf("%s-%s@127.0.0.1", user, sip.GenerateTagN(12)))
 	req.AppendHeader(&callID)
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
