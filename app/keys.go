@@ -33,11 +33,12 @@ Digits then Enter — retrieve that orbit (Backspace corrects, Esc clears)
 F1–F12 — retrieve the first twelve orbits of the lot
 H — hold the live call, or resume the caller held longest
 P — park the live call, or the caller held longest, on the next free orbit
+Shift+P — the same, for someone: whom, a note (Enter parks, Esc does not)
 D — dial a number; T — transfer the live call
 X — decline the caller who has waited longest (asks first)
 Esc — hang up the live call (asks first: Y hangs up, N or Esc keeps it)
 Esc in a dialog closes it; the keys above wait until it is closed.
-Drag a call onto a free orbit to park it; tap a lit orbit to retrieve it.`
+Drag a call onto a free orbit to park it (Shift: for someone); tap a lit one to retrieve it.`
 
 // maxDigits is the longest orbit number one can type.
 const maxDigits = 6
@@ -71,10 +72,12 @@ func (c *Console) typedRune(r rune) {
 		c.showTyped()
 	case r == 'h' || r == 'H':
 		c.holdOrResume()
-	case r == 'p':
-		c.parkNextFree()
-	case r == 'P':
-		c.parkNextFreeFor()
+	case r == 'p' || r == 'P':
+		if shiftPark(r) {
+			c.parkNextFreeFor()
+		} else {
+			c.parkNextFree()
+		}
 	case r == 'd' || r == 'D':
 		c.showDial()
 	case r == 't' || r == 'T':

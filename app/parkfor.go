@@ -8,6 +8,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 	"github.com/switchboard/switchboard/directory"
@@ -276,6 +277,16 @@ func (c *Console) parkNextFreeFor() {
 		return
 	}
 	c.askParkFor(string(l.call.ID), n)
+}
+
+// shiftPark reports whether the park key r was typed with Shift: the
+// desktop driver says (so Caps Lock's P parks at once like p); a driver
+// without keyboard state (Fyne's test driver) by the capital.
+func shiftPark(r rune) bool {
+	if d, ok := fyne.CurrentApp().Driver().(desktop.Driver); ok {
+		return d.CurrentKeyModifiers()&fyne.KeyModifierShift != 0
+	}
+	return r == 'P'
 }
 
 // selectedContact is the contact selected in the People pane.
