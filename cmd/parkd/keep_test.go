@@ -17,7 +17,7 @@ import (
 
 // freeRTPPort is an even port whose successor (RTCP) was free too on
 // 127.0.0.1 a moment ago.
-func freeRTPPort(t *testing.T) int {
+func freeRTPPort(t testing.TB) int {
 	t.Helper()
 	for range 100 {
 		a, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})

@@ -48,7 +48,7 @@ func TestMain(m *testing.M) {
 
 // parkdBinary builds the real parkd once per test run (with the race
 // detector when the tests have it) and returns its path.
-func parkdBinary(t *testing.T) string {
+func parkdBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		goTool, err := exec.LookPath("go")
@@ -87,7 +87,7 @@ type proc struct {
 
 // startParkd runs the real binary with args, its park store in a
 // directory of the test's own unless args name one.
-func startParkd(t *testing.T, args ...string) *proc {
+func startParkd(t testing.TB, args ...string) *proc {
 	t.Helper()
 	if !slices.Contains(args, "-state-dir") {
 		args = append([]string{"-state-dir", t.TempDir()}, args...)
@@ -133,7 +133,7 @@ func startParkd(t *testing.T, args ...string) *proc {
 }
 
 // line waits for the next stdout line and checks it against re.
-func (p *proc) line(t *testing.T, re string) []string {
+func (p *proc) line(t testing.TB, re string) []string {
 	t.Helper()
 	select {
 	case l, ok := <-p.lines:
@@ -152,7 +152,7 @@ func (p *proc) line(t *testing.T, re string) []string {
 }
 
 // waitLog waits until parkd's logs on stderr contain s.
-func (p *proc) waitLog(t *testing.T, s string) {
+func (p *proc) waitLog(t testing.TB, s string) {
 	t.Helper()
 	deadline := time.Now().Add(hung)
 	for !strings.Contains(p.stderr.String(), s) {
@@ -164,7 +164,7 @@ func (p *proc) waitLog(t *testing.T, s string) {
 }
 
 // wait waits for parkd to exit and returns its exit code.
-func (p *proc) wait(t *testing.T) int {
+func (p *proc) wait(t testing.TB) int {
 	t.Helper()
 	select {
 	case <-p.exited:
@@ -263,7 +263,7 @@ func TestParkdAnswersOptionsAndStopsOnSIGTERM(t *testing.T) {
 }
 
 // sipURI parses s for a call.
-func sipURI(t *testing.T, s string) sip.Uri {
+func sipURI(t testing.TB, s string) sip.Uri {
 	t.Helper()
 	var u sip.Uri
 	if err := sip.ParseUri(s, &u); err != nil {

@@ -76,7 +76,8 @@ func storedRTPPort(snap *store.Snapshot, host netip.Addr) int {
 }
 
 // restore takes back every call in snap; it runs in Start before the
-// service serves. A call that cannot be restored is dropped from the
+// service serves, and leaves the probes of the restored legs in
+// s.afterRestore for Start to run once it serves. A call that cannot be restored is dropped from the
 // store (and its peers get a BYE where a dialog could be rebuilt).
 func (s *Service) restore(snap *store.Snapshot) {
 	if snap == nil {
@@ -162,7 +163,9 @@ func (s *Service) restoreParked(rec store.Call) error {
 			})
 		}
 	}
-	_ = s.saveCall(c, nil) // parked again, without the retriever
+	if len(others) > 0 {
+		_ = s.saveCall(c, nil) // parked again, without the retriever
+	}
 
 	// The park timer runs on from where it was; a ring-back the stop
 	// cut short rings again at once.
@@ -179,8 +182,9 @@ func (s *Service) restoreParked(rec store.Call) error {
 	l.playMusic()
 	s.lamps.changed(c.orbit)
 	s.event("restored", c, "state", string(rec.State))
-	// The probe right after the restore finds a caller gone meanwhile.
-	s.bg.Go(func() { s.probe(c) })
+	// The probe right after the restore finds a caller gone meanwhile;
+	// it is sent once every call is back and the music runs.
+	s.afterRestore = append(s.afterRestore, func() { s.probe(c) })
 	return nil
 }
 
@@ -219,7 +223,7 @@ func (s *Service) restoreBridge(rec store.Call) error {
 	s.media.bridge(a.media, b.media)
 	s.log.Info("park", "event", "restored bridge", "caller", rec.CallerURI, "legs", a.id+" "+b.id)
 	for _, l := range []*sipLeg{a, b} {
-		s.bg.Go(func() { s.probeBridged(l) })
+		s.afterRestore = append(s.afterRestore, func() { s.probeBridged(l) })
 	}
 	return nil
 }

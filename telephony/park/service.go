@@ -239,7 +239,8 @@ type Service struct {
 	drainAt  time.Time     // when Shutdown began the drain; zero for Close alone
 	changed  chan struct{} // closed and replaced on every call change (drain waits on it)
 
-	keep keeper // what is written to Options.Store (persist.go)
+	keep         keeper   // what is written to Options.Store (persist.go)
+	afterRestore []func() // the restored legs' probes, run once Start serves (restore.go)
 }
 
 // New validates opts and prepares a service; Start makes it listen.
@@ -400,6 +401,10 @@ func (s *Service) Start(ctx context.Context) error {
 	s.bg.Go(func() { s.media.run(runCtx) })
 	s.bg.Go(func() { _ = s.server.ServeUDP(udp) })
 	s.bg.Go(func() { _ = s.server.ServeTCP(tcpL) })
+	for _, probe := range s.afterRestore {
+		s.bg.Go(probe)
+	}
+	s.afterRestore = nil
 	s.bg.Go(func() {
 		<-runCtx.Done()
 		udp.Close()
