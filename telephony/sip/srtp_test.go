@@ -1,6 +1,8 @@
 package sip_test
 
 import (
+	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"fmt"
 	"net"
@@ -12,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
 	"github.com/switchboard/switchboard/internal/baresip"
 	"github.com/switchboard/switchboard/internal/siptest"
 	"github.com/switchboard/switchboard/internal/tone"
@@ -335,4 +339,89 @@ func TestSRTPHoldAndResume(t *testing.T) {
 	}
 	a.waitState(t, call.ID, telephony.StateActive)
 	a.hears(t, 440)
+}
+
+// TestSRTPRequiredHangsUpPlainAnswer: a far end over TLS that answers a
+// required SRTP offer in plain RTP (RTP/AVP, no key: diago would fall
+// back to plain audio) is hung up at once; the call ends for want of
+// usable audio, saying SRTP.
+func TestSRTPRequiredHangsUpPlainAnswer(t *testing.T) {
+	dir := t.TempDir()
+	ca := newTestCA(t, dir, "pbx-ca")
+	certFile, keyFile := ca.issue(t, dir, "plain", "127.0.0.1")
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := freeTCPPort(t)
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("plain"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := sipgo.NewServer(ua)
+	if err != nil {
+		t.Fatal(err)
+	}
+	offers := make(chan string, 1)
+	byes := make(chan struct{}, 1)
+	srv.OnInvite(func(req *sip.Request, tx sip.ServerTransaction) {
+		offers <- string(req.Body())
+		sdp := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n" +
+			"m=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n"
+		res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", []byte(sdp))
+		if _, ok := res.To().Params.Get("tag"); !ok {
+			res.To().Params.Add("tag", "plain")
+		}
+		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+		contact := sip.Uri{Scheme: "sip", User: "plain", Host: "127.0.0.1", Port: port, UriParams: sip.NewParams()}
+		contact.UriParams.Add("transport", "tls")
+		res.AppendHeader(&sip.ContactHeader{Address: contact})
+		_ = tx.Respond(res)
+	})
+	srv.OnAck(func(*sip.Request, sip.ServerTransaction) {})
+	srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
+		select {
+		case byes <- struct{}{}:
+		default:
+		}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		_ = srv.ListenAndServeTLS(ctx, "tcp", addr, &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}})
+	}()
+	t.Cleanup(func() { cancel(); <-served; ua.Close() })
+	pollSRTP(t, "the plain peer listens", func() bool {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	}, nil)
+
+	a := newConsole(t, "desk", 1000, func(c *sbsip.Config) {
+		acc := tlsAccount("desk", addr, ca.file)
+		acc.RetryInterval, acc.SRTP = time.Hour, sbsip.SRTPRequired
+		c.Account = acc
+	})
+	id, err := a.Dial(ctxT(t), "sip:plain@"+addr+";transport=tls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if offer := siptest.Recv(t, "the INVITE", offers); !strings.Contains(offer, "RTP/SAVP") || !strings.Contains(offer, "a=crypto:") {
+		t.Fatalf("the offer has no SRTP:\n%s", offer)
+	}
+	got := a.waitState(t, id, telephony.StateEnded)
+	if got.End != telephony.EndNoAudio || !strings.Contains(got.Reason, "SRTP") {
+		t.Fatalf("ended %+v, want no usable audio for want of SRTP", got)
+	}
+	siptest.Recv(t, "the console's BYE", byes)
+	for _, e := range a.events.All() {
+		if cc, ok := e.(telephony.CallChanged); ok && cc.Call.State == telephony.StateActive {
+			t.Fatalf("the call went live in plain RTP: %+v", cc.Call)
+		}
+	}
 }
