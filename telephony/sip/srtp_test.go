@@ -368,7 +368,8 @@ func TestSRTPRequiredHangsUpPlainAnswer(t *testing.T) {
 	srv.OnInvite(func(req *sip.Request, tx sip.ServerTransaction) {
 		offers <- string(req.Body())
 		sdp := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n" +
-			"m=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n"
+			"m=audio 40000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n" +
+			"a=fmtp:101 0-16\r\na=sendrecv\r\n"
 		res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", []byte(sdp))
 		if _, ok := res.To().Params.Get("tag"); !ok {
 			res.To().Params.Add("tag", "plain")
