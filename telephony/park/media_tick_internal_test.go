@@ -47,6 +47,9 @@ func tickEngine(tb testing.TB, n int) *engine {
 // runs 50 times a second for every parked call, so garbage there would
 // grow with the load (issue 17).
 func TestMusicTickDoesNotAllocate(t *testing.T) {
+	if raceDetector {
+		t.Skip("the race detector's sync.Pool drops buffers at random: allocations are counted without -race")
+	}
 	e := tickEngine(t, 300)
 	var msgs []ipv4.Message
 	msgs = e.tick(msgs)
