@@ -52,6 +52,8 @@ type subscription struct {
 	// instance is the X-Park-Instance of the service this subscription
 	// lives on ("" for a PBX that sends none).
 	instance string
+	// dialog is its route set and when it was last heard from (subroute.go).
+	dialog dialogRoute
 }
 
 // newSubscription returns a subscription to uri, not yet subscribed.
@@ -141,7 +143,14 @@ func (p *Phone) keepSubscribed(ctx context.Context, stop <-chan struct{}, s *sub
 	for {
 		s.mu.Lock()
 		refresh := s.active
+		silent := refresh && s.dialog.silent(time.Now())
 		s.mu.Unlock()
+		if silent {
+			// Refreshes answered, but no NOTIFY for longer than the
+			// expiry: a new subscription gets the state again.
+			p.log.Info("subscription silent for longer than its expiry: subscribing again", "subscription", s.name)
+			refresh = false
+		}
 		exp, err := p.subscribe(ctx, s, refresh, expiry)
 		if refresh && err != nil && ctx.Err() == nil {
 			// The service forgot the subscription (481), lost it (408) or
@@ -227,10 +236,11 @@ func (p *Phone) subscribe(ctx context.Context, s *subscription, refresh bool, ex
 		s.to = sip.ToHeader{Address: s.uri, Params: sip.NewParams()}
 		s.target = s.uri
 		s.version = -1
+		s.dialog.reset()
 	}
 	s.cseq++
 	// A new subscription goes through the outbound proxy; a refresh
-	// goes in the dialog, to the service's Contact.
+	// goes in the dialog: along its route set to the service's Contact.
 	routed := !refresh && p.net.route != nil
 	req := p.subRequest(s, sip.SUBSCRIBE, routed)
 	target := s.target
@@ -253,7 +263,7 @@ func (p *Phone) subscribe(ctx context.Context, s *subscription, refresh bool, ex
 	if routed {
 		req.AppendHeader(sip.HeaderClone(p.net.route))
 	}
-	client, _ := p.net.clientFor(target, routed)
+	client := p.net.clients[strings.ToLower(req.Transport())]
 	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	res, err := p.subSend(rctx, s, client, req)
@@ -290,6 +300,7 @@ func (p *Phone) subscribe(ctx context.Context, s *subscription, refresh bool, ex
 	if a, ok := sourceAddr(res.Source()); ok {
 		s.peers = addPeers(s.peers, a)
 	}
+	s.dialog.made(res, req.Transport(), !refresh, granted)
 	s.active = true
 	s.mu.Unlock()
 	return granted, nil
@@ -331,6 +342,8 @@ func (p *Phone) subRequest(s *subscription, method sip.RequestMethod, routed boo
 	t := p.net.transportFor(s.target)
 	if routed {
 		t = p.net.routedTransport(s.target)
+	} else {
+		t = s.dialog.follow(&p.net, req, t)
 	}
 	ct := p.net.contact[t]
 	req.AppendHeader(&ct)
@@ -353,10 +366,9 @@ func (p *Phone) unsubscribe(s *subscription) {
 	final := make(chan struct{})
 	s.final = final
 	req := p.subRequest(s, sip.SUBSCRIBE, false)
-	target := s.target
 	s.mu.Unlock()
 	req.AppendHeader(sip.NewHeader("Expires", "0"))
-	client, _ := p.net.clientFor(target, false)
+	client := p.net.clients[strings.ToLower(req.Transport())]
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	if res, err := p.subSend(ctx, s, client, req); err != nil || !res.IsSuccess() {
@@ -435,6 +447,7 @@ func (r *subscriptions) onNotify(p *Phone, req *sip.Request, tx sip.ServerTransa
 	if c := req.Contact(); c != nil {
 		s.target = c.Address
 	}
+	s.dialog.heard = time.Now()
 	n.backend = backendKey(s.target)
 	if len(req.Body()) > 0 {
 		n.doc, docErr = dialoginfo.Unmarshal(req.Body())
