@@ -62,10 +62,13 @@ func BenchmarkParkdRestart(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			orbit, _, err := ua.invite(c, "sip:park@"+addr)
+			orbit, parkd, err := ua.invite(c, "sip:park@"+addr)
 			if err != nil {
 				b.Fatal(err)
 			}
+			// It sends from the start, as a phone that ignores the
+			// park's sendonly does (parkd drops it until the bridge).
+			c.sendTo(parkd)
 			r, err := ua.newPhone()
 			if err != nil {
 				b.Fatal(err)
@@ -75,6 +78,7 @@ func BenchmarkParkdRestart(b *testing.B) {
 				b.Fatal(err)
 			}
 			r.sendTo(ans)
+			c.name, r.name = fmt.Sprintf("bridge %d caller (orbit %d)", i, orbit), fmt.Sprintf("bridge %d retriever", i)
 			pairs[i] = [2]*benchPhone{c, r}
 		}
 		all := slices.Clone(callers)
@@ -163,16 +167,19 @@ func waitAll(b *testing.B, what string, phones []*benchPhone, ok func(*benchPhon
 	deadline := time.Now().Add(hung)
 	for {
 		n := 0
-		for _, p := range phones {
+		var missing []string
+		for i, p := range phones {
 			if ok(p) {
 				n++
+			} else if len(missing) < 5 {
+				missing = append(missing, fmt.Sprintf("#%d %s (port %d, %d packets, sending to %v)", i, p.name, p.port, p.packets.Load(), p.dest.Load()))
 			}
 		}
 		if n == len(phones) {
 			return
 		}
 		if time.Now().After(deadline) {
-			b.Fatalf("never: %s (%d of %d)", what, n, len(phones))
+			b.Fatalf("never: %s (%d of %d; not %s)", what, n, len(phones), strings.Join(missing, ", "))
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -180,6 +187,7 @@ func waitAll(b *testing.B, what string, phones []*benchPhone, ok func(*benchPhon
 
 // benchPhone is one phone's media: a UDP socket on 127.0.0.1.
 type benchPhone struct {
+	name string
 	conn *net.UDPConn
 	port int
 	dest atomic.Pointer[netip.AddrPort] // where it sends once bridged; nil: it sends nothing
@@ -188,26 +196,46 @@ type benchPhone struct {
 	last       atomic.Int64 // arrival of the last packet, ns
 	gapOn      atomic.Bool  // maxGap is being measured
 	maxGap     atomic.Int64 // the longest silence since watchGap, ns
-	after      atomic.Int64 // packets from this time on count for firstAfter
-	firstAfter atomic.Int64 // the first packet at or after after, ns
+	after      atomic.Int64 // from this time on, the first packet of a new stream is firstAfter
+	firstAfter atomic.Int64 // the first packet the restarted parkd sent, ns
+
+	lastSeq uint16 // of the last packet; touched by read only
+	haveSeq bool
 }
+
+// restartJump is the least sequence jump taken for a restarted sender:
+// more than a few packets lost on loopback, and far less than the
+// jump of even the fastest restart (10 packets in 200 ms).
+const restartJump = 5
 
 func (p *benchPhone) watchGap() { p.maxGap.Store(0); p.gapOn.Store(true) }
 
 func (p *benchPhone) sendTo(a netip.AddrPort) { p.dest.Store(&a) }
 
+// read counts what the phone receives. A packet of the restarted parkd
+// is told from one of the killed parkd's still queued by its sequence
+// number: the restored sender goes on from beyond where the old one can
+// have got (one packet per 20 ms since its position was stored), a jump
+// forward of about the downtime, while the old stream goes up by one.
 func (p *benchPhone) read() {
 	buf := make([]byte, 1500)
 	for {
-		if _, err := p.conn.Read(buf); err != nil {
+		n, err := p.conn.Read(buf)
+		if err != nil {
 			return
 		}
+		if n < 12 {
+			continue
+		}
 		now := time.Now().UnixNano()
+		seq := binary.BigEndian.Uint16(buf[2:])
+		jumped := p.haveSeq && int16(seq-p.lastSeq) > restartJump
+		p.lastSeq, p.haveSeq = seq, true
 		if prev := p.last.Swap(now); prev != 0 && p.gapOn.Load() && now-prev > p.maxGap.Load() {
 			p.maxGap.Store(now - prev)
 		}
 		p.packets.Add(1)
-		if a := p.after.Load(); a != 0 && now >= a && p.firstAfter.Load() == 0 {
+		if a := p.after.Load(); a != 0 && now >= a && jumped && p.firstAfter.Load() == 0 {
 			p.firstAfter.Store(now)
 		}
 	}
@@ -333,6 +361,7 @@ func parkAll(b *testing.B, uas []*benchUA, addr string, phones []*benchPhone) {
 					errs[w] = err
 					return
 				}
+				p.name = "parked caller"
 				phones[i] = p
 			}
 		})
