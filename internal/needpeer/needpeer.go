@@ -34,6 +34,9 @@ var Packages = map[string]string{
 	"xdotool":     "xdotool",
 	"import":      "imagemagick",
 	"dbus-launch": "dbus-x11",
+	"dbus-daemon": "dbus-x11", // dbus-x11 depends on dbus-daemon
+	"dunst":       "dunst",
+	"dunstctl":    "dunst",
 	"gcc":         "gcc",
 }
 
