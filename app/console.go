@@ -446,9 +446,7 @@ func (c *Console) act(what string, f func(ctx context.Context) error) {
 func (c *Console) Apply(ev telephony.Event) {
 	switch e := ev.(type) {
 	case telephony.CallChanged:
-		call := c.seeCall(e.Call)
-		c.callChanged(call)
-		c.noticeCallChanged(call)
+		c.callChanged(c.seeCall(e.Call))
 	case telephony.OrbitChanged:
 		c.orbitChanged(e.Orbit)
 	case telephony.ParkServiceChanged:
@@ -461,6 +459,11 @@ func (c *Console) Apply(ev telephony.Event) {
 		c.parkedForYou(e)
 	case telephony.EventsLost:
 		c.resync(c.phone.Calls(), c.phone.Orbits())
+		c.resyncPresence()
+	case telephony.PresenceChanged:
+		c.presenceChanged(e)
+	case telephony.TransferFailed:
+		c.transferFailed(e)
 	}
 	c.changed()
 }

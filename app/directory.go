@@ -46,6 +46,7 @@ type people struct {
 	consultB *fyne.Container // the attended transfer's bar: Complete, Cancel
 	consultL *widget.Label
 	adopted  map[*widgets.LineCard]bool // the cards that drop on the pane
+	ps       *presenceState             // the lamps and camp-ons (presence.go)
 }
 
 // consultation is an attended transfer under way: the caller held, the
@@ -94,6 +95,8 @@ func (c *Console) withPeople(orbits fyne.CanvasObject) fyne.CanvasObject {
 	p.dir = dir
 	p.pane = widgets.NewDirectoryPane(c.search)
 	p.pane.OnActivate = func(row widgets.DirectoryRow) { c.activateRow(row, p.pane.ShiftHeld()) }
+	p.ps = newPresenceState()
+	p.pane.OnShown = func(int, int) { c.watchShown() }
 	// Esc in the empty search gives the keys back to the lines.
 	p.pane.OnEscape = func() { c.win.Canvas().Unfocus() }
 	p.pin = widget.NewButtonWithIcon("Favourite", theme.ContentAddIcon(), c.toggleFavourite)
@@ -110,7 +113,7 @@ func (c *Console) withPeople(orbits fyne.CanvasObject) fyne.CanvasObject {
 	c.showFavourites()
 
 	head := container.NewBorder(nil, nil, nil, p.pin, heading("People"))
-	top := container.NewVBox(head, p.consultB, container.NewHScroll(p.favBox))
+	top := container.NewVBox(head, p.consultB, p.ps.bar, container.NewHScroll(p.favBox))
 	pane := container.NewBorder(top, nil, nil, nil, p.pane)
 	split := container.NewHSplit(orbits, pane)
 	split.Offset = 0.72
@@ -140,8 +143,7 @@ func (c *Console) search(q string) {
 		if ext == "" {
 			ext = displayNumber(ct.URI)
 		}
-		// Presence is not subscribed yet: every lamp is unknown.
-		rows[i] = widgets.DirectoryRow{ID: id, Name: ct.Name, Extension: ext, Department: ct.Department}
+		rows[i] = widgets.DirectoryRow{ID: id, Name: ct.Name, Extension: ext, Department: ct.Department, Presence: c.presenceOf(ct)}
 	}
 	p.pane.SetRows(rows)
 }
@@ -251,8 +253,18 @@ func (c *Console) actOnContact(ct directory.Contact, attended bool) {
 	case attended:
 		c.startConsult(l, ct)
 	default:
-		c.transferTo(l.call.ID, ct)
+		c.transferOrOffer(l.call.ID, ct)
 	}
+}
+
+// transferOrOffer transfers call id to a contact, blind; a colleague
+// whose lamp says busy is offered "transfer when free" first.
+func (c *Console) transferOrOffer(id telephony.CallID, ct directory.Contact) {
+	if c.busy(ct) {
+		c.offerCampOn(id, ct)
+		return
+	}
+	c.transferTo(id, ct)
 }
 
 // dialContact calls a contact (click-to-dial).
@@ -392,6 +404,7 @@ func (c *Console) peopleChanged() {
 	}
 	c.adoptCards()
 	c.consultCallChanged()
+	c.campsChanged()
 }
 
 // adoptCards makes the People pane a drop target of every card.
@@ -442,7 +455,7 @@ func (d peopleDrop) CardDropped(card *widgets.LineCard, pos fyne.Position) {
 	if contactTarget(ct) == "" {
 		c.flash(ct.Name + " has no number in the directory")
 	} else {
-		c.transferTo(l.call.ID, ct)
+		c.transferOrOffer(l.call.ID, ct)
 	}
 	c.changed()
 }
@@ -472,6 +485,7 @@ func (c *Console) toggleFavourite() {
 	p.favs = kept
 	saveFavourites(c.prefs, p.favs)
 	c.showFavourites()
+	c.watchShown()
 	c.changed()
 }
 
@@ -481,7 +495,11 @@ func (c *Console) showFavourites() {
 	p := c.people
 	objs := make([]fyne.CanvasObject, 0, len(p.favs))
 	for _, f := range p.favs {
-		b := widget.NewButtonWithIcon(f.Name, widgets.PhoneIcon(), func() {
+		text := f.Name
+		if w := widgets.PresenceWord(c.presenceOf(f)); w != "" {
+			text += " (" + w + ")"
+		}
+		b := widget.NewButtonWithIcon(text, widgets.PhoneIcon(), func() {
 			c.actOnContact(f, false)
 			c.changed()
 		})

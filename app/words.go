@@ -94,3 +94,51 @@ func (c *Console) actOn(a action, f func(ctx context.Context) error, done func(m
 // ringtoneFailed is the status bar's words when the ringtone cannot
 // play (the sound device's error goes to the log).
 const ringtoneFailed = "The ringtone could not play: check the ring device in Settings. Calls still show here."
+
+// campOfferWords asks what to do with a caller dropped on a colleague
+// whose lamp says busy or ringing.
+func campOfferWords(colleague, caller string, ringing bool) string {
+	state := "is on a call"
+	if ringing {
+		state = "has a call ringing"
+	}
+	return colleague + " " + state + ". Transfer " + caller + " when " + colleague + " is free?"
+}
+
+// campWaitWords says who waits for whom, until when; more are waiting
+// when n > 1.
+func campWaitWords(caller, colleague, until string, n int) string {
+	s := caller + " waits on hold for " + colleague + ": transferred when free, back to you at " + until
+	if n > 1 {
+		s += fmt.Sprintf(" (%d calls waiting)", n)
+	}
+	return s
+}
+
+// campTimeoutWords says a camp-on ran out.
+func campTimeoutWords(colleague, caller string) string {
+	return colleague + " is still busy: " + caller + " is back with you"
+}
+
+// transferFailedWords says why a transfer failed, and that the caller
+// is back with the receptionist.
+func transferFailedWords(why telephony.TransferFailure, to, caller string) string {
+	var happened string
+	switch why {
+	case telephony.TransferBusy:
+		happened = to + " is busy"
+	case telephony.TransferNoAnswer:
+		happened = to + " did not answer"
+	case telephony.TransferNoSuchPerson:
+		happened = to + " cannot be reached at that number"
+	case telephony.TransferDeclined:
+		happened = to + " declined the call"
+	case telephony.TransferRefused:
+		happened = caller + "'s phone refused the transfer"
+	case telephony.TransferNoOutcome:
+		happened = caller + "'s phone never said whether the transfer worked"
+	default:
+		happened = "the transfer to " + to + " failed"
+	}
+	return "Transfer to " + to + " failed: " + happened + ". " + caller + " is back with you"
+}

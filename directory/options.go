@@ -93,7 +93,19 @@ type Options struct {
 	// Refresh is how often the sources are read again; 0 is
 	// DefaultRefresh.
 	Refresh time.Duration
+
+	// PresenceServer is the host[:port] where the console subscribes to
+	// the colleagues' dialog state (RFC 4235) by extension; empty: the
+	// PBX of the park lamps (or the account's domain).
+	PresenceServer string
+	// CampOn is how long a call waits for a busy colleague ("transfer
+	// when free") before it comes back to the receptionist; 0 is
+	// DefaultCampOn.
+	CampOn time.Duration
 }
+
+// DefaultCampOn is how long a camp-on waits by default.
+const DefaultCampOn = 60 * time.Second
 
 // withDefaults returns o with its zero fields set to the defaults.
 func (o Options) withDefaults() Options {
@@ -142,6 +154,12 @@ func (o Options) Validate() error {
 	}
 	if o.Refresh < 0 {
 		errs = append(errs, &Error{Reason: ReasonConfig, Op: "refresh interval", Err: fmt.Errorf("must not be negative (%v)", o.Refresh)})
+	}
+	if o.CampOn < 0 {
+		errs = append(errs, &Error{Reason: ReasonConfig, Op: "camp-on wait", Err: fmt.Errorf("must not be negative (%v)", o.CampOn)})
+	}
+	if h := o.PresenceServer; h != "" && (strings.ContainsAny(h, "@/ ;<>") || strings.HasPrefix(h, "sip:")) {
+		errs = append(errs, &Error{Reason: ReasonConfig, Op: "presence server", Err: fmt.Errorf("%q is not a host or host:port", h)})
 	}
 	if err := o.LDAP.validate(); err != nil {
 		errs = append(errs, err)
