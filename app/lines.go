@@ -72,6 +72,7 @@ func (c *Console) callChanged(call telephony.Call) {
 	}
 	c.queueChanged()
 	c.updateRinging()
+	c.noticeCallChanged(call)
 }
 
 // dtmfReceived notes a digit the far end keyed on a call and shows it
@@ -216,6 +217,7 @@ func (c *Console) removeLine(l *line) {
 	if c.lines[l.call.ID] != l {
 		return
 	}
+	c.noticeGone(l.call.ID)
 	delete(c.lines, l.call.ID)
 	for i, o := range c.order {
 		if o == l {

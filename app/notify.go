@@ -103,13 +103,21 @@ func (c *Console) answerFromNotice(id telephony.CallID) {
 }
 
 // noticeCallChanged withdraws the notification of a call that no longer
-// rings.
+// rings (callChanged calls it, for events and resynchronisations alike).
 func (c *Console) noticeCallChanged(call telephony.Call) {
-	nt := c.notices[call.ID]
-	if nt == nil || call.State == telephony.StateRinging {
+	if call.State != telephony.StateRinging {
+		c.noticeGone(call.ID)
+	}
+}
+
+// noticeGone withdraws call id's notification, if it has one: the call
+// stopped ringing or left the window.
+func (c *Console) noticeGone(id telephony.CallID) {
+	nt := c.notices[id]
+	if nt == nil {
 		return
 	}
-	delete(c.notices, call.ID)
+	delete(c.notices, id)
 	nt.gone = true
 	if nt.id != 0 {
 		c.withdraw(nt.id)

@@ -196,3 +196,24 @@ func TestColleaguesCallerGivingUpIsNotNotified(t *testing.T) {
 		t.Fatalf("notified of a colleague's caller: %q", s)
 	}
 }
+
+// TestNotificationWithdrawnAfterLostEvents: the phone's events about
+// the call were lost (the window resynchronises from the phone's state):
+// a call answered elsewhere meanwhile, and one whose caller hung up and
+// is gone from the phone, have their notifications withdrawn all the
+// same.
+func TestNotificationWithdrawnAfterLostEvents(t *testing.T) {
+	d := newNoticeBoard()
+	h := newHarness(t, withNotifier(d))
+	alice := h.fake.Ring("Alice Martin", aliceURI)
+	bob := h.fake.Ring("Bob Chen", "sip:+15550142@127.0.0.1:5080")
+	h.waitShowing(d, "Incoming call: Alice Martin +442079460018 [answer]", "Incoming call: Bob Chen +15550142 [answer]")
+	h.fake.Lose(func() {
+		if err := h.fake.Answer(context.Background(), alice); err != nil {
+			t.Error(err)
+		}
+		h.fake.CallerHangsUp(bob)
+	})
+	h.waitLine(alice, widgets.LineActive)
+	h.waitShowing(d)
+}
