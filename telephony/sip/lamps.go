@@ -56,6 +56,7 @@ const instanceHeader = "X-Park-Instance"
 
 func newLamps(p *Phone) *lamps {
 	ls := &lamps{p: p, subs: make(map[int]*lamp), instances: make(map[string]string), faults: make(map[int]telephony.LampFault)}
+	ls.restarts.born = time.Now()
 	pc := p.cfg.Park
 	for n := range pc.Orbits.All() {
 		u, _ := expand(pc.Lamp, n, "")
@@ -455,6 +456,9 @@ func (ls *lamps) updateOrbit(n int, nextOf func(cur telephony.Orbit) telephony.O
 				next.CallerName, next.CallerURI = rec.callerName, rec.callerURI
 			}
 		}
+	}
+	if !next.ParkedByMe && ls.restarts.earlierPark(next, me) {
+		next.ParkedByMe = true
 	}
 	p.forWhomLocked(n, &next)
 	changed := next != prev

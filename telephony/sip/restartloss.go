@@ -18,15 +18,49 @@ import (
 
 // restartLossWindow is how long after a restart was seen an orbit's
 // departure is still the restart's: the restored service probes its
-// callers at once, and a probe nobody answers gives up after 64×T1
-// (32 s).
-const restartLossWindow = 40 * time.Second
+// callers at once; a phone that forgot the call answers 481 at once,
+// one that is gone is given up after one probe interval (park's
+// DefaultProbeInterval, 2 minutes).
+const restartLossWindow = 3 * time.Minute
 
 // restartMarks remembers, per orbit, when its park service was seen to
 // restart. The zero value is ready.
 type restartMarks struct {
+	// born is when the phone's lamps were made: a call the lamps say
+	// this console parked before then was parked by an earlier run of it.
+	born time.Time
+
 	mu sync.Mutex
 	at map[int]time.Time
+}
+
+// earlierPark reports whether next, a lit lamp, holds a call this
+// console (me) parked before the phone started: the console was closed
+// and opened again while its park service kept the call (the built-in
+// one keeps its calls in its store). It is the console's park: shown as
+// its own, followed until it leaves. A PBX's anonymous lamps never name
+// a parker or a time, and are never taken.
+func (m *restartMarks) earlierPark(next telephony.Orbit, me string) bool {
+	return next.Occupied && next.Parker != "" && telephony.SameParty(next.Parker, me) &&
+		!next.ParkedAt.IsZero() && !m.born.IsZero() && next.ParkedAt.Before(m.born)
+}
+
+// NoteParkRestart tells the phone that its park service has just
+// started again and taken back the calls it kept: a console's built-in
+// service, started again with the console. A call on an orbit that then
+// leaves unsaid or lost within restartLossWindow (the restored service's
+// first probe found its caller gone) did not survive the restart
+// (telephony.LeftServiceStopped). A separate service needs no telling:
+// its new X-Park-Instance says it.
+func (p *Phone) NoteParkRestart() {
+	if p.lamps == nil {
+		return
+	}
+	orbits := make([]int, 0, len(p.lamps.subs))
+	for n := range p.lamps.subs {
+		orbits = append(orbits, n)
+	}
+	p.lamps.restarts.mark(orbits, time.Now())
 }
 
 // mark notes that the service of orbits restarted at now.
@@ -61,8 +95,17 @@ func (m *restartMarks) leftOf(n int, prev, next telephony.Orbit, now time.Time) 
 		return next.Left // restored (or parked anew): its first probe may still lose it
 	}
 	delete(m.at, n)
-	if !prev.Occupied || (!prev.ParkedAt.IsZero() && !prev.ParkedAt.Before(at)) {
-		return next.Left // nothing there, or parked after the restart
+	if !prev.Occupied {
+		// First seen free: the service lost the call before this phone
+		// saw it lit again (its probe beat the subscription). The lamp's
+		// terminated dialog names the call and when it was parked.
+		if next.Left == telephony.LeftLost && !next.ParkedAt.IsZero() && next.ParkedAt.Before(at) {
+			return telephony.LeftServiceStopped
+		}
+		return next.Left
+	}
+	if !prev.ParkedAt.IsZero() && !prev.ParkedAt.Before(at) {
+		return next.Left // parked after the restart
 	}
 	if next.Left == telephony.LeftUnknown || next.Left == telephony.LeftLost {
 		return telephony.LeftServiceStopped
