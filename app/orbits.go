@@ -72,5 +72,8 @@ func (c *Console) orbitChanged(o telephony.Orbit) {
 			c.leftOrbit(t, o, now)
 		}
 	}
+	if !prev.Occupied && !o.Occupied && o.Left == telephony.LeftServiceStopped {
+		c.lostUnseen(o, now)
+	}
 	c.rejudge(o)
 }
