@@ -39,6 +39,9 @@ type config struct {
 	// device, when set, is the phone's sound device instead of the
 	// system's (tests: a tone device).
 	device telephony.AudioDevice
+	// probeInterval, when set, is the embedded park service's probe
+	// interval instead of its default (tests: a short one).
+	probeInterval time.Duration
 
 	demo         bool
 	demoInterval time.Duration

@@ -5,10 +5,12 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/emiago/diago"
+	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard/switchboard/app"
@@ -50,6 +52,7 @@ func openPhone(t *testing.T, args ...string) *reopenable {
 	music := make([]int16, 2*siptest.Rate)
 	tone.Sine(musicFreq, siptest.Rate, 0.3).Fill(music)
 	cfg.music = music
+	cfg.probeInterval = time.Second // a caller gone is found lost within a second or two
 	r := &reopenable{cfg: cfg, dev: &siptest.ToneDevice{Freq: consoleFreq}, done: make(chan struct{})}
 	cfg.device = r.dev
 	ctx, cancel := context.WithCancel(context.Background())
@@ -146,11 +149,24 @@ func poll(cond func() bool) bool {
 type caller struct {
 	*siptest.Agent
 	referred chan *siptest.Call
+	// forgot makes its phone answer every OPTIONS 481, as a phone
+	// whose call ended does (its BYE found nobody).
+	forgot atomic.Bool
 }
 
 func newCaller(t *testing.T, name string) *caller {
-	return &caller{Agent: siptest.NewAgent(t, name, siptest.AgentOptions{Logger: siptest.Logger("ATTENDANT_TEST_LOG", name)}),
-		referred: make(chan *siptest.Call, 1)}
+	c := &caller{referred: make(chan *siptest.Call, 1)}
+	c.Agent = siptest.NewAgent(t, name, siptest.AgentOptions{Logger: siptest.Logger("ATTENDANT_TEST_LOG", name),
+		Middleware: func(next sipgo.RequestHandler) sipgo.RequestHandler {
+			return func(req *sip.Request, tx sip.ServerTransaction) {
+				if req.Method == sip.OPTIONS && c.forgot.Load() {
+					_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil))
+					return
+				}
+				next(req, tx)
+			}
+		}})
+	return c
 }
 
 // callAndPark has c call the console, the console answer and park it on
@@ -218,13 +234,14 @@ func TestEmbeddedParkKeepsCallsAcrossReopen(t *testing.T) {
 		"-state-dir", t.TempDir(), "-audio", "none"}
 	r := openPhone(t, args...)
 
-	alice, bob, carol := newCaller(t, "alice"), newCaller(t, "bob"), newCaller(t, "carol")
+	alice, bob, carol, erin := newCaller(t, "alice"), newCaller(t, "bob"), newCaller(t, "carol"), newCaller(t, "erin")
 	aliceD, aliceM := alice.callAndPark(t, r, 701, aliceFreq)
 	aliceM.WaitTone(t, "Alice hears the music", musicFreq)
 	bobD, bobM := bob.callAndPark(t, r, 702, bobFreq)
 	bobM.WaitTone(t, "Bob hears the music", musicFreq)
 	carolD, carolM := carol.callAndPark(t, r, 703, carolFreq)
 	carolM.WaitTone(t, "Carol hears the music", musicFreq)
+	erinD, _ := erin.callAndPark(t, r, 704, 0)
 
 	// Dave, at another desk, retrieves Carol: her call is bridged
 	// through the console's service.
@@ -238,8 +255,8 @@ func TestEmbeddedParkKeepsCallsAcrossReopen(t *testing.T) {
 	carolM.WaitTone(t, "Carol hears Dave", daveFreq)
 
 	q := r.sys.closeQuestion()
-	if !q.ParkedReturn || q.Parked != 2 || q.Bridged != 1 || q.Lines != 0 {
-		t.Errorf("close question %+v, want 2 parked and 1 bridged, kept for the next start", q)
+	if !q.ParkedReturn || q.Parked != 3 || q.Bridged != 1 || q.Lines != 0 {
+		t.Errorf("close question %+v, want 3 parked and 1 bridged, kept for the next start", q)
 	}
 	closing := time.Now()
 	r.close()
@@ -249,6 +266,10 @@ func TestEmbeddedParkKeepsCallsAcrossReopen(t *testing.T) {
 			t.Errorf("%s's call ended when the console closed", who)
 		}
 	}
+	// Erin hangs up while the console is closed: her BYE finds nobody,
+	// and her phone forgets the call.
+	erin.forgot.Store(true)
+	_ = erinD.Close()
 
 	// Reopen on the same addresses and directory.
 	reopened := time.Now()
@@ -258,8 +279,8 @@ func TestEmbeddedParkKeepsCallsAcrossReopen(t *testing.T) {
 		name string
 	}{{701, "Alice"}, {702, "Bob"}} {
 		o := r.waitOrbit(t, c.n, "lit again with "+c.name, func(o telephony.Orbit) bool { return o.Occupied && o.CallerName == c.name })
-		if o.Parker != r.sys.phone.AOR() {
-			t.Errorf("orbit %d: parker %q, want this console %q", c.n, o.Parker, r.sys.phone.AOR())
+		if o.Parker != r.sys.phone.AOR() || !o.ParkedByMe {
+			t.Errorf("orbit %d: parker %q (parked by me: %v), want this console %q", c.n, o.Parker, o.ParkedByMe, r.sys.phone.AOR())
 		}
 	}
 	aliceM.WaitTone(t, "Alice hears the music after the reopen", musicFreq)
@@ -270,6 +291,11 @@ func TestEmbeddedParkKeepsCallsAcrossReopen(t *testing.T) {
 	if o := r.waitOrbit(t, 703, "free", func(o telephony.Orbit) bool { return !o.Occupied }); o.Occupied {
 		t.Errorf("orbit 703 %+v: Carol is bridged to Dave, not parked", o)
 	}
+	// Erin did not survive: the restored service's first probe found her
+	// gone, and her orbit says she was lost when the service stopped.
+	r.waitOrbit(t, 704, "free, Erin lost in the restart", func(o telephony.Orbit) bool {
+		return !o.Occupied && o.Left == telephony.LeftServiceStopped
+	})
 
 	// The reopened console retrieves Alice: they hear each other.
 	ctx, cancel := context.WithTimeout(context.Background(), siptest.WaitFor)

@@ -31,11 +31,13 @@ type system struct {
 	status app.AudioStatus
 	park   *park.Service
 	// store keeps the embedded park service's calls while the console
-	// is closed; nil: they end with it.
-	store  *store.SQLite
-	phone  *sip.Phone
-	demo   *demo.Demo
-	cancel context.CancelFunc
+	// is closed; nil: they end with it. restored: the service took calls
+	// back from it at this start.
+	store    *store.SQLite
+	restored bool
+	phone    *sip.Phone
+	demo     *demo.Demo
+	cancel   context.CancelFunc
 
 	// drainStop cancels a "Ring back now" drain in progress; drainWG is
 	// its goroutine.
@@ -105,12 +107,13 @@ func start(ctx context.Context, c config, log *slog.Logger) (_ *system, err erro
 			sys.store, st = sq, sq
 		}
 		svc, err := park.New(park.Options{
-			Listen:   s.ParkService,
-			Orbits:   s.Orbits,
-			ParkTime: c.parkTime,
-			Music:    music,
-			Store:    st,
-			Logger:   log.With("component", "park"),
+			Listen:        s.ParkService,
+			Orbits:        s.Orbits,
+			ParkTime:      c.parkTime,
+			Music:         music,
+			Store:         st,
+			ProbeInterval: c.probeInterval,
+			Logger:        log.With("component", "park"),
 		})
 		if err != nil {
 			return nil, &startError{what: "park service", err: errors.New(strings.TrimPrefix(err.Error(), "park: "))}
@@ -121,6 +124,7 @@ func start(ctx context.Context, c config, log *slog.Logger) (_ *system, err erro
 		sys.park = svc
 		if sys.store != nil {
 			p, b := svc.Held()
+			sys.restored = p+b > 0
 			log.Info("park service keeps its calls", "state_dir", c.stateDir, "parked", p, "bridged", b)
 		}
 		pc = sip.ServiceTemplates(svc.HostPort(), s.Orbits)
@@ -172,6 +176,11 @@ func (sys *system) startPhone(ctx context.Context, c config) error {
 				hint: "Another program uses it: stop it, or choose another address with -listen or in Settings."}
 		}
 		return &startError{what: what, err: errors.New(strings.TrimPrefix(err.Error(), "sip: "))}
+	}
+	if sys.restored {
+		// The calls it took back were parked before this start: one whose
+		// caller left meanwhile is lost in the restart, said so.
+		sys.phone.NoteParkRestart()
 	}
 	if !c.demo {
 		return nil
