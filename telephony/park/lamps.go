@@ -149,6 +149,10 @@ func (ls *lampServer) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 	res.To().Params.Add("tag", sub.from.Params.GetOr("tag", ""))
 	res.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(int(exp/time.Second))))
 	res.AppendHeader(&s.dua.ContactHDR)
+	// The subscription's start of the service, before any NOTIFY: a
+	// watcher whose first NOTIFY never came (the service died) still
+	// knows it for the old one's when a new one answers.
+	res.AppendHeader(s.instanceHeader())
 	if err := tx.Respond(res); err != nil {
 		return
 	}
@@ -197,6 +201,7 @@ func (ls *lampServer) refresh(req *sip.Request, tx sip.ServerTransaction) {
 	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
 	res.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(int(exp/time.Second))))
 	res.AppendHeader(&ls.s.dua.ContactHDR)
+	res.AppendHeader(ls.s.instanceHeader())
 	if err := tx.Respond(res); err != nil {
 		return
 	}

@@ -1,9 +1,12 @@
 package sip_test
 
 import (
+	"strconv"
 	"testing"
 	"time"
 
+	"github.com/switchboard/switchboard/internal/siptest"
+	"github.com/switchboard/switchboard/telephony"
 	sbsip "github.com/switchboard/switchboard/telephony/sip"
 )
 
@@ -69,5 +72,46 @@ func (c *console) waitProbes(t testing.TB, n int64) {
 		if time.Since(start) > waitFor {
 			t.Fatalf("%s: the console stopped probing the park service", c.name)
 		}
+	}
+}
+
+// TestLampsHealAfterBackendCrash: the health probe reaches one park
+// service (A); the lamps live on another (B, a process of its own), which
+// crashes (killed: no final NOTIFY, no BYE) and comes back on the same
+// address while A answers throughout. The console asks B for its
+// X-Park-Instance and subscribes B's lamps again within a health
+// interval, long before their refresh (600 s): the crashed service's
+// caller goes dark and parks on the new B light, one of them while the
+// lamps are being subscribed again. It failed once under load (704 never
+// lit): the console answered the new subscription's first NOTIFY (704
+// free) before applying it, and the park's NOTIFY (704 lit) could be
+// applied first (TestLampNotifyShownBeforeAnswered guards the fix); its
+// waits are all on events, none on time.
+func TestLampsHealAfterBackendCrash(t *testing.T) {
+	a := startParkService(t, "", nil)
+	addrB := "127.0.0.1:" + strconv.Itoa(siptest.FreePort(t))
+	lot := telephony.Lot{First: 701, Last: 706}
+	crashing := startParkProcess(t, parkChild{Listen: addrB, Orbits: lot})
+	parkDirect(t, &parkFixture{addr: addrB}, "first", "park-702")
+	c := newConsole(t, "desk", 1000, func(c *sbsip.Config) {
+		(&parkFixture{addr: addrB}).templates(c)
+		c.Park.Health = "sip:park@" + a.addr
+		c.Park.LampExpiry = 600 * time.Second
+		c.Park.LampRetryMax = time.Second
+	})
+	c.waitParkService(t, true)
+	c.waitOrbit(t, 702, "lit by B", occupiedBy("First"))
+
+	crashing.kill(t)
+	b2 := startParkService(t, addrB, nil)
+	// Parked on the new B at once, while the console may be subscribing
+	// its lamps again: each lamp must end showing it.
+	parkDirect(t, b2, "second", "park-704")
+	c.waitOrbit(t, 702, "dark after B's crash and restart", free)
+	c.waitOrbit(t, 704, "lit by the new B", occupiedBy("Second"))
+	parkDirect(t, b2, "third", "park-705")
+	c.waitOrbit(t, 705, "lit by the new B", occupiedBy("Third"))
+	if !c.ParkAvailable() {
+		t.Error("park service shown unavailable: A never stopped")
 	}
 }

@@ -300,6 +300,12 @@ func (p *Phone) subscribe(ctx context.Context, s *subscription, refresh bool, ex
 	if a, ok := sourceAddr(res.Source()); ok {
 		s.peers = addPeers(s.peers, a)
 	}
+	if h := res.GetHeader(instanceHeader); h != nil && strings.TrimSpace(h.Value()) != "" {
+		// Which start of the service holds it, known before any NOTIFY
+		// (a service that died before its first one is still taken for
+		// restarted when a new one answers).
+		s.instance = strings.TrimSpace(h.Value())
+	}
 	s.dialog.made(res, req.Transport(), !refresh, granted)
 	s.active = true
 	s.mu.Unlock()
