@@ -20,9 +20,10 @@ func AlreadyRunning(a fyne.App, w fyne.Window, what string, bringForward func() 
 	}
 	icon := widget.NewIcon(theme.InfoIcon())
 	title := widget.NewLabelWithStyle("Switchboard is already running", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	msg := widget.NewLabel("Another Switchboard on this computer already uses " + what + ", and only one can. " +
+	// Two lines unwrapped: a wrapped label's height is not known before
+	// the window's first layout, and the buttons would cover its end.
+	msg := widget.NewLabel("Another Switchboard on this computer already uses " + what + ", and only one can.\n" +
 		"Take your calls in that window, or quit this one.")
-	msg.Wrapping = fyne.TextWrapWord
 	failed := widget.NewLabel("")
 	failed.Wrapping = fyne.TextWrapWord
 	failed.Importance = widget.DangerImportance

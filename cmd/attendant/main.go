@@ -163,7 +163,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 			shown = true
 			return nil
 		}, nil)
-		w.Resize(fyne.NewSize(640, 240))
+		w.Resize(fyne.NewSize(760, 300))
 		w.ShowAndRun()
 		if shown {
 			fmt.Fprintf(stdout, "attendant: Switchboard is already running with its park service on %s: its window was brought forward\n", held.addr)
