@@ -43,6 +43,7 @@ type soakResult struct {
 	endRSS            int64 // at the end of the idle time
 	cpu               float64
 	logProblems       int
+	problems          []string // the first WARN/ERROR lines of parkd's log
 	svcEnv            []string
 	retransmitInvites int64
 }
@@ -110,11 +111,20 @@ func withGCTrace(env []string) []string {
 	return append(out, "GODEBUG=gctrace=1")
 }
 
-// runSoak runs park → retrieve → hang-up cycles against a fresh parkd at
-// -soak-rate a second for -soak, then leaves it idle for -soak-idle,
-// sampling its memory, descriptors and threads every -soak-sample, and
-// prints the report.
+// runSoak runs the soak (soak) and prints the report.
 func runSoak(cfg config, binary string, stop <-chan os.Signal) error {
+	r, err := soak(cfg, binary, stop)
+	if err != nil {
+		return err
+	}
+	printSoakReport(os.Stdout, cfg, r)
+	return nil
+}
+
+// soak runs park → retrieve → hang-up cycles against a fresh parkd at
+// -soak-rate a second for -soak, then leaves it idle for -soak-idle,
+// sampling its memory, descriptors and threads every -soak-sample.
+func soak(cfg config, binary string, stop <-chan os.Signal) (*soakResult, error) {
 	budget := cfg.soak + cfg.soakIdle + 3*time.Minute
 	ctx, cancelCause := context.WithCancelCause(context.Background())
 	ctx, cancelTimeout := context.WithTimeoutCause(ctx, budget, sipgo.WaitAnswerForceCancelErr)
@@ -129,12 +139,12 @@ func runSoak(cfg config, binary string, stop <-chan os.Signal) error {
 		}
 	}()
 	if cfg.quiet > 0 && !waitQuiet(cfg.quiet, cfg.quietMax, stop) {
-		return errors.New("interrupted")
+		return nil, errors.New("interrupted")
 	}
 	env := withGCTrace(cfg.svcEnv)
 	svc, err := startParkd(binary, cfg.orbits, cfg.svcCPUs, env, cfg.svcArgs...)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	progress("parkd pid %d listening on %s", svc.pid, svc.addr)
 	r := &soakResult{fails: map[string]int{}, svcEnv: env}
@@ -157,7 +167,7 @@ func runSoak(cfg config, binary string, stop <-chan os.Signal) error {
 
 	med, err := newMedia(cfg.readers, cfg.poll)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer med.close()
 	// The callers come from -soak-sources loopback hosts (127.0.0.1 and
@@ -166,19 +176,19 @@ func runSoak(cfg config, binary string, stop <-chan os.Signal) error {
 	for i := range cfg.soakSources {
 		a, err := newAgentOn("parkload", fmt.Sprintf("127.0.0.%d", i+1))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		defer a.close()
 		callers = append(callers, a)
 	}
 	retriever, err := newAgent("retriever")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer retriever.close()
 	for _, a := range append([]*agent{retriever}, callers...) {
 		if err := a.ping(ctx, svc.addr); err != nil {
-			return err
+			return nil, err
 		}
 	}
 
@@ -246,15 +256,15 @@ func runSoak(cfg config, binary string, stop <-chan os.Signal) error {
 	r.endRSS = last.rssKB
 	_, r.hwm, _ = memKB(pid)
 	r.logProblems = svc.logProblems()
+	r.problems = svc.problemLines(5)
 	r.retransmitInvites = retriever.conn.inviteTx.Load() - retriever.conn.invites.Load()
 	for _, a := range callers {
 		r.retransmitInvites += a.conn.inviteTx.Load() - a.conn.invites.Load()
 	}
 	if ctx.Err() != nil && r.cycles < int64(total) {
-		return errors.New("stopped during the soak")
+		return nil, errors.New("stopped during the soak")
 	}
-	printSoakReport(os.Stdout, cfg, r)
-	return nil
+	return r, nil
 }
 
 // soakCycle parks one caller, retrieves it and hangs up (the retriever's
@@ -338,6 +348,21 @@ func soakCycle(ctx context.Context, cfg config, addr string, med *media, callers
 	return true
 }
 
+// problemLines returns the first n WARN and ERROR lines of parkd's log.
+func (s *service) problemLines(n int) []string {
+	b, err := os.ReadFile(s.logPath)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if len(out) < n && (strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR")) {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
 // release stops s sending, takes it off its reader and closes it.
 func (m *media) release(s *rtpSock) {
 	s.target.Store(nil)
@@ -405,6 +430,6 @@ func printSoakReport(w io.Writer, cfg config, r *soakResult) {
 		fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %d | %d |\n", t, s.cycles, mb(s.rssKB), heapCell(s.heapMB), intCell(s.gcs), s.fds, s.threads)
 	}
 	if r.logProblems > 0 {
-		fmt.Fprintf(w, "\nparkd logged %d WARN/ERROR lines\n", r.logProblems)
+		fmt.Fprintf(w, "\nparkd logged %d WARN/ERROR lines, the first:\n%s\n", r.logProblems, strings.Join(r.problems, "\n"))
 	}
 }
