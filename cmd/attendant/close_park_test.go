@@ -179,3 +179,74 @@ func TestRealWindowCloseKeepsCallsHere(t *testing.T) {
 		t.Errorf("Alice's call is %v after the reopen, want parked", st)
 	}
 }
+
+// TestRealWindowRingBackNow: closing with a caller parked on the
+// built-in park service that keeps its calls, Ring back now keeps the
+// window open and rings her back here at once; the receptionist answers
+// (Enter) and hangs up (Esc, Y), and with nothing left parked or on the
+// lines the console closes by itself, exit status 0 (issue 15).
+func TestRealWindowRingBackNow(t *testing.T) {
+	x := startX(t, "ring-back-now")
+	port, err := freeport.UDPAndTCP(netip.MustParseAddr("127.0.0.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := startConsole(t, x, "-listen", "127.0.0.1:0", "-park-listen", "127.0.0.1:"+strconv.Itoa(port),
+		"-state-dir", t.TempDir(), "-audio", "none")
+	c.waitEvent(t, "first-frame", 60*time.Second)
+	win := c.window(t, x)
+	title := x.xdo(t, "getwindowname", win)
+	_, aor, ok := strings.Cut(title, "— ")
+	if !ok {
+		t.Fatalf("window title %q names no address", title)
+	}
+	callers, err := demo.New(demo.Options{Console: aor, Interval: -1, GiveUp: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := callers.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(callers.Close)
+	alice, err := callers.Dial(demo.Caller{Name: "Alice Martin", Number: "+442079460018", Sound: func() []int16 { return demo.Tone(440, 2) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.wait(t, "Alice ringing", 30*time.Second, func(s *app.Snapshot) bool { _, ok := lineNamed(s, "ringing"); return ok })
+	x.xdo(t, "key", "--window", win, "Return")
+	c.wait(t, "Alice answered", 30*time.Second, func(s *app.Snapshot) bool { _, ok := lineNamed(s, "active"); return ok })
+	x.xdo(t, "key", "--window", win, "p")
+	c.wait(t, "Alice parked", 30*time.Second, func(s *app.Snapshot) bool { return len(s.Lines) == 0 && orbitOf(s, 701).State == "mine" })
+
+	if err := closeWindow(x.display, win); err != nil {
+		t.Fatal(err)
+	}
+	asked := c.waitEvents(t, "close-asked", 1)
+	ring, ok := asked.Buttons["Ring back now"]
+	if !ok {
+		t.Fatalf("buttons %v: no Ring back now", asked.Buttons)
+	}
+	x.click(t, win, ring)
+	c.waitEvents(t, "ringing-back-to-close", 1)
+	c.wait(t, "Alice ringing back here", 30*time.Second, func(s *app.Snapshot) bool { _, ok := lineNamed(s, "back"); return ok })
+	x.shot(t, "ringing-back")
+	x.xdo(t, "key", "--window", win, "Return")
+	c.wait(t, "Alice answered again", 30*time.Second, func(s *app.Snapshot) bool { _, ok := lineNamed(s, "active"); return ok })
+	if st, _ := alice.State(); st == demo.CallEnded {
+		t.Fatal("Alice's call ended")
+	}
+	x.xdo(t, "key", "--window", win, "Escape")
+	c.wait(t, "the hang-up asked", 10*time.Second, func(s *app.Snapshot) bool { return s.Confirm != "" })
+	x.xdo(t, "key", "--window", win, "y")
+	select {
+	case <-c.exited:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the console did not close once nothing was left")
+	}
+	if code := c.cmd.ProcessState.ExitCode(); code != exitOK {
+		t.Errorf("exit status %d, want 0", code)
+	}
+	if d := c.events("close-decided"); len(d) != 1 || d[0].Choice != "ring-back" {
+		t.Errorf("decisions %+v, want one ring-back", d)
+	}
+}
