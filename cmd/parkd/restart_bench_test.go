@@ -162,7 +162,7 @@ func envInt(b *testing.B, name string, def int) int {
 }
 
 // waitAll polls until ok holds for every phone (a 60 s safety net).
-func waitAll(b *testing.B, what string, phones []*benchPhone, ok func(*benchPhone) bool) {
+func waitAll(b testing.TB, what string, phones []*benchPhone, ok func(*benchPhone) bool) {
 	b.Helper()
 	deadline := time.Now().Add(hung)
 	for {
@@ -216,7 +216,8 @@ func (p *benchPhone) sendTo(a netip.AddrPort) { p.dest.Store(&a) }
 // is told from one of the killed parkd's still queued by its sequence
 // number: the restored sender goes on from beyond where the old one can
 // have got (one packet per 20 ms since its position was stored), a jump
-// forward of about the downtime, while the old stream goes up by one.
+// forward of about the downtime, while the old stream goes up by one. A
+// phone's very first packet starts a new stream too.
 func (p *benchPhone) read() {
 	buf := make([]byte, 1500)
 	for {
@@ -229,7 +230,7 @@ func (p *benchPhone) read() {
 		}
 		now := time.Now().UnixNano()
 		seq := binary.BigEndian.Uint16(buf[2:])
-		jumped := p.haveSeq && int16(seq-p.lastSeq) > restartJump
+		jumped := !p.haveSeq || int16(seq-p.lastSeq) > restartJump
 		p.lastSeq, p.haveSeq = seq, true
 		if prev := p.last.Swap(now); prev != 0 && p.gapOn.Load() && now-prev > p.maxGap.Load() {
 			p.maxGap.Store(now - prev)
@@ -250,7 +251,7 @@ type benchUA struct {
 	send   []*benchPhone
 }
 
-func newBenchUA(b *testing.B, host string) *benchUA {
+func newBenchUA(b testing.TB, host string) *benchUA {
 	quiet := slog.New(slog.DiscardHandler)
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("bench"), sipgo.WithUserAgentHostname(host))
 	if err != nil {
@@ -377,6 +378,13 @@ func parkAll(b *testing.B, uas []*benchUA, addr string, phones []*benchPhone) {
 // invite INVITEs uri for phone p, ACKs the 200 and returns the orbit
 // (X-Park-Orbit) and the media address of the answer.
 func (u *benchUA) invite(p *benchPhone, uri string) (int, netip.AddrPort, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), hung)
+	defer cancel()
+	return u.inviteCtx(ctx, p, uri)
+}
+
+// inviteCtx is invite until ctx ends.
+func (u *benchUA) inviteCtx(ctx context.Context, p *benchPhone, uri string) (int, netip.AddrPort, error) {
 	var target sip.Uri
 	if err := sip.ParseUri(uri, &target); err != nil {
 		return 0, netip.AddrPort{}, err
@@ -384,8 +392,6 @@ func (u *benchUA) invite(p *benchPhone, uri string) (int, netip.AddrPort, error)
 	req := sip.NewRequest(sip.INVITE, target)
 	req.SetBody(benchSDP(p.port))
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	ctx, cancel := context.WithTimeout(context.Background(), hung)
-	defer cancel()
 	d, err := u.dua.WriteInvite(ctx, req)
 	if err != nil {
 		return 0, netip.AddrPort{}, fmt.Errorf("INVITE %s: %w", uri, err)
@@ -477,7 +483,7 @@ const (
 )
 
 // benchUAs starts benchSources user agents on 127.0.0.2 and up.
-func benchUAs(b *testing.B) []*benchUA {
+func benchUAs(b testing.TB) []*benchUA {
 	uas := make([]*benchUA, benchSources)
 	for i := range uas {
 		uas[i] = newBenchUA(b, fmt.Sprintf("127.0.0.%d", i+2))
