@@ -32,6 +32,13 @@ import (
 // and leaves its orbit as lost; a bridged call whose either side is gone
 // is ended on the other side too.
 //
+// A leg whose SIP came over TCP lost its connection with the process:
+// the peer's next request opens a new one, and the service's own requests
+// (the probe first) go to the peer's Contact on a new connection, which
+// reaches a phone that listens there but not one behind a NAT that only
+// keeps the connection it opened; such a call is then found lost by the
+// probe rather than kept.
+//
 // Every restored dialog is kept as a dialog the service answered (a
 // sipgo DialogServerSession), a ring-back's too: with the stored tags
 // and route set in place, the requests it sends and accepts are the same
