@@ -105,18 +105,25 @@ func runLevel(cfg config, binary string, n int, stop <-chan os.Signal) (*result,
 		return nil, err
 	}
 	defer med.close()
-	callers, err := newAgent("parkload")
-	if err != nil {
-		return nil, err
+	// The callers come from -sources loopback hosts (127.0.0.1 and up):
+	// the service lets one host have only 4 parks not yet ACKed.
+	var callers []*agent
+	for i := range cfg.sources {
+		a, err := newAgentOn("parkload", fmt.Sprintf("127.0.0.%d", i+1))
+		if err != nil {
+			return nil, err
+		}
+		defer a.close()
+		callers = append(callers, a)
 	}
-	defer callers.close()
+	callerOf := func(i int) *agent { return callers[i%len(callers)] }
 	retriever, err := newAgent("retriever")
 	if err != nil {
 		return nil, err
 	}
 	defer retriever.close()
 
-	for _, a := range []*agent{callers, retriever} {
+	for _, a := range append([]*agent{retriever}, callers...) {
 		if err := a.ping(ctx, svc.addr); err != nil {
 			return nil, err
 		}
@@ -140,7 +147,7 @@ func runLevel(cfg config, binary string, n int, stop <-chan os.Signal) (*result,
 		ictx, icancel := context.WithTimeout(ctx, 40*time.Second)
 		defer icancel()
 		uri := fmt.Sprintf("sip:park@%s;token=%s", svc.addr, randomToken())
-		if err := callers.invite(ictx, c, uri); err != nil {
+		if err := callerOf(i).invite(ictx, c, uri); err != nil {
 			c.err = err
 			mu.Lock()
 			if r.parkFail[statusOf(err)]++; r.parkFail[statusOf(err)] == 1 {
@@ -271,11 +278,11 @@ func runLevel(cfg config, binary string, n int, stop <-chan os.Signal) (*result,
 	// 4. Hang up: the retrievers first (the service then hangs up their
 	// callers), then every caller still up.
 	progress("hanging up")
-	hangup := func(a *agent, list []*call) {
+	hangup := func(agentOf func(i int) *agent, list []*call) {
 		pace(ctx, len(list), cfg.rate*2, func(i int) {
 			bctx, bcancel := context.WithTimeout(ctx, 10*time.Second)
 			defer bcancel()
-			if err := a.bye(bctx, list[i]); err != nil {
+			if err := agentOf(i).bye(bctx, list[i]); err != nil {
 				mu.Lock()
 				if r.hangupFail[statusOf(err)]++; r.hangupFail[statusOf(err)] == 1 {
 					progress("BYE failed: %v", err)
@@ -284,13 +291,17 @@ func runLevel(cfg config, binary string, n int, stop <-chan os.Signal) (*result,
 			}
 		})
 	}
-	hangup(retriever, retrieves)
+	hangup(func(int) *agent { return retriever }, retrieves)
 	sleepCtx(ctx, 500*time.Millisecond)
-	hangup(callers, calls)
-	r.inviteRetrans = callers.conn.inviteTx.Load() - callers.conn.invites.Load() +
-		retriever.conn.inviteTx.Load() - retriever.conn.invites.Load()
-	r.reinvites = callers.reinvites.Load() + retriever.reinvites.Load()
-	r.dup200 = callers.conn.ok200.Load() + retriever.conn.ok200.Load() - int64(r.parked+r.retrieved)
+	hangup(callerOf, calls)
+	r.inviteRetrans = retriever.conn.inviteTx.Load() - retriever.conn.invites.Load()
+	r.reinvites = retriever.reinvites.Load()
+	r.dup200 = retriever.conn.ok200.Load() - int64(r.parked+r.retrieved)
+	for _, a := range callers {
+		r.inviteRetrans += a.conn.inviteTx.Load() - a.conn.invites.Load()
+		r.reinvites += a.reinvites.Load()
+		r.dup200 += a.conn.ok200.Load()
+	}
 	return r, nil
 }
 

@@ -148,12 +148,12 @@ type config struct {
 	legitRate     float64       // the legitimate caller's parks per second
 	legitHold     time.Duration // how long it stays parked each time
 
-	soak        time.Duration // park → retrieve → hang-up cycles for this long; 0: no soak
-	soakRate    float64       // cycles started per second
-	soakHold    time.Duration // how long each caller stays parked before its retrieve
-	soakIdle    time.Duration // parkd left idle after the cycles, still sampled
-	soakSample  time.Duration // between two samples of parkd's memory
-	soakSources int           // loopback hosts the soak's callers come from
+	soak       time.Duration // park → retrieve → hang-up cycles for this long; 0: no soak
+	soakRate   float64       // cycles started per second
+	soakHold   time.Duration // how long each caller stays parked before its retrieve
+	soakIdle   time.Duration // parkd left idle after the cycles, still sampled
+	soakSample time.Duration // between two samples of parkd's memory
+	sources    int           // loopback hosts the callers (levels and soak) come from
 }
 
 func parseFlags(args []string, errOut io.Writer) (config, error) {
@@ -206,7 +206,7 @@ func parseFlags(args []string, errOut io.Writer) (config, error) {
 	fs.DurationVar(&c.soakHold, "soak-hold", 0, "how long each soak caller stays parked before it is retrieved (`duration`)")
 	fs.DurationVar(&c.soakIdle, "soak-idle", 40*time.Second, "after the soak's cycles, parkd is left idle and still sampled for this `duration` (its transactions last 32 s)")
 	fs.DurationVar(&c.soakSample, "soak-sample", time.Second, "`interval` between two samples during a soak")
-	fs.IntVar(&c.soakSources, "soak-sources", 8, "how many loopback `hosts` (127.0.0.1 and up) the soak's callers come from: the service lets one host have 4 parks not yet ACKed")
+	fs.IntVar(&c.sources, "sources", 8, "how many loopback `hosts` (127.0.0.1 and up) the callers of the levels and the soak come from: the service lets one host have 4 parks not yet ACKed")
 	fs.BoolVar(&c.calib, "calibrate", false, "measure this machine's floor instead: what sending one 20 ms frame to each of N loopback sockets costs (sendmmsg from one socket, as the service does)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -257,8 +257,8 @@ func parseFlags(args []string, errOut io.Writer) (config, error) {
 		return c, errors.New("-soak-rate must be above 0 and at most 5000")
 	case c.soak > 0 && (c.soakSample < 100*time.Millisecond || c.soakIdle < 0 || c.soakHold < 0):
 		return c, errors.New("-soak-sample must be at least 100ms, -soak-idle and -soak-hold not negative")
-	case c.soak > 0 && (c.soakSources < 1 || c.soakSources > maxFloodSources):
-		return c, fmt.Errorf("-soak-sources must be from 1 to %d", maxFloodSources)
+	case c.sources < 1 || c.sources > maxFloodSources:
+		return c, fmt.Errorf("-sources must be from 1 to %d", maxFloodSources)
 	case c.rate <= 0:
 		return c, errors.New("-rate must be positive")
 	case c.window < time.Second:

@@ -170,10 +170,10 @@ func soak(cfg config, binary string, stop <-chan os.Signal) (*soakResult, error)
 		return nil, err
 	}
 	defer med.close()
-	// The callers come from -soak-sources loopback hosts (127.0.0.1 and
+	// The callers come from -sources loopback hosts (127.0.0.1 and
 	// up): the service lets one host have only 4 parks not yet ACKed.
 	var callers []*agent
-	for i := range cfg.soakSources {
+	for i := range cfg.sources {
 		a, err := newAgentOn("parkload", fmt.Sprintf("127.0.0.%d", i+1))
 		if err != nil {
 			return nil, err

@@ -66,7 +66,7 @@ func TestSmallSoak(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg, err := parseFlags([]string{"-soak", "2s", "-soak-rate", "20", "-soak-idle", "1s", "-soak-sample", "500ms",
-		"-soak-sources", "2", "-quiet", "0"}, os.Stderr)
+		"-sources", "2", "-quiet", "0"}, os.Stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func TestParseSoakFlags(t *testing.T) {
 		{"-soak", "10s", "-target", "127.0.0.1:5070"},
 		{"-soak", "10s", "-calibrate"},
 		{"-soak", "10s", "-soak-rate", "0"},
-		{"-soak", "10s", "-soak-sources", "0"},
+		{"-soak", "10s", "-sources", "0"},
 		{"-soak", "10s", "-soak-sample", "10ms"},
 		{"-soak", "-1s"},
 		{"-service-arg", "memory-limit=1"},
@@ -107,7 +107,7 @@ func TestParseSoakFlags(t *testing.T) {
 		}
 	}
 	cfg, err := parseFlags([]string{"-soak", "40s", "-service-arg=-memory-limit=96MiB"}, os.Stderr)
-	if err != nil || cfg.soak.Seconds() != 40 || cfg.soakRate != 250 || cfg.soakSources != 8 || !slices.Equal(cfg.svcArgs, []string{"-memory-limit=96MiB"}) {
+	if err != nil || cfg.soak.Seconds() != 40 || cfg.soakRate != 250 || cfg.sources != 8 || !slices.Equal(cfg.svcArgs, []string{"-memory-limit=96MiB"}) {
 		t.Errorf("parseFlags: %+v, %v", cfg, err)
 	}
 }
