@@ -33,11 +33,13 @@ import (
 // is ended on the other side too.
 //
 // A leg whose SIP came over TCP lost its connection with the process:
-// the peer's next request opens a new one, and the service's own requests
-// (the probe first) go to the peer's Contact on a new connection, which
-// reaches a phone that listens there but not one behind a NAT that only
-// keeps the connection it opened; such a call is then found lost by the
-// probe rather than kept.
+// the peer's next request opens a new one, but the service's own requests
+// (the probe first) go where the peer's SIP came from (its route set's
+// first hop, else its source, as for every dialog of the service) on a
+// new connection, which a phone's ephemeral TCP source port refuses: such
+// a call is found lost by the probe rather than kept, unless a
+// record-routing proxy carries it. Restoring TCP legs without a proxy is
+// not done yet.
 //
 // Every restored dialog is kept as a dialog the service answered (a
 // sipgo DialogServerSession), a ring-back's too: with the stored tags
