@@ -259,7 +259,7 @@ func testKamailioSplitLot(t *testing.T, tr string) {
 
 	// B comes back (with a short park time, for the ring-back): the
 	// consoles' lamps of B's orbits drop the crashed service's calls.
-	procB = startParkProcess(t, parkChild{Listen: addrB, Orbits: lotB, OutboundProxy: proxy, ParkTime: 2 * time.Second})
+	startParkProcess(t, parkChild{Listen: addrB, Orbits: lotB, OutboundProxy: proxy, ParkTime: 2 * time.Second})
 	restarted := time.Now()
 	for _, n := range append([]int{716}, overflow...) {
 		both(n, "dark after B's restart", free)
