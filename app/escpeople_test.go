@@ -32,13 +32,16 @@ func TestEscInEmptySearchGivesTheKeysBack(t *testing.T) {
 	}
 	h.press(fyne.KeyReturn)
 	h.waitLine(alice, widgets.LineActive)
+	// Only the answer acted on a call (the People pane's presence
+	// watches are no calls' business).
+	var acted []string
 	for _, a := range h.fake.Actions() {
-		if strings.HasPrefix(a, "dial ") {
-			t.Fatalf("Enter acted on a contact: %q", h.fake.Actions())
+		if !strings.HasPrefix(a, "watch ") {
+			acted = append(acted, a)
 		}
 	}
-	if a := h.fake.Actions(); len(a) != 1 || a[0] != "answer "+string(alice) {
-		t.Errorf("actions %q, want only the answer", a)
+	if len(acted) != 1 || acted[0] != "answer "+string(alice) {
+		t.Errorf("actions on calls %q, want only the answer (all: %q)", acted, h.fake.Actions())
 	}
 }
 
