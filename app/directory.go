@@ -572,7 +572,8 @@ func (s Settings) Directory() (*directory.Options, error) {
 	} else if l.URL != "" {
 		l.Password = os.Getenv(LDAPPasswordEnv)
 	}
-	o := &directory.Options{Files: files, LDAP: l, Refresh: s.DirectoryRefresh}
+	o := &directory.Options{Files: files, LDAP: l, Refresh: s.DirectoryRefresh,
+		PresenceServer: strings.TrimSpace(s.PresenceServer), CampOn: s.CampOn}
 	if err := o.Validate(); err != nil {
 		var parts []error
 		if j, ok := err.(interface{ Unwrap() []error }); ok {
@@ -599,6 +600,7 @@ func (s Settings) Directory() (*directory.Options, error) {
 type peopleFields struct {
 	contacts, url, ca, bindDN, passwordFile, baseDN, filter, refresh *escEntry
 	startTLS                                                         *widget.Check
+	presence, campOn                                                 *escEntry
 }
 
 // build makes the People tab with the settings of cur; Esc in a field
@@ -626,6 +628,12 @@ func (p *peopleFields) build(cur Settings, esc func()) fyne.CanvasObject {
 		refresh = cur.DirectoryRefresh.String()
 	}
 	p.refresh = entry(refresh, directory.DefaultRefresh.String())
+	p.presence = entry(cur.PresenceServer, "pbx.example.com:5060 (empty: the PBX of the park lamps)")
+	campOn := ""
+	if cur.CampOn > 0 {
+		campOn = cur.CampOn.String()
+	}
+	p.campOn = entry(campOn, directory.DefaultCampOn.String())
 	return container.NewVBox(
 		widget.NewForm(widget.NewFormItem("Contacts files", p.contacts)),
 		widget.NewSeparator(),
@@ -639,6 +647,12 @@ func (p *peopleFields) build(cur Settings, esc func()) fyne.CanvasObject {
 			widget.NewFormItem("Base DN", p.baseDN),
 			widget.NewFormItem("Filter", p.filter),
 			widget.NewFormItem("Read again every", p.refresh),
+		),
+		widget.NewSeparator(),
+		widget.NewLabelWithStyle("Busy lamps and camp-on", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		widget.NewForm(
+			widget.NewFormItem("Presence server", p.presence),
+			widget.NewFormItem("Wait for a busy colleague", p.campOn),
 		),
 	)
 }
@@ -657,6 +671,14 @@ func (p *peopleFields) read(s *Settings) error {
 			return fmt.Errorf("directory refresh %q: not a duration like 15m", r)
 		}
 		s.DirectoryRefresh = d
+	}
+	s.PresenceServer, s.CampOn = trim(p.presence), 0
+	if r := trim(p.campOn); r != "" {
+		d, err := time.ParseDuration(r)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("camp-on wait %q: not a duration like 60s", r)
+		}
+		s.CampOn = d
 	}
 	return nil
 }

@@ -96,6 +96,12 @@ type Settings struct {
 	// DirectoryRefresh is how often the directory is read again (0:
 	// directory.DefaultRefresh).
 	DirectoryRefresh time.Duration
+	// PresenceServer is host[:port] where the colleagues' lamps are
+	// subscribed by extension (empty: the PBX of the park lamps).
+	PresenceServer string
+	// CampOn is how long a call waits for a busy colleague before it
+	// comes back to the receptionist (0: directory.DefaultCampOn).
+	CampOn time.Duration
 }
 
 // DefaultSettings are the settings of a console nobody configured: SIP
@@ -146,6 +152,8 @@ const (
 	keyLDAPFilter    = "directory.ldap_filter"
 	keyLDAPStartTLS  = "directory.ldap_starttls"
 	keyDirRefresh    = "directory.refresh_seconds"
+	keyPresence      = "directory.presence_server"
+	keyCampOn        = "directory.camp_on_seconds"
 )
 
 // LoadSettings reads the settings from p; what was never saved has its
@@ -189,6 +197,8 @@ func LoadSettings(p fyne.Preferences) Settings {
 		LDAPFilter:       p.String(keyLDAPFilter),
 		LDAPStartTLS:     p.Bool(keyLDAPStartTLS),
 		DirectoryRefresh: time.Duration(p.Int(keyDirRefresh)) * time.Second,
+		PresenceServer:   p.String(keyPresence),
+		CampOn:           time.Duration(p.Int(keyCampOn)) * time.Second,
 	}
 }
 
@@ -231,6 +241,8 @@ func (s Settings) Save(p fyne.Preferences) {
 	p.SetString(keyLDAPFilter, s.LDAPFilter)
 	p.SetBool(keyLDAPStartTLS, s.LDAPStartTLS)
 	p.SetInt(keyDirRefresh, int(s.DirectoryRefresh/time.Second))
+	p.SetString(keyPresence, s.PresenceServer)
+	p.SetInt(keyCampOn, int(s.CampOn/time.Second))
 	p.SetBool(keySettingsSaved, true)
 }
 

@@ -15,6 +15,7 @@ type directoryFlags struct {
 	contacts, ldapURL, ldapCA, ldapBindDN, ldapPasswordFile *string
 	ldapBaseDN, ldapFilter, refresh                         *string
 	ldapStartTLS                                            *bool
+	presence, campOn                                        *string
 }
 
 func declareDirectoryFlags(fs *flag.FlagSet) directoryFlags {
@@ -28,6 +29,8 @@ func declareDirectoryFlags(fs *flag.FlagSet) directoryFlags {
 		ldapBaseDN:       fs.String("ldap-base-dn", "", "`DN` where the search for people starts, e.g. dc=example,dc=com"),
 		ldapFilter:       fs.String("ldap-filter", "", "LDAP `filter` selecting the people (default: inetOrgPerson, or enabled Active Directory users)"),
 		refresh:          fs.String("directory-refresh", directory.DefaultRefresh.String(), "how often the directory is read again (`duration`)"),
+		presence:         fs.String("presence-server", "", "`host[:port]` where the colleagues' busy lamps are subscribed by extension (RFC 4235; default: the PBX of the park lamps)"),
+		campOn:           fs.String("camp-on", directory.DefaultCampOn.String(), "how long a call waits for a busy colleague before it comes back (`duration`)"),
 	}
 }
 
@@ -45,6 +48,14 @@ func (f directoryFlags) parse(set map[string]bool, s *app.Settings) error {
 			*dst = strings.TrimSpace(*v)
 		}
 	}
+	if set["camp-on"] {
+		d, err := time.ParseDuration(*f.campOn)
+		if err != nil || d <= 0 {
+			return flagErr("camp-on", *f.campOn, errors.New("not a positive duration like 60s"))
+		}
+		s.CampOn = d
+	}
+	str("presence-server", &s.PresenceServer, f.presence)
 	str("contacts", &s.ContactsFiles, f.contacts)
 	str("ldap-url", &s.LDAPURL, f.ldapURL)
 	str("ldap-ca", &s.LDAPCAFile, f.ldapCA)
