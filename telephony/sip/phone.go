@@ -266,6 +266,7 @@ func (p *Phone) Start(ctx context.Context) error {
 	p.mu.Lock()
 	p.running = true
 	p.mu.Unlock()
+	p.watchPending() // colleagues the window asked for before the start
 	return nil
 }
 

@@ -7,6 +7,7 @@ package sip
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/emiago/sipgo/sip"
@@ -22,6 +23,8 @@ const MaxWatched = 100
 // presence is the phone's watched colleagues; guarded by p.mu.
 type presence struct {
 	watches map[string]*watch // by target as given to Watch
+	// pending are the targets asked before Start, watched once started.
+	pending []string
 }
 
 // watch is one watched colleague.
@@ -41,8 +44,9 @@ type watch struct {
 // telephony.Phone. A number is watched at the host of the park lamps'
 // template (the PBX that serves dialog state), else at the account's
 // domain; a SIP URI as it is. Targets that cannot be made a URI are
-// left out (logged), as are those past MaxWatched. Before Start or
-// after Close it does nothing.
+// left out (logged), as are those past MaxWatched. Before Start the
+// targets are kept and watched once started; after Close it does
+// nothing.
 func (p *Phone) Watch(targets []string) {
 	want := make(map[string]sip.Uri, len(targets))
 	for _, t := range targets {
@@ -62,13 +66,17 @@ func (p *Phone) Watch(targets []string) {
 	}
 	var gone []*watch
 	p.mu.Lock()
-	if p.readyLocked() != nil {
-		p.mu.Unlock()
-		return
-	}
 	if p.presence == nil {
 		p.presence = &presence{watches: make(map[string]*watch)}
 	}
+	if p.readyLocked() != nil {
+		if !p.closed {
+			p.presence.pending = slices.Clone(targets)
+		}
+		p.mu.Unlock()
+		return
+	}
+	p.presence.pending = nil
 	ws := p.presence.watches
 	for t, w := range ws {
 		if u, ok := want[t]; !ok || u.String() != w.sub.uri.String() {
@@ -102,6 +110,19 @@ func (p *Phone) Watch(targets []string) {
 	p.mu.Unlock()
 	for _, w := range gone {
 		close(w.stop) // its goroutine unsubscribes
+	}
+}
+
+// watchPending watches the targets Watch was given before Start.
+func (p *Phone) watchPending() {
+	p.mu.Lock()
+	var pending []string
+	if p.presence != nil {
+		pending, p.presence.pending = p.presence.pending, nil
+	}
+	p.mu.Unlock()
+	if pending != nil {
+		p.Watch(pending)
 	}
 }
 

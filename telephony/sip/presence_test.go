@@ -427,3 +427,32 @@ func TestPresenceResubscribesOnServiceRestart(t *testing.T) {
 	src.set("204", telephony.PresenceBusy) // nobody to notify: it forgot them
 	a.waitPresence(t, &m, "204", telephony.PresenceBusy)
 }
+
+// TestPresenceWatchBeforeStart: colleagues the window asks for before
+// the phone starts (the console's window may open first) are watched
+// once it has started.
+func TestPresenceWatchBeforeStart(t *testing.T) {
+	src := startDialogSource(t)
+	p, err := sbsip.New(sbsip.Config{User: "desk", Listen: []sbsip.Listener{{Transport: "udp", Addr: "127.0.0.1:0"}},
+		Audio: &siptest.ToneDevice{Freq: 1000}, Logger: testLogger(t, "desk")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob := src.uri("205")
+	src.set("205", telephony.PresenceBusy)
+	p.Watch([]string{bob})
+	if err := p.Start(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	for {
+		select {
+		case ev := <-p.Events():
+			if pc, ok := ev.(telephony.PresenceChanged); ok && pc.Target == bob && pc.Presence == telephony.PresenceBusy {
+				return
+			}
+		case <-ctxT(t).Done():
+			t.Fatal("the colleague asked for before the start was never watched")
+		}
+	}
+}
