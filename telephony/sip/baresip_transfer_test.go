@@ -176,9 +176,9 @@ func hasEvent(evs []baresip.Event, typ, peer string) bool {
 // alice is transferred: baresip answers and alice hears it.
 func TestBaresipCampOn(t *testing.T) {
 	b := siptest.StartBaresip(t, baresip.Options{Display: "Bare Colleague"})
-	src := startDialogSource(t)
+	src := siptest.StartDialogSource(t)
 	a := newConsole(t, "desk", 1000, nil)
-	lamp := src.uri("colleague")
+	lamp := src.URI("colleague")
 	a.Watch([]string{lamp})
 	var m presenceMark
 	a.waitPresence(t, &m, lamp, telephony.PresenceIdle)
@@ -192,7 +192,7 @@ func TestBaresipCampOn(t *testing.T) {
 	bd := bob.dial(t, bu, false)
 	accept(t, b, 1)
 	bobCall := siptest.Recv(t, "bob's call to baresip", bd)
-	src.set("colleague", telephony.PresenceBusy)
+	src.Set("colleague", telephony.PresenceBusy)
 	a.waitPresence(t, &m, lamp, telephony.PresenceBusy)
 
 	alice, _, r := aliceOnConsole(t, a)
@@ -206,7 +206,7 @@ func TestBaresipCampOn(t *testing.T) {
 		t.Fatal(err)
 	}
 	nth(t, b, "CALL_CLOSED", 1)
-	src.set("colleague", telephony.PresenceIdle)
+	src.Set("colleague", telephony.PresenceIdle)
 	a.waitPresence(t, &m, lamp, telephony.PresenceIdle)
 	if err := a.BlindTransfer(ctxT(t), r.ID, b.AOR); err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/switchboard/switchboard/internal/siptest"
 	"github.com/switchboard/switchboard/telephony"
 )
 
@@ -14,12 +15,12 @@ import (
 // at most (bounded by the screen, never the directory) and those the
 // phone has filed.
 func BenchmarkPresenceScroll(b *testing.B) {
-	src := startDialogSource(b)
+	src := siptest.StartDialogSource(b)
 	a := newConsole(b, "desk", 1000, nil)
 	const people, screen = 5000, 30
 	targets := make([]string, people)
 	for i := range targets {
-		targets[i] = src.uri(strconv.Itoa(10000 + i))
+		targets[i] = src.URI(strconv.Itoa(10000 + i))
 	}
 	maxHeld, maxFiled := 0, 0
 	seen := 0
@@ -39,7 +40,7 @@ func BenchmarkPresenceScroll(b *testing.B) {
 			}
 			return false
 		})
-		maxHeld = max(maxHeld, src.live())
+		maxHeld = max(maxHeld, src.Live())
 		_, filed := a.Watching()
 		maxFiled = max(maxFiled, filed)
 	}
