@@ -2,7 +2,6 @@ package apptest
 
 import (
 	"slices"
-	"strings"
 
 	"github.com/switchboard/switchboard/telephony"
 )
@@ -37,12 +36,12 @@ func (p *Phone) CompleteTransfer(id telephony.CallID, target string) {
 	p.changedLocked(c)
 }
 
-// Watch records the targets watched ("watch 201,202"), in order.
+// Watch keeps the targets watched (Watched), in order. It is not an
+// action on a call: Actions does not list it.
 func (p *Phone) Watch(targets []string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.presence.watched = slices.Clone(targets)
-	_ = p.record("watch %s", strings.Join(targets, ","))
 	for _, t := range targets {
 		if st, ok := p.presence.states[t]; ok {
 			p.emit(telephony.PresenceChanged{Target: t, Presence: st})
