@@ -308,10 +308,10 @@ check_console_window() {
 }
 
 check_parkd() {
-	step "check: the installed parkd starts and drains on SIGTERM"
+	step "check: the installed parkd starts with a store and stops on SIGTERM, keeping its calls"
 	local out="$TMP/parkd.out" err="$TMP/parkd.err" i
-	printf '+ /usr/bin/parkd -listen 127.0.0.1:0 -drain 2s\n'
-	/usr/bin/parkd -listen 127.0.0.1:0 -drain 2s >"$out" 2>"$err" &
+	printf '+ /usr/bin/parkd -listen 127.0.0.1:0 -drain 2s -state-dir %s\n' "$TMP/parkd-state"
+	/usr/bin/parkd -listen 127.0.0.1:0 -drain 2s -state-dir "$TMP/parkd-state" >"$out" 2>"$err" &
 	local pid=$!
 	pids+=("$pid")
 	for ((i = 0; i < 100; i++)); do

@@ -56,7 +56,7 @@ func startParkd(binary, orbits, cpus string, env []string, extra ...string) (*se
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"-listen", "127.0.0.1:0", "-park-time", "1h", "-drain", "5s"}
+	args := []string{"-listen", "127.0.0.1:0", "-park-time", "1h", "-drain", "5s", "-state-dir", "none"}
 	if orbits != "" {
 		args = append(args, "-orbits", orbits)
 	}
