@@ -51,6 +51,10 @@ func (c *Console) callChanged(call telephony.Call) {
 	card.Name = callName(call)
 	card.Number = displayNumber(call.RemoteURI)
 	card.Detail = keyedDetail(cardDetail(call), call, l.keyed)
+	card.MaybeOrbits = nil
+	if call.Uncertain() {
+		card.MaybeOrbits = call.Candidates.List()
+	}
 	card.SetState(lineState(call), cardOrbit(call), l.since)
 	card.Tick(now)
 

@@ -112,6 +112,9 @@ func TestUncertainParkStaysOnLines(t *testing.T) {
 	if len(s.Lines) != 1 || s.Lines[0].Detail != "parked, on 701 or 702" {
 		t.Fatalf("lines after %s: %+v, want the uncertain park still there", 10*app.DefaultLinger, s.Lines)
 	}
+	if got := h.c.Card(id).StateLabel(); got != "Parked on 701 or 702" {
+		t.Errorf("card says %q, want %q: an uncertain park names every orbit it may be on", got, "Parked on 701 or 702")
+	}
 	call.State, call.End, call.Reason = telephony.StateEnded, telephony.EndLeftOrbit, "left orbit 702"
 	p.events <- telephony.CallChanged{Call: call}
 	h.waitLine(id, widgets.LineEnded)

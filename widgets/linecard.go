@@ -46,6 +46,10 @@ type LineCard struct {
 	State LineState
 	// Orbit is the orbit a parking, parked or ringing-back call belongs to.
 	Orbit int
+	// MaybeOrbits are the orbits a parked call may be on when the PBX did
+	// not say which (an uncertain park: "Parked on 701 or 702"); nil
+	// when Orbit is known.
+	MaybeOrbits []int
 	// Detail is a short note under the number ("held by caller", "orbit
 	// 705 is busy"); empty for none.
 	Detail string
@@ -185,6 +189,9 @@ func (c *LineCard) StateLabel() string {
 		}
 		return "Parking on " + orbit + "…"
 	case LineParked:
+		if len(c.MaybeOrbits) > 1 {
+			return "Parked on " + orbitsOr(c.MaybeOrbits)
+		}
 		return "Parked on " + orbit
 	case LineBack:
 		return "Back from " + orbit
@@ -534,4 +541,13 @@ func (r *lineCardRenderer) Refresh() {
 	for _, o := range r.objects[:len(r.objects)-1] {
 		o.Refresh()
 	}
+}
+
+// orbitsOr words orbits as "701 or 702" or "701, 702 or 705".
+func orbitsOr(orbits []int) string {
+	words := make([]string, len(orbits))
+	for i, n := range orbits {
+		words[i] = strconv.Itoa(n)
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
 }

@@ -229,6 +229,25 @@ func TestLineCard_StateLabel(t *testing.T) {
 	}
 }
 
+// TestLineCard_UncertainPark: a park whose orbit the PBX did not name
+// says every orbit it may be on, never one of them as certain.
+func TestLineCard_UncertainPark(t *testing.T) {
+	for _, tt := range []struct {
+		maybe []int
+		want  string
+	}{
+		{nil, "Parked on 701"},
+		{[]int{701}, "Parked on 701"},
+		{[]int{701, 702}, "Parked on 701 or 702"},
+		{[]int{701, 702, 705}, "Parked on 701, 702 or 705"},
+	} {
+		c := &LineCard{State: LineParked, Orbit: 701, MaybeOrbits: tt.maybe}
+		if got := c.StateLabel(); got != tt.want {
+			t.Errorf("%v: %q, want %q", tt.maybe, got, tt.want)
+		}
+	}
+}
+
 func TestLineCard_Parkable(t *testing.T) {
 	for _, s := range []LineState{LineRinging, LineDialing, LineActive, LineHeld, LineParking, LineParked, LineBack, LineEnded} {
 		c := &LineCard{State: s}
