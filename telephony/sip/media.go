@@ -74,6 +74,10 @@ func newLeg(m *diago.DialogMedia, log *slog.Logger, onDigit func(rune)) (*leg, e
 	if err != nil {
 		return nil, fmt.Errorf("dtmf reader: %w", err)
 	}
+	// diago v0.42's DTMF reader and writer read the media session without
+	// its lock; taking the lock once orders those reads before the update
+	// of a later re-INVITE.
+	m.MediaSession()
 	rx.OnDTMF(func(d rune) error {
 		if onDigit != nil && d != 0 {
 			onDigit(d)
