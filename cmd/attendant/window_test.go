@@ -71,33 +71,28 @@ func startX(t testing.TB, prefix string) *x11 {
 	t.Helper()
 	needTools(t)
 	x := &x11{prefix: prefix}
-	for n := 70; n < 100; n++ {
-		if _, err := os.Stat(fmt.Sprintf("/tmp/.X%d-lock", n)); err == nil {
-			continue
-		}
-		cmd := exec.Command("Xvfb", fmt.Sprintf(":%d", n), "-screen", "0", "1400x900x24", "-nolisten", "tcp")
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		sock := fmt.Sprintf("/tmp/.X11-unix/X%d", n)
-		deadline := time.Now().Add(10 * time.Second)
-		for time.Now().Before(deadline) {
-			if _, err := os.Stat(sock); err == nil {
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		if _, err := os.Stat(sock); err != nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-			continue // lost a race for the display: the next one
-		}
-		t.Cleanup(func() {
-			_ = cmd.Process.Signal(syscall.SIGTERM)
-			_ = cmd.Wait()
-		})
-		x.display = fmt.Sprintf(":%d", n)
-		break
+	// Xvfb picks a free display itself and writes its number to fd 3:
+	// choosing one here raced with other tests' servers (two Xvfb on one
+	// number: the loser exits, its test runs on the winner's display and
+	// loses it when the winner's test ends).
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1400x900x24", "-nolisten", "tcp")
+	cmd.ExtraFiles = []*os.File{w}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	})
+	line, err := bufio.NewReader(r).ReadString('\n')
+	r.Close()
+	if n := strings.TrimSpace(line); err == nil && n != "" {
+		x.display = ":" + n
 	}
 	if x.display == "" {
 		t.Fatal("no free X display for Xvfb")
