@@ -74,12 +74,14 @@ func startX(t testing.TB, prefix string) *x11 {
 	// Xvfb picks a free display itself and writes its number to fd 3:
 	// choosing one here raced with other tests' servers (two Xvfb on one
 	// number: the loser exits, its test runs on the winner's display and
-	// loses it when the winner's test ends).
+	// loses it when the winner's test ends). -noreset: by default Xvfb
+	// resets when its last client leaves, and a console connecting in that
+	// moment fails GLFW's init ("The GLFW library is not initialized").
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1400x900x24", "-nolisten", "tcp")
+	cmd := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1400x900x24", "-nolisten", "tcp", "-noreset")
 	cmd.ExtraFiles = []*os.File{w}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
