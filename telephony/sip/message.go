@@ -221,7 +221,7 @@ func (p *Phone) onMessage(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
-	n := telephony.ParkedForYou{Orbit: orbit, Text: strings.TrimSpace(string(req.Body())), At: time.Now()}
+	n := telephony.ParkedForYou{Orbit: orbit, Text: noticeBody(req.Body()), At: time.Now()}
 	if from := req.From(); from != nil {
 		n.FromName, n.From = from.DisplayName, uriString(from.Address)
 	}
@@ -290,4 +290,28 @@ func (p *Phone) forWhomLocked(n int, next *telephony.Orbit) {
 	case next.ParkedByMe && next.For == "" && next.Note == "":
 		next.For, next.Note = f.For, f.Note
 	}
+}
+
+// maxNoticeText bounds the text of a park notice a console shows: ours
+// are under 400 characters (caller, number, orbit, a 140-character note).
+const maxNoticeText = 512
+
+// noticeBody is a received notice's text as the window may show it: its
+// control characters gone and at most maxNoticeText characters, whatever
+// the sender put in the body.
+func noticeBody(b []byte) string {
+	s := strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\t' {
+			return ' '
+		}
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			return -1
+		}
+		return r
+	}, string(b))
+	s = strings.TrimSpace(s)
+	if utf8.RuneCountInString(s) > maxNoticeText {
+		s = string([]rune(s)[:maxNoticeText])
+	}
+	return s
 }
