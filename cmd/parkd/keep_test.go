@@ -3,13 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/switchboard/switchboard/internal/freeport"
 	"github.com/switchboard/switchboard/internal/siptest"
 	"github.com/switchboard/switchboard/internal/tone"
 	"github.com/switchboard/switchboard/telephony"
@@ -19,27 +20,11 @@ import (
 // 127.0.0.1 a moment ago.
 func freeRTPPort(t testing.TB) int {
 	t.Helper()
-	for range 100 {
-		a, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := a.LocalAddr().(*net.UDPAddr).Port &^ 1
-		a.Close()
-		c1, err1 := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: p})
-		c2, err2 := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: p + 1})
-		if c1 != nil {
-			c1.Close()
-		}
-		if c2 != nil {
-			c2.Close()
-		}
-		if err1 == nil && err2 == nil {
-			return p
-		}
+	p, err := freeport.RTPPair(netip.MustParseAddr("127.0.0.1"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no free even RTP port pair")
-	return 0
+	return p
 }
 
 // window is how much audio the checks look at: 400 ms.

@@ -9,6 +9,7 @@
 package freeport
 
 import (
+	"errors"
 	"net"
 	"net/netip"
 )
@@ -36,4 +37,31 @@ func UDPAndTCP(ip netip.Addr) (int, error) {
 		lastErr = err
 	}
 	return 0, lastErr
+}
+
+// RTPPair returns an even UDP port on ip whose successor (RTCP) was free
+// as well a moment ago, up to 100 tries. The error is the last one met.
+func RTPPair(ip netip.Addr) (int, error) {
+	var last error
+	for range 100 {
+		a, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, 0)))
+		if err != nil {
+			return 0, err
+		}
+		p := a.LocalAddr().(*net.UDPAddr).Port &^ 1
+		a.Close()
+		c1, err1 := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(p))))
+		c2, err2 := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(p+1))))
+		if c1 != nil {
+			c1.Close()
+		}
+		if c2 != nil {
+			c2.Close()
+		}
+		if err1 == nil && err2 == nil {
+			return p, nil
+		}
+		last = errors.Join(err1, err2)
+	}
+	return 0, last
 }

@@ -41,3 +41,23 @@ func TestUDPAndTCPForeignAddress(t *testing.T) {
 		t.Fatalf("port %d on 192.0.2.1, want an error", port)
 	}
 }
+
+// TestRTPPairIsEvenAndFree: the port is even and both it and its RTCP
+// successor can be bound.
+func TestRTPPairIsEvenAndFree(t *testing.T) {
+	ip := netip.MustParseAddr("127.0.0.1")
+	p, err := freeport.RTPPair(ip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p%2 != 0 {
+		t.Fatalf("port %d is odd", p)
+	}
+	for _, port := range []int{p, p + 1} {
+		c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(port))))
+		if err != nil {
+			t.Fatalf("port %d: %v", port, err)
+		}
+		c.Close()
+	}
+}
