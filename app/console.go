@@ -64,6 +64,13 @@ type Options struct {
 	// CloseQuestion, when set, tells what closing would do to the calls
 	// now, for the question before a restart.
 	CloseQuestion func() CloseQuestion
+	// RingBackNow, when set, is "Ring back now" in the question before a
+	// restart: it rings every call parked on the built-in park service
+	// back to this console and calls done (from any goroutine) once none
+	// is parked on or bridged through it. The console restarts only
+	// then, asking again if calls are up. When nil, "Ring back now"
+	// restarts as Close does.
+	RingBackNow func(done func())
 	// Logger receives diagnostics (slog.Default() when nil).
 	Logger *slog.Logger
 	// StateLog, when set, receives one JSON line per change of what the
@@ -109,13 +116,17 @@ type Console struct {
 	log   *slog.Logger
 	prefs fyne.Preferences
 
-	ctx     context.Context
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	goMu    sync.Mutex // orders spawn and Close
-	closed  bool
-	started bool
-	ring    *ringer
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	goMu   sync.Mutex // orders spawn and Close
+	// doMu orders do's hand-overs to Fyne's goroutine before Detach:
+	// after Detach (detached) none is made.
+	doMu     sync.RWMutex
+	detached bool
+	closed   bool
+	started  bool
+	ring     *ringer
 
 	// Everything below belongs to Fyne's goroutine.
 	settings   Settings
@@ -387,7 +398,9 @@ func (c *Console) spawn(f func()) {
 
 // do runs f on Fyne's goroutine unless the console is closed.
 func (c *Console) do(f func()) {
-	if c.ctx.Err() != nil {
+	c.doMu.RLock()
+	defer c.doMu.RUnlock()
+	if c.detached || c.ctx.Err() != nil {
 		return
 	}
 	c.opts.Do(func() {
@@ -395,6 +408,20 @@ func (c *Console) do(f func()) {
 			f()
 		}
 	})
+}
+
+// Detach stops the console's goroutines from handing anything more to
+// Fyne's goroutine (Options.Do): once it returns, none does, and those
+// handed over before are already queued. Call it before the app stops:
+// Fyne closes its queue as it stops, and a fyne.Do meanwhile is a send
+// on a closing channel, or runs its function on the caller's goroutine
+// beside others (a data race inside Fyne). The window's OnClosed and a
+// SIGINT or SIGTERM handler are the places. It may be called from any
+// goroutine, more than once; the window no longer follows the calls.
+func (c *Console) Detach() {
+	c.doMu.Lock()
+	c.detached = true
+	c.doMu.Unlock()
 }
 
 // events drains the phone's events and applies them on Fyne's goroutine.

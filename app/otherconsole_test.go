@@ -22,7 +22,7 @@ func TestAlreadyRunning(t *testing.T) {
 	w := a.NewWindow("Switchboard")
 	var asked, quit int
 	answer := errors.New("connection refused")
-	app.AlreadyRunning(a, w, "the park service address 127.0.0.1:5070", func() error { asked++; return answer }, func() { quit++ })
+	app.AlreadyRunning(a, w, "the park service address 127.0.0.1:5070", func() error { asked++; return answer }, func() { quit++ }, nil)
 	texts := func() string {
 		var out []string
 		for _, o := range find(w.Canvas().Content(), func(o fyne.CanvasObject) bool { l, ok := o.(*widget.Label); return ok && l.Visible() }) {

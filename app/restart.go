@@ -1,6 +1,8 @@
 package app
 
 import (
+	"fmt"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
@@ -42,12 +44,33 @@ func (c *Console) restart() {
 		return
 	}
 	c.AskClose(q, func(ch CloseChoice) {
-		if ch == CloseCancel {
+		switch {
+		case ch == CloseCancel:
 			c.flash("Not restarted: account, address and park changes apply when Switchboard starts again")
 			c.changed()
+			return
+		case ch == CloseRingBack && c.opts.RingBackNow != nil:
+			// As from a plain close: the window stays open while the
+			// parked calls ring back here; the restart comes once they
+			// are done, asked again if calls are up then.
+			c.ringingBackToRestart(q.Parked)
+			c.opts.RingBackNow(func() { c.do(c.restart) })
 			return
 		}
 		c.logEvent("restart", map[string]any{"choice": ch.String()})
 		c.opts.OnRestart()
 	})
+}
+
+// ringingBackToRestart says, after "Ring back now" in the question
+// before a restart, that the parked calls ring back to this console now
+// and that Switchboard restarts once none is left parked here.
+func (c *Console) ringingBackToRestart(parked int) {
+	msg := "Ringing back the parked call: Switchboard restarts once it is done"
+	if parked != 1 {
+		msg = fmt.Sprintf("Ringing back %d parked calls: Switchboard restarts once they are done", parked)
+	}
+	c.flash(msg)
+	c.logEvent("ringing-back-to-restart", map[string]any{"parked": parked})
+	c.changed()
 }

@@ -118,3 +118,62 @@ func TestNoRestartOffer(t *testing.T) {
 		t.Errorf("message %q", msg)
 	}
 }
+
+// TestRestartRingBackNow: Restart now with calls parked on the built-in
+// park service that keeps them, and "Ring back now" chosen in the
+// question: the parked calls ring back here (RingBackNow) with the
+// window open and the console does not restart; once the ring-back is
+// done it restarts, or, with calls up again, asks again (issue 15).
+// Before, Ring back now restarted at once, as Close does.
+func TestRestartRingBackNow(t *testing.T) {
+	var events []string
+	q := app.CloseQuestion{Parked: 2, ParkedReturn: true}
+	var done func()
+	h := newHarness(t, func(o *app.Options) {
+		o.CloseQuestion = func() app.CloseQuestion { events = append(events, "asked"); return q }
+		o.OnRestart = func() { events = append(events, "restart") }
+		o.RingBackNow = func(d func()) { events = append(events, "ring-back"); done = d }
+	})
+	saveChange(h)
+	test.Tap(h.button("Restart now"))
+	_, btns := closeDialog(t, h)
+	if btns["Ring back now"] == nil {
+		t.Fatalf("buttons %v: no Ring back now", btns)
+	}
+	test.Tap(btns["Ring back now"])
+	h.settle()
+	if strings.Join(events, ",") != "asked,ring-back" || done == nil {
+		t.Fatalf("after Ring back now: %v", events)
+	}
+	if msg := h.c.Snapshot().Message; !strings.Contains(msg, "Ringing back 2 parked calls: Switchboard restarts once they are done") {
+		t.Errorf("message %q", msg)
+	}
+	if h.dialogOpen() {
+		t.Error("a dialog is open while the calls ring back")
+	}
+
+	// Done with a call still on the lines (a caller rung back and
+	// talking): asked again, nothing restarted until a decision.
+	q = app.CloseQuestion{Lines: 1}
+	go done() // from the drain's goroutine
+	h.eventually("asked again", func() bool { return strings.Join(events, ",") == "asked,ring-back,asked" && h.dialogOpen() })
+	text, btns := closeDialog(t, h)
+	if !strings.Contains(text, "1 call on your lines will be hung up.") {
+		t.Fatalf("asked again: %q", text)
+	}
+	test.Tap(btns["Hang up and close"])
+	if strings.Join(events, ",") != "asked,ring-back,asked,restart" {
+		t.Fatalf("after the second decision: %v", events)
+	}
+
+	// Done with nothing left: it restarts without asking.
+	events, done = nil, nil
+	q = app.CloseQuestion{Parked: 1, ParkedReturn: true}
+	saveChange(h)
+	test.Tap(h.button("Restart now"))
+	_, btns = closeDialog(t, h)
+	test.Tap(btns["Ring back now"])
+	q = app.CloseQuestion{}
+	go done()
+	h.eventually("restarted", func() bool { return strings.Join(events, ",") == "asked,ring-back,asked,restart" })
+}

@@ -29,7 +29,10 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"runtime/debug"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -154,19 +157,38 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 		if stateLog != nil {
 			fmt.Fprintf(stateLog, "{\"event\":\"already-running\",\"park\":%q}\n", held.addr)
 		}
-		shown := false
+		var shown atomic.Bool
+		broughtForward := func() {
+			fmt.Fprintf(stdout, "attendant: Switchboard is already running with its park service on %s: its window was brought forward\n", held.addr)
+		}
 		app.AlreadyRunning(a, w, "the park service address "+held.addr, func() error {
 			if err := askRaise(held.sock); err != nil {
 				logger.Warn("the other console did not answer", "socket", held.sock, "error", err)
 				return err
 			}
-			shown = true
+			shown.Store(true)
 			return nil
-		}, nil)
+		}, func() {
+			// Fyne's loop can hang as it stops when an input event
+			// (the key's release after the Space that chose) comes
+			// in that moment: its queue is closed with the event's
+			// waiter in it. The choice is made; the process ends
+			// regardless, quitGrace after the choice.
+			go func() {
+				time.Sleep(quitGrace)
+				logger.Warn("the window did not close: exiting", "waited", quitGrace)
+				if shown.Load() {
+					broughtForward()
+					os.Exit(exitOK)
+				}
+				os.Exit(exitRuntime)
+			}()
+			a.Quit()
+		}, stateLog)
 		w.Resize(fyne.NewSize(760, 300))
 		w.ShowAndRun()
-		if shown {
-			fmt.Fprintf(stdout, "attendant: Switchboard is already running with its park service on %s: its window was brought forward\n", held.addr)
+		if shown.Load() {
+			broughtForward()
 			return exitOK
 		}
 		return exitRuntime
@@ -220,6 +242,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 		// the console asks about the calls as closing does, then the
 		// window closes, the close path runs and main starts again.
 		CloseQuestion: sys.closeQuestion,
+		// "Ring back now" before a restart drains the built-in park
+		// service as before a close: the restart waits for it.
+		RingBackNow: sys.ringBackNow,
 		OnRestart: func() {
 			logger.Info("restarting")
 			restarting = true
@@ -258,6 +283,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 		})
 	}
 	w.SetCloseIntercept(askClose)
+	// The console stops handing work to Fyne's goroutine before Fyne
+	// stops, which closes its queue: when the window closes (on Fyne's
+	// goroutine, before the app quits), and at once on SIGINT or SIGTERM,
+	// which Fyne's driver answers by quitting from no window. A fyne.Do
+	// in that moment was a data race inside Fyne's queue (issue 15).
+	w.SetOnClosed(console.Detach)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	sigDone := make(chan struct{})
+	go func() {
+		select {
+		case <-sigs:
+			console.Detach()
+		case <-sigDone:
+		}
+	}()
+	defer func() {
+		signal.Stop(sigs)
+		close(sigDone)
+	}()
 	cctx, cancel := context.WithCancel(ctx)
 	console.Start(cctx)
 	audioDone := make(chan struct{})
@@ -309,6 +354,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 // exitGrace bounds the shutdown after the window closed, so the process
 // exits within a second of the decision.
 const exitGrace = 400 * time.Millisecond
+
+// quitGrace bounds how long a view that quits (the already-running one)
+// waits for Fyne's loop to end before the process ends by itself.
+const quitGrace = 2 * time.Second
 
 // claimInstanceIn claims the console's instance in the user's runtime
 // directory.
