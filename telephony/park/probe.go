@@ -63,6 +63,7 @@ func (s *Service) probe(c *parkedCall) {
 	s.mu.Unlock()
 	if still && !lost {
 		s.saveLeg(c.leg) // its CSeq: a restart goes on above it
+		s.log.Debug("park", "event", "probe answered", "orbit", c.orbit, "status", code)
 	}
 	if !still || !lost {
 		return

@@ -32,14 +32,18 @@ import (
 // and leaves its orbit as lost; a bridged call whose either side is gone
 // is ended on the other side too.
 //
-// A leg whose SIP came over TCP lost its connection with the process:
-// the peer's next request opens a new one, but the service's own requests
-// (the probe first) go where the peer's SIP came from (its route set's
-// first hop, else its source, as for every dialog of the service) on a
-// new connection, which a phone's ephemeral TCP source port refuses: such
-// a call is found lost by the probe rather than kept, unless a
-// record-routing proxy carries it. Restoring TCP legs without a proxy is
-// not done yet.
+// A leg whose SIP came over TCP lost its connection with the process,
+// and the port it came from was most likely an ephemeral one, which
+// takes no new connection. The peer's next request opens a new
+// connection to the service (its own in-dialog requests are served
+// whatever connection brings them); the service's own requests in a
+// restored TCP dialog (the probe first, a retrieve's re-INVITE, BYE) go
+// to its first route when it has a route set (a record-routing proxy), as
+// before, and otherwise to its remote target (the phone's Contact) on a
+// connection opened for them (RFC 3261 §18.1.1), where a live dialog's go
+// down the connection the phone opened. A phone whose Contact cannot be
+// reached (behind NAT, over TCP, without a proxy) is found lost by the
+// probe.
 //
 // Every restored dialog is kept as a dialog the service answered (a
 // sipgo DialogServerSession), a ring-back's too: with the stored tags
@@ -249,6 +253,7 @@ func (s *Service) probeBridged(l *sipLeg) {
 	}
 	if err == nil && code != sip.StatusCallTransactionDoesNotExists && code != sip.StatusRequestTimeout {
 		s.saveLeg(l)
+		s.log.Debug("park", "event", "probe answered", "dialog", l.id, "status", code)
 		return
 	}
 	s.log.Info("park", "event", "lost", "dialog", l.id, "status", code, "error", errString(err))
@@ -321,6 +326,13 @@ func (s *Service) restoreLeg(rec store.Leg) (*sipLeg, error) {
 		return req
 	}
 	dua := s.duaFor(transport)
+	if sip.IsReliable(sip.NetworkToLower(transport)) && len(d.RouteSet) == 0 {
+		// The peer's connection closed with the service that answered
+		// it, and the port it came from was an ephemeral one, which
+		// takes no new connection: the service's requests go to the
+		// remote target, on a connection opened for them (RFC 3261 §18.1.1).
+		dua = s.targetDUA
+	}
 	// The session counts its own requests on from the INVITE's CSeq:
 	// start it above both our last request and the peer's INVITE, then
 	// hand it the INVITE with the peer's CSeq, which the peer's later

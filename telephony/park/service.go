@@ -217,9 +217,14 @@ type Service struct {
 	// the peer (see Start).
 	streamClient *sipgo.Client
 	streamDUA    *sipgo.DialogUA
-	refusalLog   *sipgate.LogLimiter // refusals are logged once per host a minute
-	media        *engine
-	lamps        *lampServer
+	// targetDUA sends over TCP to a dialog's remote target (its
+	// Contact), opening a connection when none is there: for the
+	// restored dialogs whose peer's connection closed with the service
+	// that answered it (see restoreLeg).
+	targetDUA  *sipgo.DialogUA
+	refusalLog *sipgate.LogLimiter // refusals are logged once per host a minute
+	media      *engine
+	lamps      *lampServer
 
 	addr    netip.AddrPort // SIP, as listened
 	host    string         // advertised host
@@ -358,6 +363,7 @@ func (s *Service) Start(ctx context.Context) error {
 	contact := sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "park", Host: s.hostOnly(), Port: int(s.addr.Port())}}
 	s.dua = &sipgo.DialogUA{Client: s.client, ContactHDR: contact, RewriteContact: true}
 	s.streamDUA = &sipgo.DialogUA{Client: s.streamClient, ContactHDR: contact, RewriteContact: true}
+	s.targetDUA = &sipgo.DialogUA{Client: s.streamClient, ContactHDR: contact}
 	s.lamps = newLampServer(s)
 
 	gated := gate.Middleware
