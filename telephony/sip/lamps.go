@@ -463,9 +463,16 @@ func (ls *lamps) updateOrbit(n int, nextOf func(cur telephony.Orbit) telephony.O
 	p.forWhomLocked(n, &next)
 	changed := next != prev
 	*o = next
+	var notices []telephony.ParkedForYou
+	if changed {
+		notices = p.recheckNoticesLocked(next)
+	}
 	p.mu.Unlock()
 	if changed {
 		p.emit(telephony.OrbitChanged{Orbit: next})
+	}
+	for _, nt := range notices {
+		p.emit(nt)
 	}
 	for _, c := range touched {
 		p.changed(c)

@@ -36,6 +36,10 @@ const messageTimeout = 32 * time.Second
 // note, cannot be sent.
 var ErrBadParkFor = errors.New("park for: bad colleague or note")
 
+// ErrNoticeNotConfirmed is wrapped by RetrieveParked when the orbit's
+// lamp does not confirm the park notice (telephony.CheckNotice).
+var ErrNoticeNotConfirmed = errors.New("park notice not confirmed by the orbit's lamp")
+
 // checkParkFor validates f and returns the colleague's URI (nil when
 // the park is for nobody).
 func (p *Phone) checkParkFor(f telephony.ParkFor) (*sip.Uri, error) {
@@ -234,21 +238,109 @@ func (p *Phone) onMessage(req *sip.Request, tx sip.ServerTransaction) {
 	if h := req.GetHeader(noticeTokenHeader); h != nil && plainParam(h.Value()) {
 		n.Token = h.Value()
 	}
-	p.log.Info("park notice", "orbit", orbit, "from", n.From, "caller", n.CallerURI)
+	p.mu.Lock()
+	n.Check, n.Left = p.checkNoticeLocked(n)
+	if n.Check != telephony.NoticeGone {
+		p.watchNoticeLocked(n)
+	}
+	p.mu.Unlock()
+	if n.Check == telephony.NoticeConfirmed {
+		p.log.Info("park notice", "orbit", orbit, "from", n.From, "caller", n.CallerURI)
+	} else {
+		p.log.Warn("park notice not confirmed by the orbit's lamp: shown without retrieve", "orbit", orbit, "from", n.From,
+			"caller", n.CallerURI, "check", n.Check, "source", req.Source())
+	}
 	p.emit(n)
+}
+
+// Who may send a park notice: anyone may send a MESSAGE, and its From
+// proves nothing, so a notice is never trusted for itself. The proof is
+// the orbit's lamp, the park service's own state through this console's
+// subscription: a notice is confirmed (and the window offers Retrieve)
+// only while the lamp shows the notice's caller on the orbit and, with
+// Switchboard's park service, parked for this console's user
+// (telephony.CheckNotice). Every notice is answered 200 and shown; one
+// the lamp does not confirm is shown as information with why
+// (ParkedForYou.Why), and RetrieveParked refuses it. The phone watches
+// the notices it reported (maxWatchedNotices, for noticeWatch) and
+// reports one again when a lamp change alters its check: a genuine
+// notice that came before the lamp lit becomes confirmed, and one whose
+// call left says so.
+
+// maxWatchedNotices bounds the notices watched for lamp changes; the
+// oldest goes first.
+const maxWatchedNotices = 16
+
+// noticeWatch is how long a notice is watched for lamp changes.
+const noticeWatch = 15 * time.Minute
+
+// checkNoticeLocked checks n against its orbit's lamp. p.mu is held.
+func (p *Phone) checkNoticeLocked(n telephony.ParkedForYou) (telephony.NoticeCheck, telephony.ParkOutcome) {
+	o := p.orbits[n.Orbit]
+	if o == nil {
+		return telephony.NoticeUnconfirmed, telephony.LeftUnknown
+	}
+	return telephony.CheckNotice(n, *o, p.aor.String(), p.switchboardLot())
+}
+
+// watchNoticeLocked keeps n to check again when its orbit's lamp
+// changes. p.mu is held.
+func (p *Phone) watchNoticeLocked(n telephony.ParkedForYou) {
+	if len(p.notices) >= maxWatchedNotices {
+		p.notices = append(p.notices[:0], p.notices[1:]...)
+	}
+	p.notices = append(p.notices, n)
+}
+
+// recheckNoticesLocked checks again the notices watched for orbit o,
+// which just changed, and returns those whose check changed, to report
+// again; a notice whose call left is no longer watched. p.mu is held.
+func (p *Phone) recheckNoticesLocked(o telephony.Orbit) []telephony.ParkedForYou {
+	var again []telephony.ParkedForYou
+	kept := p.notices[:0]
+	for _, n := range p.notices {
+		if time.Since(n.At) > noticeWatch {
+			continue
+		}
+		if n.Orbit == o.Number {
+			check, left := p.checkNoticeLocked(n)
+			if check != n.Check || left != n.Left {
+				n.Check, n.Left, n.Recheck = check, left, true
+				again = append(again, n)
+			}
+			if check == telephony.NoticeGone {
+				continue
+			}
+		}
+		kept = append(kept, n)
+	}
+	clear(p.notices[len(kept):])
+	p.notices = kept
+	return again
 }
 
 // RetrieveParked picks up the call a park notice told of: with its token
 // (safe retrieve) where the notice has one and this console's park
 // service takes tokens, so the colleague never gets another call that
 // took the orbit meanwhile.
+//
+// Only a notice the orbit's lamp confirms now is retrieved: otherwise
+// the error wraps ErrNoticeNotConfirmed and says why (the call already
+// left, another caller is there), and nothing is sent, so a forged or
+// stale notice never takes another caller.
 func (p *Phone) RetrieveParked(ctx context.Context, n telephony.ParkedForYou) (telephony.CallID, error) {
 	pc := p.cfg.Park
-	if n.Token == "" || pc.SafeRetrieve == "" {
-		return p.Retrieve(ctx, n.Orbit)
-	}
 	if err := p.ready(); err != nil {
 		return "", err
+	}
+	p.mu.Lock()
+	n.Check, n.Left = p.checkNoticeLocked(n)
+	p.mu.Unlock()
+	if n.Check != telephony.NoticeConfirmed {
+		return "", fmt.Errorf("sip: retrieve %d: %w: %s", n.Orbit, ErrNoticeNotConfirmed, n.Why())
+	}
+	if n.Token == "" || pc.SafeRetrieve == "" {
+		return p.Retrieve(ctx, n.Orbit)
 	}
 	if !pc.Orbits.Contains(n.Orbit) {
 		return "", fmt.Errorf("sip: retrieve %d: %w (%s)", n.Orbit, ErrBadOrbit, pc.Orbits)

@@ -2,6 +2,7 @@ package sip_test
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -11,14 +12,121 @@ import (
 	sbsip "github.com/switchboard/switchboard/telephony/sip"
 )
 
-// parkedForYou waits for c's park notice of orbit n.
+// parkedForYou waits for c's park notice of orbit n, confirmed by the
+// orbit's lamp (it may come first unconfirmed, before the lamp lit).
 func parkedForYou(t *testing.T, c *console, n int) telephony.ParkedForYou {
 	t.Helper()
-	ev := c.waitEvent(t, "a park notice", func(e telephony.Event) bool {
+	return noticeChecked(t, c, n, telephony.NoticeConfirmed)
+}
+
+// noticeChecked waits for c's park notice of orbit n with the check.
+func noticeChecked(t *testing.T, c *console, n int, check telephony.NoticeCheck) telephony.ParkedForYou {
+	t.Helper()
+	ev := c.waitEvent(t, "a park notice of "+strconv.Itoa(n)+", "+check.String(), func(e telephony.Event) bool {
 		p, ok := e.(telephony.ParkedForYou)
-		return ok && p.Orbit == n
+		return ok && p.Orbit == n && p.Check == check
 	})
 	return ev.(telephony.ParkedForYou)
+}
+
+// sendNotice sends c a park notice from a socket of the test's own, as
+// anyone on the network may: a MESSAGE from from, naming the caller on
+// orbit (caller a name-addr, token optional). It returns the answer's
+// status line.
+func sendNotice(t *testing.T, c *console, from string, orbit int, caller, token string) string {
+	t.Helper()
+	u := c.uri()
+	msg := without("MESSAGE", u.String(), "Event")
+	msg = strings.Replace(msg, "<sip:mallory@{local}>;tag=m1", "<"+from+">;tag=m1", 1)
+	body := "Call for you on " + strconv.Itoa(orbit)
+	hdrs := "Content-Type: text/plain;charset=UTF-8\r\nX-Park-Orbit: " + strconv.Itoa(orbit) + "\r\nX-Park-Caller: " + caller + "\r\n"
+	if token != "" {
+		hdrs += "X-Park-Token: " + token + "\r\n"
+	}
+	msg = strings.Replace(msg, "Content-Length: 0\r\n\r\n", hdrs+"Content-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body, 1)
+	return rawTo(t, "udp", "127.0.0.1:"+strconv.Itoa(int(c.Addr("udp").Port())), msg)
+}
+
+// TestParkNoticeForgedNeverRetrieves: anyone may send a park notice, so
+// the orbit's lamp decides. Carol is parked on 705 for nobody. A
+// stranger's notice naming Carol on 705 is shown without Retrieve (not
+// for Bob, says the lamp); one naming Eva, while Carol is there, says
+// another call is parked there. RetrieveParked refuses both, sends
+// nothing, and Carol stays parked.
+func TestParkNoticeForgedNeverRetrieves(t *testing.T) {
+	f := startParkService(t, "", nil)
+	bob := newConsole(t, "bob", 1200, f.templates)
+	bob.waitParkService(t, true)
+	carol := parkDirect(t, f, "carol", "park-705")
+	bob.waitOrbit(t, 705, "lit with Carol", occupiedBy("Carol"))
+
+	cases := []struct {
+		caller string
+		check  telephony.NoticeCheck
+		why    string
+	}{
+		{carol.AOR(), telephony.NoticeNotForYou, "The park service does not say the call on 705 is for you"},
+		{"sip:eva@127.0.0.1", telephony.NoticeOtherCaller, "the caller is not on 705: another call is parked there"},
+	}
+	for _, tc := range cases {
+		if got := sendNotice(t, bob, "sip:mallory@127.0.0.1", 705, "<"+tc.caller+">", "forged"); !strings.HasPrefix(got, "SIP/2.0 200 ") {
+			t.Fatalf("forged notice answered %q, want 200 (shown as information)", got)
+		}
+		n := noticeChecked(t, bob, 705, tc.check)
+		if n.CallerURI != tc.caller || !strings.EqualFold(n.Why(), tc.why) {
+			t.Fatalf("forged notice naming %s: %+v, why %q, want %q", tc.caller, n, n.Why(), tc.why)
+		}
+		if _, err := bob.RetrieveParked(ctxT(t), n); !errors.Is(err, sbsip.ErrNoticeNotConfirmed) {
+			t.Fatalf("retrieve from a forged notice = %v, want ErrNoticeNotConfirmed", err)
+		}
+		n.Check = telephony.NoticeConfirmed // a window that believed it: the phone checks again
+		if _, err := bob.RetrieveParked(ctxT(t), n); !errors.Is(err, sbsip.ErrNoticeNotConfirmed) {
+			t.Fatalf("retrieve from a forged notice marked confirmed = %v, want ErrNoticeNotConfirmed", err)
+		}
+	}
+	if calls := bob.Calls(); len(calls) != 0 {
+		t.Fatalf("bob's calls after the forged notices: %+v", calls)
+	}
+	if st, _ := f.svc.Orbit(705); !st.Occupied || st.CallerName != "Carol" {
+		t.Fatalf("carol is no longer parked: %+v", st)
+	}
+}
+
+// TestParkNoticeReplayedAfterRetrieve: Bob retrieves alice from the
+// genuine notice; the same notice sent again says plainly that she was
+// already picked up, and retrieves nothing.
+func TestParkNoticeReplayedAfterRetrieve(t *testing.T) {
+	f := startParkService(t, "", nil)
+	a := newConsole(t, "desk-a", 1000, f.templates)
+	bob := newConsole(t, "bob", 1200, f.templates)
+	a.waitParkService(t, true)
+	bob.waitParkService(t, true)
+	alice, call, _ := aliceOn(t, a, true)
+	if err := a.ParkFor(ctxT(t), call.ID, 706, telephony.ParkFor{For: bob.AOR(), Name: "Bob"}); err != nil {
+		t.Fatal(err)
+	}
+	siptest.Recv(t, "alice follows the REFER", alice.referred)
+	n := parkedForYou(t, bob, 706)
+	id, err := bob.RetrieveParked(ctxT(t), n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob.waitState(t, id, telephony.StateActive)
+	bob.waitOrbit(t, 706, "free", free)
+
+	if got := sendNotice(t, bob, a.AOR(), 706, `"Alice" <`+alice.AOR()+">", n.Token); !strings.HasPrefix(got, "SIP/2.0 200 ") {
+		t.Fatalf("replayed notice answered %q", got)
+	}
+	stale := noticeChecked(t, bob, 706, telephony.NoticeGone)
+	if stale.Left != telephony.LeftRetrieved || stale.Why() != "Alice was already picked up from 706" {
+		t.Fatalf("replayed notice %+v: why %q", stale, stale.Why())
+	}
+	if _, err := bob.RetrieveParked(ctxT(t), stale); !errors.Is(err, sbsip.ErrNoticeNotConfirmed) {
+		t.Fatalf("retrieve from the replayed notice = %v, want ErrNoticeNotConfirmed", err)
+	}
+	if n := len(bob.Calls()); n != 1 {
+		t.Fatalf("bob has %d calls after the replay, want alice's only", n)
+	}
 }
 
 // TestParkForColleague: console A parks alice on 705 for Bob with a
@@ -65,10 +173,12 @@ func TestParkForColleague(t *testing.T) {
 	bob.waitOrbit(t, 705, "free", free)
 }
 
-// TestParkForSafeRetrieveOfNotice: the notice's token retrieves only
-// the call it told of: when that caller gave up and another was parked
-// on the orbit, Bob's retrieve from the old notice gets nobody, and the
-// other caller stays parked.
+// TestParkForSafeRetrieveOfNotice: a notice retrieves only the call it
+// told of: when that caller gave up and another was parked on the
+// orbit, Bob's retrieve from the old notice is refused (the lamp shows
+// another caller) and sends nothing, and the other caller stays parked.
+// (Were the lamp late, the notice's token would still make the park
+// service refuse.)
 func TestParkForSafeRetrieveOfNotice(t *testing.T) {
 	f := startParkService(t, "", nil)
 	a := newConsole(t, "desk-a", 1000, f.templates)
@@ -89,12 +199,11 @@ func TestParkForSafeRetrieveOfNotice(t *testing.T) {
 	parkDirect(t, f, "carol", "park-703")
 	bob.waitOrbit(t, 703, "lit with Carol", occupiedBy("Carol"))
 
-	id, err := bob.RetrieveParked(ctxT(t), n)
-	if err != nil {
-		t.Fatal(err)
+	if _, err := bob.RetrieveParked(ctxT(t), n); !errors.Is(err, sbsip.ErrNoticeNotConfirmed) {
+		t.Fatalf("retrieve from a stale notice = %v, want ErrNoticeNotConfirmed", err)
 	}
-	if got := bob.waitState(t, id, telephony.StateEnded); got.End != telephony.EndOrbitEmpty {
-		t.Fatalf("retrieve from a stale notice = %+v", got)
+	if calls := bob.Calls(); len(calls) != 0 {
+		t.Fatalf("bob's calls after retrieving from a stale notice: %+v", calls)
 	}
 	if st, _ := f.svc.Orbit(703); !st.Occupied || st.CallerName != "Carol" {
 		t.Fatalf("carol is no longer parked: %+v", st)

@@ -113,6 +113,8 @@ type Phone struct {
 	// subs are the dialog subscriptions (lamps and presence) by Call-ID.
 	subs     subscriptions
 	presence *presence // the colleagues watched (presence.go)
+	// notices are the park notices watched for lamp changes (message.go).
+	notices []telephony.ParkedForYou
 }
 
 // New validates cfg and prepares a Phone; Start makes it listen.
