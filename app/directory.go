@@ -423,7 +423,8 @@ func (c *Console) adoptCards() {
 }
 
 // peopleDrop is the People pane as a drop target of the line cards: a
-// card dropped on a contact transfers its call to the contact, blind.
+// card dropped on a contact transfers its call to the contact, blind;
+// with Shift held at the drop, attended (as Shift+Enter).
 type peopleDrop struct{ c *Console }
 
 // CardMoved selects the contact under the pointer: the one a drop there
@@ -435,7 +436,8 @@ func (d peopleDrop) CardMoved(_ *widgets.LineCard, pos fyne.Position) {
 	}
 }
 
-// CardDropped transfers the card's call to the contact under pos.
+// CardDropped transfers the card's call to the contact under pos: blind,
+// or attended with Shift held.
 func (d peopleDrop) CardDropped(card *widgets.LineCard, pos fyne.Position) {
 	c := d.c
 	i, ok := c.people.pane.RowAt(pos)
@@ -452,9 +454,12 @@ func (d peopleDrop) CardDropped(card *widgets.LineCard, pos fyne.Position) {
 		c.changed()
 		return
 	}
-	if contactTarget(ct) == "" {
+	switch {
+	case contactTarget(ct) == "":
 		c.flash(ct.Name + " has no number in the directory")
-	} else {
+	case c.grid.HeldModifiers()&fyne.KeyModifierShift != 0:
+		c.startConsult(l, ct)
+	default:
 		c.transferOrOffer(l.call.ID, ct)
 	}
 	c.changed()

@@ -529,3 +529,77 @@ func TestPeopleEnterGivesKeysBack(t *testing.T) {
 	h.typeText("h")
 	h.waitAction("hold c1")
 }
+
+// TestPeopleShiftDragAttended: a card dropped on a person with Shift held
+// starts an attended transfer, as Shift+Enter does: the caller held, the
+// colleague called, Complete and Cancel offered, nothing sent blind.
+func TestPeopleShiftDragAttended(t *testing.T) {
+	h, _ := newPeopleHarness(t)
+	h.shiftDrops()
+	id := h.liveCall()
+	rows := rowViews(h)
+	from, to := centre(h.c.Card(id)), centre(rows[1]) // Eva Novák
+	test.Drag(h.w.Canvas(), from, to.X-from.X, to.Y-from.Y)
+	h.waitAction("hold " + string(id))
+	h.waitAction("dial 2104")
+	h.waitLine("c2", widgets.LineActive)
+	h.eventually("Complete offered", func() bool { return visibleButton(h, "Complete") })
+	for _, a := range h.fake.Actions() {
+		if strings.HasPrefix(a, "transfer") {
+			t.Fatalf("a Shift drop transferred blind: %v", h.fake.Actions())
+		}
+	}
+	h.button("Complete").OnTapped()
+	h.waitAction("attended " + string(id) + " c2")
+}
+
+// TestPeopleSnapshot: the snapshot (what the real-window tests read from
+// the state log) lists the people on screen with their lamps, the one
+// selected, and where each is: a drag that ends at the centre a row's
+// place gives lands on that person. During an attended transfer it says
+// so and where Complete and Cancel are.
+func TestPeopleSnapshot(t *testing.T) {
+	h, _ := newPeopleHarness(t)
+	s := h.c.Snapshot()
+	if s.People == nil {
+		t.Fatal("no People in the snapshot")
+	}
+	var names []string
+	for _, r := range s.People.Rows {
+		names = append(names, r.Name)
+		if r.Rect.W <= 0 || r.Rect.H <= 0 {
+			t.Errorf("%s: no place (%+v)", r.Name, r.Rect)
+		}
+	}
+	if want := h.rowNames(); !reflect.DeepEqual(names, want) {
+		t.Fatalf("snapshot rows %q, want the rows listed %q", names, want)
+	}
+	if !s.People.Rows[0].Selected || s.People.Rows[1].Selected {
+		t.Errorf("selection in the snapshot %+v, want the first row", s.People.Rows)
+	}
+
+	id := h.liveCall()
+	eva := h.c.Snapshot().People.Rows[1]
+	from := centre(h.c.Card(id))
+	tx, ty := eva.Rect.Centre()
+	test.Drag(h.w.Canvas(), from, tx-from.X, ty-from.Y)
+	h.waitAction("transfer " + string(id) + " 2104")
+	h.eventually("Eva Novák selected in the snapshot", func() bool {
+		rows := h.c.Snapshot().People.Rows
+		return len(rows) == 3 && rows[1].Selected && !rows[0].Selected
+	})
+
+	h.liveCall()
+	h.typeText("/")
+	h.typeSearch("bob")
+	h.shiftEnter()
+	h.eventually("the attended transfer in the snapshot", func() bool {
+		p := h.c.Snapshot().People
+		_, complete := p.Buttons["Complete"]
+		_, cancel := p.Buttons["Cancel"]
+		return strings.HasPrefix(p.Consult, "Transfer Alice Martin to Bob Chen") && complete && cancel
+	})
+	if p := h.c.Snapshot().People; len(p.Rows) != 1 || p.Rows[0].Name != "Bob Chen" || p.Query != "bob" {
+		t.Errorf("after searching bob the snapshot lists %+v (query %q)", p.Rows, p.Query)
+	}
+}

@@ -15,7 +15,7 @@ import (
 const peopleKeysHelp = `/ — search the People pane (Esc clears the search)
 Up, Down — choose a person; Enter — call them, or transfer your call to them
 Shift+Enter — hold your caller and call the person first: Complete or Cancel
-Drag a call onto a person to transfer it.`
+Drag a call onto a person to transfer it (Shift held at the drop: call them first, as Shift+Enter).`
 
 // keysHelpContent is what the Keys help shows: the keys (those of the
 // People pane when people is set), then the colours of the window and

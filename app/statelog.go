@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/switchboard/switchboard/widgets"
 )
 
 // Snapshot is what the window shows, in words and places: for tests, and
@@ -30,6 +33,40 @@ type Snapshot struct {
 	Notification string `json:"notification,omitempty"`
 	// History is the history panel, newest first.
 	History []string `json:"history"`
+	// People is the People pane, nil when the window has none.
+	People *PeopleSnapshot `json:"people,omitempty"`
+}
+
+// PeopleSnapshot is the People pane: the people on screen, and the bars
+// of an attended transfer and of a camp-on when they are shown.
+type PeopleSnapshot struct {
+	// Query is the text in the search box.
+	Query string `json:"query,omitempty"`
+	// Rows are the people wholly on screen, top first.
+	Rows []PersonSnapshot `json:"rows"`
+	// Consult is what the attended transfer's bar says; empty when
+	// none is under way.
+	Consult string `json:"consult,omitempty"`
+	// Waiting is what the camp-on bar says ("transfer when free?", the
+	// calls waiting for a colleague); empty when it is hidden.
+	Waiting string `json:"waiting,omitempty"`
+	// Buttons are the attended transfer bar's buttons (Complete,
+	// Cancel) by label, where they are; WaitingButtons the camp-on bar's.
+	Buttons        map[string]Rect `json:"buttons,omitempty"`
+	WaitingButtons map[string]Rect `json:"waiting_buttons,omitempty"`
+}
+
+// PersonSnapshot is one person in the People pane.
+type PersonSnapshot struct {
+	Name      string `json:"name"`
+	Extension string `json:"extension,omitempty"`
+	// Presence is the lamp in a word (widgets.PresenceWord), empty for
+	// unknown.
+	Presence string `json:"presence,omitempty"`
+	// Selected is set on the person Enter (or a drop here) acts on:
+	// while a call is dragged over the pane, the one under the pointer.
+	Selected bool `json:"selected,omitempty"`
+	Rect     Rect `json:"rect"`
 }
 
 // LineSnapshot is one line card.
@@ -107,7 +144,69 @@ func (c *Console) Snapshot() Snapshot {
 			Hint: slot.Hint(), Rect: rectOf(grid, slot),
 		})
 	}
+	s.People = c.peopleSnapshot()
 	return s
+}
+
+// peopleSnapshot is the People pane's part of the snapshot, nil without
+// a directory.
+func (c *Console) peopleSnapshot() *PeopleSnapshot {
+	p := c.people
+	if p == nil {
+		return nil
+	}
+	ps := &PeopleSnapshot{Query: p.pane.Query, Rows: []PersonSnapshot{}}
+	for _, at := range p.pane.RowPlaces() {
+		r := p.pane.Rows[at.Index]
+		ps.Rows = append(ps.Rows, PersonSnapshot{
+			Name: r.Name, Extension: r.Extension, Presence: widgets.PresenceWord(r.Presence),
+			Selected: at.Index == p.pane.Selected,
+			Rect:     Rect{X: at.Pos.X, Y: at.Pos.Y, W: at.Size.Width, H: at.Size.Height},
+		})
+	}
+	if p.consultB.Visible() {
+		ps.Consult = p.consultL.Text
+	}
+	if p.ps.bar.Visible() {
+		ps.Waiting = p.ps.label.Text
+	}
+	ps.Buttons = c.buttonRects(p.consultB)
+	ps.WaitingButtons = c.buttonRects(p.ps.bar)
+	return ps
+}
+
+// buttonRects returns where the visible buttons in bar are, by label;
+// nil when there are none.
+func (c *Console) buttonRects(bar *fyne.Container) map[string]Rect {
+	var rects map[string]Rect
+	drv := c.app.Driver()
+	for _, b := range buttonsIn(bar) {
+		if rects == nil {
+			rects = map[string]Rect{}
+		}
+		rects[b.Text] = rectOf(drv.AbsolutePositionForObject(b).Subtract(b.Position()), b)
+	}
+	return rects
+}
+
+// buttonsIn returns the visible buttons in the containers under o.
+func buttonsIn(o fyne.CanvasObject) []*widget.Button {
+	switch v := o.(type) {
+	case *widget.Button:
+		if v.Visible() {
+			return []*widget.Button{v}
+		}
+	case *fyne.Container:
+		if !v.Visible() {
+			return nil
+		}
+		var out []*widget.Button
+		for _, child := range v.Objects {
+			out = append(out, buttonsIn(child)...)
+		}
+		return out
+	}
+	return nil
 }
 
 // stateLog writes the window's state as JSON lines: an "event" line for

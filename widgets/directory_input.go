@@ -63,3 +63,43 @@ func (d *DirectoryPane) RowAt(pos fyne.Position) (int, bool) {
 	}
 	return i, true
 }
+
+// RowPlace is where a row of the pane is drawn on the canvas.
+type RowPlace struct {
+	// Index is the row's index in Rows.
+	Index int
+	// Pos is the row's top left, an absolute canvas position.
+	Pos fyne.Position
+	// Size is the row's size.
+	Size fyne.Size
+}
+
+// RowPlaces returns where the rows wholly on screen are, top first, as
+// RowAt finds them: a drop at the middle of a place is on its row. It
+// returns none while the pane is not on a canvas.
+func (d *DirectoryPane) RowPlaces() []RowPlace {
+	drv := fyne.CurrentApp().Driver()
+	if drv.CanvasForObject(d.list) == nil || !d.list.Visible() {
+		return nil
+	}
+	origin := drv.AbsolutePositionForObject(d.list)
+	size := d.list.Size()
+	h := newDirectoryRowView(d).MinSize().Height
+	step := h + d.list.Theme().Size(theme.SizeNamePadding)
+	if step <= 0 {
+		return nil
+	}
+	off := d.list.GetScrollOffset()
+	var out []RowPlace
+	for i := max(0, int(off/step)); i < len(d.Rows); i++ {
+		y := float32(i)*step - off
+		if y+h > size.Height {
+			break
+		}
+		if y < 0 {
+			continue
+		}
+		out = append(out, RowPlace{Index: i, Pos: origin.AddXY(0, y), Size: fyne.NewSize(size.Width, h)})
+	}
+	return out
+}

@@ -195,7 +195,7 @@ func (g *OrbitGrid) CardDropped(card *LineCard, pos fyne.Position) {
 		}
 		return
 	}
-	if g.OnParkFor != nil && g.modifiers()&fyne.KeyModifierShift != 0 {
+	if g.OnParkFor != nil && g.HeldModifiers()&fyne.KeyModifierShift != 0 {
 		s.setHint(hintPending, "Park for…", cardName(card))
 		g.OnParkFor(card.ID, s.Orbit)
 		return
@@ -206,8 +206,10 @@ func (g *OrbitGrid) CardDropped(card *LineCard, pos fyne.Position) {
 	}
 }
 
-// modifiers are the keyboard modifiers held now (Modifiers).
-func (g *OrbitGrid) modifiers() fyne.KeyModifier {
+// HeldModifiers returns the keyboard modifiers held now (Modifiers, else
+// the desktop driver's): the app reads a drop on its other targets (the
+// People pane) the same way.
+func (g *OrbitGrid) HeldModifiers() fyne.KeyModifier {
 	if g.Modifiers != nil {
 		return g.Modifiers()
 	}
