@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"fyne.io/fyne/v2"
@@ -36,8 +37,9 @@ import (
 // forWhom is the console's memory of the names it parked calls for (by
 // address), so its slots name them even when the directory does not.
 type forWhom struct {
-	names  map[string]string
-	prompt *parkForPrompt // the prompt open, if any
+	names   map[string]string
+	prompt  *parkForPrompt              // the prompt open, if any
+	notices map[noticeKey]dialog.Dialog // park notices shown, by notice
 }
 
 // whom returns the console's forWhom, made at first use.
@@ -335,10 +337,39 @@ func (c *Console) showFor(o telephony.Orbit) {
 	slot.SetFor(c.forName(o.For), o.Note)
 }
 
-// parkedForYou shows a colleague's park notice (their console parked a
-// call for this console's user) with Retrieve, and a desktop
-// notification.
+// noticeKey names a park notice across the phone's rechecks of it.
+type noticeKey struct {
+	orbit int
+	at    time.Time
+}
+
+// parkedForYou shows a park notice. Anyone may send one, so the phone
+// checks it against the orbit's lamp (telephony.CheckNotice) and the
+// window offers Retrieve only when the lamp confirms it; otherwise it
+// shows the notice as information with why ("Eva Novak was already
+// picked up from 705"). The phone reports a notice again when its check
+// changes: the open dialog is replaced by what the lamp says now (a
+// genuine notice that came before the lamp lit gains Retrieve, one
+// whose call left says so); a notice already dealt with stays closed.
 func (c *Console) parkedForYou(n telephony.ParkedForYou) {
+	w := c.whom()
+	if w.notices == nil {
+		w.notices = map[noticeKey]dialog.Dialog{}
+	}
+	key := noticeKey{n.Orbit, n.At}
+	old, had := w.notices[key]
+	open := had && c.dialogOpen(old)
+	for k, d := range w.notices {
+		if !c.dialogOpen(d) {
+			delete(w.notices, k)
+		}
+	}
+	if n.Recheck && !open {
+		return
+	}
+	if open {
+		old.Hide()
+	}
 	text := n.Text
 	if text == "" {
 		text = "Call for you on " + itoa(n.Orbit)
@@ -347,22 +378,60 @@ func (c *Console) parkedForYou(n telephony.ParkedForYou) {
 	if from == "" {
 		from = shortParty(n.From)
 	}
-	body := widget.NewLabel(text)
-	body.Wrapping = fyne.TextWrapWord
-	items := []fyne.CanvasObject{body}
+	var parkedBy fyne.CanvasObject
 	if from != "" {
-		items = append(items, widget.NewLabel("Parked by "+from))
+		parkedBy = widget.NewLabel("Parked by " + from)
 	}
-	c.lastNote = "Call for you: " + text
-	c.notify("Call for you", text)
-	d := dialog.NewCustomConfirm("Call for you", "Retrieve", "Later", container.NewVBox(items...), func(ok bool) {
-		if ok {
-			c.retrieveParked(n)
-			c.changed()
+	var d dialog.Dialog
+	if n.Check == telephony.NoticeConfirmed {
+		body := widget.NewLabel(text)
+		body.Wrapping = fyne.TextWrapWord
+		items := []fyne.CanvasObject{body}
+		if parkedBy != nil {
+			items = append(items, parkedBy)
 		}
-	}, c.win)
+		c.lastNote = "Call for you: " + text
+		if !had {
+			c.notify("Call for you", text)
+		}
+		d = dialog.NewCustomConfirm("Call for you", "Retrieve", "Later", container.NewVBox(items...), func(ok bool) {
+			if ok {
+				c.retrieveParked(n)
+				c.changed()
+			}
+		}, c.win)
+	} else {
+		why := widget.NewLabel(n.Why())
+		why.Wrapping = fyne.TextWrapWord
+		why.Importance = widget.WarningImportance
+		items := []fyne.CanvasObject{why}
+		if n.Check != telephony.NoticeGone {
+			body := widget.NewLabel(text)
+			body.Wrapping = fyne.TextWrapWord
+			items = []fyne.CanvasObject{body, why}
+		}
+		if parkedBy != nil {
+			items = append(items, parkedBy)
+		}
+		c.lastNote = "Park notice: " + n.Why()
+		if !had {
+			c.notify("Park notice", n.Why())
+		}
+		d = dialog.NewCustom("Park notice", "OK", container.NewVBox(items...), c.win)
+	}
+	w.notices[key] = d
 	c.showDialog(d, nil)
 	d.Resize(fyne.NewSize(420, 200))
+}
+
+// dialogOpen reports whether d is among the window's open dialogs.
+func (c *Console) dialogOpen(d dialog.Dialog) bool {
+	for _, o := range c.dialogs {
+		if o.dlg == d {
+			return true
+		}
+	}
+	return false
 }
 
 // retrieveParked retrieves the call a park notice told of.

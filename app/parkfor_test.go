@@ -8,6 +8,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/switchboard/switchboard/telephony"
 	"github.com/switchboard/switchboard/widgets"
@@ -203,11 +204,93 @@ func TestParkedForYouRetrieves(t *testing.T) {
 		Parker: "sip:reception2@10.0.0.9", ParkedAt: t0})
 	h.fake.TellParkedFor(telephony.ParkedForYou{Orbit: 705, CallerName: "Eva Novak", CallerURI: "sip:+442079460777@pbx.example",
 		From: "sip:reception2@10.0.0.9", FromName: "Reception 2", Token: "tok705",
-		Text: "Call for you: Eva Novak (+442079460777) on 705 — dial 705", At: t0})
+		Text: "Call for you: Eva Novak (+442079460777) on 705 — dial 705", At: t0, Check: telephony.NoticeConfirmed})
 	h.eventually("the notice", func() bool { return h.w.Canvas().Overlays().Top() != nil })
 	test.Tap(h.button("Retrieve"))
 	if !h.fake.WaitAction("retrieve-parked 705 tok705", waitFor) {
 		t.Fatalf("actions %q", h.fake.Actions())
 	}
 	h.waitSlot(705, widgets.SlotFree)
+}
+
+// evaNotice is a park notice of Eva Novak on 705 with the check.
+func evaNotice(check telephony.NoticeCheck, left telephony.ParkOutcome) telephony.ParkedForYou {
+	return telephony.ParkedForYou{Orbit: 705, CallerName: "Eva Novak", CallerURI: "sip:+442079460777@pbx.example",
+		From: "sip:reception2@10.0.0.9", FromName: "Reception 2", Token: "tok705",
+		Text: "Call for you: Eva Novak (+442079460777) on 705 — dial 705", At: t0, Check: check, Left: left}
+}
+
+// hasDialogButton reports whether the open dialog has a button text.
+func (h *harness) hasDialogButton(text string) bool {
+	top := h.w.Canvas().Overlays().Top()
+	return top != nil && len(find(top, func(o fyne.CanvasObject) bool {
+		b, ok := o.(*widget.Button)
+		return ok && b.Text == text
+	})) > 0
+}
+
+// TestParkNoticeStaleSaysSo: a notice whose call was already picked up
+// says so plainly and offers no Retrieve (issue 16: it offered one that
+// failed); one the lamp does not confirm (forged, another caller there)
+// is information with why, without Retrieve.
+func TestParkNoticeStaleSaysSo(t *testing.T) {
+	cases := []struct {
+		check telephony.NoticeCheck
+		left  telephony.ParkOutcome
+		want  string
+	}{
+		{telephony.NoticeGone, telephony.LeftRetrieved, "Eva Novak was already picked up from 705"},
+		{telephony.NoticeGone, telephony.LeftGaveUp, "Eva Novak hung up on 705 before anyone picked up"},
+		{telephony.NoticeNotForYou, 0, "The park service does not say the call on 705 is for you"},
+		{telephony.NoticeOtherCaller, 0, "Eva Novak is not on 705: another call is parked there"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.want, func(t *testing.T) {
+			h := newHarness(t)
+			h.fake.TellParkedFor(evaNotice(tc.check, tc.left))
+			h.eventually("the notice says "+tc.want, func() bool { return slices.Contains(h.dialogLabels(), tc.want) })
+			if h.hasDialogButton("Retrieve") {
+				t.Fatalf("a %s notice offers Retrieve: %q", tc.check, h.dialogLabels())
+			}
+			if got := h.c.Snapshot().Notification; got != "Park notice: "+tc.want {
+				t.Fatalf("notification %q", got)
+			}
+		})
+	}
+}
+
+// TestParkNoticeConfirmedLater: a genuine notice may come before the
+// orbit's lamp lights: shown first without Retrieve, it gains Retrieve
+// when the phone reports it again confirmed, which retrieves with its
+// token. A recheck of a notice already closed opens nothing.
+func TestParkNoticeConfirmedLater(t *testing.T) {
+	h := newHarness(t)
+	h.fake.SetOrbit(telephony.Orbit{Number: 705, Occupied: true, CallerName: "Eva Novak", CallerURI: "sip:+442079460777@pbx.example",
+		Parker: "sip:reception2@10.0.0.9", ParkedAt: t0})
+	h.fake.TellParkedFor(evaNotice(telephony.NoticeUnconfirmed, 0))
+	h.eventually("the unconfirmed notice", func() bool {
+		return slices.Contains(h.dialogLabels(), "The park service does not show Eva Novak on 705: dial 705 to pick up")
+	})
+	if h.hasDialogButton("Retrieve") {
+		t.Fatal("an unconfirmed notice offers Retrieve")
+	}
+	n := evaNotice(telephony.NoticeConfirmed, 0)
+	n.Recheck = true
+	h.fake.TellParkedFor(n)
+	h.eventually("Retrieve once confirmed", func() bool { return h.hasDialogButton("Retrieve") })
+	if got := len(h.w.Canvas().Overlays().List()); got != 1 {
+		t.Fatalf("%d overlays, want the confirmed notice only", got)
+	}
+	test.Tap(h.button("Retrieve"))
+	if !h.fake.WaitAction("retrieve-parked 705 tok705", waitFor) {
+		t.Fatalf("actions %q", h.fake.Actions())
+	}
+	h.eventually("the notice closed", func() bool { return !h.dialogOpen() })
+	gone := evaNotice(telephony.NoticeGone, telephony.LeftRetrieved)
+	gone.Recheck = true
+	h.fake.TellParkedFor(gone)
+	h.settle()
+	if h.dialogOpen() {
+		t.Fatalf("a recheck of a notice dealt with opened %q", h.dialogLabels())
+	}
 }

@@ -24,8 +24,13 @@ func (p *Phone) ParkFor(ctx context.Context, id telephony.CallID, orbit int, f t
 }
 
 // RetrieveParked retrieves the orbit n names, recorded as
-// "retrieve-parked ORBIT TOKEN" and then as Retrieve.
+// "retrieve-parked ORBIT TOKEN" and then as Retrieve. Like the SIP
+// phone it refuses a notice that is not telephony.NoticeConfirmed (the
+// fake takes the notice's Check as the lamp's word).
 func (p *Phone) RetrieveParked(ctx context.Context, n telephony.ParkedForYou) (telephony.CallID, error) {
+	if n.Check != telephony.NoticeConfirmed {
+		return "", fmt.Errorf("apptest: retrieve %d: notice %s: %s", n.Orbit, n.Check, n.Why())
+	}
 	p.mu.Lock()
 	err := p.record("retrieve-parked %d %s", n.Orbit, n.Token)
 	p.mu.Unlock()

@@ -260,7 +260,8 @@ func TestParkForBaresipColleague(t *testing.T) {
 // whom the call is for and the note stay with the console that parked:
 // its orbit shows them, another console's lamp does not (the PBX never
 // heard of them), and the colleague is told all the same, without a
-// token.
+// token. The PBX's lamp names no caller, so the colleague's console
+// cannot confirm the notice: it is shown without Retrieve ("dial 702").
 func TestAsteriskParkForStaysLocal(t *testing.T) {
 	x := startAsterisk(t, 701, 704)
 	a := newConsole(t, "desk", 1000, x.templates("87{orbit}"))
@@ -281,7 +282,7 @@ func TestAsteriskParkForStaysLocal(t *testing.T) {
 	a.waitOrbit(t, parked.Orbit, "lit for Bob", func(o telephony.Orbit) bool {
 		return o.Occupied && o.ParkedByMe && o.For == bob.AOR() && o.Note == "contract"
 	})
-	n := parkedForYou(t, bob, parked.Orbit)
+	n := noticeChecked(t, bob, parked.Orbit, telephony.NoticeUnconfirmed)
 	if n.Token != "" || n.Note != "contract" || !strings.Contains(n.Text, "Alice") {
 		t.Fatalf("park notice %+v: want Alice, the note and no token", n)
 	}
