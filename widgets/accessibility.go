@@ -36,29 +36,37 @@ func (c *LineCard) AccessibilityLabel() string {
 func (c *LineCard) AccessibilityRole() fyne.AccessibleRole { return fyne.AccessibleRoleContainer }
 
 // AccessibilityLabel reads the slot: "Orbit 705, Alice Martin, parked by
-// you, 2:10", "Orbit 704, Bob Chen, ringing back reception1, 0:12", or
-// "Orbit 701, free".
+// you, 2:10", "Orbit 704, Bob Chen, ringing back reception1, 0:12",
+// "Orbit 706, Eva Novak, for Bob Chen, note: contract, parked by
+// Reception 2, 1:05", or "Orbit 701, free".
 func (s *OrbitSlot) AccessibilityLabel() string {
 	orbit := "Orbit " + strconv.Itoa(s.Orbit)
+	var forWhom, note string
+	if s.For != "" {
+		forWhom = "for " + s.For
+	}
+	if s.Note != "" {
+		note = "note: " + s.Note
+	}
 	switch s.Shown() {
 	case SlotFree:
 		return join(orbit, "free", s.Hint())
 	case SlotUnavailable:
 		return join(orbit, "unavailable", s.Hint())
 	case SlotMine:
-		return join(orbit, s.Caller, "parked by you", s.Timer(), s.Hint())
+		return join(orbit, s.Caller, forWhom, note, "parked by you", s.Timer(), s.Hint())
 	case SlotRingingBack:
 		whom := "ringing back"
 		if s.Parker != "" {
 			whom += " " + s.Parker
 		}
-		return join(orbit, s.Caller, whom, s.Timer(), s.Hint())
+		return join(orbit, s.Caller, forWhom, note, whom, s.Timer(), s.Hint())
 	}
 	by := ""
 	if s.Parker != "" {
 		by = "parked by " + s.Parker
 	}
-	return join(orbit, s.Caller, by, s.Timer(), s.Hint())
+	return join(orbit, s.Caller, forWhom, note, by, s.Timer(), s.Hint())
 }
 
 // AccessibilityRole is a button: tapping a slot that holds a call
