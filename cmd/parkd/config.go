@@ -59,6 +59,7 @@ type flagSet struct {
 	stateDir                  *string
 	drainOnExit               *bool
 	memLimit                  *string
+	senders                   *string
 	log                       *logflag.Flags
 }
 
@@ -84,6 +85,7 @@ func newFlagSet() *flagSet {
 		tcpIdle:       fs.String("tcp-idle", sipconn.DefaultIdleTimeout.String(), "close a TCP connection a peer opened once it said nothing for this `duration`; 0: never"),
 		tcpPerSrc:     fs.String("tcp-per-source", strconv.Itoa(sipconn.DefaultMaxPerSource), "the most TCP connections one source address may hold open (`count`); 0: no cap"),
 		stateDir:      fs.String("state-dir", "", "`directory` of the park store that keeps parked and bridged calls across restarts; none: no store (default: $STATE_DIRECTORY, else $XDG_STATE_HOME/switchboard/parkd, else ~/.local/state/switchboard/parkd)"),
+		senders:       fs.String("senders", "0", "how many OS threads share each 20 ms music tick, each with its own descriptor of the RTP socket (`count`); 0: one per processor Go uses (GOMAXPROCS), at most 8 (Linux; elsewhere always 1)"),
 		memLimit:      fs.String("memory-limit", "none", "soft memory `limit` of the process, e.g. 128MiB: the Go runtime collects sooner as it nears it and returns what is above it; none: no limit"),
 		drainOnExit:   fs.Bool("drain-on-exit", false, "on SIGINT or SIGTERM, decommission: ring back every parker, wait up to -drain, end the rest (default: keep every call for the next start)"),
 		log:           logflag.Declare(fs),
@@ -198,6 +200,11 @@ func parseConfig(args []string) (config, error) {
 		if c.stateDir, err = filepath.Abs(*f.stateDir); err != nil {
 			return c, flagErr("state-dir", *f.stateDir, err)
 		}
+	}
+	if n, err := strconv.Atoi(*f.senders); err != nil || n < 0 {
+		return c, flagErr("senders", *f.senders, errors.New("not a count of 0 or more"))
+	} else {
+		o.Senders = n
 	}
 	c.drainOnExit = *f.drainOnExit
 	if c.memLimit, err = parseSize(*f.memLimit); err != nil {

@@ -74,7 +74,7 @@ func TestParseConfigEveryFlag(t *testing.T) {
 		"-park-time", "90s", "-ringback", "15s", "-fallback", "sip:operator@pbx.example.com;transport=tcp",
 		"-moh", moh, "-allow", "10.0.0.0/8, 192.0.2.7,::1", "-user", "park", "-password", "s3cret",
 		"-drain", "0s", "-rtp-port", "40000", "-log-level", "debug", "-log-format", "json",
-		"-probe-interval", "45s", "-tcp-idle", "0", "-tcp-per-source", "8",
+		"-probe-interval", "45s", "-tcp-idle", "0", "-tcp-per-source", "8", "-senders", "3",
 		"-outbound-proxy", "sip:edge.example.com:5060;transport=tcp",
 	})
 	if err != nil {
@@ -86,7 +86,7 @@ func TestParseConfigEveryFlag(t *testing.T) {
 		o.Fallback != "sip:operator@pbx.example.com;transport=tcp" ||
 		o.Username != "park" || o.Password != "s3cret" || o.RTPPort != 40000 || c.drain != 0 ||
 		o.ProbeInterval != 45*time.Second || o.TCPIdleTimeout >= 0 || o.TCPMaxPerSource != 8 ||
-		o.OutboundProxy != "sip:edge.example.com:5060;transport=tcp" {
+		o.OutboundProxy != "sip:edge.example.com:5060;transport=tcp" || o.Senders != 3 {
 		t.Fatalf("config = %+v, drain %v", o, c.drain)
 	}
 	wantAllow := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.7/32"), netip.MustParsePrefix("::1/128")}
@@ -186,6 +186,8 @@ func TestParseConfigBadFlags(t *testing.T) {
 		{"probe interval zero", []string{"-probe-interval", "0s"}, "-probe-interval 0s: must be more than zero"},
 		{"tcp idle negative", []string{"-tcp-idle", "-1s"}, "-tcp-idle -1s: must not be negative"},
 		{"tcp per source negative", []string{"-tcp-per-source", "-2"}, "-tcp-per-source -2: not a count of 0 or more"},
+		{"senders negative", []string{"-senders", "-1"}, "-senders -1: not a count of 0 or more"},
+		{"senders not a number", []string{"-senders", "all"}, "-senders all: not a count of 0 or more"},
 
 		{"log level", []string{"-log-level", "loud"}, "-log-level loud: want debug, info, warn or error"},
 		{"log format", []string{"-log-format", "xml"}, "-log-format xml: want text or json"},

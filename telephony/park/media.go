@@ -225,6 +225,10 @@ type engine struct {
 	stats    engineStats
 	clk      clockState    // guarded by mu
 	wake     chan struct{} // one token per start of the clock
+
+	// senders is how many threads share a music tick (senders.go); set
+	// before run.
+	senders int
 }
 
 // latchWindow is how long after an answer or re-INVITE a leg may latch
@@ -313,6 +317,7 @@ func listenEngine(host netip.Addr, port int, m *music, log *slog.Logger) (*engin
 		open:       make(map[netip.Addr][]*leg),
 		clk:        clockState{changed: make(chan struct{})},
 		wake:       make(chan struct{}, 1),
+		senders:    1,
 	}, nil
 }
 
@@ -675,99 +680,6 @@ func (e *engine) clockNow() (clockState, <-chan struct{}) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	return e.clk, e.clk.changed
-}
-
-// clock sends one music frame to every parked leg every 20 ms, all from
-// one goroutine and in sendmmsg batches, on an absolute schedule so that
-// the spacing does not drift with the work done per tick. While no leg
-// needs music it does not tick: it waits for wantClockLocked's token.
-func (e *engine) clock(ctx context.Context) {
-	var msgs []ipv4.Message
-	var next time.Time
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	defer timer.Stop()
-	idle := true
-	for {
-		if idle {
-			select {
-			case <-ctx.Done():
-				return
-			case <-e.wake:
-			}
-			idle = false
-			next = time.Now() // the first tick is now
-		} else {
-			select {
-			case <-ctx.Done():
-				return
-			case <-timer.C:
-			}
-		}
-		msgs = e.tick(msgs)
-		if len(msgs) == 0 && e.stopClock() {
-			idle = true
-			continue
-		}
-		e.sendTick(msgs)
-
-		next = next.Add(framePeriod)
-		now := time.Now()
-		if d := now.Sub(next); d > framePeriod {
-			// Far behind (a stall): skip ticks rather than burst.
-			e.stats.lateTicks.Add(1)
-			next = now
-		}
-		timer.Reset(next.Sub(now))
-	}
-}
-
-// tick builds one music frame for every leg on hold into msgs (reused
-// from the last tick: once every leg has had its entry, a tick allocates
-// nothing). It builds under the read lock (microseconds) and the caller
-// sends after it (sendTick): parks, retrieves and hang-ups, which take
-// the write lock, then never wait for a tick's syscalls.
-func (e *engine) tick(msgs []ipv4.Message) []ipv4.Message {
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	msgs = msgs[:0]
-	for _, l := range e.onHold {
-		if l.mute {
-			continue
-		}
-		writeRTPHeader(l.buf[:], l.sendPT, l.marker, l.seq, l.ts, l.ssrc)
-		copy(l.buf[rtpHeaderLen:], e.music.frame(l.codec, l.frame))
-		l.marker = false
-		l.seq++
-		l.ts += frameSamples
-		if l.frame++; l.frame == len(e.music.pcmu) {
-			l.frame = 0
-		}
-		if len(msgs) < cap(msgs) {
-			msgs = msgs[:len(msgs)+1] // keeps the entry's Buffers
-		} else {
-			msgs = append(msgs, ipv4.Message{})
-		}
-		m := &msgs[len(msgs)-1]
-		if m.Buffers == nil {
-			m.Buffers = make([][]byte, 1)
-		}
-		m.Buffers[0], m.Addr = l.buf[:], l.addr
-	}
-	e.stats.musicSent.Add(uint64(len(msgs)))
-	return msgs
-}
-
-// sendTick sends a tick's frames in batches and lets go of their
-// addresses (a leg that leaves is not kept alive by the next tick's
-// buffer).
-func (e *engine) sendTick(msgs []ipv4.Message) {
-	for i := 0; i < len(msgs); i += batchSize {
-		e.send(msgs[i:min(i+batchSize, len(msgs))])
-	}
-	for i := range msgs {
-		msgs[i].Addr = nil
-	}
 }
 
 // send writes a batch, retrying the tail when the kernel takes only part.

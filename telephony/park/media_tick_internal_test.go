@@ -1,12 +1,13 @@
 package park
 
 import (
+	"encoding/binary"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
 	"testing"
-
-	"golang.org/x/net/ipv4"
+	"time"
 
 	"github.com/switchboard/switchboard/assets"
 )
@@ -41,42 +42,161 @@ func tickEngine(tb testing.TB, n int) *engine {
 	return e
 }
 
-// TestMusicTickDoesNotAllocate: once every leg on hold has had its entry
-// in the tick's buffer, a music tick (its frames built and sent with
-// sendmmsg) allocates nothing, whatever the number of legs: the clock
-// runs 50 times a second for every parked call, so garbage there would
-// grow with the load (issue 17).
+// tickPool opens n senders on e, closed when the test ends.
+func tickPool(tb testing.TB, e *engine, n int) *senderPool {
+	tb.Helper()
+	p, err := e.openSenders(n)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(p.close)
+	return p
+}
+
+// TestMusicTickDoesNotAllocate: once the tick's buffers have grown to
+// the legs on hold, a music tick (its frames built once, split between
+// two senders and sent with sendmmsg) allocates nothing, whatever the
+// number of legs: the clock runs 50 times a second for every parked
+// call, so garbage there would grow with the load (issue 17).
 func TestMusicTickDoesNotAllocate(t *testing.T) {
 	if raceDetector {
 		t.Skip("the race detector's sync.Pool drops buffers at random: allocations are counted without -race")
 	}
 	e := tickEngine(t, 300)
-	var msgs []ipv4.Message
-	msgs = e.tick(msgs)
-	e.sendTick(msgs)
-	if len(msgs) != 300 {
-		t.Fatalf("a tick built %d frames, want 300", len(msgs))
+	p := tickPool(t, e, 2)
+	var frames []frame
+	frames = e.tick(frames)
+	p.send(frames)
+	if len(frames) != 300 {
+		t.Fatalf("a tick built %d frames, want 300", len(frames))
 	}
 	allocs := testing.AllocsPerRun(50, func() {
-		msgs = e.tick(msgs)
-		e.sendTick(msgs)
+		frames = e.tick(frames)
+		p.send(frames)
 	})
 	if allocs != 0 {
 		t.Fatalf("%.1f allocations per music tick of 300 legs, want 0", allocs)
 	}
 }
 
+// TestSplitTick: a tick's frames are cut into contiguous shares that
+// cover each frame once, in order, no share under minShare (but a tick
+// smaller than that goes whole to one sender), sizes within one.
+func TestSplitTick(t *testing.T) {
+	out := make([]share, 8)
+	for _, senders := range []int{1, 2, 3, 8} {
+		for _, n := range []int{0, 1, minShare - 1, minShare, 2*minShare - 1, 2 * minShare, 300, 2000, 10001} {
+			k := splitTick(n, senders, out)
+			if n == 0 {
+				if k != 0 {
+					t.Errorf("splitTick(0, %d) gave %d shares", senders, k)
+				}
+				continue
+			}
+			if want := max(1, min(senders, n/minShare)); k != want {
+				t.Errorf("splitTick(%d, %d) gave %d shares, want %d", n, senders, k, want)
+			}
+			next, lo, hi := 0, n, 0
+			for _, s := range out[:k] {
+				if s.lo != next || s.hi <= s.lo {
+					t.Fatalf("splitTick(%d, %d): shares %v not contiguous from 0", n, senders, out[:k])
+				}
+				next = s.hi
+				lo, hi = min(lo, s.hi-s.lo), max(hi, s.hi-s.lo)
+			}
+			if next != n || hi-lo > 1 || (k > 1 && lo < minShare) {
+				t.Errorf("splitTick(%d, %d): shares %v", n, senders, out[:k])
+			}
+		}
+	}
+}
+
+// TestMusicTickSplitAcrossSenders: with three senders, every leg of a
+// 300-leg tick gets exactly one frame per tick, its frames in sequence
+// order tick after tick (each leg sends to its own socket here), and
+// every sender sent its share.
+func TestMusicTickSplitAcrossSenders(t *testing.T) {
+	const legs, ticks, senders = 300, 5, 3
+	m, err := newMusic(assets.MusicOnHold())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := listenEngine(netip.MustParseAddr("127.0.0.1"), 0, m, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		e.conn.Close()
+		e.rtcp.Close()
+	})
+	sinks := make([]*net.UDPConn, legs)
+	for i := range sinks {
+		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		sinks[i] = c
+		l := newLeg(offer{addr: c.LocalAddr().(*net.UDPAddr).AddrPort(), codec: ptPCMU, pt: ptPCMU})
+		e.add(l)
+		e.playMusic(l)
+	}
+	p := tickPool(t, e, senders)
+	var frames []frame
+	for range ticks {
+		frames = e.tick(frames)
+		p.send(frames)
+	}
+	// Every leg reads ticks frames in sequence below; with no more than
+	// legs×ticks sent in all, none got a frame twice.
+	var total uint64
+	for i, s := range p.senders {
+		total += s.sent.Load()
+		if got := s.sent.Load(); parallelSenders && got != legs/senders*ticks {
+			t.Errorf("sender %d sent %d frames, want %d", i, got, legs/senders*ticks)
+		}
+	}
+	if total != legs*ticks {
+		t.Errorf("the senders sent %d frames in all, want %d", total, legs*ticks)
+	}
+	buf := make([]byte, 1500)
+	for i, c := range sinks {
+		var first uint16
+		for k := range ticks {
+			_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
+			n, err := c.Read(buf)
+			if err != nil {
+				t.Fatalf("leg %d: frame %d of %d: %v", i, k+1, ticks, err)
+			}
+			if n != rtpHeaderLen+frameSamples {
+				t.Fatalf("leg %d: a %d-byte packet", i, n)
+			}
+			seq := binary.BigEndian.Uint16(buf[2:])
+			if k == 0 {
+				first = seq
+			} else if seq != first+uint16(k) {
+				t.Fatalf("leg %d: frame %d has sequence %d, want %d", i, k+1, seq, first+uint16(k))
+			}
+		}
+	}
+}
+
 // BenchmarkMusicTick is one music tick for 2,000 legs on hold: its
-// frames built and sent (the CPU per packet is ns/op / 2000; allocs/op
-// must be 0).
+// frames built and sent, by one sender and by two (the CPU per packet
+// is ns/op / 2000 of wall time; allocs/op must be 0).
 func BenchmarkMusicTick(b *testing.B) {
-	e := tickEngine(b, 2000)
-	var msgs []ipv4.Message
-	msgs = e.tick(msgs)
-	e.sendTick(msgs)
-	b.ReportAllocs()
-	for b.Loop() {
-		msgs = e.tick(msgs)
-		e.sendTick(msgs)
+	for _, n := range []int{1, 2} {
+		b.Run(fmt.Sprintf("senders=%d", n), func(b *testing.B) {
+			e := tickEngine(b, 2000)
+			p := tickPool(b, e, n)
+			var frames []frame
+			frames = e.tick(frames)
+			p.send(frames)
+			b.ReportAllocs()
+			for b.Loop() {
+				frames = e.tick(frames)
+				p.send(frames)
+			}
+		})
 	}
 }

@@ -80,6 +80,10 @@ type Options struct {
 	Realm string
 	// RTPPort fixes the even media port (RTCP is the next); 0 picks one.
 	RTPPort int
+	// Senders is how many OS threads share each 20 ms music tick, each
+	// with its own descriptor of the RTP socket (DefaultSenders when 0:
+	// one per GOMAXPROCS, at most 8). Off Linux the clock sends alone.
+	Senders int
 	// Logger receives the park events and diagnostics (slog.Default()).
 	Logger *slog.Logger
 	// ProbeInterval is how often a parked caller is probed with an
@@ -128,6 +132,12 @@ func (o *Options) withDefaults() (Options, error) {
 	}
 	if out.ProbeInterval < 0 {
 		return out, errors.New("probe interval must be positive")
+	}
+	if out.Senders < 0 {
+		return out, errors.New("music senders must be 0 (default) or more")
+	}
+	if out.Senders == 0 {
+		out.Senders = DefaultSenders()
 	}
 	if out.refusalLogEvery == 0 {
 		out.refusalLogEvery = sipgate.LogInterval
@@ -326,6 +336,7 @@ func (s *Service) Start(ctx context.Context) error {
 		tcp.Close()
 		return fmt.Errorf("park: %w", err)
 	}
+	eng.senders = s.opts.Senders
 	s.media = eng
 
 	// Every request passes the gate before a handler sees it: a malformed

@@ -1,0 +1,176 @@
+//go:build linux
+
+package park
+
+import (
+	"errors"
+	"fmt"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// parallelSenders: on Linux each sender has its own descriptor (dup)
+// of the RTP socket and writes with sendmmsg directly.
+const parallelSenders = true
+
+// senderOut writes frames with sendmmsg(2) on its own descriptor of the
+// engine's RTP socket. Its message headers, I/O vectors and socket
+// addresses are kept across ticks and grow with the share: a tick
+// allocates nothing once they have grown. The descriptor shares the
+// socket's file description, so it is non-blocking as Go's is: a full
+// send buffer is waited out with poll(2) on the sender's thread.
+type senderOut struct {
+	fd   int
+	inet bool // AF_INET socket; else AF_INET6 (IPv4 peers as v4-mapped)
+	hdrs []unix.Mmsghdr
+	iovs []unix.Iovec
+	sas  []unix.RawSockaddrInet6 // big enough for either family
+}
+
+// newSenderOut duplicates the engine's RTP socket.
+func newSenderOut(e *engine) (senderOut, error) {
+	rc, err := e.conn.SyscallConn()
+	if err != nil {
+		return senderOut{}, fmt.Errorf("rtp socket: %w", err)
+	}
+	fd, domain := -1, 0
+	var derr error
+	if err := rc.Control(func(s uintptr) {
+		if fd, derr = unix.Dup(int(s)); derr != nil {
+			return
+		}
+		unix.CloseOnExec(fd)
+		domain, derr = unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_DOMAIN)
+	}); err != nil {
+		return senderOut{}, fmt.Errorf("rtp socket: %w", err)
+	}
+	if derr != nil {
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+		return senderOut{}, fmt.Errorf("rtp socket: dup: %w", derr)
+	}
+	return senderOut{fd: fd, inet: domain == unix.AF_INET}, nil
+}
+
+func (o *senderOut) close() {
+	if o.fd >= 0 {
+		unix.Close(o.fd)
+		o.fd = -1
+	}
+}
+
+// grow makes room for n messages, pointing each header at its own I/O
+// vector and address once.
+func (o *senderOut) grow(n int) {
+	if n <= len(o.hdrs) {
+		return
+	}
+	o.hdrs = make([]unix.Mmsghdr, n)
+	o.iovs = make([]unix.Iovec, n)
+	o.sas = make([]unix.RawSockaddrInet6, n)
+	for i := range o.hdrs {
+		h := &o.hdrs[i].Hdr
+		h.Name = (*byte)(unsafe.Pointer(&o.sas[i]))
+		h.Iov = &o.iovs[i]
+		h.SetIovlen(1)
+		o.iovs[i].SetLen(rtpHeaderLen + frameSamples)
+	}
+}
+
+// send writes the frames in sendmmsg batches of batchSize; a
+// destination the kernel refuses is skipped and counted.
+func (o *senderOut) send(e *engine, frames []frame) {
+	o.grow(len(frames))
+	for i, f := range frames {
+		o.iovs[i].Base = &f.buf[0]
+		o.hdrs[i].Hdr.Namelen = o.sockaddr(&o.sas[i], f)
+	}
+	for lo := 0; lo < len(frames); {
+		hi := min(lo+batchSize, len(frames))
+		n, err := o.sendmmsg(o.hdrs[lo:hi])
+		switch {
+		case err == nil:
+			lo += n
+		case errors.Is(err, unix.EAGAIN):
+			if !o.writable() {
+				e.stats.sendErrors.Add(uint64(len(frames) - lo))
+				lo = len(frames)
+			}
+		case errors.Is(err, unix.EINTR):
+		default:
+			// One bad destination (e.g. an ICMP unreachable reported as
+			// an error) must not stop the others: skip it and go on.
+			e.stats.sendErrors.Add(1)
+			lo++
+		}
+	}
+	for i := range frames {
+		o.iovs[i].Base = nil
+	}
+}
+
+// sendmmsg is one sendmmsg(2) of hdrs (not empty).
+func (o *senderOut) sendmmsg(hdrs []unix.Mmsghdr) (int, error) {
+	n, _, errno := syscall.Syscall6(unix.SYS_SENDMMSG, uintptr(o.fd), uintptr(unsafe.Pointer(&hdrs[0])), uintptr(len(hdrs)), 0, 0, 0)
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), nil
+}
+
+// writable waits up to a frame period for room in the socket's send
+// buffer.
+func (o *senderOut) writable() bool {
+	fds := [1]unix.PollFd{{Fd: int32(o.fd), Events: unix.POLLOUT}}
+	for {
+		n, err := unix.Poll(fds[:], int(framePeriod.Milliseconds()))
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		return err == nil && n > 0
+	}
+}
+
+// sockaddr writes f's destination into sa in the socket's family and
+// returns its length.
+func (o *senderOut) sockaddr(sa *unix.RawSockaddrInet6, f frame) uint32 {
+	a := f.to.Addr()
+	port := f.to.Port()
+	if o.inet {
+		s4 := (*unix.RawSockaddrInet4)(unsafe.Pointer(sa))
+		s4.Family = unix.AF_INET
+		putPort(&s4.Port, port)
+		s4.Addr = a.Unmap().As4()
+		return unix.SizeofSockaddrInet4
+	}
+	sa.Family = unix.AF_INET6
+	putPort(&sa.Port, port)
+	sa.Flowinfo = 0
+	sa.Addr = a.As16()
+	sa.Scope_id = 0
+	return unix.SizeofSockaddrInet6
+}
+
+// putPort writes port into a sockaddr's port field in network order.
+func putPort(field *uint16, port uint16) {
+	b := (*[2]byte)(unsafe.Pointer(field))
+	b[0], b[1] = byte(port>>8), byte(port)
+}
+
+// monoNow is CLOCK_MONOTONIC in nanoseconds.
+func monoNow() int64 {
+	var ts unix.Timespec
+	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	return ts.Nano()
+}
+
+// sleepUntil sleeps the calling thread to the CLOCK_MONOTONIC deadline
+// t (clock_nanosleep with TIMER_ABSTIME: no drift, no Go timer).
+func sleepUntil(t int64) {
+	ts := unix.NsecToTimespec(t)
+	for unix.ClockNanosleep(unix.CLOCK_MONOTONIC, unix.TIMER_ABSTIME, &ts, nil) == unix.EINTR {
+	}
+}

@@ -1,0 +1,51 @@
+//go:build !linux
+
+package park
+
+import (
+	"time"
+
+	"golang.org/x/net/ipv4"
+)
+
+// parallelSenders: off Linux the clock sends every frame itself,
+// through the engine's socket (x/net's WriteBatch).
+const parallelSenders = false
+
+// senderOut writes frames with the engine's batch writer; its messages
+// are kept across ticks.
+type senderOut struct {
+	msgs []ipv4.Message
+}
+
+func newSenderOut(*engine) (senderOut, error) { return senderOut{}, nil }
+
+func (o *senderOut) close() {}
+
+func (o *senderOut) send(e *engine, frames []frame) {
+	for len(o.msgs) < len(frames) {
+		o.msgs = append(o.msgs, ipv4.Message{Buffers: make([][]byte, 1)})
+	}
+	for i, f := range frames {
+		o.msgs[i].Buffers[0], o.msgs[i].Addr = f.buf[:], f.addr
+	}
+	for i := 0; i < len(frames); i += batchSize {
+		e.send(o.msgs[i:min(i+batchSize, len(frames))])
+	}
+	for i := range frames {
+		o.msgs[i].Buffers[0], o.msgs[i].Addr = nil, nil
+	}
+}
+
+// monoBase is the origin of monoNow.
+var monoBase = time.Now()
+
+// monoNow is the monotonic clock in nanoseconds since monoBase.
+func monoNow() int64 { return int64(time.Since(monoBase)) }
+
+// sleepUntil sleeps to the monoNow deadline t.
+func sleepUntil(t int64) {
+	if d := time.Duration(t - monoNow()); d > 0 {
+		time.Sleep(d)
+	}
+}
