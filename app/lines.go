@@ -50,7 +50,7 @@ func (c *Console) callChanged(call telephony.Call) {
 	card := l.card
 	card.Name = callName(call)
 	card.Number = displayNumber(call.RemoteURI)
-	card.Detail = keyedDetail(cardDetail(call), call, l.keyed)
+	card.Detail = keyedDetail(c.cardDetail(call), call, l.keyed)
 	card.MaybeOrbits = nil
 	if call.Uncertain() {
 		card.MaybeOrbits = call.Candidates.List()
@@ -90,7 +90,7 @@ func (c *Console) dtmfReceived(id telephony.CallID, d rune) {
 	if n := len(l.keyed); n > maxKeyed {
 		l.keyed = append(l.keyed[:0], l.keyed[n-maxKeyed:]...)
 	}
-	l.card.Detail = keyedDetail(cardDetail(l.call), l.call, l.keyed)
+	l.card.Detail = keyedDetail(c.cardDetail(l.call), l.call, l.keyed)
 	l.card.Refresh()
 }
 

@@ -324,6 +324,23 @@ func (c *Console) forName(uri string) string {
 	return num
 }
 
+// cardDetail is a card's small print (cardDetail), and for a ring-back
+// of a call parked for someone, whom for and the note: "for Bob Chen:
+// contract".
+func (c *Console) cardDetail(call telephony.Call) string {
+	d := cardDetail(call)
+	if d != "" || call.State != telephony.StateRinging || call.BackFrom == 0 || call.ParkedFor == "" && call.ParkNote == "" {
+		return d
+	}
+	switch name := c.forName(call.ParkedFor); {
+	case name != "" && call.ParkNote != "":
+		return "for " + name + ": " + call.ParkNote
+	case name != "":
+		return "for " + name
+	}
+	return call.ParkNote
+}
+
 // showFor puts whom orbit o's call is for on its slot.
 func (c *Console) showFor(o telephony.Orbit) {
 	slot := c.grid.Slot(o.Number)

@@ -294,3 +294,15 @@ func TestParkNoticeConfirmedLater(t *testing.T) {
 		t.Fatalf("a recheck of a notice dealt with opened %q", h.dialogLabels())
 	}
 }
+
+// TestRingBackCardSaysWhomFor: a ring-back of a call parked for
+// someone says whom for on its card, by the directory's name, and the
+// note (issue 16: the ringing-back card said only "Back from 705").
+func TestRingBackCardSaysWhomFor(t *testing.T) {
+	h, _ := newPeopleHarness(t)
+	id := h.fake.RingBackFor("Eva Novak", "sip:+442079460777@pbx.example", 705, "sip:jurgen@pbx.example", "urgent")
+	h.waitLine(id, widgets.LineBack)
+	h.waitDetail(id, "for Jürgen Groß: urgent")
+	other := h.fake.RingBackFor("Dan", "sip:dan@pbx.example", 706, "sip:4711@pbx.example", "")
+	h.waitDetail(other, "for 4711")
+}

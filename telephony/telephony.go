@@ -95,6 +95,10 @@ type Call struct {
 	Relayed bool
 	// BackFrom is the orbit a ring-back comes from ("back from 705").
 	BackFrom int
+	// ParkedFor is whom a ring-back's call was parked for (an address of
+	// record) and ParkNote the parker's note, as the park service says
+	// (X-Park-For, X-Park-Note); empty when none.
+	ParkedFor, ParkNote string
 	// RetrievedFrom is the orbit this call was retrieved from.
 	RetrievedFrom int
 	// Candidates are the orbits a parked call may be on when the PBX

@@ -47,3 +47,15 @@ func (p *Phone) TellParkedFor(n telephony.ParkedForYou) {
 	defer p.mu.Unlock()
 	p.emit(n)
 }
+
+// RingBackFor simulates the park service ringing back a call parked on
+// orbit for forURI with note (X-Park-For, X-Park-Note), that nobody
+// retrieved.
+func (p *Phone) RingBackFor(name, uri string, orbit int, forURI, note string) telephony.CallID {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c := p.newCallLocked(telephony.Inbound, name, uri)
+	c.BackFrom, c.ParkedFor, c.ParkNote = orbit, forURI, note
+	p.changedLocked(c)
+	return c.ID
+}

@@ -937,6 +937,7 @@ func (s *Service) ring(ctx context.Context, c *parkedCall, uri string) (bool, er
 	req.AppendHeader(sip.NewHeader("P-Asserted-Identity", identity(c.callerName, c.callerURI)))
 	req.AppendHeader(sip.NewHeader("X-Park-Caller", identity(c.callerName, c.callerURI)))
 	req.AppendHeader(sip.NewHeader("X-Park-Orbit", strconv.Itoa(c.orbit)))
+	addForWhom(req, c)
 	if s.opts.OutboundProxy != "" {
 		// Through the site's proxy, on its transport.
 		proxy, _ := outboundRoute(s.opts.OutboundProxy) // checked by New

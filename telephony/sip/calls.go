@@ -139,6 +139,7 @@ func (p *Phone) serve(d *diago.DialogServerSession) {
 	if h := req.GetHeader("X-Park-Orbit"); h != nil {
 		if n, err := strconv.Atoi(strings.TrimSpace(h.Value())); err == nil {
 			c.info.BackFrom = n
+			c.info.ParkedFor, c.info.ParkNote = parkedForIn(req)
 		}
 	}
 	var left *call // an uncertain park whose caller this is

@@ -26,6 +26,7 @@ const (
 	noticeOrbitHeader  = "X-Park-Orbit"
 	noticeCallerHeader = "X-Park-Caller"
 	noticeNoteHeader   = "X-Park-Note"
+	noticeForHeader    = "X-Park-For" // on a ring-back INVITE, not a notice
 	noticeTokenHeader  = "X-Park-Token"
 )
 
@@ -197,6 +198,26 @@ func (p *Phone) sendNotice(ctx context.Context, to sip.Uri, token string, orbit 
 		return fmt.Errorf("answered %d %s", res.StatusCode, res.Reason)
 	}
 	return nil
+}
+
+// parkedForIn reads whom a ring-back's call was parked for and the
+// parker's note from X-Park-For (`<sip:…>`) and X-Park-Note
+// (percent-escaped), as the park service puts them on the ring-back
+// INVITE; a value that does not parse is left out.
+func parkedForIn(req *sip.Request) (forURI, note string) {
+	if h := req.GetHeader(noticeForHeader); h != nil {
+		v := strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(h.Value()), "<"), ">")
+		var u sip.Uri
+		if len(v) <= maxNoticeText && sip.ParseUri(v, &u) == nil && u.Host != "" {
+			forURI = v
+		}
+	}
+	if h := req.GetHeader(noticeNoteHeader); h != nil {
+		if v, err := url.PathUnescape(h.Value()); err == nil {
+			note = telephony.CleanNote(v)
+		}
+	}
+	return forURI, note
 }
 
 // nameAddr is `"Name" <uri>`, or `<uri>` without a name.

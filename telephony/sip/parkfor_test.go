@@ -5,10 +5,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/switchboard/switchboard/internal/baresip"
 	"github.com/switchboard/switchboard/internal/siptest"
 	"github.com/switchboard/switchboard/telephony"
+	"github.com/switchboard/switchboard/telephony/park"
 	sbsip "github.com/switchboard/switchboard/telephony/sip"
 )
 
@@ -288,5 +290,26 @@ func TestAsteriskParkForStaysLocal(t *testing.T) {
 	}
 	if o := bob.waitOrbit(t, parked.Orbit, "lit", func(o telephony.Orbit) bool { return o.Occupied }); o.For != "" || o.Note != "" {
 		t.Fatalf("Bob's console shows %+v: the PBX lot's lamp cannot know whom it is for", o)
+	}
+}
+
+// TestRingBackSaysWhomFor: a call parked for Bob that nobody retrieves
+// rings back its parker with whom it was parked for and the note
+// (X-Park-For, X-Park-Note on the ring-back INVITE), so the ringing
+// card can say "for Bob Chen".
+func TestRingBackSaysWhomFor(t *testing.T) {
+	f := startParkService(t, "", func(o *park.Options) { o.ParkTime = time.Second })
+	a := newConsole(t, "desk", 1000, f.templates)
+	a.waitParkService(t, true)
+	alice, call, _ := aliceOn(t, a, true)
+	const note = "contract; 50% — urgent"
+	if err := a.ParkFor(ctxT(t), call.ID, 706, telephony.ParkFor{For: "sip:bob@pbx.example", Name: "Bob Chen", Note: note}); err != nil {
+		t.Fatal(err)
+	}
+	a.waitState(t, call.ID, telephony.StateParkedAway)
+	siptest.Recv(t, "alice parked", alice.referred)
+	back := a.waitCall(t, "ring-back", func(c telephony.Call) bool { return c.State == telephony.StateRinging && c.ID != call.ID })
+	if back.BackFrom != 706 || back.ParkedFor != "sip:bob@pbx.example" || back.ParkNote != note {
+		t.Fatalf("ring-back = %+v, want back from 706 for sip:bob@pbx.example with the note", back)
 	}
 }
