@@ -28,13 +28,19 @@ type DialogSource struct {
 
 	mu     sync.Mutex
 	states map[string]telephony.Presence // by extension; idle when not set
-	refuse map[string]int                // by extension, the status its SUBSCRIBEs get
-	subs   map[string]*dialogSub         // by Call-ID
+	// dialogs are the documents' dialogs by extension, where SetDialogs
+	// gave them (they win over states).
+	dialogs map[string][]dialoginfo.Dialog
+	refuse  map[string]int        // by extension, the status its SUBSCRIBEs get
+	subs    map[string]*dialogSub // by Call-ID
 	// instance, when set, is sent as X-Park-Instance on NOTIFYs and
 	// OPTIONS answers, as a Switchboard park service names its start.
 	instance string
-	closed   bool
-	wg       sync.WaitGroup
+	// emptyIdle: an idle extension's NOTIFYs carry no body (Kamailio's
+	// presence_dialoginfo, for a user with no dialogs published).
+	emptyIdle bool
+	closed    bool
+	wg        sync.WaitGroup
 
 	// Subscribed logs "EXT" for every subscription made (not refreshes),
 	// Unsubscribed "EXT" for every one ended by the console.
@@ -109,6 +115,27 @@ func (s *DialogSource) Live() int {
 func (s *DialogSource) Set(ext string, st telephony.Presence) {
 	s.mu.Lock()
 	s.states[ext] = st
+	delete(s.dialogs, ext)
+	s.mu.Unlock()
+	s.notifyAll(ext)
+}
+
+// SetDialogs makes ext's documents list exactly dialogs (a PBX's own
+// words, stale or odd ones too) and notifies its subscribers; each has
+// answered the NOTIFY when it returns.
+func (s *DialogSource) SetDialogs(ext string, dialogs ...dialoginfo.Dialog) {
+	s.mu.Lock()
+	if s.dialogs == nil {
+		s.dialogs = map[string][]dialoginfo.Dialog{}
+	}
+	s.dialogs[ext] = dialogs
+	s.mu.Unlock()
+	s.notifyAll(ext)
+}
+
+// notifyAll notifies ext's subscribers of its state.
+func (s *DialogSource) notifyAll(ext string) {
+	s.mu.Lock()
 	var subs []*dialogSub
 	for _, d := range s.subs {
 		if d.ext == ext {
@@ -126,6 +153,15 @@ func (s *DialogSource) Refuse(ext string, code int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.refuse[ext] = code
+}
+
+// EmptyWhenIdle makes the NOTIFYs of an idle extension carry no body,
+// as Kamailio's presence server sends them for a user who has no dialogs
+// (presence_dialoginfo without force_dummy_dialog).
+func (s *DialogSource) EmptyWhenIdle() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.emptyIdle = true
 }
 
 // Restart forgets every subscription without a word; instance is the
@@ -195,14 +231,20 @@ func (s *DialogSource) notify(d *dialogSub, final bool) {
 	case telephony.PresenceBusy:
 		doc.Dialogs = []dialoginfo.Dialog{{ID: "d1", State: dialoginfo.DialogConfirmed, Direction: dialoginfo.DirectionRecipient}}
 	}
-	d.version++
-	d.cseq++
-	body, err := dialoginfo.Marshal(doc)
-	if err != nil {
-		s.mu.Unlock()
-		s.t.Errorf("presence document: %v", err)
-		return
+	if dls, ok := s.dialogs[d.ext]; ok {
+		doc.Dialogs = dls
 	}
+	var body []byte
+	if len(doc.Dialogs) > 0 || !s.emptyIdle {
+		d.version++
+		var err error
+		if body, err = dialoginfo.Marshal(doc); err != nil {
+			s.mu.Unlock()
+			s.t.Errorf("presence document: %v", err)
+			return
+		}
+	}
+	d.cseq++
 	req := sip.NewRequest(sip.NOTIFY, d.target)
 	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: d.ext, Host: "127.0.0.1", Port: s.Port}, Params: sip.NewParams()}
 	from.Params.Add("tag", d.toTag)
@@ -223,8 +265,10 @@ func (s *DialogSource) notify(d *dialogSub, final bool) {
 	if s.instance != "" {
 		req.AppendHeader(sip.NewHeader("X-Park-Instance", s.instance))
 	}
-	req.AppendHeader(sip.NewHeader("Content-Type", dialoginfo.ContentType))
-	req.SetBody(body)
+	if body != nil {
+		req.AppendHeader(sip.NewHeader("Content-Type", dialoginfo.ContentType))
+		req.SetBody(body)
+	}
 	req.SetTransport("UDP")
 	s.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

@@ -204,15 +204,23 @@ func (p *Phone) presenceNoted(w *watch, n notice) {
 		return
 	}
 	p.mu.Lock()
+	prev := w.dialogs
 	if n.doc.State == dialoginfo.StateFull {
-		clear(w.dialogs)
+		w.dialogs = make(map[string]dialoginfo.Dialog, len(n.doc.Dialogs))
 	}
 	for _, dl := range n.doc.Dialogs {
 		if dl.State == dialoginfo.DialogTerminated {
 			delete(w.dialogs, dl.ID)
-		} else {
-			w.dialogs[dl.ID] = dl
+			continue
 		}
+		if was, ok := prev[dl.ID]; ok && was.State == dialoginfo.DialogConfirmed {
+			// A dialog never goes back from confirmed (RFC 4235
+			// §3.7.1): an early state after it is a stale publication
+			// (Kamailio's pua_dialoginfo can land a call's 180 after
+			// its 200), not a new ring.
+			dl.State = dialoginfo.DialogConfirmed
+		}
+		w.dialogs[dl.ID] = dl
 	}
 	st := presenceOf(w.dialogs)
 	p.setPresenceLocked(w, st, telephony.LampKnown)

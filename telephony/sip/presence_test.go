@@ -10,6 +10,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/switchboard/switchboard/internal/siptest"
 	"github.com/switchboard/switchboard/telephony"
+	"github.com/switchboard/switchboard/telephony/dialoginfo"
 	sbsip "github.com/switchboard/switchboard/telephony/sip"
 )
 
@@ -232,4 +233,68 @@ func TestPresenceWatchBeforeStart(t *testing.T) {
 			t.Fatal("the colleague asked for before the start was never watched")
 		}
 	}
+}
+
+// TestPresenceBodilessNotifyIsIdle: Kamailio's presence server notifies
+// a user who has no dialogs published with an active NOTIFY and no body
+// (presence_dialoginfo without force_dummy_dialog). The console shows
+// the colleague idle, not unknown until their first call, and still
+// follows their calls and the return to no body.
+func TestPresenceBodilessNotifyIsIdle(t *testing.T) {
+	src := siptest.StartDialogSource(t)
+	src.EmptyWhenIdle()
+	a := newConsole(t, "desk", 1000, nil)
+	bob := src.URI("206")
+	a.Watch([]string{bob})
+	var m presenceMark
+	if got := a.waitPresence(t, &m, bob, telephony.PresenceIdle); got.Fault != telephony.LampKnown {
+		t.Fatalf("bob with no dialogs: %+v", got)
+	}
+	for _, st := range []telephony.Presence{telephony.PresenceBusy, telephony.PresenceIdle} {
+		src.Set("206", st)
+		a.waitPresence(t, &m, bob, st)
+	}
+}
+
+// TestPresenceConfirmedDialogNeverRingsAgain: Kamailio's pua_dialoginfo
+// can publish a call's "early" after its "confirmed" (two workers
+// publish the 180 and the 200; the early one, refused 412 for a stale
+// ETag, is sent again and lands last), and its presence server then
+// notifies a colleague on the call as ringing. A dialog never goes back
+// from confirmed (RFC 4235 §3.7.1): the console keeps the colleague busy
+// until the call ends, and rings for a new dialog as before.
+func TestPresenceConfirmedDialogNeverRingsAgain(t *testing.T) {
+	src := siptest.StartDialogSource(t)
+	a := newConsole(t, "desk", 1000, nil)
+	bob := src.URI("207")
+	a.Watch([]string{bob})
+	var m presenceMark
+	a.waitPresence(t, &m, bob, telephony.PresenceIdle)
+	call := func(state string) dialoginfo.Dialog {
+		return dialoginfo.Dialog{ID: "padi-1", CallID: "c1", State: state, Direction: dialoginfo.DirectionRecipient}
+	}
+	src.SetDialogs("207", call(dialoginfo.DialogEarly))
+	a.waitPresence(t, &m, bob, telephony.PresenceRinging)
+	src.SetDialogs("207", call(dialoginfo.DialogConfirmed))
+	a.waitPresence(t, &m, bob, telephony.PresenceBusy)
+	// The stale early one, answered (so applied) when SetDialogs returns.
+	src.SetDialogs("207", call(dialoginfo.DialogEarly))
+	if got, _ := a.Presence(bob); got != telephony.PresenceBusy {
+		t.Fatalf("bob after a stale early document of his confirmed call: %s, want busy", got)
+	}
+	src.SetDialogs("207", call(dialoginfo.DialogTerminated))
+	a.waitPresence(t, &m, bob, telephony.PresenceIdle)
+	rings := 0
+	for _, ev := range a.events.All() {
+		if pc, ok := ev.(telephony.PresenceChanged); ok && pc.Target == bob && pc.Presence == telephony.PresenceRinging {
+			rings++
+		}
+	}
+	if rings != 1 {
+		t.Fatalf("bob was shown ringing %d times, want once (before he answered)", rings)
+	}
+	// A new call (another dialog) rings as ever.
+	next := dialoginfo.Dialog{ID: "padi-2", CallID: "c2", State: dialoginfo.DialogEarly, Direction: dialoginfo.DirectionRecipient}
+	src.SetDialogs("207", next)
+	a.waitPresence(t, &m, bob, telephony.PresenceRinging)
 }

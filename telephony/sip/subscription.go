@@ -464,6 +464,13 @@ func (r *subscriptions) onNotify(p *Phone, req *sip.Request, tx sip.ServerTransa
 			s.version = int64(n.doc.Version)
 			n.fresh = true
 		}
+	} else if strings.HasPrefix(strings.ToLower(n.state), "active") {
+		// An active subscription's NOTIFY without a body: the service
+		// has no dialog published for the resource (Kamailio's presence
+		// server for a user with no calls). That is the full state, with
+		// no dialogs; a pending or ended subscription's says nothing.
+		n.doc = dialoginfo.Document{State: dialoginfo.StateFull}
+		n.fresh = true
 	}
 	if n.terminated {
 		s.active = false
