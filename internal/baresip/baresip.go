@@ -58,6 +58,12 @@ type Options struct {
 	// Console loads the cons UI module and reads what it shows (the
 	// menu's output: instant messages, ...) into the log (message.go).
 	Console bool
+	// Registrar, when set (host:port), makes the account
+	// sip:User@Registrar, registered there every RegInt; empty: the
+	// account is baresip's own address and it registers nowhere.
+	Registrar string
+	// RegInt is the registration's interval with a Registrar (1 minute).
+	RegInt time.Duration
 }
 
 // Event is one event baresip reported on ctrl_tcp.
@@ -84,7 +90,7 @@ type response struct {
 type Baresip struct {
 	// SIPAddr is where it listens for SIP (UDP and TCP), "127.0.0.1:port".
 	SIPAddr string
-	// AOR is its account, "sip:user@127.0.0.1:port".
+	// AOR is its account, "sip:user@127.0.0.1:port" (at the Registrar when one is set).
 	AOR string
 	// Dir is its config directory.
 	Dir string
@@ -192,11 +198,19 @@ func start(ctx context.Context, bin string, opts Options) (*Baresip, error) {
 	}
 	config := strings.Join(append(lines, ""), "\n")
 	aor := "sip:" + opts.User + "@" + sipAddr
+	regint := 0
+	if opts.Registrar != "" {
+		aor = "sip:" + opts.User + "@" + opts.Registrar
+		regint = int(opts.RegInt / time.Second)
+		if regint <= 0 {
+			regint = 60
+		}
+	}
 	account := "<" + aor + ">"
 	if opts.Display != "" {
 		account = strconv.Quote(opts.Display) + " " + account
 	}
-	account += ";regint=0;audio_codecs=" + opts.Codecs + opts.AccountParams + "\n"
+	account += ";regint=" + strconv.Itoa(regint) + ";audio_codecs=" + opts.Codecs + opts.AccountParams + "\n"
 	if err := os.WriteFile(filepath.Join(opts.Dir, "config"), []byte(config), 0o644); err != nil {
 		return nil, fmt.Errorf("baresip: %w", err)
 	}

@@ -96,6 +96,8 @@ type kamailio struct {
 	cmd  *exec.Cmd
 	out  *strings.Builder
 	mu   sync.Mutex
+	// exited is closed once the process is reaped (runKamailio's only).
+	exited chan struct{}
 }
 
 func startKamailio(t *testing.T, password string) *kamailio {

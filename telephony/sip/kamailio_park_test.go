@@ -44,6 +44,7 @@ func runKamailio(t *testing.T, addr, dir, cfg string) *kamailio {
 		t.Fatal(err)
 	}
 	exited := make(chan struct{})
+	k.exited = exited
 	go func() { _ = k.cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
 		_ = syscall.Kill(-k.cmd.Process.Pid, syscall.SIGTERM)
@@ -69,6 +70,18 @@ func runKamailio(t *testing.T, addr, dir, cfg string) *kamailio {
 		}
 	}
 	return k
+}
+
+// kill ends a kamailio runKamailio started as a crash would (SIGKILL to
+// its process group: no child lives on) and returns once it is reaped.
+func (k *kamailio) kill(t testing.TB) {
+	t.Helper()
+	_ = syscall.Kill(-k.cmd.Process.Pid, syscall.SIGKILL)
+	select {
+	case <-k.exited:
+	case <-time.After(waitFor):
+		t.Fatal("kamailio killed but never reaped")
+	}
 }
 
 // waitLog waits until kamailio's log satisfies ok.
