@@ -89,7 +89,9 @@ func registrations(b *baresip.Baresip) int {
 // baresip rings, busy once it answers, idle when it hangs up. Kamailio
 // then crashes (its subscriptions lost): bob is unknown while it is
 // down, the console subscribes again to the new kamailio and shows him
-// idle, and a second call lights him again.
+// idle, and a second call lights him again. Restarted at once (no
+// downtime to notice), kamailio answers the console's refresh 481: it
+// subscribes anew and a third call lights bob.
 func TestKamailioPresence(t *testing.T) {
 	siptest.NeedPeer(t, "baresip")
 	kport := siptest.FreePort(t)
@@ -123,19 +125,26 @@ func TestKamailioPresence(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
+		rang := time.Now()
 		desk.waitPresence(t, &m, target, telephony.PresenceRinging)
+		ringing := time.Since(rang)
+		accepted := time.Now()
 		if _, err := bob.Command(ctxT(t), "accept", ""); err != nil {
 			t.Fatal(err)
 		}
 		call := siptest.Recv(t, "bob answers", answered)
 		desk.waitPresence(t, &m, target, telephony.PresenceBusy)
+		busy := time.Since(accepted)
 		onCall := m.n
 		// Both ends talk: the lamp follows a real call, not a ring.
 		siptest.StartMedia(t, call, 0).WaitTone(t, "the caller hears bob (baresip's 440 Hz)", 440)
+		hungUp := time.Now()
 		if err := bob.Hangup(ctxT(t)); err != nil {
 			t.Fatal(err)
 		}
 		desk.waitPresence(t, &m, target, telephony.PresenceIdle)
+		t.Logf("round %s: ringing %s after baresip reported the call (0: before it, from the INVITE), busy %s after it was told to answer, idle %s after it hung up",
+			round, ringing.Round(time.Millisecond), busy.Round(time.Millisecond), time.Since(hungUp).Round(time.Millisecond))
 		if got, ok := desk.Presence(target); !ok || got != telephony.PresenceIdle {
 			t.Fatalf("Presence(bob) = %s, %v; want idle", got, ok)
 		}
@@ -152,17 +161,33 @@ func TestKamailioPresence(t *testing.T) {
 
 	// Kamailio crashes: the refresh finds nobody and bob is unknown.
 	k.kill(t)
+	crashed := time.Now()
 	if got := desk.waitPresence(t, &m, target, telephony.PresenceUnknown); got.Fault == telephony.LampKnown {
 		t.Fatalf("bob while kamailio is down: %+v, want a fault", got)
 	}
 	regs := registrations(bob)
+	unknown := time.Since(crashed)
 	k = startKamailioPresence(t, kport, dbDir)
+	started := time.Now()
 	if got := desk.waitPresence(t, &m, target, telephony.PresenceIdle); got.Fault != telephony.LampKnown {
 		t.Fatalf("bob after kamailio's restart: %+v", got)
 	}
+	t.Logf("kamailio crashed: bob unknown %s after (lamp expiry 4 s), known again %s after its start",
+		unknown.Round(time.Millisecond), time.Since(started).Round(time.Millisecond))
 	k.waitLog(t, "the console's new subscription", func(log string) bool {
 		return strings.Contains(log, "SUBSCRIBE dialog to "+target)
 	})
 	registered(t, bob, regs+1)
 	callBob("2")
+
+	// Kamailio restarted at once (it forgot the subscription): the
+	// console's next refresh is answered 481 and it subscribes anew.
+	k.kill(t)
+	regs = registrations(bob)
+	k = startKamailioPresence(t, kport, dbDir)
+	k.waitLog(t, "the console's subscription after a quick restart", func(log string) bool {
+		return strings.Contains(log, "SUBSCRIBE dialog to "+target)
+	})
+	registered(t, bob, regs+1)
+	callBob("3")
 }
