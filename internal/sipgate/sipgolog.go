@@ -15,6 +15,10 @@ var peerFaults = map[string]bool{
 	"failed to parse":                    true,
 	"Read error":                         true,
 	"Server tx failed to handle request": true,
+	// A malformed request whose 400 could not go back: the peer closed
+	// its connection first, or its Via names nowhere (seen in parkd's
+	// hostile corpus over TCP on a busy machine).
+	"Failed to send stateless 400 for malformed request": true,
 }
 
 // maxAttr is the longest string attribute of a sipgo log line; sipgo

@@ -30,3 +30,18 @@ func TestSipgoLoggerQuietsPeerFaults(t *testing.T) {
 		t.Fatalf("our own error's line: %s", lines[1])
 	}
 }
+
+// TestSipgoLoggerUnanswerableMalformedRequest: sipgo's ERROR when the 400
+// to a malformed request cannot be sent (the peer already closed its TCP
+// connection) is a peer fault: WARN, once per interval.
+func TestSipgoLoggerUnanswerableMalformedRequest(t *testing.T) {
+	var buf bytes.Buffer
+	l := SipgoLogger(slog.New(slog.NewTextHandler(&buf, nil)))
+	for range 10 {
+		l.Error("Failed to send stateless 400 for malformed request", "error", errors.New("use of closed network connection"), "req", "INVITE sip:park@h SIP/2.0")
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 1 || !strings.Contains(lines[0], "level=WARN") {
+		t.Fatalf("want one WARN line, got:\n%s", buf.String())
+	}
+}
