@@ -381,9 +381,11 @@ func TestDeviceStopRecovers(t *testing.T) {
 		t.Fatalf("event %v, want restarted", ev)
 	}
 	drain(spk)
-	c.run(30)
-	out := drain(spk)
-	checkHeard(t, "after the restart", out[len(out)-streamRate/2:], callHz, callAmp)
+	// All that the restarted device played is judged, 1.2 s of it: the
+	// last half second alone left 3 windows on a loaded machine, one of
+	// them the fade-in and one a glitch (seen in a busy full run).
+	c.run(60)
+	checkHeard(t, "after the restart", drain(spk), callHz, callAmp)
 }
 
 func TestCaptureKeepsPaceWithoutDevice(t *testing.T) {
