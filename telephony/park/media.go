@@ -168,8 +168,9 @@ func (e *engine) ours(l *leg) (format, uint8) {
 }
 
 // engine is the service's media plane: one UDP socket for every call,
-// one pacing clock that sends music to every parked call in batches, and
-// a relay between bridged legs. Nothing is decoded.
+// one pacing clock that sends music to every parked call in batches,
+// each tick shared among its senders' threads (senders.go), and a relay
+// between bridged legs. Nothing is decoded.
 //
 // RTP identity and latching. With one socket for every call, the
 // destination port says nothing about the call: a packet is the call's

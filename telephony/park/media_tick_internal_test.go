@@ -2,7 +2,6 @@ package park
 
 import (
 	"encoding/binary"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -178,25 +177,5 @@ func TestMusicTickSplitAcrossSenders(t *testing.T) {
 				t.Fatalf("leg %d: frame %d has sequence %d, want %d", i, k+1, seq, first+uint16(k))
 			}
 		}
-	}
-}
-
-// BenchmarkMusicTick is one music tick for 2,000 legs on hold: its
-// frames built and sent, by one sender and by two (the CPU per packet
-// is ns/op / 2000 of wall time; allocs/op must be 0).
-func BenchmarkMusicTick(b *testing.B) {
-	for _, n := range []int{1, 2} {
-		b.Run(fmt.Sprintf("senders=%d", n), func(b *testing.B) {
-			e := tickEngine(b, 2000)
-			p := tickPool(b, e, n)
-			var frames []frame
-			frames = e.tick(frames)
-			p.send(frames)
-			b.ReportAllocs()
-			for b.Loop() {
-				frames = e.tick(frames)
-				p.send(frames)
-			}
-		})
 	}
 }

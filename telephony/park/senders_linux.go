@@ -38,10 +38,10 @@ func newSenderOut(e *engine) (senderOut, error) {
 	fd, domain := -1, 0
 	var derr error
 	if err := rc.Control(func(s uintptr) {
-		if fd, derr = unix.Dup(int(s)); derr != nil {
+		if fd, derr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0); derr != nil {
+			fd = -1
 			return
 		}
-		unix.CloseOnExec(fd)
 		domain, derr = unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_DOMAIN)
 	}); err != nil {
 		return senderOut{}, fmt.Errorf("rtp socket: %w", err)
