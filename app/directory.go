@@ -95,6 +95,7 @@ func (c *Console) withPeople(orbits fyne.CanvasObject) fyne.CanvasObject {
 	p.dir = dir
 	p.pane = widgets.NewDirectoryPane(c.search)
 	p.pane.OnActivate = func(row widgets.DirectoryRow) { c.activateRow(row, p.pane.ShiftHeld()) }
+	p.pane.SetState(paneWords(directory.Status{}, c.now()))
 	p.ps = newPresenceState()
 	p.pane.OnShown = func(int, int) { c.watchShown() }
 	// Esc in the empty search gives the keys back to the lines.
@@ -169,6 +170,22 @@ func (c *Console) directoryUpdated(st directory.Status) {
 		}
 	}
 	c.status.setDirectory(st.State == directory.StateFailed, directoryWords(st, c.now()))
+	pane.SetState(paneWords(st, c.now()))
+}
+
+// paneWords is what the People pane says of the directory: a line while
+// a stale one is listed, and what it says when it lists nobody without
+// a search (reading, no directory and why, nobody in it).
+func paneWords(st directory.Status, now time.Time) (status, empty string) {
+	switch st.State {
+	case directory.StateEmpty:
+		return "", "Reading the directory…"
+	case directory.StateStale:
+		return directoryWords(st, now), "Nobody in the directory"
+	case directory.StateFailed:
+		return "", directoryWords(st, now)
+	}
+	return "", "Nobody in the directory"
 }
 
 // directoryWords is what the status bar says of the directory: nothing

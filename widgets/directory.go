@@ -103,6 +103,14 @@ type DirectoryPane struct {
 	Selected int
 	// Placeholder is shown in the empty search box.
 	Placeholder string
+	// Status is a line under the search box saying what is wrong with
+	// the directory while its contacts are still listed ("Directory as
+	// of 09:12 (the directory server cannot be reached)"); empty: none.
+	Status string
+	// EmptyText is shown over the list when it lists nobody and nothing
+	// is searched: why ("Reading the directory…", "No directory: …",
+	// "Nobody in the directory"); empty: nothing shown.
+	EmptyText string
 
 	// OnSearch is called with the query after every change of it.
 	OnSearch func(query string) `json:"-"`
@@ -123,6 +131,8 @@ type DirectoryPane struct {
 	entry *searchEntry
 	list  *widget.List
 	empty *widget.Label // "Nobody matches …", over the list when a search finds no one
+	// status shows Status between the search box and the list.
+	status *widget.Label
 	// selecting is set while the pane selects a row itself, so that the
 	// list's OnSelected does not report it back.
 	selecting bool
@@ -138,6 +148,10 @@ func NewDirectoryPane(search func(query string)) *DirectoryPane {
 	d.empty.Alignment = fyne.TextAlignCenter
 	d.empty.Wrapping = fyne.TextWrapWord
 	d.empty.Hide()
+	d.status = widget.NewLabel("")
+	d.status.Wrapping = fyne.TextWrapWord
+	d.status.Importance = widget.WarningImportance
+	d.status.Hide()
 	d.list = widget.NewList(
 		func() int { return len(d.Rows) },
 		func() fyne.CanvasObject { return newDirectoryRowView(d) },
@@ -155,6 +169,16 @@ func NewDirectoryPane(search func(query string)) *DirectoryPane {
 		}
 	}
 	return d
+}
+
+// SetState shows what is wrong with the directory (Status) and what the
+// pane says when it lists nobody (EmptyText).
+func (d *DirectoryPane) SetState(status, emptyText string) {
+	if status == d.Status && emptyText == d.EmptyText {
+		return
+	}
+	d.Status, d.EmptyText = status, emptyText
+	d.Refresh()
 }
 
 // SetRows replaces the rows listed and selects the first.
@@ -275,7 +299,7 @@ func (d *DirectoryPane) queryChanged(q string) {
 // CreateRenderer makes the pane's renderer.
 func (d *DirectoryPane) CreateRenderer() fyne.WidgetRenderer {
 	d.ExtendBaseWidget(d)
-	return &directoryRenderer{d: d, objects: []fyne.CanvasObject{d.entry, d.list, d.empty}}
+	return &directoryRenderer{d: d, objects: []fyne.CanvasObject{d.entry, d.status, d.list, d.empty}}
 }
 
 type directoryRenderer struct {
@@ -293,16 +317,26 @@ func (r *directoryRenderer) Layout(size fyne.Size) {
 	eh := r.d.entry.MinSize().Height
 	r.d.entry.Move(fyne.NewPos(0, 0))
 	r.d.entry.Resize(fyne.NewSize(size.Width, eh))
-	r.d.list.Move(fyne.NewPos(0, eh+pad))
-	r.d.list.Resize(fyne.NewSize(size.Width, max(0, size.Height-eh-pad)))
-	r.d.empty.Move(fyne.NewPos(0, eh+pad))
+	top := eh + pad
+	if r.d.status.Visible() {
+		r.d.status.Move(fyne.NewPos(0, top))
+		r.d.status.Resize(fyne.NewSize(size.Width, r.d.status.MinSize().Height))
+		top += r.d.status.MinSize().Height
+	}
+	r.d.list.Move(fyne.NewPos(0, top))
+	r.d.list.Resize(fyne.NewSize(size.Width, max(0, size.Height-top)))
+	r.d.empty.Move(fyne.NewPos(0, top))
 	r.d.empty.Resize(fyne.NewSize(size.Width, r.d.empty.MinSize().Height))
 }
 
 func (r *directoryRenderer) MinSize() fyne.Size {
 	pad := r.d.Theme().Size(theme.SizeNamePadding)
 	e, l := r.d.entry.MinSize(), r.d.list.MinSize()
-	return fyne.NewSize(max(e.Width, l.Width), e.Height+pad+l.Height)
+	h := e.Height + pad + l.Height
+	if r.d.status.Visible() {
+		h += r.d.status.MinSize().Height
+	}
+	return fyne.NewSize(max(e.Width, l.Width), h)
 }
 
 func (r *directoryRenderer) Refresh() {
@@ -311,11 +345,21 @@ func (r *directoryRenderer) Refresh() {
 		d.entry.SetText(d.Query)
 	}
 	d.entry.SetPlaceHolder(d.Placeholder)
-	if len(d.Rows) == 0 && d.Query != "" {
+	switch {
+	case len(d.Rows) == 0 && d.Query != "":
 		d.empty.SetText("Nobody matches “" + d.Query + "”")
 		d.empty.Show()
-	} else {
+	case len(d.Rows) == 0 && d.EmptyText != "":
+		d.empty.SetText(d.EmptyText)
+		d.empty.Show()
+	default:
 		d.empty.Hide()
+	}
+	if d.Status != "" {
+		d.status.SetText(d.Status)
+		d.status.Show()
+	} else {
+		d.status.Hide()
 	}
 	r.Layout(d.Size())
 	d.list.Refresh()

@@ -209,3 +209,32 @@ func TestDirectoryPane_Markup(t *testing.T) {
 		t.Error("the empty search's note stays after Escape")
 	}
 }
+
+// TestDirectoryPane_StatesMarkup: the pane's states as markup goldens
+// (issue 16): reading the directory, a directory with nobody in it, no
+// directory, a stale directory listed with why, and every presence word.
+// The render cache is made fresh first (freshRenderCache), and
+// TestGoldensWithStaleRenderCache runs this with a stale one.
+func TestDirectoryPane_StatesMarkup(t *testing.T) {
+	freshRenderCache()
+	d, w, _ := newDirectory(t)
+	d.SetRows(nil)
+	d.SetState("", "Reading the directory…")
+	test.AssertRendersToMarkup(t, "directory/loading.xml", w.Canvas())
+	d.SetState("", "Nobody in the directory")
+	test.AssertRendersToMarkup(t, "directory/empty.xml", w.Canvas())
+	d.SetState("", "No directory: the directory server cannot be reached")
+	test.AssertRendersToMarkup(t, "directory/failed.xml", w.Canvas())
+
+	d.SetRows(append(dirPeople, DirectoryRow{ID: "ota", Name: "Ota Král", Extension: "2500", Department: "Front desk"}))
+	d.SetPresence("eva", PresenceIdle)
+	d.SetPresence("ivan", PresenceRinging)
+	d.SetPresence("nov", PresenceBusy)
+	d.SetState("Directory as of 09:12 (the directory server cannot be reached)", "Reading the directory…")
+	test.AssertRendersToMarkup(t, "directory/stale.xml", w.Canvas())
+	if d.empty.Visible() {
+		t.Error("the empty note shows over listed rows")
+	}
+	d.SetState("", "")
+	test.AssertRendersToMarkup(t, "directory/presence.xml", w.Canvas())
+}

@@ -54,7 +54,7 @@ func TestGoldensWithStaleRenderCache(t *testing.T) {
 	// capture is the first (later ones within 10 s skip the cache's
 	// clean); the pictures run together in another.
 	for _, tests := range [][]string{{"TestRenderersKeptThroughCapture"}, {"TestDialPad_Look", "TestLegend_Look",
-		"TestLineCard_Look", "TestOrbitGrid_DragLook", "TestOrbitGrid_Look", "TestOrbitSlot_Look"}} {
+		"TestLineCard_Look", "TestOrbitGrid_DragLook", "TestOrbitGrid_Look", "TestOrbitSlot_Look", "TestDirectoryPane_StatesMarkup"}} {
 		cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^("+strings.Join(tests, "|")+")$", "-test.count=1", "-test.v")
 		cmd.Env = append(os.Environ(), "FYNE_CACHE=1s", staleRenderCacheEnv+"=1100ms")
 		out, err := cmd.CombinedOutput()
