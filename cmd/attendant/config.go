@@ -29,8 +29,10 @@ type config struct {
 	advertise string
 	parkTime  time.Duration
 	// stateDir is where the embedded park service keeps its calls
-	// across restarts; "" keeps none (-state-dir none, or a park
-	// address with port 0 and no -state-dir).
+	// across restarts, and where the console keeps what it parked (the
+	// tokens of its safe retrieves, keptparks) on any park service; ""
+	// keeps none (-state-dir none, or an embedded park address with
+	// port 0 and no -state-dir).
 	stateDir string
 	audio    string // "auto" or "none"
 	// music is the embedded park service's music on hold; nil: the
@@ -100,7 +102,7 @@ func newFlagSet() *flagSet {
 		parkListen:   fs.String("park-listen", d.ParkService, "`address` the embedded park service listens on"),
 		orbits:       fs.String("orbits", d.Orbits.String(), "the lot: a `range` of orbit numbers"),
 		parkTime:     fs.String("park-time", "2m", "the embedded service's park `time` before it rings the parker back"),
-		stateDir:     fs.String("state-dir", "", "`directory` where the embedded park service keeps its parked and bridged calls while the console is closed (default: the user's state directory, e.g. ~/.local/state/switchboard/console; none with a -park-listen on port 0); none: keep no calls"),
+		stateDir:     fs.String("state-dir", "", "`directory` where the embedded park service keeps its parked and bridged calls while the console is closed, and the console what it parked on any park service (so that it retrieves them safely after a restart) (default: the user's state directory, e.g. ~/.local/state/switchboard/console; none with a -park-listen on port 0); none: keep no calls"),
 		parkAny:      fs.String("park-any", "", "another PBX's park `URI`, e.g. sip:700@pbx (with the other -park-* templates; {orbit} is the orbit number)"),
 		parkOrbit:    fs.String("park-orbit", "", "another PBX's park-on-orbit URI `template`, e.g. sip:park-{orbit}@pbx (optional)"),
 		parkDirected: fs.Bool("park-directed", false, "with -park-orbit, park on the orbit chosen in the window; off, the PBX picks it (-park-any) and the window says which (Asterisk re-slots a directed park onto a busy slot silently)"),
@@ -290,25 +292,22 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 // the user's (store.DefaultDir).
 const stateDirName = "console"
 
-// stateDirOf is where the embedded park service keeps its calls: the
-// -state-dir given ("none": nowhere), else the user's state directory
-// when the service listens on a fixed port. On port 0 its address
-// changes at every start, and calls kept for an address nobody will
-// listen on again would never come back: it keeps none.
+// stateDirOf is where the embedded park service keeps its calls and
+// the console what it parked: the -state-dir given ("none": nowhere),
+// else the user's state directory; for the embedded service only when
+// it listens on a fixed port. On port 0 its address changes at every
+// start, and calls kept for an address nobody will listen on again
+// would never come back: it keeps none.
 func stateDirOf(given bool, dir string, s *app.Settings) (string, error) {
 	switch {
 	case given && dir == "":
 		return "", flagErr("state-dir", `""`, errors.New("want a directory, or none"))
 	case given && dir == "none":
 		return "", nil
-	case given && s.ParkMode != app.ParkEmbedded:
-		return "", flagErr("state-dir", dir, errors.New("only for the embedded park service (-park embedded)"))
 	case given:
 		return dir, nil
-	case s.ParkMode != app.ParkEmbedded:
-		return "", nil
 	}
-	if _, port, err := net.SplitHostPort(s.ParkService); err != nil || port == "0" {
+	if _, port, err := net.SplitHostPort(s.ParkService); s.ParkMode == app.ParkEmbedded && (err != nil || port == "0") {
 		return "", nil
 	}
 	d, err := store.DefaultDir(stateDirName)

@@ -21,6 +21,7 @@ import (
 	"github.com/switchboard/switchboard/telephony/park"
 	"github.com/switchboard/switchboard/telephony/park/store"
 	"github.com/switchboard/switchboard/telephony/sip"
+	"github.com/switchboard/switchboard/telephony/sip/keptparks"
 )
 
 // system is the console's telephony: the sound device, the embedded
@@ -35,9 +36,12 @@ type system struct {
 	// back from it at this start.
 	store    *store.SQLite
 	restored bool
-	phone    *sip.Phone
-	demo     *demo.Demo
-	cancel   context.CancelFunc
+	// kept keeps what this console parked (their tokens) for its next
+	// start, on whichever park service; nil: nothing kept.
+	kept   *keptparks.SQLite
+	phone  *sip.Phone
+	demo   *demo.Demo
+	cancel context.CancelFunc
 
 	// drainStop cancels a "Ring back now" drain in progress; drainWG is
 	// its goroutine.
@@ -142,7 +146,27 @@ func start(ctx context.Context, c config, log *slog.Logger) (_ *system, err erro
 	if c.device != nil {
 		dev = c.device
 	}
+	// What this console parks is kept in its state directory, so that
+	// after a restart its retrieves of those calls still send their
+	// tokens (safe retrieve): written by the phone off the window's
+	// goroutine, forgotten as each park ends.
+	// A console on port 0 with no account has another address at every
+	// start: nothing kept would be its own.
+	var kept sip.KeptParks
+	me := s.AccountAOR
+	if _, port, err := net.SplitHostPort(s.Listen); me == "" && err == nil && port != "0" {
+		me = "sip:" + c.user + "@" + s.Listen
+	}
+	if c.stateDir != "" && pc.Enabled() && me != "" {
+		kp, err := keptparks.Open(c.stateDir, me, pc.Retrieve)
+		if err != nil {
+			log.Warn("what this console parks cannot be kept: after a restart it retrieves them with the plain retrieve", "state_dir", c.stateDir, "error", err)
+		} else {
+			sys.kept, kept = kp, kp
+		}
+	}
 	cfg := sip.Config{
+		KeptParks:   kept,
 		User:        c.user,
 		DisplayName: s.DisplayName,
 		Listen: []sip.Listener{
@@ -310,6 +334,7 @@ func (sys *system) stop() {
 	if sys.phone != nil {
 		_ = sys.phone.Close()
 	}
+	sys.closeKept()
 	if sys.park != nil && sys.store == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		_ = sys.park.Shutdown(ctx)
@@ -341,6 +366,18 @@ func (sys *system) closePark() {
 			sys.log.Warn("park store: close", "error", err)
 		}
 	}
+}
+
+// closeKept closes the file of what this console parked, once the
+// phone (its writer) has closed.
+func (sys *system) closeKept() {
+	if sys.kept == nil {
+		return
+	}
+	if err := sys.kept.Close(); err != nil {
+		sys.log.Warn("kept parks: close", "error", err)
+	}
+	sys.kept = nil
 }
 
 // ringBackNow drains the embedded park service: every parked call rings
@@ -384,6 +421,7 @@ func (sys *system) stopNow() {
 	if sys.phone != nil {
 		_ = sys.phone.Close()
 	}
+	sys.closeKept()
 	sys.closePark()
 	sys.cancel()
 	if sys.sound != nil {

@@ -59,6 +59,12 @@ type Config struct {
 	Park ParkConfig
 	// Audio opens the sound device for the live call. Required.
 	Audio telephony.AudioDevice
+	// KeptParks, when set, keeps what this console parked and is still
+	// parked (orbit, token, caller, for whom) across its restarts: read
+	// at Start, so that a retrieve of such a call sends its token (safe
+	// retrieve), and written, off the caller's goroutine, as parks begin
+	// and end. Nil: a restarted console retrieves with the plain one.
+	KeptParks KeptParks
 	// EventBuffer is the size of the Events channel (DefaultEventBuffer).
 	EventBuffer int
 	// Logger receives diagnostics (slog.Default()).

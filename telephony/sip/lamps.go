@@ -435,6 +435,16 @@ func (ls *lamps) updateOrbit(n int, nextOf func(cur telephony.Orbit) telephony.O
 	if rec, ok := p.parking.records[n]; ok && prev.Occupied && !next.Occupied && rec.left.IsZero() {
 		rec.left, rec.leftHow = time.Now(), next.Left
 		p.parking.records[n] = rec
+		p.keepLocked() // the park ended: forgotten
+	}
+	if rec, ok := p.parking.records[n]; ok && rec.call == "" && rec.left.IsZero() && next.Lamp == telephony.LampKnown &&
+		(!next.Occupied || !byUs || next.CallerURI != "" && !telephony.SameParty(next.CallerURI, rec.callerURI)) {
+		// A park kept from before this console's restart whose orbit is
+		// free, or holds another's call, when its lamp is first known:
+		// it ended while the console was closed.
+		rec.left, rec.leftHow = time.Now(), next.Left
+		p.parking.records[n] = rec
+		p.keepLocked()
 	}
 	touched = append(touched, p.parking.orbitChangedLocked(prev, next)...) // uncertain parks narrow
 	// A call of ours parked on n: lit, then dark means it left.

@@ -786,6 +786,7 @@ func (pk *parking) confirmed(c *call, a *parkAttempt, orbit int, by string) {
 		p.endLocked(c, endAs(telephony.EndLeftOrbit, fmt.Sprintf("left orbit %d", orbit)))
 	}
 	pk.records[orbit] = rec
+	p.keepLocked()
 	others := pk.notOursLocked(orbit, c)
 	p.mu.Unlock()
 	p.log.Info("parked", "call", c.id, "orbit", orbit, "confirmed_by", by, "left_already", left)
@@ -970,6 +971,7 @@ func (pk *parking) relay(ctx context.Context, c *call, a *parkAttempt) {
 	if orbit != 0 {
 		pk.records[orbit] = parkRecord{token: a.token, call: c.id, callerName: a.callerName, callerURI: a.callerURI, at: a.started}
 		pk.parkedForLocked(a, orbit)
+		p.keepLocked()
 	}
 	p.mu.Unlock()
 	callerLeg.relayTo(relayLeg)
@@ -1040,6 +1042,7 @@ func (pk *parking) comebackLocked(uri string, now time.Time) (int, *call) {
 			return orbit, nil
 		}
 		delete(pk.records, orbit)
+		p.keepLocked()
 		// A dark candidate of an uncertain park: it left from there.
 		if c := p.calls[rec.call]; c != nil && c.info.Uncertain() {
 			p.endLocked(c, endAs(telephony.EndLeftOrbit, fmt.Sprintf("left orbit %d", orbit)))
@@ -1096,6 +1099,9 @@ func (p *Phone) Retrieve(ctx context.Context, orbit int) (telephony.CallID, erro
 		}
 	}
 	delete(p.parking.records, orbit)
+	if mine {
+		p.keepLocked()
+	}
 	var out outbound
 	var ended *call
 	switch {

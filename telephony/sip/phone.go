@@ -108,6 +108,7 @@ type Phone struct {
 	byCallID map[string]*call
 	orbits   map[int]*telephony.Orbit
 	forWhom  map[int]telephony.ParkFor
+	keep     *keeper // writes the parks kept across restarts; nil: none kept
 	parking  parking // parks, their records, the park service's health
 	lamps    *lamps  // the lamp board; nil while park is off
 	// subs are the dialog subscriptions (lamps and presence) by Call-ID.
@@ -262,6 +263,7 @@ func (p *Phone) Start(ctx context.Context) error {
 	} else {
 		p.emit(telephony.RegistrationChanged{State: telephony.RegistrationNone})
 	}
+	p.loadKept(ctx)
 	if p.lamps != nil {
 		p.wg.Go(func() { p.lamps.run(p.ctx) })
 	}

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"strconv"
+	"testing"
+
+	"github.com/switchboard/switchboard/internal/freeport"
+	"github.com/switchboard/switchboard/internal/siptest"
+	"github.com/switchboard/switchboard/internal/tone"
+	"github.com/switchboard/switchboard/telephony"
+	"github.com/switchboard/switchboard/telephony/park"
+	"github.com/switchboard/switchboard/telephony/sip/keptparks"
+)
+
+// TestConsoleKeepsItsParkTokens: the console parks Alice on 701 and Bob
+// on 702 and closes; it keeps what it parked in -state-dir. Before it
+// opens again, Bob's kept token is made wrong in the file (as a stand-in
+// for a token that is not the one on the orbit). After the reopen the
+// console's retrieves send the kept tokens: Alice's is right and the
+// console gets her (tones both ways), Bob's is refused by the park
+// service (token mismatch) and Bob stays parked: the retrieve was a safe
+// one, with the token from the file. Before, a reopened console sent the
+// plain retrieve and got Bob. Both with the built-in park service and
+// with a separate one (a park.Service, as parkd runs it) (issue 15).
+func TestConsoleKeepsItsParkTokens(t *testing.T) {
+	for _, mode := range []string{"embedded", "separate"} {
+		t.Run(mode, func(t *testing.T) {
+			lo := netip.MustParseAddr("127.0.0.1")
+			phonePort, err := freeport.UDPAndTCP(lo)
+			if err != nil {
+				t.Fatal(err)
+			}
+			parkPort, err := freeport.UDPAndTCP(lo)
+			if err != nil {
+				t.Fatal(err)
+			}
+			listen := net.JoinHostPort("127.0.0.1", strconv.Itoa(phonePort))
+			parkAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(parkPort))
+			dir := t.TempDir()
+			args := []string{"-listen", listen, "-state-dir", dir, "-audio", "none"}
+			var svc *park.Service
+			if mode == "embedded" {
+				args = append(args, "-park-listen", parkAddr)
+			} else {
+				music := make([]int16, 2*siptest.Rate)
+				tone.Sine(musicFreq, siptest.Rate, 0.3).Fill(music)
+				svc = siptest.StartPark(t, park.Options{Listen: parkAddr, Orbits: telephony.Lot{First: 701, Last: 720}, Music: music,
+					Logger: siptest.Logger("ATTENDANT_TEST_LOG", "parkd")})
+				args = append(args, "-park", parkAddr)
+			}
+			r := openPhone(t, args...)
+			alice, bob := newCaller(t, "alice"), newCaller(t, "bob")
+			_, aliceM := alice.callAndPark(t, r, 701, aliceFreq)
+			_, bobM := bob.callAndPark(t, r, 702, bobFreq)
+			r.close()
+
+			// Bob's kept token is made wrong.
+			kp, err := keptparks.Open(dir, "sip:console@"+listen, "sip:{orbit}@"+parkAddr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), siptest.WaitFor)
+			defer cancel()
+			kept, err := kp.Parks(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(kept) != 2 || kept[0].Orbit != 701 || kept[1].Orbit != 702 || kept[0].CallerName != "Alice" || kept[0].Token == "" {
+				t.Fatalf("kept %+v; want Alice on 701 and Bob on 702 with their tokens", kept)
+			}
+			kept[1].Token = "wrong" + kept[1].Token
+			if err := kp.Keep(ctx, kept); err != nil {
+				t.Fatal(err)
+			}
+			if err := kp.Close(); err != nil {
+				t.Fatal(err)
+			}
+
+			r = openPhone(t, args...)
+			r.waitOrbit(t, 701, "lit with Alice again", func(o telephony.Orbit) bool { return o.Occupied && o.CallerName == "Alice" })
+			r.waitOrbit(t, 702, "lit with Bob again", func(o telephony.Orbit) bool { return o.Occupied && o.CallerName == "Bob" })
+			id, err := r.sys.phone.Retrieve(ctx, 702)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The phone forgets an ended call: refused is gone without
+			// ever being live, Bob still on 702.
+			var last *telephony.Call
+			if !poll(func() bool {
+				last = nil
+				for _, c := range r.sys.phone.Calls() {
+					if c.ID == id {
+						last = &c
+					}
+				}
+				return last == nil || last.State == telephony.StateActive
+			}) {
+				t.Fatalf("the retrieve of 702 never ended: %+v", last)
+			}
+			if last != nil {
+				t.Fatalf("the retrieve of 702 with a wrong kept token got through: %+v", *last)
+			}
+			r.waitOrbit(t, 702, "still lit with Bob", func(o telephony.Orbit) bool { return o.Occupied && o.CallerName == "Bob" })
+			bobM.WaitTone(t, "Bob still hears the music", musicFreq)
+			if svc != nil {
+				if st, _ := svc.Orbit(702); !st.Occupied || st.CallerName != "Bob" {
+					t.Errorf("Bob is no longer parked: %+v", st)
+				}
+			}
+
+			id, err = r.sys.phone.Retrieve(ctx, 701)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.waitCall(t, "Alice retrieved", func(c telephony.Call) bool { return c.ID == id && c.State == telephony.StateActive })
+			aliceM.WaitTone(t, "Alice hears the console", consoleFreq)
+			r.dev.WaitTone(t, "the console hears Alice", aliceFreq)
+			if !poll(func() bool {
+				kp, err := keptparks.Open(dir, "sip:console@"+listen, "sip:{orbit}@"+parkAddr)
+				if err != nil {
+					return false
+				}
+				defer kp.Close()
+				k, err := kp.Parks(ctx)
+				return err == nil && len(k) == 0
+			}) {
+				t.Error("the parks that ended are still kept")
+			}
+		})
+	}
+}
