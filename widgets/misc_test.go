@@ -181,15 +181,11 @@ func TestAccessibilityLabels(t *testing.T) {
 	g.SetSlot(702, SlotOccupied, "Bob Chen", "Reception 2", t0)
 	g.SetSlot(703, SlotMine, "Dan Okafor", "", t0)
 	g.Tick(t0.Add(130 * time.Second))
-	for orbit, want := range map[int]string{
+	slotsRead(t, g, map[int]string{
 		701: "Orbit 701, free",
 		702: "Orbit 702, Bob Chen, parked by Reception 2, 2:10",
 		703: "Orbit 703, Dan Okafor, parked by you, 2:10",
-	} {
-		if got := g.Slot(orbit).AccessibilityLabel(); got != want {
-			t.Errorf("slot reads %q, want %q", got, want)
-		}
-	}
+	})
 	g.SetSlot(703, SlotRingingBack, "Dan Okafor", "reception1", t0.Add(120*time.Second))
 	g.Tick(t0.Add(132 * time.Second))
 	if got, want := g.Slot(703).AccessibilityLabel(), "Orbit 703, Dan Okafor, ringing back reception1, 0:12"; got != want {

@@ -22,17 +22,23 @@ func TestSlotAccessibilityFor(t *testing.T) {
 	g.SetSlot(706, SlotRingingBack, "Alice Martin", "reception1", t0)
 	g.Slot(706).SetFor("Bob Chen", "")
 	g.Tick(t0.Add(130 * time.Second))
-	for orbit, want := range map[int]string{
+	slotsRead(t, g, map[int]string{
 		704: "Orbit 704, Eva Novak, for Bob Chen, parked by Reception 2, 2:10",
 		705: "Orbit 705, Dan Okafor, for Bob Chen, note: contract, urgent, parked by you, 2:10",
 		706: "Orbit 706, Alice Martin, for Bob Chen, ringing back reception1, 2:10",
-	} {
-		if got := g.Slot(orbit).AccessibilityLabel(); got != want {
-			t.Errorf("slot reads %q, want %q", got, want)
-		}
-	}
+	})
 	g.Slot(704).SetFor("", "")
 	if got, want := g.Slot(704).AccessibilityLabel(), "Orbit 704, Eva Novak, parked by Reception 2, 2:10"; got != want {
 		t.Errorf("slot for nobody reads %q, want %q", got, want)
+	}
+}
+
+// slotsRead checks what g's slots read to a screen reader, by orbit.
+func slotsRead(t *testing.T, g *OrbitGrid, want map[int]string) {
+	t.Helper()
+	for orbit, w := range want {
+		if got := g.Slot(orbit).AccessibilityLabel(); got != w {
+			t.Errorf("slot %d reads %q, want %q", orbit, got, w)
+		}
 	}
 }
