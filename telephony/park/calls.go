@@ -412,10 +412,15 @@ func (s *Service) park(req *sip.Request, tx sip.ServerTransaction, t target, o o
 		return
 	}
 	c.parkedAt = time.Now()
+	// The music starts with the move to parked, under s.mu, which a
+	// retrieve takes to claim the call: its bridge comes after the music
+	// and replaces it. Started after the write below, the music could
+	// land on a bridge a retrieve had made meanwhile and take the
+	// caller's leg out of it (the retriever heard nothing).
+	l.playMusic()
 	draining := s.draining
 	s.mu.Unlock()
 	_ = s.saveCall(c, nil)
-	l.playMusic()
 	s.event("parked", c, "token_set", c.token != "", "codec", codecName(o.codec), "pt", o.pt)
 	s.lamps.changed(c.orbit)
 	if draining {
@@ -618,10 +623,10 @@ func (s *Service) requeue(c *parkedCall, why string) {
 		return
 	}
 	c.retriever = ""
+	c.leg.playMusic() // under s.mu, with the move: see park
 	again := s.owesDrainRingLocked(c)
 	s.mu.Unlock()
 	_ = s.saveCall(c, nil) // without the retriever's leg
-	c.leg.playMusic()
 	s.event("returned", c, "reason", why)
 	s.lamps.changed(c.orbit)
 	if again {
@@ -630,7 +635,10 @@ func (s *Service) requeue(c *parkedCall, why string) {
 }
 
 // playMusic puts l on music on hold unless it has ended: a leg whose
-// caller hung up meanwhile is never put back in the media engine.
+// caller hung up meanwhile is never put back in the media engine. A
+// caller's leg is put on music under s.mu, with the move that puts its
+// call on hold (park, requeue), so that no claim, and no bridge after
+// it, comes in between; or before the service serves anyone (restore).
 func (l *sipLeg) playMusic() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
