@@ -12,6 +12,7 @@ import (
 	"github.com/switchboard/switchboard/internal/tone"
 	"github.com/switchboard/switchboard/telephony"
 	"github.com/switchboard/switchboard/telephony/park"
+	"github.com/switchboard/switchboard/telephony/sip"
 	"github.com/switchboard/switchboard/telephony/sip/keptparks"
 )
 
@@ -55,6 +56,12 @@ func TestConsoleKeepsItsParkTokens(t *testing.T) {
 			alice, bob := newCaller(t, "alice"), newCaller(t, "bob")
 			_, aliceM := alice.callAndPark(t, r, 701, aliceFreq)
 			_, bobM := bob.callAndPark(t, r, 702, bobFreq)
+			// The lamp lights before the console has taken the park
+			// for confirmed (and kept it): closing in between would
+			// keep it not. Wait for both kept.
+			if !poll(func() bool { return len(keptIn(t, dir, listen, parkAddr)) == 2 }) {
+				t.Fatalf("kept %+v; want two parks", keptIn(t, dir, listen, parkAddr))
+			}
 			r.close()
 
 			// Bob's kept token is made wrong.
@@ -118,17 +125,27 @@ func TestConsoleKeepsItsParkTokens(t *testing.T) {
 			r.waitCall(t, "Alice retrieved", func(c telephony.Call) bool { return c.ID == id && c.State == telephony.StateActive })
 			aliceM.WaitTone(t, "Alice hears the console", consoleFreq)
 			r.dev.WaitTone(t, "the console hears Alice", aliceFreq)
-			if !poll(func() bool {
-				kp, err := keptparks.Open(dir, "sip:console@"+listen, "sip:{orbit}@"+parkAddr)
-				if err != nil {
-					return false
-				}
-				defer kp.Close()
-				k, err := kp.Parks(ctx)
-				return err == nil && len(k) == 0
-			}) {
+			if !poll(func() bool { return len(keptIn(t, dir, listen, parkAddr)) == 0 }) {
 				t.Error("the parks that ended are still kept")
 			}
 		})
 	}
+}
+
+// keptIn reads the parks the console on listen keeps in dir for the
+// park service at parkAddr.
+func keptIn(t *testing.T, dir, listen, parkAddr string) []sip.KeptPark {
+	t.Helper()
+	kp, err := keptparks.Open(dir, "sip:console@"+listen, "sip:{orbit}@"+parkAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kp.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), siptest.WaitFor)
+	defer cancel()
+	k, err := kp.Parks(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }
