@@ -200,23 +200,7 @@ func TestRealWindowRingBackNow(t *testing.T) {
 	if !ok {
 		t.Fatalf("window title %q names no address", title)
 	}
-	callers, err := demo.New(demo.Options{Console: aor, Interval: -1, GiveUp: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := callers.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(callers.Close)
-	alice, err := callers.Dial(demo.Caller{Name: "Alice Martin", Number: "+442079460018", Sound: func() []int16 { return demo.Tone(440, 2) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.wait(t, "Alice ringing", 30*time.Second, func(s *app.Snapshot) bool { _, ok := lineNamed(s, "ringing"); return ok })
-	x.xdo(t, "key", "--window", win, "Return")
-	c.wait(t, "Alice answered", 30*time.Second, func(s *app.Snapshot) bool { _, ok := lineNamed(s, "active"); return ok })
-	x.xdo(t, "key", "--window", win, "p")
-	c.wait(t, "Alice parked", 30*time.Second, func(s *app.Snapshot) bool { return len(s.Lines) == 0 && orbitOf(s, 701).State == "mine" })
+	alice := aliceParkedInWindow(t, x, c, win, aor)
 
 	if err := closeWindow(x.display, win); err != nil {
 		t.Fatal(err)
@@ -249,4 +233,29 @@ func TestRealWindowRingBackNow(t *testing.T) {
 	if d := c.events("close-decided"); len(d) != 1 || d[0].Choice != "ring-back" {
 		t.Errorf("decisions %+v, want one ring-back", d)
 	}
+}
+
+// aliceParkedInWindow has Alice (a demo caller) call the console at aor,
+// whose window is win: the receptionist answers (Enter) and parks her
+// (P) on 701. It returns her call.
+func aliceParkedInWindow(t *testing.T, x *x11, c *console, win, aor string) *demo.Call {
+	t.Helper()
+	callers, err := demo.New(demo.Options{Console: aor, Interval: -1, GiveUp: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := callers.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(callers.Close)
+	alice, err := callers.Dial(demo.Caller{Name: "Alice Martin", Number: "+442079460018", Sound: func() []int16 { return demo.Tone(440, 2) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.wait(t, "Alice ringing", 30*time.Second, func(s *app.Snapshot) bool { _, ok := lineNamed(s, "ringing"); return ok })
+	x.xdo(t, "key", "--window", win, "Return")
+	c.wait(t, "Alice answered", 30*time.Second, func(s *app.Snapshot) bool { _, ok := lineNamed(s, "active"); return ok })
+	x.xdo(t, "key", "--window", win, "p")
+	c.wait(t, "Alice parked", 30*time.Second, func(s *app.Snapshot) bool { return len(s.Lines) == 0 && orbitOf(s, 701).State == "mine" })
+	return alice
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"net/netip"
 	"os"
 	"strconv"
@@ -39,23 +38,7 @@ func TestRealWindowRestartRingBackNow(t *testing.T) {
 	c.waitEvent(t, "first-frame", 60*time.Second)
 	win := c.window(t, x)
 
-	callers, err := demo.New(demo.Options{Console: "sip:console@" + oldAddr, Interval: -1, GiveUp: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := callers.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(callers.Close)
-	alice, err := callers.Dial(demo.Caller{Name: "Alice Martin", Number: "+442079460018", Sound: func() []int16 { return demo.Tone(440, 2) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.wait(t, "Alice ringing", 30*time.Second, func(s *app.Snapshot) bool { _, ok := lineNamed(s, "ringing"); return ok })
-	x.xdo(t, "key", "--window", win, "Return")
-	c.wait(t, "Alice answered", 30*time.Second, func(s *app.Snapshot) bool { _, ok := lineNamed(s, "active"); return ok })
-	x.xdo(t, "key", "--window", win, "p")
-	c.wait(t, "Alice parked", 30*time.Second, func(s *app.Snapshot) bool { return len(s.Lines) == 0 && orbitOf(s, 701).State == "mine" })
+	alice := aliceParkedInWindow(t, x, c, win, "sip:console@"+oldAddr)
 
 	top := c.waitEvents(t, "top-buttons", 1)
 	x.click(t, win, top.Buttons["Settings…"])
