@@ -306,3 +306,21 @@ func TestRingBackCardSaysWhomFor(t *testing.T) {
 	other := h.fake.RingBackFor("Dan", "sip:dan@pbx.example", 706, "sip:4711@pbx.example", "")
 	h.waitDetail(other, "for 4711")
 }
+
+// TestParkNoticeRetrieveTooLate: Retrieve on a confirmed notice whose
+// call left meanwhile (before the phone's recheck came) retrieves
+// nothing and says so in plain words, not "something went wrong".
+func TestParkNoticeRetrieveTooLate(t *testing.T) {
+	h := newHarness(t)
+	h.fake.SetOrbit(telephony.Orbit{Number: 705, Occupied: true, CallerName: "Eva Novak", CallerURI: "sip:+442079460777@pbx.example",
+		Parker: "sip:reception2@10.0.0.9", ParkedAt: t0})
+	h.fake.TellParkedFor(evaNotice(telephony.NoticeConfirmed, 0))
+	h.eventually("Retrieve", func() bool { return h.hasDialogButton("Retrieve") })
+	h.fake.LeaveOrbit(705, telephony.LeftRetrieved, "sip:ann@pbx.example")
+	test.Tap(h.button("Retrieve"))
+	const want = "Could not retrieve the call on 705: Eva Novak was already picked up from 705."
+	h.eventually("the words", func() bool { return h.c.Snapshot().Message == want })
+	if slices.Contains(h.fake.Actions(), "retrieve-parked 705 tok705") {
+		t.Fatalf("a retrieve went out: %q", h.fake.Actions())
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/switchboard/switchboard/telephony"
 )
@@ -56,6 +57,15 @@ func (c *Console) explain(a action, err error) (happened, todo string) {
 		return "no park service is set up", "Keep calls on hold, or set one up in Settings"
 	case errors.Is(err, context.DeadlineExceeded):
 		return "there was no answer in time", "Try again"
+	}
+	var ne *telephony.NoticeError
+	if errors.As(err, &ne) {
+		// A park notice the lamp no longer confirms: why, in its words.
+		why := ne.Notice.Why()
+		if strings.HasPrefix(why, "The ") {
+			why = "the " + why[len("The "):]
+		}
+		return why, ""
 	}
 	return "something went wrong", "Try again; the log has the details"
 }

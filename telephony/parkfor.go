@@ -136,6 +136,19 @@ func CheckNotice(n ParkedForYou, o Orbit, me string, lampsSayFor bool) (NoticeCh
 	return NoticeConfirmed, LeftUnknown
 }
 
+// NoticeError is RetrieveParked's error for a notice its orbit's lamp
+// does not confirm now: it wraps ErrNoticeNotConfirmed, and Notice (with
+// the check made then) says why in plain words (Why).
+type NoticeError struct {
+	Notice ParkedForYou
+}
+
+// Error is ErrNoticeNotConfirmed's text and the notice's Why.
+func (e *NoticeError) Error() string { return ErrNoticeNotConfirmed.Error() + ": " + e.Notice.Why() }
+
+// Unwrap returns ErrNoticeNotConfirmed.
+func (e *NoticeError) Unwrap() error { return ErrNoticeNotConfirmed }
+
 // Why words plainly why n offers no Retrieve ("Eva Novak was already
 // picked up from 705"); empty when it is confirmed.
 func (n ParkedForYou) Why() string {

@@ -21,6 +21,10 @@ var (
 	ErrParkUnavailable = errors.New("park service is unavailable")
 	ErrNoParkService   = errors.New("no park service is configured")
 	ErrBadTarget       = errors.New("not a number or SIP URI")
+	// ErrNoticeNotConfirmed: RetrieveParked's notice is not confirmed
+	// by its orbit's lamp now (CheckNotice); nothing was sent. The
+	// error's text ends with the notice's Why.
+	ErrNoticeNotConfirmed = errors.New("park notice not confirmed by the orbit's lamp")
 )
 
 // CallID identifies a call within one console for its whole life.

@@ -25,11 +25,18 @@ func (p *Phone) ParkFor(ctx context.Context, id telephony.CallID, orbit int, f t
 
 // RetrieveParked retrieves the orbit n names, recorded as
 // "retrieve-parked ORBIT TOKEN" and then as Retrieve. Like the SIP
-// phone it refuses a notice that is not telephony.NoticeConfirmed (the
-// fake takes the notice's Check as the lamp's word).
+// phone it refuses (telephony.ErrNoticeNotConfirmed) a notice its orbit
+// does not confirm now (telephony.CheckNotice; the fake's lamps never
+// say whom a call is for), or, where the fake has no such orbit, one
+// whose Check is not confirmed.
 func (p *Phone) RetrieveParked(ctx context.Context, n telephony.ParkedForYou) (telephony.CallID, error) {
+	p.mu.Lock()
+	if o := p.orbits[n.Orbit]; o != nil {
+		n.Check, n.Left = telephony.CheckNotice(n, *o, "", false)
+	}
+	p.mu.Unlock()
 	if n.Check != telephony.NoticeConfirmed {
-		return "", fmt.Errorf("apptest: retrieve %d: notice %s: %s", n.Orbit, n.Check, n.Why())
+		return "", fmt.Errorf("apptest: retrieve %d: %w", n.Orbit, &telephony.NoticeError{Notice: n})
 	}
 	p.mu.Lock()
 	err := p.record("retrieve-parked %d %s", n.Orbit, n.Token)

@@ -39,7 +39,7 @@ var ErrBadParkFor = errors.New("park for: bad colleague or note")
 
 // ErrNoticeNotConfirmed is wrapped by RetrieveParked when the orbit's
 // lamp does not confirm the park notice (telephony.CheckNotice).
-var ErrNoticeNotConfirmed = errors.New("park notice not confirmed by the orbit's lamp")
+var ErrNoticeNotConfirmed = telephony.ErrNoticeNotConfirmed
 
 // checkParkFor validates f and returns the colleague's URI (nil when
 // the park is for nobody).
@@ -358,7 +358,7 @@ func (p *Phone) RetrieveParked(ctx context.Context, n telephony.ParkedForYou) (t
 	n.Check, n.Left = p.checkNoticeLocked(n)
 	p.mu.Unlock()
 	if n.Check != telephony.NoticeConfirmed {
-		return "", fmt.Errorf("sip: retrieve %d: %w: %s", n.Orbit, ErrNoticeNotConfirmed, n.Why())
+		return "", fmt.Errorf("sip: retrieve %d: %w", n.Orbit, &telephony.NoticeError{Notice: n})
 	}
 	if n.Token == "" || pc.SafeRetrieve == "" {
 		return p.Retrieve(ctx, n.Orbit)
