@@ -112,9 +112,16 @@ func (o *senderOut) send(e *engine, frames []frame) {
 	}
 }
 
-// sendmmsg is one sendmmsg(2) of hdrs (not empty).
+// sendmmsg is one sendmmsg(2) of hdrs (not empty), made without
+// telling the Go scheduler (RawSyscall6): a batch takes a fraction of a
+// millisecond, and a sender announced in a syscall had its processor
+// taken by sysmon after 20 µs and handed to a spinning thread that found
+// nothing to do, batch after batch (runtime.findRunnable and sysmon
+// were a fifth of parkd's profile). The price: a garbage collection's
+// stop-the-world waits for the batch in flight. docs/BENCHMARKS.md,
+// "Music senders", has the runs that chose it.
 func (o *senderOut) sendmmsg(hdrs []unix.Mmsghdr) (int, error) {
-	n, _, errno := syscall.Syscall6(unix.SYS_SENDMMSG, uintptr(o.fd), uintptr(unsafe.Pointer(&hdrs[0])), uintptr(len(hdrs)), 0, 0, 0)
+	n, _, errno := syscall.RawSyscall6(unix.SYS_SENDMMSG, uintptr(o.fd), uintptr(unsafe.Pointer(&hdrs[0])), uintptr(len(hdrs)), 0, 0, 0)
 	if errno != 0 {
 		return 0, errno
 	}
