@@ -42,9 +42,13 @@ type asterisk struct {
 	referred chan string // the Refer-To user of every REFER
 	byes     chan string // the Call-ID of every BYE from the console
 	wg       sync.WaitGroup
-	subbed   siptest.Log[int]    // the slot of every SUBSCRIBE, once subs has it
-	notified siptest.Log[int]    // the slot of every lamp NOTIFY, once it has its version
-	refused  siptest.Log[string] // the Call-ID of every refresh of a subscription it does not know
+	// notifying is the lamp NOTIFYs' context: a NOTIFY's transaction
+	// lasts, retransmitted, until its answer or Timer F (64*T1, sipgo's
+	// own), as a real PBX keeps it, or until the PBX stops.
+	notifying context.Context
+	subbed    siptest.Log[int]    // the slot of every SUBSCRIBE, once subs has it
+	notified  siptest.Log[int]    // the slot of every lamp NOTIFY, once it has its version
+	refused   siptest.Log[string] // the Call-ID of every refresh of a subscription it does not know
 	// seen is every lamp SUBSCRIBE the PBX answered, with its answer.
 	seen siptest.Log[subscribeSeen]
 	// auth, once requireAuth set it, challenges every SUBSCRIBE and
@@ -164,6 +168,11 @@ type lampSub struct {
 	target  sip.Uri
 	cseq    uint32
 	version int
+	// turn is held by the subscription's NOTIFY in flight: chan_sip
+	// sends a subscription's next NOTIFY only once the last one is
+	// answered (a change meanwhile waits, and goes out with the state
+	// of that moment), so two are never under way at once.
+	turn chan struct{}
 }
 
 // startAsterisk starts the PBX on loopback with the lot first-last.
@@ -196,10 +205,13 @@ func startAsterisk(t testing.TB, first, last int) *asterisk {
 	if err != nil {
 		t.Fatal(err)
 	}
+	notifying, stopNotifying := context.WithCancel(context.Background())
+	x.notifying = notifying
 	t.Cleanup(func() {
 		x.mu.Lock()
 		x.closed = true
 		x.mu.Unlock()
+		stopNotifying() // a NOTIFY to a console already gone is not waited for
 		x.wg.Wait()
 		cancel()
 		ua.Close()
@@ -549,7 +561,7 @@ func (x *asterisk) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 	if sub == nil {
 		fromTag, _ := req.From().Params.Get("tag")
 		sub = &lampSub{slot: slot, callID: callID, from: req.From().Address, fromTag: fromTag,
-			toTag: sip.GenerateTagN(10), target: req.Contact().Address, version: -1}
+			toTag: sip.GenerateTagN(10), target: req.Contact().Address, version: -1, turn: make(chan struct{}, 1)}
 		x.subs[slot] = append(x.subs[slot], sub)
 	}
 	if expires == "0" {
@@ -575,18 +587,29 @@ func (x *asterisk) spawn(f func()) {
 	}
 }
 
-// lamp sends the slot's state to every subscriber.
+// lamp sends the slot's state to every subscriber, each subscription
+// on its own; it returns once every NOTIFY is answered or given up.
 func (x *asterisk) lamp(slot int) {
 	x.mu.Lock()
 	subs := append([]*lampSub(nil), x.subs[slot]...)
 	x.mu.Unlock()
+	var wg sync.WaitGroup
 	for _, s := range subs {
-		x.notify(s, false)
+		wg.Go(func() { x.notify(s, false) })
 	}
+	wg.Wait()
 }
 
-// notify sends one lamp NOTIFY as Asterisk's chan_sip words it.
+// notify sends one lamp NOTIFY as Asterisk's chan_sip words it, once
+// the subscription's last one is answered, with the slot's state of
+// that moment.
 func (x *asterisk) notify(s *lampSub, final bool) {
+	select {
+	case s.turn <- struct{}{}:
+	case <-x.notifying.Done():
+		return
+	}
+	defer func() { <-s.turn }()
 	x.mu.Lock()
 	state := "terminated"
 	if x.parked[s.slot] != nil {
@@ -622,9 +645,7 @@ func (x *asterisk) notify(s *lampSub, final bool) {
 	req.SetBody([]byte(body))
 	req.SetTransport("UDP")
 	x.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if _, err := x.client.Do(ctx, req); err != nil {
+	if _, err := x.client.Do(x.notifying, req); err != nil && x.notifying.Err() == nil {
 		x.t.Logf("asterisk: lamp NOTIFY %d: %v", s.slot, err)
 	}
 }
