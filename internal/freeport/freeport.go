@@ -10,6 +10,7 @@ package freeport
 
 import (
 	"errors"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 )
@@ -41,15 +42,17 @@ func UDPAndTCP(ip netip.Addr) (int, error) {
 
 // RTPPair returns an even UDP port on ip whose successor (RTCP) was free
 // as well a moment ago, up to 100 tries. The error is the last one met.
+//
+// The port is drawn from 10000-19999: below the kernel's ephemeral range
+// (32768-60999 by default on Linux), where the many sockets the tests
+// bind to port 0 land, and below the park service's own choice
+// (20000-32767). A pair the kernel gave out (as it did before) was
+// taken now and then by another test's socket between this check and
+// parkd's bind: "bind: address already in use".
 func RTPPair(ip netip.Addr) (int, error) {
 	var last error
 	for range 100 {
-		a, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, 0)))
-		if err != nil {
-			return 0, err
-		}
-		p := a.LocalAddr().(*net.UDPAddr).Port &^ 1
-		a.Close()
+		p := rtpPairLow + 2*rand.IntN((rtpPairHigh-rtpPairLow)/2)
 		c1, err1 := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(p))))
 		c2, err2 := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(p+1))))
 		if c1 != nil {
@@ -65,3 +68,9 @@ func RTPPair(ip netip.Addr) (int, error) {
 	}
 	return 0, last
 }
+
+// The range RTPPair draws from (RTCP at most rtpPairHigh+1).
+const (
+	rtpPairLow  = 10000
+	rtpPairHigh = 19998
+)

@@ -53,6 +53,9 @@ func TestRTPPairIsEvenAndFree(t *testing.T) {
 	if p%2 != 0 {
 		t.Fatalf("port %d is odd", p)
 	}
+	if p < 10000 || p+1 > 19999 {
+		t.Fatalf("port %d: want 10000-19999, below the kernel's ephemeral ports and parkd's own choice", p)
+	}
 	for _, port := range []int{p, p + 1} {
 		c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(port))))
 		if err != nil {

@@ -572,3 +572,26 @@ func TestClockRunsOnlyWhileMusicIsNeeded(t *testing.T) {
 	e.remove(l3)
 	waitClock(t, e, "stopped at the end", stopped(3))
 }
+
+// TestPickedRTPPortBelowEphemeralRange: a service given no media port
+// picks an even one whose RTCP twin is below the kernel's ephemeral
+// range, so that no port-0 socket takes it while the service is stopped
+// and its restart binds it again.
+func TestPickedRTPPortBelowEphemeralRange(t *testing.T) {
+	m, err := newMusic(assets.MusicOnHold())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		e, err := listenEngine(netip.MustParseAddr("127.0.0.1"), 0, m, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := int(e.local.Port())
+		e.conn.Close()
+		e.rtcp.Close()
+		if p%2 != 0 || p < rtpLow || p+1 > 32767 {
+			t.Fatalf("picked media port %d: want even, %d to 32766", p, rtpLow)
+		}
+	}
+}

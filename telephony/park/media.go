@@ -270,6 +270,17 @@ type MediaStats struct {
 	LateTicks uint64
 }
 
+// rtpLow and rtpHigh bound the even media port the service picks when
+// none is given (RTCP on the next): below Linux's ephemeral range
+// (32768-60999 by default), so that no socket bound to port 0 (an
+// outgoing connection, another program's media) takes it while the
+// service is stopped, and a restarted service binds the port its kept
+// calls' peers send to again.
+const (
+	rtpLow  = 20000
+	rtpHigh = 32766
+)
+
 // listenEngine opens the RTP socket on host with an even port (and its
 // RTCP neighbour, drained) chosen by the system, or port when non-zero.
 func listenEngine(host netip.Addr, port int, m *music, log *slog.Logger) (*engine, error) {
@@ -278,7 +289,7 @@ func listenEngine(host netip.Addr, port int, m *music, log *slog.Logger) (*engin
 	for try := 0; try < 50; try++ {
 		p := port
 		if p == 0 {
-			p = 20000 + 2*rand.IntN(10000)
+			p = rtpLow + 2*rand.IntN((rtpHigh-rtpLow)/2)
 		}
 		conn, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(host, uint16(p))))
 		if err != nil {
