@@ -47,6 +47,10 @@ type people struct {
 	consultL *widget.Label
 	adopted  map[*widgets.LineCard]bool // the cards that drop on the pane
 	ps       *presenceState             // the lamps and camp-ons (presence.go)
+	// top (the heading, the bars, the favourites) over the list in box:
+	// laid out again when a bar comes or goes (bars).
+	top, box *fyne.Container
+	bars     [2]bool // the bars shown at the last layout: consultB, ps.bar
 }
 
 // consultation is an attended transfer under way: the caller held, the
@@ -114,9 +118,9 @@ func (c *Console) withPeople(orbits fyne.CanvasObject) fyne.CanvasObject {
 	c.showFavourites()
 
 	head := container.NewBorder(nil, nil, nil, p.pin, heading("People"))
-	top := container.NewVBox(head, p.consultB, p.ps.bar, container.NewHScroll(p.favBox))
-	pane := container.NewBorder(top, nil, nil, nil, p.pane)
-	split := container.NewHSplit(orbits, pane)
+	p.top = container.NewVBox(head, p.consultB, p.ps.bar, container.NewHScroll(p.favBox))
+	p.box = container.NewBorder(p.top, nil, nil, nil, p.pane)
+	split := container.NewHSplit(orbits, p.box)
 	split.Offset = 0.72
 	c.search("")
 	return split
@@ -422,6 +426,23 @@ func (c *Console) peopleChanged() {
 	c.adoptCards()
 	c.consultCallChanged()
 	c.campsChanged()
+	c.layoutBars()
+}
+
+// layoutBars lays the pane out again when the attended transfer's bar or
+// the camp-on bar came or went, so that what they push down moves at
+// once: a drop (RowAt) and the snapshot's places (what a driver of the
+// real window clicks) are right from this change on, not from the
+// window's next frame, which lays out only what grew or shrank since.
+func (c *Console) layoutBars() {
+	p := c.people
+	shown := [2]bool{p.consultB.Visible(), p.ps.bar.Visible()}
+	if shown == p.bars {
+		return
+	}
+	p.bars = shown
+	p.box.Refresh() // sizes the top to its new height
+	p.top.Refresh() // places the bars in it, whatever its height
 }
 
 // adoptCards makes the People pane a drop target of every card.

@@ -599,7 +599,15 @@ func TestPeopleSnapshot(t *testing.T) {
 		_, cancel := p.Buttons["Cancel"]
 		return strings.HasPrefix(p.Consult, "Transfer Alice Martin to Bob Chen") && complete && cancel
 	})
-	if p := h.c.Snapshot().People; len(p.Rows) != 1 || p.Rows[0].Name != "Bob Chen" || p.Query != "bob" {
-		t.Errorf("after searching bob the snapshot lists %+v (query %q)", p.Rows, p.Query)
+	// The places are the laid-out ones from the first snapshot that shows
+	// the bar (not at the window's next frame): Complete drawn, the people
+	// pushed below the bar.
+	p := h.c.Snapshot().People
+	if len(p.Rows) != 1 || p.Rows[0].Name != "Bob Chen" || p.Query != "bob" {
+		t.Fatalf("after searching bob the snapshot lists %+v (query %q)", p.Rows, p.Query)
+	}
+	complete := p.Buttons["Complete"]
+	if complete.W <= 0 || complete.H <= 0 || p.Rows[0].Rect.Y < complete.Y+complete.H {
+		t.Errorf("Complete at %+v and Bob Chen at %+v: not laid out", complete, p.Rows[0].Rect)
 	}
 }

@@ -85,7 +85,10 @@ func (c *Console) actOn(a action, f func(ctx context.Context) error, done func(m
 		}
 		if err == nil {
 			if done != nil {
-				c.do(func() { done("") })
+				c.do(func() {
+					done("")
+					c.changed() // what done showed, in the state log at once
+				})
 			}
 			return
 		}
