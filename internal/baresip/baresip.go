@@ -64,6 +64,10 @@ type Options struct {
 	Registrar string
 	// RegInt is the registration's interval with a Registrar (1 minute).
 	RegInt time.Duration
+	// ExtraConfig are lines appended to the config file as they are
+	// ("key\tvalue"), after the ones Start writes: further modules
+	// ("module\tsrtp.so") and their settings.
+	ExtraConfig []string
 }
 
 // Event is one event baresip reported on ctrl_tcp.
@@ -196,6 +200,7 @@ func start(ctx context.Context, bin string, opts Options) (*Baresip, error) {
 		}
 		lines = append(lines, "module\tcons.so", "cons_listen\t"+consAddr)
 	}
+	lines = append(lines, opts.ExtraConfig...)
 	config := strings.Join(append(lines, ""), "\n")
 	aor := "sip:" + opts.User + "@" + sipAddr
 	regint := 0

@@ -2,6 +2,8 @@ package baresip_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -42,5 +44,31 @@ func TestStartCommandStop(t *testing.T) {
 	}
 	if _, err := b.Command(ctx, "help", ""); err == nil {
 		t.Fatal("command after Stop succeeded")
+	}
+}
+
+// TestExtraConfigLoadsModule: lines in Options.ExtraConfig reach the
+// config file after Start's own, and baresip loads the module they name.
+func TestExtraConfigLoadsModule(t *testing.T) {
+	need(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	b, err := baresip.Start(ctx, baresip.Options{Dir: dir, ExtraConfig: []string{"module\tsrtp.so"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Stop() })
+	config, err := os.ReadFile(filepath.Join(dir, "config"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(string(config), "\nmodule\tsrtp.so\n") {
+		t.Fatalf("config does not end with the extra line:\n%s", config)
+	}
+	// srtp registers its media encryptions as it loads, before the
+	// control socket that Start waits for.
+	if log := b.Log(); !strings.Contains(log, "mediaenc: srtp-mand") {
+		t.Fatalf("baresip did not load srtp; its log:\n%s", log)
 	}
 }

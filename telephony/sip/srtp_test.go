@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -34,17 +33,11 @@ type tlsBaresip struct {
 
 // startTLSBaresip starts baresip with a certificate for 127.0.0.1 from
 // ca; mediaenc is the account's media encryption ("srtp-mand": SDES
-// SRTP, RTP/SAVP, or none, "": plain RTP). internal/baresip writes its
-// config; the extra lines (modules srtp and sndfile, the certificate)
-// are added by a wrapper that baresip.Options.Binary names, which
-// appends them to the config directory's file and runs baresip.
+// SRTP, RTP/SAVP, or none, "": plain RTP). Modules srtp and sndfile and
+// the certificate go in through baresip.Options.ExtraConfig.
 func startTLSBaresip(t *testing.T, ca *testCA, mediaenc string, toneHz int) *tlsBaresip {
 	t.Helper()
 	siptest.NeedPeer(t, "baresip")
-	real, err := exec.LookPath("baresip")
-	if err != nil {
-		t.Skip(err)
-	}
 	dir := t.TempDir()
 	certFile, keyFile := ca.issue(t, dir, "baresip", "127.0.0.1")
 	certPEM, err := os.ReadFile(certFile)
@@ -61,30 +54,71 @@ func startTLSBaresip(t *testing.T, ca *testCA, mediaenc string, toneHz int) *tls
 	if err := os.Mkdir(snd, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	extra := filepath.Join(dir, "extra-config")
-	writeFile(t, extra, strings.Join([]string{
-		"module\tsrtp.so",
-		"module\tsndfile.so",
-		"snd_path\t" + snd,
-		"sip_certificate\t" + both,
-		"",
-	}, "\n"))
-	wrapper := filepath.Join(dir, "baresip-tls")
-	// baresip.Start runs it as: wrapper -f DIR [-t N] [-s].
-	writeFile(t, wrapper, "#!/bin/sh\ncat '"+extra+"' >> \"$2/config\" && exec '"+real+"' \"$@\"\n")
-	if err := os.Chmod(wrapper, 0o755); err != nil {
-		t.Fatal(err)
-	}
 	params := ""
 	if mediaenc != "" {
 		params = ";mediaenc=" + mediaenc
 	}
-	b := siptest.StartBaresip(t, baresip.Options{Dir: filepath.Join(dir, "conf"), Binary: wrapper, Display: "Bare Sip",
-		ToneHz: toneHz, AccountParams: params})
+	b := siptest.StartBaresip(t, baresip.Options{Dir: filepath.Join(dir, "conf"), Display: "Bare Sip",
+		ToneHz: toneHz, AccountParams: params, ExtraConfig: []string{
+			"module\tsrtp.so",
+			"module\tsndfile.so",
+			"snd_path\t" + snd,
+			"sip_certificate\t" + both,
+		}})
 	host, port, _ := net.SplitHostPort(b.SIPAddr)
 	p, _ := strconv.Atoi(port)
 	// baresip listens for TLS one port above its SIP port.
 	return &tlsBaresip{Baresip: b, tlsAddr: net.JoinHostPort(host, strconv.Itoa(p+1)), sndDir: snd}
+}
+
+// srtpPair starts baresip over TLS (mediaenc as startTLSBaresip takes
+// it, sending 440 Hz) and a console sending 1000 Hz whose TLS account,
+// SRTP mode as given, has baresip as its registrar.
+func srtpPair(t *testing.T, mediaenc string, mode sbsip.SRTPMode) (*console, *tlsBaresip) {
+	t.Helper()
+	ca := newTestCA(t, t.TempDir(), "pbx-ca")
+	b := startTLSBaresip(t, ca, mediaenc, 440)
+	a := newConsole(t, "desk", 1000, func(c *sbsip.Config) { c.Account = srtpAccount(b, ca, mode) })
+	return a, b
+}
+
+// dialBaresip has console a call b, which accepts; it returns the
+// call's ID once the console shows it active.
+func dialBaresip(t *testing.T, a *console, b *tlsBaresip) telephony.CallID {
+	t.Helper()
+	id, err := a.Dial(ctxT(t), "sip:baresip@"+b.tlsAddr+";transport=tls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.WaitType(ctxT(t), "CALL_INCOMING", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Command(ctxT(t), "accept", ""); err != nil {
+		t.Fatal(err)
+	}
+	a.waitState(t, id, telephony.StateActive)
+	return id
+}
+
+// dialConsole has b call console a over TLS.
+func (b *tlsBaresip) dialConsole(t *testing.T, a *console) {
+	t.Helper()
+	if err := b.Dial(ctxT(t), "sip:desk@"+a.Addr("tls").String()+";transport=tls"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// hangUpHeard has console a hang up call id, waits until baresip's call
+// closed, and checks that its recording rec heard the console's 1000 Hz.
+func (b *tlsBaresip) hangUpHeard(t *testing.T, a *console, id telephony.CallID, rec string) {
+	t.Helper()
+	if err := a.Hangup(ctxT(t), id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.WaitType(ctxT(t), "CALL_CLOSED", ""); err != nil {
+		t.Fatal(err)
+	}
+	heard(t, rec, 1000)
 }
 
 // srtpAccount is a console's TLS account whose registrar is b (baresip
@@ -161,65 +195,33 @@ func (b *tlsBaresip) srtpOn(t *testing.T) {
 // calls baresip over TLS with SRTP mandatory (RTP/SAVP, SDES); each
 // hears the other's tone through the encryption.
 func TestSRTPConsoleCallsBaresip(t *testing.T) {
-	ca := newTestCA(t, t.TempDir(), "pbx-ca")
-	b := startTLSBaresip(t, ca, "srtp-mand", 440)
-	a := newConsole(t, "desk", 1000, func(c *sbsip.Config) { c.Account = srtpAccount(b, ca, sbsip.SRTPRequired) })
-	id, err := a.Dial(ctxT(t), "sip:baresip@"+b.tlsAddr+";transport=tls")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.WaitType(ctxT(t), "CALL_INCOMING", ""); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.Command(ctxT(t), "accept", ""); err != nil {
-		t.Fatal(err)
-	}
-	a.waitState(t, id, telephony.StateActive)
+	a, b := srtpPair(t, "srtp-mand", sbsip.SRTPRequired)
+	id := dialBaresip(t, a, b)
 	b.srtpOn(t)
 	a.hears(t, 440)
 	rec := b.recording(t)
-	if err := a.Hangup(ctxT(t), id); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.WaitType(ctxT(t), "CALL_CLOSED", ""); err != nil {
-		t.Fatal(err)
-	}
-	heard(t, rec, 1000)
+	b.hangUpHeard(t, a, id, rec)
 }
 
 // TestSRTPBaresipCallsConsole: baresip calls a console that offers SRTP,
 // over TLS with SRTP mandatory; the console answers with its own key and
 // each hears the other.
 func TestSRTPBaresipCallsConsole(t *testing.T) {
-	ca := newTestCA(t, t.TempDir(), "pbx-ca")
-	b := startTLSBaresip(t, ca, "srtp-mand", 440)
-	a := newConsole(t, "desk", 1000, func(c *sbsip.Config) { c.Account = srtpAccount(b, ca, sbsip.SRTPOffered) })
-	if err := b.Dial(ctxT(t), "sip:desk@"+a.Addr("tls").String()+";transport=tls"); err != nil {
-		t.Fatal(err)
-	}
+	a, b := srtpPair(t, "srtp-mand", sbsip.SRTPOffered)
+	b.dialConsole(t, a)
 	call := answered(t, a)
 	b.srtpOn(t)
 	a.hears(t, 440)
 	rec := b.recording(t)
-	if err := a.Hangup(ctxT(t), call.ID); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.WaitType(ctxT(t), "CALL_CLOSED", ""); err != nil {
-		t.Fatal(err)
-	}
-	heard(t, rec, 1000)
+	b.hangUpHeard(t, a, call.ID, rec)
 }
 
 // TestSRTPRequiredRefusesPlainOffer: baresip without SRTP calls a console
 // whose account requires it: 488 Not Acceptable Here, and the console
 // never shows the call.
 func TestSRTPRequiredRefusesPlainOffer(t *testing.T) {
-	ca := newTestCA(t, t.TempDir(), "pbx-ca")
-	b := startTLSBaresip(t, ca, "", 440)
-	a := newConsole(t, "desk", 1000, func(c *sbsip.Config) { c.Account = srtpAccount(b, ca, sbsip.SRTPRequired) })
-	if err := b.Dial(ctxT(t), "sip:desk@"+a.Addr("tls").String()+";transport=tls"); err != nil {
-		t.Fatal(err)
-	}
+	a, b := srtpPair(t, "", sbsip.SRTPRequired)
+	b.dialConsole(t, a)
 	ev, err := b.WaitType(ctxT(t), "CALL_CLOSED", "")
 	if err != nil {
 		t.Fatal(err)
@@ -253,9 +255,7 @@ func pollSRTP(t *testing.T, what string, cond func() bool, why *error) {
 // offers it (RTP/SAVP) to baresip, which has none: baresip refuses the
 // offer (488) and the call ends failed, never live with plain audio.
 func TestSRTPCallToPlainPeerRefused(t *testing.T) {
-	ca := newTestCA(t, t.TempDir(), "pbx-ca")
-	b := startTLSBaresip(t, ca, "", 440)
-	a := newConsole(t, "desk", 1000, func(c *sbsip.Config) { c.Account = srtpAccount(b, ca, sbsip.SRTPRequired) })
+	a, b := srtpPair(t, "", sbsip.SRTPRequired)
 	id, err := a.Dial(ctxT(t), "sip:baresip@"+b.tlsAddr+";transport=tls")
 	if err != nil {
 		t.Fatal(err)
@@ -274,12 +274,8 @@ func TestSRTPCallToPlainPeerRefused(t *testing.T) {
 // TestSRTPOfferedTakesPlainCall: a console that offers SRTP takes a call
 // from baresip without it, in plain RTP.
 func TestSRTPOfferedTakesPlainCall(t *testing.T) {
-	ca := newTestCA(t, t.TempDir(), "pbx-ca")
-	b := startTLSBaresip(t, ca, "", 440)
-	a := newConsole(t, "desk", 1000, func(c *sbsip.Config) { c.Account = srtpAccount(b, ca, sbsip.SRTPOffered) })
-	if err := b.Dial(ctxT(t), "sip:desk@"+a.Addr("tls").String()+";transport=tls"); err != nil {
-		t.Fatal(err)
-	}
+	a, b := srtpPair(t, "", sbsip.SRTPOffered)
+	b.dialConsole(t, a)
 	answered(t, a)
 	a.hears(t, 440)
 }
@@ -288,29 +284,11 @@ func TestSRTPOfferedTakesPlainCall(t *testing.T) {
 // baresip, which has none: baresip refuses the SRTP offer (488), the
 // console places the call again in plain RTP, and each hears the other.
 func TestSRTPOfferedCallToPlainPeer(t *testing.T) {
-	ca := newTestCA(t, t.TempDir(), "pbx-ca")
-	b := startTLSBaresip(t, ca, "", 440)
-	a := newConsole(t, "desk", 1000, func(c *sbsip.Config) { c.Account = srtpAccount(b, ca, sbsip.SRTPOffered) })
-	id, err := a.Dial(ctxT(t), "sip:baresip@"+b.tlsAddr+";transport=tls")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.WaitType(ctxT(t), "CALL_INCOMING", ""); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.Command(ctxT(t), "accept", ""); err != nil {
-		t.Fatal(err)
-	}
-	a.waitState(t, id, telephony.StateActive)
+	a, b := srtpPair(t, "", sbsip.SRTPOffered)
+	id := dialBaresip(t, a, b)
 	a.hears(t, 440)
 	rec := b.recording(t)
-	if err := a.Hangup(ctxT(t), id); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.WaitType(ctxT(t), "CALL_CLOSED", ""); err != nil {
-		t.Fatal(err)
-	}
-	heard(t, rec, 1000)
+	b.hangUpHeard(t, a, id, rec)
 	for _, e := range b.Events() {
 		if e.Type == "CALL_MENC" {
 			t.Fatalf("baresip, without SRTP, reported media encryption: %s", e.Raw)
@@ -321,12 +299,8 @@ func TestSRTPOfferedCallToPlainPeer(t *testing.T) {
 // TestSRTPHoldAndResume: an SRTP call with baresip put on hold and
 // resumed (re-INVITEs with the same keys) carries audio again.
 func TestSRTPHoldAndResume(t *testing.T) {
-	ca := newTestCA(t, t.TempDir(), "pbx-ca")
-	b := startTLSBaresip(t, ca, "srtp-mand", 440)
-	a := newConsole(t, "desk", 1000, func(c *sbsip.Config) { c.Account = srtpAccount(b, ca, sbsip.SRTPRequired) })
-	if err := b.Dial(ctxT(t), "sip:desk@"+a.Addr("tls").String()+";transport=tls"); err != nil {
-		t.Fatal(err)
-	}
+	a, b := srtpPair(t, "srtp-mand", sbsip.SRTPRequired)
+	b.dialConsole(t, a)
 	call := answered(t, a)
 	b.srtpOn(t)
 	a.hears(t, 440)
