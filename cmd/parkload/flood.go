@@ -577,18 +577,8 @@ func runFlood(cfg config, binary string, stop <-chan os.Signal) error {
 func runFloodKind(cfg config, binary string, kind floodKind, stop <-chan os.Signal) (*floodResult, error) {
 	total := int(cfg.floodRate * cfg.floodFor.Seconds())
 	budget := cfg.floodBaseline + 2*cfg.floodFor + cfg.floodSettle + 2*time.Minute
-	ctx, cancelCause := context.WithCancelCause(context.Background())
-	ctx, cancelTimeout := context.WithTimeoutCause(ctx, budget, sipgo.WaitAnswerForceCancelErr)
-	cancel := func() { cancelCause(sipgo.WaitAnswerForceCancelErr) }
-	defer cancelTimeout()
-	defer cancel()
-	go func() {
-		select {
-		case <-stop:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
+	ctx, cancel, release := runContext(budget, stop)
+	defer release()
 
 	var extra []string
 	if kind == floodDisallowed {

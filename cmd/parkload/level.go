@@ -57,20 +57,8 @@ type result struct {
 // runLevel starts a fresh service (unless -target), parks n calls,
 // measures the window, retrieves a sample, hangs up and stops.
 func runLevel(cfg config, binary string, n int, stop <-chan os.Signal) (*result, error) {
-	// Ending the level's context with sipgo's force-cancel cause makes
-	// INVITEs still waiting give up at once instead of after Timer B.
-	ctx, cancelCause := context.WithCancelCause(context.Background())
-	ctx, cancelTimeout := context.WithTimeoutCause(ctx, cfg.timeout, sipgo.WaitAnswerForceCancelErr)
-	cancel := func() { cancelCause(sipgo.WaitAnswerForceCancelErr) }
-	defer cancelTimeout()
-	defer cancel()
-	go func() {
-		select {
-		case <-stop:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
+	ctx, cancel, release := runContext(cfg.timeout, stop)
+	defer release()
 
 	r := &result{n: n, window: cfg.window, parkFail: map[string]int{}, retrieveFail: map[string]int{},
 		hangupFail: map[string]int{}, svcCPU: -1, svcSwitches: -1, rssKB: -1, hwmKB: -1, svcCoresBusy: -1}
@@ -100,34 +88,13 @@ func runLevel(cfg config, binary string, n int, stop <-chan os.Signal) (*result,
 			svc.stop(cfg.keepLogs)
 		}()
 	}
-	med, err := newMedia(cfg.readers, cfg.poll)
+	p, err := startParties(ctx, cfg, svc.addr)
 	if err != nil {
 		return nil, err
 	}
-	defer med.close()
-	// The callers come from -sources loopback hosts (127.0.0.1 and up):
-	// the service lets one host have only 4 parks not yet ACKed.
-	var callers []*agent
-	for i := range cfg.sources {
-		a, err := newAgentOn("parkload", fmt.Sprintf("127.0.0.%d", i+1))
-		if err != nil {
-			return nil, err
-		}
-		defer a.close()
-		callers = append(callers, a)
-	}
+	defer p.close()
+	med, callers, retriever := p.med, p.callers, p.retriever
 	callerOf := func(i int) *agent { return callers[i%len(callers)] }
-	retriever, err := newAgent("retriever")
-	if err != nil {
-		return nil, err
-	}
-	defer retriever.close()
-
-	for _, a := range append([]*agent{retriever}, callers...) {
-		if err := a.ping(ctx, svc.addr); err != nil {
-			return nil, err
-		}
-	}
 
 	calls := make([]*call, n)
 	for i := range calls {
@@ -303,6 +270,77 @@ func runLevel(cfg config, binary string, n int, stop <-chan os.Signal) (*result,
 		r.dup200 += a.conn.ok200.Load()
 	}
 	return r, nil
+}
+
+// runContext is a run's context: it ends after budget, or when stop
+// delivers, with sipgo's force-cancel cause, which makes INVITEs still
+// waiting give up at once instead of after Timer B. cancel ends it;
+// release, deferred by the caller, also frees its timer.
+func runContext(budget time.Duration, stop <-chan os.Signal) (ctx context.Context, cancel, release func()) {
+	ctx, cancelCause := context.WithCancelCause(context.Background())
+	ctx, cancelTimeout := context.WithTimeoutCause(ctx, budget, sipgo.WaitAnswerForceCancelErr)
+	cancel = func() { cancelCause(sipgo.WaitAnswerForceCancelErr) }
+	go func() {
+		select {
+		case <-stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel, func() { cancel(); cancelTimeout() }
+}
+
+// parties are the media and SIP agents of a level or a soak: callers
+// from -sources loopback hosts (127.0.0.1 and up: the service lets one
+// host have only 4 parks not yet ACKed) and one retriever.
+type parties struct {
+	med       *media
+	callers   []*agent
+	retriever *agent
+}
+
+// startParties opens the media readers and the agents, and pings the
+// service at addr from each agent.
+func startParties(ctx context.Context, cfg config, addr string) (p *parties, err error) {
+	p = &parties{}
+	defer func() {
+		if err != nil {
+			p.close()
+		}
+	}()
+	if p.med, err = newMedia(cfg.readers, cfg.poll); err != nil {
+		return nil, err
+	}
+	for i := range cfg.sources {
+		a, err := newAgentOn("parkload", fmt.Sprintf("127.0.0.%d", i+1))
+		if err != nil {
+			return nil, err
+		}
+		p.callers = append(p.callers, a)
+	}
+	if p.retriever, err = newAgent("retriever"); err != nil {
+		return nil, err
+	}
+	for _, a := range append([]*agent{p.retriever}, p.callers...) {
+		if err := a.ping(ctx, addr); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// close closes the agents, then the media, in the reverse order of
+// startParties.
+func (p *parties) close() {
+	if p.retriever != nil {
+		p.retriever.close()
+	}
+	for i := len(p.callers) - 1; i >= 0; i-- {
+		p.callers[i].close()
+	}
+	if p.med != nil {
+		p.med.close()
+	}
 }
 
 // pace runs f(0..n-1), each in its own goroutine, started at rate per

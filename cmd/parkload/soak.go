@@ -17,7 +17,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/emiago/sipgo"
 )
 
 // soakSample is one reading of parkd during a soak.
@@ -126,18 +125,8 @@ func runSoak(cfg config, binary string, stop <-chan os.Signal) error {
 // sampling its memory, descriptors and threads every -soak-sample.
 func soak(cfg config, binary string, stop <-chan os.Signal) (*soakResult, error) {
 	budget := cfg.soak + cfg.soakIdle + 3*time.Minute
-	ctx, cancelCause := context.WithCancelCause(context.Background())
-	ctx, cancelTimeout := context.WithTimeoutCause(ctx, budget, sipgo.WaitAnswerForceCancelErr)
-	cancel := func() { cancelCause(sipgo.WaitAnswerForceCancelErr) }
-	defer cancelTimeout()
-	defer cancel()
-	go func() {
-		select {
-		case <-stop:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
+	ctx, cancel, release := runContext(budget, stop)
+	defer release()
 	if cfg.quiet > 0 && !waitQuiet(cfg.quiet, cfg.quietMax, stop) {
 		return nil, errors.New("interrupted")
 	}
@@ -165,32 +154,12 @@ func soak(cfg config, binary string, stop <-chan os.Signal) (*soakResult, error)
 	}()
 	pid := strconv.Itoa(svc.pid)
 
-	med, err := newMedia(cfg.readers, cfg.poll)
+	p, err := startParties(ctx, cfg, svc.addr)
 	if err != nil {
 		return nil, err
 	}
-	defer med.close()
-	// The callers come from -sources loopback hosts (127.0.0.1 and
-	// up): the service lets one host have only 4 parks not yet ACKed.
-	var callers []*agent
-	for i := range cfg.sources {
-		a, err := newAgentOn("parkload", fmt.Sprintf("127.0.0.%d", i+1))
-		if err != nil {
-			return nil, err
-		}
-		defer a.close()
-		callers = append(callers, a)
-	}
-	retriever, err := newAgent("retriever")
-	if err != nil {
-		return nil, err
-	}
-	defer retriever.close()
-	for _, a := range append([]*agent{retriever}, callers...) {
-		if err := a.ping(ctx, svc.addr); err != nil {
-			return nil, err
-		}
-	}
+	defer p.close()
+	med, callers, retriever := p.med, p.callers, p.retriever
 
 	gc := newGCTail(svc.logPath)
 	defer gc.close()
