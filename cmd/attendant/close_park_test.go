@@ -22,39 +22,8 @@ import (
 func TestRealWindowCloseKeepsParkedCalls(t *testing.T) {
 	x := startX(t, "close-keep-parked")
 	svc := siptest.StartPark(t, park.Options{})
-	c := startConsole(t, x, "-listen", "127.0.0.1:0", "-park", svc.HostPort(), "-audio", "none")
-	c.waitEvent(t, "first-frame", 60*time.Second)
-	win := c.window(t, x)
-	title := x.xdo(t, "getwindowname", win)
-	_, aor, ok := strings.Cut(title, "— ")
-	if !ok {
-		t.Fatalf("window title %q names no address", title)
-	}
-
-	callers, err := demo.New(demo.Options{Console: aor, Interval: -1, GiveUp: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := callers.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(callers.Close)
-	alice, err := callers.Dial(demo.Caller{Name: "Alice Martin", Number: "+442079460018", Sound: func() []int16 { return demo.Tone(440, 2) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.wait(t, "Alice ringing", 30*time.Second, func(s *app.Snapshot) bool { _, ok := lineNamed(s, "ringing"); return ok })
-	x.xdo(t, "key", "--window", win, "Return")
-	c.wait(t, "Alice answered", 30*time.Second, func(s *app.Snapshot) bool { _, ok := lineNamed(s, "active"); return ok })
-	x.xdo(t, "key", "--window", win, "p")
-	c.wait(t, "Alice parked by this console", 30*time.Second, func(s *app.Snapshot) bool {
-		for _, o := range s.Orbits {
-			if o.State == "mine" && o.Caller == "Alice Martin" {
-				return len(s.Lines) == 0
-			}
-		}
-		return false
-	})
+	c, win, aor := consoleWindow(t, x, "-listen", "127.0.0.1:0", "-park", svc.HostPort(), "-audio", "none")
+	alice := aliceParkedInWindow(t, x, c, win, aor)
 
 	if err := closeWindow(x.display, win); err != nil {
 		t.Fatal(err)
@@ -70,11 +39,7 @@ func TestRealWindowCloseKeepsParkedCalls(t *testing.T) {
 	x.shot(t, "close-asked")
 	x.click(t, win, keep)
 	clicked := time.Now()
-	select {
-	case <-c.exited:
-	case <-time.After(30 * time.Second):
-		t.Fatal("the console did not exit")
-	}
+	c.waitExited(t, "the console exits")
 	c.logExit(t, clicked)
 	if d := c.events("close-decided"); len(d) != 1 || d[0].Choice != "keep-parked" {
 		t.Errorf("decisions %+v, want keep-parked", d)
@@ -101,38 +66,8 @@ func TestRealWindowCloseKeepsCallsHere(t *testing.T) {
 	}
 	args := []string{"-listen", "127.0.0.1:0", "-park-listen", "127.0.0.1:" + strconv.Itoa(port),
 		"-state-dir", t.TempDir(), "-audio", "none"}
-	c := startConsole(t, x, args...)
-	c.waitEvent(t, "first-frame", 60*time.Second)
-	win := c.window(t, x)
-	title := x.xdo(t, "getwindowname", win)
-	_, aor, ok := strings.Cut(title, "— ")
-	if !ok {
-		t.Fatalf("window title %q names no address", title)
-	}
-	callers, err := demo.New(demo.Options{Console: aor, Interval: -1, GiveUp: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := callers.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(callers.Close)
-	alice, err := callers.Dial(demo.Caller{Name: "Alice Martin", Number: "+442079460018", Sound: func() []int16 { return demo.Tone(440, 2) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.wait(t, "Alice ringing", 30*time.Second, func(s *app.Snapshot) bool { _, ok := lineNamed(s, "ringing"); return ok })
-	x.xdo(t, "key", "--window", win, "Return")
-	c.wait(t, "Alice answered", 30*time.Second, func(s *app.Snapshot) bool { _, ok := lineNamed(s, "active"); return ok })
-	x.xdo(t, "key", "--window", win, "p")
-	c.wait(t, "Alice parked by this console", 30*time.Second, func(s *app.Snapshot) bool {
-		for _, o := range s.Orbits {
-			if o.State == "mine" && o.Caller == "Alice Martin" {
-				return len(s.Lines) == 0
-			}
-		}
-		return false
-	})
+	c, win, aor := consoleWindow(t, x, args...)
+	alice := aliceParkedInWindow(t, x, c, win, aor)
 	if st, _ := alice.State(); st != demo.CallParked {
 		t.Fatalf("Alice's call is %v, want parked", st)
 	}
@@ -152,11 +87,7 @@ func TestRealWindowCloseKeepsCallsHere(t *testing.T) {
 	x.shot(t, "close-asked")
 	x.click(t, win, asked.Buttons["Close"])
 	clicked := time.Now()
-	select {
-	case <-c.exited:
-	case <-time.After(30 * time.Second):
-		t.Fatal("the console did not exit")
-	}
+	c.waitExited(t, "the console exits")
 	c.logExit(t, clicked)
 	if d := c.events("close-decided"); len(d) != 1 || d[0].Choice != "keep-parked" {
 		t.Errorf("decisions %+v, want keep-parked", d)
@@ -191,15 +122,8 @@ func TestRealWindowRingBackNow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := startConsole(t, x, "-listen", "127.0.0.1:0", "-park-listen", "127.0.0.1:"+strconv.Itoa(port),
+	c, win, aor := consoleWindow(t, x, "-listen", "127.0.0.1:0", "-park-listen", "127.0.0.1:"+strconv.Itoa(port),
 		"-state-dir", t.TempDir(), "-audio", "none")
-	c.waitEvent(t, "first-frame", 60*time.Second)
-	win := c.window(t, x)
-	title := x.xdo(t, "getwindowname", win)
-	_, aor, ok := strings.Cut(title, "— ")
-	if !ok {
-		t.Fatalf("window title %q names no address", title)
-	}
 	alice := aliceParkedInWindow(t, x, c, win, aor)
 
 	if err := closeWindow(x.display, win); err != nil {
@@ -212,21 +136,10 @@ func TestRealWindowRingBackNow(t *testing.T) {
 	}
 	x.click(t, win, ring)
 	c.waitEvents(t, "ringing-back-to-close", 1)
-	c.wait(t, "Alice ringing back here", 30*time.Second, func(s *app.Snapshot) bool { _, ok := lineNamed(s, "back"); return ok })
-	x.shot(t, "ringing-back")
-	x.xdo(t, "key", "--window", win, "Return")
-	c.wait(t, "Alice answered again", 30*time.Second, func(s *app.Snapshot) bool { _, ok := lineNamed(s, "active"); return ok })
-	if st, _ := alice.State(); st == demo.CallEnded {
-		t.Fatal("Alice's call ended")
-	}
-	x.xdo(t, "key", "--window", win, "Escape")
-	c.wait(t, "the hang-up asked", 10*time.Second, func(s *app.Snapshot) bool { return s.Confirm != "" })
+	answerRingBack(t, x, c, win, alice)
+	askHangUp(t, x, c, win)
 	x.xdo(t, "key", "--window", win, "y")
-	select {
-	case <-c.exited:
-	case <-time.After(30 * time.Second):
-		t.Fatal("the console did not close once nothing was left")
-	}
+	c.waitExited(t, "the console closes once nothing is left")
 	if code := c.cmd.ProcessState.ExitCode(); code != exitOK {
 		t.Errorf("exit status %d, want 0", code)
 	}
@@ -256,6 +169,58 @@ func aliceParkedInWindow(t *testing.T, x *x11, c *console, win, aor string) *dem
 	x.xdo(t, "key", "--window", win, "Return")
 	c.wait(t, "Alice answered", 30*time.Second, func(s *app.Snapshot) bool { _, ok := lineNamed(s, "active"); return ok })
 	x.xdo(t, "key", "--window", win, "p")
-	c.wait(t, "Alice parked", 30*time.Second, func(s *app.Snapshot) bool { return len(s.Lines) == 0 && orbitOf(s, 701).State == "mine" })
+	c.wait(t, "Alice parked by this console", 30*time.Second, func(s *app.Snapshot) bool {
+		o := orbitOf(s, 701)
+		return len(s.Lines) == 0 && o.State == "mine" && o.Caller == "Alice Martin"
+	})
 	return alice
+}
+
+// consoleWindow starts the console with args in x and waits for its
+// window's first frame; it returns the console, its window and the
+// address its title names (after "— ").
+func consoleWindow(t *testing.T, x *x11, args ...string) (c *console, win, aor string) {
+	t.Helper()
+	c = startConsole(t, x, args...)
+	c.waitEvent(t, "first-frame", 60*time.Second)
+	win = c.window(t, x)
+	title := x.xdo(t, "getwindowname", win)
+	_, aor, ok := strings.Cut(title, "— ")
+	if !ok {
+		t.Fatalf("window title %q names no address", title)
+	}
+	return c, win, aor
+}
+
+// waitExited waits, for at most 30 s, until the console's process has
+// exited; what says what is awaited.
+func (c *console) waitExited(t *testing.T, what string) {
+	t.Helper()
+	select {
+	case <-c.exited:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("%s: not within 30 s", what)
+	}
+}
+
+// answerRingBack waits until Alice's parked call rings back on the
+// console (window win), answers it (Enter) and checks that her call
+// goes on.
+func answerRingBack(t *testing.T, x *x11, c *console, win string, alice *demo.Call) {
+	t.Helper()
+	c.wait(t, "Alice ringing back here", 30*time.Second, func(s *app.Snapshot) bool { _, ok := lineNamed(s, "back"); return ok })
+	x.shot(t, "ringing-back")
+	x.xdo(t, "key", "--window", win, "Return")
+	c.wait(t, "Alice answered again", 30*time.Second, func(s *app.Snapshot) bool { _, ok := lineNamed(s, "active"); return ok })
+	if st, _ := alice.State(); st == demo.CallEnded {
+		t.Fatal("Alice's call ended")
+	}
+}
+
+// askHangUp presses Esc in the console's window win and waits for the
+// hang-up question.
+func askHangUp(t *testing.T, x *x11, c *console, win string) {
+	t.Helper()
+	x.xdo(t, "key", "--window", win, "Escape")
+	c.wait(t, "the hang-up asked", 10*time.Second, func(s *app.Snapshot) bool { return s.Confirm != "" })
 }
