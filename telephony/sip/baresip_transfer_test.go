@@ -1,8 +1,6 @@
 package sip_test
 
 import (
-	"context"
-	"net/url"
 	"strings"
 	"testing"
 
@@ -63,37 +61,14 @@ func aliceOnConsole(t *testing.T, a *console) (*peer, *siptest.Media, telephony.
 }
 
 // dialFollowingReplaces has pr call uri and follow a REFER as a
-// referee should (RFC 3891 §3): a Replaces header field in the Refer-To
-// URI goes into the INVITE as a Replaces header (diago leaves it in the
-// Request-URI, which baresip takes for a new call).
+// referee should, Replaces and all (siptest.FollowRefers).
 func dialFollowingReplaces(t *testing.T, pr *peer, uri sip.Uri) <-chan *siptest.Call {
 	t.Helper()
 	d, err := pr.DG.NewDialog(uri, diago.NewDialogOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := diago.InviteClientOptions{Headers: []sip.Header{pr.From()}}
-	opts.OnRefer = func(rd *diago.DialogClientSession) error {
-		hdrs := []sip.Header{pr.From()}
-		r := &rd.InviteRequest.Recipient
-		if v, ok := r.Headers.Get("Replaces"); ok {
-			val, err := url.QueryUnescape(v)
-			if err != nil {
-				return err
-			}
-			r.Headers = sip.NewParams()
-			hdrs = append(hdrs, sip.NewHeader("Replaces", val))
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-		defer cancel()
-		c, err := siptest.Follow(ctx, rd, hdrs...)
-		if err != nil {
-			return err
-		}
-		pr.referred <- c
-		<-rd.Context().Done()
-		return nil
-	}
+	opts := diago.InviteClientOptions{Headers: []sip.Header{pr.From()}, OnRefer: siptest.FollowRefers(pr.From(), pr.referred)}
 	return siptest.Dial(t, d, opts)
 }
 
