@@ -366,14 +366,7 @@ func TestRealWindowParkAndRetrieve(t *testing.T) {
 	slot := orbitOf(s, 703)
 	fromX, fromY := card.Rect.X+card.Rect.W/2, card.Rect.Y+18
 	toX, toY := slot.Rect.Centre()
-	x.xdo(t, "mousemove", "--window", win, px(fromX), px(fromY))
-	x.xdo(t, "mousedown", "1")
-	const steps = 12
-	for i := 1; i <= steps; i++ {
-		f := float32(i) / steps
-		x.xdo(t, "mousemove", "--window", win, px(fromX+(toX-fromX)*f), px(fromY+(toY-fromY)*f))
-		time.Sleep(30 * time.Millisecond)
-	}
+	x.drag(t, win, fromX, fromY, toX, toY, nil)
 	c.wait(t, "703 offered while the card hovers", 5*time.Second, func(s *app.Snapshot) bool { return orbitOf(s, 703).Hint == "Park here" })
 	x.shot(t, "dragging")
 	x.xdo(t, "mouseup", "1")
