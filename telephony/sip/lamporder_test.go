@@ -1,6 +1,9 @@
 package sip_test
 
 import (
+	"fmt"
+	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,5 +76,98 @@ func TestLampNotifyShownBeforeAnswered(t *testing.T) {
 		if o := orbit(); !o.Occupied {
 			t.Fatalf("round %d: the NOTIFY lighting 701 was answered, the orbit still shows %+v", round, o)
 		}
+	}
+}
+
+// TestLampNotifyOutOfOrderRefused: a NOTIFY of a lamp's dialog with a
+// CSeq below one already applied came late (its first copy was lost
+// and this is the retransmission, or it was overtaken on the way) and is
+// refused 500 (RFC 3261 §12.2.2) without touching the orbit; a burst of
+// NOTIFYs sent without waiting for their answers (as a notifier that
+// does not queue them sends) leaves the orbit as the last one says. The
+// console, whose sipgo hands each request to a goroutine of its own,
+// used to apply whichever came last: a full document is the orbit's
+// whole state whatever its version, so an older one turned the lamp
+// back.
+func TestLampNotifyOutOfOrderRefused(t *testing.T) {
+	x := startAsterisk(t, 701, 701)
+	a := newConsole(t, "desk", 1000, func(c *sbsip.Config) {
+		x.templates("87{orbit}")(c)
+		c.Park.HealthInterval = time.Hour // no re-subscription under load
+	})
+	a.waitParkService(t, true)
+	x.waitSubscribed(t)
+	a.waitOrbit(t, 701, "known free", func(o telephony.Orbit) bool { return o.Lamp == telephony.LampKnown && !o.Occupied })
+
+	// The test speaks for the PBX from its address (another port), in
+	// the subscription's dialog; the PBX's own later NOTIFYs (the final
+	// one at Close) go on above the test's CSeqs.
+	pbx, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pbx.Close()
+	sub := x.lampSubOf(t, 701)
+	x.mu.Lock()
+	x.subs[701][len(x.subs[701])-1].cseq += 1000
+	x.mu.Unlock()
+	console := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: int(a.Addr("udp").Port())}
+	contact := fmt.Sprintf("sip:701@127.0.0.1:%d", x.port)
+	send := func(n uint32, state string) {
+		t.Helper()
+		if _, err := pbx.WriteToUDP(lampNotify(sub, pbx.LocalAddr().(*net.UDPAddr), contact, sub.cseq+n, int(n), state), console); err != nil {
+			t.Fatal(err)
+		}
+	}
+	answer := func() string {
+		t.Helper()
+		_ = pbx.SetReadDeadline(time.Now().Add(waitFor))
+		buf := make([]byte, 4096)
+		n, _, err := pbx.ReadFromUDP(buf)
+		if err != nil {
+			t.Fatalf("a NOTIFY unanswered: %v", err)
+		}
+		return strings.SplitN(string(buf[:n]), "\r\n", 2)[0]
+	}
+	orbit := func() telephony.Orbit {
+		for _, o := range a.Orbits() {
+			if o.Number == 701 {
+				return o
+			}
+		}
+		t.Fatal("no orbit 701")
+		return telephony.Orbit{}
+	}
+
+	send(20, "confirmed")
+	if got := answer(); !strings.HasPrefix(got, "SIP/2.0 200 ") {
+		t.Fatalf("NOTIFY lighting 701 answered %q, want 200", got)
+	}
+	a.waitOrbit(t, 701, "lit", func(o telephony.Orbit) bool { return o.Occupied })
+	send(10, "terminated") // older than the one applied
+	if got := answer(); !strings.HasPrefix(got, "SIP/2.0 500 ") {
+		t.Errorf("a NOTIFY older than the one applied answered %q, want 500", got)
+	}
+	if o := orbit(); !o.Occupied {
+		t.Fatalf("a NOTIFY older than the one applied turned the orbit to %+v", o)
+	}
+
+	// A burst, each NOTIFY at once after the last: the newest one (dark)
+	// is what the orbit shows once all are answered.
+	const burst = 40
+	for i := range uint32(burst) {
+		state := "confirmed"
+		if i%2 == 1 {
+			state = "terminated"
+		}
+		send(100+i, state)
+	}
+	for range burst {
+		if got := answer(); !strings.HasPrefix(got, "SIP/2.0 200 ") && !strings.HasPrefix(got, "SIP/2.0 500 ") {
+			t.Fatalf("a NOTIFY of the burst answered %q", got)
+		}
+	}
+	if o := orbit(); o.Occupied {
+		t.Fatalf("after a burst whose newest NOTIFY darkens 701, the orbit shows %+v", o)
 	}
 }

@@ -27,21 +27,28 @@ func (x *asterisk) lampSubOf(t testing.TB, slot int) lampSub {
 // forgedNotify is a lamp NOTIFY in the dialog of s that says the slot is
 // occupied, as a stranger at from would send it, with its own Contact.
 func forgedNotify(s lampSub, from *net.UDPAddr, version int) []byte {
+	return lampNotify(s, from, "sip:evil@"+from.String(), s.cseq+100, version, "confirmed")
+}
+
+// lampNotify is a lamp NOTIFY in the dialog of s, sent from from with
+// contact as its Contact, numbered cseq, whose full document of the
+// given version says the slot's dialog is in state.
+func lampNotify(s lampSub, from *net.UDPAddr, contact string, cseq uint32, version int, state string) []byte {
 	host := from.IP.String()
 	body := fmt.Sprintf(`<?xml version="1.0"?>
 <dialog-info xmlns="urn:ietf:params:xml:ns:dialog-info" version="%d" state="full" entity="sip:%d@%s">
-<dialog id="%d"><state>confirmed</state></dialog>
+<dialog id="%d"><state>%s</state></dialog>
 </dialog-info>
-`, version, s.slot, host, s.slot)
+`, version, s.slot, host, s.slot, state)
 	var b strings.Builder
 	fmt.Fprintf(&b, "NOTIFY %s SIP/2.0\r\n", s.target.String())
 	fmt.Fprintf(&b, "Via: SIP/2.0/UDP %s;branch=z9hG4bK%s;rport\r\n", from.String(), sip.GenerateTagN(12))
 	fmt.Fprintf(&b, "From: <sip:%d@%s>;tag=%s\r\n", s.slot, host, s.toTag)
 	fmt.Fprintf(&b, "To: <%s>;tag=%s\r\n", s.from.String(), s.fromTag)
 	fmt.Fprintf(&b, "Call-ID: %s\r\n", s.callID)
-	fmt.Fprintf(&b, "CSeq: %d NOTIFY\r\n", s.cseq+100)
+	fmt.Fprintf(&b, "CSeq: %d NOTIFY\r\n", cseq)
 	fmt.Fprintf(&b, "Max-Forwards: 70\r\n")
-	fmt.Fprintf(&b, "Contact: <sip:evil@%s>\r\n", from.String())
+	fmt.Fprintf(&b, "Contact: <%s>\r\n", contact)
 	fmt.Fprintf(&b, "Event: dialog\r\nSubscription-State: active;expires=600\r\n")
 	fmt.Fprintf(&b, "Content-Type: %s\r\nContent-Length: %d\r\n\r\n%s", dialoginfo.ContentType, len(body), body)
 	return []byte(b.String())

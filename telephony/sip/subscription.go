@@ -36,6 +36,17 @@ type subscription struct {
 	// faulted is told of every failed SUBSCRIBE.
 	faulted func(f telephony.LampFault, err error)
 
+	// applying is held by a NOTIFY from its CSeq check until what it
+	// said is taken (sipgo hands each request to a goroutine of its
+	// own, so two NOTIFYs may be handled at once); it guards applied.
+	applying sync.Mutex
+	// applied is the dialog (Call-ID) and CSeq of the last NOTIFY taken:
+	// one of that dialog with a lower CSeq came late and is refused.
+	applied struct {
+		callID string
+		cseq   uint32
+	}
+
 	mu      sync.Mutex
 	callID  string
 	from    sip.FromHeader
@@ -404,8 +415,8 @@ func (p *Phone) subSend(ctx context.Context, s *subscription, client *sipgo.Clie
 // onNotify handles a NOTIFY of a dialog subscription; false means it is
 // not one (a REFER's NOTIFY, say). A dialog NOTIFY of no subscription
 // of ours is answered 481 (the service still sends on an old one); one
-// from a stranger 403. The subscription is told what it said before
-// the NOTIFY is answered.
+// from a stranger 403, one older than a NOTIFY already taken 500. The
+// subscription is told what it said before the NOTIFY is answered.
 func (r *subscriptions) onNotify(p *Phone, req *sip.Request, tx sip.ServerTransaction) bool {
 	ev := req.GetHeader("Event")
 	if ev == nil || !strings.EqualFold(dialoginfo.EventType(ev.Value()), dialoginfo.EventName) {
@@ -431,6 +442,22 @@ func (r *subscriptions) onNotify(p *Phone, req *sip.Request, tx sip.ServerTransa
 		res.AppendHeader(sip.NewHeader("Warning", `399 console "not the subscription's peer"`))
 		_ = tx.Respond(res)
 		return true
+	}
+	// An in-dialog request below the dialog's last CSeq is out of order
+	// and refused 500 (RFC 3261 §12.2.2): a NOTIFY overtaken by a newer
+	// one (its first copy lost, or another handled first) must not be
+	// taken after it. The same CSeq is taken again (a copy of the last).
+	s.applying.Lock()
+	if cs := req.CSeq(); cs != nil {
+		if last := s.applied.cseq; s.applied.callID == string(*id) && cs.SeqNo < last {
+			s.applying.Unlock()
+			p.log.Debug("dialog NOTIFY out of order refused", "subscription", s.name, "cseq", cs.SeqNo, "last", last)
+			res := sip.NewResponseFromRequest(req, sip.StatusInternalServerError, "Server Internal Error", nil)
+			res.AppendHeader(sip.NewHeader("Warning", `399 console "CSeq out of order"`))
+			_ = tx.Respond(res)
+			return true
+		}
+		s.applied.callID, s.applied.cseq = string(*id), cs.SeqNo
 	}
 	var n notice
 	if h := req.GetHeader(instanceHeader); h != nil {
@@ -484,6 +511,7 @@ func (r *subscriptions) onNotify(p *Phone, req *sip.Request, tx sip.ServerTransa
 		p.log.Warn("dialog document", "subscription", s.name, "error", docErr)
 	}
 	s.noted(n)
+	s.applying.Unlock()
 	// Answered only once applied: a service that sends a subscription's
 	// next NOTIFY after this one's answer (parkd, Asterisk) never has
 	// two applied out of order.
