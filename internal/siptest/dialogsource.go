@@ -6,7 +6,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
@@ -19,12 +18,17 @@ import (
 // 200 and followed by a full dialog-info document of EXT's calls; set
 // changes an extension's state and notifies its subscribers; restart
 // forgets every subscription, as a restarted PBX does (a refresh of one
-// is answered 481).
+// is answered 481). A subscription's NOTIFYs go out as the changes come,
+// without waiting for the last one's answer (the CSeq tells their
+// order); each is retransmitted until its answer or Timer F (64*T1), as
+// a real server keeps its transaction, or until the source stops.
 type DialogSource struct {
 	t      testing.TB
 	ua     *sipgo.UserAgent
 	client *sipgo.Client
 	Port   int // where it listens (UDP, 127.0.0.1)
+	// notifying is the NOTIFYs' context, ended when the source stops.
+	notifying context.Context
 
 	mu     sync.Mutex
 	states map[string]telephony.Presence // by extension; idle when not set
@@ -88,10 +92,13 @@ func StartDialogSource(t testing.TB) *DialogSource {
 	ctx, cancel := context.WithCancel(context.Background())
 	var serving sync.WaitGroup
 	serving.Go(func() { _ = srv.ListenAndServe(ctx, "udp", addr) })
+	notifying, stopNotifying := context.WithCancel(context.Background())
+	s.notifying = notifying
 	t.Cleanup(func() {
 		s.mu.Lock()
 		s.closed = true
 		s.mu.Unlock()
+		stopNotifying() // a NOTIFY to a console already gone is not waited for
 		s.wg.Wait()
 		cancel()
 		ua.Close()
@@ -271,9 +278,7 @@ func (s *DialogSource) notify(d *dialogSub, final bool) {
 	}
 	req.SetTransport("UDP")
 	s.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if _, err := s.client.Do(ctx, req); err != nil {
+	if _, err := s.client.Do(s.notifying, req); err != nil && s.notifying.Err() == nil {
 		s.t.Logf("presence: NOTIFY %s: %v", d.ext, err)
 	}
 }

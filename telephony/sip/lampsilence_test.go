@@ -25,6 +25,9 @@ type mute struct {
 	port   int
 	client *sipgo.Client
 	wg     sync.WaitGroup
+	// ctx ends when the notifier stops; till then a NOTIFY's transaction
+	// lasts until its answer or Timer F (64*T1), as a real one does.
+	ctx context.Context
 
 	mu      sync.Mutex
 	callIDs []string // the subscriptions made, in order
@@ -52,6 +55,7 @@ func startMute(t *testing.T) *mute {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
 	})
 	ctx, cancel := context.WithCancel(context.Background())
+	m.ctx = ctx
 	done := make(chan struct{})
 	go func() { defer close(done); _ = srv.ListenAndServe(ctx, "udp", addr) }()
 	t.Cleanup(func() {
@@ -108,9 +112,7 @@ func (m *mute) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 		n.AppendHeader(sip.NewHeader("Content-Type", dialoginfo.ContentType))
 		n.SetBody(fmt.Appendf(nil, "<?xml version=\"1.0\"?>\n<dialog-info xmlns=\"urn:ietf:params:xml:ns:dialog-info\" version=\"0\" state=\"full\" entity=\"sip:701@127.0.0.1\">\n<dialog id=\"701\"><state>%s</state></dialog>\n</dialog-info>\n", state))
 		n.SetTransport("UDP")
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_, _ = m.client.Do(ctx, n)
+		_, _ = m.client.Do(m.ctx, n)
 	})
 }
 
