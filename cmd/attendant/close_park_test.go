@@ -2,15 +2,12 @@ package main
 
 import (
 	"context"
-	"net/netip"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/switchboard/switchboard/app"
 	"github.com/switchboard/switchboard/internal/demo"
-	"github.com/switchboard/switchboard/internal/freeport"
 	"github.com/switchboard/switchboard/internal/siptest"
 	"github.com/switchboard/switchboard/telephony/park"
 )
@@ -60,11 +57,8 @@ func TestRealWindowCloseKeepsParkedCalls(t *testing.T) {
 // same addresses shows her on her orbit (issue 15).
 func TestRealWindowCloseKeepsCallsHere(t *testing.T) {
 	x := startX(t, "close-keep-here")
-	port, err := freeport.UDPAndTCP(netip.MustParseAddr("127.0.0.1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	args := []string{"-listen", "127.0.0.1:0", "-park-listen", "127.0.0.1:" + strconv.Itoa(port),
+	parkAddr := freeAddrs(t, 1)[0]
+	args := []string{"-listen", "127.0.0.1:0", "-park-listen", parkAddr,
 		"-state-dir", t.TempDir(), "-audio", "none"}
 	c, win, aor := consoleWindow(t, x, args...)
 	alice := aliceParkedInWindow(t, x, c, win, aor)
@@ -118,11 +112,8 @@ func TestRealWindowCloseKeepsCallsHere(t *testing.T) {
 // lines the console closes by itself, exit status 0 (issue 15).
 func TestRealWindowRingBackNow(t *testing.T) {
 	x := startX(t, "ring-back-now")
-	port, err := freeport.UDPAndTCP(netip.MustParseAddr("127.0.0.1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, win, aor := consoleWindow(t, x, "-listen", "127.0.0.1:0", "-park-listen", "127.0.0.1:"+strconv.Itoa(port),
+	parkAddr := freeAddrs(t, 1)[0]
+	c, win, aor := consoleWindow(t, x, "-listen", "127.0.0.1:0", "-park-listen", parkAddr,
 		"-state-dir", t.TempDir(), "-audio", "none")
 	alice := aliceParkedInWindow(t, x, c, win, aor)
 

@@ -2,12 +2,8 @@ package main
 
 import (
 	"context"
-	"net"
-	"net/netip"
-	"strconv"
 	"testing"
 
-	"github.com/switchboard/switchboard/internal/freeport"
 	"github.com/switchboard/switchboard/internal/siptest"
 	"github.com/switchboard/switchboard/internal/tone"
 	"github.com/switchboard/switchboard/telephony"
@@ -29,17 +25,8 @@ import (
 func TestConsoleKeepsItsParkTokens(t *testing.T) {
 	for _, mode := range []string{"embedded", "separate"} {
 		t.Run(mode, func(t *testing.T) {
-			lo := netip.MustParseAddr("127.0.0.1")
-			phonePort, err := freeport.UDPAndTCP(lo)
-			if err != nil {
-				t.Fatal(err)
-			}
-			parkPort, err := freeport.UDPAndTCP(lo)
-			if err != nil {
-				t.Fatal(err)
-			}
-			listen := net.JoinHostPort("127.0.0.1", strconv.Itoa(phonePort))
-			parkAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(parkPort))
+			addrs := freeAddrs(t, 2)
+			listen, parkAddr := addrs[0], addrs[1]
 			dir := t.TempDir()
 			args := []string{"-listen", listen, "-state-dir", dir, "-audio", "none"}
 			var svc *park.Service

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"net"
 	"net/netip"
-	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,7 +12,6 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard/switchboard/app"
-	"github.com/switchboard/switchboard/internal/freeport"
 	"github.com/switchboard/switchboard/internal/siptest"
 	"github.com/switchboard/switchboard/internal/tone"
 	"github.com/switchboard/switchboard/telephony"
@@ -220,17 +217,9 @@ func (c *caller) callAndPark(t *testing.T, r *reopenable, n int, freq float64) (
 // the console retrieves Alice (tones both ways), and after the reopen
 // Bob's hang-up frees his orbit and Carol's ends Dave's leg.
 func TestEmbeddedParkKeepsCallsAcrossReopen(t *testing.T) {
-	lo := netip.MustParseAddr("127.0.0.1")
-	phonePort, err := freeport.UDPAndTCP(lo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	parkPort, err := freeport.UDPAndTCP(lo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	parkAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(parkPort))
-	args := []string{"-listen", net.JoinHostPort("127.0.0.1", strconv.Itoa(phonePort)), "-park-listen", parkAddr,
+	addrs := freeAddrs(t, 2)
+	parkAddr := addrs[1]
+	args := []string{"-listen", addrs[0], "-park-listen", parkAddr,
 		"-state-dir", t.TempDir(), "-audio", "none"}
 	r := openPhone(t, args...)
 
@@ -246,7 +235,7 @@ func TestEmbeddedParkKeepsCallsAcrossReopen(t *testing.T) {
 	// Dave, at another desk, retrieves Carol: her call is bridged
 	// through the console's service.
 	dave := siptest.NewAgent(t, "dave", siptest.AgentOptions{Logger: siptest.Logger("ATTENDANT_TEST_LOG", "dave")})
-	daveD, err := dave.Call(t, sip.Uri{Scheme: "sip", User: "703", Host: "127.0.0.1", Port: parkPort})
+	daveD, err := dave.Call(t, sip.Uri{Scheme: "sip", User: "703", Host: "127.0.0.1", Port: int(netip.MustParseAddrPort(parkAddr).Port())})
 	if err != nil {
 		t.Fatalf("Dave's retrieve of 703: %v", err)
 	}
@@ -348,17 +337,8 @@ func TestEmbeddedParkKeepsCallsAcrossReopen(t *testing.T) {
 // on his orbit again with the music. A drain that ends by itself, every
 // call gone, calls done.
 func TestRingBackNow(t *testing.T) {
-	lo := netip.MustParseAddr("127.0.0.1")
-	phonePort, err := freeport.UDPAndTCP(lo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	parkPort, err := freeport.UDPAndTCP(lo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	args := []string{"-listen", net.JoinHostPort("127.0.0.1", strconv.Itoa(phonePort)),
-		"-park-listen", net.JoinHostPort("127.0.0.1", strconv.Itoa(parkPort)), "-state-dir", t.TempDir(), "-audio", "none"}
+	addrs := freeAddrs(t, 2)
+	args := []string{"-listen", addrs[0], "-park-listen", addrs[1], "-state-dir", t.TempDir(), "-audio", "none"}
 	r := openPhone(t, args...)
 	alice, bob := newCaller(t, "alice"), newCaller(t, "bob")
 	aliceD, aliceM := alice.callAndPark(t, r, 701, aliceFreq)
