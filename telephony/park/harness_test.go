@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"testing"
-	"time"
 
 	"github.com/emiago/diago"
 	"github.com/emiago/sipgo/sip"
@@ -135,7 +134,9 @@ func hangup(t testing.TB, d interface {
 	Hangup(context.Context) error
 }) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	// The BYE's transaction lasts until its answer or Timer F (64*T1),
+	// as a real phone's does.
+	ctx, cancel := context.WithTimeout(context.Background(), sip.Timer_F)
 	defer cancel()
 	if err := d.Hangup(ctx); err != nil {
 		t.Fatalf("hangup: %v", err)

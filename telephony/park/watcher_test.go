@@ -167,7 +167,9 @@ func (w *watcher) subscribe(exp time.Duration) (*sip.Response, error) {
 	req.AppendHeader(sip.NewHeader("Event", dialoginfo.EventName))
 	req.AppendHeader(sip.NewHeader("Accept", dialoginfo.ContentType))
 	req.AppendHeader(sip.NewHeader("Expires", fmt.Sprint(int(exp/time.Second))))
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	// The transaction lasts until its answer or Timer F (64*T1), as a
+	// real subscriber's does: a loaded service may answer after 5 s.
+	ctx, cancel := context.WithTimeout(context.Background(), sip.Timer_F)
 	defer cancel()
 	return w.client.Do(ctx, req)
 }
