@@ -123,6 +123,27 @@ func TestBuildSDPAnswerMirrorsLines(t *testing.T) {
 	}
 }
 
+// TestBuildSDPKeepsNoSpareCapacity: our SDP answer stays in memory for
+// as long as the call (the 200 OK's body in the sipgo dialog), so it is
+// returned in an array of its own size, not in the buffer it was built
+// in, which grew by doubling (issue 17: ~250 bytes in 512 per call).
+func TestBuildSDPKeepsNoSpareCapacity(t *testing.T) {
+	o, err := parseOffer([]byte("v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio 4000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []sdpParams{
+		{sessionID: 1 << 61, version: 1, addr: netip.MustParseAddrPort("127.0.0.1:20000"),
+			formats: []format{{pt: o.pt, codec: o.codec}}, eventPT: o.eventPT, direction: "sendonly", lines: o.lines, audioIdx: o.audioIndex},
+		{sessionID: 7, version: 2, addr: netip.MustParseAddrPort("[::1]:20002"), formats: []format{{pt: ptPCMU, codec: ptPCMU}, {pt: ptPCMA, codec: ptPCMA}}},
+	} {
+		b := buildSDP(p)
+		if cap(b) != len(b) {
+			t.Errorf("buildSDP: %d bytes in an array of %d", len(b), cap(b))
+		}
+	}
+}
+
 func rtpPacket(pt uint8, seq uint16, ts, ssrc uint32, payload []byte) []byte {
 	b := make([]byte, rtpHeaderLen+len(payload))
 	writeRTPHeader(b, pt, false, seq, ts, ssrc)

@@ -380,7 +380,12 @@ func buildSDP(p sdpParams) []byte {
 		}
 		b.WriteString("a=ptime:20\r\na=" + dir + "\r\n")
 	}
-	return b.Bytes()
+	// The SDP lives as long as the call (a 200 OK's body in the dialog),
+	// so it leaves the buffer, which grew by doubling, for an array of its
+	// own size: ~200 bytes less per parked call (issue 17).
+	out := make([]byte, b.Len())
+	copy(out, b.Bytes())
+	return out
 }
 
 // readOffer parses a peer's SDP (an offer, or an answer to ours) and
