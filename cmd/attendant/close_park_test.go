@@ -120,14 +120,7 @@ func TestRealWindowRingBackNow(t *testing.T) {
 	if err := closeWindow(x.display, win); err != nil {
 		t.Fatal(err)
 	}
-	asked := c.waitEvents(t, "close-asked", 1)
-	ring, ok := asked.Buttons["Ring back now"]
-	if !ok {
-		t.Fatalf("buttons %v: no Ring back now", asked.Buttons)
-	}
-	x.click(t, win, ring)
-	c.waitEvents(t, "ringing-back-to-close", 1)
-	answerRingBack(t, x, c, win, alice)
+	ringBackNow(t, x, c, win, alice, "ringing-back-to-close")
 	askHangUp(t, x, c, win)
 	x.xdo(t, "key", "--window", win, "y")
 	c.waitExited(t, "the console closes once nothing is left")
@@ -194,11 +187,20 @@ func (c *console) waitExited(t *testing.T, what string) {
 	}
 }
 
-// answerRingBack waits until Alice's parked call rings back on the
-// console (window win), answers it (Enter) and checks that her call
-// goes on.
-func answerRingBack(t *testing.T, x *x11, c *console, win string, alice *demo.Call) {
+// ringBackNow answers the close question (asked of the console, window
+// win) with Ring back now, waits for the console's event (the state
+// log's "ringing-back-to-close" or "ringing-back-to-restart") and for
+// Alice's parked call to ring back here, answers it (Enter) and checks
+// that her call goes on.
+func ringBackNow(t *testing.T, x *x11, c *console, win string, alice *demo.Call, event string) {
 	t.Helper()
+	asked := c.waitEvents(t, "close-asked", 1)
+	ring, ok := asked.Buttons["Ring back now"]
+	if !ok {
+		t.Fatalf("buttons %v: no Ring back now", asked.Buttons)
+	}
+	x.click(t, win, ring)
+	c.waitEvents(t, event, 1)
 	c.wait(t, "Alice ringing back here", 30*time.Second, func(s *app.Snapshot) bool { _, ok := lineNamed(s, "back"); return ok })
 	x.shot(t, "ringing-back")
 	x.xdo(t, "key", "--window", win, "Return")

@@ -28,14 +28,7 @@ func TestRealWindowRestartRingBackNow(t *testing.T) {
 
 	offer := offerRestart(t, x, c, win, newAddr)
 	x.click(t, win, offer.Buttons["Restart now"])
-	asked := c.waitEvents(t, "close-asked", 1)
-	ring, ok := asked.Buttons["Ring back now"]
-	if !ok {
-		t.Fatalf("buttons %v: no Ring back now", asked.Buttons)
-	}
-	x.click(t, win, ring)
-	c.waitEvents(t, "ringing-back-to-restart", 1)
-	answerRingBack(t, x, c, win, alice)
+	ringBackNow(t, x, c, win, alice, "ringing-back-to-restart")
 	if r := c.events("restart"); len(r) != 0 {
 		t.Fatalf("restarted while the parked call rang back: %+v", r)
 	}
