@@ -16,7 +16,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-
 )
 
 // soakSample is one reading of parkd during a soak.
