@@ -42,6 +42,10 @@ type lamps struct {
 	// restarts are the orbits whose service restarted lately
 	// (restartloss.go).
 	restarts restartMarks
+	// written, when set (by tests, under p.mu), is called with each
+	// orbit state updateOrbit wrote, once p.mu is released: a test
+	// pauses a lamp's goroutine there to force an interleaving.
+	written func(telephony.Orbit)
 }
 
 // lamp is the subscription to one orbit's dialog state.
@@ -476,10 +480,18 @@ func (ls *lamps) updateOrbit(n int, nextOf func(cur telephony.Orbit) telephony.O
 	var notices []telephony.ParkedForYou
 	if changed {
 		notices = p.recheckNoticesLocked(next)
-	}
-	p.mu.Unlock()
-	if changed {
+		// Published before p.mu is released (Emit never blocks): the
+		// orbit's writers (a lamp's NOTIFY, a park's confirmation and its
+		// refreshOrbit) run on goroutines of their own, and one paused
+		// between its write and its event would publish an older state
+		// after a newer one, which the app would show for good: a park
+		// of ours lit but never shown as ours.
 		p.emit(telephony.OrbitChanged{Orbit: next})
+	}
+	written := ls.written
+	p.mu.Unlock()
+	if written != nil {
+		written(next)
 	}
 	for _, nt := range notices {
 		p.emit(nt)
