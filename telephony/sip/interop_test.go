@@ -1,6 +1,7 @@
 package sip_test
 
 import (
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -156,8 +157,32 @@ func startKamailio(t *testing.T, password string) *kamailio {
 			t.Fatal("kamailio never started")
 		}
 	}
-	time.Sleep(300 * time.Millisecond) // children bind after the banner
+	k.waitTCP(t)
 	return k
+}
+
+// waitTCP returns once kamailio accepts TCP connections on its address,
+// where its log lists a TCP listener: its TCP main process listens a
+// moment after the banner, and on a loaded machine a console that
+// registered over TCP at once was refused and retried only after its
+// retry interval (TestKamailioTCPAccount, "connection refused", in a
+// busy full run). Its UDP socket is bound before the children fork, so
+// a datagram sent early waits for them.
+func (k *kamailio) waitTCP(t testing.TB) {
+	t.Helper()
+	if !strings.Contains(k.log(), "tcp: ") {
+		return
+	}
+	for start := time.Now(); ; time.Sleep(20 * time.Millisecond) {
+		c, err := net.DialTimeout("tcp", k.addr, time.Second)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Since(start) > waitFor {
+			t.Fatalf("kamailio never took TCP connections on %s: %v", k.addr, err)
+		}
+	}
 }
 
 type lockedWriter struct {

@@ -69,6 +69,7 @@ func runKamailio(t *testing.T, addr, dir, cfg string) *kamailio {
 			t.Fatal("kamailio never started")
 		}
 	}
+	k.waitTCP(t)
 	return k
 }
 
