@@ -3,6 +3,7 @@ package siptest
 import (
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -51,7 +52,8 @@ func (r *Recording) WaitTone(t testing.TB, what string, freq float64) {
 // call; the windows looked at overlap by half.
 func (r *Recording) WaitToneLevel(t testing.TB, what string, freq float64, n int, level float64) {
 	t.Helper()
-	mark := r.Len()
+	start := r.Len()
+	mark := start
 	ok := r.Await(WaitFor, func(pcm []int16) bool {
 		for ; len(pcm)-mark >= n; mark += n / 2 {
 			if l, ok := tone.Detect(pcm[mark:mark+n], freq, Rate); ok && l > level {
@@ -61,8 +63,38 @@ func (r *Recording) WaitToneLevel(t testing.TB, what string, freq float64, n int
 		return false
 	})
 	if !ok {
-		t.Fatalf("%s: %.0f Hz never dominated the audio (%d samples after the mark)", what, freq, r.Len()-mark)
+		pcm, _ := r.view()
+		t.Fatalf("%s: %.0f Hz never dominated the audio above %.3f (%d samples arrived since the wait began, %d after the last window looked at); the last windows: %s",
+			what, freq, level, len(pcm)-start, len(pcm)-mark, describeWindows(pcm[start:], freq, n, 4))
 	}
+}
+
+// describeWindows says what the last count windows of n samples of pcm
+// held, for a failure message: each one's RMS level, the share of its
+// energy at freq, its level at freq, and its strongest frequency (a
+// Goertzel scan in 10 Hz steps) with that one's share.
+func describeWindows(pcm []int16, freq float64, n, count int) string {
+	if len(pcm) < n {
+		return fmt.Sprintf("fewer than a window (%d samples, RMS %.4f)", len(pcm), tone.RMS(pcm))
+	}
+	var b strings.Builder
+	for i := count - 1; i >= 0; i-- {
+		at := len(pcm) - n - i*n
+		if at < 0 {
+			continue
+		}
+		w := pcm[at : at+n]
+		best, bestLevel := 0.0, 0.0
+		for f := 50.0; f < Rate/2-50; f += 10 {
+			if l := tone.Goertzel(w, f, Rate); l > bestLevel {
+				best, bestLevel = f, l
+			}
+		}
+		level, _ := tone.Detect(w, freq, Rate)
+		fmt.Fprintf(&b, "[at %d: RMS %.4f, peak %.4f, %.0f Hz share %.2f level %.4f, strongest %.0f Hz share %.2f]",
+			at, tone.RMS(w), tone.Peak(w), freq, tone.Share(w, freq, Rate), level, best, tone.Share(w, best, Rate))
+	}
+	return b.String()
 }
 
 // Last returns a copy of the last n samples (fewer if fewer arrived).
