@@ -97,9 +97,15 @@ func (c *call) snapshot() telephony.Call {
 	return c.info
 }
 
-// changed publishes the call's current state.
+// changed publishes the call's current state. The state is read and
+// sent in one hold of p.mu, as updateOrbit does for orbits: read under
+// the lock and sent after it, two goroutines publishing one call could
+// deliver the older state last, and the window shows the last one.
+// Sending never blocks (the queue has its own lock).
 func (p *Phone) changed(c *call) {
-	p.emit(telephony.CallChanged{Call: c.snapshot()})
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.emit(telephony.CallChanged{Call: c.info})
 }
 
 // newCall registers a call and publishes it.
