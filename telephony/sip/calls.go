@@ -90,13 +90,6 @@ func (c *call) endLeg(parent context.Context) error {
 	return c.sess().Hangup(ctx)
 }
 
-// snapshot returns the call's state; p.mu must not be held.
-func (c *call) snapshot() telephony.Call {
-	c.p.mu.Lock()
-	defer c.p.mu.Unlock()
-	return c.info
-}
-
 // changed publishes the call's current state. The state is read and
 // sent in one hold of p.mu, as updateOrbit does for orbits: read under
 // the lock and sent after it, two goroutines publishing one call could
