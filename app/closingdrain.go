@@ -7,12 +7,19 @@ import "fmt"
 // window closes once none is left parked here. Call it on Fyne's
 // goroutine.
 func (c *Console) RingingBackToClose(parked int) {
-	msg := "Ringing back the parked call: Switchboard closes once it is done"
+	c.ringingBack(parked, "closes", "ringing-back-to-close")
+}
+
+// ringingBack says that the parked calls ring back to this console now
+// and that Switchboard then does what (closes, restarts), and logs
+// event with their number.
+func (c *Console) ringingBack(parked int, then, event string) {
+	msg := "Ringing back the parked call: Switchboard " + then + " once it is done"
 	if parked != 1 {
-		msg = fmt.Sprintf("Ringing back %d parked calls: Switchboard closes once they are done", parked)
+		msg = fmt.Sprintf("Ringing back %d parked calls: Switchboard %s once they are done", parked, then)
 	}
 	c.flash(msg)
-	c.logEvent("ringing-back-to-close", map[string]any{"parked": parked})
+	c.logEvent(event, map[string]any{"parked": parked})
 	c.changed()
 }
 

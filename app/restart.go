@@ -1,8 +1,6 @@
 package app
 
 import (
-	"fmt"
-
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
@@ -66,11 +64,5 @@ func (c *Console) restart() {
 // before a restart, that the parked calls ring back to this console now
 // and that Switchboard restarts once none is left parked here.
 func (c *Console) ringingBackToRestart(parked int) {
-	msg := "Ringing back the parked call: Switchboard restarts once it is done"
-	if parked != 1 {
-		msg = fmt.Sprintf("Ringing back %d parked calls: Switchboard restarts once they are done", parked)
-	}
-	c.flash(msg)
-	c.logEvent("ringing-back-to-restart", map[string]any{"parked": parked})
-	c.changed()
+	c.ringingBack(parked, "restarts", "ringing-back-to-restart")
 }
