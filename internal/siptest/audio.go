@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,6 +21,21 @@ const Rate = 8000
 // Recording is audio as it arrives, 16-bit samples at Rate.
 type Recording struct {
 	Log[int16]
+	ended atomic.Pointer[error]
+}
+
+// End records why no more audio will arrive (the reader's error), for a
+// failure message that says "the reader ended" rather than "silence".
+func (r *Recording) End(err error) {
+	r.ended.CompareAndSwap(nil, &err)
+}
+
+// endedWhy says how the recording ended, or nothing while it goes on.
+func (r *Recording) endedWhy() string {
+	if e := r.ended.Load(); e != nil {
+		return fmt.Sprintf("; the recording ended: %v", *e)
+	}
+	return ""
 }
 
 // WaitAudio waits until n samples arrived after the first mark and
@@ -35,7 +51,7 @@ func (r *Recording) WaitAudio(t testing.TB, mark, n int) []int16 {
 		return true
 	})
 	if !ok {
-		t.Fatalf("no audio arrived (have %d samples after %d, want %d)", r.Len()-mark, mark, n)
+		t.Fatalf("no audio arrived (have %d samples after %d, want %d)%s", r.Len()-mark, mark, n, r.endedWhy())
 	}
 	return out
 }
@@ -64,8 +80,8 @@ func (r *Recording) WaitToneLevel(t testing.TB, what string, freq float64, n int
 	})
 	if !ok {
 		pcm, _ := r.view()
-		t.Fatalf("%s: %.0f Hz never dominated the audio above %.3f (%d samples arrived since the wait began, %d after the last window looked at); the last windows: %s",
-			what, freq, level, len(pcm)-start, len(pcm)-mark, describeWindows(pcm[start:], freq, n, 4))
+		t.Fatalf("%s: %.0f Hz never dominated the audio above %.3f (%d samples arrived since the wait began, %d after the last window looked at)%s; the last windows: %s",
+			what, freq, level, len(pcm)-start, len(pcm)-mark, r.endedWhy(), describeWindows(pcm[start:], freq, n, 4))
 	}
 }
 
@@ -171,6 +187,7 @@ func StartMedia(t testing.TB, d Session, freq float64) *Media {
 		for {
 			n, err := dec.Read(buf)
 			if err != nil {
+				m.End(err)
 				return
 			}
 			if n > 0 {

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/switchboard/switchboard/assets"
 	"golang.org/x/net/ipv4"
@@ -252,5 +253,58 @@ func TestGarbledSDPRefused(t *testing.T) {
 	many := strings.Replace(good, "m=audio", strings.Repeat("m=video 0 RTP/AVP 96\r\n", maxMediaLines)+"m=audio", 1)
 	if _, err := parseOffer([]byte(many)); err == nil || !strings.Contains(err.Error(), "media lines") {
 		t.Fatalf("%d media lines: %v", maxMediaLines+1, err)
+	}
+}
+
+// A phone sends a few packets after its call ends (its BYE, or a
+// re-INVITE that moves its media): that stream's tail must not take the
+// latch window of another call from the same host, such as a caller
+// just parked sendonly, who sends nothing, so that its music went to the
+// ended call's phone (TestRingBackNow, under load: the console's last
+// packets of a ring-back it hung up took Bob's parked leg, and Bob heard
+// nothing after the restore either). A new stream from that source (the
+// same phone's next call, behind the same NAT) still latches.
+func TestLatchEndedCallsTailTakesNoOtherCall(t *testing.T) {
+	e := startEngine(t)
+	ended := legAt(e, "127.0.0.1:46788", "127.0.0.1")
+	tail := key("127.0.0.1:46788", 5)
+	if l := e.latch(tail); l != ended {
+		t.Fatal("the first call's stream was not latched to it")
+	}
+	parked := legAt(e, "127.0.0.1:40474", "127.0.0.1") // in its window, sending nothing
+	e.remove(ended)
+	if l, _ := e.route(tail); l != nil {
+		t.Fatalf("the ended call's tail went to a leg (the parked one: %v)", l == parked)
+	}
+	if parked.remote != netip.MustParseAddrPort("127.0.0.1:40474") {
+		t.Fatalf("the parked caller's music goes to %s", parked.remote)
+	}
+	if l := e.latch(key("127.0.0.1:46788", 6)); l != parked {
+		t.Fatal("a new stream from the host, in the parked leg's window, was not latched to it")
+	}
+
+	// The same for a stream its call moved away from by a re-INVITE.
+	moved := legAt(e, "127.0.0.2:5000", "127.0.0.2")
+	old := key("127.0.0.2:5000", 9)
+	if l := e.latch(old); l != moved {
+		t.Fatal("the moving call's stream was not latched to it")
+	}
+	other := legAt(e, "10.1.1.1:4000", "127.0.0.2") // behind NAT, in its window
+	e.update(moved, offer{addr: netip.MustParseAddrPort("127.0.0.2:5002"), codec: ptPCMU, pt: ptPCMU})
+	e.mu.Lock()
+	e.closeWindowLocked(moved) // only other's window is open
+	e.mu.Unlock()
+	if l, _ := e.route(old); l != nil {
+		t.Fatalf("the moved stream's tail went to a leg (the NAT one: %v)", l == other)
+	}
+
+	// A retired stream is a stream like any other once its time passed.
+	e.mu.Lock()
+	for k := range e.retired {
+		e.retired[k] = time.Now().Add(-time.Second)
+	}
+	e.mu.Unlock()
+	if l := e.latch(old); l != other {
+		t.Fatal("a stream retired long ago was still refused")
 	}
 }

@@ -193,6 +193,11 @@ func (e *engine) ours(l *leg) (format, uint8) {
 //     port), and that stream is latched to it, moving it if it was
 //     latched elsewhere.
 //
+// Rule 3 never takes the stream of a leg that ended or moved its media
+// within retireFor: a phone's last packets after its BYE must not take
+// the window of a call just parked from the same host (which, answered
+// sendonly, sends nothing and would hear nothing).
+//
 // Anything else, or more than one candidate, is dropped. The latch
 // window (latchWindow) opens when a leg is answered and when a
 // re-INVITE (the peer's, or its answer to ours) is applied, and closes
@@ -222,6 +227,8 @@ type engine struct {
 	bySDP    map[netip.AddrPort][]*leg // legs not latched, by their SDP address
 	bySDPSig map[sdpSig][]*leg         // the same, by SDP address and SIP host
 	open     map[netip.Addr][]*leg     // legs in their latch window, by SIP and SDP host
+	retired  map[streamKey]time.Time   // streams of ended or moved legs, refused by rule 3 until then
+	retiredQ []retiredStream           // the same, in order of their time
 	onHold   []*leg                    // legs in modeMusic, order irrelevant
 	stats    engineStats
 	clk      clockState    // guarded by mu
@@ -327,6 +334,7 @@ func listenEngine(host netip.Addr, port int, m *music, log *slog.Logger) (*engin
 		bySDP:      make(map[netip.AddrPort][]*leg),
 		bySDPSig:   make(map[sdpSig][]*leg),
 		open:       make(map[netip.Addr][]*leg),
+		retired:    make(map[streamKey]time.Time),
 		clk:        clockState{changed: make(chan struct{})},
 		wake:       make(chan struct{}, 1),
 		senders:    1,
@@ -373,6 +381,7 @@ func (e *engine) remove(l *leg) {
 	e.setModeLocked(l, modeIdle, nil)
 	e.closeWindowLocked(l)
 	if l.latched() {
+		e.retireLocked(l.stream)
 		e.unlatchLocked(l)
 	}
 	e.unindexSDPLocked(l)
@@ -429,6 +438,7 @@ func (e *engine) moveLocked(l *leg, addr netip.AddrPort) {
 	e.closeWindowLocked(l)
 	if addr != l.sdp {
 		if l.latched() {
+			e.retireLocked(l.stream)
 			e.unlatchLocked(l)
 		}
 		e.unindexSDPLocked(l)
@@ -570,10 +580,42 @@ func (e *engine) routeLocked(k streamKey) (l *leg, known bool) {
 		}
 		return nil, false
 	}
-	if c := e.open[k.src.Addr()]; len(c) == 1 {
+	if c := e.open[k.src.Addr()]; len(c) == 1 && !e.retiredLocked(k) {
 		return c[0], false
 	}
 	return nil, false
+}
+
+// retireFor is how long the stream of a leg that ended or moved its
+// media stays its own: a phone may go on sending until it has finished
+// the transaction that ended it (64×T1 at worst).
+const retireFor = 32 * time.Second
+
+// retireLocked refuses k to the NAT rule (3) for retireFor, forgetting
+// the retirements whose time passed. Under the write lock.
+func (e *engine) retireLocked(k streamKey) {
+	now := time.Now()
+	q := e.retiredQ
+	n := 0
+	for ; n < len(q) && now.After(q[n].until); n++ {
+		if e.retired[q[n].k].Equal(q[n].until) {
+			delete(e.retired, q[n].k)
+		}
+	}
+	q = q[n:]
+	if len(q) < cap(q)/4 { // a smaller array once most of it is spent
+		q = append(make([]retiredStream, 0, 2*len(q)+8), q...)
+	}
+	until := now.Add(retireFor)
+	e.retired[k] = until
+	e.retiredQ = append(q, retiredStream{k, until})
+}
+
+// retiredLocked says whether k is the stream of a leg that ended or
+// moved within retireFor (see retireLocked). Under either lock.
+func (e *engine) retiredLocked(k streamKey) bool {
+	until, ok := e.retired[k]
+	return ok && time.Now().Before(until)
 }
 
 // acceptable says whether the service can and may send o's media: an
@@ -912,4 +954,10 @@ func (l *sipLeg) signalIP() netip.Addr {
 		return netip.Addr{}
 	}
 	return ap.Addr().Unmap().WithZone("")
+}
+
+// retiredStream is an entry of engine.retiredQ.
+type retiredStream struct {
+	k     streamKey
+	until time.Time
 }
