@@ -18,6 +18,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/switchboard/switchboard/internal/sipconn"
 )
 
 // agent is one sipgo user agent on its own UDP port carrying the dialogs
@@ -93,9 +94,11 @@ func newAgentOn(name, host string) (*agent, error) {
 	srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
 	})
+	var serving sync.WaitGroup
+	sipconn.ServeUDP(&serving, srv, a.conn) // before its first INVITE goes out on it
 	go func() {
-		defer close(a.done)
-		_ = srv.ServeUDP(a.conn)
+		serving.Wait()
+		close(a.done)
 	}()
 	return a, nil
 }

@@ -22,10 +22,15 @@ func (l *eventLog) Enabled(context.Context, slog.Level) bool { return true }
 func (l *eventLog) WithAttrs([]slog.Attr) slog.Handler       { return l }
 func (l *eventLog) WithGroup(string) slog.Handler            { return l }
 func (l *eventLog) Handle(_ context.Context, r slog.Record) error {
-	if r.Message != "park" {
+	if r.Message != "park" && r.Level < slog.LevelWarn {
 		return nil
 	}
-	m := map[string]string{}
+	// Warnings are kept too (no "event" key: no wait matches them), for
+	// the dump of a failed test.
+	m := map[string]string{"time": r.Time.Format("15:04:05.000")}
+	if r.Message != "park" {
+		m["msg"], m["level"] = r.Message, r.Level.String()
+	}
 	r.Attrs(func(a slog.Attr) bool {
 		m[a.Key] = a.Value.String()
 		return true
@@ -76,6 +81,13 @@ func startPark(t testing.TB, mod func(*park.Options)) *fixture {
 		mod(&opts)
 	}
 	svc := siptest.StartPark(t, opts)
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, r := range ev.All() {
+				t.Logf("park service %s: %v", svc.HostPort(), r)
+			}
+		}
+	})
 	return &fixture{svc: svc, log: ev, h: svc.HostPort()}
 }
 

@@ -377,7 +377,18 @@ func (s *Service) Start(ctx context.Context) error {
 	s.targetDUA = &sipgo.DialogUA{Client: s.streamClient, ContactHDR: contact}
 	s.lamps = newLampServer(s)
 
-	gated := gate.Middleware
+	// The listeners serve before the restore, so that what it starts (a
+	// ring-back the stop cut short, the probes, a BYE) can be sent: a
+	// request sent on the listening address before sipgo serves it fails
+	// (sipconn.ServeUDP). Requests wait for the restore: a restored
+	// call's BYE must find it.
+	restored := make(chan struct{})
+	gated := func(h sipgo.RequestHandler) sipgo.RequestHandler {
+		return gate.Middleware(func(req *sip.Request, tx sip.ServerTransaction) {
+			<-restored
+			h(req, tx)
+		})
+	}
 	s.server.OnInvite(gated(s.onInvite))
 	s.server.OnAck(gated(s.onAck))
 	s.server.OnBye(gated(s.onBye))
@@ -410,14 +421,15 @@ func (s *Service) Start(ctx context.Context) error {
 	tcpL := sipconn.NewListener(tcp, sipconn.Options{MaxPerSource: s.opts.TCPMaxPerSource,
 		IdleTimeout: s.opts.TCPIdleTimeout, Logger: s.log})
 
-	// The calls of the previous start, before anyone is served.
-	s.restore(snap)
-
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	s.bg.Go(func() { s.media.run(runCtx) })
-	s.bg.Go(func() { _ = s.server.ServeUDP(udp) })
+	sipconn.ServeUDP(&s.bg, s.server, udp)
 	s.bg.Go(func() { _ = s.server.ServeTCP(tcpL) })
+
+	// The calls of the previous start, before any request is handled.
+	s.restore(snap)
+	close(restored)
+	s.bg.Go(func() { s.media.run(runCtx) })
 	for _, probe := range s.afterRestore {
 		s.bg.Go(probe)
 	}
