@@ -18,7 +18,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
-	"github.com/switchboard/switchboard/internal/sipconn"
+	"github.com/switchboard/switchboard/internal/sipready"
 )
 
 // agent is one sipgo user agent on its own UDP port carrying the dialogs
@@ -95,7 +95,7 @@ func newAgentOn(name, host string) (*agent, error) {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
 	})
 	var serving sync.WaitGroup
-	sipconn.ServeUDP(&serving, srv, a.conn) // before its first INVITE goes out on it
+	sipready.ServeUDP(&serving, srv, a.conn) // before its first INVITE goes out on it
 	go func() {
 		serving.Wait()
 		close(a.done)

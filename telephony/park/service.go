@@ -22,6 +22,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/switchboard/switchboard/internal/sipconn"
 	"github.com/switchboard/switchboard/internal/sipgate"
+	"github.com/switchboard/switchboard/internal/sipready"
 	"github.com/switchboard/switchboard/telephony"
 	"github.com/switchboard/switchboard/telephony/park/store"
 )
@@ -380,7 +381,7 @@ func (s *Service) Start(ctx context.Context) error {
 	// The listeners serve before the restore, so that what it starts (a
 	// ring-back the stop cut short, the probes, a BYE) can be sent: a
 	// request sent on the listening address before sipgo serves it fails
-	// (sipconn.ServeUDP). Requests wait for the restore: a restored
+	// (sipready.ServeUDP). Requests wait for the restore: a restored
 	// call's BYE must find it.
 	restored := make(chan struct{})
 	gated := func(h sipgo.RequestHandler) sipgo.RequestHandler {
@@ -423,7 +424,7 @@ func (s *Service) Start(ctx context.Context) error {
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	sipconn.ServeUDP(&s.bg, s.server, udp)
+	sipready.ServeUDP(&s.bg, s.server, udp)
 	s.bg.Go(func() { _ = s.server.ServeTCP(tcpL) })
 
 	// The calls of the previous start, before any request is handled.

@@ -39,7 +39,7 @@ func serveListeners(srv *sipgo.Server, ls []Listener, log *slog.Logger) (stop fu
 				return nil, fmt.Errorf("udp %s: %w", l.Addr, err)
 			}
 			closers = append(closers, conn)
-			sipconn.ServeUDP(&wg, srv, conn) // before the first REGISTER or SUBSCRIBE goes out on it
+			wg.Go(func() { _ = srv.ServeUDP(conn) })
 		case "tcp", "tls":
 			inner, err := net.Listen("tcp", l.Addr)
 			if err != nil {
