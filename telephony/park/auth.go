@@ -333,10 +333,10 @@ func peerAddrs(l *sipLeg) peerSet {
 		}
 	}
 	var m sip.Message
-	switch {
-	case l.uas != nil && l.uas.InviteRequest != nil:
-		m = l.uas.InviteRequest
-		if a, ok := sourceAddr(l.uas.InviteRequest.Source()); ok {
+	switch uas := l.uas.Load(); {
+	case uas != nil && uas.InviteRequest != nil:
+		m = uas.InviteRequest
+		if a, ok := sourceAddr(uas.InviteRequest.Source()); ok {
 			add(a)
 		}
 	case l.uac != nil && l.uac.InviteResponse != nil:

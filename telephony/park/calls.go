@@ -79,7 +79,7 @@ func (c *parkedCall) callerString() string {
 type sipLeg struct {
 	s     *Service
 	id    string
-	uas   *sipgo.DialogServerSession
+	uas   atomic.Pointer[sipgo.DialogServerSession] // a parked caller's is replaced once (compact)
 	uac   *sipgo.DialogClientSession
 	media *leg
 	sess  uint64
@@ -103,8 +103,8 @@ func (l *sipLeg) hangup(ctx context.Context, why string) {
 	}
 	l.s.media.remove(l.media)
 	var err error
-	if l.uas != nil {
-		err = l.uas.Bye(ctx)
+	if uas := l.uas.Load(); uas != nil {
+		err = uas.Bye(ctx)
 	} else {
 		err = l.uac.Bye(ctx)
 	}
@@ -372,7 +372,8 @@ func (s *Service) park(req *sip.Request, tx sip.ServerTransaction, t target, o o
 		return
 	}
 	l := s.newLeg(o)
-	l.uas, l.id, l.call = d, d.ID, c
+	l.id, l.call = d.ID, c
+	l.uas.Store(d)
 	c.leg = l
 	s.register(l)
 	if err := s.saveCall(c, nil); err != nil {
@@ -537,7 +538,8 @@ func (s *Service) answerBridge(req *sip.Request, tx sip.ServerTransaction, c *pa
 		o.prefer(caller.codec)
 	}
 	l := s.newLeg(o)
-	l.uas, l.id = d, d.ID
+	l.id = d.ID
+	l.uas.Store(d)
 	s.register(l)
 	body := s.answerSDP(l, o)
 	if err := s.saveCall(c, l); err != nil {
@@ -678,8 +680,11 @@ func (s *Service) onAck(req *sip.Request, tx sip.ServerTransaction) {
 	if !s.admitInDialog(req, tx, l) {
 		return
 	}
-	if l != nil && l.uas != nil {
-		_ = l.uas.ReadAck(req, tx)
+	if l == nil {
+		return
+	}
+	if uas := l.uas.Load(); uas != nil {
+		_ = uas.ReadAck(req, tx)
 	}
 }
 
@@ -707,8 +712,8 @@ func (s *Service) onBye(req *sip.Request, tx sip.ServerTransaction) {
 		s.reply(req, tx, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 		return
 	}
-	if l.uas != nil {
-		if err := l.uas.ReadBye(req, tx); errors.Is(err, sipgo.ErrDialogInvalidCseq) {
+	if uas := l.uas.Load(); uas != nil {
+		if err := uas.ReadBye(req, tx); errors.Is(err, sipgo.ErrDialogInvalidCseq) {
 			// Out of order (RFC 3261 §12.2.2): not an end of the call.
 			s.reply(req, tx, sip.StatusInternalServerError, "Invalid CSeq")
 			return

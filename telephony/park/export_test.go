@@ -18,3 +18,16 @@ func (s *Service) MediaStats() MediaStats {
 	return MediaStats{MusicPackets: st.musicSent.Load(), RelayedPackets: st.relayed.Load(),
 		SendErrors: st.sendErrors.Load(), LateTicks: st.lateTicks.Load()}
 }
+
+// Compacted says whether the caller parked on orbit n is held in a
+// compacted dialog (compact): one rebuilt, without the park's INVITE.
+func (s *Service) Compacted(n int) bool {
+	s.mu.Lock()
+	c := s.lot.at(n)
+	s.mu.Unlock()
+	if c == nil {
+		return false
+	}
+	uas := c.leg.uas.Load()
+	return uas != nil && uas.InviteRequest.Body() == nil
+}

@@ -943,9 +943,9 @@ func writeRTPHeaderFields(b []byte, pt uint8, marker bool, seq uint16, ts, ssrc 
 // Invalid when unknown.
 func (l *sipLeg) signalIP() netip.Addr {
 	var src string
-	switch {
-	case l.uas != nil && l.uas.InviteRequest != nil:
-		src = l.uas.InviteRequest.Source()
+	switch uas := l.uas.Load(); {
+	case uas != nil && uas.InviteRequest != nil:
+		src = uas.InviteRequest.Source()
 	case l.uac != nil && l.uac.InviteResponse != nil:
 		src = l.uac.InviteResponse.Source()
 	}

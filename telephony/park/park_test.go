@@ -101,12 +101,18 @@ func TestParkAnyTakesLeastRecentlyFreed(t *testing.T) {
 		t.Fatalf("second park on %s, want 702 (701 was just freed)", got)
 	}
 	c := newAgent(t, "c", nil)
-	d3, _ := c.Call(t, f.uri("park"))
+	d3, err := c.Call(t, f.uri("park"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if got := orbitOf(d3); got != "703" {
 		t.Fatalf("third park on %s, want 703", got)
 	}
 	d := newAgent(t, "d", nil)
-	d4, _ := d.Call(t, f.uri("park"))
+	d4, err := d.Call(t, f.uri("park"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if got := orbitOf(d4); got != "701" {
 		t.Fatalf("fourth park on %s, want 701", got)
 	}

@@ -209,8 +209,8 @@ func (s *Service) legRecord(l *sipLeg, state store.State, partner *sipLeg) store
 		rec.Partner = partner.id
 	}
 	d := &rec.Dialog
-	if l.uas != nil {
-		inv := l.uas.InviteRequest
+	if uas := l.uas.Load(); uas != nil {
+		inv := uas.InviteRequest
 		d.CallID = inv.CallID().Value()
 		d.RemoteURI, d.LocalURI = inv.From().Value(), inv.To().Value()
 		d.RemoteTag, _ = inv.From().Params.Get("tag")
@@ -221,7 +221,7 @@ func (s *Service) legRecord(l *sipLeg, state store.State, partner *sipLeg) store
 		for _, rr := range inv.GetHeaders("Record-Route") {
 			d.RouteSet = append(d.RouteSet, rr.Value())
 		}
-		d.LocalCSeq, d.RemoteCSeq = l.uas.CSEQ(), inv.CSeq().SeqNo
+		d.LocalCSeq, d.RemoteCSeq = uas.CSEQ(), inv.CSeq().SeqNo
 		d.Transport, d.Source = inv.Transport(), inv.Source()
 	} else {
 		rec.Role = store.RoleUAC

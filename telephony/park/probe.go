@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -62,6 +63,7 @@ func (s *Service) probe(c *parkedCall) {
 	}
 	s.mu.Unlock()
 	if still && !lost {
+		s.compact(c)
 		s.saveLeg(c.leg) // its CSeq: a restart goes on above it
 		s.log.Debug("park", "event", "probe answered", "orbit", c.orbit, "status", code)
 	}
@@ -82,10 +84,11 @@ func (s *Service) probe(c *parkedCall) {
 // and returns the final status; an error when none came within wait,
 // the transaction failed (timeout, transport) or the service is closing.
 func (s *Service) options(l *sipLeg, wait time.Duration) (int, error) {
-	if l.uas == nil {
+	uas := l.uas.Load()
+	if uas == nil {
 		return 0, errors.New("not a caller's dialog")
 	}
-	contact := l.uas.InviteRequest.Contact()
+	contact := uas.InviteRequest.Contact()
 	if contact == nil {
 		return 0, errors.New("the caller's INVITE has no Contact")
 	}
@@ -93,7 +96,7 @@ func (s *Service) options(l *sipLeg, wait time.Duration) (int, error) {
 	req.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	tx, err := l.uas.TransactionRequest(ctx, req)
+	tx, err := uas.TransactionRequest(ctx, req)
 	if err != nil {
 		return 0, fmt.Errorf("OPTIONS: %w", err)
 	}
@@ -103,4 +106,32 @@ func (s *Service) options(l *sipLeg, wait time.Duration) (int, error) {
 		return 0, err
 	}
 	return res.StatusCode, nil
+}
+
+// compact replaces the SIP dialog of c's caller, once, by one rebuilt
+// from what the store keeps of it, as a restart does (rebuildDialog): the
+// dialog sipgo made at the park holds the INVITE twice (its clone and,
+// through its ended transaction, the parsed original), the 200 and the
+// transaction, about 6 KiB that a caller parked for minutes keeps for
+// nothing (issue 17; docs/BENCHMARKS.md). It runs after the first probe
+// answered, long after the ACK, while c is parked or rings back (not
+// claimed: a retrieve's re-INVITE and its ACK use one dialog), and only
+// for UDP: a TCP caller's requests go down its own connection, which a
+// rebuilt dialog would not pick.
+func (s *Service) compact(c *parkedCall) {
+	l := c.leg
+	old := l.uas.Load()
+	if old == nil || old.InviteRequest.Body() == nil || !strings.EqualFold(old.InviteRequest.Transport(), "UDP") {
+		return // not a caller's dialog, compacted already, or not UDP
+	}
+	dss, err := s.rebuildDialog(s.legRecord(l, "", nil), s.duaFor("UDP"))
+	if err != nil {
+		s.log.Warn("park: the dialog of a parked caller could not be compacted; it keeps its own", "orbit", c.orbit, "error", err)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lot.holds(c.orbit, c) && c.allows(evProbed) && !l.isEnded() {
+		l.uas.CompareAndSwap(old, dss)
+	}
 }

@@ -106,3 +106,44 @@ func lostCase(t *testing.T, code int) {
 func TestProbe481MarksLost(t *testing.T)        { lostCase(t, sip.StatusCallTransactionDoesNotExists) }
 func TestProbe408MarksLost(t *testing.T)        { lostCase(t, sip.StatusRequestTimeout) }
 func TestProbeUnansweredMarksLost(t *testing.T) { lostCase(t, 0) }
+
+// A parked caller's dialog is rebuilt small once its first probe is
+// answered (compact; issue 17, docs/BENCHMARKS.md), and everything goes
+// on in it: the next probe, the retrieve's re-INVITE that takes the
+// caller off hold (tones both ways), and the caller's hang-up, which
+// ends the retriever's leg.
+func TestCompactedCallerCarriesOn(t *testing.T) {
+	f := startPark(t, func(o *park.Options) { o.ProbeInterval = 200 * time.Millisecond })
+	dc := parkAlice(t, f.uri("park-709"))
+	mc := siptest.StartMedia(t, dc, 440)
+	f.log.Until(t, "two probes answered", func(rs []map[string]string) bool {
+		n := 0
+		for _, r := range rs {
+			if r["event"] == "probe answered" && r["orbit"] == "709" {
+				n++
+			}
+		}
+		return n >= 2
+	})
+	if !f.svc.Compacted(709) {
+		t.Fatal("the parked caller's dialog was not compacted after its probes")
+	}
+	r := newAgent(t, "bob", nil)
+	dr, err := r.Call(t, f.uri("709"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mr := siptest.StartMedia(t, dr, 1000)
+	hears(t, mr, 440)
+	hears(t, mc, 1000)
+	f.log.wait(t, "taken off hold", "orbit", "709")
+	hangup(t, dc)
+	select {
+	case <-dr.Context().Done():
+	case <-time.After(siptest.WaitFor):
+		t.Fatal("the caller's hang-up did not end the retriever's leg")
+	}
+	if n := f.log.count("lost"); n != 0 {
+		t.Fatalf("%d lost events", n)
+	}
+}

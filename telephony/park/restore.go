@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/switchboard/switchboard/telephony/park/store"
 )
@@ -280,6 +281,46 @@ func trimCallID(id string) string {
 // restoreLeg rebuilds a stored leg: its dialog, as one the service
 // answered (see the comment at the top), and its media.
 func (s *Service) restoreLeg(rec store.Leg) (*sipLeg, error) {
+	transport := rec.Dialog.Transport
+	if transport == "" {
+		transport = "UDP"
+	}
+	dua := s.duaFor(transport)
+	if sip.IsReliable(sip.NetworkToLower(transport)) && len(rec.Dialog.RouteSet) == 0 {
+		// The peer's connection closed with the service that answered
+		// it, and the port it came from was an ephemeral one, which
+		// takes no new connection: the service's requests go to the
+		// remote target, on a connection opened for them (RFC 3261 §18.1.1).
+		dua = s.targetDUA
+	}
+	dss, err := s.rebuildDialog(rec, dua)
+	if err != nil {
+		return nil, err
+	}
+	m := rec.Media
+	if !validRemote(m.Remote) {
+		return nil, fmt.Errorf("leg %s: no media address", rec.ID)
+	}
+	l := &sipLeg{s: s, id: rec.ID, media: restoredLeg(m, time.Now()),
+		sess: m.SDPSession, ver: max(m.SDPVersion, 1)}
+	l.uas.Store(dss)
+	if l.sess == 0 {
+		l.sess = rand.Uint64() >> 2
+	}
+	l.sdp = sdpParams{sessionID: l.sess, version: l.ver, addr: s.media.local,
+		formats: []format{{pt: m.RecvPT, codec: m.Codec}}, eventPT: m.RecvEventPT, direction: "sendrecv"}
+	if len(m.SDP) > 0 {
+		if o, err := parseOffer(m.SDP); err == nil {
+			l.sdp.direction, l.sdp.lines, l.sdp.audioIdx = o.direction, o.lines, o.audioIndex
+		}
+	}
+	return l, nil
+}
+
+// rebuildDialog makes the dialog of rec, as one the service answered
+// (see the comment at the top), whose requests go out through dua: a
+// restored leg's, or a parked caller's compacted one (compact).
+func (s *Service) rebuildDialog(rec store.Leg, dua *sipgo.DialogUA) (*sipgo.DialogServerSession, error) {
 	d := rec.Dialog
 	var remote, local sip.Uri
 	remoteParams, localParams := sip.NewParams(), sip.NewParams()
@@ -325,14 +366,6 @@ func (s *Service) restoreLeg(rec store.Leg) (*sipLeg, error) {
 		req.SetSource(d.Source)
 		return req
 	}
-	dua := s.duaFor(transport)
-	if sip.IsReliable(sip.NetworkToLower(transport)) && len(d.RouteSet) == 0 {
-		// The peer's connection closed with the service that answered
-		// it, and the port it came from was an ephemeral one, which
-		// takes no new connection: the service's requests go to the
-		// remote target, on a connection opened for them (RFC 3261 §18.1.1).
-		dua = s.targetDUA
-	}
 	// The session counts its own requests on from the INVITE's CSeq:
 	// start it above both our last request and the peer's INVITE, then
 	// hand it the INVITE with the peer's CSeq, which the peer's later
@@ -356,24 +389,7 @@ func (s *Service) restoreLeg(rec store.Leg) (*sipLeg, error) {
 	if id, err := sip.DialogIDFromRequestUAS(dss.InviteRequest); err != nil || id != rec.ID {
 		return nil, fmt.Errorf("leg %s: rebuilt dialog has ID %q (%v)", rec.ID, id, err)
 	}
-
-	m := rec.Media
-	if !validRemote(m.Remote) {
-		return nil, fmt.Errorf("leg %s: no media address", rec.ID)
-	}
-	l := &sipLeg{s: s, id: rec.ID, uas: dss, media: restoredLeg(m, time.Now()),
-		sess: m.SDPSession, ver: max(m.SDPVersion, 1)}
-	if l.sess == 0 {
-		l.sess = rand.Uint64() >> 2
-	}
-	l.sdp = sdpParams{sessionID: l.sess, version: l.ver, addr: s.media.local,
-		formats: []format{{pt: m.RecvPT, codec: m.Codec}}, eventPT: m.RecvEventPT, direction: "sendrecv"}
-	if len(m.SDP) > 0 {
-		if o, err := parseOffer(m.SDP); err == nil {
-			l.sdp.direction, l.sdp.lines, l.sdp.audioIdx = o.direction, o.lines, o.audioIndex
-		}
-	}
-	return l, nil
+	return dss, nil
 }
 
 // restoredTx stands for the INVITE transaction of a restored dialog,

@@ -62,7 +62,7 @@ func glareBackoff() time.Duration {
 func (s *Service) resume(c *parkedCall) bool {
 	l := c.leg
 	l.mu.Lock()
-	need := l.uas != nil && l.sdp.direction == "sendonly" && !l.ended
+	need := l.uas.Load() != nil && l.sdp.direction == "sendonly" && !l.ended
 	l.mu.Unlock()
 	if need {
 		s.takeOffHold(c)
@@ -119,7 +119,8 @@ func (s *Service) reinvite(l *sipLeg) (int, error) {
 		l.mu.Unlock()
 	}()
 
-	contact := l.uas.InviteRequest.Contact()
+	uas := l.uas.Load() // not compacted while claimed (compact)
+	contact := uas.InviteRequest.Contact()
 	if contact == nil {
 		return 0, errors.New("the caller's INVITE has no Contact")
 	}
@@ -128,7 +129,7 @@ func (s *Service) reinvite(l *sipLeg) (int, error) {
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	ctx, cancel := context.WithTimeout(context.Background(), reinviteTimeout)
 	defer cancel()
-	tx, err := l.uas.TransactionRequest(ctx, req)
+	tx, err := uas.TransactionRequest(ctx, req)
 	if err != nil {
 		return 0, fmt.Errorf("re-INVITE: %w", err)
 	}
@@ -209,7 +210,7 @@ func (s *Service) ackReinvite(l *sipLeg, p sdpParams, req *sip.Request, res *sip
 		target = c.Address // a 2xx refreshes the remote target
 	}
 	ack := sip.NewRequest(sip.ACK, *target.Clone())
-	if err := l.uas.WriteRequest(ack); err != nil {
+	if err := l.uas.Load().WriteRequest(ack); err != nil {
 		return fmt.Errorf("ACK of the re-INVITE's 2xx: %w", err)
 	}
 	again := ack.Clone()
