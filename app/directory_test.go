@@ -525,7 +525,9 @@ func TestPeopleEnterGivesKeysBack(t *testing.T) {
 	if h.focused() != nil {
 		t.Fatalf("%T still has the keyboard after Enter on a contact", h.focused())
 	}
-	// The console's keys work again: H holds the call just placed.
+	// The console's keys work again: H holds the call just placed, once
+	// the window has it (the phone's answer reaches it as an event).
+	h.waitLine("c1", widgets.LineActive)
 	h.typeText("h")
 	h.waitAction("hold c1")
 }
