@@ -144,7 +144,7 @@ func TestRealWindowCloseAsksThenExits(t *testing.T) {
 // the address starts at once.
 func TestRealWindowSecondInstance(t *testing.T) {
 	x := startX(t, "second-instance")
-	port, err := freeport.UDPAndTCP(netip.MustParseAddr("127.0.0.1"))
+	port, err := freeport.Kept(netip.MustParseAddr("127.0.0.1"))
 	if err != nil {
 		t.Fatal(err)
 	}

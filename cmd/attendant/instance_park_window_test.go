@@ -24,7 +24,7 @@ import (
 // Fyne's queue as it closed (a data race inside Fyne).
 func TestRealWindowParkAddressHeld(t *testing.T) {
 	x := startX(t, "park-address-held")
-	port, err := freeport.UDPAndTCP(netip.MustParseAddr("127.0.0.1"))
+	port, err := freeport.Kept(netip.MustParseAddr("127.0.0.1"))
 	if err != nil {
 		t.Fatal(err)
 	}

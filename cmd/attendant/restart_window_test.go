@@ -48,7 +48,7 @@ func freeAddrs(t *testing.T, n int) []string {
 	t.Helper()
 	addrs := make([]string, n)
 	for i := range addrs {
-		p, err := freeport.UDPAndTCP(netip.MustParseAddr("127.0.0.1"))
+		p, err := freeport.Kept(netip.MustParseAddr("127.0.0.1"))
 		if err != nil {
 			t.Fatal(err)
 		}

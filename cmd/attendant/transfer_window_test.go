@@ -210,7 +210,11 @@ func TestRealWindowAttendedTransferByMouse(t *testing.T) {
 			return false
 		}
 		complete := s.People.Buttons["Complete"]
-		return complete.W > 0 && strings.Contains(s.People.Consult, "Bare Colleague")
+		// Placed, not only sized: a button the window has not laid
+		// out yet is logged at 0,0, and the click went there (beside
+		// two busy loops: "alice never called the colleague").
+		placed := complete.W > 0 && (complete.X > 0 || complete.Y > 0)
+		return placed && strings.Contains(s.People.Consult, "Bare Colleague")
 	})
 	complete := s.People.Buttons["Complete"]
 	t.Logf("Complete at %+v", complete)

@@ -40,6 +40,42 @@ func UDPAndTCP(ip netip.Addr) (int, error) {
 	return 0, lastErr
 }
 
+// Kept returns a port free on ip for both UDP and TCP a moment ago,
+// drawn from 7000-9999, up to 100 tries: for an address a test binds,
+// closes and binds again (a service restarted on the same address).
+// The kernel's ephemeral range (32768-60999), where UDPAndTCP's ports
+// come from, is where every port-0 socket of the other tests lands, and
+// one took such an address between a console's close and its reopen
+// ("bind: address already in use", TestRealWindowCloseKeepsCallsHere
+// beside two busy loops). Below RTPPair's range and the SIP ports
+// 5060-5061. The error is the last one met.
+func Kept(ip netip.Addr) (int, error) {
+	var last error
+	for range 100 {
+		p := keptLow + rand.IntN(keptHigh-keptLow+1)
+		u, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(p))))
+		if err != nil {
+			last = err
+			continue
+		}
+		t, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(p))))
+		u.Close()
+		if err != nil {
+			last = err
+			continue
+		}
+		t.Close()
+		return p, nil
+	}
+	return 0, last
+}
+
+// The range Kept draws from.
+const (
+	keptLow  = 7000
+	keptHigh = 9999
+)
+
 // RTPPair returns an even UDP port on ip whose successor (RTCP) was free
 // as well a moment ago, up to 100 tries. The error is the last one met.
 //

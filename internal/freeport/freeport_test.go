@@ -64,3 +64,26 @@ func TestRTPPairIsEvenAndFree(t *testing.T) {
 		c.Close()
 	}
 }
+
+func TestKeptIsFreeBelowEphemeral(t *testing.T) {
+	ip := netip.MustParseAddr("127.0.0.1")
+	for range 20 {
+		p, err := freeport.Kept(ip)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p < 7000 || p > 9999 {
+			t.Fatalf("Kept gave %d, outside 7000-9999", p)
+		}
+		u, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(p))))
+		if err != nil {
+			t.Fatalf("UDP %d: %v", p, err)
+		}
+		tc, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(p))))
+		u.Close()
+		if err != nil {
+			t.Fatalf("TCP %d: %v", p, err)
+		}
+		tc.Close()
+	}
+}

@@ -113,10 +113,11 @@ func WaitListening(t testing.TB, ua *sipgo.UserAgent, addr string) {
 }
 
 // FreePort returns a port free for both UDP and TCP on 127.0.0.1 a
-// moment ago.
+// moment ago, below the ephemeral range (freeport.Kept): tests bind it
+// again after a restart.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	port, err := freeport.UDPAndTCP(netip.MustParseAddr("127.0.0.1"))
+	port, err := freeport.Kept(netip.MustParseAddr("127.0.0.1"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,7 @@ import (
 // park is forgotten when it ends) (issue 15).
 func TestKeptParksAcrossRestart(t *testing.T) {
 	f := startParkService(t, "", nil)
-	port, err := freeport.UDPAndTCP(netip.MustParseAddr("127.0.0.1"))
+	port, err := freeport.Kept(netip.MustParseAddr("127.0.0.1"))
 	if err != nil {
 		t.Fatal(err)
 	}
