@@ -23,7 +23,7 @@ type presenceMark struct{ n int }
 func (c *console) waitPresence(t testing.TB, mark *presenceMark, target string, want telephony.Presence) telephony.PresenceChanged {
 	t.Helper()
 	var got telephony.PresenceChanged
-	c.events.Until(t, fmt.Sprintf("%s: %s %s", c.name, target, want), func(items []telephony.Event) bool {
+	if !c.events.Await(siptest.WaitFor, func(items []telephony.Event) bool {
 		for i := mark.n; i < len(items); i++ {
 			if pc, ok := items[i].(telephony.PresenceChanged); ok && pc.Target == target && pc.Presence == want {
 				got, mark.n = pc, i+1
@@ -31,7 +31,15 @@ func (c *console) waitPresence(t testing.TB, mark *presenceMark, target string, 
 			}
 		}
 		return false
-	})
+	}) {
+		var shown []string
+		for _, ev := range c.events.All() {
+			if pc, ok := ev.(telephony.PresenceChanged); ok && pc.Target == target {
+				shown = append(shown, fmt.Sprintf("%s (%v)", pc.Presence, pc.Fault))
+			}
+		}
+		t.Fatalf("never: %s: %s %s (shown, last 8: %v)", c.name, target, want, shown[max(0, len(shown)-8):])
+	}
 	return got
 }
 
