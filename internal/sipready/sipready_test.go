@@ -98,11 +98,7 @@ func TestWaitUDPGivesUpWithTheContext(t *testing.T) {
 // sent from its address goes out on it instead of a socket sipgo would
 // bind there ("address already in use").
 func TestServeUDPReturnsOnceServed(t *testing.T) {
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("sipready-test"), sipgo.WithUserAgentHostname("127.0.0.1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ua.Close()
+	ua := newUA(t)
 	srv, err := sipgo.NewServer(ua)
 	if err != nil {
 		t.Fatal(err)
