@@ -78,6 +78,37 @@ func gcCycles() uint64 {
 	return s[0].Value.Uint64()
 }
 
+// memoryClassNames are the runtime's memory classes that tell live
+// objects from what the heap keeps around them: "unused" is the free
+// space inside spans that still hold a live object (fragmentation, which
+// no release can return), "free" what is free and still resident.
+var memoryClassNames = [...]struct{ key, metric string }{
+	{"objects", "/memory/classes/heap/objects:bytes"},
+	{"unused", "/memory/classes/heap/unused:bytes"},
+	{"free", "/memory/classes/heap/free:bytes"},
+	{"released", "/memory/classes/heap/released:bytes"},
+	{"stacks", "/memory/classes/heap/stacks:bytes"},
+	{"metadata", "/memory/classes/metadata/other:bytes"},
+	{"spans", "/memory/classes/metadata/mspan/inuse:bytes"},
+	{"total", "/memory/classes/total:bytes"},
+}
+
+// memoryClasses is a log group of the runtime's memory classes, in KiB.
+func memoryClasses() slog.Value {
+	s := make([]metrics.Sample, len(memoryClassNames))
+	for i, c := range memoryClassNames {
+		s[i].Name = c.metric
+	}
+	metrics.Read(s)
+	attrs := make([]slog.Attr, 0, len(s))
+	for i, c := range memoryClassNames {
+		if s[i].Value.Kind() == metrics.KindUint64 {
+			attrs = append(attrs, slog.Uint64(c.key+"_kib", s[i].Value.Uint64()>>10))
+		}
+	}
+	return slog.GroupValue(attrs...)
+}
+
 // keepMemory sets the soft memory limit (0: none) and gives memory back
 // to the system when the service goes quiet, checking every every,
 // until ctx ends. It returns when ctx ends.
@@ -102,7 +133,7 @@ func keepMemory(ctx context.Context, limit int64, every time.Duration, log *slog
 		debug.FreeOSMemory()
 		q.released(gcCycles())
 		log.Debug("memory given back while idle", "took", time.Since(start).Round(time.Microsecond),
-			"release", fmt.Sprintf("%d/%d", n, idleReleases))
+			"release", fmt.Sprintf("%d/%d", n, idleReleases), "memory", memoryClasses())
 	}
 }
 

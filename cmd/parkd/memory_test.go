@@ -52,3 +52,13 @@ func TestReleaseWhenQuiet(t *testing.T) {
 		t.Fatalf("releases %v, want %v", releases, want)
 	}
 }
+
+// TestMemoryClassesNameRealMetrics: every class the release logs is one
+// the runtime knows (a misspelt name would read as KindBad and vanish
+// from the log).
+func TestMemoryClassesNameRealMetrics(t *testing.T) {
+	v := memoryClasses()
+	if got := len(v.Group()); got != len(memoryClassNames) {
+		t.Fatalf("memory classes logged %d of %d: %v", got, len(memoryClassNames), v)
+	}
+}
