@@ -31,6 +31,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -220,7 +221,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 	if lerr != nil {
 		logger.Warn("the call history cannot be kept on disk: it lasts until the window closes", "error", lerr)
 	}
-	restarting := false // set on Fyne's goroutine before ShowAndRun returns
+	var restarting atomic.Bool // set on Fyne's goroutine before the window closes
 	var sound app.Sound
 	if sys.sound != nil {
 		sound = soundAdapter{sys.sound}
@@ -247,7 +248,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 		RingBackNow: sys.ringBackNow,
 		OnRestart: func() {
 			logger.Info("restarting")
-			restarting = true
+			restarting.Store(true)
 			w.Close()
 		},
 		OnFirstFrame: func() {
@@ -288,7 +289,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 	// goroutine, before the app quits), and at once on SIGINT or SIGTERM,
 	// which Fyne's driver answers by quitting from no window. A fyne.Do
 	// in that moment was a data race inside Fyne's queue (issue 15).
-	w.SetOnClosed(console.Detach)
+	//
+	// Fyne's loop can also hang as it stops, when an event comes in
+	// that moment (its queue is closed with the event's waiter in it:
+	// a SIGTERM under load left the console running for good). So the
+	// close does not wait for ShowAndRun: quitGrace after the window
+	// closed or the signal came, the close path runs without it and
+	// the process ends (closing.claim decides which of the two runs it).
+	closing := newCloser()
+	w.SetOnClosed(func() {
+		console.Detach()
+		closing.started()
+	})
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	sigDone := make(chan struct{})
@@ -296,6 +308,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 		select {
 		case <-sigs:
 			console.Detach()
+			closing.started()
 		case <-sigDone:
 		}
 	}()
@@ -312,51 +325,111 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 	}()
 	logger.Info("console ready", "aor", sys.phone.AOR(), "park", cfg.settings.ParkMode, "demo", cfg.demo)
 
-	w.ShowAndRun()
-
-	// The window is gone: hang up, stop the services. The hang-ups and
-	// the park service's BYEs go out at once; waiting for every answer
-	// (a far end that never answers is retried for 32 s) would keep the
-	// process, and its ports, for nothing: the wait is bounded, and what
-	// is still running when it ends ends with the process.
-	decided := time.Now()
-	cancel()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		stopped := make(chan struct{})
+	// shutDown is what follows the window; it returns the exit status.
+	shutDown := func() int {
+		// The window is gone: hang up, stop the services. The hang-ups and
+		// the park service's BYEs go out at once; waiting for every answer
+		// (a far end that never answers is retried for 32 s) would keep the
+		// process, and its ports, for nothing: the wait is bounded, and what
+		// is still running when it ends ends with the process.
+		decided := time.Now()
+		cancel()
+		done := make(chan struct{})
 		go func() {
-			defer close(stopped)
-			sys.stopNow()
-		}()
-		console.Close()
-		closeNotifier(exitGrace / 2)
-		if callLog != nil {
-			if err := callLog.Close(); err != nil {
-				logger.Warn("call log: close", "error", err)
+			defer close(done)
+			stopped := make(chan struct{})
+			go func() {
+				defer close(stopped)
+				sys.stopNow()
+			}()
+			console.Close()
+			closeNotifier(exitGrace / 2)
+			if callLog != nil {
+				if err := callLog.Close(); err != nil {
+					logger.Warn("call log: close", "error", err)
+				}
 			}
+			<-stopped
+			<-audioDone
+		}()
+		select {
+		case <-done:
+		case <-time.After(exitGrace):
+			logger.Info("exiting before every hang-up was answered", "waited", exitGrace)
 		}
-		<-stopped
-		<-audioDone
+		logger.Debug("exit", "since_close", time.Since(decided).Round(time.Millisecond))
+		if restarting.Load() {
+			return exitRestart
+		}
+		return exitOK
+	}
+	go func() {
+		if !closing.stuck(quitGrace) {
+			return
+		}
+		logger.Warn("the window did not close: exiting", "waited", quitGrace)
+		os.Exit(afterRun(shutDown(), args, stderr))
 	}()
+
+	w.ShowAndRun()
+	if !closing.returned() {
+		select {} // Fyne's loop was stuck: the close path already runs and ends the process
+	}
+	return shutDown()
+}
+
+// closer decides who runs the console's close path: the main goroutine
+// when ShowAndRun returns, or, when Fyne's loop hangs as it stops, a
+// watchdog quitGrace after the window closed (or a signal came).
+type closer struct {
+	begun   chan struct{} // closed when the window closes or a signal comes
+	ended   chan struct{} // closed when ShowAndRun returned
+	once    sync.Once
+	claimed atomic.Bool
+}
+
+// newCloser returns a closer of a window that is not closing.
+func newCloser() *closer {
+	return &closer{begun: make(chan struct{}), ended: make(chan struct{})}
+}
+
+// started notes that the window is closing; any goroutine, more than once.
+func (c *closer) started() { c.once.Do(func() { close(c.begun) }) }
+
+// returned is called once ShowAndRun returned; it reports whether the
+// caller runs the close path (false: the watchdog already does).
+func (c *closer) returned() bool {
+	mine := c.claimed.CompareAndSwap(false, true)
+	close(c.ended)
+	return mine
+}
+
+// stuck waits for the window to close, then grace more, and reports
+// whether ShowAndRun had still not returned by then: the close path is
+// then the caller's. It returns false as soon as ShowAndRun returns.
+func (c *closer) stuck(grace time.Duration) bool {
 	select {
-	case <-done:
-	case <-time.After(exitGrace):
-		logger.Info("exiting before every hang-up was answered", "waited", exitGrace)
+	case <-c.begun:
+	case <-c.ended:
+		return false
 	}
-	logger.Debug("exit", "since_close", time.Since(decided).Round(time.Millisecond))
-	if restarting {
-		return exitRestart
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-c.ended:
+		return false
 	}
-	return exitOK
+	return c.claimed.CompareAndSwap(false, true)
 }
 
 // exitGrace bounds the shutdown after the window closed, so the process
 // exits within a second of the decision.
 const exitGrace = 400 * time.Millisecond
 
-// quitGrace bounds how long a view that quits (the already-running one)
-// waits for Fyne's loop to end before the process ends by itself.
+// quitGrace bounds how long a window that closes (the console's, the
+// already-running view's) waits for Fyne's loop to end before the
+// process ends by itself.
 const quitGrace = 2 * time.Second
 
 // claimInstanceIn claims the console's instance in the user's runtime
