@@ -568,7 +568,7 @@ func (s *Service) answerBridge(req *sip.Request, tx sip.ServerTransaction, c *pa
 	s.link(c, l)
 	// Off its orbit now whatever happens next: a caller ended by its
 	// retriever's BYE (legGone found the partner) is not left holding it.
-	s.settle(c)
+	s.settleBridged(c, l)
 	switch {
 	case c.leg.isEnded():
 		// The caller hung up while the retriever's ACK was on its way:
@@ -585,8 +585,6 @@ func (s *Service) answerBridge(req *sip.Request, tx sip.ServerTransaction, c *pa
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		c.leg.hangup(ctx, "retriever hung up")
 		cancel()
-	default:
-		s.saveBridge(c, c.leg, l)
 	}
 	return l, nil
 }
@@ -1016,8 +1014,7 @@ func (s *Service) ring(ctx context.Context, c *parkedCall, uri string) (bool, er
 		return false, errors.New("caller hung up while taken off hold")
 	}
 	s.link(c, l)
-	s.settle(c)
-	s.saveBridge(c, c.leg, l)
+	s.settleBridged(c, l)
 	if l.isEnded() {
 		// The answerer hung up before the bridge stood: end the call
 		// as any bridged call ends.

@@ -11,6 +11,10 @@ func SetAckWait(o *Options, d time.Duration) { o.ackWait = d }
 // each one's log line.
 func SetRefusalLogEvery(o *Options, d time.Duration) { o.refusalLogEvery = d }
 
+// SetAfterSettle makes f run as each retrieved call has left its orbit,
+// before the store hears of its bridge.
+func SetAfterSettle(o *Options, f func(orbit int)) { o.afterSettle = f }
+
 // MediaStats returns the media plane's counters, for the tests that check
 // music and relay packets flowed (or did not).
 func (s *Service) MediaStats() MediaStats {

@@ -83,7 +83,7 @@ func callID(l *sipLeg) string { return "call:" + l.id }
 // saveCall writes c as it is now: on its orbit with its caller's leg,
 // and with, when set, the leg retrieving it (written before that leg's
 // 200). A call that left its orbit or whose caller ended is not written:
-// saveBridge or the hang-up's delete has the last word.
+// settleBridged or the hang-up's delete has the last word.
 func (s *Service) saveCall(c *parkedCall, retriever *sipLeg) error {
 	if s.opts.Store == nil {
 		return nil
@@ -132,16 +132,22 @@ func (s *Service) saveCall(c *parkedCall, retriever *sipLeg) error {
 	return nil
 }
 
-// saveBridge writes the call whose caller's leg is caller as the bridge
-// of caller and other, off any orbit.
-func (s *Service) saveBridge(c *parkedCall, caller, other *sipLeg) {
-	if s.opts.Store == nil {
-		return
-	}
+// settleBridged takes c off its orbit into its bridge with other and
+// writes that bridge, off any orbit, unless a leg has ended (the
+// hang-up's delete has the last word). Both happen under the store's
+// lock: a park that takes the orbit next writes after the store has c
+// off it; otherwise its write could find the orbit still held there and
+// its caller would be refused with a 500.
+func (s *Service) settleBridged(c *parkedCall, other *sipLeg) {
 	s.keep.mu.Lock()
 	defer s.keep.mu.Unlock()
-	if caller.isEnded() || other.isEnded() {
-		return // the hang-up deletes it
+	s.settle(c)
+	if s.opts.afterSettle != nil {
+		s.opts.afterSettle(c.orbit)
+	}
+	caller := c.leg
+	if s.opts.Store == nil || caller.isEnded() || other.isEnded() {
+		return
 	}
 	rec := store.Call{ID: callID(caller), State: stateBridged, CallerName: c.callerName, CallerURI: c.callerURI,
 		Parker: c.parker, For: c.forURI, Note: c.note, ParkedAt: c.parkedAt, Retriever: c.retriever,

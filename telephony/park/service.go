@@ -106,6 +106,9 @@ type Options struct {
 	// refusalLogEvery is how often a refusal of one host is logged
 	// (sipgate.LogInterval); tests that count every refusal set it to -1.
 	refusalLogEvery time.Duration
+	// afterSettle, for tests, runs as a retrieved call has left its
+	// orbit and before the store hears of its bridge.
+	afterSettle func(orbit int)
 }
 
 func (o *Options) withDefaults() (Options, error) {
