@@ -244,7 +244,7 @@ func Open(ctx context.Context, opts Options) (*Device, error) {
 		capID:  opts.Capture,
 		ringID: opts.Ring,
 	}
-	play, capt, err := d.Devices()
+	play, capt, err := d.devices()
 	if err == nil && len(play) == 0 && len(capt) == 0 {
 		err = errors.New("no playback or capture device")
 	}
@@ -341,8 +341,22 @@ func countTrailingZeros(b []byte) int {
 	return n
 }
 
-// Devices lists the playback and capture devices.
+// Devices lists the playback and capture devices; ErrClosed once the
+// Device is closed.
 func (d *Device) Devices() (playback, capture []DeviceInfo, err error) {
+	// One user of the sound system at a time: miniaudio's PulseAudio
+	// backend runs every listing, lookup and stream open on the context's
+	// one main loop, which is not safe from two threads.
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return nil, nil, ErrClosed
+	}
+	return d.devices()
+}
+
+// devices is Devices with d.mu held (or before the Device is shared).
+func (d *Device) devices() (playback, capture []DeviceInfo, err error) {
 	conv := func(list []malgo.DeviceInfo) []DeviceInfo {
 		out := make([]DeviceInfo, 0, len(list))
 		for i := range list {
@@ -414,6 +428,9 @@ func (d *Device) CurrentDevices() (playback, capture string, running bool) {
 func (d *Device) SetRingDevice(id string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.closed {
+		return ErrClosed
+	}
 	if _, ok := d.lookup(malgo.Playback, id); !ok {
 		return fmt.Errorf("audio: no playback device %q", id)
 	}

@@ -157,6 +157,18 @@ func TestNullDeviceListing(t *testing.T) {
 	}
 }
 
+// A closed Device's list is ErrClosed: its sound system is released,
+// and listing on it read freed memory.
+func TestDevicesAfterClose(t *testing.T) {
+	d := openDevice(t, BackendNull, Options{})
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := d.Devices(); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Devices after Close: %v, want ErrClosed", err)
+	}
+}
+
 func TestCallAudioFlowsBothWays(t *testing.T) {
 	for _, rate := range []int{8000, 16000, 48000} {
 		t.Run(fmt.Sprintf("%dHz", rate), func(t *testing.T) {

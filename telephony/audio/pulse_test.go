@@ -480,6 +480,8 @@ func TestPulseAudio(t *testing.T) {
 
 	t.Run("a real call over RTP", func(t *testing.T) { testRealCall(t, ps) })
 
+	t.Run("a gone sink's info is an error, not a crash", func(t *testing.T) { testInfoOfAGoneSink(t, ps) })
+
 	t.Run("ringtone on the ring device, stopped at once", func(t *testing.T) {
 		d := openDevice(t, BackendPulseAudio, Options{Playback: "sb_sink", Capture: "mic600", Ring: "sb_ring"})
 		ring := ps.record(t, "sb_ring.monitor")

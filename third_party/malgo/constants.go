@@ -1,0 +1,5 @@
+package malgo
+
+const (
+	simdAlignment = 64
+)
