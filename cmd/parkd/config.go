@@ -59,7 +59,7 @@ type flagSet struct {
 	stateDir                  *string
 	drainOnExit               *bool
 	memLimit                  *string
-	senders                   *string
+	senders, rtPriority       *string
 	log                       *logflag.Flags
 }
 
@@ -86,6 +86,7 @@ func newFlagSet() *flagSet {
 		tcpPerSrc:     fs.String("tcp-per-source", strconv.Itoa(sipconn.DefaultMaxPerSource), "the most TCP connections one source address may hold open (`count`); 0: no cap"),
 		stateDir:      fs.String("state-dir", "", "`directory` of the park store that keeps parked and bridged calls across restarts; none: no store (default: $STATE_DIRECTORY, else $XDG_STATE_HOME/switchboard/parkd, else ~/.local/state/switchboard/parkd)"),
 		senders:       fs.String("senders", "0", "how many OS threads share each 20 ms music tick, each with its own descriptor of the RTP socket (`count`); 0: one per processor Go uses (GOMAXPROCS), at most 8 (Linux; elsewhere always 1)"),
+		rtPriority:    fs.String("rt-priority", "10", "real-time `priority` (SCHED_RR, 1 to 99) of the music clock and its senders where the process may have it (root, CAP_SYS_NICE, or an RLIMIT_RTPRIO that high, as the systemd unit's LimitRTPRIO gives), else normal priority and one line saying so; 0: normal priority (Linux)"),
 		memLimit:      fs.String("memory-limit", "none", "soft memory `limit` of the process, e.g. 128MiB: the Go runtime collects sooner as it nears it and returns what is above it; none: no limit"),
 		drainOnExit:   fs.Bool("drain-on-exit", false, "on SIGINT or SIGTERM, decommission: ring back every parker, wait up to -drain, end the rest (default: keep every call for the next start)"),
 		log:           logflag.Declare(fs),
@@ -205,6 +206,11 @@ func parseConfig(args []string) (config, error) {
 		return c, flagErr("senders", *f.senders, errors.New("not a count of 0 or more"))
 	} else {
 		o.Senders = n
+	}
+	if n, err := strconv.Atoi(*f.rtPriority); err != nil || n < 0 || n > 99 {
+		return c, flagErr("rt-priority", *f.rtPriority, errors.New("not 0 (normal) or a real-time priority of 1 to 99"))
+	} else {
+		o.SenderPriority = n
 	}
 	c.drainOnExit = *f.drainOnExit
 	if c.memLimit, err = parseSize(*f.memLimit); err != nil {

@@ -75,6 +75,7 @@ func TestParseConfigEveryFlag(t *testing.T) {
 		"-moh", moh, "-allow", "10.0.0.0/8, 192.0.2.7,::1", "-user", "park", "-password", "s3cret",
 		"-drain", "0s", "-rtp-port", "40000", "-log-level", "debug", "-log-format", "json",
 		"-probe-interval", "45s", "-tcp-idle", "0", "-tcp-per-source", "8", "-senders", "3",
+		"-rt-priority", "20",
 		"-outbound-proxy", "sip:edge.example.com:5060;transport=tcp",
 	})
 	if err != nil {
@@ -86,7 +87,7 @@ func TestParseConfigEveryFlag(t *testing.T) {
 		o.Fallback != "sip:operator@pbx.example.com;transport=tcp" ||
 		o.Username != "park" || o.Password != "s3cret" || o.RTPPort != 40000 || c.drain != 0 ||
 		o.ProbeInterval != 45*time.Second || o.TCPIdleTimeout >= 0 || o.TCPMaxPerSource != 8 ||
-		o.OutboundProxy != "sip:edge.example.com:5060;transport=tcp" || o.Senders != 3 {
+		o.OutboundProxy != "sip:edge.example.com:5060;transport=tcp" || o.Senders != 3 || o.SenderPriority != 20 {
 		t.Fatalf("config = %+v, drain %v", o, c.drain)
 	}
 	wantAllow := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.7/32"), netip.MustParsePrefix("::1/128")}
@@ -188,6 +189,8 @@ func TestParseConfigBadFlags(t *testing.T) {
 		{"tcp per source negative", []string{"-tcp-per-source", "-2"}, "-tcp-per-source -2: not a count of 0 or more"},
 		{"senders negative", []string{"-senders", "-1"}, "-senders -1: not a count of 0 or more"},
 		{"senders not a number", []string{"-senders", "all"}, "-senders all: not a count of 0 or more"},
+		{"rt priority too high", []string{"-rt-priority", "100"}, "-rt-priority 100: not 0 (normal) or a real-time priority of 1 to 99"},
+		{"rt priority not a number", []string{"-rt-priority", "high"}, "-rt-priority high: not 0 (normal) or a real-time priority of 1 to 99"},
 
 		{"log level", []string{"-log-level", "loud"}, "-log-level loud: want debug, info, warn or error"},
 		{"log format", []string{"-log-format", "xml"}, "-log-format xml: want text or json"},

@@ -234,9 +234,9 @@ type engine struct {
 	clk      clockState    // guarded by mu
 	wake     chan struct{} // one token per start of the clock
 
-	// senders is how many threads share a music tick (senders.go); set
-	// before run.
-	senders int
+	// senders is how many threads share a music tick (senders.go) and
+	// priority their real-time priority (0: normal); set before run.
+	senders, priority int
 }
 
 // latchWindow is how long after an answer or re-INVITE a leg may latch

@@ -96,6 +96,35 @@ type sender struct {
 	sent  atomic.Uint64 // frames it sent, for the tests
 }
 
+// lockSender locks the calling goroutine to its OS thread and asks for
+// the engine's real-time priority there; the clock says once why not
+// when it is refused (logRefusal). The returned func gives the thread
+// its normal priority back and unlocks it, so that no goroutine runs
+// at that priority after the sender: a locked thread whose goroutine
+// ends is not always ended with it (the process's main thread is kept,
+// parked, by the runtime).
+func (e *engine) lockSender(logRefusal bool) (unlock func()) {
+	runtime.LockOSThread()
+	if e.priority <= 0 {
+		return runtime.UnlockOSThread
+	}
+	if err := realtime(e.priority); err != nil {
+		if logRefusal {
+			e.log.Info("music senders run at normal priority: real-time priority refused",
+				"priority", e.priority, "error", err)
+		}
+		return runtime.UnlockOSThread
+	}
+	return func() {
+		if err := normalPriority(); err != nil {
+			// Left locked, the thread ends with the goroutine.
+			e.log.Warn("music sender: normal priority not restored; its thread ends", "error", err)
+			return
+		}
+		runtime.UnlockOSThread()
+	}
+}
+
 // openSenders starts n senders (at least 1): the clock's own and n-1
 // helpers, each locked to an OS thread. The caller closes the pool.
 func (e *engine) openSenders(n int) (*senderPool, error) {
@@ -116,8 +145,7 @@ func (e *engine) openSenders(n int) (*senderPool, error) {
 			continue
 		}
 		p.wg.Go(func() {
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
+			defer e.lockSender(false)()
 			for range s.start {
 				s.send(e)
 				p.done <- struct{}{}
@@ -175,8 +203,7 @@ func (s *sender) send(e *engine) {
 // wantClockLocked's token. The senders' threads live as long as the
 // engine runs.
 func (e *engine) clock(ctx context.Context) {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
+	defer e.lockSender(true)()
 	pool, err := e.openSenders(e.senders)
 	if err != nil {
 		e.log.Error("music senders could not start; no music on hold", "error", err)

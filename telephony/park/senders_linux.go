@@ -55,6 +55,29 @@ func newSenderOut(e *engine) (senderOut, error) {
 	return senderOut{fd: fd, inet: domain == unix.AF_INET}, nil
 }
 
+// realtime gives the calling thread real-time priority prio (SCHED_RR);
+// nothing for 0.
+func realtime(prio int) error {
+	if prio <= 0 {
+		return nil
+	}
+	// Threads cloned from this one start at normal priority.
+	attr := unix.SchedAttr{Policy: unix.SCHED_RR, Priority: uint32(prio), Flags: unix.SCHED_FLAG_RESET_ON_FORK}
+	if err := unix.SchedSetAttr(0, &attr, 0); err != nil {
+		return fmt.Errorf("sched_setattr SCHED_RR %d: %w", prio, err)
+	}
+	return nil
+}
+
+// normalPriority puts the calling thread back in SCHED_OTHER.
+func normalPriority() error {
+	attr := unix.SchedAttr{Policy: unix.SCHED_NORMAL}
+	if err := unix.SchedSetAttr(0, &attr, 0); err != nil {
+		return fmt.Errorf("sched_setattr SCHED_OTHER: %w", err)
+	}
+	return nil
+}
+
 func (o *senderOut) close() {
 	if o.fd >= 0 {
 		unix.Close(o.fd)

@@ -3,6 +3,7 @@
 package park
 
 import (
+	"errors"
 	"time"
 
 	"golang.org/x/net/ipv4"
@@ -36,6 +37,17 @@ func (o *senderOut) send(e *engine, frames []frame) {
 		o.msgs[i].Buffers[0], o.msgs[i].Addr = nil, nil
 	}
 }
+
+// realtime: real-time priority is Linux-only here.
+func realtime(prio int) error {
+	if prio <= 0 {
+		return nil
+	}
+	return errors.New("real-time priority for the music senders is supported on Linux only")
+}
+
+// normalPriority: nothing to undo off Linux.
+func normalPriority() error { return nil }
 
 // monoBase is the origin of monoNow.
 var monoBase = time.Now()

@@ -85,6 +85,13 @@ type Options struct {
 	// with its own descriptor of the RTP socket (DefaultSenders when 0:
 	// one per GOMAXPROCS, at most 8). Off Linux the clock sends alone.
 	Senders int
+	// SenderPriority, when above 0, runs the music clock and its senders
+	// at that real-time priority (SCHED_RR, 1 to 99; Linux): a sender
+	// preempted by other work for a few milliseconds delays every frame of
+	// its share. Where the process may not (neither root, CAP_SYS_NICE nor
+	// an RLIMIT_RTPRIO that high) they run at normal priority and one
+	// line says so. 0, the default, leaves the scheduling alone.
+	SenderPriority int
 	// Logger receives the park events and diagnostics (slog.Default()).
 	Logger *slog.Logger
 	// ProbeInterval is how often a parked caller is probed with an
@@ -142,6 +149,9 @@ func (o *Options) withDefaults() (Options, error) {
 	}
 	if out.Senders == 0 {
 		out.Senders = DefaultSenders()
+	}
+	if out.SenderPriority < 0 || out.SenderPriority > 99 {
+		return out, errors.New("music sender priority must be 0 (normal) or a real-time priority of 1 to 99")
 	}
 	if out.refusalLogEvery == 0 {
 		out.refusalLogEvery = sipgate.LogInterval
@@ -340,7 +350,7 @@ func (s *Service) Start(ctx context.Context) error {
 		tcp.Close()
 		return fmt.Errorf("park: %w", err)
 	}
-	eng.senders = s.opts.Senders
+	eng.senders, eng.priority = s.opts.Senders, s.opts.SenderPriority
 	s.media = eng
 
 	// Every request passes the gate before a handler sees it: a malformed
