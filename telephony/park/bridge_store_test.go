@@ -38,12 +38,14 @@ func TestParkRightAfterRetrieveOnTheSameOrbit(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-settled
-	_, err := newAgent(t, "carol", nil).Call(t, f.uri("park-701"))
+	carol := newAgent(t, "carol", nil)
+	_, err := carol.Call(t, f.uri("park-701"))
 	close(parked)
 	if err != nil {
 		t.Fatalf("park on 701 right after its retrieve: %v", err)
 	}
 	f.log.wait(t, "retrieved", "orbit", "701")
+	f.log.waitParked(t, 701, carol.AOR())
 	if p, b := f.svc.Held(); p != 1 || b != 1 {
 		t.Fatalf("Held() = %d parked, %d bridged; want 1, 1", p, b)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/emiago/diago"
@@ -52,6 +54,15 @@ func (l *eventLog) wait(t testing.TB, ev string, kv ...string) map[string]string
 			}
 		}
 		return true
+	})
+}
+
+// waitParked waits for the "parked" event of the caller whose AOR is aor
+// on orbit n (an orbit parked on twice has two).
+func (l *eventLog) waitParked(t testing.TB, n int, aor string) {
+	t.Helper()
+	l.Wait(t, fmt.Sprintf("%s parked on %d", aor, n), func(r map[string]string) bool {
+		return r["event"] == "parked" && r["orbit"] == strconv.Itoa(n) && strings.Contains(r["caller"], "<"+aor+">")
 	})
 }
 

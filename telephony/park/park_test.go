@@ -130,6 +130,9 @@ func TestParkRefusals(t *testing.T) {
 	if _, err := first.Call(t, f.uri("park-703")); err != nil {
 		t.Fatal(err)
 	}
+	// Shown on its orbit once its ACK is in: beside two busy loops the
+	// refusals below were all answered before it was.
+	f.log.wait(t, "parked", "orbit", "703")
 	for _, tc := range []struct {
 		name string
 		uri  sip.Uri
@@ -255,6 +258,7 @@ func TestRetrieveRefusals(t *testing.T) {
 		t.Fatalf("retrieve of an empty orbit: %v, want 404", err)
 	}
 	parkAlice(t, f.uri("park-710", "token=right"))
+	f.log.wait(t, "parked", "orbit", "710")
 	if _, err := r.Call(t, f.uri("710", "token=wrong")); siptest.Status(err) != 404 {
 		t.Fatalf("retrieve with a wrong token: %v, want 404", err)
 	}
@@ -339,6 +343,7 @@ func TestSafeRetrieveStory(t *testing.T) {
 	if _, err := caller2.Call(t, f.uri("park-705", "token=tokenB"), sip.NewHeader("Referred-By", "<sip:consoleB@127.0.0.1:5992>")); err != nil {
 		t.Fatal(err)
 	}
+	f.log.waitParked(t, 705, caller2.AOR())
 	consoleA := newAgent(t, "consoleA", nil)
 	if _, err := consoleA.Call(t, f.uri("705", "token=tokenA")); siptest.Status(err) != 404 {
 		t.Fatalf("A's safe retrieve of 705 after caller 1 left: %v, want 404", err)
