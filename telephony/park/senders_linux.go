@@ -55,12 +55,9 @@ func newSenderOut(e *engine) (senderOut, error) {
 	return senderOut{fd: fd, inet: domain == unix.AF_INET}, nil
 }
 
-// realtime gives the calling thread real-time priority prio (SCHED_RR);
-// nothing for 0.
+// realtime gives the calling thread real-time priority prio (SCHED_RR,
+// 1 to 99).
 func realtime(prio int) error {
-	if prio <= 0 {
-		return nil
-	}
 	// Threads cloned from this one start at normal priority.
 	attr := unix.SchedAttr{Policy: unix.SCHED_RR, Priority: uint32(prio), Flags: unix.SCHED_FLAG_RESET_ON_FORK}
 	if err := unix.SchedSetAttr(0, &attr, 0); err != nil {

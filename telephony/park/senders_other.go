@@ -39,10 +39,7 @@ func (o *senderOut) send(e *engine, frames []frame) {
 }
 
 // realtime: real-time priority is Linux-only here.
-func realtime(prio int) error {
-	if prio <= 0 {
-		return nil
-	}
+func realtime(int) error {
 	return errors.New("real-time priority for the music senders is supported on Linux only")
 }
 

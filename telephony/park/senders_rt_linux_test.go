@@ -5,10 +5,12 @@ package park_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -101,14 +103,20 @@ func TestMusicSendersRealtimePriority(t *testing.T) {
 		attr := unix.SchedAttr{Policy: unix.SCHED_RR, Priority: prio}
 		err := unix.SchedSetAttr(0, &attr, 0)
 		if err == nil {
-			if err := unix.SchedSetAttr(0, &unix.SchedAttr{Policy: unix.SCHED_NORMAL}, 0); err != nil {
-				panic(err) // never unlocked: the thread ends with the goroutine
+			if rerr := unix.SchedSetAttr(0, &unix.SchedAttr{Policy: unix.SCHED_NORMAL}, 0); rerr != nil {
+				// Left locked, the thread ends with the goroutine.
+				allowed <- fmt.Errorf("normal priority not restored: %w", rerr)
+				return
 			}
 		}
 		runtime.UnlockOSThread()
 		allowed <- err
 	}()
-	if err := <-allowed; err != nil {
+	err := <-allowed
+	if err != nil && strings.HasPrefix(err.Error(), "normal priority not restored") {
+		t.Fatal(err)
+	}
+	if err != nil {
 		t.Logf("SCHED_RR %d not allowed here (%v): the refusal is checked", prio, err)
 		if n := realtimeThreads(t, prio); n != 0 {
 			t.Fatalf("%d threads at SCHED_RR %d although it is refused", n, prio)
