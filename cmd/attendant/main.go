@@ -98,6 +98,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 	fyneapp.SetMetadata(fyne.AppMetadata{ID: appID, Name: appName, Version: version, Build: 1,
 		Migrations: map[string]bool{"fyneDo": true}})
 	a := fyneapp.NewWithID(appID)
+	// Fyne saves the preferences as it quits; the console does it here
+	// instead, as run returns or before a watchdog's exit (takeStopHook).
+	savePrefs := takeStopHook(a, slog.Default())
+	defer savePrefs()
 	icon := fyne.NewStaticResource(assets.IconName, assets.Icon())
 	a.SetIcon(icon)
 	prefs := a.Preferences()
@@ -178,6 +182,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 			go func() {
 				time.Sleep(quitGrace)
 				logger.Warn("the window did not close: exiting", "waited", quitGrace)
+				savePrefs()
 				if shown.Load() {
 					broughtForward()
 					os.Exit(exitOK)
@@ -368,7 +373,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 			return
 		}
 		logger.Warn("the window did not close: exiting", "waited", quitGrace)
-		os.Exit(afterRun(shutDown(), args, stderr))
+		code := shutDown()
+		savePrefs()
+		os.Exit(afterRun(code, args, stderr))
 	}()
 
 	w.ShowAndRun()
