@@ -19,7 +19,8 @@ import (
 // 481 and 408 means the phone is there (405 and 501 included: it answered
 // in the dialog). 481 (the dialog is gone), 408, or no final answer for a
 // whole interval (or before the transaction gives up, 64×T1) take the
-// caller off its orbit as lost: event "lost", the lamp's terminated
+// caller off its orbit as lost (an OPTIONS that could not be sent is sent
+// again first: see options): event "lost", the lamp's terminated
 // dialog with event="rejected", and a BYE, should the phone still hear.
 //
 // RFC 4028 session timers are not used: a parked caller's phone rarely
@@ -49,7 +50,7 @@ func (s *Service) startProbe(c *parkedCall) {
 // interval for its final answer; then it arms the next probe, or takes
 // the caller off its orbit as lost.
 func (s *Service) probe(c *parkedCall) {
-	code, err := s.options(c.leg, s.opts.ProbeInterval)
+	code, err := s.options(c.leg, c.orbit, s.opts.ProbeInterval)
 	select {
 	case <-s.closing:
 		return
@@ -71,7 +72,10 @@ func (s *Service) probe(c *parkedCall) {
 		return
 	}
 	why := fmt.Sprintf("probe answered %d", code)
-	if err != nil {
+	switch {
+	case errors.Is(err, errNotSent):
+		why = "probe could not be sent: " + err.Error()
+	case err != nil:
 		why = "probe unanswered: " + err.Error()
 	}
 	s.unpark(c, "lost", "reason", why)
@@ -82,9 +86,47 @@ func (s *Service) probe(c *parkedCall) {
 
 // options sends l (a dialog the service is UAS of) an in-dialog OPTIONS
 // and returns the final status; an error when none came within wait,
-// the transaction failed (timeout, transport) or the service is closing.
-func (s *Service) options(l *sipLeg, wait time.Duration) (int, error) {
-	uas := l.uas.Load()
+// the transaction failed or the service is closing.
+//
+// An OPTIONS the service could not send (errNotSent: a local send error
+// such as a full socket buffer under load or a firewall reloading, a
+// connection that could not be opened again) is sent again on Timer E's
+// schedule, T1 doubling up to T2, within wait and at most 64×T1 after the
+// first try, the time a phone gets to answer one: a phone is lost when it
+// does not answer, not when the service's own send failed once. orbit
+// names the caller's orbit in the log (0: a bridged leg's probe).
+func (s *Service) options(l *sipLeg, orbit int, wait time.Duration) (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	giveUp := time.Now().Add(min(wait, 64*sip.T1))
+	retry := sip.T1
+	for attempt := 1; ; attempt++ {
+		code, err := s.optionsOnce(ctx, l)
+		if !errors.Is(err, errNotSent) || time.Now().Add(retry).After(giveUp) {
+			return code, err
+		}
+		s.log.Warn("park", "event", "probe not sent", "orbit", orbit, "dialog", l.id, "attempt", attempt, "retry_in", retry, "error", err)
+		t := time.NewTimer(retry)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return 0, err
+		case <-s.closing:
+			t.Stop()
+			return 0, errors.New("service stopping")
+		}
+		retry = min(2*retry, sip.T2)
+	}
+}
+
+// errNotSent marks a request of the service's that did not leave it.
+var errNotSent = errors.New("not sent")
+
+// optionsOnce sends l one in-dialog OPTIONS and waits for its final
+// answer until ctx ends.
+func (s *Service) optionsOnce(ctx context.Context, l *sipLeg) (int, error) {
+	uas := l.uas.Load() // after compact, the rebuilt dialog
 	if uas == nil {
 		return 0, errors.New("not a caller's dialog")
 	}
@@ -94,14 +136,15 @@ func (s *Service) options(l *sipLeg, wait time.Duration) (int, error) {
 	}
 	req := sip.NewRequest(sip.OPTIONS, *contact.Address.Clone())
 	req.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
 	tx, err := uas.TransactionRequest(ctx, req)
 	if err != nil {
-		return 0, fmt.Errorf("OPTIONS: %w", err)
+		return 0, fmt.Errorf("OPTIONS %w: %w", errNotSent, err)
 	}
 	defer tx.Terminate()
 	res, err := s.finalResponse(ctx, tx)
+	if errors.Is(err, sip.ErrTransactionTransport) {
+		return 0, fmt.Errorf("OPTIONS %w: %w", errNotSent, err)
+	}
 	if err != nil {
 		return 0, err
 	}

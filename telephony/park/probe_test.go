@@ -1,8 +1,15 @@
 package park_test
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"math/rand/v2"
 	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -101,6 +108,138 @@ func lostCase(t *testing.T, code int) {
 	if _, err := newAgent(t, "next", nil).Call(t, f.uri("park-707")); err != nil {
 		t.Fatalf("park on the orbit a lost caller left: %v", err)
 	}
+}
+
+// A probe that cannot leave the service is sent again on Timer E's
+// schedule within the interval: one that could not be sent says nothing
+// about the caller. Two callers over TCP behind a proxy (on their
+// Record-Route) that is down when the first probe goes (the service's
+// connect is refused): one proxy comes back within the interval and its
+// caller stays parked; the other does not, and its caller is lost after
+// the retries, for that reason. Before, both were lost at once: a proxy's
+// restart cost every caller parked behind it.
+func TestProbeNotSentIsRetried(t *testing.T) {
+	f := startPark(t, func(o *park.Options) { o.ProbeInterval = 8 * time.Second })
+	back, gone := closedTCPPort(t), closedTCPPort(t)
+	tcpRoutedPark(t, f, 708, back)
+	tcpRoutedPark(t, f, 709, gone)
+
+	f.log.Wait(t, "orbit 708's probe not sent", func(r map[string]string) bool {
+		return r["event"] == "probe not sent" && r["orbit"] == "708"
+	})
+	answered := serveOptions(t, back)
+	f.log.wait(t, "probe answered", "orbit", "708")
+	if answered() == 0 {
+		t.Fatal("the probe was answered, but not by the proxy that came back")
+	}
+
+	ev := f.log.wait(t, "lost", "orbit", "709")
+	if !strings.HasPrefix(ev["reason"], "probe could not be sent: ") {
+		t.Fatalf("lost for %q, want the send failure", ev["reason"])
+	}
+	n := 0
+	for _, r := range f.log.All() {
+		if r["event"] == "probe not sent" && r["orbit"] == "709" {
+			n++
+		}
+	}
+	if n < 2 {
+		t.Fatalf("orbit 709's probe was tried %d times before its caller was lost, want retries within the interval", n+1)
+	}
+	if st, _ := f.svc.Orbit(708); !st.Occupied {
+		t.Fatalf("the caller behind the proxy that came back left its orbit: %+v", st)
+	}
+}
+
+// closedTCPPort is a loopback TCP port that nothing listens on (for now).
+func closedTCPPort(t *testing.T) int {
+	t.Helper()
+	l, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	return port
+}
+
+// tcpRoutedPark parks a raw TCP caller on orbit, with a proxy at
+// 127.0.0.1:proxy on its Record-Route, and ACKs the park.
+func tcpRoutedPark(t *testing.T, f *fixture, orbit, proxy int) {
+	t.Helper()
+	p := dialTCP(t, f, "127.0.0.1")
+	local := p.local()
+	sdp := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+	id := fmt.Sprintf("%x@routed", rand.Uint64())
+	head := func(method string) string {
+		return fmt.Sprintf("%s sip:park-%d@%s SIP/2.0\r\nVia: SIP/2.0/TCP %s;branch=z9hG4bK%x\r\n", method, orbit, f.h, local, rand.Uint64()) +
+			fmt.Sprintf("From: <sip:routed-%d@%s>;tag=%s\r\nCall-ID: %s\r\nMax-Forwards: 70\r\n", orbit, local, id[:8], id)
+	}
+	invite := head("INVITE") + fmt.Sprintf("To: <sip:park-%d@%s>\r\nCSeq: 1 INVITE\r\nContact: <sip:routed-%d@%s;transport=tcp>\r\n", orbit, f.h, orbit, local) +
+		fmt.Sprintf("Record-Route: <sip:127.0.0.1:%d;transport=tcp;lr>\r\nContent-Type: application/sdp\r\nContent-Length: %d\r\n\r\n%s", proxy, len(sdp), sdp)
+	if _, err := io.WriteString(p.c, invite); err != nil {
+		t.Fatal(err)
+	}
+	res := p.answer(t, id)
+	if res.StatusCode != sip.StatusOK {
+		t.Fatalf("park on %d answered %d", orbit, res.StatusCode)
+	}
+	ack := head("ACK") + "To: " + res.To().Value() + "\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n"
+	if _, err := io.WriteString(p.c, ack); err != nil {
+		t.Fatal(err)
+	}
+	f.log.wait(t, "parked", "orbit", strconv.Itoa(orbit))
+}
+
+// serveOptions listens on 127.0.0.1:port over TCP until the test ends and
+// answers every request 200, as a proxy and its phone would an OPTIONS;
+// it returns the count of requests answered so far.
+func serveOptions(t *testing.T, port int) func() int {
+	t.Helper()
+	l, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n atomic.Int64
+	var wg sync.WaitGroup
+	t.Cleanup(func() {
+		l.Close()
+		wg.Wait()
+	})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				stop := context.AfterFunc(t.Context(), func() { c.Close() })
+				defer stop()
+				par := sip.NewParser().NewSIPStream()
+				buf := make([]byte, 64<<10)
+				for {
+					k, err := c.Read(buf)
+					if k > 0 {
+						_ = par.ParseSIPStream(buf[:k], func(m sip.Message) {
+							if req, ok := m.(*sip.Request); ok {
+								n.Add(1)
+								_, _ = io.WriteString(c, sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil).String())
+							}
+						})
+					}
+					if err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return func() int { return int(n.Load()) }
 }
 
 func TestProbe481MarksLost(t *testing.T)        { lostCase(t, sip.StatusCallTransactionDoesNotExists) }

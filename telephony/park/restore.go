@@ -246,7 +246,7 @@ func (s *Service) restoreBridge(rec store.Call) error {
 // the dialog; one that does not (481, 408, no answer) ends the bridge:
 // the other side gets its BYE.
 func (s *Service) probeBridged(l *sipLeg) {
-	code, err := s.options(l, s.opts.ProbeInterval)
+	code, err := s.options(l, 0, s.opts.ProbeInterval)
 	select {
 	case <-s.closing:
 		return
