@@ -131,7 +131,7 @@ func TestLampExpires(t *testing.T) {
 	if res, err := w.subscribe(1 * time.Second); err != nil || res.StatusCode != 200 {
 		t.Fatalf("short refresh: %v %v", res, err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(siptest.WaitFor)
 	for f.svc.Watchers() != 0 && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -76,12 +76,17 @@ func TestRingbackUnansweredReturnsToOrbit(t *testing.T) {
 	f.log.wait(t, "rang back", "orbit", "709", "answered", "false")
 	f.log.wait(t, "returned", "orbit", "709")
 	// Rung back a second time a park time later.
-	deadline := time.Now().Add(10 * time.Second)
-	for f.log.count("rang back") < 2 && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
-	if f.log.count("rang back") < 2 || rings.Load() < 2 {
-		t.Fatalf("rung back %d times (%d INVITEs), want at least 2", f.log.count("rang back"), rings.Load())
+	f.log.Until(t, "a second ring-back", func(r []map[string]string) bool {
+		n := 0
+		for _, e := range r {
+			if e["event"] == "rang back" && e["orbit"] == "709" {
+				n++
+			}
+		}
+		return n >= 2
+	})
+	if rings.Load() < 2 {
+		t.Fatalf("%d ring-back INVITEs for two ring-backs", rings.Load())
 	}
 	if dc.Context().Err() != nil {
 		t.Fatal("the caller was hung up")
@@ -114,7 +119,7 @@ func TestRingbackFallsBack(t *testing.T) {
 	dc := parkAlice(t, f.uri("park-711"), sip.NewHeader("Referred-By", "<"+parker.AOR()+">"))
 	select {
 	case <-answered:
-	case <-time.After(10 * time.Second):
+	case <-time.After(siptest.WaitFor):
 		t.Fatal("fallback never rung")
 	}
 	f.log.wait(t, "rang back", "orbit", "711", "answered", "false")
@@ -231,7 +236,7 @@ func TestShutdownRefusesNewParks(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- f.svc.Shutdown(ctx) }()
 	// Nobody to ring back: the call stays, and new parks are refused.
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(siptest.WaitFor)
 	for {
 		late := newAgent(t, "late", nil)
 		_, err := late.Call(t, f.uri("park"))
