@@ -81,7 +81,7 @@ func newFlagSet() *flagSet {
 		password:      fs.String("password", "", "digest `password` (with -user)"),
 		drain:         fs.String("drain", park.DefaultDrain.String(), "on SIGINT or SIGTERM, the longest `duration` to wait for parked and bridged calls to leave"),
 		rtpPort:       fs.String("rtp-port", "0", "even UDP `port` for media, RTCP on the next; 0 picks one"),
-		probe:         fs.String("probe-interval", park.DefaultProbeInterval.String(), "how often a parked caller is probed with an in-dialog OPTIONS; no answer for that long, 481 or 408 takes it off its orbit as lost (`duration`)"),
+		probe:         fs.String("probe-interval", park.DefaultProbeInterval.String(), "how often a parked caller is probed with an in-dialog OPTIONS; 481, 408, or no answer for that long while its audio stopped too, takes it off its orbit as lost (`duration`)"),
 		tcpIdle:       fs.String("tcp-idle", sipconn.DefaultIdleTimeout.String(), "close a TCP connection a peer opened once it said nothing for this `duration`; 0: never"),
 		tcpPerSrc:     fs.String("tcp-per-source", strconv.Itoa(sipconn.DefaultMaxPerSource), "the most TCP connections one source address may hold open (`count`); 0: no cap"),
 		stateDir:      fs.String("state-dir", "", "`directory` of the park store that keeps parked and bridged calls across restarts; none: no store (default: $STATE_DIRECTORY, else $XDG_STATE_HOME/switchboard/parkd, else ~/.local/state/switchboard/parkd)"),

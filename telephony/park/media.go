@@ -107,6 +107,11 @@ type leg struct {
 	frame int
 	buf   [rtpHeaderLen + frameSamples]byte
 
+	// heard is when the peer's latched stream last brought a packet
+	// (sinceEpoch); 0: never. Written by the relay reader, read by the
+	// probe (heardWithin).
+	heard atomic.Int64
+
 	// relay state for packets forwarded to this leg
 	relayInit bool
 	inSSRC    uint32
@@ -788,6 +793,7 @@ func (e *engine) relay() {
 		}
 		out = out[:0]
 		nl := 0
+		now := sinceEpoch()
 		e.mu.RLock()
 		for i := range n {
 			k, ok := streamOf(&in[i])
@@ -797,6 +803,7 @@ func (e *engine) relay() {
 			l, known := e.routeLocked(k)
 			switch {
 			case known:
+				l.heard.Store(now)
 				out = e.relayLocked(l, &in[i], out)
 			case l != nil:
 				later[nl], nl = i, nl+1
@@ -814,6 +821,7 @@ func (e *engine) relay() {
 				if !known {
 					e.latchLocked(l, k)
 				}
+				l.heard.Store(now)
 				out = e.relayLocked(l, &in[i], out)
 			}
 			e.mu.Unlock()
@@ -826,6 +834,20 @@ func (e *engine) relay() {
 			}
 		}
 	}
+}
+
+// epoch is the start of sinceEpoch's count.
+var epoch = time.Now()
+
+// sinceEpoch is the time since epoch by the monotonic clock, in
+// nanoseconds; never 0 after the first nanosecond.
+func sinceEpoch() int64 { return int64(time.Since(epoch)) }
+
+// heardWithin says whether l's peer sent a packet of its latched stream
+// in the last d: its phone is there, whatever its SIP says.
+func (l *leg) heardWithin(d time.Duration) bool {
+	at := l.heard.Load()
+	return at != 0 && sinceEpoch()-at < int64(d)
 }
 
 // streamOf is the stream of a received RTP packet; false for anything

@@ -201,7 +201,10 @@ func (p *sipPeer) contact() sip.ContactHeader {
 
 // sendPCMU sends, from p's RTP socket to dst, a PCMU sine of freq every
 // 20 ms, one SSRC, until the test ends.
-func (p *sipPeer) sendPCMU(freq float64, dst netip.AddrPort) {
+func (p *sipPeer) sendPCMU(freq float64, dst netip.AddrPort) { p.sendPCMUUntil(freq, dst, nil) }
+
+// sendPCMUUntil is sendPCMU until stop is closed too.
+func (p *sipPeer) sendPCMUUntil(freq float64, dst netip.AddrPort, stop <-chan struct{}) {
 	p.tasks.Go(func() {
 		g := tone.Sine(freq, 8000, 0.3)
 		frame := make([]int16, 160)
@@ -212,6 +215,10 @@ func (p *sipPeer) sendPCMU(freq float64, dst netip.AddrPort) {
 		for {
 			select {
 			case <-p.stop:
+				return
+			case <-stop:
+				return
+			case <-stop:
 				return
 			case <-tick.C:
 			}

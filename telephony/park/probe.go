@@ -22,6 +22,9 @@ import (
 // caller off its orbit as lost (an OPTIONS that could not be sent is sent
 // again first: see options): event "lost", the lamp's terminated
 // dialog with event="rejected", and a BYE, should the phone still hear.
+// No answer from a caller whose RTP arrived within the interval is not a
+// vanished phone: it stays parked (event "probe unanswered", a warning)
+// and is probed again.
 //
 // RFC 4028 session timers are not used: a parked caller's phone rarely
 // asks for them, and the probe needs nothing from it.
@@ -57,18 +60,28 @@ func (s *Service) probe(c *parkedCall) {
 	default:
 	}
 	lost := err != nil || code == sip.StatusCallTransactionDoesNotExists || code == sip.StatusRequestTimeout
+	// No answer at all while the caller's audio still arrives is a SIP
+	// path that failed (a NAT binding that expired, a proxy that lost
+	// the dialog's route), not a phone that vanished: hanging up would
+	// cut off a caller who is there. A 481 or 408 is the phone's (or its
+	// proxy's) own word, and stands.
+	heard := err != nil && c.leg.media.heardWithin(s.opts.ProbeInterval)
 	s.mu.Lock()
 	still := s.lot.holds(c.orbit, c) && c.allows(evProbed) && !c.leg.isEnded()
-	if still && !lost {
+	if still && (!lost || heard) {
 		s.moveLocked(c, evProbed)
 	}
 	s.mu.Unlock()
-	if still && !lost {
+	switch {
+	case !still:
+		return
+	case !lost:
 		s.compact(c)
 		s.saveLeg(c.leg) // its CSeq: a restart goes on above it
 		s.log.Debug("park", "event", "probe answered", "orbit", c.orbit, "status", code)
-	}
-	if !still || !lost {
+		return
+	case heard:
+		s.log.Warn("park", "event", "probe unanswered", "orbit", c.orbit, "kept", "its audio arrives", "error", err)
 		return
 	}
 	why := fmt.Sprintf("probe answered %d", code)

@@ -110,6 +110,47 @@ func lostCase(t *testing.T, code int) {
 	}
 }
 
+// A parked caller whose phone does not answer its probes but whose audio
+// still arrives is not a vanished phone (its SIP path failed: a NAT
+// binding that expired, a proxy that lost the route): it stays parked,
+// hearing music, and is probed again. Once its audio stops too, the next
+// unanswered probe takes it off as lost.
+func TestProbeUnansweredWhileAudioArrivesKeepsCaller(t *testing.T) {
+	f := startPark(t, func(o *park.Options) { o.ProbeInterval = 2 * time.Second })
+	music := siptest.Log[int]{}
+	p := &probedCaller{}
+	p.start(t, "mute-sip", func(srv *sipgo.Server) {
+		srv.OnOptions(func(req *sip.Request, _ sip.ServerTransaction) { p.probes.Add(req) }) // never answered
+	}, nil, func(pkt []byte) { music.Add(len(pkt)) })
+	p.park(t, f, 710)
+	stop := make(chan struct{})
+	p.sendPCMUUntil(440, p.remote, stop)
+
+	f.log.Until(t, "two unanswered probes that kept the caller", func(r []map[string]string) bool {
+		n := 0
+		for _, e := range r {
+			if e["event"] == "probe unanswered" && e["orbit"] == "710" {
+				n++
+			}
+		}
+		return n >= 2
+	})
+	if n := f.log.count("lost"); n != 0 {
+		t.Fatalf("%d lost events for a caller whose audio arrives", n)
+	}
+	if st, _ := f.svc.Orbit(710); !st.Occupied {
+		t.Fatalf("the caller left its orbit: %+v", st)
+	}
+	before := music.Len()
+	music.Until(t, "music after the unanswered probes", func(r []int) bool { return len(r) > before+10 })
+
+	close(stop)
+	ev := f.log.wait(t, "lost", "orbit", "710")
+	if !strings.HasPrefix(ev["reason"], "probe unanswered: ") {
+		t.Fatalf("lost for %q once its audio stopped, want the unanswered probe", ev["reason"])
+	}
+}
+
 // A probe that cannot leave the service is sent again on Timer E's
 // schedule within the interval: one that could not be sent says nothing
 // about the caller. Two callers over TCP behind a proxy (on their
