@@ -29,9 +29,10 @@ import (
 // on one (GOMAXPROCS 1), with every bridge's media already flowing.
 func TestBridgeBurstCarriesAudioBothWays(t *testing.T) {
 	const (
-		workers   = 4 // the service takes at most 4 unconfirmed parks from one address
-		perWorker = 6
-		bridges   = workers * perWorker
+		workers         = 4 // the service takes at most 4 unconfirmed parks from one address
+		perWorker       = 6
+		bridges         = workers * perWorker
+		orbitsPerWorker = 5 // the lot is 701-720
 	)
 	st, _ := openStore(t)
 	f := startPark(t, func(o *park.Options) { o.Store = st })
@@ -51,7 +52,18 @@ func TestBridgeBurstCarriesAudioBothWays(t *testing.T) {
 		for w := range workers {
 			wg.Go(func() {
 				for i := w * perWorker; i < (w+1)*perWorker; i++ {
-					orbit := 701 + i%20 // each orbit is free again once its call is bridged
+					// Each worker parks on orbits of its own, five, and
+					// parks on its first again once its call there is
+					// bridged; another worker's call on it would get 486
+					// however far that worker had got.
+					k := i - w*perWorker
+					orbit := 701 + w*orbitsPerWorker + k%orbitsPerWorker
+					if k >= orbitsPerWorker && !f.log.Await(siptest.WaitFor, func(r []map[string]string) bool {
+						return countEvents(r, "retrieved", orbit) >= k/orbitsPerWorker
+					}) {
+						errs[w] = fmt.Errorf("bridge %d: the earlier call on %d was never retrieved", i, orbit)
+						return
+					}
 					c, err := agents[w][0].Call(t, f.uri(fmt.Sprintf("park-%d", orbit)))
 					if err != nil {
 						errs[w] = fmt.Errorf("bridge %d: park on %d: %w", i, orbit, err)

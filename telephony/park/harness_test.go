@@ -66,6 +66,18 @@ func (l *eventLog) waitParked(t testing.TB, n int, aor string) {
 	})
 }
 
+// countEvents counts the events named ev of orbit in the records r (of
+// an eventLog).
+func countEvents(r []map[string]string, ev string, orbit int) int {
+	n := 0
+	for _, e := range r {
+		if e["event"] == ev && e["orbit"] == strconv.Itoa(orbit) {
+			n++
+		}
+	}
+	return n
+}
+
 func (l *eventLog) count(ev string) int {
 	n := 0
 	for _, r := range l.All() {

@@ -127,13 +127,7 @@ func TestProbeUnansweredWhileAudioArrivesKeepsCaller(t *testing.T) {
 	p.sendPCMUUntil(440, p.remote, stop)
 
 	f.log.Until(t, "two unanswered probes that kept the caller", func(r []map[string]string) bool {
-		n := 0
-		for _, e := range r {
-			if e["event"] == "probe unanswered" && e["orbit"] == "710" {
-				n++
-			}
-		}
-		return n >= 2
+		return countEvents(r, "probe unanswered", 710) >= 2
 	})
 	if n := f.log.count("lost"); n != 0 {
 		t.Fatalf("%d lost events for a caller whose audio arrives", n)
@@ -178,13 +172,7 @@ func TestProbeNotSentIsRetried(t *testing.T) {
 	if !strings.HasPrefix(ev["reason"], "probe could not be sent: ") {
 		t.Fatalf("lost for %q, want the send failure", ev["reason"])
 	}
-	n := 0
-	for _, r := range f.log.All() {
-		if r["event"] == "probe not sent" && r["orbit"] == "709" {
-			n++
-		}
-	}
-	if n < 2 {
+	if n := countEvents(f.log.All(), "probe not sent", 709); n < 2 {
 		t.Fatalf("orbit 709's probe was tried %d times before its caller was lost, want retries within the interval", n+1)
 	}
 	if st, _ := f.svc.Orbit(708); !st.Occupied {

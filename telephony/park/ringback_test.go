@@ -76,15 +76,7 @@ func TestRingbackUnansweredReturnsToOrbit(t *testing.T) {
 	f.log.wait(t, "rang back", "orbit", "709", "answered", "false")
 	f.log.wait(t, "returned", "orbit", "709")
 	// Rung back a second time a park time later.
-	f.log.Until(t, "a second ring-back", func(r []map[string]string) bool {
-		n := 0
-		for _, e := range r {
-			if e["event"] == "rang back" && e["orbit"] == "709" {
-				n++
-			}
-		}
-		return n >= 2
-	})
+	f.log.Until(t, "a second ring-back", func(r []map[string]string) bool { return countEvents(r, "rang back", 709) >= 2 })
 	if rings.Load() < 2 {
 		t.Fatalf("%d ring-back INVITEs for two ring-backs", rings.Load())
 	}
