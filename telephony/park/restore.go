@@ -342,17 +342,24 @@ func (s *Service) rebuildDialog(rec store.Leg, dua *sipgo.DialogUA) (*sipgo.Dial
 	if transport == "" {
 		transport = "UDP"
 	}
-	build := func(cseq uint32) *sip.Request {
+	// build is the INVITE that made the dialog, with the peer's CSeq
+	// cseq; with via its Via too, which only ReadInvite wants: the
+	// dialog keeps its INVITE for its life (a parked caller's for hours)
+	// and reads From, To, Call-ID, CSeq, Contact, Record-Route, source
+	// and transport from it, never the Via (issue 17: bytes per call).
+	build := func(cseq uint32, via bool) *sip.Request {
 		req := sip.NewRequest(sip.INVITE, *target.Clone())
-		host, port := s.hostOnly(), int(s.addr.Port())
-		if h, p, err := net.SplitHostPort(d.Source); err == nil {
-			host = h
-			port, _ = strconv.Atoi(p)
+		if via {
+			host, port := s.hostOnly(), int(s.addr.Port())
+			if h, p, err := net.SplitHostPort(d.Source); err == nil {
+				host = h
+				port, _ = strconv.Atoi(p)
+			}
+			v := &sip.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: transport,
+				Host: host, Port: port, Params: sip.NewParams()}
+			v.Params.Add("branch", sip.GenerateBranch())
+			req.AppendHeader(v)
 		}
-		via := &sip.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: transport,
-			Host: host, Port: port, Params: sip.NewParams()}
-		via.Params.Add("branch", sip.GenerateBranch())
-		req.AppendHeader(via)
 		req.AppendHeader(&sip.FromHeader{DisplayName: remoteName, Address: remote, Params: remoteParams.Clone()})
 		req.AppendHeader(&sip.ToHeader{DisplayName: localName, Address: local, Params: localParams.Clone()})
 		callID := sip.CallIDHeader(d.CallID)
@@ -370,20 +377,24 @@ func (s *Service) rebuildDialog(rec store.Leg, dua *sipgo.DialogUA) (*sipgo.Dial
 	// start it above both our last request and the peer's INVITE, then
 	// hand it the INVITE with the peer's CSeq, which the peer's later
 	// requests are checked against.
-	dss, err := dua.ReadInvite(build(max(d.LocalCSeq, d.RemoteCSeq)), restoredTx{})
+	dss, err := dua.ReadInvite(build(max(d.LocalCSeq, d.RemoteCSeq), true), restoredTx{})
 	if err != nil {
 		return nil, fmt.Errorf("leg %s: %w", rec.ID, err)
 	}
-	dss.InviteRequest = build(max(d.LocalCSeq, d.RemoteCSeq))
+	dss.InviteRequest = build(max(d.LocalCSeq, d.RemoteCSeq), false)
 	dss.InitWithState(sip.DialogStateConfirmed)
-	dss.InviteRequest = build(d.RemoteCSeq)
+	dss.InviteRequest = build(d.RemoteCSeq, false)
 	if rec.Role == store.RoleUAC {
 		// The peer's requests in a dialog the service started count
 		// from the peer's own first CSeq, which was never seen.
-		dss.InviteRequest = build(0)
+		dss.InviteRequest = build(0, false)
 	}
-	res := sip.NewResponseFromRequest(dss.InviteRequest, sip.StatusOK, "OK", nil)
-	res.AppendHeader(&dua.ContactHDR)
+	// The dialog's 2xx is read for two things only: that it was a
+	// success (Bye) and its To, ours with our tag, the From of every
+	// request the service sends in the dialog (buildReq). It is all the
+	// rebuilt dialog keeps of it.
+	res := sip.NewResponse(sip.StatusOK, "OK")
+	res.AppendHeader(sip.HeaderClone(dss.InviteRequest.To()))
 	dss.InviteResponse = res
 	dss.ID = rec.ID
 	if id, err := sip.DialogIDFromRequestUAS(dss.InviteRequest); err != nil || id != rec.ID {
