@@ -218,8 +218,6 @@ func (p *sipPeer) sendPCMUUntil(freq float64, dst netip.AddrPort, stop <-chan st
 				return
 			case <-stop:
 				return
-			case <-stop:
-				return
 			case <-tick.C:
 			}
 			g.Fill(frame)

@@ -159,9 +159,7 @@ func TestProbeNotSentIsRetried(t *testing.T) {
 	tcpRoutedPark(t, f, 708, back)
 	tcpRoutedPark(t, f, 709, gone)
 
-	f.log.Wait(t, "orbit 708's probe not sent", func(r map[string]string) bool {
-		return r["event"] == "probe not sent" && r["orbit"] == "708"
-	})
+	f.log.wait(t, "probe not sent", "orbit", "708")
 	answered := serveOptions(t, back)
 	f.log.wait(t, "probe answered", "orbit", "708")
 	if answered() == 0 {
@@ -199,10 +197,10 @@ func tcpRoutedPark(t *testing.T, f *fixture, orbit, proxy int) {
 	p := dialTCP(t, f, "127.0.0.1")
 	local := p.local()
 	sdp := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
-	id := fmt.Sprintf("%x@routed", rand.Uint64())
+	id, tag := fmt.Sprintf("%x@routed", rand.Uint64()), rand.Uint64()
 	head := func(method string) string {
 		return fmt.Sprintf("%s sip:park-%d@%s SIP/2.0\r\nVia: SIP/2.0/TCP %s;branch=z9hG4bK%x\r\n", method, orbit, f.h, local, rand.Uint64()) +
-			fmt.Sprintf("From: <sip:routed-%d@%s>;tag=%s\r\nCall-ID: %s\r\nMax-Forwards: 70\r\n", orbit, local, id[:8], id)
+			fmt.Sprintf("From: <sip:routed-%d@%s>;tag=%x\r\nCall-ID: %s\r\nMax-Forwards: 70\r\n", orbit, local, tag, id)
 	}
 	invite := head("INVITE") + fmt.Sprintf("To: <sip:park-%d@%s>\r\nCSeq: 1 INVITE\r\nContact: <sip:routed-%d@%s;transport=tcp>\r\n", orbit, f.h, orbit, local) +
 		fmt.Sprintf("Record-Route: <sip:127.0.0.1:%d;transport=tcp;lr>\r\nContent-Type: application/sdp\r\nContent-Length: %d\r\n\r\n%s", proxy, len(sdp), sdp)

@@ -10,7 +10,6 @@ import (
 	"os"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -98,6 +97,7 @@ func TestMusicSendersRealtimePriority(t *testing.T) {
 
 	// May this process have the priority? Ask on a thread of its own.
 	allowed := make(chan error, 1)
+	notRestored := errors.New("normal priority not restored")
 	go func() {
 		runtime.LockOSThread()
 		attr := unix.SchedAttr{Policy: unix.SCHED_RR, Priority: prio}
@@ -105,7 +105,7 @@ func TestMusicSendersRealtimePriority(t *testing.T) {
 		if err == nil {
 			if rerr := unix.SchedSetAttr(0, &unix.SchedAttr{Policy: unix.SCHED_NORMAL}, 0); rerr != nil {
 				// Left locked, the thread ends with the goroutine.
-				allowed <- fmt.Errorf("normal priority not restored: %w", rerr)
+				allowed <- fmt.Errorf("%w: %w", notRestored, rerr)
 				return
 			}
 		}
@@ -113,7 +113,7 @@ func TestMusicSendersRealtimePriority(t *testing.T) {
 		allowed <- err
 	}()
 	err := <-allowed
-	if err != nil && strings.HasPrefix(err.Error(), "normal priority not restored") {
+	if errors.Is(err, notRestored) {
 		t.Fatal(err)
 	}
 	if err != nil {
