@@ -333,7 +333,7 @@ func peerAddrs(l *sipLeg) peerSet {
 		}
 	}
 	var m sip.Message
-	switch uas := l.uas.Load(); {
+	switch uas := l.dialog(); {
 	case uas != nil && uas.InviteRequest != nil:
 		m = uas.InviteRequest
 		if a, ok := sourceAddr(uas.InviteRequest.Source()); ok {

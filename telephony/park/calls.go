@@ -14,6 +14,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/switchboard/switchboard/telephony/park/store"
 )
 
 // parkedCall is a caller held by the service on an orbit.
@@ -79,8 +80,10 @@ func (c *parkedCall) callerString() string {
 type sipLeg struct {
 	s     *Service
 	id    string
-	uas   atomic.Pointer[sipgo.DialogServerSession] // a parked caller's is replaced once (compact)
+	uas   atomic.Pointer[sipgo.DialogServerSession] // nil while a caller sleeps (dormant.go): use dialog()
 	uac   *sipgo.DialogClientSession
+	dmu   sync.Mutex    // guards kept, and uas's changes by sleep and wake
+	kept  *store.Dialog // a sleeping caller's dialog, as the store keeps it
 	media *leg
 	sess  uint64
 
@@ -103,9 +106,10 @@ func (l *sipLeg) hangup(ctx context.Context, why string) {
 	}
 	l.s.media.remove(l.media)
 	var err error
-	if uas := l.uas.Load(); uas != nil {
+	switch uas := l.dialog(); {
+	case uas != nil:
 		err = uas.Bye(ctx)
-	} else {
+	case l.uac != nil:
 		err = l.uac.Bye(ctx)
 	}
 	if err != nil {
@@ -681,7 +685,7 @@ func (s *Service) onAck(req *sip.Request, tx sip.ServerTransaction) {
 	if l == nil {
 		return
 	}
-	if uas := l.uas.Load(); uas != nil {
+	if uas := l.dialog(); uas != nil {
 		_ = uas.ReadAck(req, tx)
 	}
 }
@@ -710,13 +714,13 @@ func (s *Service) onBye(req *sip.Request, tx sip.ServerTransaction) {
 		s.reply(req, tx, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 		return
 	}
-	if uas := l.uas.Load(); uas != nil {
+	if uas := l.dialog(); uas != nil {
 		if err := uas.ReadBye(req, tx); errors.Is(err, sipgo.ErrDialogInvalidCseq) {
 			// Out of order (RFC 3261 §12.2.2): not an end of the call.
 			s.reply(req, tx, sip.StatusInternalServerError, "Invalid CSeq")
 			return
 		}
-	} else {
+	} else if l.uac != nil {
 		_ = l.uac.ReadBye(req, tx)
 	}
 	s.legGone(l, "remote hung up")

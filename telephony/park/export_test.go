@@ -23,15 +23,11 @@ func (s *Service) MediaStats() MediaStats {
 		SendErrors: st.sendErrors.Load(), LateTicks: st.lateTicks.Load()}
 }
 
-// Compacted says whether the caller parked on orbit n is held in a
-// compacted dialog (compact): one rebuilt, without the park's INVITE.
-func (s *Service) Compacted(n int) bool {
+// Asleep says whether the caller parked on orbit n sleeps: it holds no
+// SIP dialog, only its record (dormant.go).
+func (s *Service) Asleep(n int) bool {
 	s.mu.Lock()
 	c := s.lot.at(n)
 	s.mu.Unlock()
-	if c == nil {
-		return false
-	}
-	uas := c.leg.uas.Load()
-	return uas != nil && uas.InviteRequest.Body() == nil
+	return c != nil && c.leg.asleep()
 }

@@ -965,7 +965,7 @@ func writeRTPHeaderFields(b []byte, pt uint8, marker bool, seq uint16, ts, ssrc 
 // Invalid when unknown.
 func (l *sipLeg) signalIP() netip.Addr {
 	var src string
-	switch uas := l.uas.Load(); {
+	switch uas := l.dialog(); {
 	case uas != nil && uas.InviteRequest != nil:
 		src = uas.InviteRequest.Source()
 	case l.uac != nil && l.uac.InviteResponse != nil:

@@ -210,12 +210,34 @@ func (s *Service) saveMediaPositions() {
 // legRecord is l as the store keeps it, in state, bridged to partner
 // when set.
 func (s *Service) legRecord(l *sipLeg, state store.State, partner *sipLeg) store.Leg {
-	rec := store.Leg{ID: l.id, State: state, Role: store.RoleUAS}
+	rec := store.Leg{ID: l.id, State: state}
 	if partner != nil {
 		rec.Partner = partner.id
 	}
-	d := &rec.Dialog
-	if uas := l.uas.Load(); uas != nil {
+	rec.Dialog, rec.Role = dialogRecord(l)
+	l.mu.Lock()
+	p := l.sdp
+	rec.Media.SDPSession, rec.Media.SDPVersion = l.sess, l.ver
+	l.mu.Unlock()
+	if p.lines != nil || p.formats != nil {
+		rec.Media.SDP = buildSDP(p)
+	}
+	rec.Media.Local = s.media.local
+	s.media.position(l.media, &rec.Media)
+	return rec
+}
+
+// dialogRecord is what l's SIP dialog is, as the store keeps it, and
+// whether the peer (UAS) or the service (UAC) began it. A sleeping
+// caller's (dormant.go) is the record it keeps; the rest are read from
+// the dialog.
+func dialogRecord(l *sipLeg) (store.Dialog, store.Role) {
+	l.dmu.Lock()
+	uas, kept := l.uas.Load(), l.kept
+	l.dmu.Unlock()
+	var d store.Dialog
+	switch {
+	case uas != nil:
 		inv := uas.InviteRequest
 		d.CallID = inv.CallID().Value()
 		d.RemoteURI, d.LocalURI = inv.From().Value(), inv.To().Value()
@@ -229,33 +251,25 @@ func (s *Service) legRecord(l *sipLeg, state store.State, partner *sipLeg) store
 		}
 		d.LocalCSeq, d.RemoteCSeq = uas.CSEQ(), inv.CSeq().SeqNo
 		d.Transport, d.Source = inv.Transport(), inv.Source()
-	} else {
-		rec.Role = store.RoleUAC
-		inv, res := l.uac.InviteRequest, l.uac.InviteResponse
-		d.CallID = inv.CallID().Value()
-		d.LocalURI, d.RemoteURI = inv.From().Value(), res.To().Value()
-		d.LocalTag, _ = inv.From().Params.Get("tag")
-		d.RemoteTag, _ = res.To().Params.Get("tag")
-		if ct := res.Contact(); ct != nil {
-			d.RemoteTarget = ct.Address.String()
-		}
-		rrs := res.GetHeaders("Record-Route")
-		for i := len(rrs) - 1; i >= 0; i-- {
-			d.RouteSet = append(d.RouteSet, rrs[i].Value())
-		}
-		d.LocalCSeq, d.RemoteCSeq = l.uac.CSEQ(), inv.CSeq().SeqNo
-		d.Transport, d.Source = inv.Transport(), inv.Destination()
+		return d, store.RoleUAS
+	case kept != nil:
+		return *kept, store.RoleUAS
 	}
-	l.mu.Lock()
-	p := l.sdp
-	rec.Media.SDPSession, rec.Media.SDPVersion = l.sess, l.ver
-	l.mu.Unlock()
-	if p.lines != nil || p.formats != nil {
-		rec.Media.SDP = buildSDP(p)
+	inv, res := l.uac.InviteRequest, l.uac.InviteResponse
+	d.CallID = inv.CallID().Value()
+	d.LocalURI, d.RemoteURI = inv.From().Value(), res.To().Value()
+	d.LocalTag, _ = inv.From().Params.Get("tag")
+	d.RemoteTag, _ = res.To().Params.Get("tag")
+	if ct := res.Contact(); ct != nil {
+		d.RemoteTarget = ct.Address.String()
 	}
-	rec.Media.Local = s.media.local
-	s.media.position(l.media, &rec.Media)
-	return rec
+	rrs := res.GetHeaders("Record-Route")
+	for i := len(rrs) - 1; i >= 0; i-- {
+		d.RouteSet = append(d.RouteSet, rrs[i].Value())
+	}
+	d.LocalCSeq, d.RemoteCSeq = l.uac.CSEQ(), inv.CSeq().SeqNo
+	d.Transport, d.Source = inv.Transport(), inv.Destination()
+	return d, store.RoleUAC
 }
 
 // Held is how many calls the service holds now: parked (on an orbit,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -76,7 +75,7 @@ func (s *Service) probe(c *parkedCall) {
 	case !still:
 		return
 	case !lost:
-		s.compact(c)
+		s.sleep(c)
 		s.saveLeg(c.leg) // its CSeq: a restart goes on above it
 		s.log.Debug("park", "event", "probe answered", "orbit", c.orbit, "status", code)
 		return
@@ -139,7 +138,7 @@ var errNotSent = errors.New("not sent")
 // optionsOnce sends l one in-dialog OPTIONS and waits for its final
 // answer until ctx ends.
 func (s *Service) optionsOnce(ctx context.Context, l *sipLeg) (int, error) {
-	uas := l.uas.Load() // after compact, the rebuilt dialog
+	uas := l.dialog() // wakes a sleeping caller (dormant.go)
 	if uas == nil {
 		return 0, errors.New("not a caller's dialog")
 	}
@@ -162,32 +161,4 @@ func (s *Service) optionsOnce(ctx context.Context, l *sipLeg) (int, error) {
 		return 0, err
 	}
 	return res.StatusCode, nil
-}
-
-// compact replaces the SIP dialog of c's caller, once, by one rebuilt
-// from what the store keeps of it, as a restart does (rebuildDialog): the
-// dialog sipgo made at the park holds the INVITE twice (its clone and,
-// through its ended transaction, the parsed original), the 200 and the
-// transaction, about 6 KiB that a caller parked for minutes keeps for
-// nothing (issue 17; docs/BENCHMARKS.md). It runs after the first probe
-// answered, long after the ACK, while c is parked or rings back (not
-// claimed: a retrieve's re-INVITE and its ACK use one dialog), and only
-// for UDP: a TCP caller's requests go down its own connection, which a
-// rebuilt dialog would not pick.
-func (s *Service) compact(c *parkedCall) {
-	l := c.leg
-	old := l.uas.Load()
-	if old == nil || old.InviteRequest.Body() == nil || !strings.EqualFold(old.InviteRequest.Transport(), "UDP") {
-		return // not a caller's dialog, compacted already, or not UDP
-	}
-	dss, err := s.rebuildDialog(s.legRecord(l, "", nil), s.duaFor("UDP"))
-	if err != nil {
-		s.log.Warn("park: the dialog of a parked caller could not be compacted; it keeps its own", "orbit", c.orbit, "error", err)
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.lot.holds(c.orbit, c) && c.allows(evProbed) && !l.isEnded() {
-		l.uas.CompareAndSwap(old, dss)
-	}
 }

@@ -319,7 +319,7 @@ func (s *Service) restoreLeg(rec store.Leg) (*sipLeg, error) {
 
 // rebuildDialog makes the dialog of rec, as one the service answered
 // (see the comment at the top), whose requests go out through dua: a
-// restored leg's, or a parked caller's compacted one (compact).
+// restored leg's, or a sleeping caller's as it wakes (dormant.go).
 func (s *Service) rebuildDialog(rec store.Leg, dua *sipgo.DialogUA) (*sipgo.DialogServerSession, error) {
 	d := rec.Dialog
 	var remote, local sip.Uri

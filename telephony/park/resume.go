@@ -61,8 +61,9 @@ func glareBackoff() time.Duration {
 // or collide, for a rare case; its next retrieve needs no re-INVITE.
 func (s *Service) resume(c *parkedCall) bool {
 	l := c.leg
+	caller := l.dialog() != nil // a UAS leg: wakes a sleeping caller (dormant.go)
 	l.mu.Lock()
-	need := l.uas.Load() != nil && l.sdp.direction == "sendonly" && !l.ended
+	need := caller && l.sdp.direction == "sendonly" && !l.ended
 	l.mu.Unlock()
 	if need {
 		s.takeOffHold(c)
@@ -119,7 +120,10 @@ func (s *Service) reinvite(l *sipLeg) (int, error) {
 		l.mu.Unlock()
 	}()
 
-	uas := l.uas.Load() // not compacted while claimed (compact)
+	uas := l.dialog() // wakes a sleeping caller (dormant.go)
+	if uas == nil {
+		return 0, errors.New("the caller's dialog is gone")
+	}
 	contact := uas.InviteRequest.Contact()
 	if contact == nil {
 		return 0, errors.New("the caller's INVITE has no Contact")
@@ -210,7 +214,11 @@ func (s *Service) ackReinvite(l *sipLeg, p sdpParams, req *sip.Request, res *sip
 		target = c.Address // a 2xx refreshes the remote target
 	}
 	ack := sip.NewRequest(sip.ACK, *target.Clone())
-	if err := l.uas.Load().WriteRequest(ack); err != nil {
+	uas := l.dialog()
+	if uas == nil {
+		return errors.New("ACK of the re-INVITE's 2xx: the caller's dialog is gone")
+	}
+	if err := uas.WriteRequest(ack); err != nil {
 		return fmt.Errorf("ACK of the re-INVITE's 2xx: %w", err)
 	}
 	again := ack.Clone()
