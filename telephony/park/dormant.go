@@ -60,10 +60,14 @@ func (s *Service) sleep(c *parkedCall) {
 		return
 	}
 	kept := packDialog(rec)
-	// Only what can wake sleeps.
-	if _, err := s.rebuildDialog(store.Leg{ID: l.id, Role: store.RoleUAS, Dialog: *kept}, s.duaFor(kept.Transport)); err != nil {
-		s.log.Warn("park: a parked caller's dialog cannot sleep; it keeps its own", "orbit", c.orbit, "error", err)
-		return
+	// Only what can wake sleeps: the park's own dialog is tried first.
+	// One rebuilt from a record (woken for a probe; its INVITE keeps no
+	// Via: rebuildDialog) gives back that record, but for its CSeq.
+	if old.InviteRequest.Via() != nil {
+		if _, err := s.rebuildDialog(store.Leg{ID: l.id, Role: store.RoleUAS, Dialog: *kept}, s.duaFor(kept.Transport)); err != nil {
+			s.log.Warn("park: a parked caller's dialog cannot sleep; it keeps its own", "orbit", c.orbit, "error", err)
+			return
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -11,7 +11,7 @@ import (
 
 // sleepyCaller is a parked caller on s's first orbit whose dialog is one
 // rebuilt from d, as a restored caller's is.
-func sleepyCaller(t *testing.T, s *Service, d store.Dialog) *parkedCall {
+func sleepyCaller(t testing.TB, s *Service, d store.Dialog) *parkedCall {
 	t.Helper()
 	id := d.CallID + "__" + d.LocalTag + "__" + d.RemoteTag
 	dss, err := s.rebuildDialog(store.Leg{ID: id, Role: store.RoleUAS, Dialog: d}, s.duaFor(d.Transport))
@@ -133,5 +133,23 @@ func TestSleepingCallerWakesOnce(t *testing.T) {
 		if d := <-got; d != first || d == nil {
 			t.Fatalf("woke into %p and %p", first, d)
 		}
+	}
+}
+
+// BenchmarkSleepWake is what sleeping costs a parked caller per probe:
+// the dialog woken for the probe's OPTIONS, then put back to sleep.
+func BenchmarkSleepWake(b *testing.B) {
+	s := newStateService(b, nil)
+	c := sleepyCaller(b, s, sleepyDialog)
+	s.sleep(c)
+	b.ReportAllocs()
+	for b.Loop() {
+		if c.leg.dialog() == nil {
+			b.Fatal("no dialog")
+		}
+		s.sleep(c)
+	}
+	if !c.leg.asleep() {
+		b.Fatal("awake")
 	}
 }

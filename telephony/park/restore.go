@@ -342,52 +342,49 @@ func (s *Service) rebuildDialog(rec store.Leg, dua *sipgo.DialogUA) (*sipgo.Dial
 	if transport == "" {
 		transport = "UDP"
 	}
-	// build is the INVITE that made the dialog, with the peer's CSeq
-	// cseq; with via its Via too, which only ReadInvite wants: the
-	// dialog keeps its INVITE for its life (a parked caller's for hours)
-	// and reads From, To, Call-ID, CSeq, Contact, Record-Route, source
-	// and transport from it, never the Via (issue 17: bytes per call).
-	build := func(cseq uint32, via bool) *sip.Request {
-		req := sip.NewRequest(sip.INVITE, *target.Clone())
-		if via {
-			host, port := s.hostOnly(), int(s.addr.Port())
-			if h, p, err := net.SplitHostPort(d.Source); err == nil {
-				host = h
-				port, _ = strconv.Atoi(p)
-			}
-			v := &sip.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: transport,
-				Host: host, Port: port, Params: sip.NewParams()}
-			v.Params.Add("branch", sip.GenerateBranch())
-			req.AppendHeader(v)
-		}
-		req.AppendHeader(&sip.FromHeader{DisplayName: remoteName, Address: remote, Params: remoteParams.Clone()})
-		req.AppendHeader(&sip.ToHeader{DisplayName: localName, Address: local, Params: localParams.Clone()})
-		callID := sip.CallIDHeader(d.CallID)
-		req.AppendHeader(&callID)
-		req.AppendHeader(&sip.CSeqHeader{SeqNo: cseq, MethodName: sip.INVITE})
-		req.AppendHeader(&sip.ContactHeader{Address: *target.Clone()})
-		for _, rr := range d.RouteSet {
-			req.AppendHeader(sip.NewHeader("Record-Route", rr))
-		}
-		req.SetTransport(transport)
-		req.SetSource(d.Source)
-		return req
+	// inv is the INVITE that made the dialog. The session counts its
+	// own requests on from the INVITE's CSeq: start it above both our
+	// last request and the peer's INVITE, then give the INVITE the
+	// peer's CSeq, which the peer's later requests are checked against.
+	inv := sip.NewRequest(sip.INVITE, *target.Clone())
+	host, port := s.hostOnly(), int(s.addr.Port())
+	if h, p, err := net.SplitHostPort(d.Source); err == nil {
+		host = h
+		port, _ = strconv.Atoi(p)
 	}
-	// The session counts its own requests on from the INVITE's CSeq:
-	// start it above both our last request and the peer's INVITE, then
-	// hand it the INVITE with the peer's CSeq, which the peer's later
-	// requests are checked against.
-	dss, err := dua.ReadInvite(build(max(d.LocalCSeq, d.RemoteCSeq), true), restoredTx{})
+	via := &sip.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: transport,
+		Host: host, Port: port, Params: sip.NewParams()}
+	via.Params.Add("branch", sip.GenerateBranch())
+	inv.AppendHeader(via)
+	inv.AppendHeader(&sip.FromHeader{DisplayName: remoteName, Address: remote, Params: remoteParams})
+	inv.AppendHeader(&sip.ToHeader{DisplayName: localName, Address: local, Params: localParams})
+	callID := sip.CallIDHeader(d.CallID)
+	inv.AppendHeader(&callID)
+	inv.AppendHeader(&sip.CSeqHeader{SeqNo: max(d.LocalCSeq, d.RemoteCSeq), MethodName: sip.INVITE})
+	inv.AppendHeader(&sip.ContactHeader{Address: *target.Clone()})
+	for _, rr := range d.RouteSet {
+		inv.AppendHeader(sip.NewHeader("Record-Route", rr))
+	}
+	inv.SetTransport(transport)
+	inv.SetSource(d.Source)
+	// ReadInvite works on a clone of inv (and gives it a To tag of its
+	// own); the session keeps inv itself, our tag in its To.
+	dss, err := dua.ReadInvite(inv, restoredTx{})
 	if err != nil {
 		return nil, fmt.Errorf("leg %s: %w", rec.ID, err)
 	}
-	dss.InviteRequest = build(max(d.LocalCSeq, d.RemoteCSeq), false)
+	// Only ReadInvite wants the Via: the dialog keeps its INVITE for
+	// its life (a parked caller's for hours) and reads From, To,
+	// Call-ID, CSeq, Contact, Record-Route, source and transport from
+	// it, never the Via (issue 17: bytes per call).
+	inv.RemoveHeader("Via")
+	dss.InviteRequest = inv
 	dss.InitWithState(sip.DialogStateConfirmed)
-	dss.InviteRequest = build(d.RemoteCSeq, false)
+	inv.CSeq().SeqNo = d.RemoteCSeq
 	if rec.Role == store.RoleUAC {
 		// The peer's requests in a dialog the service started count
 		// from the peer's own first CSeq, which was never seen.
-		dss.InviteRequest = build(0, false)
+		inv.CSeq().SeqNo = 0
 	}
 	// The dialog's 2xx is read for two things only: that it was a
 	// success (Bye) and its To, ours with our tag, the From of every

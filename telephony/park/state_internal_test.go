@@ -114,7 +114,7 @@ func TestParkTimerNotArmedWhileDraining(t *testing.T) {
 
 // newStateService is a service that is never started, for moves alone;
 // its timers are long enough never to fire in a test.
-func newStateService(t *testing.T, logs *bytes.Buffer) *Service {
+func newStateService(t testing.TB, logs *bytes.Buffer) *Service {
 	t.Helper()
 	o := Options{Music: make([]int16, 1600), ParkTime: time.Hour, ProbeInterval: time.Hour}
 	if logs != nil {
