@@ -273,6 +273,41 @@ func TestProbe481MarksLost(t *testing.T)        { lostCase(t, sip.StatusCallTran
 func TestProbe408MarksLost(t *testing.T)        { lostCase(t, sip.StatusRequestTimeout) }
 func TestProbeUnansweredMarksLost(t *testing.T) { lostCase(t, 0) }
 
+// waitAsleep waits until the caller parked on orbit n sleeps; a caller
+// is awake only while a probe waits for its answer.
+func waitAsleep(t testing.TB, f *fixture, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(siptest.WaitFor); !f.svc.Asleep(n); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the caller parked on %d did not sleep after its probes", n)
+		}
+	}
+}
+
+// A sleeping caller's hang-up is answered 200 in the dialog it wakes
+// into and takes it off its orbit ("gave up"), and the service's own
+// BYE reaches a sleeping caller as the service closes.
+func TestSleepingCallerHangsUpAndIsHungUp(t *testing.T) {
+	f := startPark(t, func(o *park.Options) { o.ProbeInterval = 200 * time.Millisecond })
+	gone := parkAlice(t, f.uri("park-707"))
+	stays := parkAlice(t, f.uri("park-708"))
+	f.log.wait(t, "probe answered", "orbit", "707")
+	f.log.wait(t, "probe answered", "orbit", "708")
+	waitAsleep(t, f, 707)
+	hangup(t, gone) // fails on anything but a 2xx
+	f.log.wait(t, "gave up", "orbit", "707")
+	waitAsleep(t, f, 708)
+	f.svc.Close()
+	select {
+	case <-stays.Context().Done():
+	case <-time.After(siptest.WaitFor):
+		t.Fatal("the sleeping caller got no BYE as the service closed")
+	}
+	if n := f.log.count("lost"); n != 0 {
+		t.Fatalf("%d lost events", n)
+	}
+}
+
 // A parked caller's dialog sleeps once its first probe is answered (the
 // leg keeps its record alone: dormant.go; issue 17, docs/BENCHMARKS.md),
 // and everything goes on in the dialog rebuilt as it wakes: the next
@@ -291,12 +326,7 @@ func TestSleepingCallerCarriesOn(t *testing.T) {
 		}
 		return n >= 2
 	})
-	// Awake only while a probe waits for its answer: retrieve it asleep.
-	for deadline := time.Now().Add(siptest.WaitFor); !f.svc.Asleep(709); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the parked caller's dialog did not sleep after its probes")
-		}
-	}
+	waitAsleep(t, f, 709) // retrieve it asleep
 	r := newAgent(t, "bob", nil)
 	dr, err := r.Call(t, f.uri("709"))
 	if err != nil {
