@@ -685,7 +685,9 @@ func (s *Service) onAck(req *sip.Request, tx sip.ServerTransaction) {
 	if l == nil {
 		return
 	}
-	if uas := l.dialog(); uas != nil {
+	// A sleeping caller's ACK (of its own re-INVITE: a hold, a session
+	// refresh) changes nothing that sleeps, and does not wake it.
+	if uas := l.uas.Load(); uas != nil {
 		_ = uas.ReadAck(req, tx)
 	}
 }
