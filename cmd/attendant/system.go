@@ -191,6 +191,13 @@ func start(ctx context.Context, c config, log *slog.Logger) (_ *system, err erro
 // startPhone makes the user agent listen and starts the demo; call it
 // once the window drains the phone's events.
 func (sys *system) startPhone(ctx context.Context, c config) error {
+	if sys.restored {
+		// The calls it took back were parked before this start: one whose
+		// caller left meanwhile is lost in the restart, said so. Before
+		// Start: the restored service's first probe can reach the lamps
+		// before Start returns.
+		sys.phone.NoteParkRestart()
+	}
 	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := sys.phone.Start(sctx); err != nil {
@@ -200,11 +207,6 @@ func (sys *system) startPhone(ctx context.Context, c config) error {
 				hint: "Another program uses it: stop it, or choose another address with -listen or in Settings."}
 		}
 		return &startError{what: what, err: errors.New(strings.TrimPrefix(err.Error(), "sip: "))}
-	}
-	if sys.restored {
-		// The calls it took back were parked before this start: one whose
-		// caller left meanwhile is lost in the restart, said so.
-		sys.phone.NoteParkRestart()
 	}
 	if !c.demo {
 		return nil

@@ -35,6 +35,13 @@ type console struct {
 // of freq; mod adjusts its config.
 func newConsole(t testing.TB, name string, freq float64, mod func(*sbsip.Config)) *console {
 	t.Helper()
+	return newConsoleBefore(t, name, freq, mod, nil)
+}
+
+// newConsoleBefore is newConsole with before, when set, called on the
+// Phone between New and Start.
+func newConsoleBefore(t testing.TB, name string, freq float64, mod func(*sbsip.Config), before func(*sbsip.Phone)) *console {
+	t.Helper()
 	dev := &siptest.ToneDevice{Freq: freq}
 	cfg := sbsip.Config{
 		User:        name,
@@ -64,6 +71,9 @@ func newConsole(t testing.TB, name string, freq float64, mod func(*sbsip.Config)
 			}
 		}
 	})
+	if before != nil {
+		before(p)
+	}
 	sctx, scancel := context.WithTimeout(context.Background(), waitFor)
 	defer scancel()
 	if err := p.Start(sctx); err != nil {

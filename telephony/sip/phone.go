@@ -110,7 +110,9 @@ type Phone struct {
 	forWhom  map[int]telephony.ParkFor
 	keep     *keeper // writes the parks kept across restarts; nil: none kept
 	parking  parking // parks, their records, the park service's health
-	lamps    *lamps  // the lamp board; nil while park is off
+	lamps    *lamps  // the lamp board; nil while park is off (or before Start)
+	// parkRestarted: NoteParkRestart came before Start made the lamps.
+	parkRestarted bool
 	// subs are the dialog subscriptions (lamps and presence) by Call-ID.
 	subs     subscriptions
 	presence *presence // the colleagues watched (presence.go)
@@ -235,7 +237,13 @@ func (p *Phone) Start(ctx context.Context) error {
 	}
 	p.dg = diago.NewDiago(p.ua, opts...)
 	if p.cfg.Park.Enabled() {
-		p.lamps = newLamps(p)
+		ls := newLamps(p)
+		p.mu.Lock()
+		if p.parkRestarted {
+			ls.markAllRestarted()
+		}
+		p.lamps = ls
+		p.mu.Unlock()
 	}
 
 	p.ctx, p.cancel = context.WithCancel(context.Background())

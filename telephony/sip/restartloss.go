@@ -50,17 +50,31 @@ func (m *restartMarks) earlierPark(next telephony.Orbit, me string) bool {
 // service, started again with the console. A call on an orbit that then
 // leaves unsaid or lost within restartLossWindow (the restored service's
 // first probe found its caller gone) did not survive the restart
-// (telephony.LeftServiceStopped). A separate service needs no telling:
-// its new X-Park-Instance says it.
+// (telephony.LeftServiceStopped). Call it before Start: the restored
+// service probes its callers at once, and the first lamp state can
+// reach the phone before Start returns; called later, it marks the
+// orbits from then. A separate service needs no telling: its new
+// X-Park-Instance says it.
 func (p *Phone) NoteParkRestart() {
-	if p.lamps == nil {
-		return
+	p.mu.Lock()
+	ls := p.lamps
+	if ls == nil {
+		p.parkRestarted = true // the lamps mark their orbits as Start makes them
 	}
-	orbits := make([]int, 0, len(p.lamps.subs))
-	for n := range p.lamps.subs {
+	p.mu.Unlock()
+	if ls != nil {
+		ls.markAllRestarted()
+	}
+}
+
+// markAllRestarted notes that the service of every orbit on the board
+// restarted now.
+func (ls *lamps) markAllRestarted() {
+	orbits := make([]int, 0, len(ls.subs))
+	for n := range ls.subs {
 		orbits = append(orbits, n)
 	}
-	p.lamps.restarts.mark(orbits, time.Now())
+	ls.restarts.mark(orbits, time.Now())
 }
 
 // mark notes that the service of orbits restarted at now.

@@ -2,11 +2,16 @@ package sip_test
 
 import (
 	"testing"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard/switchboard/internal/siptest"
 	"github.com/switchboard/switchboard/telephony"
 	"github.com/switchboard/switchboard/telephony/park"
 	"github.com/switchboard/switchboard/telephony/park/store"
+	sbsip "github.com/switchboard/switchboard/telephony/sip"
 )
 
 // TestParkedCallLostInRestart: the park service holding Alice, whom
@@ -47,5 +52,47 @@ func TestParkedCallLostInRestart(t *testing.T) {
 	ended := a.waitState(t, call.ID, telephony.StateEnded)
 	if ended.End != telephony.EndLostInRestart {
 		t.Errorf("Alice's parked call ended as %v (%q), want EndLostInRestart", ended.End, ended.Reason)
+	}
+}
+
+// TestRestartNotedBeforeStart: a console told before it starts that its
+// park service has just restarted (its built-in one, restored with it)
+// shows a call the service lost before the console's lamps ever saw it
+// as lost in the restart. The restored service probes at once, so its
+// first lamp state can reach the phone while Start runs: noted after
+// Start, the orbit could say "the phone stopped answering" instead (a
+// busy run of the attendant's reopen test did, 2026-12-07).
+func TestRestartNotedBeforeStart(t *testing.T) {
+	f := startParkService(t, "", func(o *park.Options) { o.ProbeInterval = 200 * time.Millisecond })
+	// Erin's phone forgot the call: it answers every OPTIONS 481.
+	erin := siptest.NewAgent(t, "erin", siptest.AgentOptions{Logger: testLogger(t, "erin"),
+		Middleware: func(next sipgo.RequestHandler) sipgo.RequestHandler {
+			return func(req *sip.Request, tx sip.ServerTransaction) {
+				if req.Method == sip.OPTIONS {
+					_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil))
+					return
+				}
+				next(req, tx)
+			}
+		}})
+	var target sip.Uri
+	if err := sip.ParseUri("sip:park-701@"+f.addr, &target); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := erin.Call(t, target); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(waitFor); ; time.Sleep(10 * time.Millisecond) {
+		if o, _ := f.svc.Orbit(701); !o.Occupied && o.Last != nil && o.Last.How == park.ExitLost {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the service did not lose Erin")
+		}
+	}
+	c := newConsoleBefore(t, "desk-c", 1000, f.templates, func(p *sbsip.Phone) { p.NoteParkRestart() })
+	o := c.waitOrbit(t, 701, "free, Erin's call told", func(o telephony.Orbit) bool { return free(o) && o.Left != telephony.LeftUnknown })
+	if o.Left != telephony.LeftServiceStopped {
+		t.Errorf("orbit 701 left as %v (%q), want LeftServiceStopped", o.Left, o.Left)
 	}
 }
