@@ -88,6 +88,10 @@ type asterisk struct {
 	// the 200 itself.
 	sendrpid   bool
 	rpidHeader string
+	// rpidGate, when set, holds that re-INVITE until it is closed: the
+	// PBX's identity may come at any time after the 200, and a test
+	// that looks at the console before it sets one.
+	rpidGate chan struct{}
 
 	// retrieved is the name of every caller a retrieve took off its
 	// slot; probed the Call-ID of every in-dialog OPTIONS.
@@ -427,7 +431,7 @@ func (x *asterisk) onInvite(d *diago.DialogServerSession) {
 	if err == nil && pc != nil {
 		delete(x.parked, slot)
 	}
-	rpid, header := x.sendrpid, x.rpidHeader
+	rpid, header, gate := x.sendrpid, x.rpidHeader, x.rpidGate
 	x.mu.Unlock()
 	if pc == nil {
 		_ = d.Respond(sip.StatusNotFound, "Not Found", nil)
@@ -439,6 +443,13 @@ func (x *asterisk) onInvite(d *diago.DialogServerSession) {
 	}
 	x.retrieved.Add(pc.name)
 	x.lamp(slot)
+	if rpid && gate != nil {
+		select {
+		case <-gate:
+		case <-d.Context().Done():
+			return
+		}
+	}
 	if rpid {
 		ctx, cancel := context.WithTimeout(d.Context(), waitFor)
 		x.reinviteIdentity(ctx, d, pc, header)
