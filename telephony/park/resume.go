@@ -61,9 +61,11 @@ func glareBackoff() time.Duration {
 // or collide, for a rare case; its next retrieve needs no re-INVITE.
 func (s *Service) resume(c *parkedCall) bool {
 	l := c.leg
-	caller := l.dialog() != nil // a UAS leg: wakes a sleeping caller (dormant.go)
 	l.mu.Lock()
-	need := caller && l.sdp.direction == "sendonly" && !l.ended
+	// A leg the peer called (no client dialog: uac is set only on the
+	// ring-back's legs, before they are shared); takeOffHold wakes a
+	// sleeping caller's dialog (dormant.go) only when it needs it.
+	need := l.uac == nil && l.sdp.direction == "sendonly" && !l.ended
 	l.mu.Unlock()
 	if need {
 		s.takeOffHold(c)
