@@ -288,7 +288,9 @@ func waitAsleep(t testing.TB, f *fixture, n int) {
 // into and takes it off its orbit ("gave up"), and the service's own
 // BYE reaches a sleeping caller as the service closes.
 func TestSleepingCallerHangsUpAndIsHungUp(t *testing.T) {
-	f := startPark(t, func(o *park.Options) { o.ProbeInterval = 200 * time.Millisecond })
+	// These callers send no audio, so a probe left unanswered for one
+	// interval would lose them: an interval a loaded machine answers in.
+	f := startPark(t, func(o *park.Options) { o.ProbeInterval = time.Second })
 	gone := parkAlice(t, f.uri("park-707"))
 	stays := parkAlice(t, f.uri("park-708"))
 	f.log.wait(t, "probe answered", "orbit", "707")

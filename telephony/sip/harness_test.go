@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/emiago/diago"
+	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/switchboard/switchboard/internal/siptest"
 	"github.com/switchboard/switchboard/telephony"
@@ -268,4 +269,29 @@ func ctxT(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// parkForgetful parks, on orbit n of f, a caller whose phone forgot the
+// call: it answers every in-dialog OPTIONS 481, so the service's first
+// probe takes it off its orbit as lost.
+func parkForgetful(t testing.TB, f *parkFixture, name string, n int) *siptest.Agent {
+	t.Helper()
+	a := siptest.NewAgent(t, name, siptest.AgentOptions{Logger: testLogger(t, name),
+		Middleware: func(next sipgo.RequestHandler) sipgo.RequestHandler {
+			return func(req *sip.Request, tx sip.ServerTransaction) {
+				if req.Method == sip.OPTIONS {
+					_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil))
+					return
+				}
+				next(req, tx)
+			}
+		}})
+	var u sip.Uri
+	if err := sip.ParseUri(fmt.Sprintf("sip:park-%d@%s", n, f.addr), &u); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Call(t, u); err != nil {
+		t.Fatalf("park of %s: %v", name, err)
+	}
+	return a
 }

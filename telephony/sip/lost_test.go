@@ -4,9 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emiago/sipgo"
-	"github.com/emiago/sipgo/sip"
-	"github.com/switchboard/switchboard/internal/siptest"
 	"github.com/switchboard/switchboard/telephony"
 	"github.com/switchboard/switchboard/telephony/park"
 )
@@ -19,25 +16,7 @@ func TestLampSaysLost(t *testing.T) {
 	f := startParkService(t, "", func(o *park.Options) { o.ProbeInterval = time.Second })
 	a := newConsole(t, "desk", 1000, f.templates)
 	a.waitParkService(t, true)
-	vanished := siptest.NewAgent(t, "vanished", siptest.AgentOptions{
-		Logger: testLogger(t, "vanished"),
-		Middleware: func(next sipgo.RequestHandler) sipgo.RequestHandler {
-			return func(req *sip.Request, tx sip.ServerTransaction) {
-				if req.Method == sip.OPTIONS {
-					_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil))
-					return
-				}
-				next(req, tx)
-			}
-		},
-	})
-	var u sip.Uri
-	if err := sip.ParseUri("sip:park-704@"+f.addr, &u); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := vanished.Call(t, u); err != nil {
-		t.Fatalf("park of the caller: %v", err)
-	}
+	vanished := parkForgetful(t, f, "vanished", 704)
 	a.waitOrbit(t, 704, "lit", func(o telephony.Orbit) bool { return o.Occupied })
 	dark := a.waitOrbit(t, 704, "dark", free)
 	if dark.Left != telephony.LeftLost || dark.CallerURI != vanished.AOR() {

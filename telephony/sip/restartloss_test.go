@@ -4,9 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emiago/sipgo"
-	"github.com/emiago/sipgo/sip"
-
 	"github.com/switchboard/switchboard/internal/siptest"
 	"github.com/switchboard/switchboard/telephony"
 	"github.com/switchboard/switchboard/telephony/park"
@@ -64,24 +61,7 @@ func TestParkedCallLostInRestart(t *testing.T) {
 // busy run of the attendant's reopen test did, 2026-12-07).
 func TestRestartNotedBeforeStart(t *testing.T) {
 	f := startParkService(t, "", func(o *park.Options) { o.ProbeInterval = 200 * time.Millisecond })
-	// Erin's phone forgot the call: it answers every OPTIONS 481.
-	erin := siptest.NewAgent(t, "erin", siptest.AgentOptions{Logger: testLogger(t, "erin"),
-		Middleware: func(next sipgo.RequestHandler) sipgo.RequestHandler {
-			return func(req *sip.Request, tx sip.ServerTransaction) {
-				if req.Method == sip.OPTIONS {
-					_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil))
-					return
-				}
-				next(req, tx)
-			}
-		}})
-	var target sip.Uri
-	if err := sip.ParseUri("sip:park-701@"+f.addr, &target); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := erin.Call(t, target); err != nil {
-		t.Fatal(err)
-	}
+	parkForgetful(t, f, "erin", 701)
 	for deadline := time.Now().Add(waitFor); ; time.Sleep(10 * time.Millisecond) {
 		if o, _ := f.svc.Orbit(701); !o.Occupied && o.Last != nil && o.Last.How == park.ExitLost {
 			break
