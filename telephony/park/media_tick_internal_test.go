@@ -179,3 +179,53 @@ func TestMusicTickSplitAcrossSenders(t *testing.T) {
 		}
 	}
 }
+
+// TestSendersHandTicksBackAndForth: tick after tick, the clock's send
+// returns only once every helper's share is out (each sender's count is
+// exact after every tick, never behind), and the helpers, waiting on
+// their words between ticks, stop when the pool closes (the test's
+// cleanup would hang otherwise).
+func TestSendersHandTicksBackAndForth(t *testing.T) {
+	const senders, ticks = 3, 500
+	legs := senders * minShare
+	e := tickEngine(t, legs)
+	p := tickPool(t, e, senders)
+	var frames []frame
+	for k := range uint64(ticks) {
+		frames = e.tick(frames)
+		p.send(frames)
+		for i, s := range p.senders {
+			want := (k + 1) * uint64(legs/senders)
+			if !parallelSenders {
+				want = 0
+				if i == 0 {
+					want = (k + 1) * uint64(legs)
+				}
+			}
+			if got := s.sent.Load(); got != want {
+				t.Fatalf("after tick %d sender %d had sent %d frames, want %d", k+1, i, got, want)
+			}
+		}
+	}
+}
+
+// TestWakeWordWakesItsWaiter: a wait on a word that already differs
+// returns at once; a waiter on an unchanged word sleeps until the word
+// is changed and woken.
+func TestWakeWordWakesItsWaiter(t *testing.T) {
+	var w wakeWord
+	w.store(7)
+	w.waitWhile(6) // differs: returns at once (a hang fails the test)
+	woke := make(chan uint32)
+	go func() {
+		for w.load() == 7 {
+			w.waitWhile(7)
+		}
+		woke <- w.load()
+	}()
+	w.add(1)
+	w.wake()
+	if got := <-woke; got != 8 {
+		t.Fatalf("the waiter woke to %d, want 8", got)
+	}
+}

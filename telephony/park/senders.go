@@ -18,7 +18,13 @@ import (
 // of its own of the RTP socket (on Linux a dup: two writers on one Go
 // net.UDPConn serialise on its write lock). The clock waits for every
 // share before it builds the next tick, so each leg's frames leave one
-// per tick and in order. The clock sleeps to absolute deadlines
+// per tick and in order. The clock and its helpers wake each other
+// through words they wait on in the kernel (wakeWord: a futex on
+// Linux), never through the Go scheduler: a helper parked on a channel
+// started its share only once a normal-priority runtime thread had
+// taken over its goroutine and handed it to the helper's thread, over
+// 1 ms late in a tenth of the ticks at 2,000 parked on two cores
+// (docs/BENCHMARKS.md, "Spacing at 2,000 parked"). The clock sleeps to absolute deadlines
 // (clock_nanosleep TIMER_ABSTIME on Linux), not on Go timers. Nothing
 // is allocated per tick or per packet once the buffers have grown to
 // the number of legs. Off Linux there is one sender, the clock.
@@ -84,16 +90,17 @@ type senderPool struct {
 	e       *engine
 	senders []*sender
 	shares  []share
-	done    chan struct{} // one token per helper's finished share
+	pending wakeWord    // helpers whose share of the tick is not out yet
+	stop    atomic.Bool // set before the helpers' last wake: end
 	wg      sync.WaitGroup
 }
 
 // sender sends shares of ticks on a descriptor of its own.
 type sender struct {
-	out   senderOut     // the platform's writer (senders_linux.go, senders_other.go)
-	start chan struct{} // a share to send (helpers); closed: stop
-	part  []frame       // the share, set by the clock before start
-	sent  atomic.Uint64 // frames it sent, for the tests
+	out  senderOut     // the platform's writer (senders_linux.go, senders_other.go)
+	tick wakeWord      // helpers: bumped by the clock for each share to send (or to stop)
+	part []frame       // the share, set by the clock before it bumps tick
+	sent atomic.Uint64 // frames it sent, for the tests
 }
 
 // lockSender locks the calling goroutine to its OS thread and asks for
@@ -132,33 +139,47 @@ func (e *engine) openSenders(n int) (*senderPool, error) {
 	if !parallelSenders {
 		n = 1
 	}
-	p := &senderPool{e: e, shares: make([]share, n), done: make(chan struct{}, n)}
+	p := &senderPool{e: e, shares: make([]share, n)}
 	for i := range n {
 		out, err := newSenderOut(e)
 		if err != nil {
 			p.close()
 			return nil, err
 		}
-		s := &sender{out: out, start: make(chan struct{})}
+		s := &sender{out: out}
 		p.senders = append(p.senders, s)
 		if i == 0 {
 			continue
 		}
-		p.wg.Go(func() {
-			defer e.lockSender(false)()
-			for range s.start {
-				s.send(e)
-				p.done <- struct{}{}
-			}
-		})
+		p.wg.Go(func() { p.help(s) })
 	}
 	return p, nil
 }
 
+// help is a helper sender's life: wait for the clock to bump its tick
+// word, send the share, tell the clock when the last share is out.
+func (p *senderPool) help(s *sender) {
+	defer p.e.lockSender(false)()
+	var seen uint32
+	for {
+		s.tick.waitWhile(seen)
+		seen = s.tick.load()
+		if p.stop.Load() {
+			return
+		}
+		s.send(p.e)
+		if p.pending.add(^uint32(0)) == 0 {
+			p.pending.wake()
+		}
+	}
+}
+
 // close stops the helpers and closes every sender's descriptor.
 func (p *senderPool) close() {
+	p.stop.Store(true)
 	for _, s := range p.senders[min(1, len(p.senders)):] {
-		close(s.start)
+		s.tick.add(1)
+		s.tick.wake()
 	}
 	p.wg.Wait()
 	for _, s := range p.senders {
@@ -171,18 +192,22 @@ func (p *senderPool) close() {
 // leaves is not kept alive by the next tick's buffer).
 func (p *senderPool) send(frames []frame) {
 	k := splitTick(len(frames), len(p.senders), p.shares)
+	if k > 1 {
+		p.pending.store(uint32(k - 1))
+	}
 	for i := 1; i < k; i++ {
 		s := p.senders[i]
 		s.part = frames[p.shares[i].lo:p.shares[i].hi]
-		s.start <- struct{}{}
+		s.tick.add(1)
+		s.tick.wake()
 	}
 	if k > 0 {
 		s := p.senders[0]
 		s.part = frames[p.shares[0].lo:p.shares[0].hi]
 		s.send(p.e)
 	}
-	for i := 1; i < k; i++ {
-		<-p.done
+	for v := p.pending.load(); v != 0; v = p.pending.load() {
+		p.pending.waitWhile(v)
 	}
 	for i := range frames {
 		frames[i] = frame{}

@@ -5,6 +5,7 @@ package park
 import (
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 
@@ -200,4 +201,38 @@ func sleepUntil(t int64) {
 	ts := unix.NsecToTimespec(t)
 	for unix.ClockNanosleep(unix.CLOCK_MONOTONIC, unix.TIMER_ABSTIME, &ts, nil) == unix.EINTR {
 	}
+}
+
+// wakeWord is a word one thread sleeps on in the kernel until another
+// changes it and wakes it (a private futex): the clock and its helper
+// senders hand each other ticks through it with no Go scheduler
+// between them, so a woken sender runs as soon as the kernel gives its
+// thread a CPU (at once at real-time priority).
+type wakeWord struct{ v atomic.Uint32 }
+
+const (
+	futexWaitPrivate = 0 | 128 // FUTEX_WAIT | FUTEX_PRIVATE_FLAG
+	futexWakePrivate = 1 | 128 // FUTEX_WAKE | FUTEX_PRIVATE_FLAG
+)
+
+func (w *wakeWord) load() uint32        { return w.v.Load() }
+func (w *wakeWord) store(v uint32)      { w.v.Store(v) }
+func (w *wakeWord) add(d uint32) uint32 { return w.v.Add(d) }
+func (w *wakeWord) addr() uintptr       { return uintptr(unsafe.Pointer(&w.v)) }
+
+// waitWhile sleeps while the word holds old (it may return early: the
+// caller checks again). The wait goes through the Go runtime's syscall
+// path (unix.Syscall6), so the thread's processor can be taken for
+// other goroutines and a garbage collection never waits for it.
+func (w *wakeWord) waitWhile(old uint32) {
+	if w.v.Load() != old {
+		return
+	}
+	_, _, _ = unix.Syscall6(unix.SYS_FUTEX, w.addr(), futexWaitPrivate, uintptr(old), 0, 0, 0)
+}
+
+// wake wakes the thread waiting on the word, if any (FUTEX_WAKE is
+// short and never blocks: made without telling the scheduler).
+func (w *wakeWord) wake() {
+	_, _, _ = syscall.RawSyscall6(unix.SYS_FUTEX, w.addr(), futexWakePrivate, 1, 0, 0, 0)
 }

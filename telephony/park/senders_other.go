@@ -4,6 +4,8 @@ package park
 
 import (
 	"errors"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/ipv4"
@@ -57,4 +59,41 @@ func sleepUntil(t int64) {
 	if d := time.Duration(t - monoNow()); d > 0 {
 		time.Sleep(d)
 	}
+}
+
+// wakeWord is a word one goroutine waits on until another changes it
+// and wakes it (off Linux there are no helper senders; the pool's code
+// is shared).
+type wakeWord struct {
+	v    atomic.Uint32
+	mu   sync.Mutex
+	cond *sync.Cond
+	once sync.Once
+}
+
+func (w *wakeWord) load() uint32        { return w.v.Load() }
+func (w *wakeWord) store(v uint32)      { w.v.Store(v) }
+func (w *wakeWord) add(d uint32) uint32 { return w.v.Add(d) }
+
+func (w *wakeWord) c() *sync.Cond {
+	w.once.Do(func() { w.cond = sync.NewCond(&w.mu) })
+	return w.cond
+}
+
+// waitWhile waits while the word holds old.
+func (w *wakeWord) waitWhile(old uint32) {
+	c := w.c()
+	w.mu.Lock()
+	for w.v.Load() == old {
+		c.Wait()
+	}
+	w.mu.Unlock()
+}
+
+// wake wakes the goroutines waiting on the word.
+func (w *wakeWord) wake() {
+	c := w.c()
+	w.mu.Lock()
+	c.Broadcast()
+	w.mu.Unlock()
 }
