@@ -60,6 +60,25 @@ func DefaultSenders() int {
 	return max(1, min(runtime.GOMAXPROCS(0), maxDefaultSenders))
 }
 
+// PacedSenders is how many of a service's music senders sleep through
+// the Go scheduler between the steps of each paced tick, for
+// Options.Senders n (0: DefaultSenders): all of them on Linux, none
+// elsewhere. A woken sender whose processor was taken meanwhile waits
+// for the runtime to hand it one (a sleep over 1 ms late in 3 % of
+// them at 2,000 parked on two cores), so a process that runs the park
+// service alone gives the runtime one processor more for each
+// (cmd/parkd): then one is idle when a sender wakes (docs/BENCHMARKS.md,
+// "Paced shares").
+func PacedSenders(n int) int {
+	if !parallelSenders {
+		return 0
+	}
+	if n == 0 {
+		n = DefaultSenders()
+	}
+	return n
+}
+
 // frame is one music packet of a tick: the leg's buffer, built by the
 // tick, and where it goes, copied under the engine's lock (a leg's
 // addresses change under the write lock; its buffer is written only by
