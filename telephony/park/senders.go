@@ -68,7 +68,7 @@ func DefaultSenders() int {
 // them at 2,000 parked on two cores), so a process that runs the park
 // service alone gives the runtime one processor more for each
 // (cmd/parkd): then one is idle when a sender wakes (docs/BENCHMARKS.md,
-// "Paced shares").
+// "The senders' hand-off through futex words, and paced shares").
 func PacedSenders(n int) int {
 	if !parallelSenders {
 		return 0
@@ -237,7 +237,8 @@ type pace struct{ start, span int64 }
 // waited for them. Each such sleep costs its wake's trip through the
 // scheduler: sleeping before every batch of 64 instead cost 1.24–1.35×
 // the floor per packet, and held the frames to their times no better
-// on two cores (docs/BENCHMARKS.md, "Paced shares").
+// on two cores (docs/BENCHMARKS.md, "The senders' hand-off through
+// futex words, and paced shares").
 const paceSteps = 4
 
 // step gives frame i of a share of n frames its step's due time and the
