@@ -210,23 +210,3 @@ func TestParseConfigBadFlags(t *testing.T) {
 		})
 	}
 }
-
-// TestGoProcs: parkd gives the runtime one processor more per paced
-// music sender, and keeps a GOMAXPROCS set in the environment as it is.
-func TestGoProcs(t *testing.T) {
-	for _, c := range []struct {
-		current, senders int
-		envSet           bool
-		want             int
-	}{
-		{2, 2, false, 4},
-		{16, 8, false, 24},
-		{2, 0, false, 2}, // no paced sender (off Linux)
-		{2, 2, true, 2},
-		{3, 2, true, 3},
-	} {
-		if got := goProcs(c.current, c.senders, c.envSet); got != c.want {
-			t.Errorf("goProcs(%d, %d, %v) = %d, want %d", c.current, c.senders, c.envSet, got, c.want)
-		}
-	}
-}

@@ -82,8 +82,6 @@ func run(args []string, stdout, stderr io.Writer, signals <-chan os.Signal) int 
 	slog.SetDefault(logger)
 	cfg.opts.Logger = logger
 
-	defer raiseProcs(&cfg.opts, logger)()
-
 	if _, err := park.New(cfg.opts); err != nil { // options checked before the store is touched
 		fmt.Fprintf(stderr, "parkd: %s\n", oneLine(strings.TrimPrefix(err.Error(), "park: ")))
 		return exitUsage

@@ -89,17 +89,11 @@ type proc struct {
 // directory of the test's own unless args name one.
 func startParkd(t testing.TB, args ...string) *proc {
 	t.Helper()
-	return startParkdEnv(t, os.Environ(), args...)
-}
-
-// startParkdEnv is startParkd with env for parkd's environment.
-func startParkdEnv(t testing.TB, env []string, args ...string) *proc {
-	t.Helper()
 	if !slices.Contains(args, "-state-dir") {
 		args = append([]string{"-state-dir", t.TempDir()}, args...)
 	}
 	p := &proc{cmd: exec.Command(parkdBinary(t), args...), lines: make(chan string, 100), exited: make(chan struct{})}
-	p.cmd.Env = append(slices.Clip(env), "GORACE=halt_on_error=1")
+	p.cmd.Env = append(os.Environ(), "GORACE=halt_on_error=1")
 	p.cmd.Stderr = &p.stderr
 	out, err := p.cmd.StdoutPipe()
 	if err != nil {

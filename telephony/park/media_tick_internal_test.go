@@ -65,13 +65,13 @@ func TestMusicTickDoesNotAllocate(t *testing.T) {
 	p := tickPool(t, e, 2)
 	var frames []frame
 	frames = e.tick(frames)
-	p.send(frames, pace{})
+	p.send(frames)
 	if len(frames) != 300 {
 		t.Fatalf("a tick built %d frames, want 300", len(frames))
 	}
 	allocs := testing.AllocsPerRun(50, func() {
 		frames = e.tick(frames)
-		p.send(frames, pace{})
+		p.send(frames)
 	})
 	if allocs != 0 {
 		t.Fatalf("%.1f allocations per music tick of 300 legs, want 0", allocs)
@@ -144,7 +144,7 @@ func TestMusicTickSplitAcrossSenders(t *testing.T) {
 	var frames []frame
 	for range ticks {
 		frames = e.tick(frames)
-		p.send(frames, pace{})
+		p.send(frames)
 	}
 	// Every leg reads ticks frames in sequence below; with no more than
 	// legs×ticks sent in all, none got a frame twice.
@@ -193,7 +193,7 @@ func TestSendersHandTicksBackAndForth(t *testing.T) {
 	var frames []frame
 	for k := range uint64(ticks) {
 		frames = e.tick(frames)
-		p.send(frames, pace{})
+		p.send(frames)
 		for i, s := range p.senders {
 			want := (k + 1) * uint64(legs/senders)
 			if !parallelSenders {
@@ -227,61 +227,5 @@ func TestWakeWordWakesItsWaiter(t *testing.T) {
 	w.wake()
 	if got := <-woke; got != 8 {
 		t.Fatalf("the waiter woke to %d, want 8", got)
-	}
-}
-
-// TestPacedTickSpreadsItsShares: a paced tick's shares are spread over
-// the pace's span: a share's last step does not leave before its due
-// time (a lower bound: a sleep never ends early), so the tick returns
-// no sooner, and every frame is still sent once.
-func TestPacedTickSpreadsItsShares(t *testing.T) {
-	if !parallelSenders {
-		t.Skip("the pace is kept by the Linux senders")
-	}
-	const senders = 2
-	legs := senders * paceSteps * batchSize
-	e := tickEngine(t, legs)
-	p := tickPool(t, e, senders)
-	frames := e.tick(nil)
-	pc := pace{start: monoNow(), span: int64(40 * time.Millisecond)}
-	p.send(frames, pc)
-	took := monoNow() - pc.start
-	if last := pc.span * (paceSteps - 1) / paceSteps; took < last {
-		t.Errorf("a tick paced over %v returned after %v, before its shares' last steps were due (%v)",
-			time.Duration(pc.span), time.Duration(took), time.Duration(last))
-	}
-	for i, s := range p.senders {
-		if got := s.sent.Load(); got != uint64(legs/senders) {
-			t.Errorf("sender %d sent %d frames, want %d", i, got, legs/senders)
-		}
-	}
-}
-
-// TestPaceSteps: a paced share's frames fall into paceSteps steps in
-// order, each step's frames contiguous, its due time span×k/paceSteps
-// after the start, whatever the share's size.
-func TestPaceSteps(t *testing.T) {
-	pc := pace{start: 1000, span: 400}
-	for _, n := range []int{1, 2, 3, paceSteps, 5, 63, 64, 1000, 1001} {
-		k, prevDue := 0, int64(-1)
-		for i := 0; i < n; {
-			due, end := pc.step(i, n)
-			if end <= i || end > n {
-				t.Fatalf("n=%d: frame %d's step ends at %d", n, i, end)
-			}
-			if due <= prevDue || due < pc.start || due >= pc.start+pc.span {
-				t.Fatalf("n=%d: frame %d due at %d after a step due at %d", n, i, due, prevDue)
-			}
-			for j := i; j < end; j++ {
-				if d, e := pc.step(j, n); d != due || e != end {
-					t.Fatalf("n=%d: frame %d in the step of %d..%d is given (%d, %d), want (%d, %d)", n, j, i, end, d, e, due, end)
-				}
-			}
-			prevDue, i = due, end
-			k++
-		}
-		if want := min(n, paceSteps); k != want {
-			t.Errorf("n=%d: %d steps, want %d", n, k, want)
-		}
 	}
 }

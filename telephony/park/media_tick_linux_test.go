@@ -29,12 +29,12 @@ func BenchmarkMusicTick(b *testing.B) {
 			p := tickPool(b, e, n)
 			var frames []frame
 			frames = e.tick(frames)
-			p.send(frames, pace{})
+			p.send(frames)
 			b.ReportAllocs()
 			cpu := processCPU(b)
 			for b.Loop() {
 				frames = e.tick(frames)
-				p.send(frames, pace{})
+				p.send(frames)
 			}
 			cpu = processCPU(b) - cpu
 			b.ReportMetric(float64(cpu.Microseconds())/float64(b.N*legs), "cpu-µs/pkt")

@@ -7,7 +7,6 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"time"
 )
 
 // The music clock's senders (issue 17). One thread cannot send 100,000
@@ -21,29 +20,19 @@ import (
 // share before it builds the next tick, so each leg's frames leave one
 // per tick and in order. The clock and its helpers wake each other
 // through words they wait on in the kernel (wakeWord: a futex on
-// Linux): the woken thread runs as soon as the kernel gives it a CPU.
-// A helper parked on a channel started its share only once a
-// normal-priority runtime thread had taken over its goroutine and
-// handed it to the helper's thread, over 1 ms late in a tenth of the
-// ticks at 2,000 parked on two cores (docs/BENCHMARKS.md, "Spacing at
-// 2,000 parked"). Each share is paced over most of the tick (pace), so
-// that a leg's frame leaves at the same offset in every tick however
-// fast the machine sends meanwhile. The clock sleeps to absolute
-// deadlines (clock_nanosleep TIMER_ABSTIME on Linux), not on Go timers.
-// Nothing is allocated per tick or per packet once the buffers have
-// grown to the number of legs. Off Linux there is one sender, the
-// clock.
+// Linux), never through the Go scheduler: a helper parked on a channel
+// started its share only once a normal-priority runtime thread had
+// taken over its goroutine and handed it to the helper's thread, over
+// 1 ms late in a tenth of the ticks at 2,000 parked on two cores
+// (docs/BENCHMARKS.md, "Spacing at 2,000 parked"). The clock sleeps to absolute deadlines
+// (clock_nanosleep TIMER_ABSTIME on Linux), not on Go timers. Nothing
+// is allocated per tick or per packet once the buffers have grown to
+// the number of legs. Off Linux there is one sender, the clock.
 
 // minShare is the fewest frames a tick gives a sender: a smaller tick
 // is sent by fewer senders, since waking a thread costs more than
 // sending a batch.
 const minShare = batchSize
-
-// paceSpan is how much of a tick each share is spread over (pace): more
-// than a share takes at 2,000 parked on two cores (p99 ~8 ms), so that
-// the pace, not the machine, sets when a leg's frame leaves; short of
-// the tick, so that a share that starts late can catch up.
-const paceSpan = 12 * time.Millisecond
 
 // maxDefaultSenders caps DefaultSenders: past a handful of threads the
 // shares are small and the kernel's per-socket work, not the threads,
@@ -58,25 +47,6 @@ func DefaultSenders() int {
 		return 1
 	}
 	return max(1, min(runtime.GOMAXPROCS(0), maxDefaultSenders))
-}
-
-// PacedSenders is how many of a service's music senders sleep through
-// the Go scheduler between the steps of each paced tick, for
-// Options.Senders n (0: DefaultSenders): all of them on Linux, none
-// elsewhere. A woken sender whose processor was taken meanwhile waits
-// for the runtime to hand it one (a sleep over 1 ms late in 3 % of
-// them at 2,000 parked on two cores), so a process that runs the park
-// service alone gives the runtime one processor more for each
-// (cmd/parkd): then one is idle when a sender wakes (docs/BENCHMARKS.md,
-// "The senders' hand-off through futex words, and paced shares").
-func PacedSenders(n int) int {
-	if !parallelSenders {
-		return 0
-	}
-	if n == 0 {
-		n = DefaultSenders()
-	}
-	return n
 }
 
 // frame is one music packet of a tick: the leg's buffer, built by the
@@ -121,7 +91,6 @@ type senderPool struct {
 	senders []*sender
 	shares  []share
 	pending wakeWord    // helpers whose share of the tick is not out yet
-	pace    pace        // the tick's pace, set by the clock before the helpers' wake
 	stop    atomic.Bool // set before the helpers' last wake: end
 	wg      sync.WaitGroup
 }
@@ -198,7 +167,7 @@ func (p *senderPool) help(s *sender) {
 		if p.stop.Load() {
 			return
 		}
-		s.send(p.e, p.pace)
+		s.send(p.e)
 		if p.pending.add(^uint32(0)) == 0 {
 			p.pending.wake()
 		}
@@ -218,43 +187,11 @@ func (p *senderPool) close() {
 	}
 }
 
-// pace spreads each share of a tick over span nanoseconds from start
-// (CLOCK_MONOTONIC, the tick's deadline), in paceSteps steps: a sender
-// sends step k of its share no earlier than start + span×k/paceSteps,
-// and at once when it is behind. Sent as fast as it can, a share's
-// length varies from tick to tick (on loopback each sendmmsg also runs
-// the receivers' path), and a leg late in it heard that variation as
-// its spacing; paced, a leg's frame leaves at the same offset in every
-// tick, give or take its part of one step. The zero pace sends at once
-// (tests, benchmarks). Off Linux the pace is not kept.
-type pace struct{ start, span int64 }
-
-// paceSteps is how many steps a paced share is sent in. Between steps
-// a sender sleeps through the Go scheduler's syscall path, so that its
-// processor serves other goroutines meanwhile: held in a raw sleep, the
-// senders' processors left the SIP handlers too little (park p50 0.5 →
-// 3 ms at 2,000 parked), and a garbage collection's stop-the-world
-// waited for them. Each such sleep costs its wake's trip through the
-// scheduler: sleeping before every batch of 64 instead cost 1.24–1.35×
-// the floor per packet, and held the frames to their times no better
-// on two cores (docs/BENCHMARKS.md, "The senders' hand-off through
-// futex words, and paced shares").
-const paceSteps = 4
-
-// step gives frame i of a share of n frames its step's due time and the
-// first frame of the next step (n in the last).
-func (pc pace) step(i, n int) (due int64, end int) {
-	k := i * paceSteps / n
-	return pc.start + pc.span*int64(k)/paceSteps, ((k+1)*n + paceSteps - 1) / paceSteps
-}
-
-// send sends a tick's frames, split among the senders, each share
-// paced by pc, and returns when every share is out. It lets go of the
-// frames' buffers (a leg that leaves is not kept alive by the next
-// tick's buffer).
-func (p *senderPool) send(frames []frame, pc pace) {
+// send sends a tick's frames, split among the senders, and returns when
+// every share is out. It lets go of the frames' buffers (a leg that
+// leaves is not kept alive by the next tick's buffer).
+func (p *senderPool) send(frames []frame) {
 	k := splitTick(len(frames), len(p.senders), p.shares)
-	p.pace = pc
 	if k > 1 {
 		p.pending.store(uint32(k - 1))
 	}
@@ -267,7 +204,7 @@ func (p *senderPool) send(frames []frame, pc pace) {
 	if k > 0 {
 		s := p.senders[0]
 		s.part = frames[p.shares[0].lo:p.shares[0].hi]
-		s.send(p.e, pc)
+		s.send(p.e)
 	}
 	for v := p.pending.load(); v != 0; v = p.pending.load() {
 		p.pending.waitWhile(v)
@@ -277,9 +214,9 @@ func (p *senderPool) send(frames []frame, pc pace) {
 	}
 }
 
-// send writes the sender's share, paced by pc.
-func (s *sender) send(e *engine, pc pace) {
-	s.out.send(e, s.part, pc)
+// send writes the sender's share.
+func (s *sender) send(e *engine) {
+	s.out.send(e, s.part)
 	s.sent.Add(uint64(len(s.part)))
 	s.part = nil
 }
@@ -322,7 +259,7 @@ func (e *engine) clock(ctx context.Context) {
 			idle = true
 			continue
 		}
-		pool.send(frames, pace{start: next, span: int64(paceSpan)})
+		pool.send(frames)
 
 		next += int64(framePeriod)
 		if now := monoNow(); now-next > int64(framePeriod) {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"sync/atomic"
 	"syscall"
-	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -102,27 +101,16 @@ func (o *senderOut) grow(n int) {
 	}
 }
 
-// send writes the frames in sendmmsg batches of batchSize, paced by pc;
-// a destination the kernel refuses is skipped and counted.
-func (o *senderOut) send(e *engine, frames []frame, pc pace) {
+// send writes the frames in sendmmsg batches of batchSize; a
+// destination the kernel refuses is skipped and counted.
+func (o *senderOut) send(e *engine, frames []frame) {
 	o.grow(len(frames))
 	for i, f := range frames {
 		o.iovs[i].Base = &f.buf[0]
 		o.hdrs[i].Hdr.Namelen = o.sockaddr(&o.sas[i], f)
 	}
-	end := len(frames) // of the pace's step being sent
-	if pc.span > 0 {
-		end = 0
-	}
 	for lo := 0; lo < len(frames); {
-		if lo >= end {
-			var due int64
-			due, end = pc.step(lo, len(frames))
-			if due-monoNow() > int64(minPaceSleep) {
-				sleepUntil(due)
-			}
-		}
-		hi := min(lo+batchSize, end)
+		hi := min(lo+batchSize, len(frames))
 		n, err := o.sendmmsg(o.hdrs[lo:hi])
 		switch {
 		case err == nil:
@@ -200,18 +188,12 @@ func putPort(field *uint16, port uint16) {
 	b[0], b[1] = byte(port>>8), byte(port)
 }
 
-// monoNow is CLOCK_MONOTONIC in nanoseconds (a raw clock_gettime: the
-// senders read it between batches, where entering the scheduler's
-// syscall path could cost them their processor).
+// monoNow is CLOCK_MONOTONIC in nanoseconds.
 func monoNow() int64 {
 	var ts unix.Timespec
-	_, _, _ = syscall.RawSyscall(unix.SYS_CLOCK_GETTIME, unix.CLOCK_MONOTONIC, uintptr(unsafe.Pointer(&ts)), 0)
+	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
 	return ts.Nano()
 }
-
-// minPaceSleep is the shortest wait a paced sender sleeps: a step due
-// sooner leaves at once (a sleep's wake costs more than it would gain).
-const minPaceSleep = 50 * time.Microsecond
 
 // sleepUntil sleeps the calling thread to the CLOCK_MONOTONIC deadline
 // t (clock_nanosleep with TIMER_ABSTIME: no drift, no Go timer).

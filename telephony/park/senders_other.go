@@ -25,9 +25,7 @@ func newSenderOut(*engine) (senderOut, error) { return senderOut{}, nil }
 
 func (o *senderOut) close() {}
 
-// send writes the frames; the pace is not kept here (one sender, the
-// clock, on a Go timer).
-func (o *senderOut) send(e *engine, frames []frame, _ pace) {
+func (o *senderOut) send(e *engine, frames []frame) {
 	for len(o.msgs) < len(frames) {
 		o.msgs = append(o.msgs, ipv4.Message{Buffers: make([][]byte, 1)})
 	}
