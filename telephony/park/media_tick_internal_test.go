@@ -229,3 +229,29 @@ func TestWakeWordWakesItsWaiter(t *testing.T) {
 		t.Fatalf("the waiter woke to %d, want 8", got)
 	}
 }
+
+// TestHelperIgnoresAWakeWithNoTick: a helper woken with its tick word
+// unchanged (a futex wait may end so) goes back to waiting: it sends
+// nothing and does not count a share as done, which would let the
+// clock go on before a real share is out.
+func TestHelperIgnoresAWakeWithNoTick(t *testing.T) {
+	if !parallelSenders {
+		t.Skip("no helper senders off Linux")
+	}
+	e := tickEngine(t, 2*minShare)
+	p := tickPool(t, e, 2)
+	for range 100 {
+		p.senders[1].tick.wake()
+		time.Sleep(time.Millisecond) // time for the helper to act on the wake, were it to
+	}
+	if v := p.pending.load(); v != 0 {
+		t.Fatalf("after wakes with no tick the clock waits for %d shares, want 0", int32(v))
+	}
+	frames := e.tick(nil)
+	p.send(frames)
+	for i, s := range p.senders {
+		if got := s.sent.Load(); got != minShare {
+			t.Errorf("sender %d sent %d frames, want %d", i, got, minShare)
+		}
+	}
+}

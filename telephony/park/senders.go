@@ -162,7 +162,9 @@ func (p *senderPool) help(s *sender) {
 	defer p.e.lockSender(false)()
 	var seen uint32
 	for {
-		s.tick.waitWhile(seen)
+		for s.tick.load() == seen { // a wait may end with the word unchanged
+			s.tick.waitWhile(seen)
+		}
 		seen = s.tick.load()
 		if p.stop.Load() {
 			return
