@@ -20,11 +20,12 @@ import (
 // share before it builds the next tick, so each leg's frames leave one
 // per tick and in order. The clock and its helpers wake each other
 // through words they wait on in the kernel (wakeWord: a futex on
-// Linux), never through the Go scheduler: a helper parked on a channel
-// started its share only once a normal-priority runtime thread had
-// taken over its goroutine and handed it to the helper's thread, over
-// 1 ms late in a tenth of the ticks at 2,000 parked on two cores
-// (docs/BENCHMARKS.md, "Spacing at 2,000 parked"). The clock sleeps to absolute deadlines
+// Linux), so a woken sender's thread runs as soon as the kernel gives
+// it a CPU. A helper parked on a channel started its share only once a
+// normal-priority runtime thread had taken over its goroutine and
+// handed it to the helper's thread: over 1 ms late in a tenth of the
+// ticks at 2,000 parked on two cores (docs/BENCHMARKS.md, "Spacing at
+// 2,000 parked"). The clock sleeps to absolute deadlines
 // (clock_nanosleep TIMER_ABSTIME on Linux), not on Go timers. Nothing
 // is allocated per tick or per packet once the buffers have grown to
 // the number of legs. Off Linux there is one sender, the clock.

@@ -205,9 +205,10 @@ func sleepUntil(t int64) {
 
 // wakeWord is a word one thread sleeps on in the kernel until another
 // changes it and wakes it (a private futex): the clock and its helper
-// senders hand each other ticks through it with no Go scheduler
-// between them, so a woken sender runs as soon as the kernel gives its
-// thread a CPU (at once at real-time priority).
+// senders hand each other ticks through it with no other runtime
+// thread between them, so a woken sender's thread runs as soon as the
+// kernel gives it a CPU (at once at real-time priority); it then takes
+// back a Go processor on its way out of the syscall.
 type wakeWord struct{ v atomic.Uint32 }
 
 const (

@@ -4,7 +4,7 @@ package park
 
 import (
 	"errors"
-	"sync"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -61,39 +61,21 @@ func sleepUntil(t int64) {
 	}
 }
 
-// wakeWord is a word one goroutine waits on until another changes it
-// and wakes it (off Linux there are no helper senders; the pool's code
-// is shared).
-type wakeWord struct {
-	v    atomic.Uint32
-	mu   sync.Mutex
-	cond *sync.Cond
-	once sync.Once
-}
+// wakeWord is the Linux senders' hand-off word. Off Linux the pool has
+// no helpers (openSenders makes one sender), so nobody ever waits on a
+// word another must change: a yielding loop is all waitWhile needs.
+type wakeWord struct{ v atomic.Uint32 }
 
 func (w *wakeWord) load() uint32        { return w.v.Load() }
 func (w *wakeWord) store(v uint32)      { w.v.Store(v) }
 func (w *wakeWord) add(d uint32) uint32 { return w.v.Add(d) }
 
-func (w *wakeWord) c() *sync.Cond {
-	w.once.Do(func() { w.cond = sync.NewCond(&w.mu) })
-	return w.cond
-}
-
 // waitWhile waits while the word holds old.
 func (w *wakeWord) waitWhile(old uint32) {
-	c := w.c()
-	w.mu.Lock()
 	for w.v.Load() == old {
-		c.Wait()
+		runtime.Gosched()
 	}
-	w.mu.Unlock()
 }
 
-// wake wakes the goroutines waiting on the word.
-func (w *wakeWord) wake() {
-	c := w.c()
-	w.mu.Lock()
-	c.Broadcast()
-	w.mu.Unlock()
-}
+// wake: a waiter polls (waitWhile).
+func (w *wakeWord) wake() {}
