@@ -255,3 +255,99 @@ func TestHelperIgnoresAWakeWithNoTick(t *testing.T) {
 		}
 	}
 }
+
+// TestSendersReadiedAheadOfTicks: the clock readies its helpers before
+// most ticks (senderPool.ready); a helper so readied holds for its share
+// and sends it once, and one readied for a share that does not come in
+// time (the clock late, or idle) sends nothing and still sends the next
+// share given it: every sender's count is exact after every tick.
+func TestSendersReadiedAheadOfTicks(t *testing.T) {
+	const senders, ticks = 3, 300
+	legs := senders * minShare
+	e := tickEngine(t, legs)
+	p := tickPool(t, e, senders)
+	var frames []frame
+	for k := range uint64(ticks) {
+		switch k % 4 {
+		case 0, 1:
+			p.ready()
+		case 2:
+			p.ready()
+			p.ready() // twice: the second bump finds the helper holding or about to
+		}
+		if k%50 == 49 {
+			p.ready()
+			time.Sleep(time.Duration(holdFor) + 2*time.Millisecond) // past the helpers' hold: no share came
+			if v := p.pending.load(); v != 0 {
+				t.Fatalf("readied with no share, the clock waits for %d shares, want 0", int32(v))
+			}
+		}
+		frames = e.tick(frames)
+		p.send(frames)
+		for i, s := range p.senders {
+			want := (k + 1) * uint64(legs/senders)
+			if !parallelSenders {
+				want = 0
+				if i == 0 {
+					want = (k + 1) * uint64(legs)
+				}
+			}
+			if got := s.sent.Load(); got != want {
+				t.Fatalf("after tick %d sender %d had sent %d frames, want %d", k+1, i, got, want)
+			}
+		}
+	}
+}
+
+// TestPoolClosesWhileHelpersHold: a pool closed right after readying
+// its helpers ends them in their hold (the cleanup would hang
+// otherwise).
+func TestPoolClosesWhileHelpersHold(t *testing.T) {
+	e := tickEngine(t, 2*minShare)
+	p, err := e.openSenders(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.ready()
+	p.close()
+	for i, s := range p.senders {
+		if got := s.sent.Load(); got != 0 {
+			t.Errorf("sender %d sent %d frames with no tick, want 0", i, got)
+		}
+	}
+}
+
+// TestHoldUntilReachesItsDeadline: a hold never returns before its
+// deadline, and one already past returns at once.
+func TestHoldUntilReachesItsDeadline(t *testing.T) {
+	holdUntil(monoNow() - int64(time.Second)) // past: returns (a hang fails the test)
+	for _, d := range []time.Duration{100 * time.Microsecond, time.Millisecond, 3 * time.Millisecond} {
+		until := monoNow() + int64(d)
+		holdUntil(until)
+		if now := monoNow(); now < until {
+			t.Errorf("a hold of %v returned %v early", d, time.Duration(until-now))
+		}
+	}
+}
+
+// TestHoldWhileEndsOnChangeOrDeadline: a hold on a word returns once
+// another goroutine changes it, and otherwise not before its deadline.
+func TestHoldWhileEndsOnChangeOrDeadline(t *testing.T) {
+	var w wakeWord
+	until := monoNow() + int64(2*time.Millisecond)
+	w.holdWhile(0, until)
+	if now := monoNow(); now < until && w.load() == 0 {
+		t.Errorf("a hold on an unchanged word returned %v before its deadline", time.Duration(until-now))
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		far := monoNow() + int64(time.Hour)
+		for w.load() == 0 {
+			w.holdWhile(0, far)
+		}
+	}()
+	w.add(1)
+	w.wake()
+	<-done // the hold ended with the change (a hang fails the test)
+}
