@@ -35,16 +35,6 @@ import (
 // sending a batch.
 const minShare = batchSize
 
-// readyLead is how long before a tick's deadline the senders leave
-// their waits through the scheduler, and holdFor the longest a helper
-// then holds its processor for a share (both ns). While both hold, the
-// SIP handlers of a two-core machine wait: 1.5 ms doubled park p99
-// there for no steadier music than 0.5 ms gives (docs/BENCHMARKS.md).
-const (
-	readyLead = 500_000
-	holdFor   = readyLead + 3_000_000
-)
-
 // maxDefaultSenders caps DefaultSenders: past a handful of threads the
 // shares are small and the kernel's per-socket work, not the threads,
 // bounds a tick.
@@ -108,11 +98,10 @@ type senderPool struct {
 
 // sender sends shares of ticks on a descriptor of its own.
 type sender struct {
-	out   senderOut     // the platform's writer (senders_linux.go, senders_other.go)
-	tick  wakeWord      // helpers: bumped by the clock for each share, each ready and the stop
-	given atomic.Uint64 // helpers: shares the clock gave, counted before it bumps tick
-	part  []frame       // the share, set by the clock before it counts it
-	sent  atomic.Uint64 // frames it sent, for the tests
+	out  senderOut     // the platform's writer (senders_linux.go, senders_other.go)
+	tick wakeWord      // helpers: bumped by the clock for each share to send (or to stop)
+	part []frame       // the share, set by the clock before it bumps tick
+	sent atomic.Uint64 // frames it sent, for the tests
 }
 
 // lockSender locks the calling goroutine to its OS thread and asks for
@@ -169,15 +158,10 @@ func (e *engine) openSenders(n int) (*senderPool, error) {
 }
 
 // help is a helper sender's life: wait for the clock to bump its tick
-// word, through the scheduler; when the bump gives it a share, send it
-// and tell the clock when the last share is out; when it only readies
-// it for the coming tick (senderPool.ready), take a fresh time slice and
-// hold the processor, in raw waits, until the share comes (or, if none
-// does by holdFor, go back to waiting through the scheduler).
+// word, send the share, tell the clock when the last share is out.
 func (p *senderPool) help(s *sender) {
 	defer p.e.lockSender(false)()
-	var seen uint32 // the tick word's value last acted on
-	var done uint64 // shares sent
+	var seen uint32
 	for {
 		for s.tick.load() == seen { // a wait may end with the word unchanged
 			s.tick.waitWhile(seen)
@@ -186,39 +170,10 @@ func (p *senderPool) help(s *sender) {
 		if p.stop.Load() {
 			return
 		}
-		if s.given.Load() == done {
-			runtime.Gosched()
-			until := monoNow() + holdFor
-			for !p.stop.Load() && monoNow() < until {
-				w := s.tick.load() // before given: the clock counts a share before it bumps the word
-				if s.given.Load() != done {
-					break
-				}
-				s.tick.holdWhile(w, until)
-			}
-			seen = s.tick.load()
-			if p.stop.Load() {
-				return
-			}
-			if s.given.Load() == done {
-				continue
-			}
-		}
 		s.send(p.e)
-		done++
 		if p.pending.add(^uint32(0)) == 0 {
 			p.pending.wake()
 		}
-	}
-}
-
-// ready tells every helper a tick is near: each leaves its wait through
-// the scheduler now, while a late processor costs nothing, and holds
-// its processor for the share (help).
-func (p *senderPool) ready() {
-	for _, s := range p.senders[min(1, len(p.senders)):] {
-		s.tick.add(1)
-		s.tick.wake()
 	}
 }
 
@@ -246,7 +201,6 @@ func (p *senderPool) send(frames []frame) {
 	for i := 1; i < k; i++ {
 		s := p.senders[i]
 		s.part = frames[p.shares[i].lo:p.shares[i].hi]
-		s.given.Add(1)
 		s.tick.add(1)
 		s.tick.wake()
 	}
@@ -298,13 +252,10 @@ func (e *engine) clock(ctx context.Context) {
 			idle = false
 			next = monoNow() // the first tick is now
 		} else {
-			sleepUntil(next - readyLead)
+			sleepUntil(next)
 			if ctx.Err() != nil {
 				return
 			}
-			pool.ready()
-			runtime.Gosched()
-			holdUntil(next)
 		}
 		frames = e.tick(frames)
 		if len(frames) == 0 && e.stopClock() {

@@ -203,24 +203,6 @@ func sleepUntil(t int64) {
 	}
 }
 
-// holdSlice is the longest a sender keeps its Go processor in one raw
-// wait (holdUntil, wakeWord.holdWhile) before it makes a syscall the
-// scheduler sees: a garbage collection's stop-the-world, which cannot
-// stop a thread inside a raw syscall, waits at most this long for it.
-const holdSlice = 250_000 // ns
-
-// holdUntil sleeps the calling thread to the CLOCK_MONOTONIC deadline t
-// keeping its Go processor: each slice is a raw clock_nanosleep
-// (TIMER_ABSTIME), so the thread wakes running, with no processor to
-// win back from the scheduler; between slices monoNow's syscall lets a
-// stop-the-world in.
-func holdUntil(t int64) {
-	for now := monoNow(); now < t; now = monoNow() {
-		ts := unix.NsecToTimespec(min(t, now+holdSlice))
-		_, _, _ = syscall.RawSyscall6(unix.SYS_CLOCK_NANOSLEEP, unix.CLOCK_MONOTONIC, unix.TIMER_ABSTIME, uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
-	}
-}
-
 // wakeWord is a word one thread sleeps on in the kernel until another
 // changes it and wakes it (a private futex): the clock and its helper
 // senders hand each other ticks through it with no other runtime
@@ -248,17 +230,6 @@ func (w *wakeWord) waitWhile(old uint32) {
 		return
 	}
 	_, _, _ = unix.Syscall6(unix.SYS_FUTEX, w.addr(), futexWaitPrivate, uintptr(old), 0, 0, 0)
-}
-
-// holdWhile waits while the word holds old, at most to the
-// CLOCK_MONOTONIC deadline t, keeping the thread's Go processor (raw
-// futex waits of at most holdSlice, as holdUntil). It may return early:
-// the caller checks again.
-func (w *wakeWord) holdWhile(old uint32, t int64) {
-	for now := monoNow(); now < t && w.v.Load() == old; now = monoNow() {
-		ts := unix.NsecToTimespec(min(t-now, holdSlice))
-		_, _, _ = syscall.RawSyscall6(unix.SYS_FUTEX, w.addr(), futexWaitPrivate, uintptr(old), uintptr(unsafe.Pointer(&ts)), 0, 0)
-	}
 }
 
 // wake wakes the thread waiting on the word, if any (FUTEX_WAKE is

@@ -61,9 +61,6 @@ func sleepUntil(t int64) {
 	}
 }
 
-// holdUntil is sleepUntil off Linux (there are no helpers to line up).
-func holdUntil(t int64) { sleepUntil(t) }
-
 // wakeWord is the Linux senders' hand-off word. Off Linux the pool has
 // no helpers (openSenders makes one sender), so nobody ever waits on a
 // word another must change: a yielding loop is all waitWhile needs.
@@ -76,13 +73,6 @@ func (w *wakeWord) add(d uint32) uint32 { return w.v.Add(d) }
 // waitWhile waits while the word holds old.
 func (w *wakeWord) waitWhile(old uint32) {
 	for w.v.Load() == old {
-		runtime.Gosched()
-	}
-}
-
-// holdWhile waits while the word holds old, to the deadline t at most.
-func (w *wakeWord) holdWhile(old uint32, t int64) {
-	for w.v.Load() == old && monoNow() < t {
 		runtime.Gosched()
 	}
 }
