@@ -50,6 +50,7 @@ type result struct {
 	retrieveLat   sample // INVITE → 200 OK
 	retrieveAudio sample // INVITE → audio both ways (one way with -send=false)
 	noAudio       int    // retrieved calls without audio within 2 s
+	noAudioQueued int    // of them, those whose caller's socket here was backlogged then
 	hangupFail    map[string]int
 	logProblems   int
 }
@@ -206,7 +207,7 @@ func runLevel(cfg config, binary string, n int, stop <-chan os.Signal) (*result,
 		}
 		retrieves[i] = &call{rtp: s, user: "retriever", frames: retrieverFrames, send: true}
 	}
-	var noAudio atomic.Int64
+	var noAudio, noAudioQueued atomic.Int64
 	pace(ctx, len(sampleCalls), cfg.rate, func(i int) {
 		c, rc := sampleCalls[i], retrieves[i]
 		ictx, icancel := context.WithTimeout(ctx, 40*time.Second)
@@ -233,8 +234,11 @@ func runLevel(cfg config, binary string, n int, stop <-chan os.Signal) (*result,
 			time.Sleep(time.Millisecond)
 		}
 		noAudio.Add(1)
+		if c.rtp.backlogged() {
+			noAudioQueued.Add(1) // the generator had not read what came: its own overload, not the service's
+		}
 	})
-	r.noAudio = int(noAudio.Load())
+	r.noAudio, r.noAudioQueued = int(noAudio.Load()), int(noAudioQueued.Load())
 	for _, rc := range retrieves {
 		if rc.err == nil && rc.d != nil {
 			r.retrieved++
@@ -477,10 +481,10 @@ func (r *result) detailRow() string {
 	if r.svcSwitches >= 0 {
 		switches = fmt.Sprintf("%.0f", r.svcSwitches)
 	}
-	return fmt.Sprintf("| %d | %s | %s | %s | %s | %s | %d / %s | %d | %d | %d | %d (%.0f %%) | %s / %s | %.3f %% | %.3f %% | %d (%d with music before the 200) | %d / %s | %d | %s | %v | %d |",
+	return fmt.Sprintf("| %d | %s | %s | %s | %s | %s | %d / %s | %d | %d | %d | %d (%.0f %%) | %s / %s | %.3f %% | %.3f %% | %d (%d with music before the 200) | %d / %s | %d (%d) | %s | %v | %d |",
 		r.n, perPacket, switches, pct(r.svcCoresBusy), sys, other, r.parked, counts(r.parkFail), r.inviteRetrans, r.dup200, r.reinvites, r.inWindow, 100*float64(r.inWindow)/max(r.expected(), 1),
 		ms(r.spacing.quantile(0.999)), ms(time.Duration(r.spacing.max)), late, loss,
-		r.noMusic, r.musicEarly, r.retrieved, counts(r.retrieveFail), r.noAudio, counts(r.hangupFail),
+		r.noMusic, r.musicEarly, r.retrieved, counts(r.retrieveFail), r.noAudio, r.noAudioQueued, counts(r.hangupFail),
 		r.ramp.Round(10*time.Millisecond), r.logProblems)
 }
 

@@ -5,10 +5,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -354,5 +356,72 @@ func TestRefusalOf(t *testing.T) {
 	}
 	if got := refusalOf(context.DeadlineExceeded); got != "timeout" {
 		t.Errorf("refusalOf = %q, want timeout", got)
+	}
+}
+
+// TestBacklogReadsTheReceiveQueue: backlog reports what a real socket's
+// unread datagrams hold and how many it dropped once full, and
+// backlogged turns true only when the queue is at least half full (the
+// generator's own overload, told apart from a service that sent nothing).
+func TestBacklogReadsTheReceiveQueue(t *testing.T) {
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &rtpSock{fd: fd}
+	q, size, drops, err := s.backlog()
+	if err != nil || q != 0 || size == 0 || drops != 0 || s.backlogged() {
+		t.Fatalf("empty socket: queued %d of %d, %d drops, err %v, backlogged %v", q, size, drops, err, s.backlogged())
+	}
+	out, err := net.DialUDP("udp4", nil, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: sa.(*syscall.SockaddrInet4).Port})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { out.Close() })
+	pkt := make([]byte, rtpHeaderLen+frameSamples)
+	// waitFor polls the kernel's counts until cond holds (loopback
+	// delivery is usually done before the write returns, not always).
+	waitFor := func(what string, cond func(q, size, drops uint32) bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+			q, size, drops, err := s.backlog()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cond(q, size, drops) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: queued %d of %d, %d drops", what, q, size, drops)
+			}
+		}
+	}
+	if _, err := out.Write(pkt); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("one datagram", func(q, size, drops uint32) bool { return q > 0 && drops == 0 })
+	if s.backlogged() {
+		q, size, _, _ := s.backlog()
+		t.Fatalf("one datagram (%d bytes of %d) reads as backlogged", q, size)
+	}
+	for range 200 {
+		if _, err := out.Write(pkt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor("200 more", func(q, size, drops uint32) bool { return drops > 0 && 2*q >= size })
+	if !s.backlogged() {
+		t.Fatal("a full queue does not read as backlogged")
 	}
 }

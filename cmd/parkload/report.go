@@ -26,7 +26,7 @@ func printReport(w io.Writer, cfg config, results []*result) {
 		fmt.Fprintln(w, r.row())
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| N | service CPU per music packet received (µs) | service context switches per second | service's pinned CPUs busy, softirq included (% of one core) | machine softirq / steal / idle (% of one core) | other processes (% of one core) | parked / failed | INVITE retransmissions | duplicate 200s | re-INVITEs answered | music packets in window (of those due) | spacing p99.9 / max (ms) | intervals > 22 ms | music loss | callers without music | retrieved / failed | retrieved without audio | BYE failures | ramp | parkd WARN/ERROR lines |")
+	fmt.Fprintln(w, "| N | service CPU per music packet received (µs) | service context switches per second | service's pinned CPUs busy, softirq included (% of one core) | machine softirq / steal / idle (% of one core) | other processes (% of one core) | parked / failed | INVITE retransmissions | duplicate 200s | re-INVITEs answered | music packets in window (of those due) | spacing p99.9 / max (ms) | intervals > 22 ms | music loss | callers without music | retrieved / failed | retrieved without audio (of them, the generator's caller socket backlogged) | BYE failures | ramp | parkd WARN/ERROR lines |")
 	fmt.Fprintln(w, "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	for _, r := range results {
 		fmt.Fprintln(w, r.detailRow())

@@ -16,6 +16,7 @@ import (
 	"unsafe"
 
 	"github.com/zaf/g711"
+	"golang.org/x/sys/unix"
 )
 
 // RTP framing of the simulated phones: PCMU, 20 ms, 160 samples.
@@ -164,6 +165,28 @@ func (m *media) open(ro role) (*rtpSock, error) {
 		return fail(err)
 	}
 	return s, nil
+}
+
+// backlog reads s's receive queue from the kernel (SO_MEMINFO): the
+// memory its unread datagrams hold and its receive buffer's size, both
+// in bytes, and the datagrams it has dropped for want of room.
+func (s *rtpSock) backlog() (queued, size, drops uint32, err error) {
+	var mi [9]uint32 // SK_MEMINFO_RMEM_ALLOC, _RCVBUF, …, _DROPS (linux/sock_diag.h)
+	l := uint32(unsafe.Sizeof(mi))
+	_, _, errno := syscall.Syscall6(syscall.SYS_GETSOCKOPT, uintptr(s.fd), syscall.SOL_SOCKET, unix.SO_MEMINFO,
+		uintptr(unsafe.Pointer(&mi)), uintptr(unsafe.Pointer(&l)), 0)
+	if errno != 0 {
+		return 0, 0, 0, fmt.Errorf("SO_MEMINFO: %w", errno)
+	}
+	return mi[0], mi[1], mi[8], nil
+}
+
+// backlogged says whether s's receive queue is at least half full: its
+// reader is behind, so what arrives now waits behind what is queued or
+// is dropped.
+func (s *rtpSock) backlogged() bool {
+	q, size, _, err := s.backlog()
+	return err == nil && size > 0 && 2*uint64(q) >= uint64(size)
 }
 
 // sendTarget is where a phone sends its frames.
