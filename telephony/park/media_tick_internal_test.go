@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime"
 	"testing"
 	"time"
 
@@ -252,6 +253,95 @@ func TestHelperIgnoresAWakeWithNoTick(t *testing.T) {
 	for i, s := range p.senders {
 		if got := s.sent.Load(); got != minShare {
 			t.Errorf("sender %d sent %d frames, want %d", i, got, minShare)
+		}
+	}
+}
+
+// TestWaitUntilNeverReturnsEarly: the clock's wait returns at or after
+// its deadline, whether the deadline is past, within parkLead (a raw
+// wait alone) or further (parked in the runtime first, then raw).
+func TestWaitUntilNeverReturnsEarly(t *testing.T) {
+	for _, ahead := range []time.Duration{-time.Millisecond, 0, time.Duration(parkLead) / 2, 3 * time.Duration(parkLead), 20 * time.Millisecond} {
+		for range 5 {
+			deadline := monoNow() + int64(ahead)
+			waitUntil(deadline)
+			if now := monoNow(); now < deadline {
+				t.Fatalf("waitUntil(now%+v) returned %v before its deadline", ahead, time.Duration(deadline-now))
+			}
+		}
+	}
+}
+
+// TestRawWaitEndsOnChangeOrTimeout: a raw wait on a word that differs
+// returns at once, one on an unchanged word returns when the word is
+// changed and woken, and one nobody wakes returns once its time is up
+// (a hang fails the test).
+func TestRawWaitEndsOnChangeOrTimeout(t *testing.T) {
+	var w wakeWord
+	w.store(7)
+	w.rawWaitWhile(6, int64(time.Hour))
+	w.rawWaitWhile(7, 0)
+	w.rawWaitWhile(7, int64(time.Millisecond))
+	if !parallelSenders {
+		return // off Linux a waiter polls: covered by TestWakeWordWakesItsWaiter
+	}
+	woke := make(chan uint32)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		for w.load() == 7 {
+			w.rawWaitWhile(7, int64(time.Hour))
+		}
+		woke <- w.load()
+	}()
+	w.add(1)
+	w.wake()
+	if got := <-woke; got != 8 {
+		t.Fatalf("the raw waiter woke to %d, want 8", got)
+	}
+}
+
+// TestHelpersFollowTheClocksDeadlines runs the pool as the clock does:
+// each tick's deadline published before its shares go out, every
+// sender waiting for it parked in the runtime and then raw. Every
+// sender's count is exact after every tick, also when a tick too small
+// to share leaves a helper out for a while, and when the clock comes
+// later than lateShare past its deadline (the helper then waits
+// through the scheduler); the pool closes with helpers mid-wait.
+func TestHelpersFollowTheClocksDeadlines(t *testing.T) {
+	const senders = 2
+	legs := senders * minShare
+	e := tickEngine(t, legs)
+	p := tickPool(t, e, senders)
+	var frames []frame
+	want := make([]uint64, senders)
+	next := monoNow()
+	for k := range 60 {
+		switch {
+		case k == 20:
+			// The clock stalls past lateShare: helpers already waiting
+			// for this deadline must still get their shares.
+			next -= 2 * lateShare
+		case k >= 30 && k < 40:
+			// Fewer legs than two shares: the clock sends alone.
+			p.next.Store(next)
+		}
+		waitUntil(next)
+		frames = e.tick(frames)
+		if k >= 30 && k < 40 {
+			frames = frames[:minShare]
+		}
+		next += int64(framePeriod)
+		p.next.Store(next)
+		p.send(frames)
+		n := splitTick(len(frames), len(p.senders), p.shares)
+		for i := range n {
+			want[i] += uint64(p.shares[i].hi - p.shares[i].lo)
+		}
+		for i, s := range p.senders {
+			if got := s.sent.Load(); got != want[i] {
+				t.Fatalf("after tick %d sender %d had sent %d frames, want %d", k+1, i, got, want[i])
+			}
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // The music clock's senders (issue 17). One thread cannot send 100,000
@@ -25,8 +26,14 @@ import (
 // normal-priority runtime thread had taken over its goroutine and
 // handed it to the helper's thread: over 1 ms late in a tenth of the
 // ticks at 2,000 parked on two cores (docs/BENCHMARKS.md, "Spacing at
-// 2,000 parked"). The clock sleeps to absolute deadlines
-// (clock_nanosleep TIMER_ABSTIME on Linux), not on Go timers. Nothing
+// 2,000 parked"). Between ticks every sender waits parked in the Go
+// runtime, its processor given up, until parkLead before the next
+// tick's deadline, and only then in a raw wait that keeps its
+// processor: the clock to the absolute deadline (clock_nanosleep
+// TIMER_ABSTIME on Linux), a helper on its word. Waits announced to
+// the scheduler as syscalls, ~15 ms each, had the runtime's sysmon take
+// back two processors a tick and poll every 20 µs after each: a sixth
+// of parkd's CPU ("Senders parked between ticks"). Nothing
 // is allocated per tick or per packet once the buffers have grown to
 // the number of legs. Off Linux there is one sender, the clock.
 
@@ -91,8 +98,10 @@ type senderPool struct {
 	e       *engine
 	senders []*sender
 	shares  []share
-	pending wakeWord    // helpers whose share of the tick is not out yet
-	stop    atomic.Bool // set before the helpers' last wake: end
+	pending wakeWord     // helpers whose share of the tick is not out yet
+	stop    atomic.Bool  // set before the helpers' last wake: end
+	next    atomic.Int64 // the next tick's deadline (monoNow); 0 while the clock is idle
+	shared  atomic.Int32 // how many senders the last tick was split among
 	wg      sync.WaitGroup
 }
 
@@ -152,20 +161,18 @@ func (e *engine) openSenders(n int) (*senderPool, error) {
 		if i == 0 {
 			continue
 		}
-		p.wg.Go(func() { p.help(s) })
+		p.wg.Go(func() { p.help(i, s) })
 	}
 	return p, nil
 }
 
 // help is a helper sender's life: wait for the clock to bump its tick
 // word, send the share, tell the clock when the last share is out.
-func (p *senderPool) help(s *sender) {
+func (p *senderPool) help(i int, s *sender) {
 	defer p.e.lockSender(false)()
 	var seen uint32
 	for {
-		for s.tick.load() == seen { // a wait may end with the word unchanged
-			s.tick.waitWhile(seen)
-		}
+		p.await(i, s, seen)
 		seen = s.tick.load()
 		if p.stop.Load() {
 			return
@@ -173,6 +180,33 @@ func (p *senderPool) help(s *sender) {
 		s.send(p.e)
 		if p.pending.add(^uint32(0)) == 0 {
 			p.pending.wake()
+		}
+	}
+}
+
+// lateShare is how long past a tick's deadline a helper holds its
+// processor for its share before it waits through the scheduler: the
+// clock is that late only when its thread was kept from running.
+const lateShare = int64(framePeriod) / 4
+
+// await returns once the clock has bumped helper i's tick word past
+// seen (or to stop it). While the clock ticks and gave i a share last
+// time, i waits like the clock does (waitUntil): parked in the Go
+// runtime to parkLead before the next tick, then in a raw wait on its
+// word that keeps its processor, up to lateShare past the deadline.
+// Otherwise (the clock idle, a tick too small to share with i, or the
+// clock that late) it waits on its word through the scheduler, where
+// the clock's bump finds it all the same.
+func (p *senderPool) await(i int, s *sender, seen uint32) {
+	for s.tick.load() == seen { // a wait may end with the word unchanged
+		d, now := p.next.Load(), monoNow()
+		switch {
+		case d == 0 || i >= int(p.shared.Load()) || now >= d+lateShare:
+			s.tick.waitWhile(seen)
+		case d-now > parkLead:
+			time.Sleep(time.Duration(d - parkLead - now))
+		default:
+			s.tick.rawWaitWhile(seen, d+lateShare-now)
 		}
 	}
 }
@@ -195,6 +229,7 @@ func (p *senderPool) close() {
 // leaves is not kept alive by the next tick's buffer).
 func (p *senderPool) send(frames []frame) {
 	k := splitTick(len(frames), len(p.senders), p.shares)
+	p.shared.Store(int32(k))
 	if k > 1 {
 		p.pending.store(uint32(k - 1))
 	}
@@ -252,16 +287,20 @@ func (e *engine) clock(ctx context.Context) {
 			idle = false
 			next = monoNow() // the first tick is now
 		} else {
-			sleepUntil(next)
+			waitUntil(next)
 			if ctx.Err() != nil {
 				return
 			}
 		}
 		frames = e.tick(frames)
 		if len(frames) == 0 && e.stopClock() {
+			pool.next.Store(0)
 			idle = true
 			continue
 		}
+		// Before the shares go out: a helper done with its share reads
+		// the deadline it waits for next.
+		pool.next.Store(next + int64(framePeriod))
 		pool.send(frames)
 
 		next += int64(framePeriod)
@@ -269,6 +308,7 @@ func (e *engine) clock(ctx context.Context) {
 			// Far behind (a stall): skip ticks rather than burst.
 			e.stats.lateTicks.Add(1)
 			next = now
+			pool.next.Store(next)
 		}
 	}
 }

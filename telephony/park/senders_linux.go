@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync/atomic"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -195,11 +196,31 @@ func monoNow() int64 {
 	return ts.Nano()
 }
 
-// sleepUntil sleeps the calling thread to the CLOCK_MONOTONIC deadline
-// t (clock_nanosleep with TIMER_ABSTIME: no drift, no Go timer).
-func sleepUntil(t int64) {
+// parkLead is how long before a tick's deadline a sender leaves its
+// wait in the Go runtime for a raw one. It covers the runtime's wake of
+// a goroutine locked to its thread: a normal-priority thread runs the
+// timer and hands the goroutine over (docs/BENCHMARKS.md, "Spacing at
+// 2,000 parked"). A raw wait holds the sender's processor, so a garbage
+// collection's stop-the-world and the other goroutines wait for it: it
+// is kept short.
+const parkLead = int64(time.Millisecond)
+
+// waitUntil sleeps the calling thread to the CLOCK_MONOTONIC deadline
+// t: parked in the Go runtime to parkLead before it, its processor
+// free for other goroutines, then in clock_nanosleep TIMER_ABSTIME (no
+// drift, no Go timer at the deadline) made without telling the
+// scheduler, so that sysmon finds no processor in a syscall to take
+// back and the thread wakes holding its own.
+func waitUntil(t int64) {
+	if d := t - parkLead - monoNow(); d > 0 {
+		time.Sleep(time.Duration(d))
+	}
 	ts := unix.NsecToTimespec(t)
-	for unix.ClockNanosleep(unix.CLOCK_MONOTONIC, unix.TIMER_ABSTIME, &ts, nil) == unix.EINTR {
+	for {
+		_, _, errno := syscall.RawSyscall6(unix.SYS_CLOCK_NANOSLEEP, unix.CLOCK_MONOTONIC, unix.TIMER_ABSTIME, uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
+		if errno != unix.EINTR {
+			return
+		}
 	}
 }
 
@@ -230,6 +251,17 @@ func (w *wakeWord) waitWhile(old uint32) {
 		return
 	}
 	_, _, _ = unix.Syscall6(unix.SYS_FUTEX, w.addr(), futexWaitPrivate, uintptr(old), 0, 0, 0)
+}
+
+// rawWaitWhile sleeps while the word holds old, for at most d
+// nanoseconds, without telling the scheduler (RawSyscall6): the thread
+// keeps its processor and wakes holding it. It may return early.
+func (w *wakeWord) rawWaitWhile(old uint32, d int64) {
+	if w.v.Load() != old || d <= 0 {
+		return
+	}
+	ts := unix.NsecToTimespec(d)
+	_, _, _ = syscall.RawSyscall6(unix.SYS_FUTEX, w.addr(), futexWaitPrivate, uintptr(old), uintptr(unsafe.Pointer(&ts)), 0, 0)
 }
 
 // wake wakes the thread waiting on the word, if any (FUTEX_WAKE is

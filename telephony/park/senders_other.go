@@ -54,8 +54,11 @@ var monoBase = time.Now()
 // monoNow is the monotonic clock in nanoseconds since monoBase.
 func monoNow() int64 { return int64(time.Since(monoBase)) }
 
-// sleepUntil sleeps to the monoNow deadline t.
-func sleepUntil(t int64) {
+// parkLead: off Linux every wait is the runtime's.
+const parkLead = 0
+
+// waitUntil sleeps to the monoNow deadline t on a Go timer.
+func waitUntil(t int64) {
 	if d := time.Duration(t - monoNow()); d > 0 {
 		time.Sleep(d)
 	}
@@ -76,6 +79,9 @@ func (w *wakeWord) waitWhile(old uint32) {
 		runtime.Gosched()
 	}
 }
+
+// rawWaitWhile is waitWhile (d aside): there is no raw wait off Linux.
+func (w *wakeWord) rawWaitWhile(old uint32, _ int64) { w.waitWhile(old) }
 
 // wake: a waiter polls (waitWhile).
 func (w *wakeWord) wake() {}
