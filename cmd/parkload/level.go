@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"os"
 	"slices"
 	"strconv"
@@ -348,18 +349,28 @@ func (p *parties) close() {
 }
 
 // pace runs f(0..n-1), each in its own goroutine, started at rate per
-// second, and waits for all of them.
+// second, and waits for all of them. Each start falls at a random point
+// of its 1/rate slot (startAt): evenly spaced starts at 50 a second kept
+// one phase of parkd's 20 ms music tick for a whole run, and a run's
+// park and retrieve latencies then said only where that phase fell
+// (docs/BENCHMARKS.md, "Senders parked between ticks").
 func pace(ctx context.Context, n int, rate float64, f func(i int)) {
 	var wg sync.WaitGroup
 	start := time.Now()
 	for i := range n {
-		at := start.Add(time.Duration(float64(i) / rate * float64(time.Second)))
+		at := start.Add(startAt(i, rate, rand.Float64()))
 		if !sleepCtx(ctx, time.Until(at)) {
 			break
 		}
 		wg.Go(func() { f(i) })
 	}
 	wg.Wait()
+}
+
+// startAt is when pace starts f(i), from the pace's start: the point u
+// (0 ≤ u < 1) of the i-th slot of 1/rate seconds.
+func startAt(i int, rate, u float64) time.Duration {
+	return time.Duration((float64(i) + u) / rate * float64(time.Second))
 }
 
 // sleepCtx sleeps d unless ctx ends first; false if it did.

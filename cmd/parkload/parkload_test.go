@@ -425,3 +425,23 @@ func TestBacklogReadsTheReceiveQueue(t *testing.T) {
 		t.Fatal("a full queue does not read as backlogged")
 	}
 }
+
+// TestStartAtSpreadsStartsOverTheirSlots: pace's i-th start falls in
+// the i-th slot of 1/rate seconds, at the slot's point u, so starts keep
+// their order and their mean rate but not one phase of the music tick.
+func TestStartAtSpreadsStartsOverTheirSlots(t *testing.T) {
+	const rate = 50.0
+	slot := time.Duration(float64(time.Second) / rate)
+	for i := range 100 {
+		for _, u := range []float64{0, 0.25, 0.999} {
+			got := startAt(i, rate, u)
+			lo := time.Duration(i) * slot
+			if got < lo || got >= lo+slot {
+				t.Fatalf("startAt(%d, %v, %v) = %v, want in [%v, %v)", i, rate, u, got, lo, lo+slot)
+			}
+		}
+		if a, b := startAt(i, rate, 0.25), startAt(i, rate, 0.75); b-a != slot/2 {
+			t.Fatalf("slot %d: points 0.25 and 0.75 are %v apart, want %v", i, b-a, slot/2)
+		}
+	}
+}

@@ -345,3 +345,31 @@ func TestHelpersFollowTheClocksDeadlines(t *testing.T) {
 		}
 	}
 }
+
+// TestTickFinishesBeforeTheNext: the clock hands a tick out (start)
+// and waits for its helpers' shares only before building the next
+// (finish): after finish every sender's count is exact and the tick's
+// frames are let go, so a leg that left is not kept by them.
+func TestTickFinishesBeforeTheNext(t *testing.T) {
+	const senders = 2
+	e := tickEngine(t, senders*minShare)
+	p := tickPool(t, e, senders)
+	var frames []frame
+	for k := range uint64(50) {
+		frames = e.tick(frames)
+		p.start(frames)
+		p.finish()
+		var total uint64
+		for _, s := range p.senders {
+			total += s.sent.Load()
+		}
+		if want := (k + 1) * senders * minShare; total != want {
+			t.Fatalf("after tick %d the senders had sent %d frames, want %d", k+1, total, want)
+		}
+		for i, f := range frames {
+			if f.buf != nil || f.addr != nil {
+				t.Fatalf("after tick %d frame %d still holds its leg's buffer", k+1, i)
+			}
+		}
+	}
+}

@@ -102,6 +102,7 @@ type senderPool struct {
 	stop    atomic.Bool  // set before the helpers' last wake: end
 	next    atomic.Int64 // the next tick's deadline (monoNow); 0 while the clock is idle
 	shared  atomic.Int32 // how many senders the last tick was split among
+	last    []frame      // the tick start sent, until finish
 	wg      sync.WaitGroup
 }
 
@@ -225,11 +226,24 @@ func (p *senderPool) close() {
 }
 
 // send sends a tick's frames, split among the senders, and returns when
-// every share is out. It lets go of the frames' buffers (a leg that
-// leaves is not kept alive by the next tick's buffer).
+// every share is out.
 func (p *senderPool) send(frames []frame) {
+	p.start(frames)
+	p.finish()
+}
+
+// start splits a tick's frames among the senders, hands each helper
+// its share and sends the clock's own; the helpers' shares may still be
+// going out when it returns (finish waits for them). The clock then
+// waits for its next tick parked in the runtime, not in a syscall
+// waiting for the helpers: there, with the runtime's sysmon asleep
+// since its processors stopped being taken back, nobody took the
+// clock's processor for the SIP handlers while the helpers sent, and at
+// 5,000 parked half the parks waited for it.
+func (p *senderPool) start(frames []frame) {
 	k := splitTick(len(frames), len(p.senders), p.shares)
 	p.shared.Store(int32(k))
+	p.last = frames
 	if k > 1 {
 		p.pending.store(uint32(k - 1))
 	}
@@ -244,12 +258,20 @@ func (p *senderPool) send(frames []frame) {
 		s.part = frames[p.shares[0].lo:p.shares[0].hi]
 		s.send(p.e)
 	}
+}
+
+// finish returns once every share of the tick start began is out (at
+// the next tick they long are, unless the senders are overloaded), and
+// lets go of the frames' buffers: a leg that leaves is not kept alive
+// by the tick's buffer.
+func (p *senderPool) finish() {
 	for v := p.pending.load(); v != 0; v = p.pending.load() {
 		p.pending.waitWhile(v)
 	}
-	for i := range frames {
-		frames[i] = frame{}
+	for i := range p.last {
+		p.last[i] = frame{}
 	}
+	p.last = nil
 }
 
 // send writes the sender's share.
@@ -288,6 +310,7 @@ func (e *engine) clock(ctx context.Context) {
 			next = monoNow() // the first tick is now
 		} else {
 			waitUntil(next)
+			pool.finish() // the last tick's shares
 			if ctx.Err() != nil {
 				return
 			}
@@ -301,7 +324,7 @@ func (e *engine) clock(ctx context.Context) {
 		// Before the shares go out: a helper done with its share reads
 		// the deadline it waits for next.
 		pool.next.Store(next + int64(framePeriod))
-		pool.send(frames)
+		pool.start(frames)
 
 		next += int64(framePeriod)
 		if now := monoNow(); now-next > int64(framePeriod) {
