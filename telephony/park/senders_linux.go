@@ -200,10 +200,11 @@ func monoNow() int64 {
 // wait in the Go runtime for a raw one. It covers the runtime's wake of
 // a goroutine locked to its thread: a normal-priority thread runs the
 // timer and hands the goroutine over (docs/BENCHMARKS.md, "Spacing at
-// 2,000 parked"). A raw wait holds the sender's processor, so a garbage
-// collection's stop-the-world and the other goroutines wait for it: it
-// is kept short.
-const parkLead = int64(time.Millisecond)
+// 2,000 parked"), over 1 ms late often enough that a 1 ms lead had
+// twice the late intervals of 2 ms ("Senders parked between ticks"). A
+// raw wait holds the sender's processor, so a garbage collection's
+// stop-the-world and the other goroutines wait for it: it is kept short.
+const parkLead = int64(2 * time.Millisecond)
 
 // waitUntil sleeps the calling thread to the CLOCK_MONOTONIC deadline
 // t: parked in the Go runtime to parkLead before it, its processor
