@@ -48,7 +48,11 @@ func UDPAndTCP(ip netip.Addr) (int, error) {
 // one took such an address between a console's close and its reopen
 // ("bind: address already in use", TestRealWindowCloseKeepsCallsHere
 // beside two busy loops). Below RTPPair's range and the SIP ports
-// 5060-5061. The error is the last one met.
+// 5060-5061. A port it returns is also claimed for the rest of the
+// process (claim): test binaries run side by side each drew the same
+// free port now and then, and the second to bind it failed ("SIP
+// address 127.0.0.1:7039: address already in use",
+// TestRealWindowRestartNow). The error is the last one met.
 func Kept(ip netip.Addr) (int, error) {
 	var last error
 	for range 100 {
@@ -65,6 +69,10 @@ func Kept(ip netip.Addr) (int, error) {
 			continue
 		}
 		t.Close()
+		if err := claim(p); err != nil {
+			last = err
+			continue
+		}
 		return p, nil
 	}
 	return 0, last

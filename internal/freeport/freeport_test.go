@@ -87,3 +87,21 @@ func TestKeptIsFreeBelowEphemeral(t *testing.T) {
 		tc.Close()
 	}
 }
+
+// TestKeptNeverGivesAPortTwice: ports Kept returns are claimed for the
+// process, so it never returns one twice, even once the first is let go
+// (a test that closes its service to reopen it on the same address must
+// not find another test's there). Another process would skip them alike.
+func TestKeptNeverGivesAPortTwice(t *testing.T) {
+	seen := map[int]bool{}
+	for range 200 {
+		p, err := freeport.Kept(loopback)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen[p] {
+			t.Fatalf("Kept gave %d twice", p)
+		}
+		seen[p] = true
+	}
+}
