@@ -217,10 +217,19 @@ func TestWakeWordWakesItsWaiter(t *testing.T) {
 	var w wakeWord
 	w.store(7)
 	w.waitWhile(6) // differs: returns at once (a hang fails the test)
+	wakesItsWaiter(t, &w, func() { w.waitWhile(7) })
+}
+
+// wakesItsWaiter: a waiter on w, which holds 7, waiting with wait on
+// a thread of its own, wakes to 8 once w is changed and woken.
+func wakesItsWaiter(t *testing.T, w *wakeWord, wait func()) {
+	t.Helper()
 	woke := make(chan uint32)
 	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
 		for w.load() == 7 {
-			w.waitWhile(7)
+			wait()
 		}
 		woke <- w.load()
 	}()
@@ -285,20 +294,7 @@ func TestRawWaitEndsOnChangeOrTimeout(t *testing.T) {
 	if !parallelSenders {
 		return // off Linux a waiter polls: covered by TestWakeWordWakesItsWaiter
 	}
-	woke := make(chan uint32)
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		for w.load() == 7 {
-			w.rawWaitWhile(7, int64(time.Hour))
-		}
-		woke <- w.load()
-	}()
-	w.add(1)
-	w.wake()
-	if got := <-woke; got != 8 {
-		t.Fatalf("the raw waiter woke to %d, want 8", got)
-	}
+	wakesItsWaiter(t, &w, func() { w.rawWaitWhile(7, int64(time.Hour)) })
 }
 
 // TestHelpersFollowTheClocksDeadlines runs the pool as the clock does:
