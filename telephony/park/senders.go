@@ -236,10 +236,9 @@ func (p *senderPool) send(frames []frame) {
 // its share and sends the clock's own; the helpers' shares may still be
 // going out when it returns (finish waits for them). The clock then
 // waits for its next tick parked in the runtime, not in a syscall
-// waiting for the helpers: there, with the runtime's sysmon asleep
-// since its processors stopped being taken back, nobody took the
-// clock's processor for the SIP handlers while the helpers sent, and at
-// 5,000 parked half the parks waited for it.
+// waiting for the helpers: with the runtime's sysmon asleep (its
+// processors no longer taken back), nobody would take the clock's
+// processor for the SIP handlers while the helpers send.
 func (p *senderPool) start(frames []frame) {
 	k := splitTick(len(frames), len(p.senders), p.shares)
 	p.shared.Store(int32(k))
