@@ -69,9 +69,11 @@ func Kept(ip netip.Addr) (int, error) {
 			continue
 		}
 		t.Close()
-		if err := claim(p); err != nil {
+		if err := claim(p); errors.Is(err, errClaimed) {
 			last = err
 			continue
+		} else if err != nil {
+			return 0, err // the claims' directory is unusable: no port is safe to give
 		}
 		return p, nil
 	}

@@ -313,19 +313,16 @@ func TestHelpersFollowTheClocksDeadlines(t *testing.T) {
 	want := make([]uint64, senders)
 	next := monoNow()
 	for k := range 60 {
-		switch {
-		case k == 20:
-			// The clock stalls past lateShare: helpers already waiting
-			// for this deadline must still get their shares.
-			next -= 2 * lateShare
-		case k >= 30 && k < 40:
-			// Fewer legs than two shares: the clock sends alone.
-			p.next.Store(next)
+		wake := next
+		if k == 20 {
+			// The clock stalls past lateShare: the helper, done with
+			// its raw wait for this deadline, must still get its share.
+			wake += 2 * lateShare
 		}
-		waitUntil(next)
+		waitUntil(wake)
 		frames = e.tick(frames)
 		if k >= 30 && k < 40 {
-			frames = frames[:minShare]
+			frames = frames[:minShare] // fewer than two shares: the clock sends alone
 		}
 		next += int64(framePeriod)
 		p.next.Store(next)
@@ -354,7 +351,7 @@ func TestTickFinishesBeforeTheNext(t *testing.T) {
 	for k := range uint64(50) {
 		frames = e.tick(frames)
 		p.start(frames)
-		p.finish()
+		p.finish(frames)
 		var total uint64
 		for _, s := range p.senders {
 			total += s.sent.Load()

@@ -102,7 +102,6 @@ type senderPool struct {
 	stop    atomic.Bool  // set before the helpers' last wake: end
 	next    atomic.Int64 // the next tick's deadline (monoNow); 0 while the clock is idle
 	shared  atomic.Int32 // how many senders the last tick was split among
-	last    []frame      // the tick start sent, until finish
 	wg      sync.WaitGroup
 }
 
@@ -229,7 +228,7 @@ func (p *senderPool) close() {
 // every share is out.
 func (p *senderPool) send(frames []frame) {
 	p.start(frames)
-	p.finish()
+	p.finish(frames)
 }
 
 // start splits a tick's frames among the senders, hands each helper
@@ -242,7 +241,6 @@ func (p *senderPool) send(frames []frame) {
 func (p *senderPool) start(frames []frame) {
 	k := splitTick(len(frames), len(p.senders), p.shares)
 	p.shared.Store(int32(k))
-	p.last = frames
 	if k > 1 {
 		p.pending.store(uint32(k - 1))
 	}
@@ -259,18 +257,17 @@ func (p *senderPool) start(frames []frame) {
 	}
 }
 
-// finish returns once every share of the tick start began is out (at
-// the next tick they long are, unless the senders are overloaded), and
-// lets go of the frames' buffers: a leg that leaves is not kept alive
-// by the tick's buffer.
-func (p *senderPool) finish() {
+// finish returns once every share of the tick start began with frames
+// is out (at the next tick they long are, unless the senders are
+// overloaded), and lets go of the frames' buffers: a leg that leaves is
+// not kept alive by the tick's buffer.
+func (p *senderPool) finish(frames []frame) {
 	for v := p.pending.load(); v != 0; v = p.pending.load() {
 		p.pending.waitWhile(v)
 	}
-	for i := range p.last {
-		p.last[i] = frame{}
+	for i := range frames {
+		frames[i] = frame{}
 	}
-	p.last = nil
 }
 
 // send writes the sender's share.
@@ -309,7 +306,7 @@ func (e *engine) clock(ctx context.Context) {
 			next = monoNow() // the first tick is now
 		} else {
 			waitUntil(next)
-			pool.finish() // the last tick's shares
+			pool.finish(frames) // the last tick's shares
 			if ctx.Err() != nil {
 				return
 			}
