@@ -117,29 +117,31 @@ func (x *asterisk) requireAuth(t testing.TB, password string) {
 	t.Cleanup(x.auth.Close)
 }
 
-// authorized answers req's challenge or refusal and reports false, or
-// reports true when req may go on (no auth required, or it passed).
-func (x *asterisk) authorized(req *sip.Request, tx sip.ServerTransaction) (bool, int) {
+// authorized returns the challenge or refusal to answer req with, or nil
+// when req may go on (no auth required, or it passed). The caller records
+// what it saw before it answers: the answer lets the console send its
+// next request, which another handler may record first.
+func (x *asterisk) authorized(req *sip.Request) *sip.Response {
 	x.mu.Lock()
 	auth, password := x.auth, x.password
 	x.mu.Unlock()
 	if auth == nil {
-		return true, 0
+		return nil
 	}
 	res, err := auth.AuthorizeRequest(req, diago.DigestAuth{Username: req.From().Address.User, Password: password, Realm: "asterisk"})
 	if err == nil && res.StatusCode == sip.StatusOK {
-		return true, 0
+		return nil
 	}
 	if err != nil && res.StatusCode == sip.StatusUnauthorized {
 		res = sip.NewResponseFromRequest(req, sip.StatusForbidden, "Forbidden", nil)
 	}
-	_ = tx.Respond(res)
-	return false, res.StatusCode
+	return res
 }
 
 // onRegister binds the console (after the challenge, when required).
 func (x *asterisk) onRegister(req *sip.Request, tx sip.ServerTransaction) {
-	if ok, _ := x.authorized(req, tx); !ok {
+	if refusal := x.authorized(req); refusal != nil {
+		_ = tx.Respond(refusal)
 		return
 	}
 	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
@@ -543,16 +545,12 @@ func (x *asterisk) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	x.cseqs[callID] = cseq
 	x.mu.Unlock()
-	if ok, status := x.authorized(req, tx); !ok {
-		seen.status = status
+	if refusal := x.authorized(req); refusal != nil {
+		seen.status = refusal.StatusCode
 		x.seen.Add(seen)
+		_ = tx.Respond(refusal)
 		return
 	}
-	status := sip.StatusOK
-	defer func() {
-		seen.status = status
-		x.seen.Add(seen)
-	}()
 	x.mu.Lock()
 	var sub *lampSub
 	for _, s := range x.subs[slot] {
@@ -565,7 +563,8 @@ func (x *asterisk) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 		// chan_sip answers 481, like any request in an unknown dialog.
 		x.mu.Unlock()
 		x.refused.Add(callID)
-		status = sip.StatusCallTransactionDoesNotExists
+		seen.status = sip.StatusCallTransactionDoesNotExists
+		x.seen.Add(seen)
 		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Call Leg/Transaction Does Not Exist", nil))
 		return
 	}
@@ -580,6 +579,8 @@ func (x *asterisk) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	x.mu.Unlock()
 	x.subbed.Add(slot)
+	seen.status = sip.StatusOK
+	x.seen.Add(seen)
 	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
 	res.To().Params.Add("tag", sub.toTag)
 	res.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: req.Recipient.User, Host: "127.0.0.1", Port: x.port}})

@@ -86,8 +86,8 @@ func TestDTMFReceivedRFC4733(t *testing.T) {
 }
 
 // TestDTMFReceivedSIPInfo: digits sent as SIP INFO (application/dtmf-relay,
-// and application/dtmf) are answered 200 and reported; another INFO is
-// still refused.
+// and application/dtmf) are answered 200 and reported in the order they
+// came; another INFO is still refused.
 func TestDTMFReceivedSIPInfo(t *testing.T) {
 	a := newConsole(t, "desk", 1000, nil)
 	_, call, d := aliceOn(t, a, false)
@@ -115,10 +115,19 @@ func TestDTMFReceivedSIPInfo(t *testing.T) {
 	if code := info("application/dtmf-relay", "Signal=11\r\n"); code != 200 {
 		t.Fatalf("INFO dtmf-relay 11 answered %d", code)
 	}
+	// Each INFO follows the 200 of the one before, as a phone keys them:
+	// the digits arrive in the order keyed (they once raced each other
+	// to be reported when the 200 went out first).
+	const keyed = "0123456789*#0123456789"
+	for _, digit := range keyed {
+		if code := info("application/dtmf", string(digit)); code != 200 {
+			t.Fatalf("INFO dtmf %c answered %d", digit, code)
+		}
+	}
 	if code := info("application/x-other", "hello"); code < 400 {
 		t.Fatalf("INFO of another kind answered %d", code)
 	}
-	a.waitKeyed(t, call.ID, "7*#")
+	a.waitKeyed(t, call.ID, "7*#"+keyed)
 	a.hears(t, 440)
 }
 

@@ -777,10 +777,12 @@ func (p *Phone) onInfoDTMF(req *sip.Request, tx sip.ServerTransaction) bool {
 	if c == nil {
 		return false
 	}
+	// The digit goes out before the 200: the 200 lets the far end send
+	// its next INFO, whose handler would otherwise race this one to emit.
+	p.dtmfReceived(c.id, d)
 	if err := tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)); err != nil {
 		p.log.Debug("answering INFO", "call", c.id, "error", err)
 	}
-	p.dtmfReceived(c.id, d)
 	return true
 }
 
