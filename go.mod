@@ -5,7 +5,7 @@ go 1.26.0
 require (
 	fyne.io/fyne/v2 v2.8.1
 	github.com/emersion/go-vcard v0.0.0-20260618161152-d854b7e0e2d3
-	github.com/emiago/diago v0.42.1
+	github.com/emiago/diago v0.42.2
 	github.com/emiago/sipgo v1.7.4
 	github.com/gen2brain/malgo v0.11.24
 	github.com/go-gl/glfw/v3.4/glfw v0.1.0-pre.1.0.20260707082822-2a407d02d01a
