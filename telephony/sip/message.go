@@ -245,7 +245,6 @@ func (p *Phone) onMessage(req *sip.Request, tx sip.ServerTransaction) {
 		_ = tx.Respond(res)
 		return
 	}
-	_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
 	n := telephony.ParkedForYou{Orbit: orbit, Text: noticeBody(req.Body()), At: time.Now()}
 	if from := req.From(); from != nil {
 		n.FromName, n.From = from.DisplayName, uriString(from.Address)
@@ -271,7 +270,10 @@ func (p *Phone) onMessage(req *sip.Request, tx sip.ServerTransaction) {
 		p.log.Warn("park notice not confirmed by the orbit's lamp: shown without retrieve", "orbit", orbit, "from", n.From,
 			"caller", n.CallerURI, "check", n.Check, "source", req.Source())
 	}
+	// Reported before the 200, which lets the sender's next notice in:
+	// its handler must not report first.
 	p.emit(n)
+	_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
 }
 
 // Who may send a park notice: anyone may send a MESSAGE, and its From

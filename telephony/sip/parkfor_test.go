@@ -313,3 +313,38 @@ func TestRingBackSaysWhomFor(t *testing.T) {
 		t.Fatalf("ring-back = %+v, want back from 706 for sip:bob@pbx.example with the note", back)
 	}
 }
+
+// TestParkNoticesKeepTheirOrder: notices sent one after another, each
+// after the 200 of the one before (a park service telling of re-parks on
+// one orbit), are reported in the order they came, so the last one shown
+// is the last one sent. The 200 once went out before the notice was
+// reported, and the next notice's handler could report first (as INFO
+// digits did on CI); this run's window is small: it passed 30 times
+// against that order.
+func TestParkNoticesKeepTheirOrder(t *testing.T) {
+	f := startParkService(t, "", nil)
+	bob := newConsole(t, "bob", 1200, f.templates)
+	bob.waitParkService(t, true)
+	const n = 16
+	for i := range n {
+		caller := "<sip:caller" + strconv.Itoa(i) + "@127.0.0.1>"
+		if got := sendNotice(t, bob, "sip:parkd@127.0.0.1", 705, caller, ""); !strings.HasPrefix(got, "SIP/2.0 200 ") {
+			t.Fatalf("notice %d answered %q", i, got)
+		}
+	}
+	var got []string
+	bob.events.Until(t, "bob: every notice", func(evs []telephony.Event) bool {
+		got = got[:0]
+		for _, ev := range evs {
+			if p, ok := ev.(telephony.ParkedForYou); ok && p.Orbit == 705 {
+				got = append(got, p.CallerURI)
+			}
+		}
+		return len(got) >= n
+	})
+	for i, uri := range got {
+		if want := "sip:caller" + strconv.Itoa(i) + "@127.0.0.1"; uri != want {
+			t.Fatalf("notice %d reported %s, want %s (all: %v)", i, uri, want, got)
+		}
+	}
+}
