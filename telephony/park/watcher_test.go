@@ -183,13 +183,15 @@ func (w *watcher) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 		w.mu.Lock()
 		w.errs = append(w.errs, fmt.Sprintf("NOTIFY from %s, not through the proxy %s", req.Source(), w.onlyFrom))
 		w.mu.Unlock()
-		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusNotFound, "Not Found", nil))
 		w.notifies.Add(req)
+		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusNotFound, "Not Found", nil))
 		return
 	}
-	_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
+	// Taken in before the answer: the answer lets the service send its
+	// next NOTIFY, which another handler could take in first.
 	w.takeIn(req)
 	w.notifies.Add(req)
+	_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
 }
 
 // takeIn records what a NOTIFY says, and what is wrong with it.
