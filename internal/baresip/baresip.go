@@ -103,7 +103,10 @@ type Baresip struct {
 	exited  chan struct{} // closed when the process is reaped
 	waitErr error
 	out     *syncbuf.Buffer
-	conn    net.Conn
+	// shown is what the cons module showed, alone: out has it too, but
+	// interleaved at any byte with stdout's SIP trace.
+	shown syncbuf.Buffer
+	conn  net.Conn
 
 	wmu   sync.Mutex // serialises writes on conn
 	mu    sync.Mutex

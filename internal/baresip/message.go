@@ -16,10 +16,10 @@ import (
 // WaitMessage waits until baresip has shown an instant message (SIP
 // MESSAGE, RFC 3428) whose text contains text, and returns the line it
 // showed: baresip 1.0's menu prints `PEER: "TEXT"` for each message it
-// takes. It polls the log until ctx ends.
+// takes. It polls what the console showed until ctx ends.
 func (b *Baresip) WaitMessage(ctx context.Context, text string) (string, error) {
 	for {
-		for _, line := range strings.Split(b.out.String(), "\n") {
+		for _, line := range strings.Split(b.shown.String(), "\n") {
 			if i := strings.Index(line, `: "`); i > 0 && strings.Contains(line[i:], text) {
 				return strings.TrimSpace(line), nil
 			}
@@ -71,6 +71,7 @@ func (b *Baresip) attachConsole(ctx context.Context, addr string) error {
 		conn.Close()
 		return fmt.Errorf("baresip: console: %w", err)
 	}
+	b.shown.Tee = b.out
 	go func() {
 		defer conn.Close()
 		done := make(chan struct{})
@@ -82,7 +83,7 @@ func (b *Baresip) attachConsole(ctx context.Context, addr string) error {
 			case <-done:
 			}
 		}()
-		_, _ = io.Copy(b.out, conn)
+		_, _ = io.Copy(&b.shown, conn)
 	}()
 	return nil
 }
