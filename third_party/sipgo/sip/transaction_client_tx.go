@@ -234,6 +234,9 @@ func (tx *ClientTx) delete(err error) bool {
 
 	close(tx.done)
 	onterm := tx.onTerminate
+	// Switchboard: as in ServerTx.delete, what the callbacks hold goes
+	// now, whenever the runtime drops the stopped timers.
+	tx.onTerminate, tx.onRetransmission = nil, nil
 
 	if tx.timer_a != nil {
 		tx.timer_a.Stop()
@@ -256,7 +259,7 @@ func (tx *ClientTx) delete(err error) bool {
 	tx.mu.Unlock()
 	// Maybe there is better way
 	if onterm != nil {
-		tx.onTerminate(tx.key, err)
+		onterm(tx.key, err)
 	}
 
 	if _, err := tx.conn.TryClose(); err != nil {

@@ -266,6 +266,11 @@ func (tx *ServerTx) delete(err error) bool {
 
 	key := tx.key
 	onterm := tx.onTerminate
+	// Switchboard: a stopped timer can stay in the runtime's heap, with
+	// its closure and so the transaction, until the heap is cleaned; what
+	// the callbacks hold (a whole dialog) goes now. Nothing calls them
+	// after a delete: the transaction has left the layer.
+	tx.onTerminate, tx.onCancel = nil, nil
 	tx.mu.Unlock()
 
 	tx.log.Debug("Server transaction destroyed", "tx", key)
