@@ -22,7 +22,8 @@ import (
 // a second (docs/BENCHMARKS.md, "Soak"). third_party/sipgo carries the fix:
 // the timers stopped, and the callbacks let go (with the timers' stop
 // alone this failed once beside two busy loops, the server's still held
-// after 20 s: most likely a stopped timer left in the runtime's heap).
+// after 20 s, the bound then: most likely a stopped timer left in the
+// runtime's heap).
 func TestEndedTransactionsAreReleased(t *testing.T) {
 	ctx := context.Background()
 	ua, err := sipgo.NewUA()
@@ -86,13 +87,15 @@ func TestEndedTransactionsAreReleased(t *testing.T) {
 	tx.Terminate()
 	a.tx, tx = nil, nil
 
-	// Collected well before the 32 s timers would fire; the loop returns
-	// as soon as both are gone.
-	deadline := time.Now().Add(20 * time.Second)
+	// Collected before Timer L or M (64·T1) would have fired and let go
+	// of them anyway: half of it is the bound, not a speed; the loop
+	// returns as soon as both are gone.
+	bound := sip.Timer_L / 2
+	deadline := time.Now().Add(bound)
 	for a.held.Value() != nil || sent.Value() != nil {
 		if time.Now().After(deadline) {
-			t.Fatalf("20 s after the transactions ended, still held: server %t, client %t",
-				a.held.Value() != nil, sent.Value() != nil)
+			t.Fatalf("%v after the transactions ended, still held: server %t, client %t",
+				bound, a.held.Value() != nil, sent.Value() != nil)
 		}
 		runtime.GC()
 		time.Sleep(50 * time.Millisecond)
