@@ -27,11 +27,12 @@ type holdPeer struct {
 	sipPeer
 	d *sipgo.DialogClientSession // the parking call
 
-	heard     siptest.Recording          // PCMU that arrived
-	reinvites siptest.Log[*sip.Request]  // the service's re-INVITEs
-	acks      siptest.Log[*sip.Request]  // ACKs of our 2xx to them
-	byes      siptest.Log[*sip.Request]  // BYEs from the service
-	answers   siptest.Log[*sip.Response] // what we answered, in order
+	heard     siptest.Recording                  // PCMU that arrived
+	reinvites siptest.Log[*sip.Request]          // the service's re-INVITEs
+	acks      siptest.Log[*sip.Request]          // ACKs of our 2xx to them
+	byes      siptest.Log[*sip.Request]          // BYEs from the service
+	answers   siptest.Log[*sip.Response]         // what we answered, in order
+	answered  siptest.Log[sip.ServerTransaction] // the transactions of answers, in order
 
 	mu   sync.Mutex
 	plan []int         // codes for the next re-INVITEs; 200 when empty
@@ -90,6 +91,7 @@ func (p *holdPeer) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		res = sip.NewResponseFromRequest(req, code, "Refused", nil)
 	}
 	p.answers.Add(res)
+	p.answered.Add(tx)
 	_ = tx.Respond(res)
 }
 
@@ -501,5 +503,49 @@ func waitBaresipAudio(ctx context.Context, t *testing.T, b *baresip.Baresip, wha
 			t.Fatalf("baresip's audio never %s; last audio_debug:\n%s", what, last)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// A caller whose ACK was lost retransmits its 2xx to the service's
+// re-INVITE (RFC 3261 §13.3.1.4); each copy is ACKed again, the same
+// ACK, for as long as RFC 6026's Timer M would keep the transaction.
+func TestReinvite2xxRetransmissionAckedAgain(t *testing.T) {
+	f := startPark(t, nil)
+	p := newHoldPeer(t, "carol")
+	p.park(t, f.uri("park-704"), "sendrecv")
+	f.log.wait(t, "parked", "orbit", "704")
+
+	got := retrieveAsync(t, f.uri("704"))
+	re := p.reinvites.Wait(t, "the service's re-INVITE", func(*sip.Request) bool { return true })
+	ours := func(a *sip.Request) bool { return a.CSeq().SeqNo == re.CSeq().SeqNo }
+	first := p.acks.Wait(t, "the ACK of our 2xx", ours)
+	if siptest.Recv(t, "the retriever's answer", got) == nil {
+		t.Fatal("retrieve refused")
+	}
+	res := p.answers.Wait(t, "our 2xx", func(r *sip.Response) bool { return r.StatusCode == sip.StatusOK })
+	tx := p.answered.Wait(t, "our 2xx's transaction", func(sip.ServerTransaction) bool { return true })
+	for want := 2; want <= 3; want++ {
+		if err := tx.Respond(res); err != nil {
+			t.Fatalf("2xx again: %v", err)
+		}
+		p.acks.Until(t, fmt.Sprintf("ACK %d of our 2xx", want), func(acks []*sip.Request) bool {
+			n := 0
+			for _, a := range acks {
+				if ours(a) {
+					n++
+				}
+			}
+			return n >= want
+		})
+	}
+	for i, a := range p.acks.All() {
+		if !ours(a) {
+			continue
+		}
+		for _, h := range []string{"Call-ID", "CSeq", "From", "To", "Via"} {
+			if got, want := a.GetHeader(h).Value(), first.GetHeader(h).Value(); got != want {
+				t.Errorf("ACK %d's %s %q, the first's %q", i+1, h, got, want)
+			}
+		}
 	}
 }
