@@ -15,8 +15,10 @@ import (
 
 // UserAgentOption binds the gate to the user agent being built (its
 // ReadFilter answers through the UA's listening sockets), installs
-// ReadFilter on the UA's transport layer together with more, and gives
-// the transport and transaction layers SipgoLogger of the gate's logger.
+// ReadFilter on the UA's transport layer together with more, gives the
+// transport and transaction layers SipgoLogger of the gate's logger, and
+// hands the responses that match no client transaction to the
+// OnStrayResponse callback (logged and dropped when none).
 // sipgo.WithUserAgentTransportLayerOptions replaces the options given
 // before it, so every other transport option of the UA goes in more.
 func (g *Gate) UserAgentOption(more ...sip.TransportLayerOption) sipgo.UserAgentOption {
@@ -27,8 +29,24 @@ func (g *Gate) UserAgentOption(more ...sip.TransportLayerOption) sipgo.UserAgent
 		if err := sipgo.WithUserAgentTransportLayerOptions(opts...)(ua); err != nil {
 			return err
 		}
-		return sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(quiet))(ua)
+		return sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(quiet),
+			sip.WithTransactionLayerUnhandledResponseHandler(g.strayResponse))(ua)
 	}
+}
+
+// OnStrayResponse sets f to take the responses that match no client
+// transaction (RFC 3261 §17.1.1.2 passes them to the core: a 2xx to an
+// INVITE retransmitted after its transaction ended); call it before the
+// user agent is built. Without it they are logged at debug level and
+// dropped, where sipgo would log each at info level.
+func (g *Gate) OnStrayResponse(f func(*sip.Response)) { g.stray = f }
+
+func (g *Gate) strayResponse(res *sip.Response) {
+	if g.stray != nil {
+		g.stray(res)
+		return
+	}
+	g.log.Debug("SIP response matching no transaction dropped", "status", res.StatusCode, "source", res.Source())
 }
 
 // TransportLayerOption installs ReadFilter; a gate installed this way

@@ -20,6 +20,7 @@ type Gate struct {
 	limit *logLimiter
 	now   func() time.Time
 	ua    atomic.Pointer[sipgo.UserAgent] // set by UserAgentOption, for ReadFilter's replies
+	stray func(*sip.Response)             // set by OnStrayResponse before the UA is built
 
 	// Refused counts the requests answered (or, for ACK, dropped) as
 	// faulty; Panics counts the handler panics recovered.

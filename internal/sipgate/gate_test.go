@@ -105,6 +105,13 @@ type server struct {
 // perInterval asks for the real once-per-source-per-interval limit.
 func startServer(t testing.TB, perInterval bool) *server {
 	t.Helper()
+	return startServerWith(t, perInterval, nil)
+}
+
+// startServerWith is startServer whose gate hands stray responses to
+// stray when it is set.
+func startServerWith(t testing.TB, perInterval bool, stray func(*sip.Response)) *server {
+	t.Helper()
 	rec := &records{}
 	log := slog.New(rec)
 	udp, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
@@ -118,6 +125,9 @@ func startServer(t testing.TB, perInterval bool) *server {
 	}
 	addr := udp.LocalAddr().String()
 	gate := New(log, addr)
+	if stray != nil {
+		gate.OnStrayResponse(stray)
+	}
 	if !perInterval {
 		gate.limit = newLogLimiter(0, maxSources)
 	}
@@ -400,4 +410,30 @@ func TestGateAnswersADatagramCutBySipgosBuffer(t *testing.T) {
 		t.Fatalf("answer to a %d-byte datagram:\n%s", len(body), res)
 	}
 	p.options("after-cut")
+}
+
+// strayOK is a 2xx to an INVITE that no transaction of the server sent.
+const strayOK = "SIP/2.0 200 OK\nVia: SIP/2.0/%[1]s %[2]s;branch=z9hG4bKstray\nFrom: <sip:park@127.0.0.1>;tag=a\nTo: <sip:701@127.0.0.1>;tag=b\nCall-ID: stray@127.0.0.1\nCSeq: 3 INVITE\nContent-Length: 0\n\n"
+
+// A response that matches no client transaction reaches OnStrayResponse
+// (a 2xx the core must ACK again); without one it is logged at debug
+// level and dropped.
+func TestStrayResponses(t *testing.T) {
+	got := make(chan *sip.Response, 1)
+	s := startServerWith(t, false, func(res *sip.Response) { got <- res })
+	p := dial(t, "udp", s.addr)
+	p.send(p.msg(strayOK))
+	select {
+	case res := <-got:
+		if res.StatusCode != 200 || res.CallID().Value() != "stray@127.0.0.1" || res.CSeq().SeqNo != 3 {
+			t.Errorf("OnStrayResponse got %s", res.Short())
+		}
+	case <-time.After(waitFor):
+		t.Fatal("the stray 2xx never reached OnStrayResponse")
+	}
+
+	s = startServer(t, false)
+	p = dial(t, "udp", s.addr)
+	p.send(p.msg(strayOK))
+	s.log.wait(t, "SIP response matching no transaction dropped", "status", "200")
 }

@@ -209,7 +209,8 @@ func (s *Service) ackLate(l *sipLeg, p sdpParams, req *sip.Request, tx sip.Clien
 }
 
 // ackReinvite ACKs the 2xx res to our re-INVITE req, offering p, and its
-// retransmissions, records p as l's current SDP and applies the answer.
+// retransmissions, ends tx, records p as l's current SDP and applies the
+// answer.
 func (s *Service) ackReinvite(l *sipLeg, p sdpParams, req *sip.Request, res *sip.Response, tx sip.ClientTransaction) error {
 	target := req.Recipient
 	if c := res.Contact(); c != nil {
@@ -223,12 +224,12 @@ func (s *Service) ackReinvite(l *sipLeg, p sdpParams, req *sip.Request, res *sip
 	if err := uas.WriteRequest(ack); err != nil {
 		return fmt.Errorf("ACK of the re-INVITE's 2xx: %w", err)
 	}
-	again := ack.Clone()
-	tx.OnRetransmission(func(r *sip.Response) {
-		if r.IsSuccess() {
-			_ = s.clientFor(again.Transport()).WriteRequest(again.Clone(), asIs)
-		}
-	})
+	// The 2xx's copies are ACKed again from s.acks (reack.go), not by the
+	// transaction, which goes now with the re-INVITE and the 2xx it holds
+	// rather than 32 s later; one caught in between is handled alike.
+	s.acks.add(ack)
+	tx.OnRetransmission(s.onStrayResponse)
+	tx.Terminate()
 	l.mu.Lock()
 	if p.version > l.ver {
 		l.ver, l.sdp = p.version, p

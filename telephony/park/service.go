@@ -247,6 +247,7 @@ type Service struct {
 	// that answered it (see restoreLeg).
 	targetDUA  *sipgo.DialogUA
 	refusalLog *sipgate.LogLimiter // refusals are logged once per host a minute
+	acks       *sentAcks           // the ACKs of re-INVITEs' 2xx, for their copies
 	media      *engine
 	lamps      *lampServer
 
@@ -286,6 +287,7 @@ func New(opts Options) (*Service, error) {
 		opts:       o,
 		log:        o.Logger,
 		refusalLog: sipgate.NewLogLimiter(max(o.refusalLogEvery, 0)),
+		acks:       newSentAcks(sip.Timer_M),
 		guard:      newGuard(o.Allow, o.Username, o.Password, o.Realm),
 		lot:        newLot(o.Orbits),
 		exits:      make(map[int]OrbitExit),
@@ -358,6 +360,7 @@ func (s *Service) Start(ctx context.Context) error {
 	// logged, over UDP even when sipgo's parser refuses it; a handler's
 	// panic becomes a 500 and an ERROR line, never a crash.
 	gate := sipgate.New(s.log, s.HostPort())
+	gate.OnStrayResponse(s.onStrayResponse)
 	s.ua, err = sipgo.NewUA(append(sipconn.UserAgentOptions(), gate.UserAgentOption(),
 		sipgo.WithUserAgent("park"), sipgo.WithUserAgentHostname(s.host))...)
 	if err != nil {
@@ -606,6 +609,7 @@ func (s *Service) stop(hangup bool) {
 	if s.ua != nil {
 		s.ua.Close()
 	}
+	s.acks.close()
 }
 
 // notifyChangedLocked wakes whoever waits for calls to change.
