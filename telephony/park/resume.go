@@ -227,7 +227,9 @@ func (s *Service) ackReinvite(l *sipLeg, p sdpParams, req *sip.Request, res *sip
 	// The 2xx's copies are ACKed again from s.acks (reack.go), not by the
 	// transaction, which goes now with the re-INVITE and the 2xx it holds
 	// rather than 32 s later; one caught in between is handled alike.
-	s.acks.add(ack)
+	if k, ok := keyOfAck(ack); ok {
+		s.acks.add(k, ack)
+	}
 	tx.OnRetransmission(s.onStrayResponse)
 	tx.Terminate()
 	l.mu.Lock()

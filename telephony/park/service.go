@@ -248,6 +248,7 @@ type Service struct {
 	targetDUA  *sipgo.DialogUA
 	refusalLog *sipgate.LogLimiter // refusals are logged once per host a minute
 	acks       *sentAcks           // the ACKs of re-INVITEs' 2xx, for their copies
+	answers    *sentTable[string]  // final answers to BYEs over UDP, by transaction key
 	media      *engine
 	lamps      *lampServer
 
@@ -287,7 +288,8 @@ func New(opts Options) (*Service, error) {
 		opts:       o,
 		log:        o.Logger,
 		refusalLog: sipgate.NewLogLimiter(max(o.refusalLogEvery, 0)),
-		acks:       newSentAcks(sip.Timer_M),
+		acks:       newSentTable[ackKey](sip.Timer_M),
+		answers:    newSentTable[string](sip.Timer_J),
 		guard:      newGuard(o.Allow, o.Username, o.Password, o.Realm),
 		lot:        newLot(o.Orbits),
 		exits:      make(map[int]OrbitExit),
@@ -408,7 +410,7 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	s.server.OnInvite(gated(s.onInvite))
 	s.server.OnAck(gated(s.onAck))
-	s.server.OnBye(gated(s.onBye))
+	s.server.OnBye(gated(s.answeredOnce(s.onBye)))
 	s.server.OnCancel(gated(func(req *sip.Request, tx sip.ServerTransaction) {
 		if !s.admitAny(req, tx) {
 			return
@@ -610,6 +612,7 @@ func (s *Service) stop(hangup bool) {
 		s.ua.Close()
 	}
 	s.acks.close()
+	s.answers.close()
 }
 
 // notifyChangedLocked wakes whoever waits for calls to change.

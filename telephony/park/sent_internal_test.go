@@ -29,14 +29,19 @@ func ackFor(callID string, seq uint32) *sip.Request {
 
 // A kept ACK comes back as it was sent, to where it was sent, for its
 // dialog and CSeq number alone.
-func TestSentAcksGiveTheSameACK(t *testing.T) {
-	a := newSentAcks(time.Minute)
+func TestSentTableGivesTheSameACK(t *testing.T) {
+	a := newSentTable[ackKey](time.Minute)
 	defer a.close()
 	sent := ackFor("c1@192.0.2.1", 7)
-	a.add(sent)
-	again, err := a.again("c1@192.0.2.1", 7)
+	k, ok := keyOfAck(sent)
+	if !ok || k != (ackKey{"c1@192.0.2.1", 7}) {
+		t.Fatalf("key %v, %t", k, ok)
+	}
+	a.add(k, sent)
+	msg, err := a.again(k)
+	again, _ := msg.(*sip.Request)
 	if err != nil || again == nil {
-		t.Fatalf("again: %v, %v", again, err)
+		t.Fatalf("again: %v, %v", msg, err)
 	}
 	if got, want := again.String(), sent.String(); got != want {
 		t.Errorf("ACK again:\n%s\nsent:\n%s", got, want)
@@ -44,12 +49,9 @@ func TestSentAcksGiveTheSameACK(t *testing.T) {
 	if again.Transport() != "UDP" || again.Destination() != "192.0.2.7:5062" {
 		t.Errorf("again goes over %s to %s, want UDP to 192.0.2.7:5062", again.Transport(), again.Destination())
 	}
-	for _, k := range []struct {
-		callID string
-		seq    uint32
-	}{{"c1@192.0.2.1", 8}, {"c2@192.0.2.1", 7}, {"", 7}} {
-		if ack, err := a.again(k.callID, k.seq); ack != nil || err != nil {
-			t.Errorf("again(%q, %d) = %v, %v: want nothing", k.callID, k.seq, ack, err)
+	for _, k := range []ackKey{{"c1@192.0.2.1", 8}, {"c2@192.0.2.1", 7}, {"", 7}} {
+		if msg, err := a.again(k); msg != nil || err != nil {
+			t.Errorf("again(%v) = %v, %v: want nothing", k, msg, err)
 		}
 	}
 }
@@ -59,13 +61,13 @@ func TestSentAcksGiveTheSameACK(t *testing.T) {
 const waitGone = 30 * time.Second
 
 // Entries go when their time is up, and the timer with the last of them.
-func TestSentAcksExpire(t *testing.T) {
+func TestSentTableExpires(t *testing.T) {
 	life := 20 * time.Millisecond
-	a := newSentAcks(life)
+	a := newSentTable[ackKey](life)
 	defer a.close()
-	a.add(ackFor("old@192.0.2.1", 1))
+	a.add(ackKey{"old@192.0.2.1", 1}, ackFor("old@192.0.2.1", 1))
 	time.Sleep(life / 2)
-	a.add(ackFor("new@192.0.2.1", 1))
+	a.add(ackKey{"new@192.0.2.1", 1}, ackFor("new@192.0.2.1", 1))
 	deadline := time.Now().Add(waitGone)
 	for a.len() > 0 {
 		if time.Now().After(deadline) {
@@ -73,7 +75,7 @@ func TestSentAcksExpire(t *testing.T) {
 		}
 		time.Sleep(life)
 	}
-	if ack, _ := a.again("new@192.0.2.1", 1); ack != nil {
+	if ack, _ := a.again(ackKey{"new@192.0.2.1", 1}); ack != nil {
 		t.Error("an expired ACK given again")
 	}
 	a.mu.Lock()
@@ -83,18 +85,18 @@ func TestSentAcksExpire(t *testing.T) {
 		t.Errorf("empty, yet timer %v and %d in order", timer, order)
 	}
 	// The table starts again after it emptied.
-	a.add(ackFor("later@192.0.2.1", 1))
-	if ack, _ := a.again("later@192.0.2.1", 1); ack == nil {
+	a.add(ackKey{"later@192.0.2.1", 1}, ackFor("later@192.0.2.1", 1))
+	if ack, _ := a.again(ackKey{"later@192.0.2.1", 1}); ack == nil {
 		t.Error("an ACK added after the table emptied is not kept")
 	}
 }
 
 // After close nothing is kept or added, and no timer is left.
-func TestSentAcksClose(t *testing.T) {
-	a := newSentAcks(time.Minute)
-	a.add(ackFor("c1@192.0.2.1", 1))
+func TestSentTableClose(t *testing.T) {
+	a := newSentTable[ackKey](time.Minute)
+	a.add(ackKey{"c1@192.0.2.1", 1}, ackFor("c1@192.0.2.1", 1))
 	a.close()
-	a.add(ackFor("c2@192.0.2.1", 1))
+	a.add(ackKey{"c2@192.0.2.1", 1}, ackFor("c2@192.0.2.1", 1))
 	if n := a.len(); n != 0 {
 		t.Errorf("%d ACKs kept after close", n)
 	}
