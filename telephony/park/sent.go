@@ -13,11 +13,11 @@ import (
 // sentTable keeps SIP messages as the service sent them, each for life
 // (64·T1, the RFC's Timer M and J), so that a copy of what they answered
 // gets the same message again: the ACK of a re-INVITE's 2xx (sentAcks),
-// the final response to a non-INVITE request over UDP (answers.go). It
-// stands in for the transactions, which the service ends at once: in
-// sipgo's Accepted and Completed states they kept the request and the
-// response, parsed, for those 32 s, several KB a call, where an entry here
-// is one message as sent, under 1 KB (docs/BENCHMARKS.md, "Soak").
+// the final answer to a BYE over UDP (answeredOnce). It stands in for the
+// transactions, which the service ends at once: in sipgo's Accepted and
+// Completed states they kept the request and the response, parsed, for
+// those 32 s, ~10 KB a park → retrieve → hang-up, where an entry here is
+// one message as sent, under 1 KB (docs/BENCHMARKS.md, "Soak").
 type sentTable[K comparable] struct {
 	life time.Duration
 
