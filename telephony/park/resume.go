@@ -224,7 +224,7 @@ func (s *Service) ackReinvite(l *sipLeg, p sdpParams, req *sip.Request, res *sip
 	if err := uas.WriteRequest(ack); err != nil {
 		return fmt.Errorf("ACK of the re-INVITE's 2xx: %w", err)
 	}
-	// The 2xx's copies are ACKed again from s.acks (reack.go), not by the
+	// The 2xx's copies are ACKed again from s.acks (sent.go), not by the
 	// transaction, which goes now with the re-INVITE and the 2xx it holds
 	// rather than 32 s later; one caught in between is handled alike.
 	if k, ok := keyOfAck(ack); ok {
