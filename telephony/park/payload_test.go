@@ -79,6 +79,7 @@ type sipPeer struct {
 	name  string
 	host  netip.Addr // its SIP and RTP sockets' address; set before start (zero: 127.0.0.1)
 	port  int        // SIP
+	tcp   bool       // SIP over TCP (set before start): listens on TCP, its Contact says so
 	dc    *sipgo.DialogClientCache
 	rtp   *net.UDPConn
 	stop  chan struct{} // closed when the test ends
@@ -133,18 +134,33 @@ func (p *sipPeer) start(t *testing.T, name string, setup func(*sipgo.Server), on
 	if err != nil {
 		t.Fatal(err)
 	}
-	probe, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(p.host, 0)))
-	if err != nil {
-		t.Fatal(err)
+	var tcp *net.TCPListener
+	if p.tcp {
+		// Listening at once, and the requests the service sends down the
+		// connection the client opened reach srv's handlers all the same.
+		if tcp, err = net.ListenTCP("tcp", net.TCPAddrFromAddrPort(netip.AddrPortFrom(p.host, 0))); err != nil {
+			t.Fatal(err)
+		}
+		p.port = tcp.Addr().(*net.TCPAddr).Port
+	} else {
+		probe, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(p.host, 0)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.port = probe.LocalAddr().(*net.UDPAddr).Port
+		probe.Close()
 	}
-	p.name, p.port, p.stop = name, probe.LocalAddr().(*net.UDPAddr).Port, make(chan struct{})
-	probe.Close()
+	p.name, p.stop = name, make(chan struct{})
 	addr := net.JoinHostPort(ip, strconv.Itoa(p.port))
 	srv, err := sipgo.NewServer(ua)
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, err := sipgo.NewClient(ua, sipgo.WithClientHostname(ip), sipgo.WithClientConnectionAddr(addr))
+	copts := []sipgo.ClientOption{sipgo.WithClientHostname(ip)}
+	if !p.tcp {
+		copts = append(copts, sipgo.WithClientConnectionAddr(addr))
+	}
+	client, err := sipgo.NewClient(ua, copts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,16 +181,25 @@ func (p *sipPeer) start(t *testing.T, name string, setup func(*sipgo.Server), on
 		t.Fatalf("%s: RTP socket on %s: %v", name, ip, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	p.tasks.Go(func() { _ = srv.ListenAndServe(ctx, "udp", addr) })
+	if tcp != nil {
+		p.tasks.Go(func() { _ = srv.ServeTCP(tcp) })
+	} else {
+		p.tasks.Go(func() { _ = srv.ListenAndServe(ctx, "udp", addr) })
+	}
 	p.tasks.Go(func() { p.readRTP(onRTP) })
 	t.Cleanup(func() {
 		close(p.stop)
 		cancel()
+		if tcp != nil {
+			tcp.Close()
+		}
 		p.rtp.Close()
 		ua.Close()
 		p.tasks.Wait()
 	})
-	siptest.WaitListening(t, ua, addr)
+	if tcp == nil {
+		siptest.WaitListening(t, ua, addr)
+	}
 }
 
 // readRTP calls handle (when set) with each RTP packet (version 2, a
@@ -194,9 +219,14 @@ func (p *sipPeer) readRTP(handle func(pkt []byte)) {
 	}
 }
 
-// contact is p's Contact: sip:name@host:port.
+// contact is p's Contact: sip:name@host:port (;transport=tcp over TCP).
 func (p *sipPeer) contact() sip.ContactHeader {
-	return sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: p.name, Host: p.host.String(), Port: p.port}}
+	u := sip.Uri{Scheme: "sip", User: p.name, Host: p.host.String(), Port: p.port}
+	if p.tcp {
+		u.UriParams = sip.NewParams()
+		u.UriParams.Add("transport", "tcp")
+	}
+	return sip.ContactHeader{Address: u}
 }
 
 // sendPCMU sends, from p's RTP socket to dst, a PCMU sine of freq every

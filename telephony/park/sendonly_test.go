@@ -41,7 +41,14 @@ type holdPeer struct {
 
 func newHoldPeer(t *testing.T, name string) *holdPeer {
 	t.Helper()
+	return newHoldPeerOver(t, name, false)
+}
+
+// newHoldPeerOver is newHoldPeer over TCP when tcp is set.
+func newHoldPeerOver(t *testing.T, name string, tcp bool) *holdPeer {
+	t.Helper()
 	p := &holdPeer{}
+	p.tcp = tcp
 	p.start(t, name, func(srv *sipgo.Server) {
 		srv.OnInvite(p.onReinvite)
 		srv.OnAck(func(req *sip.Request, _ sip.ServerTransaction) { p.acks.Add(req) })
@@ -510,9 +517,19 @@ func waitBaresipAudio(ctx context.Context, t *testing.T, b *baresip.Baresip, wha
 // re-INVITE (RFC 3261 §13.3.1.4); each copy is ACKed again, the same
 // ACK, for as long as RFC 6026's Timer M would keep the transaction.
 func TestReinvite2xxRetransmissionAckedAgain(t *testing.T) {
+	for _, tcp := range []bool{false, true} {
+		t.Run(map[bool]string{false: "udp", true: "tcp"}[tcp], func(t *testing.T) { reinvite2xxAckedAgain(t, tcp) })
+	}
+}
+
+func reinvite2xxAckedAgain(t *testing.T, tcp bool) {
 	f := startPark(t, nil)
-	p := newHoldPeer(t, "carol")
-	p.park(t, f.uri("park-704"), "sendrecv")
+	p := newHoldPeerOver(t, "carol", tcp)
+	var params []string
+	if tcp {
+		params = append(params, "transport=tcp")
+	}
+	p.park(t, f.uri("park-704", params...), "sendrecv")
 	f.log.wait(t, "parked", "orbit", "704")
 
 	got := retrieveAsync(t, f.uri("704"))
@@ -525,7 +542,9 @@ func TestReinvite2xxRetransmissionAckedAgain(t *testing.T) {
 	res := p.answers.Wait(t, "our 2xx", func(r *sip.Response) bool { return r.StatusCode == sip.StatusOK })
 	tx := p.answered.Wait(t, "our 2xx's transaction", func(sip.ServerTransaction) bool { return true })
 	for want := 2; want <= 3; want++ {
-		if err := tx.Respond(res); err != nil {
+		// As the UAS core does (RFC 3261 §13.3.1.4), over TCP too, where
+		// sipgo's transaction is already gone: down its connection.
+		if err := tx.(*sip.ServerTx).Connection().WriteMsg(res); err != nil {
 			t.Fatalf("2xx again: %v", err)
 		}
 		p.acks.Until(t, fmt.Sprintf("ACK %d of our 2xx", want), func(acks []*sip.Request) bool {
@@ -541,6 +560,9 @@ func TestReinvite2xxRetransmissionAckedAgain(t *testing.T) {
 	for i, a := range p.acks.All() {
 		if !ours(a) {
 			continue
+		}
+		if want := map[bool]string{false: "UDP", true: "TCP"}[tcp]; a.Transport() != want {
+			t.Errorf("ACK %d came over %s, want %s", i+1, a.Transport(), want)
 		}
 		for _, h := range []string{"Call-ID", "CSeq", "From", "To", "Via"} {
 			if got, want := a.GetHeader(h).Value(), first.GetHeader(h).Value(); got != want {
