@@ -565,9 +565,18 @@ func reinvite2xxAckedAgain(t *testing.T, tcp bool) {
 			t.Errorf("ACK %d came over %s, want %s", i+1, a.Transport(), want)
 		}
 		for _, h := range []string{"Call-ID", "CSeq", "From", "To", "Via"} {
-			if got, want := a.GetHeader(h).Value(), first.GetHeader(h).Value(); got != want {
+			if got, want := headerValue(a, h), headerValue(first, h); got != want {
 				t.Errorf("ACK %d's %s %q, the first's %q", i+1, h, got, want)
 			}
 		}
 	}
+}
+
+// headerValue is the value of m's first header name, "" when it has none
+// (an ACK missing one fails the comparison instead of the test binary).
+func headerValue(m sip.Message, name string) string {
+	if h := m.GetHeaders(name); len(h) > 0 {
+		return h[0].Value()
+	}
+	return ""
 }

@@ -12,7 +12,7 @@ import (
 
 // sentTable keeps SIP messages as the service sent them, each for life
 // (64·T1, the RFC's Timer M and J), so that a copy of what they answered
-// gets the same message again: the ACK of a re-INVITE's 2xx (sentAcks),
+// gets the same message again: the ACK of a re-INVITE's 2xx (keyOfAck),
 // the final answer to a BYE over UDP (answeredOnce). It stands in for the
 // transactions, which the service ends at once: in sipgo's Accepted and
 // Completed states they kept the request and the response, parsed, for
@@ -111,13 +111,6 @@ func (t *sentTable[K]) expire() {
 	t.timer.Reset(t.order[0].expires.Sub(now))
 }
 
-// len is how many messages are kept.
-func (t *sentTable[K]) len() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.byKey)
-}
-
 // close stops the timer and drops every entry.
 func (t *sentTable[K]) close() {
 	t.mu.Lock()
@@ -137,14 +130,11 @@ type ackKey struct {
 	seq    uint32
 }
 
-// sentAcks keeps the ACK the service sent for each 2xx to one of its
-// re-INVITEs, so that a copy of that 2xx (a caller retransmits it until
-// our ACK reaches it, RFC 3261 §13.3.1.4) is ACKed again; the re-INVITE's
-// client transaction ends with the first ACK.
-type sentAcks = sentTable[ackKey]
-
-// keyOfAck is the key an ACK is kept under; ok is false if ack lacks a
-// Call-ID or a CSeq.
+// keyOfAck is the key the ACK of a 2xx to one of the service's
+// re-INVITEs is kept under (Service.acks), so that a copy of that 2xx (a
+// caller retransmits it until our ACK reaches it, RFC 3261 §13.3.1.4) is
+// ACKed again once the re-INVITE's client transaction has ended; ok is
+// false if ack lacks a Call-ID or a CSeq.
 func keyOfAck(ack *sip.Request) (_ ackKey, ok bool) {
 	callID, cseq := ack.CallID(), ack.CSeq()
 	if callID == nil || cseq == nil {

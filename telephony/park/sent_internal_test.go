@@ -104,3 +104,10 @@ func TestSentTableClose(t *testing.T) {
 		t.Error("timer left after close")
 	}
 }
+
+// len is how many messages t keeps.
+func (t *sentTable[K]) len() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.byKey)
+}

@@ -247,7 +247,7 @@ type Service struct {
 	// that answered it (see restoreLeg).
 	targetDUA  *sipgo.DialogUA
 	refusalLog *sipgate.LogLimiter // refusals are logged once per host a minute
-	acks       *sentAcks           // the ACKs of re-INVITEs' 2xx, for their copies
+	acks       *sentTable[ackKey]  // the ACKs of re-INVITEs' 2xx, for their copies
 	answers    *sentTable[string]  // final answers to BYEs over UDP, by transaction key
 	media      *engine
 	lamps      *lampServer
